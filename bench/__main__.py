@@ -1,0 +1,20 @@
+"""Run every benchmark: ``python -m bench [name ...]``."""
+
+import sys
+
+from bench import ami_ingest, api_create
+
+BENCHMARKS = {"api_create": api_create.main, "ami_ingest": ami_ingest.main}
+
+
+def main() -> int:
+    names = sys.argv[1:] or list(BENCHMARKS)
+    for name in names:
+        if name not in BENCHMARKS:
+            print(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+            return 2
+        BENCHMARKS[name]()
+    return 0
+
+
+sys.exit(main())

@@ -1,0 +1,111 @@
+"""Helpers of the benchmarks: processes on loopback and the wrk load generator."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicebridge.devrun import start_redis
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args!r} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback)
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")
+
+
+def python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})})
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_second: float
+    requests: int
+    non_2xx: int
+    latency_p50_ms: float
+    latency_p99_ms: float
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+wrk.body = [==[%(body)s]==]
+done = function(summary, latency, requests)
+  local p50, p99 = latency:percentile(50) / 1000, latency:percentile(99) / 1000
+  io.write(string.format("p50=%%f p99=%%f\\n", p50, p99))
+end
+"""
+
+
+def wrk(url: str, body: str, token: str, *, seconds: int, connections: int = 32) -> WrkResult:
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise SystemExit("wrk is not installed (make bench installs it: apt-get install wrk)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % {"token": token, "body": body})
+    try:
+        done = subprocess.run(
+            [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        Path(script.name).unlink()
+    out = done.stdout
+    if done.stderr.strip() or "p50=" not in out:
+        raise SystemExit(f"wrk failed: {done.stderr.strip() or out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    pct = re.search(r"p50=([\d.]+) p99=([\d.]+)", out)
+    return WrkResult(
+        requests_per_second=rps,
+        requests=total,
+        non_2xx=int(bad.group(1)) if bad else 0,
+        latency_p50_ms=float(pct.group(1)) if pct else float("nan"),
+        latency_p99_ms=float(pct.group(2)) if pct else float("nan"),
+    )
+
+
+class LocalRedis:
+    """A private redis-server for one benchmark run."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.TemporaryDirectory(prefix="vb-bench-redis-")
+        self.proc, self.url = start_redis(Path(self.dir.name))
+
+    def close(self) -> None:
+        stop(self.proc)
+        self.dir.cleanup()

@@ -1,0 +1,308 @@
+"""Rendering of the Asterisk contexts voicebridge needs, and the AMI UpdateConfig that
+installs them.
+
+The templates (``dialplans/templates/*.conf.j2``) are rendered by a Jinja2 environment
+with ``StrictUndefined`` (an undefined variable is an error, never an empty string) and a
+``finalize`` hook that refuses any interpolated value that is not a
+:class:`~dialplans.escape.DialplanText`, i.e. that did not pass the escaper. Every value
+comes from :class:`DialplanParams`, validated when the params are built. The output is
+checked once more by :func:`~dialplans.escape.check_extensions_conf`.
+
+Nothing here does I/O: :func:`to_update_config` builds the header pairs of the AMI
+UpdateConfig actions, and the caller sends them, one after the other.
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Final
+
+import jinja2
+
+from dialplans import escape
+from dialplans.errors import InvalidParameter, TemplateProblem
+from dialplans.prompts import (
+    CATEGORY_PREFIX,
+    DIGITS_DIR,
+    LANGUAGE,
+    PAUSE_DIR,
+    PAUSE_PROMPT,
+    PROMPT_DIR,
+    PROMPTS,
+)
+
+ACK_TEMPLATE: Final = "vb-ack.conf.j2"
+ROOM_TEMPLATE: Final = "vb-room.conf.j2"
+CONFIG_FILE: Final = "extensions.conf"
+DIALPLAN_MODULE: Final = "pbx_config"
+MESSAGE_SECONDS: Final = 25
+"""About how long one play of the ack message lasts: the pause (1 s), the intro (4.3 s),
+six to nine digits (0.67 to 0.9 s each), the category (up to 2.6 s), the menu (7.9 s),
+and Read()'s 50 ms between two files; at most 24.4 s."""
+CLOSING_SECONDS: Final = 10
+"""About how long the closing prompt lasts, with margin."""
+MAX_DIGITS: Final = 9
+"""The most digits the ack message speaks: the number of an incident id has six to nine
+(:mod:`routing.ids`), and the message's file list stays short whatever VB_DIGITS holds."""
+AMI_MAX_HEADERS: Final = 128
+"""Asterisk's limit on the header lines of one AMI action (``AST_MAX_MANHEADERS``), counting
+``Action`` and ``ActionID``: it refuses a longer action whole, with ``Response: Error`` /
+``Too many lines in message or allocation failure`` (seen on Asterisk 22.10.1)."""
+AMI_MAX_LINE: Final = 1024
+"""The bytes one AMI header line may take with its CRLF (Asterisk's input buffer); a longer
+line makes Asterisk answer ``Failed to parse message: line too long``."""
+STAGING_SUFFIX: Final = "-staging"
+"""Appended to a context's name for the category that receives its new text before the
+last UpdateConfig action renames it into place (see :func:`to_update_config`)."""
+
+UpdateConfigAction = list[tuple[str, str]]
+"""The headers of one AMI UpdateConfig action, after ``Action`` and ``ActionID``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DialplanParams:
+    """Everything the templates take. Validated on construction; times in seconds."""
+
+    read_timeout: int = 10
+    """How long Read() waits for the responder's key after the menu."""
+    max_repeats: int = 3
+    """How many times the message plays in all (9 repeats it)."""
+    absolute_timeout: int = 180
+    """TIMEOUT(absolute) of the prompt phase of a responder's leg."""
+    conference_timeout: int = 14400
+    """TIMEOUT(absolute) once a leg is in the conference (4 h)."""
+    max_members: int = 16
+    """The bridge profile's max_members: about 10 expected, with headroom."""
+    prompt_dir: str = PROMPT_DIR
+    language: str = LANGUAGE
+    room_prefix: str = "LIM"
+    """The prefix of incident ids, which are the room names."""
+    ack_context: str = "vb-ack"
+    room_context: str = "vb-room"
+
+    def __post_init__(self) -> None:
+        template_values(self)  # raises InvalidParameter naming the first bad field
+        if self.ack_context == self.room_context:
+            raise InvalidParameter("room_context", "must differ from ack_context")
+        needed = self.max_repeats * (MESSAGE_SECONDS + self.read_timeout) + CLOSING_SECONDS
+        if self.absolute_timeout < needed:
+            raise InvalidParameter(
+                "absolute_timeout",
+                f"must be at least {needed} s ({self.max_repeats} plays of the ~"
+                f"{MESSAGE_SECONDS} s message, each followed by the {self.read_timeout} s "
+                f"read, then the closing prompt) or it would cut the last answer off",
+            )
+
+
+def template_values(params: DialplanParams) -> dict[str, object]:
+    """The values the templates see, each one passed through the escaper under the name
+    of its parameter."""
+    text = escape.integer
+    folder = escape.identifier(params.prompt_dir, name="prompt_dir", kind="prompt")
+    prompts = {name: escape.prompt_path(folder, name, name=f"prompt {name}") for name in PROMPTS}
+    return {
+        "read_timeout": text(params.read_timeout, name="read_timeout", minimum=1, maximum=60),
+        "max_repeats": text(params.max_repeats, name="max_repeats", minimum=1, maximum=5),
+        "absolute_timeout": text(
+            params.absolute_timeout, name="absolute_timeout", minimum=30, maximum=900
+        ),
+        "conference_timeout": text(
+            params.conference_timeout, name="conference_timeout", minimum=300, maximum=86400
+        ),
+        "max_members": text(params.max_members, name="max_members", minimum=2, maximum=100),
+        "language": escape.identifier(params.language, name="language", kind="language"),
+        "room_prefix": escape.room_prefix(params.room_prefix, name="room_prefix"),
+        "ack_context": escape.identifier(params.ack_context, name="ack_context", kind="context"),
+        "room_context": escape.identifier(params.room_context, name="room_context", kind="context"),
+        "prompts": prompts,
+        # the dialplan appends the category code to it, after FILTER(a-z_)
+        "category_prompt": escape.prompt_path(folder, CATEGORY_PREFIX, name="category prompts"),
+        # Asterisk's core sounds: the dialplan appends /<digit> (after FILTER(0-9))
+        "digit_dir": escape.identifier(DIGITS_DIR, name="digit prompts", kind="prompt"),
+        "pause_prompt": escape.prompt_path(PAUSE_DIR, PAUSE_PROMPT, name="pause prompt"),
+        "max_digits": text(MAX_DIGITS, name="max_digits", minimum=1, maximum=9),
+    }
+
+
+class _Unescaped(Exception):
+    def __init__(self, value: object) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+def _finalize(value: object) -> object:
+    if isinstance(value, escape.DialplanText):
+        return value
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError here
+    raise _Unescaped(value)
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("dialplans", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 (not HTML: every value passes dialplans.escape)
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_template(name: str, values: Mapping[str, object]) -> str:
+    """Render one template with ``values`` and check the output is plausible
+    extensions.conf. Raises :class:`TemplateProblem` for an undefined variable, a value
+    that did not pass the escaper, or implausible output."""
+    try:
+        text = _environment().get_template(name).render(values)
+    except jinja2.UndefinedError as error:
+        raise TemplateProblem(name, f"undefined variable: {error.message}") from error
+    except _Unescaped as error:
+        raise TemplateProblem(
+            name, f"interpolates {error.value!r}, which did not pass dialplans.escape"
+        ) from error
+    except jinja2.TemplateError as error:
+        raise TemplateProblem(name, str(error)) from error
+    try:
+        escape.check_extensions_conf(text, source=name)
+    except InvalidParameter as error:
+        raise TemplateProblem(name, str(error)) from error
+    return text
+
+
+def render_contexts(params: DialplanParams) -> dict[str, str]:
+    """Context name -> extensions.conf text of that context (its comments, its
+    ``[header]`` and its lines), in the order they are installed."""
+    values = template_values(params)
+    return {
+        params.ack_context: render_template(ACK_TEMPLATE, values),
+        params.room_context: render_template(ROOM_TEMPLATE, values),
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("voicebridge")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def render_file(params: DialplanParams, *, version: str | None = None) -> str:
+    """All contexts as one extensions.conf text, after a header comment naming voicebridge
+    and its version (the installed distribution's unless ``version`` is given)."""
+    shown = escape.comment(_version() if version is None else version, name="version")
+    header = (
+        f"; Asterisk contexts of voicebridge {shown}, rendered from its dialplan templates.\n"
+        "; Do not edit by hand: the next push replaces these contexts.\n"
+    )
+    text = header + "".join(f"\n{body}" for body in render_contexts(params).values())
+    escape.check_extensions_conf(text, source="extensions.conf")
+    return text
+
+
+def _appends(name: str, body: str) -> Iterator[tuple[str, str]]:
+    """(var, value) of each dialplan line of one rendered context."""
+    seen_header = False
+    for number, raw in enumerate(body.split("\n"), start=1):
+        line = raw.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith("["):
+            if line != f"[{name}]" or seen_header:
+                raise InvalidParameter(
+                    f"context {name}, line {number}", f"unexpected header {line!r}"
+                )
+            seen_header = True
+            continue
+        var, arrow, value = line.partition(" => ")
+        if not seen_header or var not in ("exten", "same") or not arrow:
+            raise InvalidParameter(
+                f"context {name}, line {number}", f"is not a dialplan line: {line!r}"
+            )
+        yield var, value
+    if not seen_header:
+        raise InvalidParameter(f"context {name}", "has no [header]")
+
+
+_Change = list[tuple[str, str]]
+"""The fields of one UpdateConfig change (``Action``, ``Cat``, ...), not yet numbered."""
+
+
+def _numbered(changes: list[_Change]) -> UpdateConfigAction:
+    """The changes as ``<Field>-<counter>`` headers, the counter restarting at 000000 (as
+    Asterisk reads them in each action: it stops at the first missing ``Action-``)."""
+    return [
+        (f"{field}-{n:06d}", value) for n, change in enumerate(changes) for field, value in change
+    ]
+
+
+def _packed(changes: list[_Change], *, budget: int) -> Iterator[list[_Change]]:
+    """Consecutive groups of ``changes``, each of at most ``budget`` header lines."""
+    group: list[_Change] = []
+    size = 0
+    for change in changes:
+        if group and size + len(change) > budget:
+            yield group
+            group, size = [], 0
+        group.append(change)
+        size += len(change)
+    if group:
+        yield group
+
+
+def to_update_config(
+    contexts: Mapping[str, str], *, filename: str = CONFIG_FILE, reload: bool = True
+) -> list[UpdateConfigAction]:
+    """The AMI UpdateConfig actions that (re)create ``contexts`` (as returned by
+    :func:`render_contexts`) in ``filename``: for each action, the headers after
+    ``Action: UpdateConfig`` and ``ActionID``, in the order they must be sent.
+
+    Asterisk refuses a whole action of more than :data:`AMI_MAX_HEADERS` header lines, and
+    the contexts take a few hundred (one ``Append`` of four headers per dialplan line), so
+    they travel in several actions. Asterisk applies each action all or nothing, but not a
+    sequence of them, so the new text is first written to staging categories,
+    ``<context>-staging`` (each deleted first with ``Options: ignoreerror``, so a leftover of
+    an interrupted push is replaced), with no reload: ``DelCat``, ``NewCat``, then one
+    ``Append`` per line with ``Value: >...`` so Asterisk writes ``exten => ...``/
+    ``same => ...``. The last action swaps them all in at once: ``DelCat`` of each live
+    context (``ignoreerror``, so the first push, when it does not exist yet, succeeds too)
+    and ``RenameCat`` of its staging category to it, with ``Reload: pbx_config`` so the new
+    dialplan is live at once. Comments are not sent (UpdateConfig cannot carry them).
+
+    Send the actions in order, each after the previous one answered ``Response: Success``,
+    and stop at the first error: until the last action succeeds, the live contexts (in the
+    file and in the running dialplan) are unchanged. Two pushes must not interleave."""
+    file = escape.config_filename(filename, name="filename")
+    head: UpdateConfigAction = [("SrcFilename", file), ("DstFilename", file)]
+    names = [escape.identifier(name, name="context", kind="context") for name in contexts]
+    staging: dict[str, str] = {
+        name: escape.identifier(f"{name}{STAGING_SUFFIX}", name=f"context {name}", kind="context")
+        for name in names
+    }
+    clash = set(names) & set(staging.values())
+    if clash:
+        raise InvalidParameter("context", f"{sorted(clash)[0]} is also another one's staging name")
+    fill: list[_Change] = []
+    for name, body in contexts.items():
+        stage = staging[name]
+        fill.append([("Action", "DelCat"), ("Cat", stage), ("Options", "ignoreerror")])
+        fill.append([("Action", "NewCat"), ("Cat", stage)])
+        for var, value in _appends(name, body):
+            line = escape.header_value(value, name=f"context {name}")
+            size = len(f"Value-000000: >{line}\r\n".encode())
+            if size > AMI_MAX_LINE:
+                raise InvalidParameter(
+                    f"context {name}",
+                    f"{line[:40]!r}... makes a {size}-byte AMI header line (max {AMI_MAX_LINE})",
+                )
+            fill.append([("Action", "Append"), ("Cat", stage), ("Var", var), ("Value", f">{line}")])
+    swap: list[_Change] = []
+    for name in names:
+        swap.append([("Action", "DelCat"), ("Cat", name), ("Options", "ignoreerror")])
+        swap.append([("Action", "RenameCat"), ("Cat", staging[name]), ("Value", name)])
+    last = head + ([("Reload", DIALPLAN_MODULE)] if reload else []) + _numbered(swap)
+    if 2 + len(last) > AMI_MAX_HEADERS:
+        raise InvalidParameter("contexts", f"too many to swap in one action ({len(names)})")
+    budget = AMI_MAX_HEADERS - 2 - len(head)  # Action and ActionID are the caller's
+    return [head + _numbered(group) for group in _packed(fill, budget=budget)] + [last]

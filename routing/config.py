@@ -1,0 +1,673 @@
+"""The routing configuration: the EPR directory, the rules and the escalation policies.
+
+A YAML file (``VOICEBRIDGE_ROUTING_FILE``; the Lima defaults ship in
+``routing/data/lima.yaml``) is read by :func:`parse_config` into a frozen
+:class:`RoutingConfig`, or refused with a :class:`ConfigError` listing every problem
+with its file, line and field::
+
+    lima.yaml:214: agencies[3].stations[0].targets[1].phone: expected 6 to 15 digits
+
+The file has six sections: ``version`` (1), ``centre`` (how numbers and talkgroups are
+dialled, and the supervisors' line: every escalation's last resort), ``rate_limits``
+(per kind of destination), ``policies`` (escalation), ``agencies`` (with their
+stations, the districts each covers and their targets) and ``rules`` (category x
+district -> agencies). See the Lima defaults for a complete example.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic import field_validator as validator
+
+from routing.categories import CATEGORIES, find_category
+from routing.configfile import FileProblems, Path_, Problem, field_name, load_yaml
+from routing.districts import DISTRICTS, find_district
+from routing.errors import RoutingError
+from routing.models import Agency, AgencyKind, Policy, Priority, Station, Target, TargetKind
+from routing.ratelimits import Limit, parse_limit
+from routing.schedule import parse_window
+
+# the defaults of `rate_limits` (GoAlert's voice buckets for phone lines)
+DEFAULT_LIMITS: Mapping[TargetKind, tuple[str, ...]] = {
+    TargetKind.PHONE: ("3/15m", "7/1h"),
+    TargetKind.SMS: ("5/15m", "20/1h"),
+    TargetKind.TELEGRAM: ("20/1m",),
+    TargetKind.RADIO: ("10/1m",),
+    TargetKind.TALKGROUP: (),
+}
+
+_CODE = r"^[a-z0-9][a-z0-9-]{0,59}$"
+_FORMATS: Mapping[TargetKind, tuple[re.Pattern[str], str]] = {
+    TargetKind.PHONE: (re.compile(r"^\d{3,15}$"), "3 to 15 digits, as dialled"),
+    TargetKind.TALKGROUP: (
+        re.compile(r"^(\d{1,8}|\d{17})$"),
+        "a GSSI (up to 8 digits) or a TSI (17 digits: MCC, MNC, SSI)",
+    ),
+    TargetKind.RADIO: (
+        re.compile(r"^(\d{1,8}|\d{17})$"),
+        "an ISSI (up to 8 digits) or a TSI (17 digits: MCC, MNC, SSI)",
+    ),
+    TargetKind.SMS: (re.compile(r"^\+[1-9]\d{7,14}$"), "an E.164 number such as +51987654321"),
+    TargetKind.TELEGRAM: (
+        re.compile(r"^(-?\d{5,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$"),
+        "a chat id (digits, '-' for groups) or @channel",
+    ),
+}
+_DTMF = re.compile(r"^[0-9*#wW]{1,32}$")
+_DIAL_SAFE = r"[A-Za-z0-9/@._:+-]*"
+
+
+class ConfigError(RoutingError):
+    """The routing configuration is not valid; ``problems`` says where and why."""
+
+    code = "invalid_routing"
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.source}:{p.line if p.line is not None else '?'}: {p.field}: {p.message}"
+            for p in self.problems
+        ]
+
+
+# ------------------------------------------------------------------ the domain
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Centre:
+    name: str
+    dial: str  # "PJSIP/{number}@epr-trunk"
+    tetra_gateway: str  # "PJSIP/{gssi}@tetra-gw"
+    supervisor: tuple[Target, ...]
+    operator: Target | None = None  # for districts without a central of their own
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Central:
+    """A district's emergency central: its operator is conferenced with the agencies."""
+
+    district: str
+    name: str
+    operator: Target
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Response:
+    """One line of a rule: an agency (by code) or every agency of a kind."""
+
+    agency: str | None
+    kind: AgencyKind | None
+    priority: int
+    policy: str | None = None  # overrides the agency's policy for this rule
+
+    def describe(self) -> str:
+        return self.agency or f"tipo {self.kind}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rule:
+    name: str
+    categories: frozenset[str] | None  # None: any
+    districts: frozenset[str] | None  # None: all
+    priorities: frozenset[Priority] | None  # None: any
+    respond: tuple[Response, ...]
+    line: int | None = None
+    order: int = 0
+
+    def matches(self, category: str, district: str | None, priority: Priority) -> bool:
+        return (
+            (self.categories is None or category in self.categories)
+            and (self.districts is None or district in self.districts)
+            and (self.priorities is None or priority in self.priorities)
+        )
+
+    @property
+    def specificity(self) -> tuple[int, int, int]:
+        """A rule for given districts beats one for all districts; then one for given
+        categories beats a catch-all; then one for given priorities."""
+        return (
+            self.districts is not None,
+            self.categories is not None,
+            self.priorities is not None,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoutingConfig:
+    centre: Centre
+    policies: Mapping[str, Policy]
+    agencies: Mapping[str, Agency]  # in file order
+    rules: tuple[Rule, ...]
+    rate_limits: Mapping[TargetKind, tuple[Limit, ...]] = field(default_factory=dict)
+    centrals: Mapping[str, Central] = field(default_factory=dict)  # by UBIGEO
+
+    def operator_of(self, district: str) -> tuple[str, Target] | None:
+        """``(who, line)`` of the operator a dispatch in ``district`` conferences."""
+        central = self.centrals.get(district)
+        if central is not None:
+            return central.name, central.operator
+        if self.centre.operator is not None:
+            return self.centre.name, self.centre.operator
+        return None
+
+    def station(self, code: str) -> Station:
+        for agency in self.agencies.values():
+            for station in agency.stations:
+                if station.code == code:
+                    return station
+        raise KeyError(code)
+
+    def agencies_of_kind(self, kind: AgencyKind) -> list[Agency]:
+        return [a for a in self.agencies.values() if a.kind is kind]
+
+
+# ------------------------------------------------------------- the file schema
+
+
+def _code(value: str) -> str:
+    if not re.match(_CODE, value):
+        raise ValueError("lower-case letters, digits and '-', e.g. pnp-miraflores")
+    return value
+
+
+Code = Annotated[str, Field(max_length=60), AfterValidator(_code)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class TargetIn(_Strict):
+    phone: str | None = None
+    talkgroup: str | None = None
+    radio: str | None = None
+    sms: str | None = None
+    telegram: str | None = None
+    label: str = Field(default="", max_length=120)
+    dial: str | None = None  # this line's own dial string template (phone, talkgroup)
+    dtmf: str | None = None
+    hours: list[str] = []
+    rate_limit: list[str] | Literal["none"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "TargetIn":
+        given = [k for k in TargetKind if getattr(self, k.value) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of phone, talkgroup, radio, sms, telegram"
+                + (f" (got {', '.join(k.value for k in given)})" if given else "")
+            )
+        kind = given[0]
+        pattern, expected = _FORMATS[kind]
+        if not pattern.match(str(getattr(self, kind.value))):
+            raise ValueError(
+                f"{kind.value}: expected {expected}, got {getattr(self, kind.value)!r}"
+            )
+        if self.dtmf is not None and (kind is not TargetKind.PHONE or not _DTMF.match(self.dtmf)):
+            raise ValueError("dtmf: only on phone lines, digits 0-9 * # and w (a pause)")
+        if self.dial is not None:
+            if kind not in (TargetKind.PHONE, TargetKind.TALKGROUP):
+                raise ValueError("dial: only on phone lines and talkgroups")
+            _template(self.dial, "number" if kind is TargetKind.PHONE else "gssi")
+        return self
+
+    @validator("hours")
+    @classmethod
+    def _hours(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_window(text)
+        return value
+
+    @validator("rate_limit")
+    @classmethod
+    def _limits(cls, value: list[str] | str | None) -> list[str] | str | None:
+        if isinstance(value, list):
+            for text in value:
+                parse_limit(text)
+        return value
+
+    @property
+    def kind(self) -> TargetKind:
+        return next(k for k in TargetKind if getattr(self, k.value) is not None)
+
+
+class StationIn(_Strict):
+    code: Code
+    name: str = Field(min_length=1, max_length=160)
+    districts: list[str] | Literal["all"]
+    targets: list[TargetIn] = Field(min_length=1)
+    fallback: Code | None = None
+
+
+class AgencyIn(_Strict):
+    code: Code
+    name: str = Field(min_length=1, max_length=160)
+    kind: AgencyKind
+    policy: str = "standard"
+    stations: list[StationIn] = Field(min_length=1)
+
+
+class PolicyIn(_Strict):
+    ring_seconds: int = Field(default=30, ge=5, le=180)
+    attempts_per_target: int = Field(default=2, ge=1, le=10)
+    retry_after: list[Annotated[int, Field(ge=0, le=3600)]] = Field(default=[60], min_length=1)
+
+
+class ResponseIn(_Strict):
+    agency: Code | None = None
+    kind: AgencyKind | None = None
+    priority: int | None = Field(default=None, ge=1, le=9)
+    policy: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "ResponseIn":
+        if (self.agency is None) == (self.kind is None):
+            raise ValueError("give either agency (a code) or kind")
+        return self
+
+
+class RuleIn(_Strict):
+    name: str = Field(min_length=1, max_length=80)
+    categories: list[str] = Field(min_length=1)
+    districts: list[str] | None = None
+    priorities: list[Priority] | None = None
+    respond: list[ResponseIn] = Field(min_length=1)
+
+
+class CentreIn(_Strict):
+    name: str = Field(min_length=1, max_length=160)
+    dial: str
+    tetra_gateway: str
+    supervisor: list[TargetIn] = Field(min_length=1)
+    operator: TargetIn | None = None  # the operator line of districts without a central
+
+    @validator("dial")
+    @classmethod
+    def _dial(cls, value: str) -> str:
+        return _template(value, "number")
+
+    @validator("tetra_gateway")
+    @classmethod
+    def _gateway(cls, value: str) -> str:
+        return _template(value, "gssi")
+
+
+class CentralIn(_Strict):
+    district: str
+    name: str = Field(min_length=1, max_length=160)
+    operator: TargetIn
+
+
+def _template(value: str, name: str) -> str:
+    if not re.fullmatch(_DIAL_SAFE + r"\{" + name + r"\}" + _DIAL_SAFE, value):
+        raise ValueError(
+            f"a dial string with {{{name}}} once and only letters, digits and / @ . _ : + -"
+            f", e.g. 'PJSIP/{{{name}}}@trunk'"
+        )
+    return value
+
+
+class ConfigIn(_Strict):
+    version: Literal["1"]
+    centre: CentreIn
+    rate_limits: dict[TargetKind, list[str] | Literal["none"]] = {}
+    policies: dict[str, PolicyIn] = Field(min_length=1)
+    centrals: list[CentralIn] = []
+    agencies: list[AgencyIn] = Field(min_length=1)
+    rules: list[RuleIn] = Field(min_length=1)
+
+    @validator("rate_limits")
+    @classmethod
+    def _limits(cls, value: dict[TargetKind, list[str] | str]) -> dict[TargetKind, list[str] | str]:
+        for texts in value.values():
+            if isinstance(texts, list):
+                for text in texts:
+                    parse_limit(text)
+        return value
+
+
+# ----------------------------------------------------------------- parsing
+
+
+def parse_config(text: str, source: str = "routing.yaml") -> RoutingConfig:
+    """The configuration in ``text`` (YAML), or :class:`ConfigError`."""
+    try:
+        data, lines = load_yaml(text)
+    except FileProblems as exc:
+        raise ConfigError(source, exc.problems) from None
+    try:
+        raw = ConfigIn.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                line=_line(lines, tuple(e["loc"])),
+                field=field_name(tuple(e["loc"])),
+                message=_message(e),
+            )
+            for e in exc.errors()
+        ]
+        raise ConfigError(source, problems) from None
+    return _Builder(raw, lines, source).build()
+
+
+def _line(lines: Mapping[Path_, int], path: Path_) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "missing"
+    return message
+
+
+class _Builder:
+    """From the validated file to the domain, checking what spans several sections."""
+
+    def __init__(self, raw: ConfigIn, lines: Mapping[Path_, int], source: str) -> None:
+        self.raw = raw
+        self.lines = lines
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def problem(self, path: Path_, message: str) -> None:
+        self.problems.append(
+            Problem(line=_line(self.lines, path), field=field_name(path), message=message)
+        )
+
+    def build(self) -> RoutingConfig:
+        raw = self.raw
+        limits = {
+            kind: tuple(parse_limit(t) for t in defaults)
+            for kind, defaults in DEFAULT_LIMITS.items()
+        }
+        for kind, texts in raw.rate_limits.items():
+            limits[kind] = () if texts == "none" else tuple(parse_limit(t) for t in texts)
+        self.limits = limits
+        centre = Centre(
+            name=raw.centre.name,
+            dial=raw.centre.dial,
+            tetra_gateway=raw.centre.tetra_gateway,
+            supervisor=tuple(
+                self.target(t, f"centre/supervisor/{n}", raw.centre.dial, raw.centre.tetra_gateway)
+                for n, t in enumerate(raw.centre.supervisor, 1)
+            ),
+            operator=None
+            if raw.centre.operator is None
+            else self.operator(raw.centre.operator, "centre/operator", ("centre", "operator")),
+        )
+        centrals: dict[str, Central] = {}
+        for n, raw_central in enumerate(raw.centrals):
+            path: Path_ = ("centrals", n)
+            found = find_district(raw_central.district)
+            if found is None:
+                self.problem(
+                    (*path, "district"),
+                    f"{raw_central.district!r} is not a district of Lima Metropolitana",
+                )
+                continue
+            if found.ubigeo in centrals:
+                self.problem((*path, "district"), f"{found.name} has two centrals")
+            centrals[found.ubigeo] = Central(
+                district=found.ubigeo,
+                name=raw_central.name,
+                operator=self.operator(
+                    raw_central.operator, f"central/{found.ubigeo}", (*path, "operator")
+                ),
+            )
+        if centre.operator is None:
+            missing = [d.name for d in DISTRICTS if d.ubigeo not in centrals]
+            if missing:
+                self.problem(
+                    ("centrals",),
+                    f"no central (and no centre.operator) for "
+                    f"{', '.join(missing[:6])}" + (" ..." if len(missing) > 6 else ""),
+                )
+        policies = {
+            name: Policy(
+                name=name,
+                ring_seconds=p.ring_seconds,
+                attempts_per_target=p.attempts_per_target,
+                retry_after=tuple(p.retry_after),
+            )
+            for name, p in raw.policies.items()
+        }
+        agencies = self.agencies(centre, policies)
+        rules = self.rules(agencies, policies)
+        if self.problems:
+            raise ConfigError(self.source, self.problems)
+        config = RoutingConfig(
+            centre=centre,
+            policies=policies,
+            agencies=agencies,
+            rules=rules,
+            rate_limits=limits,
+            centrals=centrals,
+        )
+        self.coverage(config)
+        if self.problems:
+            raise ConfigError(self.source, self.problems)
+        return config
+
+    def target(self, raw: TargetIn, target_id: str, dial: str, gateway: str) -> Target:
+        kind = raw.kind
+        address = str(getattr(raw, kind.value))
+        if raw.rate_limit is None:
+            limits = self.limits[kind]
+        elif raw.rate_limit == "none":
+            limits = ()
+        else:
+            limits = tuple(parse_limit(t) for t in raw.rate_limit)
+        dial_string = None
+        if kind is TargetKind.PHONE:
+            dial_string = (raw.dial or dial).replace("{number}", address)
+        elif kind is TargetKind.TALKGROUP:
+            dial_string = (raw.dial or gateway).replace("{gssi}", address)
+        return Target(
+            id=target_id,
+            kind=kind,
+            address=address,
+            label=raw.label,
+            dial=dial_string,
+            dtmf=raw.dtmf,
+            hours=tuple(parse_window(h) for h in raw.hours),
+            limits=limits,
+        )
+
+    def operator(self, raw: TargetIn, target_id: str, path: Path_) -> Target:
+        """An operator's line: a phone (or a talkgroup), never held back by a limit."""
+        target = self.target(raw, target_id, self.raw.centre.dial, self.raw.centre.tetra_gateway)
+        if target.kind not in (TargetKind.PHONE, TargetKind.TALKGROUP):
+            self.problem(path, "an operator is reached by phone or talkgroup")
+        return replace(target, limits=())
+
+    def districts(self, values: Sequence[str], path: Path_) -> frozenset[str]:
+        codes: set[str] = set()
+        for n, value in enumerate(values):
+            found = find_district(value)
+            if found is None:
+                self.problem((*path, n), f"{value!r} is not a district of Lima Metropolitana")
+            else:
+                codes.add(found.ubigeo)
+        return frozenset(codes)
+
+    def agencies(self, centre: Centre, policies: Mapping[str, Policy]) -> dict[str, Agency]:
+        agencies: dict[str, Agency] = {}
+        station_paths: dict[str, Path_] = {}
+        for a, raw in enumerate(self.raw.agencies):
+            path: Path_ = ("agencies", a)
+            if raw.code in agencies:
+                self.problem((*path, "code"), f"agency {raw.code!r} is defined twice")
+            if raw.policy not in policies:
+                self.problem((*path, "policy"), f"no policy named {raw.policy!r}")
+            stations = []
+            for s, st in enumerate(raw.stations):
+                spath: Path_ = (*path, "stations", s)
+                if st.code in station_paths:
+                    self.problem((*spath, "code"), f"station {st.code!r} is defined twice")
+                station_paths[st.code] = spath
+                stations.append(
+                    Station(
+                        code=st.code,
+                        name=st.name,
+                        districts=None
+                        if st.districts == "all"
+                        else self.districts(st.districts, (*spath, "districts")),
+                        targets=tuple(
+                            self.target(t, f"{st.code}/{n}", centre.dial, centre.tetra_gateway)
+                            for n, t in enumerate(st.targets, 1)
+                        ),
+                        fallback=st.fallback,
+                    )
+                )
+            agencies[raw.code] = Agency(
+                code=raw.code,
+                name=raw.name,
+                kind=raw.kind,
+                policy=raw.policy,
+                stations=tuple(stations),
+            )
+        for agency in agencies.values():
+            codes = {s.code for s in agency.stations}
+            for station in agency.stations:
+                if station.fallback is None:
+                    continue
+                fpath = (*station_paths[station.code], "fallback")
+                if station.fallback not in codes:
+                    self.problem(fpath, f"no station {station.fallback!r} in agency {agency.code}")
+                elif _cycle(agency, station.code):
+                    self.problem(fpath, f"the fallbacks from {station.code!r} go round in a circle")
+        return agencies
+
+    def rules(
+        self, agencies: Mapping[str, Agency], policies: Mapping[str, Policy]
+    ) -> tuple[Rule, ...]:
+        rules = []
+        names: set[str] = set()
+        for r, raw in enumerate(self.raw.rules):
+            path: Path_ = ("rules", r)
+            if raw.name in names:
+                self.problem((*path, "name"), f"rule {raw.name!r} is defined twice")
+            names.add(raw.name)
+            categories: set[str] | None = set()
+            if "*" in raw.categories:
+                categories = None
+            else:
+                for c, text in enumerate(raw.categories):
+                    found = find_category(text)
+                    if found is None:
+                        self.problem((*path, "categories", c), f"{text!r} is not a category")
+                    else:
+                        categories.add(found.code)  # type: ignore[union-attr]
+            respond = []
+            for n, resp in enumerate(raw.respond):
+                rpath = (*path, "respond", n)
+                if resp.agency is not None and resp.agency not in agencies:
+                    self.problem((*rpath, "agency"), f"no agency {resp.agency!r}")
+                if resp.kind is not None and not any(
+                    a.kind is resp.kind for a in agencies.values()
+                ):
+                    self.problem((*rpath, "kind"), f"no agency of kind {resp.kind.value}")
+                if resp.policy is not None and resp.policy not in policies:
+                    self.problem((*rpath, "policy"), f"no policy named {resp.policy!r}")
+                respond.append(
+                    Response(
+                        agency=resp.agency,
+                        kind=resp.kind,
+                        priority=resp.priority or n + 1,
+                        policy=resp.policy,
+                    )
+                )
+            rules.append(
+                Rule(
+                    name=raw.name,
+                    categories=None if categories is None else frozenset(categories),
+                    districts=None
+                    if raw.districts is None
+                    else self.districts(raw.districts, (*path, "districts")),
+                    priorities=None if raw.priorities is None else frozenset(raw.priorities),
+                    respond=tuple(respond),
+                    line=_line(self.lines, path),
+                    order=r,
+                )
+            )
+        return tuple(rules)
+
+    def coverage(self, config: RoutingConfig) -> None:
+        """Every category has a rule in every district, and every agency a rule names
+        has a station there: a dispatch never finds nobody to call."""
+        unfiltered = [r for r in config.rules if r.priorities is None]  # they match any priority
+        for category in CATEGORIES:
+            missing = [
+                d
+                for d in DISTRICTS
+                if not any(r.matches(category.code, d.ubigeo, Priority.MEDIUM) for r in unfiltered)
+            ]
+            if len(missing) == len(DISTRICTS):
+                self.problem(
+                    ("rules",),
+                    f"no rule covers category {category.code} (at every "
+                    "priority); add one, or a catch-all with categories: ['*']",
+                )
+            elif missing:
+                shown = ", ".join(f"{d.name} ({d.ubigeo})" for d in missing[:6])
+                more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+                self.problem(
+                    ("rules",),
+                    f"no rule covers category {category.code} (at every priority) in {shown}{more}",
+                )
+        for r, rule in enumerate(config.rules):
+            districts = (
+                rule.districts if rule.districts is not None else {d.ubigeo for d in DISTRICTS}
+            )
+            for n, resp in enumerate(rule.respond):
+                uncovered = sorted(d for d in districts if not _stations(config, resp, d))
+                if uncovered:
+                    shown = ", ".join(uncovered[:6]) + (" ..." if len(uncovered) > 6 else "")
+                    self.problem(
+                        ("rules", r, "respond", n),
+                        f"{resp.describe()} has no station covering {shown}",
+                    )
+
+
+def _stations(config: RoutingConfig, resp: Response, district: str) -> list[Station]:
+    agencies = (
+        [config.agencies[resp.agency]]
+        if resp.agency is not None and resp.agency in config.agencies
+        else config.agencies_of_kind(resp.kind)
+        if resp.kind is not None
+        else []
+    )
+    return [s for a in agencies for s in a.stations if s.covers(district)]
+
+
+def _cycle(agency: Agency, start: str) -> bool:
+    by_code = {s.code: s for s in agency.stations}
+    seen = {start}
+    code = by_code[start].fallback
+    while code is not None and code in by_code:
+        if code in seen:
+            return True
+        seen.add(code)
+        code = by_code[code].fallback
+    return False

@@ -1,0 +1,26 @@
+"""Human-readable incident ids: ``LIM-2026-000123``.
+
+``<prefix>-<year>-<n>``: the year is the Lima calendar year (UTC-5, no daylight saving)
+in which the incident was received; ``n`` counts from 1 within that year and is padded
+to six digits. Lima receives about 1.4 million incidents a year, so ``n`` passes 999999
+in a busy year and then simply has seven digits: ids stay unique and sort by year.
+"""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+LIMA = timezone(timedelta(hours=-5), "America/Lima")
+_ID = re.compile(r"^(?P<prefix>[A-Z]{2,8})-(?P<year>\d{4})-(?P<n>\d{6,9})$")
+PREFIX_PATTERN = re.compile(r"^[A-Z]{2,8}$")
+
+
+def lima_year(at: datetime) -> int:
+    return at.astimezone(LIMA).year
+
+
+def format_incident_id(prefix: str, year: int, n: int) -> str:
+    return f"{prefix}-{year:04d}-{n:06d}"
+
+
+def is_incident_id(text: str) -> bool:
+    return _ID.match(text) is not None

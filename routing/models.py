@@ -1,0 +1,422 @@
+"""The domain's values: frozen, keyword-only dataclasses and string enums.
+
+Identifiers are English; every label a person reads is Spanish (es-PE).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from routing.ratelimits import Limit
+from routing.schedule import Window
+
+
+class Status(StrEnum):
+    """The lifecycle of an incident (see :mod:`routing.lifecycle` for the transitions)."""
+
+    RECEIVED = "received"
+    DISPATCHED = "dispatched"
+    RINGING = "ringing"
+    ACKNOWLEDGED = "acknowledged"
+    BRIDGED = "bridged"
+    RESOLVED = "resolved"
+    UNANSWERED = "unanswered"
+    CANCELLED = "cancelled"
+    MERGED = "merged"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    Status.RECEIVED: "recibido",
+    Status.DISPATCHED: "despachado",
+    Status.RINGING: "llamando",
+    Status.ACKNOWLEDGED: "confirmado",
+    Status.BRIDGED: "en conferencia",
+    Status.RESOLVED: "resuelto",
+    Status.UNANSWERED: "sin respuesta",
+    Status.CANCELLED: "cancelado",
+    Status.MERGED: "fusionado",
+}
+
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def label(self) -> str:
+        return _PRIORITY_LABELS[self]
+
+
+_PRIORITY_LABELS = {
+    Priority.CRITICAL: "crítica",
+    Priority.HIGH: "alta",
+    Priority.MEDIUM: "media",
+    Priority.LOW: "baja",
+}
+
+
+class Source(StrEnum):
+    """The channel through which a report reached voicebridge."""
+
+    PHONE = "phone"
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    CONSOLE = "console"
+    API = "api"
+
+
+class AgencyKind(StrEnum):
+    """The kinds of first-response entity (EPR) a category calls for."""
+
+    POLICE = "police"  # Policía Nacional del Perú, comisarías
+    FIRE = "fire"  # Cuerpo General de Bomberos Voluntarios del Perú (CGBVP)
+    MEDICAL = "medical"  # SAMU, pre-hospital care
+    HEALTH = "health"  # hospitals and clinics: MINSA, EsSalud, SISOL
+    TRANSIT = "transit"  # ATU, traffic lights, transport
+    ELECTRICITY = "electricity"  # Luz del Sur, Enel
+    WATER = "water"  # Sedapal
+    GAS = "gas"  # Cálidda
+    MUNICIPAL = "municipal"  # Serenazgo and municipal works of the district
+    CIVIL_DEFENSE = "civil_defense"  # Defensa Civil / INDECI
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    AgencyKind.POLICE: "policía",
+    AgencyKind.FIRE: "bomberos",
+    AgencyKind.MEDICAL: "atención prehospitalaria",
+    AgencyKind.HEALTH: "establecimiento de salud",
+    AgencyKind.TRANSIT: "tránsito y transporte",
+    AgencyKind.ELECTRICITY: "energía eléctrica",
+    AgencyKind.WATER: "agua y alcantarillado",
+    AgencyKind.GAS: "gas natural",
+    AgencyKind.MUNICIPAL: "serenazgo y municipalidad",
+    AgencyKind.CIVIL_DEFENSE: "defensa civil",
+}
+
+
+class TargetKind(StrEnum):
+    """How an agency is reached."""
+
+    PHONE = "phone"  # an Asterisk dial string
+    TALKGROUP = "talkgroup"  # a TETRA group (GSSI) patched through the radio gateway
+    RADIO = "radio"  # a TETRA radio (ISSI), SDS text alerts
+    SMS = "sms"
+    TELEGRAM = "telegram"
+
+
+class AttemptOutcome(StrEnum):
+    PENDING = "pending"  # to be placed
+    HELD_BACK = "held_back"  # not placed: the destination's rate limit was reached
+    RINGING = "ringing"  # placed (Originate sent)
+    PROMPTING = "prompting"  # answered, the prompt is playing
+    ANSWERED = "answered"  # answered without a key (a timeout, a voicemail): not an ack
+    PATCHED = "patched"  # a talkgroup patched into the room: it hears, it cannot press keys
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    CONGESTION = "congestion"
+    FAILED = "failed"
+    ACKNOWLEDGED = "acknowledged"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class AssignmentState(StrEnum):
+    """Where one agency of one incident stands."""
+
+    PENDING = "pending"  # dispatched, its escalation under way
+    ACKNOWLEDGED = "acknowledged"
+    UNANSWERED = "unanswered"  # its plan ran out; the supervisors were told
+    CANCELLED = "cancelled"
+
+
+class LegRole(StrEnum):
+    OPERATOR = "operator"  # the district operator, straight into the room
+    RESPONDER = "responder"  # an agency's target, through the acknowledgement prompt
+    SUPERVISOR = "supervisor"  # the centre's supervisors, when an agency did not answer
+    GUEST = "guest"  # a line an operator added by hand, straight into the room
+
+
+class LegState(StrEnum):
+    PENDING = "pending"  # to be originated
+    CALLING = "calling"  # Originate sent
+    UP = "up"  # answered, not in the room (a responder hearing the prompt)
+    IN_ROOM = "in_room"
+    ENDED = "ended"  # answered once, now hung up
+    FAILED = "failed"  # never answered
+    CANCELLED = "cancelled"  # not to be called after all
+
+    @property
+    def live(self) -> bool:
+        return self in (LegState.CALLING, LegState.UP, LegState.IN_ROOM)
+
+
+class AckMethod(StrEnum):
+    KEYPRESS = "keypress"
+    MANUAL = "manual"
+    TETRA_STATUS = "tetra_status"
+    SDS = "sds"
+    SMS = "sms"
+    TELEGRAM = "telegram"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Location:
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+    reference: str | None = None  # "frente al mercado", as Lima addresses are given
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reporter:
+    name: str | None = None
+    phone: str | None = None  # E.164
+    handle: str | None = None  # a channel identity, e.g. a Telegram user id
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewReport:
+    """One report as it arrives, before it is attached to an incident."""
+
+    source: Source
+    text: str = ""
+    reporter: Reporter = field(default_factory=Reporter)
+    location: Location = field(default_factory=Location)
+    external_id: str | None = None  # dedup key from the channel (MessageSid, update_id, ...)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewIncident:
+    category: str
+    district: str | None  # UBIGEO; None when nobody could tell yet
+    report: NewReport
+    priority: Priority | None = None  # None: the category's default
+    summary: str = ""
+    district_source: str | None = None  # how the district was found (routing.resolve)
+    district_note: str = ""  # and the evidence, for the log
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Incident:
+    id: str  # LIM-2026-000123
+    category: str
+    priority: Priority
+    district: str | None
+    location: Location
+    reporter: Reporter
+    source: Source
+    summary: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    merged_into: str | None = None
+    version: int = 0  # the sequence number of its last event
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Report:
+    id: int
+    incident_id: str
+    source: Source
+    received_at: datetime
+    text: str
+    reporter: Reporter
+    location: Location
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Target:
+    """One way to reach an agency: a line, a talkgroup, a radio or a chat."""
+
+    id: str  # "pnp-miraflores/1"
+    kind: TargetKind
+    address: str  # dialled digits, GSSI, ISSI, E.164 number or chat id
+    label: str = ""
+    dial: str | None = None  # the Asterisk dial string (phone lines and talkgroups)
+    dtmf: str | None = None  # digits to send once the line answers (an extension)
+    hours: tuple[Window, ...] = ()  # when it is staffed; empty: always
+    limits: tuple[Limit, ...] = ()  # calls or messages it may take, per period
+
+    @property
+    def destination(self) -> str:
+        """The key its rate limits count under: the same line in two stations is one."""
+        return f"{self.kind.value}:{self.address}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Station:
+    """A unit of an agency (a comisaría, a fire company, a district's serenazgo)."""
+
+    code: str
+    name: str
+    districts: frozenset[str] | None  # UBIGEO codes it covers; None: all of Lima
+    targets: tuple[Target, ...]
+    fallback: str | None = None  # the station whose targets come next
+
+    def covers(self, district: str | None) -> bool:
+        return self.districts is None or (district is not None and district in self.districts)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Agency:
+    code: str  # "pnp"
+    name: str  # "Policía Nacional del Perú"
+    kind: AgencyKind
+    policy: str  # the name of its escalation policy
+    stations: tuple[Station, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Policy:
+    """How an agency is escalated: each target is tried ``attempts_per_target`` times,
+    ``retry_after[n]`` seconds after the previous try ended (the last value repeats),
+    each call rings ``ring_seconds``; then the centre's supervisor line, then the
+    agency is marked unanswered on that incident."""
+
+    name: str
+    ring_seconds: int
+    attempts_per_target: int
+    retry_after: tuple[int, ...]
+
+    def wait_before(self, attempt: int) -> int:
+        """Seconds to wait before try number ``attempt`` (2, 3, ...) of the agency."""
+        return self.retry_after[min(attempt - 2, len(self.retry_after) - 1)]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Attempt:
+    """One try at reaching one agency for one incident through one target."""
+
+    id: int
+    incident_id: str
+    agency: str
+    target: str
+    number: int  # 1, 2, ... per (incident, agency)
+    outcome: AttemptOutcome
+    started_at: datetime
+    channel_id: str | None = None  # the Uniqueid voicebridge chose for the leg
+    cause: str | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Assignment:
+    """One agency that must respond to one incident, with the plan frozen at dispatch
+    (see :func:`routing.decide.plan_to_json`)."""
+
+    incident_id: str
+    agency: str
+    priority: int
+    state: AssignmentState
+    plan: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Leg:
+    """One channel voicebridge originates for an incident's conference room."""
+
+    id: int
+    incident_id: str
+    channel_id: str  # the Uniqueid voicebridge chose (Originate ChannelId)
+    role: LegRole
+    state: LegState
+    dial: str
+    label: str
+    agency: str | None = None
+    attempt_id: int | None = None
+    cause: str | None = None
+    hangup: bool = False  # a hang-up was asked for
+    prompt: bool = False  # through the acknowledgement prompt (else straight into the room)
+    created_at: datetime | None = None
+    joined_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Revision:
+    """One version of the routing configuration, as it was loaded."""
+
+    id: int
+    created_at: datetime
+    actor: str
+    source: str
+    digest: str  # sha256 of the content
+    content: str
+    diff: str  # unified diff from the previous revision
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Ack:
+    incident_id: str
+    agency: str
+    method: AckMethod
+    at: datetime
+    actor: str
+    attempt_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IncidentEvent:
+    """One entry of an incident's append-only log."""
+
+    incident_id: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    cause: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IncidentDetail:
+    incident: Incident
+    reports: tuple[Report, ...]
+    attempts: tuple[Attempt, ...]
+    acks: tuple[Ack, ...]
+    events: tuple[IncidentEvent, ...]
+    legs: tuple["Leg", ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Task:
+    """Follow-up work recorded in the same transaction as the change that calls for it,
+    handed to the job queue afterwards (a transactional outbox).
+
+    ``key`` is unique and doubles as the job id: ``[A-Za-z0-9_-]`` only."""
+
+    key: str
+    name: str
+    args: dict[str, Any]
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IncidentQuery:
+    districts: tuple[str, ...] = ()
+    statuses: tuple[Status, ...] = ()
+    categories: tuple[str, ...] = ()
+    since: datetime | None = None  # created_at >= since
+    until: datetime | None = None  # created_at < until
+    limit: int = 50
+    after: tuple[datetime, int] | None = None  # keyset cursor: (created_at, row id)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Page:
+    items: tuple[Incident, ...]
+    next_after: tuple[datetime, int] | None

@@ -1,0 +1,151 @@
+"""Rows of the incident tables to domain values and back."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from routing.models import (
+    Ack,
+    AckMethod,
+    Attempt,
+    AttemptOutcome,
+    Incident,
+    IncidentEvent,
+    Leg,
+    LegRole,
+    LegState,
+    Location,
+    NewReport,
+    Priority,
+    Report,
+    Reporter,
+    Source,
+    Status,
+)
+
+
+def report_row(incident_row_id: int, report: NewReport, now: datetime) -> dict[str, Any]:
+    return {
+        "incident_id": incident_row_id,
+        "source": report.source.value,
+        "external_id": report.external_id,
+        "received_at": now,
+        "text": report.text,
+        "payload": report.payload,
+        **location_columns(report.location),
+        **reporter_columns(report.reporter),
+    }
+
+
+def location_columns(location: Location) -> dict[str, Any]:
+    return {
+        "lat": location.lat,
+        "lon": location.lon,
+        "address": location.address,
+        "reference": location.reference,
+    }
+
+
+def reporter_columns(reporter: Reporter) -> dict[str, Any]:
+    return {
+        "reporter_name": reporter.name,
+        "reporter_phone": reporter.phone,
+        "reporter_handle": reporter.handle,
+    }
+
+
+def incident(m: Mapping[Any, Any]) -> Incident:
+    return Incident(
+        id=m["public_id"],
+        category=m["category"],
+        priority=Priority(m["priority"]),
+        district=m["district"],
+        location=Location(
+            lat=m["lat"], lon=m["lon"], address=m["address"], reference=m["reference"]
+        ),
+        reporter=Reporter(
+            name=m["reporter_name"], phone=m["reporter_phone"], handle=m["reporter_handle"]
+        ),
+        source=Source(m["source"]),
+        summary=m["summary"],
+        status=Status(m["status"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        created_by=m["created_by"],
+        merged_into=m["merged_into"],
+        version=m["version"],
+    )
+
+
+def report(r: Row[Any], incident_id: str) -> Report:
+    return Report(
+        id=r.id,
+        incident_id=incident_id,
+        source=Source(r.source),
+        received_at=r.received_at,
+        text=r.text,
+        reporter=Reporter(name=r.reporter_name, phone=r.reporter_phone, handle=r.reporter_handle),
+        location=Location(lat=r.lat, lon=r.lon, address=r.address, reference=r.reference),
+        external_id=r.external_id,
+    )
+
+
+def attempt(a: Row[Any], incident_id: str) -> Attempt:
+    return Attempt(
+        id=a.id,
+        incident_id=incident_id,
+        agency=a.agency,
+        target=a.target,
+        number=a.number,
+        outcome=AttemptOutcome(a.outcome),
+        started_at=a.started_at,
+        channel_id=a.channel_id,
+        cause=a.cause,
+        ended_at=a.ended_at,
+    )
+
+
+def ack(a: Row[Any], incident_id: str) -> Ack:
+    return Ack(
+        incident_id=incident_id,
+        agency=a.agency,
+        method=AckMethod(a.method),
+        at=a.at,
+        actor=a.actor,
+        attempt_id=a.attempt_id,
+    )
+
+
+def event(e: Row[Any], incident_id: str) -> IncidentEvent:
+    return IncidentEvent(
+        incident_id=incident_id,
+        seq=e.seq,
+        at=e.at,
+        actor=e.actor,
+        kind=e.kind,
+        cause=e.cause,
+        data=dict(e.data),
+    )
+
+
+def leg(row: Row[Any], incident_id: str) -> Leg:
+    m = row._mapping
+    return Leg(
+        id=m["id"],
+        incident_id=incident_id,
+        channel_id=m["channel_id"],
+        role=LegRole(m["role"]),
+        state=LegState(m["state"]),
+        dial=m["dial"],
+        label=m["label"],
+        agency=m["agency"],
+        attempt_id=m["attempt_id"],
+        cause=m["cause"],
+        hangup=bool(m["hangup"]),
+        prompt=bool(m["prompt"]),
+        created_at=m["created_at"],
+        joined_at=m["joined_at"],
+        ended_at=m["ended_at"],
+    )

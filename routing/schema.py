@@ -1,0 +1,270 @@
+"""The tables of the integrated incident database (SQLAlchemy Core).
+
+Timestamps are stored in UTC: ``timestamptz`` on PostgreSQL, naive UTC text on SQLite;
+both read back as aware UTC datetimes. The event log is append-only: the migrations add
+triggers that refuse UPDATE and DELETE on ``incident_events``.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+from routing.models import (
+    AckMethod,
+    AssignmentState,
+    AttemptOutcome,
+    LegRole,
+    LegState,
+    Priority,
+    Source,
+    Status,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every dialect."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: voicebridge stores aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _one_of(column: str, values: type[Any], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+incident_counters = Table(
+    "incident_counters",
+    metadata,
+    Column("prefix", String(8), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last", BigInteger, nullable=False),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("public_id", String(24), nullable=False, unique=True),
+    Column("category", String(40), nullable=False),
+    Column("priority", String(10), nullable=False),
+    Column("district", String(6), nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("address", Text, nullable=True),
+    Column("reference", Text, nullable=True),
+    Column("reporter_name", Text, nullable=True),
+    Column("reporter_phone", String(20), nullable=True),
+    Column("reporter_handle", Text, nullable=True),
+    Column("source", String(12), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("merged_into", String(24), ForeignKey("incidents.public_id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("version", Integer, nullable=False),
+    _one_of("status", Status, "status"),
+    _one_of("priority", Priority, "priority"),
+    _one_of("source", Source, "source"),
+)
+Index(None, incidents.c.created_at, incidents.c.id)
+Index(None, incidents.c.district, incidents.c.created_at)
+Index(None, incidents.c.status, incidents.c.created_at)
+Index(None, incidents.c.category, incidents.c.created_at)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("source", String(12), nullable=False),
+    Column("external_id", String(200), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("reporter_name", Text, nullable=True),
+    Column("reporter_phone", String(20), nullable=True),
+    Column("reporter_handle", Text, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("address", Text, nullable=True),
+    Column("reference", Text, nullable=True),
+    Column("payload", Json, nullable=False),
+    UniqueConstraint("source", "external_id"),
+    _one_of("source", Source, "source"),
+)
+
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("data", Json, nullable=False),
+    # an idempotency key: a job that records "the same" event twice writes it once
+    Column("key", String(120), nullable=True),
+    UniqueConstraint("incident_id", "seq"),
+    UniqueConstraint("incident_id", "key"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False),
+    Column("agency", String(64), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("channel_id", String(64), nullable=True, unique=True),
+    Column("outcome", String(16), nullable=False),
+    Column("cause", Text, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    UniqueConstraint("incident_id", "agency", "number"),
+    _one_of("outcome", AttemptOutcome, "outcome"),
+)
+
+acks = Table(
+    "acks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False),
+    Column("agency", String(64), nullable=False),
+    Column("attempt_id", BigId, ForeignKey("attempts.id"), nullable=True),
+    Column("method", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    UniqueConstraint("incident_id", "agency"),
+    _one_of("method", AckMethod, "method"),
+)
+
+routing_revisions = Table(
+    "routing_revisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("diff", Text, nullable=False),
+)
+
+dispatches = Table(
+    "dispatches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("revision_id", BigId, ForeignKey("routing_revisions.id"), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("decision", Json, nullable=False),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False),
+    Column("agency", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("plan", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("incident_id", "agency"),
+    _one_of("state", AssignmentState, "state"),
+)
+
+legs = Table(
+    "legs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("channel_id", String(40), nullable=False, unique=True),
+    Column("role", String(12), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("dial", String(200), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("agency", String(64), nullable=True),
+    Column("attempt_id", BigId, ForeignKey("attempts.id"), nullable=True),
+    Column("cause", Text, nullable=True),
+    Column("hangup", Boolean, nullable=False),
+    Column("prompt", Boolean, nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("actor", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("joined_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    _one_of("role", LegRole, "role"),
+    _one_of("state", LegState, "state"),
+)
+Index(None, legs.c.state)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(160), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("args", Json, nullable=False),
+    Column("not_before", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("enqueued_at", UTCDateTime, nullable=True, index=True),
+    Column("failed_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+)

@@ -1,0 +1,626 @@
+"""The incident store: incidents, their reports and their append-only event log.
+
+Every change runs in one write transaction that also appends the change's event (with
+actor, time and cause) and any follow-up :class:`~routing.models.Task`, so a change, its
+record and the work it calls for are stored together or not at all.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from routing import rows as mapped
+from routing import schema as t
+from routing.categories import category_by_code
+from routing.db import Database
+from routing.districts import district_by_code
+from routing.errors import Conflict, InvalidValue, NotFound, RoutingError
+from routing.ids import PREFIX_PATTERN, format_incident_id, lima_year
+from routing.lifecycle import FINAL, check_transition
+from routing.models import (
+    Incident,
+    IncidentDetail,
+    IncidentEvent,
+    IncidentQuery,
+    NewIncident,
+    NewReport,
+    Page,
+    Report,
+    Source,
+    Status,
+    Task,
+)
+from routing.ports import Clock, SystemClock
+
+FollowUp = Callable[[Incident], Sequence[Task]]
+Created = tuple[Incident, bool]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Intake:
+    """One request to create an incident, for :meth:`IncidentStore.create_incidents`."""
+
+    new: NewIncident
+    actor: str
+    follow_up: FollowUp | None = None
+
+
+class _Sql:
+    """The statements of the hot paths, built once: SQLAlchemy then reuses their compiled
+    form instead of rebuilding bind parameters and cache keys on every call."""
+
+    def __init__(self, dialect: str) -> None:
+        c = t.incidents.c
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        counter = dialect_insert(t.incident_counters).values(
+            prefix=bindparam("prefix"), year=bindparam("year"), last=bindparam("n")
+        )
+        self.next_numbers = counter.on_conflict_do_update(
+            index_elements=["prefix", "year"],
+            set_={"last": t.incident_counters.c.last + counter.excluded.last},
+        ).returning(t.incident_counters.c.last)
+        self.insert_incidents = insert(t.incidents).returning(c.id, sort_by_parameter_order=True)
+        self.insert_report = insert(t.reports)
+        self.insert_report_id = insert(t.reports).returning(t.reports.c.id)
+        self.insert_event = insert(t.incident_events)
+        self.insert_tasks = insert(t.tasks)
+        self.by_public_id = select(t.incidents).where(c.public_id == bindparam("pid"))
+        self.lock = (
+            self.by_public_id.with_for_update() if dialect == "postgresql" else self.by_public_id
+        )
+        self.by_id = select(t.incidents).where(c.id == bindparam("rid"))
+        self.bump = (
+            update(t.incidents)
+            .where(c.id == bindparam("rid"))
+            .values(version=c.version + 1, updated_at=bindparam("now"))
+            .returning(c.version)
+        )
+        self.bump_status = (
+            update(t.incidents)
+            .where(c.id == bindparam("rid"), c.status == bindparam("from_status"))
+            .values(
+                version=c.version + 1, updated_at=bindparam("now"), status=bindparam("to_status")
+            )
+            .returning(c.version)
+        )
+
+
+MAX_PAGE = 500
+
+
+class IncidentStore:
+    def __init__(self, db: Database, *, prefix: str = "LIM", clock: Clock | None = None) -> None:
+        if not PREFIX_PATTERN.match(prefix):
+            raise InvalidValue("prefix", f"{prefix!r} must be 2 to 8 capital letters")
+        self.db = db
+        self.prefix = prefix
+        self.clock: Clock = clock or SystemClock()
+        self.sql = _Sql(db.dialect)
+        # called, in the same transaction, when an incident becomes resolved, cancelled or
+        # merged (the application stops its calls there)
+        self.on_final: Callable[[Connection, int, datetime, str], None] | None = None
+
+    # ---------------------------------------------------------------- writes
+
+    def create_incident(
+        self, new: NewIncident, *, actor: str, follow_up: FollowUp | None = None
+    ) -> tuple[Incident, bool]:
+        """Store a new incident with its first report; ``(incident, True)``.
+
+        A report whose ``(source, external_id)`` is already stored is a repeat (a retried
+        webhook, a resent request): nothing is written and ``(existing, False)`` returned.
+        """
+        [result] = self.create_incidents([Intake(new=new, actor=actor, follow_up=follow_up)])
+        if isinstance(result, RoutingError):
+            raise result
+        return result
+
+    def create_incidents(self, intakes: Sequence[Intake]) -> list[Created | RoutingError]:
+        """:meth:`create_incident` for many at once, in one transaction (group commit):
+        the answer for each, in order, is ``(incident, created)`` or the error that
+        refused it. A refused intake does not keep the others from being stored."""
+        results: list[Created | RoutingError | None] = [None] * len(intakes)
+        valid: list[int] = []
+        for n, intake in enumerate(intakes):
+            try:
+                _check(intake.new)
+                valid.append(n)
+            except RoutingError as exc:
+                results[n] = exc
+        stored = self._incidents_of_reports(
+            [key for n in valid if (key := _report_key(intakes[n].new)) is not None]
+        )
+        fresh: list[int] = []
+        first_of: dict[tuple[str, str], int] = {}
+        repeats: list[tuple[int, int]] = []  # (intake, the earlier intake it repeats)
+        for n in valid:
+            key = _report_key(intakes[n].new)
+            if key is not None and key in stored:
+                results[n] = (stored[key], False)
+            elif key is not None and key in first_of:
+                repeats.append((n, first_of[key]))
+            else:
+                if key is not None:
+                    first_of[key] = n
+                fresh.append(n)
+        if fresh:
+            try:
+                created = self._write_new([intakes[n] for n in fresh])
+                for n, incident in zip(fresh, created, strict=True):
+                    results[n] = (incident, True)
+            except IntegrityError:
+                if len(fresh) == 1 and (key := _report_key(intakes[fresh[0]].new)):
+                    # a concurrent writer stored the same report first: that incident it is
+                    found = self._incidents_of_reports([key]).get(key)
+                    if found is None:
+                        raise
+                    results[fresh[0]] = (found, False)
+                else:  # one of the batch collided: write them one by one
+                    for n in fresh:
+                        results[n] = self.create_incidents([intakes[n]])[0]
+        for n, earlier in repeats:
+            done = results[earlier]
+            results[n] = (done[0], False) if isinstance(done, tuple) else done
+        return [r for r in results if r is not None]
+
+    def _write_new(self, intakes: Sequence[Intake]) -> list[Incident]:
+        now = self.clock.now()
+        year = lima_year(now)
+        with self.db.write() as conn:
+            last = int(
+                conn.execute(
+                    self.sql.next_numbers, {"prefix": self.prefix, "year": year, "n": len(intakes)}
+                ).scalar_one()
+            )
+            rows = [
+                _incident_row(intake, format_incident_id(self.prefix, year, number), now)
+                for number, intake in enumerate(intakes, start=last - len(intakes) + 1)
+            ]
+            ids = conn.execute(self.sql.insert_incidents, rows).scalars().all()
+            conn.execute(
+                self.sql.insert_report,
+                [
+                    mapped.report_row(row_id, intake.new.report, now)
+                    for row_id, intake in zip(ids, intakes, strict=True)
+                ],
+            )
+            conn.execute(
+                self.sql.insert_event,
+                [
+                    {
+                        "incident_id": row_id,
+                        "seq": 1,
+                        "at": now,
+                        "actor": intake.actor,
+                        "kind": "created",
+                        "cause": f"report received via {row['source']}",
+                        "key": None,
+                        "data": _created_data(row, intake.new),
+                    }
+                    for row_id, row, intake in zip(ids, rows, intakes, strict=True)
+                ],
+            )
+            incidents = [mapped.incident(row) for row in rows]
+            tasks = [
+                task
+                for incident, intake in zip(incidents, intakes, strict=True)
+                if intake.follow_up is not None
+                for task in intake.follow_up(incident)
+            ]
+            self.add_tasks(conn, tasks, now)
+        return incidents
+
+    def add_report(self, incident_id: str, report: NewReport, *, actor: str) -> tuple[Report, bool]:
+        """Attach another report of the same event; a repeated report is not stored twice."""
+        now = self.clock.now()
+        try:
+            with self.db.write() as conn:
+                row = self.locked(conn, incident_id)
+                if report.external_id is not None:
+                    found = self._stored_report(conn, report.source, report.external_id)
+                    if found is not None:
+                        return mapped.report(found, self._public_id(conn, found.incident_id)), False
+                report_id = self._insert_report(conn, row.id, report, now)
+                self.log(
+                    conn,
+                    row.id,
+                    now,
+                    actor=actor,
+                    kind="report_added",
+                    cause=f"another report via {report.source.value}",
+                    data={"report": report_id, "source": report.source.value},
+                )
+                stored = conn.execute(select(t.reports).where(t.reports.c.id == report_id)).one()
+        except IntegrityError:
+            if report.external_id is not None:
+                with self.db.read() as conn:
+                    found = self._stored_report(conn, report.source, report.external_id)
+                    if found is not None:
+                        return mapped.report(found, self._public_id(conn, found.incident_id)), False
+            raise
+        return mapped.report(stored, incident_id), True
+
+    def transition(
+        self,
+        incident_id: str,
+        to: Status,
+        *,
+        actor: str,
+        cause: str,
+        data: Mapping[str, Any] | None = None,
+        expected: Status | None = None,
+        follow_up: FollowUp | None = None,
+    ) -> tuple[Incident, bool]:
+        """Move an incident to ``to``; ``(incident, changed)``.
+
+        The change is refused with :class:`IllegalTransition` when the lifecycle does not
+        allow it, and with :class:`Conflict` when ``expected`` is given and the incident
+        is no longer in that status. Asking for the status it already has changes nothing.
+        """
+        now = self.clock.now()
+        with self.db.write() as conn:
+            row = self.locked(conn, incident_id)
+            current = Status(row.status)
+            if expected is not None and current is not expected:
+                raise Conflict(
+                    f"{incident_id} is {current.value}, not {expected.value}: reload and retry"
+                )
+            if current is to:
+                return mapped.incident(row._mapping), False
+            check_transition(incident_id, current, to)
+            self.log(
+                conn,
+                row.id,
+                now,
+                actor=actor,
+                kind="status_changed",
+                cause=cause,
+                data={"from": current.value, "to": to.value, **(data or {})},
+                status=(current, to),
+            )
+            if to in FINAL and self.on_final is not None:
+                self.on_final(conn, row.id, now, f"incidente {to.label}")
+            incident = self.read(conn, row.id)
+            if follow_up is not None:
+                self.add_tasks(conn, follow_up(incident), now)
+        return incident, True
+
+    def merge(self, incident_id: str, into: str, *, actor: str, cause: str) -> Incident:
+        """Mark ``incident_id`` as a duplicate of ``into``; both logs record it."""
+        if incident_id == into:
+            raise Conflict(f"{incident_id} cannot be merged into itself")
+        now = self.clock.now()
+        with self.db.write() as conn:
+            # lock both rows in a fixed order so two opposite merges cannot deadlock
+            rows = {pid: self.locked(conn, pid) for pid in sorted((incident_id, into))}
+            source, target = rows[incident_id], rows[into]
+            if Status(target.status) in FINAL:
+                raise Conflict(f"{into} is {target.status}: merge into an open incident")
+            if self.on_final is not None:
+                self.on_final(conn, source.id, now, f"fusionado con {into}")
+            current = Status(source.status)
+            check_transition(incident_id, current, Status.MERGED)
+            self.log(
+                conn,
+                source.id,
+                now,
+                actor=actor,
+                kind="status_changed",
+                cause=cause,
+                data={"from": current.value, "to": Status.MERGED.value, "into": into},
+                status=(current, Status.MERGED),
+                merged_into=into,
+            )
+            self.log(
+                conn,
+                target.id,
+                now,
+                actor=actor,
+                kind="merged_from",
+                cause=cause,
+                data={"incident": incident_id},
+            )
+            merged = self.read(conn, source.id)
+        return merged
+
+    def append_event(
+        self,
+        incident_id: str,
+        kind: str,
+        *,
+        actor: str,
+        cause: str,
+        data: Mapping[str, Any] | None = None,
+        key: str | None = None,
+    ) -> IncidentEvent | None:
+        """Append an event that is not a status change. With ``key``, the same event is
+        written at most once per incident: a repeat returns None."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            row = self.locked(conn, incident_id)
+            if (
+                key is not None
+                and conn.execute(
+                    select(t.incident_events.c.id).where(
+                        t.incident_events.c.incident_id == row.id, t.incident_events.c.key == key
+                    )
+                ).first()
+            ):
+                return None
+            seq = self.log(
+                conn,
+                row.id,
+                now,
+                actor=actor,
+                kind=kind,
+                cause=cause,
+                data=dict(data or {}),
+                key=key,
+            )
+        return IncidentEvent(
+            incident_id=incident_id,
+            seq=seq,
+            at=now,
+            actor=actor,
+            kind=kind,
+            cause=cause,
+            data=dict(data or {}),
+        )
+
+    # ----------------------------------------------------------------- reads
+
+    def get(self, incident_id: str) -> Incident:
+        with self.db.read() as conn:
+            row = conn.execute(self.sql.by_public_id, {"pid": incident_id}).first()
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        return mapped.incident(row._mapping)
+
+    def detail(self, incident_id: str) -> IncidentDetail:
+        with self.db.read() as conn:
+            row = conn.execute(self.sql.by_public_id, {"pid": incident_id}).first()
+            if row is None:
+                raise NotFound(f"no incident {incident_id}")
+            rid = row.id
+            reports = conn.execute(
+                select(t.reports).where(t.reports.c.incident_id == rid).order_by(t.reports.c.id)
+            ).all()
+            attempts = conn.execute(
+                select(t.attempts).where(t.attempts.c.incident_id == rid).order_by(t.attempts.c.id)
+            ).all()
+            acks = conn.execute(
+                select(t.acks).where(t.acks.c.incident_id == rid).order_by(t.acks.c.id)
+            ).all()
+            events = conn.execute(
+                select(t.incident_events)
+                .where(t.incident_events.c.incident_id == rid)
+                .order_by(t.incident_events.c.seq)
+            ).all()
+            legs = conn.execute(
+                select(t.legs).where(t.legs.c.incident_id == rid).order_by(t.legs.c.id)
+            ).all()
+        return IncidentDetail(
+            incident=mapped.incident(row._mapping),
+            reports=tuple(mapped.report(r, incident_id) for r in reports),
+            attempts=tuple(mapped.attempt(a, incident_id) for a in attempts),
+            acks=tuple(mapped.ack(a, incident_id) for a in acks),
+            events=tuple(mapped.event(e, incident_id) for e in events),
+            legs=tuple(mapped.leg(lg, incident_id) for lg in legs),
+        )
+
+    def events(self, incident_id: str) -> tuple[IncidentEvent, ...]:
+        """The incident's log, in order."""
+        e = t.incident_events.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(t.incident_events)
+                .join(t.incidents, t.incidents.c.id == e.incident_id)
+                .where(t.incidents.c.public_id == incident_id)
+                .order_by(e.seq)
+            ).all()
+        if not rows:  # every incident has its "created" event
+            raise NotFound(f"no incident {incident_id}")
+        return tuple(mapped.event(r, incident_id) for r in rows)
+
+    def search(self, query: IncidentQuery) -> Page:
+        """Incidents newest first, filtered, one keyset page at a time."""
+        limit = max(1, min(query.limit, MAX_PAGE))
+        c = t.incidents.c
+        stmt = select(t.incidents)
+        if query.districts:
+            stmt = stmt.where(c.district.in_(query.districts))
+        if query.statuses:
+            stmt = stmt.where(c.status.in_([s.value for s in query.statuses]))
+        if query.categories:
+            stmt = stmt.where(c.category.in_(query.categories))
+        if query.since is not None:
+            stmt = stmt.where(c.created_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(c.created_at < query.until)
+        if query.after is not None:
+            stmt = stmt.where(tuple_(c.created_at, c.id) < tuple_(*query.after))
+        stmt = stmt.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
+        with self.db.read() as conn:
+            rows = conn.execute(stmt).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_after = (rows[-1].created_at, rows[-1].id) if more else None
+        return Page(items=tuple(mapped.incident(r._mapping) for r in rows), next_after=next_after)
+
+    def received_before(self, cutoff: datetime, *, without_key: str, limit: int) -> list[str]:
+        """Incidents still ``received`` that arrived before ``cutoff`` and whose log has no
+        event keyed ``without_key``, oldest first."""
+        c, e = t.incidents.c, t.incident_events.c
+        logged = select(e.id).where(e.incident_id == c.id, e.key == without_key).exists()
+        with self.db.read() as conn:
+            return list(
+                conn.execute(
+                    select(c.public_id)
+                    .where(c.status == Status.RECEIVED.value, c.created_at < cutoff, ~logged)
+                    .order_by(c.created_at)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def count(self) -> int:
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.incidents)).scalar_one())
+
+    # --------------------------------------------------------------- helpers
+
+    # ---------------------------------------------- building blocks, one transaction
+
+    def locked(self, conn: Connection, incident_id: str) -> Row[Any]:
+        """The incident's row, locked until the transaction ends (other stores of the
+        domain build on this and :meth:`log`)."""
+        row = conn.execute(self.sql.lock, {"pid": incident_id}).first()
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        return row
+
+    def read(self, conn: Connection, row_id: int) -> Incident:
+        """The incident as this transaction sees it."""
+        return mapped.incident(conn.execute(self.sql.by_id, {"rid": row_id}).one()._mapping)
+
+    def log(
+        self,
+        conn: Connection,
+        row_id: int,
+        now: datetime,
+        *,
+        actor: str,
+        kind: str,
+        cause: str,
+        data: Mapping[str, Any] | None = None,
+        key: str | None = None,
+        status: tuple[Status, Status] | None = None,
+        merged_into: str | None = None,
+    ) -> int:
+        """Append an event to the incident's log in this transaction, advancing the
+        incident's version; the event's sequence number. With ``status``, the incident
+        moves from the first to the second status, compare-and-set: :class:`Conflict` if
+        it is no longer in the first."""
+        params: dict[str, Any] = {"rid": row_id, "now": now}
+        if status is None:
+            seq = conn.execute(self.sql.bump, params).scalar_one_or_none()
+        else:
+            params |= {"from_status": status[0].value, "to_status": status[1].value}
+            seq = conn.execute(self.sql.bump_status, params).scalar_one_or_none()
+        if seq is None:
+            raise Conflict("the incident changed concurrently: reload and retry")
+        if merged_into is not None:
+            conn.execute(
+                update(t.incidents)
+                .where(t.incidents.c.id == row_id)
+                .values(merged_into=merged_into)
+            )
+        conn.execute(
+            self.sql.insert_event,
+            {
+                "incident_id": row_id,
+                "seq": seq,
+                "at": now,
+                "actor": actor,
+                "kind": kind,
+                "cause": cause,
+                "data": dict(data or {}),
+                "key": key,
+            },
+        )
+        return int(seq)
+
+    def _insert_report(
+        self, conn: Connection, row_id: int, report: NewReport, now: datetime
+    ) -> int:
+        row = mapped.report_row(row_id, report, now)
+        return int(conn.execute(self.sql.insert_report_id, row).scalar_one())
+
+    def add_tasks(self, conn: Connection, tasks: Sequence[Task], now: datetime) -> None:
+        """Record follow-up tasks in this transaction."""
+        if tasks:
+            conn.execute(
+                self.sql.insert_tasks,
+                [
+                    {
+                        "key": k.key,
+                        "name": k.name,
+                        "args": k.args,
+                        "not_before": k.not_before,
+                        "created_at": now,
+                    }
+                    for k in tasks
+                ],
+            )
+
+    def _stored_report(self, conn: Connection, source: Source, external_id: str) -> Row[Any] | None:
+        return conn.execute(
+            select(t.reports).where(
+                t.reports.c.source == source.value, t.reports.c.external_id == external_id
+            )
+        ).first()
+
+    def _public_id(self, conn: Connection, row_id: int) -> str:
+        return str(
+            conn.execute(
+                select(t.incidents.c.public_id).where(t.incidents.c.id == row_id)
+            ).scalar_one()
+        )
+
+    def _incidents_of_reports(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Incident]:
+        """The incidents that hold the reports ``(source, external_id)`` already stored."""
+        if not keys:
+            return {}
+        r = t.reports.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(t.incidents, r.source.label("report_source"), r.external_id)
+                .join(t.reports, r.incident_id == t.incidents.c.id)
+                .where(tuple_(r.source, r.external_id).in_(list(keys)))
+            ).all()
+        return {(row.report_source, row.external_id): mapped.incident(row._mapping) for row in rows}
+
+
+def _check(new: NewIncident) -> None:
+    category_by_code(new.category)
+    if new.district is not None:
+        district_by_code(new.district)
+
+
+def _created_data(row: Mapping[str, Any], new: NewIncident) -> dict[str, Any]:
+    data = {k: row[k] for k in ("category", "priority", "district", "source")}
+    if new.district_source is not None:
+        data |= {"district_source": new.district_source, "district_note": new.district_note}
+    return data
+
+
+def _report_key(new: NewIncident) -> tuple[str, str] | None:
+    report = new.report
+    return None if report.external_id is None else (report.source.value, report.external_id)
+
+
+def _incident_row(intake: Intake, public_id: str, now: datetime) -> dict[str, Any]:
+    new, report = intake.new, intake.new.report
+    category = category_by_code(new.category)
+    return {
+        "public_id": public_id,
+        "category": category.code,
+        "priority": (new.priority or category.priority).value,
+        "district": new.district,
+        **mapped.location_columns(report.location),
+        **mapped.reporter_columns(report.reporter),
+        "source": report.source.value,
+        "summary": new.summary or report.text,
+        "status": Status.RECEIVED.value,
+        "created_at": now,
+        "updated_at": now,
+        "created_by": intake.actor,
+        "merged_into": None,
+        "version": 1,
+    }

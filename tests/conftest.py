@@ -1,0 +1,213 @@
+"""Real services for the tests: a private redis-server per session, a private PostgreSQL
+database per session (on the server ``make test`` made sure of), SQLite files per test.
+
+Set VOICEBRIDGE_TEST_REDIS_URL or VOICEBRIDGE_TEST_POSTGRES_URL to use servers of your
+own; the suite then uses (and flushes) Redis database 15 of the former, and creates and
+drops databases named voicebridge_test_<random> on the latter.
+"""
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from redis import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from routing.db import Database
+from voicebridge import migrate
+from voicebridge.runtime import Runtime, build_runtime
+from voicebridge.settings import Settings, load_settings
+
+DEFAULT_PG = "postgresql+psycopg://voicebridge:voicebridge@127.0.0.1:5432/voicebridge_test"
+TABLES = (
+    "legs",
+    "acks",
+    "attempts",
+    "assignments",
+    "dispatches",
+    "routing_revisions",
+    "incident_events",
+    "reports",
+    "tasks",
+    "incidents",
+    "incident_counters",
+    "api_keys",
+)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server process of the test session's own (it may be stopped and started)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: run `make test`, which installs it")
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    pytest.fail("the test Redis did not start")
+                time.sleep(0.02)
+        client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("VOICEBRIDGE_TEST_REDIS_URL")
+    if given:
+        yield given.rsplit("/", 1)[0] + "/15"
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    client = Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated database for the session, dropped at its end."""
+    base = make_url(os.environ.get("VOICEBRIDGE_TEST_POSTGRES_URL", DEFAULT_PG)).set(
+        drivername="postgresql+psycopg"
+    )
+    name = f"voicebridge_test_{secrets.token_hex(4)}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        pytest.fail(f"PostgreSQL is needed ({base}): run `make test`, which starts it: {exc}")
+    url = base.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "voicebridge.sqlite3"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "voicebridge.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def _truncate(url: str) -> None:
+    db = Database.from_url(url, pool_size=1)
+    with db.write() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs twice: on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    url = str(request.getfixturevalue("postgres_url"))
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_settings(database_url: str, redis_url: str, **overrides: str) -> Settings:
+    env = {
+        "VOICEBRIDGE_DATABASE_URL": database_url,
+        "VOICEBRIDGE_REDIS_URL": redis_url,
+        "VOICEBRIDGE_HTTP_PORT": "0",
+        "VOICEBRIDGE_AUTO_MIGRATE": "false",
+        **{f"VOICEBRIDGE_{k.upper()}": v for k, v in overrides.items()},
+    }
+    return load_settings(env)
+
+
+@pytest.fixture
+def settings(sqlite_url: str, redis_url: str) -> Settings:
+    return make_settings(sqlite_url, redis_url)
+
+
+@pytest.fixture
+def runtime(settings: Settings, redis: Redis, clock: FakeClock) -> Iterator[Runtime]:
+    rt = build_runtime(settings, clock=clock)
+    yield rt
+    rt.close()

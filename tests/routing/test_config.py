@@ -1,0 +1,258 @@
+"""The routing configuration file: the shipped Lima defaults, and the errors an admin
+sees, with file, line and field."""
+
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from routing.categories import CATEGORIES
+from routing.config import ConfigError, parse_config
+from routing.districts import DISTRICTS
+from routing.models import AgencyKind, TargetKind
+from tests.routing.configs import SMALL
+
+LIMA = resources.files("routing").joinpath("data/lima.yaml").read_text(encoding="utf-8")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "routing.yaml")
+    return caught.value.lines()
+
+
+def test_the_lima_defaults_cover_every_district_and_category() -> None:
+    config = parse_config(LIMA, "lima.yaml")
+    assert {a.kind for a in config.agencies.values()} == set(AgencyKind)
+    for name in (
+        "pnp",
+        "serenazgo",
+        "cgbvp",
+        "samu",
+        "minsa",
+        "essalud",
+        "sisol",
+        "atu",
+        "luz-del-sur",
+        "enel",
+        "sedapal",
+        "calidda",
+        "defensa-civil",
+    ):
+        assert name in config.agencies
+    for district in DISTRICTS:
+        for agency in ("pnp", "serenazgo", "cgbvp", "minsa", "defensa-civil"):
+            assert any(s.covers(district.ubigeo) for s in config.agencies[agency].stations), (
+                agency,
+                district.name,
+            )
+        serenazgo = [
+            s
+            for s in config.agencies["serenazgo"].stations
+            if s.districts is not None and district.ubigeo in s.districts
+        ]
+        assert [s.name for s in serenazgo] == [f"Serenazgo de {district.name}"]
+    assert len(CATEGORIES) <= len(config.rules)
+
+
+def test_the_lima_defaults_have_well_formed_unique_numbers() -> None:
+    config = parse_config(LIMA, "lima.yaml")
+    phones = [
+        t.address
+        for a in config.agencies.values()
+        for s in a.stations
+        for t in s.targets
+        if t.kind is TargetKind.PHONE
+    ]
+    assert len(phones) == len(set(phones))
+    assert all(p.startswith("01") and len(p) == 9 for p in phones)
+    station = config.station("pnp-miraflores")
+    assert station.name == "Comisaría PNP Miraflores"
+    assert station.targets[0].dial == f"PJSIP/{station.targets[0].address}@epr-trunk"
+    assert station.targets[1].kind is TargetKind.TALKGROUP
+    assert station.targets[1].dial == f"PJSIP/{station.targets[1].address}@tetra-gw"
+    assert station.fallback == "pnp-san-antonio"
+    assert [str(limit) for limit in station.targets[0].limits] == ["3/15m", "7/1h"]
+    assert config.centre.supervisor[0].limits == ()
+
+
+def test_the_yaml_trap_of_leading_zeros_and_times() -> None:
+    config = parse_config(
+        SMALL.replace('"014451111"', "014451111").replace(
+            '"lun-vie 08:00-18:00"', "lun-vie 8:00-18:00"
+        ),
+        "routing.yaml",
+    )
+    targets = config.station("pnp-miraflores").targets
+    assert targets[0].address == "014451111"  # YAML 1.1 would read an octal number
+    assert str(config.station("serenazgo-miraflores").targets[0].hours[0]) == "lun-vie 8:00-18:00"
+
+
+def test_a_line_may_have_its_own_dial_template() -> None:
+    own = SMALL.replace(
+        "label: Central 105, rate_limit: none}",
+        'label: Central 105, rate_limit: none, dial: "PJSIP/{number}@pnp-trunk"}',
+    )
+    config = parse_config(own, "routing.yaml")
+    assert config.station("pnp-105").targets[0].dial == "PJSIP/0105@pnp-trunk"
+    assert config.station("pnp-miraflores").targets[0].dial == "Local/014451111@epr-sim"
+    bad = SMALL.replace(
+        "label: Central 105, rate_limit: none}", 'label: Central 105, dial: "PJSIP/{number}@x,10"}'
+    )
+    assert any("dial string with {number} once" in line for line in problems(bad))
+
+
+def test_station_districts_may_be_named() -> None:
+    config = parse_config(SMALL, "routing.yaml")
+    assert config.station("pnp-san-antonio").districts == frozenset({"150122"})
+    assert config.station("pnp-105").districts is None
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("version: 1", "version: 2"), "routing.yaml:1: version: Input should be '1'"),
+        (
+            ('- {phone: "014451111", label: Guardia}', '- {phone: "01-445", label: Guardia}'),
+            "routing.yaml:28: agencies[0].stations[0].targets[0]: phone: expected 3 to 15 digits, "
+            "as dialled, got '01-445'",
+        ),
+        (
+            (
+                '- {phone: "014451111", label: Guardia}',
+                '- {phone: "014451111", sms: "+51987654321"}',
+            ),
+            "routing.yaml:28: agencies[0].stations[0].targets[0]: give exactly one of phone, "
+            "talkgroup, radio, sms, telegram (got phone, sms)",
+        ),
+        (
+            ("label: TG Miraflores}", 'label: TG Miraflores, dtmf: "12"}'),
+            "dtmf: only on phone lines",
+        ),
+        (
+            ("policy: fast", "policy: rapid"),
+            "routing.yaml:22: agencies[0].policy: no policy named 'rapid'",
+        ),
+        (
+            (
+                'districts: ["150122"]\n        targets:\n          - {phone: "014451111"',
+                'districts: ["150199"]\n        targets:\n          - {phone: "014451111"',
+            ),
+            "routing.yaml:26: agencies[0].stations[0].districts[0]: '150199' is not a district",
+        ),
+        (
+            (
+                "categories: [robo]\n    respond:\n      - agency: pnp\n",
+                "categories: [granizo]\n    respond:\n      - agency: pnp\n",
+            ),
+            "rules[0].categories[0]: 'granizo' is not a category",
+        ),
+        (
+            ("fallback: pnp-105", "fallback: pnp-miraflores"),
+            "agencies[0].stations[1].fallback: the fallbacks from 'pnp-san-antonio' go round",
+        ),
+        (
+            ("fallback: pnp-105", "fallback: pnp-999"),
+            "agencies[0].stations[1].fallback: no station 'pnp-999' in agency pnp",
+        ),
+        (
+            ('dial: "Local/{number}@epr-sim"', 'dial: "Local/{number}@epr-sim,30"'),
+            "centre.dial: a dial string with {number} once",
+        ),
+        (
+            ("ring_seconds: 20", "ring_seconds: 2"),
+            "policies.fast.ring_seconds: Input should be greater than or equal to 5",
+        ),
+        (
+            ("name: Luz del Sur\n    kind", "nombre: Luz del Sur\n    kind"),
+            "agencies[2].nombre: unknown field",
+        ),
+        (('["3/15m", "7/1h"]', '["3 per 15 minutes"]'), "expected a count per period"),
+        (
+            ("- {agency: pnp, policy: slow}", "- {agency: pnp, kind: police}"),
+            "give either agency (a code) or kind",
+        ),
+    ],
+)
+def test_each_problem_names_the_file_line_and_field(change: tuple[str, str], expected: str) -> None:
+    assert change[0] in SMALL
+    found = problems(SMALL.replace(*change))
+    assert any(expected in line for line in found), found
+
+
+def test_a_syntax_error_and_a_repeated_key_say_where() -> None:
+    assert problems("version: 1\ncentre: [\n") == [
+        "routing.yaml:3: (file): expected the node content, but found '<stream end>'"
+    ]
+    assert problems(SMALL.replace("  slow:", "  fast:")) == [
+        "routing.yaml:17: policies.fast: 'fast' is given twice"
+    ]
+
+
+def test_coverage_gaps_are_refused() -> None:
+    without_catch_all = SMALL[: SMALL.index("  - name: resto")]
+    found = problems(without_catch_all)
+    assert (
+        "routing.yaml:77: rules: no rule covers category asalto (at every priority); add "
+        "one, or a catch-all with categories: ['*']" in found
+    )
+    assert not any("category robo" in line for line in found)
+    only_one = without_catch_all.replace(
+        "categories: [corte_energia, cable_caido]",
+        "categories: [corte_energia, cable_caido, asalto]",
+    )
+    only_one = only_one.replace("  - name: luz\n", "  - name: luz\n    districts: [Miraflores]\n")
+    assert (
+        "routing.yaml:77: rules: no rule covers category asalto (at every priority) in "
+        "Lima (150101), Ancón (150102), Ate (150103), Barranco (150104), Breña (150105), "
+        "Carabayllo (150106) and 36 more"
+    ) in problems(only_one)
+    only_miraflores = SMALL.replace(
+        "      - code: pnp-105\n        name: Central 105\n        districts: all",
+        '      - code: pnp-105\n        name: Central 105\n        districts: ["150122"]',
+    )
+    found = problems(only_miraflores)
+    assert any(
+        "rules[0].respond[0]: pnp has no station covering 150101, 150102" in line for line in found
+    ), found
+
+
+def test_many_problems_are_all_reported() -> None:
+    """Every problem of the file's form at once; then every problem across sections."""
+    form = SMALL.replace('"014451111"', '"1"').replace("ring_seconds: 40", "ring_secs: 40")
+    assert len(problems(form)) == 2
+    across = SMALL.replace("policy: fast", "policy: rapid").replace(
+        "fallback: pnp-105", "fallback: pnp-999"
+    )
+    assert len(problems(across)) == 2
+
+
+def test_the_shipped_file_is_what_its_generator_writes() -> None:
+    script = Path(__file__).parents[2] / "scripts" / "lima_defaults.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_district_needs_a_central_or_the_centre_s_operator() -> None:
+    without = SMALL.replace(
+        '  operator: {phone: "014270001", label: Operador de turno del centro}\n', ""
+    )
+    assert any(
+        "no central (and no centre.operator) for Lima, Ancón, Ate" in line
+        for line in problems(without)
+    )
+    twice = SMALL.replace(
+        "centrals:\n",
+        'centrals:\n  - {district: Miraflores, name: Otra, operator: {phone: "016171999"}}\n',
+    )
+    assert any(
+        "centrals[1].district: Miraflores has two centrals" in line for line in problems(twice)
+    )
+    sms = SMALL.replace(
+        'operator: {phone: "016171000", label: Consola}', 'operator: {sms: "+51987654321"}'
+    )
+    assert any("an operator is reached by phone or talkgroup" in line for line in problems(sms))

@@ -1,0 +1,195 @@
+"""A test rig: the fake Asterisk on loopback, and voicebridge's AMI session and bridge
+talking to it over a real socket, recording into the real database of a runtime.
+
+Asterisk's time runs ``SPEED`` times faster (a 30 s ring lasts 0.3 s); the database's
+clock is the test's :class:`FakeClock`. Escalation jobs run with :meth:`Rig.run_due`:
+the due ``escalate`` tasks are run by the job function itself, as a worker would (the
+RQ path has its own tests)."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from routing import schema as t
+from routing.models import Leg, LegRole, NewIncident, NewReport, Source
+from tests.conftest import FakeClock
+from voicebridge.ami.bridge import Bridge
+from voicebridge.ami.session import AmiSession, AmiTarget, Timing
+from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk, Received
+from voicebridge.blocking import Blocking
+from voicebridge.jobs import bound, escalate
+from voicebridge.runtime import Runtime
+
+SPEED = 0.01
+TIMING = Timing(
+    action_timeout=2.0,
+    ping_interval=0.3,
+    ping_timeout=0.3,
+    connect_timeout=1.0,
+    backoff_min=0.01,
+    backoff_max=0.2,
+)
+
+
+def headers(received: Received) -> dict[str, Any]:
+    """An action's headers; repeated keys (Variable) as lists."""
+    out: dict[str, Any] = {}
+    for key, value in received.headers:
+        if key in out:
+            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Rig:
+    runtime: Runtime
+    fake: FakeAsterisk
+    clock: FakeClock
+    session: AmiSession
+    bridge: Bridge
+
+    # ------------------------------------------------------------ incidents
+
+    def create(self, category: str = "robo", district: str = "150132") -> str:
+        incident, _ = self.runtime.store.create_incident(
+            NewIncident(
+                category=category,
+                district=district,
+                report=NewReport(source=Source.API, text="reporte de prueba"),
+            ),
+            actor="operator:test",
+        )
+        return incident.id
+
+    async def dispatch(self, category: str = "robo", district: str = "150132") -> str:
+        incident_id = self.create(category, district)
+        await asyncio.to_thread(
+            self.runtime.dispatcher.dispatch, incident_id, actor="operator:test"
+        )
+        return incident_id
+
+    def legs(self, incident_id: str) -> list[Leg]:
+        return self.runtime.calls.legs(incident_id)
+
+    def leg(
+        self, incident_id: str, agency: str | None = None, role: LegRole | None = None, n: int = 0
+    ) -> Leg:
+        found = [
+            leg
+            for leg in self.legs(incident_id)
+            if (agency is None or leg.agency == agency) and (role is None or leg.role is role)
+        ]
+        return found[n]
+
+    def agencies(self, incident_id: str) -> list[str]:
+        return [a.agency for a in self.runtime.calls.dispatches.assignments(incident_id)]
+
+    def script(self, dial: str, behaviour: Behaviour, **kwargs: Any) -> None:
+        self.fake.script(dial, Endpoint(behaviour=behaviour, **kwargs))
+
+    # ------------------------------------------------------------ Asterisk
+
+    def originated(self, channel_id: str | None = None) -> list[dict[str, Any]]:
+        found = [headers(r) for r in self.fake.actions("Originate")]
+        return [h for h in found if channel_id is None or h.get("ChannelId") == channel_id]
+
+    async def until(self, condition: Callable[[], object], what: str, within: float = 5.0) -> None:
+        """Wait until ``condition()`` is true (polled), or fail naming ``what``."""
+        deadline = time.monotonic() + within
+        while True:
+            if await asyncio.to_thread(condition):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for: {what}")
+            await asyncio.sleep(0.01)
+
+    async def settled(self) -> None:
+        """Every event Asterisk sent so far is recorded."""
+        await asyncio.sleep(0.02)
+        await self.bridge.idle()
+
+    # ------------------------------------------------------------ jobs
+
+    def due_escalations(self) -> list[tuple[str, dict[str, Any]]]:
+        c = t.tasks.c
+        with self.runtime.db.read() as conn:
+            rows = conn.execute(
+                select(c.key, c.args)
+                .where(
+                    c.name == "escalate",
+                    c.enqueued_at.is_(None),
+                    c.failed_at.is_(None),
+                    (c.not_before.is_(None)) | (c.not_before <= self.clock.now()),
+                )
+                .order_by(c.id)
+            ).all()
+        return [(r.key, dict(r.args)) for r in rows]
+
+    async def run_due(self) -> int:
+        """Run the escalation jobs that are due, as a worker would; how many ran."""
+
+        def work() -> int:
+            ran = 0
+            while due := self.due_escalations():
+                for key, args in due:
+                    with bound(self.runtime):
+                        escalate(**args)
+                    self.runtime.tasks.complete(key)
+                    ran += 1
+            return ran
+
+        ran = await asyncio.to_thread(work)
+        self.bridge.wake()
+        return ran
+
+
+@asynccontextmanager
+async def bridged(
+    runtime: Runtime,
+    clock: FakeClock,
+    fake: FakeAsterisk | None = None,
+    *,
+    owner: str = "test-serve",
+    secret: str = "voicebridge",  # noqa: S107 - the fake's account
+    speed: float = SPEED,
+) -> AsyncIterator[Rig]:
+    """The session and bridge of one ``serve`` replica, logged in to ``fake`` (a new
+    fake Asterisk if none is given)."""
+    own = fake is None
+    if fake is None:
+        # a line the test does not script answers and its responder presses 1
+        fake = FakeAsterisk(speed=speed, default=Endpoint(behaviour=Behaviour.PRESS, after=1.0))
+        await fake.start()
+    target = AmiTarget(host="127.0.0.1", port=fake.port, username="voicebridge", secret=secret)
+    session = AmiSession(target, timing=TIMING)
+    blocking = Blocking(4)
+    bridge = Bridge(session, runtime.calls.events, blocking, owner=owner)
+    loop = asyncio.get_running_loop()
+    previous = runtime.dispatcher.wake
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(bridge.wake)
+
+    runtime.dispatcher.wake = wake
+    session.start()
+    bridge.start()
+    try:
+        if secret == "voicebridge":
+            await asyncio.wait_for(session.connected.wait(), 5)
+        yield Rig(runtime=runtime, fake=fake, clock=clock, session=session, bridge=bridge)
+    finally:
+        runtime.dispatcher.wake = previous
+        await asyncio.wait_for(bridge.stop(), 5)
+        await asyncio.wait_for(session.stop(), 5)
+        blocking.shutdown()
+        if own:
+            errors = list(fake.errors)
+            await asyncio.wait_for(fake.stop(), 5)
+            assert errors == [], errors

@@ -1,0 +1,59 @@
+"""Faults of the foundation: Redis away at intake loses nothing."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+
+from routing.models import Status
+from tests.conftest import FakeClock, RedisServer, make_settings
+from tests.voicebridge.conftest import AiohttpClient
+from voicebridge.apikeys import Role
+from voicebridge.app import make_app
+from voicebridge.runtime import build_runtime
+from voicebridge.worker import make_worker
+
+
+async def _wait_for(predicate: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_intake_works_while_redis_is_down_and_the_jobs_follow_later(
+    sqlite_url: str, tmp_path: Path, aiohttp_client: AiohttpClient, clock: FakeClock
+) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    settings = make_settings(sqlite_url, server.url, dispatch_deadline="0")
+    runtime = build_runtime(settings, clock=clock)
+    token, _ = runtime.apikeys.create(Role.OPERATOR)
+    client: TestClient = await aiohttp_client(make_app(settings, runtime=runtime))  # type: ignore[type-arg]
+    try:
+        server.stop()
+        response = await client.post(
+            "/api/v1/incidents",
+            json={"category": "incendio", "district": "150101"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status == 201
+        incident_id = (await response.json())["id"]
+        assert runtime.store.get(incident_id).status is Status.RECEIVED
+        ready = await client.get("/readyz")
+        assert ready.status == 503
+        assert (await ready.json())["checks"]["redis"] != "ok"
+        clock.advance(1)
+        # the periodic sweep is asked for; it cannot reach Redis and waits in the database
+        await _wait_for(lambda: runtime.tasks.counts().unsent == 1)
+
+        server.start()
+        await _wait_for(lambda: runtime.tasks.counts().unsent == 0)
+        make_worker(runtime, inline=True).work(burst=True)
+        assert runtime.store.events(incident_id)[-1].kind == "dispatch_overdue"
+    finally:
+        await client.close()
+        runtime.close()
+        server.stop()

@@ -1,0 +1,131 @@
+from pathlib import Path
+
+import pytest
+
+from voicebridge.errors import SettingsError
+from voicebridge.settings import SPECS, load_settings
+
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+
+
+def test_defaults_need_no_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings({})
+    assert s.database_url == f"sqlite:///{tmp_path}/var/voicebridge.sqlite3"
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    assert (s.http_host, s.http_port) == ("127.0.0.1", 8080)
+    assert s.public_url == "http://127.0.0.1:8080"
+    assert s.incident_prefix == "LIM"
+    assert s.auto_migrate is True
+
+
+def test_environment_variables(tmp_path: Path) -> None:
+    s = load_settings(
+        {
+            "VOICEBRIDGE_DATABASE_URL": "postgresql://vb:secret@db.internal:5432/voicebridge",
+            "VOICEBRIDGE_REDIS_URL": "redis://cache:6379/2",
+            "VOICEBRIDGE_HTTP_HOST": ALL_INTERFACES,
+            "VOICEBRIDGE_HTTP_PORT": "9000",
+            "VOICEBRIDGE_PUBLIC_URL": "https://cic.example.pe/voicebridge/",
+            "VOICEBRIDGE_AUTO_MIGRATE": "no",
+            "VOICEBRIDGE_TEST_AMI": "ignored: a variable of the test suites",
+            "PATH": "/usr/bin",
+        }
+    )
+    assert s.database_url == "postgresql+psycopg://vb:secret@db.internal:5432/voicebridge"
+    assert s.http_port == 9000
+    assert s.public_url == "https://cic.example.pe/voicebridge"
+    assert s.auto_migrate is False
+    assert (
+        s.redacted()["database_url"] == "postgresql+psycopg://vb:***@db.internal:5432/voicebridge"
+    )
+
+
+def test_the_public_url_defaults_to_a_reachable_address() -> None:
+    s = load_settings({"VOICEBRIDGE_HTTP_HOST": ALL_INTERFACES, "VOICEBRIDGE_HTTP_PORT": "9000"})
+    assert s.public_url == "http://127.0.0.1:9000"
+
+
+def test_a_toml_file_and_the_environment_over_it(tmp_path: Path) -> None:
+    config = tmp_path / "voicebridge.toml"
+    config.write_text('http_port = 9100\nincident_prefix = "CAL"\nauto_migrate = false\n')
+    s = load_settings({"VOICEBRIDGE_CONFIG": str(config)})
+    assert (s.http_port, s.incident_prefix, s.auto_migrate) == (9100, "CAL", False)
+    s = load_settings({"VOICEBRIDGE_CONFIG": str(config), "VOICEBRIDGE_HTTP_PORT": "9200"})
+    assert s.http_port == 9200
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"VOICEBRIDGE_HTTP_PORT": "eighty"},
+            "VOICEBRIDGE_HTTP_PORT: expected a TCP port: an integer from 0 to 65535, got 'eighty'",
+        ),
+        ({"VOICEBRIDGE_HTTP_PORT": "70000"}, "VOICEBRIDGE_HTTP_PORT: expected a TCP port"),
+        (
+            {"VOICEBRIDGE_DATABASE_URL": "mysql://x"},
+            "VOICEBRIDGE_DATABASE_URL: expected sqlite:///path/to/file.db or postgresql://",
+        ),
+        ({"VOICEBRIDGE_DATABASE_URL": "sqlite:///:memory:"}, "in-memory database loses everything"),
+        ({"VOICEBRIDGE_REDIS_URL": "localhost:6379"}, "VOICEBRIDGE_REDIS_URL: expected redis://"),
+        (
+            {"VOICEBRIDGE_PUBLIC_URL": "cic.example.pe"},
+            "VOICEBRIDGE_PUBLIC_URL: expected an absolute http(s) URL",
+        ),
+        ({"VOICEBRIDGE_LOG_LEVEL": "chatty"}, "VOICEBRIDGE_LOG_LEVEL: expected one of DEBUG"),
+        ({"VOICEBRIDGE_INCIDENT_PREFIX": "lima"}, "expected 2 to 8 capital letters"),
+        ({"VOICEBRIDGE_AUTO_MIGRATE": "maybe"}, "VOICEBRIDGE_AUTO_MIGRATE: expected true or false"),
+        (
+            {"VOICEBRIDGE_DATABSE_URL": "sqlite:///x.db"},
+            "VOICEBRIDGE_DATABSE_URL: unknown setting (did you mean VOICEBRIDGE_DATABASE_URL?)",
+        ),
+        (
+            {"VOICEBRIDGE_CONFIG": "/nonexistent/voicebridge.toml"},
+            "VOICEBRIDGE_CONFIG (/nonexistent/voicebridge.toml): no such file",
+        ),
+    ],
+)
+def test_an_invalid_setting_names_itself_and_what_is_expected(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    assert message in str(caught.value)
+
+
+def test_toml_mistakes_name_the_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "vb.toml"
+    config.write_text("http_prot = 80\n")
+    with pytest.raises(
+        SettingsError, match=r"vb.toml\): unknown setting 'http_prot' \(did you mean http_port\?\)"
+    ):
+        load_settings({"VOICEBRIDGE_CONFIG": str(config)})
+    config.write_text("http_port = [80]\n")
+    with pytest.raises(SettingsError, match="http_port must be a string, integer or boolean"):
+        load_settings({"VOICEBRIDGE_CONFIG": str(config)})
+    config.write_text("http_port = \n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings({"VOICEBRIDGE_CONFIG": str(config)})
+    config.write_text('http_port = "x"\n')
+    with pytest.raises(SettingsError, match=r"vb.toml\) key http_port: expected a TCP port"):
+        load_settings({"VOICEBRIDGE_CONFIG": str(config)})
+
+
+def test_the_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for spec in SPECS:
+        assert f"`{spec.variable}`" in readme, f"README.md does not list {spec.variable}"
+    assert "`VOICEBRIDGE_CONFIG`" in readme
+
+
+def test_the_ami_url() -> None:
+    assert load_settings({}).ami_url is None
+    settings = load_settings({"VOICEBRIDGE_AMI_URL": "ami://vb:s3cr%3At@10.0.0.5:5038"})
+    assert settings.ami_url == "ami://vb:s3cr%3At@10.0.0.5:5038"
+    assert settings.redacted()["ami_url"] == "ami://vb:***@10.0.0.5:5038"
+    for bad in ("http://vb:x@h:5038", "ami://h:5038", "ami://vb@h:5038", "ami://vb:x@h:99999"):
+        with pytest.raises(
+            SettingsError, match=r"VOICEBRIDGE_AMI_URL: expected ami://user:secret@host:port"
+        ):
+            load_settings({"VOICEBRIDGE_AMI_URL": bad})

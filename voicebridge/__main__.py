@@ -1,0 +1,5 @@
+import sys
+
+from voicebridge.cli import main
+
+sys.exit(main())

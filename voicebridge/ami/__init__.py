@@ -1,0 +1,1 @@
+"""The Asterisk Manager Interface: codec, session, bridge and the fake Asterisk."""

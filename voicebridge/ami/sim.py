@@ -1,0 +1,305 @@
+"""A fake Asterisk 22.10.1 for tests and the demo: an AMI server on asyncio streams that
+speaks AMI byte for byte as the real one did in the recordings of
+``shared/asterisk/traces`` (see its README) and of the lab that ran voicebridge's own
+contexts (``/opt/asterisk-lab/traces/voicebridge-*``), without Asterisk.
+
+What it emulates, and where each fact comes from, is written next to the code:
+
+- :mod:`~voicebridge.ami.sim_wire`: reading actions (CRLF or LF, first header wins, CRLF
+  CRLF inside a value starts another action: trace 07; at most 128 lines of at most
+  1024 bytes: lab) and writing messages;
+- :mod:`~voicebridge.ami.sim_session`: banner, Login, security events, Ping, Logoff (01a,
+  01b, 01c, 08a);
+- :mod:`~voicebridge.ami.sim_actions`: Originate, Hangup, Redirect, the ConfBridge
+  actions, CoreShowChannels, Status, Setvar/Getvar, UserEvent, configs, Command (02a-08a);
+- :mod:`~voicebridge.ami.sim_calls`, :mod:`~voicebridge.ami.sim_pbx`: the calls and their
+  event sequences (02a, 02b, 03, 04, 05, the lab's voicebridge-*);
+- :mod:`~voicebridge.ami.sim_apps`, :mod:`~voicebridge.ami.sim_media`,
+  :mod:`~voicebridge.ami.sim_expr`: the dialplan, run as Asterisk runs it (the lab's
+  contexts of shared/asterisk/conf, voicebridge's pushed ``vb-ack``/``vb-room``);
+- :mod:`~voicebridge.ami.sim_config`, :mod:`~voicebridge.ami.sim_dialplan`,
+  :mod:`~voicebridge.ami.sim_cli`: GetConfig, UpdateConfig (06, the lab's staged pushes),
+  ``dialplan reload``/``show``, ``core show channels`` (06, 08a);
+- here: restart (08b), dropped links, held links.
+
+Every wait is multiplied by ``speed``: ``speed=0.01`` makes the 5 s Read timeout 50 ms
+and the 1 s login-failure delay 10 ms.
+"""
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
+
+from voicebridge.ami.sim_calls import LAB_ENDPOINTS, Pbx
+from voicebridge.ami.sim_media import LAB_SOUNDS, SHARED_SOUNDS
+from voicebridge.ami.sim_model import (
+    Behaviour,
+    ChannelState,
+    Endpoint,
+    Received,
+    SimChannel,
+)
+from voicebridge.ami.sim_session import Session
+from voicebridge.ami.sim_wire import Field, Request, render
+
+__all__ = [
+    "LAB_SOUNDS",
+    "SHARED_SOUNDS",
+    "Behaviour",
+    "ChannelState",
+    "Endpoint",
+    "FakeAsterisk",
+    "Received",
+    "SimChannel",
+]
+
+BOOT_SECONDS = 0.024
+"""08b: the new process accepted a Login before it had booted; FullyBooted followed
+24 ms after the login Response."""
+
+
+class FakeAsterisk:
+    """The fake Asterisk. ``start()`` it, point an AMI client at ``port``, ``stop()``.
+
+    ``ack_contexts``/``room_contexts``: context names the fake runs from its built-in
+    copy of voicebridge's templates (``dialplans/templates``, default parameters) while
+    its loaded dialplan lacks them, so a test need not push them first; once pushed
+    (UpdateConfig with ``Reload``), the pushed ones run. The lab's own contexts
+    (``ack-prompt``, ``conf``) are in its extensions.conf.
+
+    ``read_timeout``: every Read()'s timeout, in seconds (None: the dialplan's own).
+    ``sounds``: sound file -> seconds it plays; any other file plays ``prompt_seconds``
+    (0: at once), or does not exist when that is None (Playback: ``FAILED``).
+    :data:`LAB_SOUNDS` with ``prompt_seconds=None`` is the lab of the voicebridge-*
+    traces. ``device_states``: send DeviceStateChange events as that lab did (the
+    recordings of shared/asterisk/traces have none)."""
+
+    def __init__(
+        self,
+        *,
+        username: str = "voicebridge",
+        secret: str = "voicebridge",  # noqa: S107 - the lab's manager.conf
+        speed: float = 1.0,
+        ack_contexts: Iterable[str] = ("vb-ack", "ack-prompt"),
+        room_contexts: Iterable[str] = ("vb-room", "conf"),
+        read_timeout: float | None = None,
+        prompt_seconds: float | None = 0.0,
+        sounds: Mapping[str, float] = SHARED_SOUNDS,
+        device_states: bool = False,
+        default: Endpoint | None = None,
+    ) -> None:
+        self.username = username
+        self.secret = secret
+        self.speed = speed
+        self.held = False
+        self.received: list[Received] = []
+        self.pbx = Pbx(
+            emit=self.broadcast,
+            speed=speed,
+            ack_contexts=ack_contexts,
+            room_contexts=room_contexts,
+            read_timeout=read_timeout,
+            prompt_seconds=prompt_seconds,
+            sounds=sounds,
+            device_states=device_states,
+            default=default or Endpoint(behaviour=Behaviour.ANSWER),
+        )
+        self.pbx.endpoints = dict(LAB_ENDPOINTS)
+        self.channels: dict[str, SimChannel] = self.pbx.channels
+        """Live channels by Uniqueid."""
+        self._host = "127.0.0.1"
+        self._port = 0
+        self._server: asyncio.Server | None = None
+        self._sessions: list[Session] = []
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._conns = 0
+        self._started = 0.0
+        self._reloaded = 0.0
+        self._booting = False
+        self._boot_timer: asyncio.TimerHandle | None = None
+        self._restart_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ public API
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host, self._port = host, port
+        self._started = self._reloaded = asyncio.get_running_loop().time()
+        await self._listen()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def rooms(self) -> dict[str, set[str]]:
+        """Conference name -> Uniqueids of its members (joined, ConfbridgeJoin sent)."""
+        return {name: {m.uniqueid for m in c.members} for name, c in self.pbx.confs.items()}
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions inside the fake's own tasks (a bug of the fake if not empty)."""
+        return self.pbx.errors
+
+    async def stop(self) -> None:
+        if self._restart_task is not None:
+            self._restart_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._restart_task
+        await self._unlisten()
+        for s in list(self._sessions):
+            s.close()
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()
+        self.pbx.reset()
+        tasks = [*self._handlers, *self.pbx.tasks]
+        if tasks:  # the connections end on their own once closed; stragglers are cancelled
+            _, pending = await asyncio.wait(tasks, timeout=1.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def script(self, dial: str, endpoint: Endpoint) -> None:
+        """What the far end of this exact Originate ``Channel`` does (overrides)."""
+        self.pbx.endpoints[dial] = endpoint
+
+    def actions(self, name: str) -> list[Received]:
+        """The received actions of that name (any case)."""
+        low = name.lower()
+        return [r for r in self.received if r.action.lower() == low]
+
+    async def restart(self, down: float = 0.2) -> None:
+        """``core restart now`` (08b): ``Shutdown`` (Cleanly, Restart: True) to every
+        session, every socket closed, every channel and room gone, connections refused
+        for ``down`` s; then the first Login gets FullyBooted in the restart's order
+        (Status, Uptime 0, LastReload 0) shortly after its Response."""
+        self.broadcast(
+            [
+                ("Event", "Shutdown"),
+                ("Privilege", "system,all"),
+                ("Shutdown", "Cleanly"),
+                ("Restart", "True"),
+            ]
+        )
+        await self._unlisten()
+        for s in list(self._sessions):
+            s.close()
+        self.pbx.reset()
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()
+            self._boot_timer = None
+        self._booting = True
+        self._started = self._reloaded = asyncio.get_running_loop().time()
+        await asyncio.sleep(down * self.speed)
+        await self._listen()
+
+    async def drop_connections(self) -> None:
+        """The network drops every AMI socket (no Shutdown, no Goodbye); the calls and
+        rooms go on."""
+        for s in list(self._sessions):
+            s.abort()
+        await asyncio.sleep(0)
+
+    def hold_events(self, on: bool) -> None:
+        """Stop writing anything (events and responses) to the sessions, as a half-open
+        link would; ``False`` writes what waited."""
+        self.held = on
+        if not on:
+            for s in list(self._sessions):
+                s.release()
+
+    # ------------------------------------------------------------ for the sessions
+
+    def record(self, conn: int, req: Request) -> None:
+        loop = asyncio.get_running_loop()
+        self.received.append(
+            Received(
+                conn=conn,
+                at=loop.time(),
+                action=req.action,
+                headers=req.fields,
+                refused=req.refused,
+            )
+        )
+
+    def broadcast(self, fields: list[Field]) -> None:
+        """An event to every logged-in session whose events include its class."""
+        privilege = next((v for k, v in fields if k == "Privilege"), "")
+        cls = privilege.split(",")[0].lower()
+        data = render(fields)
+        for s in list(self._sessions):
+            s.deliver(data, cls)
+
+    def logged_in(self, session: Session) -> None:
+        """FullyBooted for a new session (01a order: Uptime, LastReload, Status), or,
+        right after a restart, the boot's own FullyBooted to all (08b order)."""
+        if self._booting:
+            if self._boot_timer is None:
+                loop = asyncio.get_running_loop()
+                self._boot_timer = loop.call_later(BOOT_SECONDS * self.speed, self._booted)
+            return
+        fields: list[Field] = [
+            ("Event", "FullyBooted"),
+            ("Privilege", "system,all"),
+            ("Uptime", str(self.uptime())),
+            ("LastReload", str(self.last_reload())),
+            ("Status", "Fully Booted"),
+        ]
+        session.deliver(render(fields), "system")
+
+    def _booted(self) -> None:
+        self._booting = False
+        self._boot_timer = None
+        self.broadcast(
+            [
+                ("Event", "FullyBooted"),
+                ("Privilege", "system,all"),
+                ("Status", "Fully Booted"),
+                ("Uptime", "0"),
+                ("LastReload", "0"),
+            ]
+        )
+
+    def forget(self, session: Session) -> None:
+        with suppress(ValueError):
+            self._sessions.remove(session)
+
+    def request_restart(self) -> None:
+        if self._restart_task is None or self._restart_task.done():
+            self._restart_task = asyncio.get_running_loop().create_task(self.restart())
+
+    def dialplan_reloaded(self) -> None:
+        self._reloaded = asyncio.get_running_loop().time()
+
+    def uptime(self) -> int:
+        return int((asyncio.get_running_loop().time() - self._started) / self.speed)
+
+    def last_reload(self) -> int:
+        return int((asyncio.get_running_loop().time() - self._reloaded) / self.speed)
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._connected, self._host, self._port)
+        self._port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _unlisten(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        self._conns += 1
+        session = Session(self, reader, writer, self._conns)
+        self._sessions.append(session)
+        try:
+            await session.run()
+        except asyncio.CancelledError:
+            pass  # stop(): a cancelled connection callback would be logged as an error
+        finally:
+            if task is not None:
+                self._handlers.discard(task)
+            session.close()

@@ -1,0 +1,458 @@
+"""The fake Asterisk's actions on calls, rooms, variables, configs and the CLI.
+
+Responses are written before the events an action causes (README, "Responses vs
+events"); list actions answer ``EventList: start``, one item per entry carrying the
+ActionID, then ``<Name>Complete`` (``EventList: Complete``, ``ListItems``), with
+``Privilege`` on none of them but ``Status`` (``Privilege: Call``) (04, 08a)."""
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from voicebridge.ami import sim_cli
+from voicebridge.ami.sim_model import (
+    Conference,
+    OriginateRequest,
+    SimChannel,
+    parse_callerid,
+)
+from voicebridge.ami.sim_wire import Field, Request, is_true, response
+
+if TYPE_CHECKING:
+    from voicebridge.ami.sim_session import Session
+
+
+def _list_start(req: Request, message: str) -> list[Field]:
+    fields: list[Field] = [("Response", "Success")]
+    if req.action_id:
+        fields.append(("ActionID", req.action_id))
+    return [*fields, ("EventList", "start"), ("Message", message)]
+
+
+def _item(req: Request, event: str, *fields: Field) -> list[Field]:
+    head: list[Field] = [("Event", event)]
+    if req.action_id:
+        head.append(("ActionID", req.action_id))
+    return [*head, *fields]
+
+
+def _send_list(
+    s: "Session", req: Request, message: str, name: str, items: list[list[Field]]
+) -> None:
+    s.respond(_list_start(req, message))
+    for item in items:
+        s.respond(item)
+    s.respond(
+        _item(req, f"{name}Complete", ("EventList", "Complete"), ("ListItems", str(len(items))))
+    )
+
+
+def _hms(seconds: float) -> str:
+    n = int(seconds)
+    return f"{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}"
+
+
+# ---------------------------------------------------------------- calls
+
+
+async def originate(s: "Session", req: Request) -> None:
+    """Originate (02a, 03). Async: ``Originate successfully queued`` at once, the call
+    follows. Synchronous: the session blocks (its events wait) until the call is
+    answered (``Originate successfully queued``) or fails (``Originate failed``)."""
+    dial = req.get("Channel").strip()
+    if not dial:
+        s.respond(response(req, "Error", "Channel not specified"))
+        return
+    if "/" not in dial:
+        s.respond(response(req, "Error", "Invalid channel"))
+        return
+    timeout = 30.0
+    if text := req.get("Timeout").strip():
+        if not text.isdigit():
+            s.respond(response(req, "Error", "Invalid timeout"))
+            return
+        timeout = int(text) / 1000
+    priority = 1
+    if text := req.get("Priority").strip():
+        if not text.isdigit():
+            s.respond(response(req, "Error", "Invalid priority"))
+            return
+        priority = int(text)
+    num, name = parse_callerid(req.get("CallerID")) if req.get("CallerID") else ("", "")
+    variables: list[tuple[str, str]] = []
+    for header in req.all("Variable"):
+        for part in header.split(","):  # a comma splits a Variable header (codec.py)
+            key, sep, value = part.partition("=")
+            if sep and key.strip():
+                variables.append((key.strip(), value))
+    oreq = OriginateRequest(
+        dial=dial,
+        action_id=req.action_id,
+        application=req.get("Application"),
+        data=req.get("Data"),
+        context=req.get("Context"),
+        exten=req.get("Exten"),
+        priority=priority,
+        timeout=timeout,
+        caller_num=num,
+        caller_name=name,
+        variables=tuple(variables),
+        channel_id=req.get("ChannelId"),
+        other_channel_id=req.get("OtherChannelId"),
+        asynchronous=is_true(req.get("Async")),
+    )
+    pbx = s.host.pbx
+    if oreq.asynchronous:
+        s.respond(response(req, "Success", "Originate successfully queued"))
+        pbx.originate(oreq)
+        return
+    s.paused = True
+    try:
+        ok = await pbx.originate(oreq).result
+        if ok:
+            s.respond(response(req, "Success", "Originate successfully queued"))
+        else:
+            s.respond(response(req, "Error", "Originate failed"))
+    finally:
+        s.resume()
+
+
+async def hangup(s: "Session", req: Request) -> None:
+    """Hangup: ``Channel Hungup``; without Cause the events say ``Cause: 0`` /
+    ``Unknown`` (08a); an unknown channel is ``No such channel`` (04)."""
+    pbx, name = s.host.pbx, req.get("Channel").strip()
+    if not name:
+        s.respond(response(req, "Error", "No channel specified"))
+        return
+    ch = pbx.find(name)
+    if ch is None:
+        s.respond(response(req, "Error", "No such channel"))
+        return
+    text = req.get("Cause").strip()
+    cause = int(text) if text.isdigit() and int(text) <= 127 else 0
+    s.respond(response(req, "Success", "Channel Hungup"))
+    if ch.half == 2 and ch.call is not None:
+        pbx.hangup_far(ch.call, cause)
+    else:
+        pbx.hangup_near(ch, cause)
+
+
+async def redirect(s: "Session", req: Request) -> None:
+    """Redirect (Asterisk's action_redirect; not in the traces)."""
+    pbx = s.host.pbx
+    name, context = req.get("Channel").strip(), req.get("Context").strip()
+    exten, priority = req.get("Exten").strip(), req.get("Priority").strip()
+    missing = next(
+        (
+            f"{k} not specified"
+            for k, v in (
+                ("Channel", name),
+                ("Context", context),
+                ("Exten", exten),
+                ("Priority", priority),
+            )
+            if not v
+        ),
+        None,
+    )
+    if missing is not None:
+        s.respond(response(req, "Error", missing))
+        return
+    if not priority.isdigit() or int(priority) < 1:
+        s.respond(response(req, "Error", "Priority is invalid"))
+        return
+    ch = pbx.find(name)
+    if ch is None:
+        s.respond(response(req, "Error", f"Channel does not exist: {name}"))
+        return
+    extra = pbx.find(req.get("ExtraChannel").strip()) if req.get("ExtraChannel").strip() else None
+    s.respond(response(req, "Success", "Redirect successful"))
+    pbx.redirect(ch, context, exten, int(priority))
+    if extra is not None:
+        pbx.redirect(
+            extra,
+            req.get("ExtraContext").strip() or context,
+            req.get("ExtraExten").strip() or exten,
+            int(p) if (p := req.get("ExtraPriority").strip()).isdigit() else int(priority),
+        )
+
+
+async def core_show_channels(s: "Session", req: Request) -> None:
+    """CoreShowChannels (08a): newest channel first; ``Duration`` HH:MM:SS, ``BridgeId``."""
+    pbx = s.host.pbx
+    items = []
+    for ch in reversed(list(pbx.channels.values())):
+        conf = pbx.confs.get(ch.room or "")
+        items.append(
+            _item(
+                req,
+                "CoreShowChannel",
+                *ch.snapshot(),
+                ("Application", ch.app),
+                ("ApplicationData", ch.appdata),
+                ("Duration", _hms((pbx.now() - ch.created) / pbx.speed)),
+                ("BridgeId", conf.bridge_id if conf else ""),
+            )
+        )
+    _send_list(s, req, "Channels will follow", "CoreShowChannels", items)
+
+
+async def status(s: "Session", req: Request) -> None:
+    """Status (08a): ``Privilege: Call``, the ActionID last; StatusComplete adds Items."""
+    pbx = s.host.pbx
+    chans = list(reversed(list(pbx.channels.values())))
+    if name := req.get("Channel").strip():
+        found = pbx.find(name)
+        if found is None:
+            s.respond(response(req, "Error", "No such channel"))
+            return
+        chans = [found]
+    s.respond(_list_start(req, "Channel status will follow"))
+    for ch in chans:
+        conf = pbx.confs.get(ch.room or "")
+        fields: list[Field] = [
+            ("Event", "Status"),
+            ("Privilege", "Call"),
+            *ch.snapshot(),
+            ("Type", ch.tech),
+            ("DNID", ""),
+            ("EffectiveConnectedLineNum", ch.connected_num or "<unknown>"),
+            ("EffectiveConnectedLineName", ch.connected_name or "<unknown>"),
+            ("TimeToHangup", "0"),
+            ("BridgeID", conf.bridge_id if conf else ""),
+            ("Application", ch.app),
+            ("Data", ch.appdata),
+            ("Nativeformats", "(slin)"),
+            ("Readformat", "slin"),
+            ("Readtrans", ""),
+            ("Writeformat", "slin"),
+            ("Writetrans", ""),
+            ("Callgroup", "0"),
+            ("Pickupgroup", "0"),
+            ("Seconds", str(int((pbx.now() - ch.created) / pbx.speed))),
+        ]
+        if req.action_id:
+            fields.append(("ActionID", req.action_id))
+        s.respond(fields)
+    n = str(len(chans))
+    s.respond(
+        _item(req, "StatusComplete", ("EventList", "Complete"), ("ListItems", n), ("Items", n))
+    )
+
+
+# ---------------------------------------------------------------- ConfBridge
+
+
+def _conf_target(s: "Session", req: Request) -> tuple[Conference, list[SimChannel]] | None:
+    """The room and the users a Mute/Unmute/Kick names, or None after an Error (04)."""
+    room, name = req.get("Conference").strip(), req.get("Channel").strip()
+    if not room:
+        s.respond(response(req, "Error", "No Conference name provided."))
+        return None
+    if not name:
+        s.respond(response(req, "Error", "No channel name provided."))
+        return None
+    conf = s.host.pbx.confs.get(room)
+    if conf is None:
+        s.respond(response(req, "Error", "No Conference by that name found."))
+        return None
+    if name.lower() in ("all", "participants"):
+        users = list(conf.members)
+    else:
+        users = [m for m in conf.members if m.name.lower() == name.lower()]
+    if not users:
+        s.respond(response(req, "Error", "No Channel by that name found in Conference."))
+        return None
+    return conf, users
+
+
+async def confbridge_list_rooms(s: "Session", req: Request) -> None:
+    """ConfBridgeListRooms; no room at all is ``No active conferences.`` (04)."""
+    confs = s.host.pbx.confs
+    if not confs:
+        s.respond(response(req, "Error", "No active conferences."))
+        return
+    items = [
+        _item(
+            req,
+            "ConfbridgeListRooms",
+            ("Conference", c.name),
+            ("Parties", str(len(c.members))),
+            ("Marked", "0"),
+            ("Locked", "No"),
+            ("Muted", "No"),
+        )
+        for c in confs.values()
+    ]
+    _send_list(s, req, "Confbridge conferences will follow", "ConfbridgeListRooms", items)
+
+
+async def confbridge_list(s: "Session", req: Request) -> None:
+    """ConfBridgeList: the users in join order (04)."""
+    pbx, room = s.host.pbx, req.get("Conference").strip()
+    if not room:
+        s.respond(response(req, "Error", "No Conference name provided."))
+        return
+    conf = pbx.confs.get(room)
+    if conf is None:
+        s.respond(response(req, "Error", "No Conference by that name found."))
+        return
+    items = []
+    for m in conf.members:
+        answered = int((pbx.now() - (m.answered or m.created)) / pbx.speed)
+        flags = ("Admin", "MarkedUser", "WaitMarked", "EndMarked", "EndMarkedAny", "Waiting")
+        items.append(
+            _item(
+                req,
+                "ConfbridgeList",
+                ("Conference", room),
+                *((f, "No") for f in flags),
+                ("Muted", "Yes" if m.muted else "No"),
+                ("Talking", "No"),
+                ("AnsweredTime", str(answered)),
+                *m.snapshot(),
+            )
+        )
+    _send_list(s, req, "Confbridge user list will follow", "ConfbridgeList", items)
+
+
+async def confbridge_mute(s: "Session", req: Request) -> None:
+    await _mute(s, req, True)
+
+
+async def confbridge_unmute(s: "Session", req: Request) -> None:
+    await _mute(s, req, False)
+
+
+async def _mute(s: "Session", req: Request, muted: bool) -> None:
+    target = _conf_target(s, req)
+    if target is None:
+        return
+    conf, users = target
+    s.respond(response(req, "Success", "User muted" if muted else "User unmuted"))
+    for ch in users:
+        s.host.pbx.conf_mute(conf, ch, muted)
+
+
+async def confbridge_kick(s: "Session", req: Request) -> None:
+    """ConfBridgeKick: ``User kicked``; the user leaves and hangs up (04)."""
+    target = _conf_target(s, req)
+    if target is None:
+        return
+    s.respond(response(req, "Success", "User kicked"))
+    for ch in target[1]:
+        s.host.pbx.conf_kick(ch)
+
+
+# ---------------------------------------------------------------- variables, UserEvent
+
+
+async def setvar(s: "Session", req: Request) -> None:
+    """Setvar: ``Variable Set`` (07); a global without Channel."""
+    pbx, var = s.host.pbx, req.get("Variable")
+    if not var:
+        s.respond(response(req, "Error", "No variable specified"))
+        return
+    ch = None
+    if name := req.get("Channel").strip():
+        ch = pbx.find(name)
+        if ch is None:
+            s.respond(response(req, "Error", "No such channel"))
+            return
+    s.respond(response(req, "Success", "Variable Set"))
+    if ch is None:
+        pbx.globals[var] = req.get("Value")
+    else:
+        pbx.varset(ch, var, req.get("Value"))
+
+
+async def getvar(s: "Session", req: Request) -> None:
+    """Getvar: ``Variable``, ``Value`` (empty when unset) (07)."""
+    pbx, var = s.host.pbx, req.get("Variable")
+    if not var:
+        s.respond(response(req, "Error", "No variable specified"))
+        return
+    if name := req.get("Channel").strip():
+        ch = pbx.find(name)
+        if ch is None:
+            s.respond(response(req, "Error", "No such channel"))
+            return
+        value = pbx.expand(ch, "${" + var + "}")
+    elif var.endswith(")"):
+        s.respond(response(req, "Error", "No channel specified"))
+        return
+    else:
+        value = pbx.globals.get(var, "")
+    s.respond(response(req, "Success", None, ("Variable", var), ("Value", value)))
+
+
+async def user_event(s: "Session", req: Request) -> None:
+    """UserEvent: ``Event Sent``; the event carries every header but Action and
+    UserEvent (the ActionID included) (07e)."""
+    s.respond(response(req, "Success", "Event Sent"))
+    body = [(k, v) for k, v in req.fields if k.lower() not in ("action", "userevent")]
+    s.host.broadcast(
+        [
+            ("Event", "UserEvent"),
+            ("Privilege", "user,all"),
+            ("UserEvent", req.get("UserEvent")),
+            *body,
+        ]
+    )
+
+
+# ---------------------------------------------------------------- configs, CLI
+
+
+async def get_config(s: "Session", req: Request) -> None:
+    s.respond(s.host.pbx.config.get_config(req))
+
+
+async def get_config_json(s: "Session", req: Request) -> None:
+    s.respond(s.host.pbx.config.get_config_json(req))
+
+
+async def update_config(s: "Session", req: Request) -> None:
+    """UpdateConfig (06): the ``Reload:`` header reloads the dialplan."""
+    fields, reload = s.host.pbx.config.update_config(req)
+    s.respond(fields)
+    if reload:
+        s.host.pbx.reload_dialplan()
+        s.host.dialplan_reloaded()
+
+
+async def command(s: "Session", req: Request) -> None:
+    """Command: ``Command output follows`` and one ``Output:`` per line, ``Response:
+    Error`` when the CLI command fails (06); ``core restart now`` gets no Response (08b)."""
+    text = req.get("Command").strip()
+    if not text:
+        s.respond(response(req, "Error", "No command provided"))
+        return
+    result = sim_cli.run(s.host, text)
+    if result is None:
+        return
+    ok, lines = result
+    status_ = "Success" if ok else "Error"
+    s.respond(
+        response(req, status_, "Command output follows", *(("Output", line) for line in lines))
+    )
+
+
+HANDLERS: dict[str, Callable[["Session", Request], Awaitable[None]]] = {
+    "originate": originate,
+    "hangup": hangup,
+    "redirect": redirect,
+    "coreshowchannels": core_show_channels,
+    "status": status,
+    "confbridgelistrooms": confbridge_list_rooms,
+    "confbridgelist": confbridge_list,
+    "confbridgemute": confbridge_mute,
+    "confbridgeunmute": confbridge_unmute,
+    "confbridgekick": confbridge_kick,
+    "setvar": setvar,
+    "getvar": getvar,
+    "userevent": user_event,
+    "getconfig": get_config,
+    "getconfigjson": get_config_json,
+    "updateconfig": update_config,
+    "command": command,
+}

@@ -1,0 +1,156 @@
+"""API keys: who may write, in which role, for which district.
+
+A key reads ``vb_<key id>_<secret>``. Only a SHA-256 digest of the secret is stored: the
+secret is 256 random bits, so a fast digest cannot be brute-forced and checking it costs
+microseconds (a password hash such as bcrypt protects low-entropy secrets, at
+milliseconds per request). The key is shown once, when it is created.
+"""
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import insert, select, update
+
+from routing.db import Database
+from routing.districts import district_by_code
+from routing.ports import Clock, SystemClock
+from voicebridge.schema import api_keys
+
+CACHE_SECONDS = 10.0  # a revoked key stops working within this many seconds
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"  # a district central's operator
+    SUPERVISOR = "supervisor"  # the centre's supervisors: every district, manual acks
+    ADMIN = "admin"  # everything, including keys, dialplans and rules
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Identity:
+    key_id: str
+    role: Role
+    district: str | None  # an operator bound to one district central
+    label: str
+
+    @property
+    def actor(self) -> str:
+        """How the event log names this identity."""
+        return f"{self.role.value}:{self.key_id}"
+
+    def may(self, role: Role) -> bool:
+        order = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
+        return order.index(self.role) >= order.index(role)
+
+    def sees_district(self, district: str | None) -> bool:
+        return self.district is None or district == self.district
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KeyInfo:
+    identity: Identity
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _split(token: str) -> tuple[str, str] | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "vb" or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+class ApiKeys:
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        self._cache: dict[str, tuple[float, str, Identity | None]] = {}
+
+    def create(
+        self, role: Role, *, district: str | None = None, label: str = ""
+    ) -> tuple[str, Identity]:
+        """A new key: ``(token, identity)``. The token is not stored anywhere."""
+        if district is not None:
+            district_by_code(district)
+        key_id = secrets.token_hex(5)
+        secret = secrets.token_urlsafe(32)
+        with self.db.write() as conn:
+            conn.execute(
+                insert(api_keys).values(
+                    key_id=key_id,
+                    secret_hash=_digest(secret),
+                    role=role.value,
+                    district=district,
+                    label=label,
+                    created_at=self.clock.now(),
+                )
+            )
+        identity = Identity(key_id=key_id, role=role, district=district, label=label)
+        return f"vb_{key_id}_{secret}", identity
+
+    def cached(self, token: str) -> tuple[bool, Identity | None]:
+        """``(True, identity or None)`` when the token's key was looked up in the last
+        seconds; ``(False, None)`` when :meth:`verify` must ask the database."""
+        split = _split(token)
+        if split is None:
+            return True, None
+        entry = self._cache.get(split[0])
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        _, digest, identity = entry
+        if identity is None or not hmac.compare_digest(digest, _digest(split[1])):
+            return True, None
+        return True, identity
+
+    def verify(self, token: str) -> Identity | None:
+        split = _split(token)
+        if split is None:
+            return None
+        key_id, secret = split
+        with self.db.read() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        identity: Identity | None = None
+        digest = ""
+        if row is not None and row.revoked_at is None:
+            digest = row.secret_hash
+            identity = Identity(
+                key_id=key_id, role=Role(row.role), district=row.district, label=row.label
+            )
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key_id] = (time.monotonic() + CACHE_SECONDS, digest, identity)
+        if identity is None or not hmac.compare_digest(digest, _digest(secret)):
+            return None
+        return identity
+
+    def revoke(self, key_id: str) -> bool:
+        with self.db.write() as conn:
+            done = conn.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=self.clock.now())
+            ).rowcount
+        self._cache.pop(key_id, None)
+        return done > 0
+
+    def list(self) -> list[KeyInfo]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.id)).all()
+        return [
+            KeyInfo(
+                identity=Identity(
+                    key_id=r.key_id, role=Role(r.role), district=r.district, label=r.label
+                ),
+                created_at=r.created_at,
+                revoked_at=r.revoked_at,
+            )
+            for r in rows
+        ]

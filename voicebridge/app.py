@@ -1,0 +1,191 @@
+"""The aiohttp application: one cleanup context per resource, torn down in reverse."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from voicebridge import wakeup
+from voicebridge.ami.bridge import Bridge
+from voicebridge.ami.session import AmiSession, AmiTarget
+from voicebridge.api import calls as calls_api
+from voicebridge.api import health, incidents
+from voicebridge.api import routing as routing_api
+from voicebridge.api.auth import auth_middleware
+from voicebridge.api.errors import Handler, error_middleware
+from voicebridge.blocking import Blocking
+from voicebridge.intake import IntakeWriter
+from voicebridge.jobs import overdue_sweep_task, sweep_period
+from voicebridge.metrics import Metrics
+from voicebridge.queueing import TaskRelay
+from voicebridge.runtime import Runtime, build_runtime
+from voicebridge.settings import Settings
+from voicebridge.web import BLOCKING, BRIDGE, INTAKE, METRICS, RELAY_WAKE, RUNTIME
+
+log = logging.getLogger(__name__)
+
+RELAY_IDLE_SECONDS = 1.0
+RELAY_GATHER_SECONDS = 0.02
+SWEEP_SECONDS = 30.0
+PROMOTE_SECONDS = 2.0  # scheduled jobs left behind by a dead RQ scheduler
+
+
+def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Application:
+    """The service. With ``runtime`` given (tests), the app uses it and leaves it open."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[_metrics_middleware, error_middleware, auth_middleware],
+    )
+    app[METRICS] = Metrics()
+    app[RELAY_WAKE] = asyncio.Event()
+    app.cleanup_ctx.append(_runtime_ctx(settings, runtime))
+    app.cleanup_ctx.append(_blocking_ctx)
+    app.cleanup_ctx.append(_relay_ctx)
+    app.cleanup_ctx.append(_ami_ctx)
+    app.add_routes(health.routes)
+    app.add_routes(incidents.routes)
+    app.add_routes(routing_api.routes)
+    app.add_routes(calls_api.routes)
+    return app
+
+
+def _runtime_ctx(
+    settings: Settings, given: Runtime | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if given is not None:
+            app[RUNTIME] = given
+            yield
+            return
+        runtime = await asyncio.to_thread(build_runtime, settings)
+        try:  # the routing file is validated and recorded before the first request
+            await asyncio.to_thread(runtime.rules.load_file, actor="system:serve")
+        except BaseException:
+            runtime.close()
+            raise
+        app[RUNTIME] = runtime
+        yield
+        runtime.close()
+
+    return ctx
+
+
+async def _blocking_ctx(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    blocking = Blocking(runtime.settings.db_pool_size)
+    app[BLOCKING] = blocking
+    app[INTAKE] = intake = IntakeWriter(runtime.store, blocking, app[METRICS])
+    yield
+    await intake.close()
+    blocking.shutdown()
+
+
+async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_relay_loop(app), name="voicebridge-task-relay")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _relay_loop(app: web.Application) -> None:
+    """Hand stored tasks to RQ as soon as a request wakes us, and at least every second;
+    ask for the overdue sweep once a period; every 30 s look for tasks whose job went
+    missing."""
+    runtime, blocking, metrics, wake = app[RUNTIME], app[BLOCKING], app[METRICS], app[RELAY_WAKE]
+    relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
+    last_sweep = last_promote = time.monotonic()
+    last_period = 0
+    deadline = runtime.settings.dispatch_deadline
+    failing = False
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), RELAY_IDLE_SECONDS)
+            await asyncio.sleep(RELAY_GATHER_SECONDS)  # let a burst of tasks gather
+        wake.clear()
+        try:
+            if (period := int(time.time()) // sweep_period(deadline)) != last_period:
+                sweep = overdue_sweep_task(runtime.clock.now(), deadline)
+                await blocking(runtime.tasks.add, [sweep])
+                last_period = period
+            metrics.tasks_enqueued.inc(await blocking(relay.flush))
+            if time.monotonic() - last_promote > PROMOTE_SECONDS:
+                last_promote = time.monotonic()
+                await blocking(relay.promote_late)
+            if time.monotonic() - last_sweep > SWEEP_SECONDS:
+                last_sweep = time.monotonic()
+                await blocking(relay.sweep)
+                counts = await blocking(runtime.tasks.counts)
+                for state in ("unsent", "in_queue", "failed"):
+                    metrics.tasks.labels(state).set(getattr(counts, state))
+            if failing:
+                log.info("the task relay works again")
+                failing = False
+        except Exception:
+            if not failing:
+                log.exception("the task relay failed; tasks stay stored and are retried")
+                failing = True
+
+
+async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The AMI session and the bridge, woken by this process's dispatcher at once and by
+    the others' (the worker's escalation jobs, other replicas) over Redis."""
+    runtime = app[RUNTIME]
+    url = runtime.settings.ami_url
+    if url is None:
+        log.warning("VOICEBRIDGE_AMI_URL is not set: calls are recorded but nobody originates them")
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    relay_wake = app[RELAY_WAKE]
+    session = AmiSession(AmiTarget.parse(url))
+    bridge = Bridge(
+        session,
+        runtime.calls.events,
+        app[BLOCKING],
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+        recorded=relay_wake.set,
+    )
+    app[BRIDGE] = bridge
+    dispatcher = runtime.dispatcher
+    publish = dispatcher.wake
+
+    def wake() -> None:  # called from the I/O threads
+        loop.call_soon_threadsafe(bridge.wake)
+        loop.call_soon_threadsafe(relay_wake.set)
+        publish()
+
+    dispatcher.wake = wake
+    listener = loop.create_task(
+        wakeup.listen(runtime.settings.redis_url, bridge.wake), name="voicebridge-wakeup"
+    )
+    session.start()
+    bridge.start()
+    yield
+    dispatcher.wake = publish
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
+    await bridge.stop()
+    await session.stop()
+
+
+@web.middleware
+async def _metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        metrics = request.app[METRICS]
+        metrics.http_requests.labels(request.method, name, str(status)).inc()
+        metrics.http_latency.labels(name).observe(time.perf_counter() - started)

@@ -1,0 +1,210 @@
+"""The ``voicebridge`` command."""
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+
+from aiohttp import web
+
+from routing.errors import RoutingError
+from voicebridge import cli_asterisk, cli_routing
+from voicebridge.errors import SettingsError, VoicebridgeError
+from voicebridge.settings import SPECS, Settings, load_settings
+
+log = logging.getLogger("voicebridge")
+
+
+class _Formatter(logging.Formatter):
+    """Adds the incident id that log calls pass in ``extra``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        incident = getattr(record, "incident", None)
+        return f"{text} [incident={incident}]" if incident else text
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voicebridge",
+        description="Telephony and messaging platform of the emergency-coordination centre.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP API, webhooks and bridges")
+    worker = sub.add_parser("worker", help="run an RQ worker with the scheduler")
+    worker.add_argument("--burst", action="store_true", help="quit when the queues are empty")
+    sub.add_parser("run", help="development: a local Redis if needed, serve and a worker")
+    sub.add_parser("settings", help="print the effective settings (passwords masked)")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("upgrade", help="upgrade the schema to the newest revision")
+    db.add_parser("current", help="print the schema revision")
+
+    keys = sub.add_parser("apikey", help="API keys").add_subparsers(
+        dest="key_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key and print it (once)")
+    create.add_argument("--role", required=True, choices=["operator", "supervisor", "admin"])
+    create.add_argument("--district", help="UBIGEO code of the operator's district central")
+    create.add_argument("--label", default="", help="who or what uses the key")
+    keys.add_parser("list", help="list keys (never their secrets)")
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    cli_routing.add_parsers(sub)
+    cli_asterisk.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(os.environ if environ is None else environ)
+    except SettingsError as exc:
+        print(f"voicebridge: configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        return _dispatch(args, settings, environ)
+    except (RoutingError, VoicebridgeError) as exc:
+        print(f"voicebridge: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(
+    args: argparse.Namespace, settings: Settings, environ: Mapping[str, str] | None
+) -> int:
+    if args.command == "serve":
+        asyncio.run(serve(settings))
+        return 0
+    if args.command == "worker":
+        from voicebridge.runtime import build_runtime
+        from voicebridge.worker import run_worker
+
+        runtime = build_runtime(settings)
+        try:
+            return run_worker(runtime, burst=args.burst)
+        finally:
+            runtime.close()
+    if args.command == "run":
+        from voicebridge.devrun import run
+
+        return run(os.environ if environ is None else environ)
+    if args.command == "settings":
+        for spec in SPECS:
+            print(f"{spec.variable}={settings.redacted()[spec.name]}")
+        return 0
+    if args.command == "db":
+        from voicebridge import migrate
+
+        if args.db_command == "upgrade":
+            migrate.upgrade(settings.database_url)
+        print(migrate.current(settings.database_url) or "(empty database)")
+        return 0
+    if args.command == "apikey":
+        return _apikey(args, settings)
+    if args.command in ("routing", "route", "districts"):
+        return cli_routing.run(args, settings)
+    if args.command in ("dialplan", "prompts"):
+        return cli_asterisk.run(args, settings)
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def _apikey(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebridge.apikeys import ApiKeys, Role
+    from voicebridge.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        keys: ApiKeys = runtime.apikeys
+        if args.key_command == "create":
+            token, identity = keys.create(Role(args.role), district=args.district, label=args.label)
+            print(token)
+            print(
+                f"key {identity.key_id}, role {identity.role.value}"
+                + (f", district {identity.district}" if identity.district else "")
+                + ": store it now, it is not shown again",
+                file=sys.stderr,
+            )
+        elif args.key_command == "list":
+            for info in keys.list():
+                i = info.identity
+                state = (
+                    f"revoked {info.revoked_at:%Y-%m-%d %H:%M}Z" if info.revoked_at else "active"
+                )
+                print(f"{i.key_id}\t{i.role.value}\t{i.district or '-'}\t{state}\t{i.label}")
+        elif args.key_command == "revoke":
+            if not keys.revoke(args.key_id):
+                print(f"voicebridge: no active key {args.key_id}", file=sys.stderr)
+                return 1
+            print(f"key {args.key_id} revoked")
+        return 0
+    finally:
+        runtime.close()
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    from voicebridge.app import make_app
+
+    runner = web.AppRunner(make_app(settings), handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    for address in runner.addresses:
+        host, port = address[0], address[1]
+        log.info(
+            "voicebridge serves on http://%s:%d (public URL %s)", host, port, settings.public_url
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    reloading: set[asyncio.Task[None]] = set()
+
+    def on_hup() -> None:
+        task = loop.create_task(_reload_rules(runner.app))
+        reloading.add(task)
+        task.add_done_callback(reloading.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    try:
+        await stop.wait()
+    finally:
+        log.info("voicebridge stops")
+        await runner.cleanup()
+
+
+async def _reload_rules(app: web.Application) -> None:
+    """SIGHUP: read the routing file again; a file with problems changes nothing."""
+    from routing.config import ConfigError
+    from voicebridge.web import RUNTIME
+
+    try:
+        revision, changed = await asyncio.to_thread(
+            app[RUNTIME].rules.load_file, actor="system:sighup"
+        )
+    except ConfigError as exc:
+        for line in exc.lines():
+            log.error("routing file refused: %s", line)
+        return
+    log.info(
+        "routing rules: revision %d in force%s", revision.id, "" if changed else " (unchanged)"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""RQ on Redis: queues, job ids, and the relay that hands stored tasks to the queues.
+
+Every job is recorded first as a task row in the database, in the transaction of the
+change that calls for it (:mod:`routing.tasks`); the relay enqueues it afterwards, with
+the task's key as job id. A task is claimed by one relay at a time; jobs are idempotent,
+so the rare job that runs twice (a resend after a crash) does no harm.
+"""
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry as RedisRetry
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from routing.ports import Clock
+from routing.tasks import StoredTask, TaskStore
+
+log = logging.getLogger(__name__)
+
+QUEUE_CALLS = "voicebridge-calls"  # call attempts and escalations: served first
+QUEUE_DEFAULT = "voicebridge-default"
+QUEUES = (QUEUE_CALLS, QUEUE_DEFAULT)
+
+_PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_ID_PART = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+
+
+def job_id(incident_id: str, purpose: str, attempt: int) -> str:
+    """``LIM-2026-000123--call_pnp--2``: the id of the job doing ``purpose`` for an
+    incident, ``attempt`` counting repeats. Only ``[A-Za-z0-9_-]``, as RQ requires."""
+    if not _ID_PART.match(incident_id):
+        raise ValueError(f"incident id {incident_id!r} cannot be part of a job id")
+    if not _PURPOSE.match(purpose):
+        raise ValueError(f"purpose {purpose!r}: lower-case letters, digits and _ only")
+    if attempt < 1:
+        raise ValueError("attempt counts from 1")
+    return f"{incident_id}--{purpose}--{attempt}"
+
+
+def periodic_job_id(purpose: str, period: int) -> str:
+    """``periodic--sweep_overdue--179557104``: the job doing ``purpose`` in one period."""
+    return job_id("periodic", purpose, period)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobSpec:
+    func: str  # dotted path, imported by the worker
+    queue: str
+    timeout: int  # seconds
+    retry: tuple[int, ...]  # intervals between retries, in seconds
+
+
+JOBS: Mapping[str, JobSpec] = {
+    "escalate": JobSpec(
+        func="voicebridge.jobs.escalate", queue=QUEUE_CALLS, timeout=30, retry=(2, 5, 15)
+    ),
+    "sweep_overdue": JobSpec(
+        func="voicebridge.jobs.sweep_overdue", queue=QUEUE_DEFAULT, timeout=120, retry=()
+    ),
+}
+
+RESULT_TTL = 3600  # a finished job stays visible for an hour (and blocks a duplicate)
+FAILURE_TTL = 7 * 24 * 3600
+
+
+def make_redis(url: str, *, timeout: float | None = 5.0) -> "Redis":
+    """A client that gives up on a Redis that is down in a fraction of a second (redis-py's
+    default retries take seconds, which an emergency call must not wait for)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
+        retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+    )
+
+
+def queue(name: str, connection: "Redis") -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+class TaskRelay:
+    """Moves stored tasks into RQ. Synchronous: the server runs it in a thread.
+
+    A relay first claims a batch of tasks in the database (one relay per task, however
+    many ``serve`` replicas run), then sends the batch to Redis in one pipelined round
+    trip; if Redis fails, the claims are given back. A relay that dies between the two
+    steps leaves claimed tasks without a job: :meth:`sweep` finds and resends them.
+    """
+
+    # an enqueued task still in the table this long after it was due is looked at again
+    OVERDUE = timedelta(minutes=5)
+    # a scheduled job this late means no RQ scheduler is running
+    LATE = timedelta(seconds=5)
+
+    def __init__(self, tasks: TaskStore, redis: "Redis", clock: Clock) -> None:
+        self.tasks = tasks
+        self.redis = redis
+        self.clock = clock
+        self.queues = {name: queue(name, redis) for name in QUEUES}
+        self._redis_down = False
+
+    def flush(self) -> int:
+        """Send every unsent task; the number sent. On a Redis error they stay unsent."""
+        sent = 0
+        while batch := self.tasks.claim():
+            try:
+                sent += self._send(batch)
+            except RedisError as exc:
+                self.tasks.release([task.key for task in batch])
+                self._down(exc)
+                return sent
+            self._up()
+        return sent
+
+    def promote_late(self) -> int:
+        """Enqueue the scheduled jobs :data:`LATE` past their time: no RQ scheduler is
+        running (the worker holding the scheduler's lock died: the lock outlives it by
+        61 s). Each job is taken out of the registry with ZREM first, so however many
+        relays try, one enqueues it. The number enqueued."""
+        cutoff = int((self.clock.now() - self.LATE).timestamp())
+        moved = 0
+        try:
+            for q in self.queues.values():
+                registry = q.scheduled_job_registry
+                for job_id in registry.get_jobs_to_schedule(cutoff):
+                    if not self.redis.zrem(registry.key, job_id):
+                        continue  # the scheduler (or another relay) took it
+                    try:
+                        job = Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+                    except NoSuchJobError:
+                        continue
+                    q.enqueue_job(job)
+                    moved += 1
+        except RedisError as exc:
+            self._down(exc)
+            return moved
+        if moved:
+            log.warning("%d scheduled job(s) were late: no RQ scheduler runs; enqueued", moved)
+        return moved
+
+    def sweep(self) -> int:
+        """Look at tasks overdue in the table: resend those whose job vanished from Redis,
+        settle those whose job finished or failed. The number resent."""
+        cutoff = self.clock.now() - self.OVERDUE
+        resend: list[str] = []
+        try:
+            for task in self.tasks.overdue(cutoff):
+                try:
+                    job = Job.fetch(task.key, connection=self.redis, serializer=JSONSerializer)
+                    status = job.get_status()
+                except NoSuchJobError:
+                    resend.append(task.key)
+                    continue
+                if status == JobStatus.FINISHED:
+                    self.tasks.complete(task.key)
+                elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+                    self.tasks.fail(task.key, f"job {status.value} in RQ")
+        except RedisError as exc:
+            self._down(exc)
+            return 0
+        if resend:
+            log.warning("%d task(s) lost their job in Redis; sending them again", len(resend))
+            self.tasks.resend(resend)
+        return len(resend)
+
+    def _send(self, batch: list[StoredTask]) -> int:
+        now = self.clock.now()
+        sent = 0
+        with self.redis.pipeline() as pipe:
+            for task in batch:
+                spec = JOBS.get(task.name)
+                if spec is None:
+                    self.tasks.fail(task.key, f"no job is named {task.name!r}")
+                    log.error("task %s names no known job %r", task.key, task.name)
+                    continue
+                q = self.queues[spec.queue]
+                job = q.create_job(
+                    spec.func,
+                    kwargs=task.args,
+                    job_id=task.key,
+                    timeout=spec.timeout,
+                    result_ttl=RESULT_TTL,
+                    failure_ttl=FAILURE_TTL,
+                    retry=Retry(max=len(spec.retry), interval=list(spec.retry))
+                    if spec.retry
+                    else None,
+                    description=f"{task.name} {task.args}",
+                )
+                if task.not_before is not None and task.not_before > now:
+                    q.schedule_job(job, task.not_before, pipeline=pipe)
+                else:
+                    q.enqueue_job(job, pipeline=pipe)
+                sent += 1
+            pipe.execute()
+        return sent
+
+    def _down(self, exc: Exception) -> None:
+        if not self._redis_down:
+            log.error("Redis is unreachable, tasks wait in the database: %s", exc)
+            self._redis_down = True
+
+    def _up(self) -> None:
+        if self._redis_down:
+            log.info("Redis is reachable again; sending the tasks that waited")
+            self._redis_down = False

@@ -1,0 +1,70 @@
+"""Rate limits per destination on Redis, shared by every worker and replica.
+
+A sliding-window log per (destination, period): a sorted set of the times the
+destination was used. One Lua script checks every limit of the destination and, if
+all allow it, counts the use in all of them, atomically. If Redis cannot be reached
+the call goes ahead (an emergency call is never held back for want of a counter) and
+that is logged once.
+"""
+
+import logging
+import secrets
+from collections.abc import Sequence
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from routing.ports import Clock
+from routing.ratelimits import Limit, Verdict
+
+log = logging.getLogger(__name__)
+
+PREFIX = "voicebridge:ratelimit"
+
+_SCRIPT = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local count = tonumber(ARGV[1 + 2 * i])
+  local window = tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= count then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return {i, tonumber(oldest[2]) + window - now}
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 + 2 * i]))
+end
+return {0, 0}
+"""
+
+
+class RedisLimiter:
+    def __init__(self, redis: "Redis", clock: Clock) -> None:
+        self.redis = redis
+        self.clock = clock
+        self._script = redis.register_script(_SCRIPT)
+        self._down = False
+
+    def acquire(self, destination: str, limits: Sequence[Limit]) -> Verdict:
+        if not limits:
+            return Verdict(allowed=True)
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        keys = [f"{PREFIX}:{destination}:{limit.seconds}" for limit in limits]
+        args: list[int | str] = [now_ms, f"{now_ms}-{secrets.token_hex(4)}"]
+        for limit in limits:
+            args += [limit.count, limit.seconds * 1000]
+        try:
+            refused, retry_ms = self._script(keys=keys, args=args)
+        except RedisError as exc:
+            if not self._down:
+                log.error("rate limits unavailable (Redis: %s); calls go ahead unlimited", exc)
+                self._down = True
+            return Verdict(allowed=True)
+        if self._down:
+            log.info("rate limits available again")
+            self._down = False
+        if refused == 0:
+            return Verdict(allowed=True)
+        return Verdict(allowed=False, limit=limits[int(refused) - 1], retry_in=int(retry_ms) / 1000)

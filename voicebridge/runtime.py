@@ -1,0 +1,82 @@
+"""The composition root: everything a process needs, built from one :class:`Settings`."""
+
+import logging
+from dataclasses import dataclass
+
+from redis import Redis
+
+from routing.calls import CallStore
+from routing.db import Database
+from routing.dispatching import DispatchStore
+from routing.geo import Outlines
+from routing.ports import Clock, SystemClock
+from routing.revisions import RevisionStore
+from routing.store import IncidentStore
+from routing.tasks import TaskStore
+from voicebridge import migrate
+from voicebridge.apikeys import ApiKeys
+from voicebridge.dispatch import Dispatcher
+from voicebridge.queueing import make_redis
+from voicebridge.ratelimit import RedisLimiter
+from voicebridge.rules import RulesInForce
+from voicebridge.settings import Settings
+from voicebridge.wakeup import publisher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Runtime:
+    settings: Settings
+    clock: Clock
+    db: Database
+    store: IncidentStore
+    tasks: TaskStore
+    apikeys: ApiKeys
+    redis: "Redis"
+    rules: RulesInForce
+    calls: CallStore
+    dispatcher: Dispatcher
+    outlines: Outlines
+
+    def after_fork(self) -> None:
+        self.db.after_fork()
+
+    def close(self) -> None:
+        self.redis.close()
+        self.db.dispose()
+
+
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, migrate_schema: bool | None = None
+) -> Runtime:
+    """Open the database (upgrading its schema when ``auto_migrate`` is on) and Redis."""
+    if settings.auto_migrate if migrate_schema is None else migrate_schema:
+        migrate.upgrade(settings.database_url)
+    clock = clock or SystemClock()
+    db = Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
+    store = IncidentStore(db, prefix=settings.incident_prefix, clock=clock)
+    redis = make_redis(settings.redis_url)
+    rules = RulesInForce(RevisionStore(db, clock=clock), settings.routing_file)
+    calls = CallStore(DispatchStore(store))
+    store.on_final = calls.stop_all
+    outlines = (
+        Outlines.from_geojson(settings.districts_file)
+        if settings.districts_file is not None
+        else Outlines.bundled()
+    )
+    return Runtime(
+        settings=settings,
+        clock=clock,
+        db=db,
+        store=store,
+        tasks=TaskStore(db, clock=clock),
+        apikeys=ApiKeys(db, clock=clock),
+        redis=redis,
+        rules=rules,
+        calls=calls,
+        dispatcher=Dispatcher(
+            store, calls, rules, RedisLimiter(redis, clock), clock, wake=publisher(redis)
+        ),
+        outlines=outlines,
+    )
