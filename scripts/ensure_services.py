@@ -1,6 +1,7 @@
 """Make sure the services the test suite needs are here, installing or starting them when
 they are missing: a ``redis-server`` binary (the tests start their own Redis servers) and
-a PostgreSQL server with a ``voicebridge`` role that may create databases.
+a PostgreSQL server with a ``voicebridge`` role that may create databases; and, if it
+can, espeak-ng and sox for the IVR prompts' tests.
 
 Runs before pytest in ``make test`` (and before ``make run``, with ``--redis-only``). It
 installs Debian packages with apt-get when it runs as root (or with password-less sudo).
@@ -35,20 +36,37 @@ def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str
     return subprocess.run(command, check=False, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload, no-any-return]
 
 
-def apt_install(*packages: str) -> None:
+def apt_install(*packages: str, required: bool = True) -> None:
+    """Install Debian packages; when they are not ``required``, a failure is only said."""
+    what = " ".join(packages)
+
+    def fail(message: str) -> None:
+        if required:
+            sys.exit(f"ensure-services: {message}")
+        say(f"{message}; the tests that need {what} are skipped")
+
     if shutil.which("apt-get") is None:
-        sys.exit(f"ensure-services: install {' '.join(packages)} (no apt-get here)")
+        return fail(f"install {what} (no apt-get here)")
     prefix: list[str] = []
     if os.geteuid() != 0:
         if shutil.which("sudo") is None or run(["sudo", "-n", "true"]).returncode != 0:
-            sys.exit(f"ensure-services: install {' '.join(packages)} (needs root)")
+            return fail(f"install {what} (needs root)")
         prefix = ["sudo", "-n"]
-    say(f"installing {' '.join(packages)} with apt-get")
+    say(f"installing {what} with apt-get")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run([*prefix, "apt-get", "update", "-qq"], env=env)
     done = run([*prefix, "apt-get", "install", "-y", "-qq", *packages], env=env)
     if done.returncode != 0:
-        sys.exit(f"ensure-services: apt-get install {' '.join(packages)} failed:\n{done.stderr}")
+        return fail(f"apt-get install {what} failed:\n{done.stderr}")
+    return None
+
+
+def ensure_prompt_tools() -> None:
+    """espeak-ng and sox: ``voicebridge prompts build`` and its tests synthesise the IVR
+    prompts with them (optional: without them those tests are skipped)."""
+    missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
+    if missing:
+        apt_install(*missing, required=False)
 
 
 def ensure_redis() -> None:
@@ -133,6 +151,7 @@ def main() -> None:
         apt_install("wrk")
     if not args.redis_only:
         ensure_postgres()
+        ensure_prompt_tools()
 
 
 if __name__ == "__main__":
