@@ -118,7 +118,7 @@ def _dispatch(
         return _apikey(args, settings)
     if args.command in ("routing", "route", "districts"):
         return cli_routing.run(args, settings)
-    if args.command in ("dialplan", "prompts"):
+    if args.command in ("dialplan", "prompts", "fake-asterisk"):
         return cli_asterisk.run(args, settings)
     raise AssertionError(args.command)  # pragma: no cover
 

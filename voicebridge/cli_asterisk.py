@@ -1,7 +1,11 @@
 """``voicebridge dialplan render`` and ``voicebridge prompts build``: what Asterisk needs
-from voicebridge, written out for an administrator to install."""
+from voicebridge, written out for an administrator to install; ``voicebridge
+fake-asterisk``: the fake Asterisk of the tests as a server, for the demo of ``make run``
+when no Asterisk is configured."""
 
 import argparse
+import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -35,12 +39,27 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         default=Path("var/sounds"),
         help="the sounds directory (files go to <out>/es/vb/; default: var/sounds)",
     )
+    fake = sub.add_parser(
+        "fake-asterisk",
+        help="development: an AMI server that plays Asterisk 22 (no real calls are made)",
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    fake.add_argument("--port", type=int, default=5038, help="the AMI port (default: 5038)")
+    fake.add_argument(
+        "--press-after",
+        type=float,
+        default=4.0,
+        help="seconds after answering before each responder presses 1 (default: 4)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "dialplan":
             return _render(args, settings)
+        if args.command == "fake-asterisk":
+            asyncio.run(_fake_asterisk(args))
+            return 0
         return _build(args)
     except DialplanError as exc:
         raise VoicebridgeError(str(exc)) from exc
@@ -78,3 +97,27 @@ def _build(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+async def _fake_asterisk(args: argparse.Namespace) -> None:
+    """Serve until SIGINT or SIGTERM. Every line answers; whoever hears voicebridge's
+    prompt presses 1 ``--press-after`` seconds after answering (the lab's dial strings,
+    ``Local/s@epr-busy-sim`` and the others, behave as their names say)."""
+    from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
+
+    fake = FakeAsterisk(default=Endpoint(behaviour=Behaviour.PRESS, after=args.press_after))
+    await fake.start(args.host, args.port)
+    print(
+        f"fake Asterisk: AMI on {args.host}:{fake.port} (user voicebridge, secret "
+        "voicebridge); no real calls are made",
+        file=sys.stderr,
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await fake.stop()

@@ -1,7 +1,8 @@
 """``voicebridge run`` (what ``make run`` starts): the whole service on one machine with
 embedded defaults. A local Redis under ``./var/redis`` unless ``VOICEBRIDGE_REDIS_URL``
-names one, the schema upgraded, a development admin key, then ``serve`` and a
-``worker``. Ctrl-C stops everything it started, Redis last."""
+names one, the fake Asterisk (``voicebridge fake-asterisk``) unless
+``VOICEBRIDGE_AMI_URL`` names an Asterisk, the schema upgraded, a development admin key,
+then ``serve`` and a ``worker``. Ctrl-C stops everything it started, Redis last."""
 
 import os
 import shutil
@@ -83,6 +84,27 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
+def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``voicebridge fake-asterisk`` on a free port; its AMI URL once it listens."""
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: S603 (our own command)
+        [sys.executable, "-m", "voicebridge", "fake-asterisk", "--port", str(port)],
+        env=dict(env),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise VoicebridgeError("the fake Asterisk did not start") from None
+            time.sleep(0.05)
+    return proc, f"ami://voicebridge:voicebridge@127.0.0.1:{port}"
+
+
 def dev_admin_key(settings: Settings) -> str:
     """The development admin key in ``var/dev-admin.key``, created when missing."""
     runtime = build_runtime(settings, migrate_schema=False)
@@ -109,6 +131,12 @@ def run(environ: Mapping[str, str]) -> int:
     children: list[subprocess.Popen[bytes]] = []
     try:
         settings = load_settings(env)
+        fake = ""
+        if settings.ami_url is None:
+            proc, env["VOICEBRIDGE_AMI_URL"] = start_fake_asterisk(env)
+            children.append(proc)
+            settings = load_settings(env)
+            fake = " (the fake Asterisk: every line answers, responders press 1)"
         migrate.upgrade(settings.database_url)
         key = dev_admin_key(settings)
         for command in ("serve", "worker"):
@@ -117,7 +145,7 @@ def run(environ: Mapping[str, str]) -> int:
                     [sys.executable, "-m", "voicebridge", command], env=env, start_new_session=True
                 )
             )
-        _banner(settings, key)
+        _banner(settings, key, fake)
         return _wait(children)
     finally:
         _stop(children)
@@ -125,7 +153,7 @@ def run(environ: Mapping[str, str]) -> int:
             _stop([redis_proc])
 
 
-def _banner(settings: Settings, key: str) -> None:
+def _banner(settings: Settings, key: str, fake: str) -> None:
     url = settings.public_url
     print(
         f"""
@@ -134,6 +162,7 @@ voicebridge is starting
   health       {url}/healthz   {url}/readyz   metrics {url}/metrics
   database     {settings.redacted()["database_url"]}
   redis        {settings.redacted()["redis_url"]}
+  asterisk     {settings.redacted()["ami_url"]}{fake}
   admin key    {key}   (development only; kept in {KEY_FILE})
 
   try:  curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\

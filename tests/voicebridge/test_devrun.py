@@ -1,0 +1,114 @@
+"""``voicebridge run``, what ``make run`` starts, as a real process tree in an empty
+directory: its own Redis, the fake Asterisk, ``serve`` and a worker; an incident
+dispatched through the API is answered and acknowledged by keypress; Ctrl-C stops
+everything it started."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import free_port
+
+
+def until(condition: Callable[[], object], what: str, within: float = 30.0) -> Any:
+    deadline = time.monotonic() + within
+    while not (got := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        time.sleep(0.1)
+    return got
+
+
+class Demo:
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
+        env["VOICEBRIDGE_HTTP_PORT"] = str(self.port)
+        self.log = directory / "run.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "voicebridge", "run"],
+                cwd=directory,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.key = ""
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return json.load(response)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    d = Demo(tmp_path)
+    yield d
+    if d.proc.poll() is None:
+        os.killpg(d.proc.pid, signal.SIGKILL)
+        d.proc.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
+    banner = until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    assert banner
+    text = demo.output()
+    assert re.search(r"asterisk +ami://voicebridge:\*\*\*@127\.0\.0\.1:\d+ \(the fake", text)
+    assert "database     sqlite:///" in text
+    demo.key = re.search(r"admin key +(\S+)", text).group(1)  # type: ignore[union-attr]
+    until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
+
+    incident = demo.call(
+        "POST",
+        "/api/v1/incidents",
+        {"category": "robo", "district": "SJL", "description": "Robo de celular"},
+    )
+    demo.call("POST", f"/api/v1/incidents/{incident['id']}/dispatch")
+
+    def acknowledged() -> list[str]:
+        calls = demo.call("GET", f"/api/v1/incidents/{incident['id']}/calls")
+        states = [a["state"] for a in calls["agencies"]]
+        return states if states and set(states) == {"acknowledged"} else []
+
+    assert until(acknowledged, "every agency acknowledged by keypress") == [
+        "acknowledged",
+        "acknowledged",
+    ]
+    children = [  # Redis, the fake Asterisk, serve and the worker
+        int(pid)
+        for pid in subprocess.run(
+            ["pgrep", "-P", str(demo.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+    ]
+    assert len(children) == 4
+    os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
+    assert demo.proc.wait(30) == 0
+    assert [pid for pid in children if _alive(pid)] == []
