@@ -2,9 +2,13 @@
 
 import sys
 
-from bench import ami_ingest, api_create
+from bench import ami_ingest, api_create, dispatch_latency
 
-BENCHMARKS = {"api_create": api_create.main, "ami_ingest": ami_ingest.main}
+BENCHMARKS = {
+    "api_create": api_create.main,
+    "ami_ingest": ami_ingest.main,
+    "dispatch_latency": dispatch_latency.main,
+}
 
 
 def main() -> int:
