@@ -48,9 +48,10 @@ def headers(received: Received) -> dict[str, Any]:
 
 
 @dataclass
-class Rig:
+class Bridged:
+    """voicebridge's session and bridge logged in to an Asterisk, real or fake."""
+
     runtime: Runtime
-    fake: FakeAsterisk
     clock: FakeClock
     session: AmiSession
     bridge: Bridge
@@ -90,15 +91,6 @@ class Rig:
 
     def agencies(self, incident_id: str) -> list[str]:
         return [a.agency for a in self.runtime.calls.dispatches.assignments(incident_id)]
-
-    def script(self, dial: str, behaviour: Behaviour, **kwargs: Any) -> None:
-        self.fake.script(dial, Endpoint(behaviour=behaviour, **kwargs))
-
-    # ------------------------------------------------------------ Asterisk
-
-    def originated(self, channel_id: str | None = None) -> list[dict[str, Any]]:
-        found = [headers(r) for r in self.fake.actions("Originate")]
-        return [h for h in found if channel_id is None or h.get("ChannelId") == channel_id]
 
     async def until(self, condition: Callable[[], object], what: str, within: float = 5.0) -> None:
         """Wait until ``condition()`` is true (polled), or fail naming ``what``."""
@@ -150,25 +142,33 @@ class Rig:
         return ran
 
 
+@dataclass
+class Rig(Bridged):
+    """:class:`Bridged` to the fake Asterisk, which the test scripts and inspects."""
+
+    fake: FakeAsterisk
+
+    def script(self, dial: str, behaviour: Behaviour, **kwargs: Any) -> None:
+        self.fake.script(dial, Endpoint(behaviour=behaviour, **kwargs))
+
+    def originated(self, channel_id: str | None = None) -> list[dict[str, Any]]:
+        found = [headers(r) for r in self.fake.actions("Originate")]
+        return [h for h in found if channel_id is None or h.get("ChannelId") == channel_id]
+
+
 @asynccontextmanager
-async def bridged(
+async def connected(
     runtime: Runtime,
     clock: FakeClock,
-    fake: FakeAsterisk | None = None,
+    target: AmiTarget,
     *,
     owner: str = "test-serve",
-    secret: str = "voicebridge",  # noqa: S107 - the fake's account
-    speed: float = SPEED,
-) -> AsyncIterator[Rig]:
-    """The session and bridge of one ``serve`` replica, logged in to ``fake`` (a new
-    fake Asterisk if none is given)."""
-    own = fake is None
-    if fake is None:
-        # a line the test does not script answers and its responder presses 1
-        fake = FakeAsterisk(speed=speed, default=Endpoint(behaviour=Behaviour.PRESS, after=1.0))
-        await fake.start()
-    target = AmiTarget(host="127.0.0.1", port=fake.port, username="voicebridge", secret=secret)
-    session = AmiSession(target, timing=TIMING)
+    timing: Timing = TIMING,
+    wait: bool = True,
+) -> AsyncIterator[Bridged]:
+    """The session and bridge of one ``serve`` replica, logged in to ``target`` (when
+    ``wait``: before the block begins)."""
+    session = AmiSession(target, timing=timing)
     blocking = Blocking(4)
     bridge = Bridge(session, runtime.calls.events, blocking, owner=owner)
     loop = asyncio.get_running_loop()
@@ -181,14 +181,39 @@ async def bridged(
     session.start()
     bridge.start()
     try:
-        if secret == "voicebridge":
+        if wait:
             await asyncio.wait_for(session.connected.wait(), 5)
-        yield Rig(runtime=runtime, fake=fake, clock=clock, session=session, bridge=bridge)
+        yield Bridged(runtime=runtime, clock=clock, session=session, bridge=bridge)
     finally:
         runtime.dispatcher.wake = previous
         await asyncio.wait_for(bridge.stop(), 5)
         await asyncio.wait_for(session.stop(), 5)
         blocking.shutdown()
+
+
+@asynccontextmanager
+async def bridged(
+    runtime: Runtime,
+    clock: FakeClock,
+    fake: FakeAsterisk | None = None,
+    *,
+    owner: str = "test-serve",
+    secret: str = "voicebridge",  # noqa: S107 - the fake's account
+    speed: float = SPEED,
+) -> AsyncIterator[Rig]:
+    """:func:`connected` to ``fake`` (a new fake Asterisk if none is given)."""
+    own = fake is None
+    if fake is None:
+        # a line the test does not script answers and its responder presses 1
+        fake = FakeAsterisk(speed=speed, default=Endpoint(behaviour=Behaviour.PRESS, after=1.0))
+        await fake.start()
+    target = AmiTarget(host="127.0.0.1", port=fake.port, username="voicebridge", secret=secret)
+    try:
+        async with connected(
+            runtime, clock, target, owner=owner, wait=secret == "voicebridge"
+        ) as b:
+            yield Rig(runtime=runtime, clock=clock, session=b.session, bridge=b.bridge, fake=fake)
+    finally:
         if own:
             errors = list(fake.errors)
             await asyncio.wait_for(fake.stop(), 5)

@@ -1,0 +1,253 @@
+"""The end-to-end scenarios against a real Asterisk (opt-in).
+
+Set ``VOICEBRIDGE_TEST_AMI=ami://user:secret@host:port`` to an Asterisk 22 loaded with
+``shared/asterisk/conf`` (its ``epr-*-sim`` and ``operator-sim`` contexts stand in for
+people), with voicebridge's prompts in its sounds (``voicebridge prompts build --out
+/tmp/vb`` then copy ``/tmp/vb/es/vb`` to ``<sounds>/es/vb``) and Debian's Spanish core
+sounds. The AMI account needs the classes of the README (``read = call,user`` and
+``write = originate,call,reporting,config,system`` here: the suite also pushes the
+dialplan and sets AstDB keys). Each test pushes ``vb-ack``, ``vb-room`` and ``vb-sim``
+with UpdateConfig; ``vb-sim`` sends each dialled number to the simulation context named
+by the AstDB key ``vbsim/<number>`` (``epr-ack-sim`` when there is none).
+
+The calls run in Asterisk's real time (a busy line ends at once, an unanswered one after
+the policy's 25 s); the database's clock is the test's, as in test_bridge.py.
+"""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from dialplans.render import DialplanParams, render_contexts, to_update_config
+from routing.directory import phone_target
+from routing.models import AckMethod, AssignmentState, AttemptOutcome, LegRole, LegState, Status
+from tests.conftest import FakeClock, make_settings
+from tests.voicebridge.rig import Bridged, connected
+from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
+from voicebridge.runtime import Runtime, build_runtime
+
+URL = os.environ.get("VOICEBRIDGE_TEST_AMI", "")
+pytestmark = pytest.mark.skipif(
+    not URL,
+    reason="the real-Asterisk suite: set VOICEBRIDGE_TEST_AMI=ami://user:secret@host:5038 "
+    "to an Asterisk 22 loaded with shared/asterisk/conf and voicebridge's prompts "
+    "(see this file's docstring and README, 'Asterisk')",
+)
+
+Out = AttemptOutcome
+LIMA = Path(__file__).resolve().parents[2] / "routing" / "data" / "lima.yaml"
+SIM = "vb-sim"
+SIM_CONTEXT = f"""\
+[{SIM}]
+exten => _X.,1,NoOp(voicebridge test line ${{EXTEN}})
+ same => n,Set(VB_SIM=${{DB(vbsim/${{EXTEN}})}})
+ same => n,GotoIf($["${{VB_SIM}}" = ""]?ack)
+ same => n,Goto(${{VB_SIM}},s,1)
+ same => n(ack),Goto(epr-ack-sim,s,1)
+"""
+OPERATOR_SJL = "012089201"
+PNP_1 = "017210668"  # pnp-zarate/1
+PNP_2 = "11055"  # pnp-zarate/2, a talkgroup
+SERENAZGO_1 = "017208410"
+TIMING = Timing(action_timeout=5.0, ping_interval=1.0, ping_timeout=2.0, backoff_max=0.5)
+
+
+def routing_text() -> str:
+    text = LIMA.read_text(encoding="utf-8")
+    for old, new in (
+        ('dial: "PJSIP/{number}@epr-trunk"', f'dial: "Local/{{number}}@{SIM}"'),
+        ('tetra_gateway: "PJSIP/{gssi}@tetra-gw"', f'tetra_gateway: "Local/{{gssi}}@{SIM}"'),
+        ('  phone: ["3/15m", "7/1h"]', "  phone: none"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture
+def runtime(
+    sqlite_url: str, redis_url: str, redis: Redis, clock: FakeClock, tmp_path: Path
+) -> Iterator[Runtime]:
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(routing_text(), encoding="utf-8")
+    rt = build_runtime(make_settings(sqlite_url, redis_url, routing_file=str(routing)), clock=clock)
+    rt.rules.load_file(actor="test")
+    yield rt
+    rt.close()
+
+
+class Asterisk:
+    """A second, administrative AMI session: the dialplan, AstDB, inspection."""
+
+    def __init__(self, session: AmiSession) -> None:
+        self.session = session
+
+    async def push_dialplan(self) -> None:
+        contexts = {**render_contexts(DialplanParams()), SIM: SIM_CONTEXT}
+        for action in to_update_config(contexts):
+            await self.session.send("UpdateConfig", action)
+
+    async def line(self, number: str, context: str) -> None:
+        """What the line ``number`` does: a simulation context of shared/asterisk/conf."""
+        await self.session.send("DBPut", [("Family", "vbsim"), ("Key", number), ("Val", context)])
+
+    async def room(self, room: str) -> set[str]:
+        """The Uniqueids in a ConfBridge room (none when it does not exist)."""
+        try:
+            members = await self.session.list("ConfBridgeList", [("Conference", room)])
+        except AmiError:
+            return set()
+        return {m["Uniqueid"] for m in members if m.get("Event") == "ConfbridgeList"}
+
+    async def hangup(self, channel_id: str) -> None:
+        with suppress(AmiError):
+            await self.session.send("Hangup", [("Channel", channel_id), ("Cause", "16")])
+
+
+@pytest.fixture
+async def asterisk() -> AsyncIterator[Asterisk]:
+    session = AmiSession(AmiTarget.parse(URL), timing=TIMING, events=False)
+    session.start()
+    await asyncio.wait_for(session.connected.wait(), 10)
+    a = Asterisk(session)
+    with suppress(AmiError):
+        await session.send("DBDelTree", [("Family", "vbsim")])
+    await a.push_dialplan()
+    await a.line(OPERATOR_SJL, "operator-sim")
+    yield a
+    with suppress(AmiError):
+        await session.send("DBDelTree", [("Family", "vbsim")])
+    await session.stop()
+
+
+@pytest.fixture
+async def rig(runtime: Runtime, clock: FakeClock, asterisk: Asterisk) -> AsyncIterator[Bridged]:
+    async with connected(runtime, clock, AmiTarget.parse(URL), timing=TIMING) as b:
+        yield b
+        for leg in runtime.calls.legs("LIM-2026-000001"):  # nothing rings on after the test
+            await asterisk.hangup(leg.channel_id)
+
+
+def outcomes(rig: Bridged, incident_id: str, agency: str) -> list[Out]:
+    return [a.outcome for a in rig.runtime.store.detail(incident_id).attempts if a.agency == agency]
+
+
+def ended(rig: Bridged, incident_id: str, agency: str, n: int = 1) -> bool:
+    tries = outcomes(rig, incident_id, agency)
+    return len(tries) >= n and tries[n - 1] not in (Out.PENDING, Out.RINGING, Out.PROMPTING)
+
+
+async def test_key_one_acknowledges_and_bridges(rig: Bridged, asterisk: Asterisk) -> None:
+    incident_id = await rig.dispatch()  # a robbery in San Juan de Lurigancho
+    await rig.until(
+        lambda: (
+            {a.agency for a in rig.runtime.store.detail(incident_id).acks} == {"pnp", "serenazgo"}
+        ),
+        "both agencies acknowledged by keypress",
+        within=30,
+    )
+    await rig.until(
+        lambda: all(leg.state is LegState.IN_ROOM for leg in rig.legs(incident_id)),
+        "every leg in the room",
+        within=15,
+    )
+    detail = rig.runtime.store.detail(incident_id)
+    assert {a.method for a in detail.acks} == {AckMethod.KEYPRESS}
+    assert outcomes(rig, incident_id, "pnp") == [Out.ACKNOWLEDGED]
+    assert detail.incident.status is Status.BRIDGED
+    assert await asterisk.room(incident_id) == {leg.channel_id for leg in rig.legs(incident_id)}
+
+
+async def test_key_two_declines_and_the_talkgroup_is_patched(
+    rig: Bridged, asterisk: Asterisk
+) -> None:
+    await asterisk.line(PNP_1, "epr-decline-sim")
+    incident_id = await rig.dispatch()
+    await rig.until(lambda: ended(rig, incident_id, "pnp"), "pnp's first try ended", within=30)
+    assert outcomes(rig, incident_id, "pnp") == [Out.DECLINED]
+    assert await rig.run_due() == 1  # no wait after a decline
+    await rig.until(lambda: ended(rig, incident_id, "pnp", 2), "the talkgroup patched", within=15)
+    assert outcomes(rig, incident_id, "pnp") == [Out.DECLINED, Out.PATCHED]
+    talkgroup = rig.leg(incident_id, "pnp", n=1)
+    assert talkgroup.dial == f"Local/{PNP_2}@{SIM}"
+    await rig.until(
+        lambda: rig.leg(incident_id, "pnp", n=1).state is LegState.IN_ROOM, "in the room"
+    )
+    assert talkgroup.channel_id in await asterisk.room(incident_id)
+
+
+@pytest.mark.parametrize(
+    ("line", "outcome", "cause"),
+    [
+        ("epr-busy-sim", Out.BUSY, "ocupado"),
+        ("epr-congestion-sim", Out.CONGESTION, "red congestionada"),
+        ("epr-reject-sim", Out.FAILED, "rechazó la llamada (Call Rejected, 21)"),
+        ("epr-noanswer-sim", Out.NO_ANSWER, "no contestó"),
+    ],
+)
+async def test_every_try_records_its_outcome(
+    rig: Bridged, asterisk: Asterisk, line: str, outcome: Out, cause: str
+) -> None:
+    await asterisk.line(PNP_1, line)
+    incident_id = await rig.dispatch()
+    await rig.until(lambda: ended(rig, incident_id, "pnp"), "pnp's first try ended", within=40)
+    await rig.settled()
+    [attempt] = [a for a in rig.runtime.store.detail(incident_id).attempts if a.agency == "pnp"]
+    assert attempt.outcome is outcome
+    assert (attempt.cause or "").startswith(cause)
+    assert rig.leg(incident_id, "pnp").state in (LegState.FAILED, LegState.ENDED)
+
+
+async def test_the_operator_adds_a_line_and_drops_it(rig: Bridged, asterisk: Asterisk) -> None:
+    incident_id = await rig.dispatch()
+    config, _ = rig.runtime.rules.current()
+    guest = await asyncio.to_thread(
+        rig.runtime.dispatcher.add_leg,
+        incident_id,
+        phone_target(config, "987654321", "Vecino"),
+        actor="operator:test",
+    )
+    await rig.until(
+        lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.IN_ROOM,
+        "the guest joined",
+        within=15,
+    )
+    assert guest.channel_id in await asterisk.room(incident_id)
+    await asyncio.to_thread(
+        rig.runtime.dispatcher.drop_leg, incident_id, guest.channel_id, actor="operator:test"
+    )
+    await rig.until(
+        lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.ENDED, "hung up"
+    )
+    assert guest.channel_id not in await asterisk.room(incident_id)
+
+
+async def test_cancelling_hangs_up_every_leg(rig: Bridged, asterisk: Asterisk) -> None:
+    await asterisk.line(PNP_1, "epr-silent-sim")  # prompting, no key yet
+    await asterisk.line(SERENAZGO_1, "epr-noanswer-sim")
+    incident_id = await rig.dispatch()
+    await rig.until(
+        lambda: rig.leg(incident_id, "pnp").state is LegState.UP, "pnp answered", within=15
+    )
+    await asyncio.to_thread(
+        rig.runtime.store.transition,
+        incident_id,
+        Status.CANCELLED,
+        actor="operator:test",
+        cause="llamada falsa",
+    )
+    rig.bridge.wake()
+    await rig.until(
+        lambda: all(not leg.state.live for leg in rig.legs(incident_id)),
+        "every leg ended",
+        within=15,
+    )
+    assert await asterisk.room(incident_id) == set()
+    assert {a.state for a in rig.runtime.calls.dispatches.assignments(incident_id)} == {
+        AssignmentState.CANCELLED
+    }
