@@ -94,16 +94,22 @@ class CallEvents:
                 incident = conn.execute(
                     select(t.incidents).where(t.incidents.c.id == leg.incident_id)
                 ).one()
-                ring = 30
+                ring, dtmf = 30, None
                 if leg.attempt_id is not None:
-                    conn.execute(
+                    target_id = conn.execute(
                         update(t.attempts)
                         .where(t.attempts.c.id == leg.attempt_id)
                         .values(outcome=Out.RINGING.value)
-                    )
+                        .returning(t.attempts.c.target)
+                    ).scalar_one()
                     plan = self.ledger.plan(conn, leg.incident_id, leg.agency)
-                    ring = plan.policy.ring_seconds if plan else ring
-                out.append(self._to_call(leg, incident, ring))
+                    if plan is not None:
+                        ring = plan.policy.ring_seconds
+                        dtmf = next(
+                            (p.target.dtmf for p in plan.targets if p.target.id == target_id),
+                            None,
+                        )
+                out.append(self._to_call(leg, incident, ring, dtmf))
                 if (
                     leg.role == LegRole.RESPONDER.value
                     and incident.status == Status.DISPATCHED.value
@@ -338,18 +344,23 @@ class CallEvents:
                 changed.append(f"{channel_id}: terminó")
         return changed
 
-    def _to_call(self, leg: Row[Any], incident: Row[Any], ring: int) -> LegToCall:
+    def _to_call(
+        self, leg: Row[Any], incident: Row[Any], ring: int, dtmf: str | None
+    ) -> LegToCall:
+        variables = {
+            "VB_ROOM": incident.public_id,
+            "VB_INCIDENT": incident.public_id,
+            "VB_DIGITS": incident.public_id.rsplit("-", 1)[-1],
+            "VB_CATEGORY": incident.category,
+        }
+        if dtmf and leg.prompt:  # the extension, dialled once the line answers (vb-ack)
+            variables["VB_DTMF"] = dtmf
         return LegToCall(
             leg=mapped.leg(leg, incident.public_id),
             room=incident.public_id,
             prompt=bool(leg.prompt),
             ring_seconds=ring,
-            variables={
-                "VB_ROOM": incident.public_id,
-                "VB_INCIDENT": incident.public_id,
-                "VB_DIGITS": incident.public_id.rsplit("-", 1)[-1],
-                "VB_CATEGORY": incident.category,
-            },
+            variables=variables,
         )
 
     def _answered(self, channel_id: str) -> None:

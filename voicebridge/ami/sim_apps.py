@@ -269,6 +269,7 @@ class PbxApps(PbxMedia):
             "background": self.app_background,
             "waitexten": self.app_waitexten,
             "read": self.app_read,
+            "senddtmf": self.app_senddtmf,
             "confbridge": self.app_confbridge,
         }
 

@@ -80,6 +80,12 @@ core sounds and voicebridge's prompts built by ``dialplans.prompts``) and their 
 in seconds, as played in its traces (ack-key1: intro 4.30 s, SayDigits 000123 4.69 s,
 ``vb/categoria-incendio`` 1.13 s, menu 7.88 s before Read's 10 s)."""
 
+SEND_DURATION = 0.1
+"""SendDTMF's default digit length (``dtmf_duration``, 100 ms)."""
+SEND_BETWEEN = 0.25
+"""SendDTMF's default pause after a digit (250 ms)."""
+_DTMF = frozenset("0123456789*#ABCD")
+
 INTER_PROMPT = 0.05
 """Read waits 50 ms for a key after each prompt file but the last (app.c)."""
 FIRST_DIGIT = 10.0
@@ -133,6 +139,35 @@ class PbxMedia(PbxCore):
                 failed = True
         ch.on_abort = None
         self.varset(ch, "PLAYBACKSTATUS", "FAILED" if failed else "SUCCESS")
+
+    async def app_senddtmf(self, ch: SimChannel, data: str) -> None:
+        """SendDTMF(digits[,between_ms[,duration_ms]]): each digit to the far end,
+        DTMFBegin and DTMFEnd ``Direction: Sent`` on the channel, ``duration`` apart
+        (100 ms), ``between`` after each (250 ms); ``w`` waits 500 ms, ``W`` 1 s
+        (app_senddtmf.c, ast_dtmf_stream). What was sent: :attr:`sent_dtmf`."""
+        args = [*split_args(data), "", ""]
+        between = int(args[1]) / 1000 if args[1].isdigit() else SEND_BETWEEN
+        duration = int(args[2]) / 1000 if args[2].isdigit() else SEND_DURATION
+        for c in args[0]:
+            if not ch.alive():
+                return
+            if c in "wW":
+                await self.sleep(0.5 if c == "w" else 1.0)
+                continue
+            if c not in _DTMF:
+                continue
+            self.chan_event("DTMFBegin", ch, ("Digit", c), ("Direction", "Sent"), cls="dtmf")
+            await self.sleep(duration)
+            self.chan_event(
+                "DTMFEnd",
+                ch,
+                ("Digit", c),
+                ("DurationMs", str(round(duration * 1000))),
+                ("Direction", "Sent"),
+                cls="dtmf",
+            )
+            self.sent_dtmf[ch.uniqueid] = self.sent_dtmf.get(ch.uniqueid, "") + c
+            await self.sleep(between)
 
     async def app_saydigits(self, ch: SimChannel, data: str) -> None:
         """SayDigits(digits): ``digits/<n>`` one after the other, keys lost."""

@@ -86,6 +86,8 @@ class PbxCore:
         self.dialplan: Dialplan = {}
         self.globals: dict[str, str] = {}
         self.calls_processed = 0
+        self.sent_dtmf: dict[str, str] = {}
+        """Uniqueid -> the digits SendDTMF sent on that channel."""
         self._uid_count = 0
         self._seq = 0
         self._up: dict[str, str] = {}

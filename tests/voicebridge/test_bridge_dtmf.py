@@ -1,0 +1,67 @@
+"""A line behind its own menu: the routing file's ``dtmf`` is dialled once the line
+answers, before the prompt (``VB_DTMF``, ``SendDTMF`` in ``vb-ack``)."""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from routing.models import AttemptOutcome, NewIncident, NewReport, Source
+from tests.conftest import FakeClock, make_settings
+from tests.routing.configs import SMALL
+from tests.voicebridge.rig import Rig, bridged
+from voicebridge.ami.sim import Behaviour
+from voicebridge.runtime import Runtime, build_runtime
+
+GUARDIA = '{phone: "014451111", label: Guardia}'
+LINE = "Local/014451111@epr-sim"
+
+
+@pytest.fixture
+def runtime(
+    sqlite_url: str, redis_url: str, redis: Redis, clock: FakeClock, tmp_path: Path
+) -> Iterator[Runtime]:
+    assert GUARDIA in SMALL
+    path = tmp_path / "routing.yaml"
+    path.write_text(
+        SMALL.replace(GUARDIA, '{phone: "014451111", label: Guardia, dtmf: "w5#"}'),
+        encoding="utf-8",
+    )
+    rt = build_runtime(make_settings(sqlite_url, redis_url, routing_file=str(path)), clock=clock)
+    rt.rules.load_file(actor="test")
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+async def rig(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Rig]:
+    async with bridged(runtime, clock) as rig:
+        yield rig
+
+
+async def test_the_extension_is_dialled_before_the_prompt(rig: Rig) -> None:
+    rig.script(LINE, Behaviour.PRESS, digit="1", after=3.0)  # once the menu is through
+    incident, _ = rig.runtime.store.create_incident(
+        NewIncident(
+            category="robo",
+            district="150122",  # Miraflores: the police's Guardia, behind its menu
+            report=NewReport(source=Source.API, text="robo al paso"),
+        ),
+        actor="operator:test",
+    )
+    rig.runtime.dispatcher.dispatch(incident.id, actor="operator:test")
+    leg = rig.leg(incident.id, "pnp")
+    await rig.until(
+        lambda: "pnp" in [a.agency for a in rig.runtime.store.detail(incident.id).acks],
+        "the police acknowledged",
+    )
+    [orig] = rig.originated(leg.channel_id)
+    assert "VB_DTMF=w5#" in orig["Variable"]
+    assert rig.fake.pbx.sent_dtmf[leg.channel_id] == "5#"
+    attempts = rig.runtime.store.detail(incident.id).attempts
+    assert [a.outcome for a in attempts if a.agency == "pnp"] == [AttemptOutcome.ACKNOWLEDGED]
+    # a line without dtmf gets no VB_DTMF
+    other = rig.leg(incident.id, "serenazgo")
+    [orig] = rig.originated(other.channel_id)
+    assert not any(v.startswith("VB_DTMF=") for v in orig["Variable"])
