@@ -190,15 +190,24 @@ class CallEvents:
                 why = "no marcó ninguna opción" if status == "TIMEOUT" else f"marcó {digit}"
                 self.ledger.end_attempt(conn, leg, attempt, Out.ANSWERED, now, why)
 
-    def hung_up(self, channel_id: str, cause: str, code: int | None = None) -> None:
+    def hung_up(
+        self, channel_id: str, cause: str, code: int | None = None, *, gone: bool = False
+    ) -> None:
         """A Hangup event: before answer it says why the call failed (Cause 19 no
         answer, 17 busy, 34 congestion, 21 rejected), after answer the leg ended.
-        ``cause`` is Asterisk's ``Cause-txt`` (English) or our own words."""
+        ``cause`` is Asterisk's ``Cause-txt`` (English) or our own words. ``gone``:
+        Asterisk no longer has the channel and no OriginateResponse will come."""
         now = self.clock.now()
         cause = spoken_cause(code, cause)
         with self.db.write() as conn:
             leg = self.ledger.leg_row(conn, channel_id, lock=True)
             if leg is None or not LegState(leg.state).live:
+                return
+            if leg.state == LegState.CALLING.value and not (code or leg.hangup or gone):
+                # a Local channel's ;1 ends with Cause 0 whatever happened to its far
+                # end, before or after the OriginateResponse (busy: before, on Asterisk
+                # 22.10.1): its Reason says why; a leg whose Response never comes is
+                # found gone by the reconciliation
                 return
             if leg.hangup:
                 cause = f"colgado a pedido ({cause})"
@@ -340,13 +349,11 @@ class CallEvents:
                     self._answered(channel_id)
                     changed.append(f"{channel_id}: contestó")
             elif state != LegState.CALLING.value or updated_at < taken_at - ORIGINATE_GRACE:
-                self.hung_up(channel_id, "el canal ya no existe en Asterisk")
+                self.hung_up(channel_id, "el canal ya no existe en Asterisk", gone=True)
                 changed.append(f"{channel_id}: terminó")
         return changed
 
-    def _to_call(
-        self, leg: Row[Any], incident: Row[Any], ring: int, dtmf: str | None
-    ) -> LegToCall:
+    def _to_call(self, leg: Row[Any], incident: Row[Any], ring: int, dtmf: str | None) -> LegToCall:
         variables = {
             "VB_ROOM": incident.public_id,
             "VB_INCIDENT": incident.public_id,

@@ -28,6 +28,7 @@ from routing.directory import phone_target
 from routing.models import AckMethod, AssignmentState, AttemptOutcome, LegRole, LegState, Status
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.rig import Bridged, connected
+from voicebridge.ami.codec import Message
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
 from voicebridge.runtime import Runtime, build_runtime
 
@@ -50,6 +51,26 @@ exten => _X.,1,NoOp(voicebridge test line ${{EXTEN}})
  same => n,Goto(${{VB_SIM}},s,1)
  same => n(ack),Goto(epr-ack-sim,s,1)
 """
+MENU = "vb-sim-menu"
+MENU_CONTEXT = f"""\
+[{MENU}]
+exten => s,1,NoOp(a line behind its own menu: an extension, then a responder who accepts)
+ same => n,Answer()
+ same => n,Read(VB_EXT,,4,,1,5)
+ same => n,UserEvent(VbSimMenu,Extension: ${{VB_EXT}})
+ same => n,Wait(1)
+ same => n,SendDTMF(1)
+ same => n,Wait(3600)
+"""
+LATE = "vb-sim-late"
+LATE_CONTEXT = f"""\
+[{LATE}]
+exten => s,1,NoOp(a responder who listens 4 s, then accepts)
+ same => n,Answer()
+ same => n,Wait(4)
+ same => n,SendDTMF(1)
+ same => n,Wait(3600)
+"""
 OPERATOR_SJL = "012089201"
 PNP_1 = "017210668"  # pnp-zarate/1
 PNP_2 = "11055"  # pnp-zarate/2, a talkgroup
@@ -57,8 +78,14 @@ SERENAZGO_1 = "017208410"
 TIMING = Timing(action_timeout=5.0, ping_interval=1.0, ping_timeout=2.0, backoff_max=0.5)
 
 
-def routing_text() -> str:
+def routing_text(dtmf: str | None) -> str:
+    """Lima's routing, dialling into vb-sim; the police's first line behind a menu
+    (``dtmf``) if given."""
     text = LIMA.read_text(encoding="utf-8")
+    if dtmf is not None:
+        line = f'{{phone: "{PNP_1}", label:'
+        assert line in text
+        text = text.replace(line, f'{{phone: "{PNP_1}", dtmf: "{dtmf}", label:')
     for old, new in (
         ('dial: "PJSIP/{number}@epr-trunk"', f'dial: "Local/{{number}}@{SIM}"'),
         ('tetra_gateway: "PJSIP/{gssi}@tetra-gw"', f'tetra_gateway: "Local/{{gssi}}@{SIM}"'),
@@ -71,10 +98,15 @@ def routing_text() -> str:
 
 @pytest.fixture
 def runtime(
-    sqlite_url: str, redis_url: str, redis: Redis, clock: FakeClock, tmp_path: Path
+    request: pytest.FixtureRequest,
+    sqlite_url: str,
+    redis_url: str,
+    redis: Redis,
+    clock: FakeClock,
+    tmp_path: Path,
 ) -> Iterator[Runtime]:
     routing = tmp_path / "routing.yaml"
-    routing.write_text(routing_text(), encoding="utf-8")
+    routing.write_text(routing_text(getattr(request, "param", None)), encoding="utf-8")
     rt = build_runtime(make_settings(sqlite_url, redis_url, routing_file=str(routing)), clock=clock)
     rt.rules.load_file(actor="test")
     yield rt
@@ -86,9 +118,16 @@ class Asterisk:
 
     def __init__(self, session: AmiSession) -> None:
         self.session = session
+        self.user_events: list[Message] = []
+        session.on("UserEvent", self.user_events.append)
 
     async def push_dialplan(self) -> None:
-        contexts = {**render_contexts(DialplanParams()), SIM: SIM_CONTEXT}
+        contexts = {
+            **render_contexts(DialplanParams()),
+            SIM: SIM_CONTEXT,
+            MENU: MENU_CONTEXT,
+            LATE: LATE_CONTEXT,
+        }
         for action in to_update_config(contexts):
             await self.session.send("UpdateConfig", action)
 
@@ -111,7 +150,7 @@ class Asterisk:
 
 @pytest.fixture
 async def asterisk() -> AsyncIterator[Asterisk]:
-    session = AmiSession(AmiTarget.parse(URL), timing=TIMING, events=False)
+    session = AmiSession(AmiTarget.parse(URL), timing=TIMING)
     session.start()
     await asyncio.wait_for(session.connected.wait(), 10)
     a = Asterisk(session)
@@ -251,3 +290,130 @@ async def test_cancelling_hangs_up_every_leg(rig: Bridged, asterisk: Asterisk) -
     assert {a.state for a in rig.runtime.calls.dispatches.assignments(incident_id)} == {
         AssignmentState.CANCELLED
     }
+
+
+@pytest.mark.parametrize("runtime", ["w25#"], indirect=True)
+async def test_a_line_behind_a_menu_gets_its_extension(rig: Bridged, asterisk: Asterisk) -> None:
+    await asterisk.line(PNP_1, MENU)  # its routing target has dtmf "w25#"
+    incident_id = await rig.dispatch()
+    await rig.until(
+        lambda: "pnp" in {a.agency for a in rig.runtime.store.detail(incident_id).acks},
+        "the police acknowledged after the menu",
+        within=30,
+    )
+    menu = [e for e in asterisk.user_events if e.get("UserEvent") == "VbSimMenu"]
+    assert [e.get("Extension") for e in menu] == ["25"]  # "#" ends Read
+
+
+class LinkProxy:
+    """The network between voicebridge and Asterisk: forwards AMI connections; ``cut()``
+    drops every one of them and leaves new ones without an answer until ``mend()``."""
+
+    def __init__(self, upstream: AmiTarget) -> None:
+        self.upstream = upstream
+        self.open = asyncio.Event()
+        self.open.set()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.server: asyncio.Server | None = None
+
+    @property
+    def target(self) -> AmiTarget:
+        assert self.server is not None
+        port = int(self.server.sockets[0].getsockname()[1])
+        up = self.upstream
+        return AmiTarget(host="127.0.0.1", port=port, username=up.username, secret=up.secret)
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._connected, "127.0.0.1", 0)
+
+    async def stop(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def cut(self) -> None:
+        self.open.clear()
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+
+    def mend(self) -> None:
+        self.open.set()
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        self.writers.append(writer)
+        try:
+            await self.open.wait()  # while cut: accepted, never answered (no banner)
+            up_reader, up_writer = await asyncio.open_connection(
+                self.upstream.host, self.upstream.port
+            )
+            self.writers.append(up_writer)
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        except (ConnectionError, OSError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.transport.abort()
+            self.tasks.discard(task)
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.transport.abort()
+
+
+async def test_a_key_pressed_while_the_link_was_down_is_not_lost(
+    runtime: Runtime, clock: FakeClock, asterisk: Asterisk
+) -> None:
+    await asterisk.line(PNP_1, LATE)
+    await asterisk.line(SERENAZGO_1, "epr-noanswer-sim")
+    proxy = LinkProxy(AmiTarget.parse(URL))
+    await proxy.start()
+    try:
+        async with connected(runtime, clock, proxy.target, timing=TIMING) as rig:
+            incident_id = await rig.dispatch()
+            responder = rig.leg(incident_id, "pnp")
+            try:
+                await rig.until(
+                    lambda: rig.leg(incident_id, "pnp").state is LegState.UP,
+                    "the police's line answered",
+                    within=10,
+                )
+                proxy.cut()  # from here on voicebridge hears nothing
+                for _ in range(200):
+                    if responder.channel_id in await asterisk.room(incident_id):
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError("the responder never joined the room")
+                assert rig.runtime.store.detail(incident_id).acks == ()
+                rig.clock.advance(1)  # the database's clock is the test's
+                proxy.mend()
+                await rig.until(
+                    lambda: (
+                        [a.agency for a in rig.runtime.store.detail(incident_id).acks] == ["pnp"]
+                    ),
+                    "the acknowledgement recovered",
+                    within=20,
+                )
+                detail = rig.runtime.store.detail(incident_id)
+                assert detail.acks[0].method is AckMethod.KEYPRESS
+                assert outcomes(rig, incident_id, "pnp") == [Out.ACKNOWLEDGED]
+                assert detail.incident.status is Status.BRIDGED
+                assert [leg.agency for leg in rig.legs(incident_id)].count("pnp") == 1
+            finally:
+                for leg in rig.legs(incident_id):
+                    await asterisk.hangup(leg.channel_id)
+    finally:
+        await proxy.stop()

@@ -1,5 +1,7 @@
-"""A line behind its own menu: the routing file's ``dtmf`` is dialled once the line
-answers, before the prompt (``VB_DTMF``, ``SendDTMF`` in ``vb-ack``)."""
+"""Lines dialled as Local channels (the small test configuration), as the lab's
+simulated responders are: a line behind its own menu gets the routing file's ``dtmf``
+once it answers, before the prompt (``VB_DTMF``, ``SendDTMF`` in ``vb-ack``); a busy
+line whose ``;1`` hangs up with Cause 0 before the OriginateResponse is busy."""
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -7,7 +9,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from routing.models import AttemptOutcome, NewIncident, NewReport, Source
+from routing.models import AttemptOutcome, LegState, NewIncident, NewReport, Source
 from tests.conftest import FakeClock, make_settings
 from tests.routing.configs import SMALL
 from tests.voicebridge.rig import Rig, bridged
@@ -38,6 +40,40 @@ def runtime(
 async def rig(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Rig]:
     async with bridged(runtime, clock) as rig:
         yield rig
+
+
+def robbery_in_miraflores(rig: Rig) -> str:
+    incident, _ = rig.runtime.store.create_incident(
+        NewIncident(
+            category="robo",
+            district="150122",  # Miraflores: the police's Guardia first
+            report=NewReport(source=Source.API, text="robo al paso"),
+        ),
+        actor="operator:test",
+    )
+    rig.runtime.dispatcher.dispatch(incident.id, actor="operator:test")
+    return incident.id
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "outcome"),
+    [
+        (Behaviour.BUSY, AttemptOutcome.BUSY),
+        (Behaviour.CONGESTION, AttemptOutcome.CONGESTION),
+        (Behaviour.NO_SUCH_CONTEXT, AttemptOutcome.FAILED),
+    ],
+)
+async def test_a_local_line_s_outcome_comes_from_the_originate_response(
+    rig: Rig, behaviour: Behaviour, outcome: AttemptOutcome
+) -> None:
+    rig.script(LINE, behaviour)
+    incident_id = robbery_in_miraflores(rig)
+    await rig.until(lambda: rig.leg(incident_id, "pnp").state is LegState.FAILED, "the try failed")
+    await rig.settled()
+    [attempt] = [a for a in rig.runtime.store.detail(incident_id).attempts if a.agency == "pnp"]
+    assert attempt.outcome is outcome
+    assert "Unknown, 0" not in (attempt.cause or "")
+    assert rig.leg(incident_id, "pnp").state is LegState.FAILED
 
 
 async def test_the_extension_is_dialled_before_the_prompt(rig: Rig) -> None:
