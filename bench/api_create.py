@@ -15,20 +15,23 @@ up), the same intake is measured on PostgreSQL too, in a scratch database.
 
 import json
 import os
-import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import create_engine, func, select
-from sqlalchemy.engine import make_url
 
-from bench.common import LocalRedis, WrkResult, free_port, python, stop, wait_http, wrk
+from bench.common import (
+    LocalRedis,
+    WrkResult,
+    free_port,
+    prepare_voicebridge,
+    python,
+    scratch_postgres,
+    stop,
+    wait_http,
+    wrk,
+)
 from routing.schema import incidents
 
 BODY = json.dumps(
@@ -48,7 +51,6 @@ BODY = json.dumps(
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-PG = "postgresql+psycopg://voicebridge:voicebridge@127.0.0.1:5432/voicebridge_test"
 
 
 def _count(url: str) -> int:
@@ -57,26 +59,6 @@ def _count(url: str) -> int:
         n = int(conn.execute(select(func.count()).select_from(incidents)).scalar_one())
     engine.dispose()
     return n
-
-
-@contextmanager
-def _postgres() -> Iterator[str | None]:
-    base = make_url(os.environ.get("VOICEBRIDGE_TEST_POSTGRES_URL", PG))
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"voicebridge_bench_{secrets.token_hex(4)}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error:
-        yield None
-        return
-    try:
-        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(
-            hide_password=False
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 class Server:
@@ -111,20 +93,7 @@ def _voicebridge(servers: list[Server], name: str, database_url: str, redis_url:
         "VOICEBRIDGE_REDIS_URL": redis_url,
         "VOICEBRIDGE_LOG_LEVEL": "WARNING",
     }
-    full = {**os.environ, **env}
-    subprocess.run(
-        [sys.executable, "-m", "voicebridge", "db", "upgrade"],
-        env=full,
-        check=True,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [sys.executable, "-m", "voicebridge", "apikey", "create", "--role", "operator"],
-        env=full,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = prepare_voicebridge({**os.environ, **env}, "operator")
     server = Server(name, ["-m", "voicebridge", "serve"], env=env, database_url=database_url)
     server.token = token
     servers.append(server)
@@ -134,7 +103,7 @@ def main() -> None:
     redis = LocalRedis()
     work = tempfile.TemporaryDirectory(prefix="vb-bench-")
     servers: list[Server] = []
-    with _postgres() as pg_url:
+    with scratch_postgres() as pg_url:
         try:
             bare = Server("bare aiohttp handler", ["-m", "bench.bare_server"])
             servers.append(bare)

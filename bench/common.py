@@ -2,6 +2,7 @@
 
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -9,8 +10,13 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
 
 from voicebridge.devrun import start_redis
 
@@ -36,6 +42,24 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> N
 
 def python(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *args], env={**os.environ, **(env or {})})
+
+
+def prepare_voicebridge(env: dict[str, str], role: str) -> str:
+    """Upgrade the schema of ``env``'s database and create an API key of ``role``
+    (``env`` is the whole environment of the commands); the key."""
+    subprocess.run(
+        [sys.executable, "-m", "voicebridge", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "voicebridge", "apikey", "create", "--role", role],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -109,3 +133,28 @@ class LocalRedis:
     def close(self) -> None:
         stop(self.proc)
         self.dir.cleanup()
+
+
+PG = "postgresql+psycopg://voicebridge:voicebridge@127.0.0.1:5432/voicebridge_test"
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str | None]:
+    """A scratch database on the PostgreSQL of the tests (VOICEBRIDGE_TEST_POSTGRES_URL,
+    or the role ``make test`` sets up), dropped afterwards; None if none answers."""
+    base = make_url(os.environ.get("VOICEBRIDGE_TEST_POSTGRES_URL", PG))
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"voicebridge_bench_{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error:
+        yield None
+        return
+    try:
+        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(
+            hide_password=False
+        )
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -32,10 +32,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import create_engine, func, select
 
-from bench.api_create import _postgres
-from bench.common import LocalRedis, free_port, python, stop, wait_http
+from bench.common import (
+    LocalRedis,
+    free_port,
+    prepare_voicebridge,
+    python,
+    scratch_postgres,
+    stop,
+    wait_http,
+)
 from routing.districts import DISTRICTS
+from routing.schema import legs
 
 RATE = float(os.environ.get("BENCH_RATE", "50"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
@@ -97,19 +106,7 @@ def _voicebridge(
         "VOICEBRIDGE_HTTP_PORT": str(system.port),
         "VOICEBRIDGE_LOG_LEVEL": "WARNING",
     }
-    subprocess.run(
-        [sys.executable, "-m", "voicebridge", "db", "upgrade"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    system.token = subprocess.run(
-        [sys.executable, "-m", "voicebridge", "apikey", "create", "--role", "admin"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    system.token = prepare_voicebridge(env, "admin")
     return env
 
 
@@ -214,11 +211,34 @@ def _measure(system: System, out: Path, measured: set[str]) -> Result:
     )
 
 
-def _run(system: System, out: Path, bare: bool) -> Result:
+def _drained(database_url: str | None) -> None:
+    """Until no leg waits to be originated (at most 30 s); the bare relay: 1 s."""
+    if database_url is None:
+        time.sleep(1.0)
+        return
+    engine = create_engine(database_url)
+    try:
+        for _ in range(300):
+            with engine.connect() as conn:
+                waiting = conn.execute(
+                    select(func.count())
+                    .select_from(legs)
+                    .where(legs.c.state.in_(("pending", "calling")))
+                ).scalar_one()
+            if not waiting:
+                break
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    time.sleep(0.5)  # the last Originates on the wire
+
+
+def _run(system: System, out: Path, database_url: str | None) -> Result:
+    bare = database_url is None
     asyncio.run(_load(system, WARMUP, 900000, bare))
     measured_from = len(system.sent)
     asyncio.run(_load(system, int(RATE * SECONDS), 0, bare))
-    time.sleep(1.0)  # the last Originates
+    _drained(database_url)
     for proc in reversed(system.procs):
         stop(proc)
     measured = set(list(system.sent)[measured_from:])
@@ -233,7 +253,7 @@ def main() -> None:
     results: list[Result] = []
     systems: list[System] = []
     try:
-        with _postgres() as pg_url:
+        with scratch_postgres() as pg_url:
             bare = System("bare relay (HTTP -> AMI)")
             systems.append(bare)
             out = directory / "bare.jsonl"
@@ -241,7 +261,7 @@ def main() -> None:
             relay = python("-m", "bench.bare_relay", str(bare.port), str(bare.ami_port))
             bare.procs.append(relay)
             wait_http(f"{bare.base}/healthz", relay)
-            results.append(_run(bare, out, bare=True))
+            results.append(_run(bare, out, None))
 
             databases = [("SQLite", f"sqlite:///{directory / 'bench.sqlite3'}")]
             if pg_url is not None:
@@ -255,7 +275,7 @@ def main() -> None:
                 serve = subprocess.Popen([sys.executable, "-m", "voicebridge", "serve"], env=env)
                 system.procs.append(serve)
                 wait_http(f"{system.base}/healthz", serve)
-                results.append(_run(system, out, bare=False))
+                results.append(_run(system, out, url))
                 redis_flush(redis.url)
     finally:
         for system in systems:
