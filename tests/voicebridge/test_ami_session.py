@@ -267,3 +267,22 @@ async def test_cr_lf_and_variable_commas_never_reach_asterisk(
         await session.send("Originate", [("Variable", "VB_ROOM=a,b")])
     await session.send("Ping")
     assert [r.action for r in fake.received[before:]] == ["Ping"]
+
+
+async def test_actions_refused_while_asterisk_shuts_down_end_the_link_not_the_session(
+    fake: FakeAsterisk, session: AmiSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Seen on Asterisk 22.10.1: between the Shutdown event and the sockets closing,
+    every action, Ping included, is answered "Asterisk is shutting down"."""
+    caplog.set_level(logging.INFO, "voicebridge.ami.session")
+    # 0.3 s of refusals (x speed 0.01): pings, every 0.1 s, fall in it
+    await fake.restart(down=0.2, shutdown=30.0)
+    await asyncio.wait_for(session.connected.wait(), 5)
+    assert (await session.send("Ping"))["Ping"] == "Pong"
+    # the Logins tried while it was still shutting down were refused the same way
+    assert len(fake.actions("Login")) >= 2
+    assert ami_lines(caplog) == [
+        f"AMI: Asterisk at {session.target} is unreachable: Ping refused: Asterisk is "
+        "shutting down; reconnecting",
+        f"AMI: Asterisk is back at {session.target}",
+    ]

@@ -179,6 +179,9 @@ class AmiSession:
                 delay = self.timing.backoff_min if self._was_up else delay
             except (OSError, LinkLost, TimeoutError, EOFError) as exc:
                 self._down(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # never the end of the session: a bug, logged
+                log.exception("AMI: the session failed; reconnecting")
+                self._down(f"{type(exc).__name__}: {exc}")
             self.connected.clear()
             self._was_up = False
             if refused:
@@ -233,6 +236,9 @@ class AmiSession:
                 await self.send("Ping", wait=t.ping_timeout)
             except TimeoutError:
                 self._down(f"no Pong within {t.ping_timeout:g} s (a half-open link)")
+                return
+            except AmiError as exc:  # "Asterisk is shutting down": it is going away
+                self._down(f"Ping refused: {exc.message}")
                 return
 
     def _up(self) -> None:

@@ -92,6 +92,9 @@ class FakeAsterisk:
         self.secret = secret
         self.speed = speed
         self.held = False
+        self.shutting_down = False
+        """Between the Shutdown event and the sockets closing (``restart(shutdown=...)``):
+        every action is answered ``Asterisk is shutting down``."""
         self.received: list[Received] = []
         self.pbx = Pbx(
             emit=self.broadcast,
@@ -167,11 +170,14 @@ class FakeAsterisk:
         low = name.lower()
         return [r for r in self.received if r.action.lower() == low]
 
-    async def restart(self, down: float = 0.2) -> None:
+    async def restart(self, down: float = 0.2, shutdown: float = 0.0) -> None:
         """``core restart now`` (08b): ``Shutdown`` (Cleanly, Restart: True) to every
-        session, every socket closed, every channel and room gone, connections refused
-        for ``down`` s; then the first Login gets FullyBooted in the restart's order
-        (Status, Uptime 0, LastReload 0) shortly after its Response."""
+        session; for ``shutdown`` s every action is answered ``Response: Error``,
+        ``Message: Asterisk is shutting down`` (manager.c; seen on the lab's Asterisk
+        22.10.1 answering a Ping); then every socket closed, every channel and room
+        gone, connections refused for ``down`` s; then the first Login gets FullyBooted
+        in the restart's order (Status, Uptime 0, LastReload 0) shortly after its
+        Response."""
         self.broadcast(
             [
                 ("Event", "Shutdown"),
@@ -180,6 +186,12 @@ class FakeAsterisk:
                 ("Restart", "True"),
             ]
         )
+        if shutdown:
+            self.shutting_down = True
+            try:
+                await asyncio.sleep(shutdown * self.speed)
+            finally:
+                self.shutting_down = False
         await self._unlisten()
         for s in list(self._sessions):
             s.close()

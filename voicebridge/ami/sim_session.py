@@ -62,6 +62,7 @@ class Host(Protocol):
     secret: str
     speed: float
     held: bool
+    shutting_down: bool
 
     @property
     def pbx(self) -> "Pbx": ...
@@ -216,6 +217,9 @@ class Session:
         if not action:
             self.respond(response(req, "Error", "Missing action in request"))
             self.security("RequestBadFormat", request_type="Action: NONE")
+            return
+        if self.host.shutting_down:  # manager.c, process_message: every action, Login too
+            self.respond(response(req, "Error", "Asterisk is shutting down"))
             return
         name = action.lower()
         if not self.authenticated and name not in ("login", "logoff", "challenge"):
