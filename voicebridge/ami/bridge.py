@@ -226,7 +226,8 @@ class Bridge:
         uniqueid = m.get("Uniqueid")
         if not our_leg(uniqueid):
             return
-        self._hanging.pop(uniqueid, None)
+        # _hanging keeps its entry: until this event is recorded the leg still looks
+        # live to a sweep, which must not send its Hangup again (entries expire)
         text = m.get("Cause-txt")
         try:
             code: int | None = int(m.get("Cause"))
