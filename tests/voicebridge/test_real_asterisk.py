@@ -417,3 +417,42 @@ async def test_a_key_pressed_while_the_link_was_down_is_not_lost(
                     await asterisk.hangup(leg.channel_id)
     finally:
         await proxy.stop()
+
+
+async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk) -> None:
+    await asterisk.line(SERENAZGO_1, "epr-silent-sim")  # in the prompt when Asterisk goes
+    incident_id = await rig.dispatch()
+    await rig.until(
+        lambda: rig.runtime.store.get(incident_id).status is Status.BRIDGED,
+        "pnp bridged",
+        within=20,
+    )
+    await rig.until(
+        lambda: rig.leg(incident_id, "serenazgo").state is LegState.UP,
+        "serenazgo prompting",
+        within=10,
+    )
+    rig.clock.advance(1)
+    with suppress(AmiError, ConnectionError, TimeoutError):
+        await asterisk.session.send("Command", [("Command", "core restart now")], wait=2)
+    await rig.until(
+        lambda: all(not leg.state.live for leg in rig.legs(incident_id)),
+        "every leg of the restarted Asterisk ended",
+        within=30,
+    )
+    detail = rig.runtime.store.detail(incident_id)
+    assert detail.incident.status is Status.ACKNOWLEDGED  # the room is gone
+    serenazgo = [a for a in detail.attempts if a.agency == "serenazgo"]
+    assert [a.outcome for a in serenazgo] == [Out.ANSWERED]
+    # serenazgo's escalation goes on with the new Asterisk: its line now accepts
+    await asyncio.wait_for(asterisk.session.connected.wait(), 30)
+    await asyncio.wait_for(rig.session.connected.wait(), 30)
+    await asterisk.line(SERENAZGO_1, "epr-ack-sim")
+    rig.clock.advance(120)
+    assert await rig.run_due() == 1
+    await rig.until(
+        lambda: "serenazgo" in {a.agency for a in rig.runtime.store.detail(incident_id).acks},
+        "serenazgo acknowledged on the second try",
+        within=30,
+    )
+    assert [leg.agency for leg in rig.legs(incident_id)].count("serenazgo") == 2
