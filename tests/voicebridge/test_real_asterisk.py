@@ -4,11 +4,13 @@ Set ``VOICEBRIDGE_TEST_AMI=ami://user:secret@host:port`` to an Asterisk 22 loade
 ``shared/asterisk/conf`` (its ``epr-*-sim`` and ``operator-sim`` contexts stand in for
 people), with voicebridge's prompts in its sounds (``voicebridge prompts build --out
 /tmp/vb`` then copy ``/tmp/vb/es/vb`` to ``<sounds>/es/vb``) and Debian's Spanish core
-sounds. The AMI account needs the classes of the README (``read = call,user`` and
-``write = originate,call,reporting,config,system`` here: the suite also pushes the
-dialplan and sets AstDB keys). Each test pushes ``vb-ack``, ``vb-room`` and ``vb-sim``
-with UpdateConfig; ``vb-sim`` sends each dialled number to the simulation context named
-by the AstDB key ``vbsim/<number>`` (``epr-ack-sim`` when there is none).
+sounds. The suite pushes the dialplan and sets AstDB keys with its own session, on
+``VOICEBRIDGE_TEST_AMI_ADMIN`` if set (classes ``config`` and ``system`` for that), else on
+the same account; voicebridge's bridge needs only the classes the README lists (run with
+an account that has just those, they suffice). Each test pushes ``vb-ack``, ``vb-room``
+and the simulation contexts with UpdateConfig; ``vb-sim`` sends each dialled number to
+the simulation context named by the AstDB key ``vbsim/<number>`` (``epr-ack-sim`` when
+there is none).
 
 The calls run in Asterisk's real time (a busy line ends at once, an unanswered one after
 the policy's 25 s); the database's clock is the test's, as in test_bridge.py.
@@ -33,6 +35,9 @@ from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
 from voicebridge.runtime import Runtime, build_runtime
 
 URL = os.environ.get("VOICEBRIDGE_TEST_AMI", "")
+ADMIN_URL = os.environ.get("VOICEBRIDGE_TEST_AMI_ADMIN", "") or URL
+"""The suite's own account (pushes the dialplan, sets AstDB keys); by default the same.
+Give voicebridge's account only the classes of the README to check they suffice."""
 pytestmark = pytest.mark.skipif(
     not URL,
     reason="the real-Asterisk suite: set VOICEBRIDGE_TEST_AMI=ami://user:secret@host:5038 "
@@ -150,7 +155,7 @@ class Asterisk:
 
 @pytest.fixture
 async def asterisk() -> AsyncIterator[Asterisk]:
-    session = AmiSession(AmiTarget.parse(URL), timing=TIMING)
+    session = AmiSession(AmiTarget.parse(ADMIN_URL), timing=TIMING)
     session.start()
     await asyncio.wait_for(session.connected.wait(), 10)
     a = Asterisk(session)
