@@ -1,4 +1,4 @@
-"""Replays the client side of every recorded trace (``/work/shared/asterisk/traces``)
+"""Replays the client side of every recorded trace (``../shared/asterisk/traces``)
 against the fake Asterisk and compares what comes back with what the real Asterisk
 22.10.1 sent, modulo what legitimately varies: values (Uniqueid, SessionID, times,
 channel counters), the order of events between channels, OriginateResponse's place.
@@ -26,7 +26,7 @@ import pytest
 
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 
-TRACES = Path("/work/shared/asterisk/traces")
+TRACES = Path(__file__).resolve().parents[2].parent / "shared" / "asterisk" / "traces"
 SPEED = 0.02
 NAME = re.compile(r"(Local/[^\s;@]*@[^\s;]+)-([0-9a-f]{8});([12])")
 

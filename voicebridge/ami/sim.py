@@ -1,7 +1,8 @@
 """A fake Asterisk 22.10.1 for tests and the demo: an AMI server on asyncio streams that
 speaks AMI byte for byte as the real one did in the recordings of
 ``shared/asterisk/traces`` (see its README) and of the lab that ran voicebridge's own
-contexts (``/opt/asterisk-lab/traces/voicebridge-*``), without Asterisk.
+contexts (a real Asterisk 22.10.1 built by hand; its ``voicebridge-*`` traces are kept
+outside the repository), without Asterisk.
 
 What it emulates, and where each fact comes from, is written next to the code:
 

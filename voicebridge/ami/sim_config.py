@@ -1,6 +1,6 @@
 """The fake Asterisk's configuration files: GetConfig, GetConfigJSON and UpdateConfig as
 trace 06 (``06-config-dialplan``) and the lab's pushes of voicebridge's contexts
-(``/opt/asterisk-lab/traces/voicebridge-updateconfig-*``) recorded them.
+(the lab's ``voicebridge-updateconfig-*`` traces) recorded them.
 
 The files live in memory. ``extensions.conf`` starts as the lab's contexts (the
 simulation contexts of ``shared/asterisk/conf/extensions.conf``, as GetConfig listed them

@@ -2,7 +2,7 @@
 extensions.conf, how an extension is found (patterns), and ``dialplan show``.
 
 Asterisk's rules (``main/pbx.c`` of 22.10.1), as the lab traces show them
-(``/opt/asterisk-lab/traces/voicebridge-updateconfig-*``, ``dialplan show vb-ack``):
+(the lab's ``voicebridge-updateconfig-*`` traces, ``dialplan show vb-ack``):
 
 - a context lists its extensions sorted, not in file order: plain extensions first,
   compared byte by byte with ``-`` ignored (``h`` before ``s``), then patterns, the more

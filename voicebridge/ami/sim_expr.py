@@ -5,7 +5,7 @@ expression language, and application argument splitting. Pure functions, no chan
 Followed from Asterisk 22.10.1's sources (``main/pbx_variables.c``
 ``ast_str_substitute_variables_full2()``, ``main/ast_expr2.y``/``.fl``,
 ``funcs/func_strings.c``, ``main/app.c``) and checked against the lab traces
-(``/opt/asterisk-lab/traces/voicebridge-bad-room``):
+(the lab's ``voicebridge-bad-room`` trace):
 
 - substitution is innermost first, and a substituted value is never substituted again:
   VB_ROOM ``LIM-2026-000123${EXTEN}`` went through ``${FILTER(0-9A-Z-,${VB_ROOM})}`` as

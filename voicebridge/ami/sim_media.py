@@ -4,7 +4,7 @@ WaitExten, Wait, and how long the sound files last.
 Followed from Asterisk 22.10.1's ``apps/app_playback.c``, ``apps/app_read.c``,
 ``main/app.c`` (``ast_app_getdata_terminator()``), ``main/channel.c``
 (``ast_readstring_full()``) and checked against the lab traces
-(``/opt/asterisk-lab/traces/voicebridge-ack-*``):
+(the lab's ``voicebridge-ack-*`` traces):
 
 - Playback and SayDigits ignore keys: a key pressed during them is reported
   (DTMFBegin/DTMFEnd) and lost (ack-early: 1 during the intro, then ``TIMEOUT``);
@@ -75,7 +75,7 @@ LAB_SOUNDS: Mapping[str, float] = {
         }.items()
     },
 }
-"""The sound files of the lab Asterisk (/opt/asterisk-lab, ``es``: Debian's Spanish
+"""The sound files of the lab Asterisk (``es``: Debian's Spanish
 core sounds and voicebridge's prompts built by ``dialplans.prompts``) and their length
 in seconds, as played in its traces (ack-key1: intro 4.30 s, SayDigits 000123 4.69 s,
 ``vb/categoria-incendio`` 1.13 s, menu 7.88 s before Read's 10 s)."""

@@ -194,8 +194,8 @@ class PbxCore:
             self.chan_event("VarSet", ch, ("Variable", name), ("Value", ""), cls="dialplan")
 
     def device(self, name: str, state: str) -> None:
-        """DeviceStateChange (only with ``device_states``: the lab Asterisk of
-        /opt/asterisk-lab sent them, the recordings of shared/asterisk/traces did not)."""
+        """DeviceStateChange (only with ``device_states``: the lab Asterisk
+        sent them, the recordings of shared/asterisk/traces did not)."""
         if self.device_states:
             self.emit(
                 [
