@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from routing import schema as t
+from routing.directory import phone_target
 from routing.models import Leg, LegRole, NewIncident, NewReport, Source
 from tests.conftest import FakeClock
 from voicebridge.ami.bridge import Bridge
@@ -88,6 +89,22 @@ class Bridged:
             if (agency is None or leg.agency == agency) and (role is None or leg.role is role)
         ]
         return found[n]
+
+    async def add_line(self, incident_id: str, number: str, label: str) -> Leg:
+        """The operator calls a phone number into the room (a guest leg)."""
+        config, _ = self.runtime.rules.current()
+        return await asyncio.to_thread(
+            self.runtime.dispatcher.add_leg,
+            incident_id,
+            phone_target(config, number, label),
+            actor="operator:test",
+        )
+
+    async def drop_line(self, incident_id: str, channel_id: str) -> None:
+        """The operator hangs up one leg."""
+        await asyncio.to_thread(
+            self.runtime.dispatcher.drop_leg, incident_id, channel_id, actor="operator:test"
+        )
 
     def agencies(self, incident_id: str) -> list[str]:
         return [a.agency for a in self.runtime.calls.dispatches.assignments(incident_id)]

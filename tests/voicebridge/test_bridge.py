@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from routing import schema as t
-from routing.directory import phone_target
 from routing.models import AckMethod, AssignmentState, AttemptOutcome, LegRole, LegState, Status
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import Rig, bridged
@@ -208,21 +207,13 @@ async def test_an_agency_that_never_answers_ends_with_the_supervisors(rig: Rig) 
 
 async def test_the_operator_adds_a_line_and_drops_it(rig: Rig) -> None:
     incident_id = await rig.dispatch()
-    config, _ = rig.runtime.rules.current()
-    guest = await asyncio.to_thread(
-        rig.runtime.dispatcher.add_leg,
-        incident_id,
-        phone_target(config, "987654321", "Vecino"),
-        actor="operator:test",
-    )
+    guest = await rig.add_line(incident_id, "987654321", "Vecino")
     await rig.until(
         lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.IN_ROOM, "joined"
     )
     [orig] = rig.originated(guest.channel_id)
     assert (orig["Channel"], orig["Context"]) == ("PJSIP/987654321@epr-trunk", "vb-room")
-    await asyncio.to_thread(
-        rig.runtime.dispatcher.drop_leg, incident_id, guest.channel_id, actor="operator:test"
-    )
+    await rig.drop_line(incident_id, guest.channel_id)
     await rig.until(
         lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.ENDED, "hung up"
     )

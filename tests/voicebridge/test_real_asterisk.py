@@ -26,7 +26,6 @@ import pytest
 from redis import Redis
 
 from dialplans.render import DialplanParams, render_contexts, to_update_config
-from routing.directory import phone_target
 from routing.models import AckMethod, AssignmentState, AttemptOutcome, LegRole, LegState, Status
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.rig import Bridged, connected
@@ -249,22 +248,14 @@ async def test_every_try_records_its_outcome(
 
 async def test_the_operator_adds_a_line_and_drops_it(rig: Bridged, asterisk: Asterisk) -> None:
     incident_id = await rig.dispatch()
-    config, _ = rig.runtime.rules.current()
-    guest = await asyncio.to_thread(
-        rig.runtime.dispatcher.add_leg,
-        incident_id,
-        phone_target(config, "987654321", "Vecino"),
-        actor="operator:test",
-    )
+    guest = await rig.add_line(incident_id, "987654321", "Vecino")
     await rig.until(
         lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.IN_ROOM,
         "the guest joined",
         within=15,
     )
     assert guest.channel_id in await asterisk.room(incident_id)
-    await asyncio.to_thread(
-        rig.runtime.dispatcher.drop_leg, incident_id, guest.channel_id, actor="operator:test"
-    )
+    await rig.drop_line(incident_id, guest.channel_id)
     await rig.until(
         lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.ENDED, "hung up"
     )
