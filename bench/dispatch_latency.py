@@ -23,7 +23,6 @@ Every incident must be originated exactly once per leg: the run fails otherwise.
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from bench.common import (
 )
 from routing.districts import DISTRICTS
 from routing.schema import legs
+from voicebridge.devrun import wait_listening
 
 RATE = float(os.environ.get("BENCH_RATE", "50"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
@@ -73,15 +73,10 @@ class System:
 
 def _fake(system: System, out: Path) -> subprocess.Popen[bytes]:
     proc = python("-m", "bench.fake_server", str(system.ami_port), str(out))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", system.ami_port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the fake Asterisk did not start") from None
-            time.sleep(0.05)
+    if not wait_listening(proc, system.ami_port):
+        stop(proc)
+        raise SystemExit("the fake Asterisk did not start")
+    return proc
 
 
 def _routing(directory: Path) -> Path:

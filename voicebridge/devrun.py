@@ -92,17 +92,24 @@ def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes]
         env=dict(env),
         start_new_session=True,
     )
-    deadline = time.monotonic() + 10
+    if not wait_listening(proc, port):
+        proc.kill()
+        raise VoicebridgeError("the fake Asterisk did not start")
+    return proc, f"ami://voicebridge:voicebridge@127.0.0.1:{port}"
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, seconds: float = 10) -> bool:
+    """Until ``proc`` accepts connections on 127.0.0.1:``port``; False if it exited or
+    ``seconds`` passed first."""
+    deadline = time.monotonic() + seconds
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return True
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise VoicebridgeError("the fake Asterisk did not start") from None
+                return False
             time.sleep(0.05)
-    return proc, f"ami://voicebridge:voicebridge@127.0.0.1:{port}"
 
 
 def dev_admin_key(settings: Settings) -> str:
