@@ -11,11 +11,13 @@ Compared, per connection:
   depend on who got into the room first), ``Newchannel`` first, ``Hangup`` last;
 - the connection's end (EOF) where the recording has one.
 
-Skipped when the recordings are not there (the suite does not depend on them otherwise).
+Skipped when the recordings are not there (the suite does not depend on them otherwise);
+``VOICEBRIDGE_AMI_TRACES`` names another directory.
 """
 
 import asyncio
 import json
+import os
 import re
 from collections import Counter
 from contextlib import suppress
@@ -26,7 +28,10 @@ import pytest
 
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 
-TRACES = Path(__file__).resolve().parents[2].parent / "shared" / "asterisk" / "traces"
+TRACES = Path(
+    os.environ.get("VOICEBRIDGE_AMI_TRACES")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "asterisk" / "traces"
+)
 SPEED = 0.02
 NAME = re.compile(r"(Local/[^\s;@]*@[^\s;]+)-([0-9a-f]{8});([12])")
 
