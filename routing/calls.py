@@ -1,110 +1,180 @@
-"""Calls: the legs of an incident's conference and the tries of each agency's
-escalation, as dispatch, the escalation jobs and people (operators, supervisors) move
-them on. What Asterisk reports moves them on in :mod:`routing.callevents`.
+"""Calls: each agency's escalation and the contacts of an incident, as dispatch, the
+escalation jobs and people (operators, supervisors) move them on. What the media report
+moves them on in :mod:`routing.contacts`.
 
 Every method is one transaction that locks the incident's row, so an acknowledgement,
 a retry, a manual acknowledgement and a cancellation that race are serialised, and the
-loser sees the winner's result: no call is created for an agency after it acknowledged,
-and a leg already being placed when that happens is hung up.
+loser sees the winner's result: no contact is created for an agency after it
+acknowledged, and one already being placed when that happens is withdrawn. Rate-limit
+slots are counted in the transaction that places the try, and given back if it does not
+commit.
+
+:meth:`CallStore.resume_stalled` is the backstop of the escalations: an agency still
+pending, with no try in flight, whose next step is overdue (its job lost or failed in an
+outage of Redis, the database, the workers or the scheduler) gets that step taken, with
+how late it was in its log.
 """
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, exists, select, update
 
 from routing import rows as mapped
 from routing import schema as t
-from routing.callevents import CallEvents
-from routing.decide import AgencyPlan, Decision, PlannedTarget
+from routing.contacts import ContactLedger
+from routing.decide import Decision, PlannedTarget
 from routing.dispatching import DispatchStore
 from routing.errors import Conflict, NotFound
-from routing.escalation import Choice, Step, Try
-from routing.ledger import LIVE, Ledger
+from routing.escalation import Step, StepKind, next_step
+from routing.events import EscalationResumed, LegDropped, LegRequested, event
+from routing.ledger import IN_FLIGHT_VALUES, Ledger
 from routing.lifecycle import FINAL as ENDED
 from routing.models import (
     AckMethod,
     AssignmentState,
+    Contact,
+    ContactRole,
+    ContactState,
     Incident,
-    Leg,
-    LegRole,
-    LegState,
+    Medium,
     Status,
 )
+from routing.ratelimits import Limiter
 from routing.store import IncidentStore
+
+# a step this late with nothing to take it is taken by the reconciliation
+RESUME_GRACE = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resumed:
+    incident_id: str
+    agency: str
+    step: Step
+    late: timedelta
 
 
 class CallStore:
-    def __init__(self, dispatches: DispatchStore) -> None:
+    def __init__(
+        self, dispatches: DispatchStore, limiter: Limiter, media: Collection[Medium]
+    ) -> None:
+        """``media``: the media with an adapter configured (a target of another medium
+        is skipped at once)."""
         self.dispatches = dispatches
         self.incidents: IncidentStore = dispatches.incidents
         self.db = dispatches.db
         self.clock = dispatches.clock
-        self.ledger = Ledger(self.incidents)
-        self.events = CallEvents(self.ledger)
+        self.ledger = Ledger(self.incidents, limiter, media)
+        self.contacts = ContactLedger(self.ledger)
 
     def dispatch(
-        self,
-        incident_id: str,
-        decision: Decision,
-        choices: Mapping[str, Choice],
-        *,
-        revision_id: int,
-        actor: str,
+        self, incident_id: str, decision: Decision, *, revision_id: int, actor: str
     ) -> Incident:
-        """Freeze the decision and start the calls, in one transaction: the operator's
-        leg, and for each agency its first step (``choices``, taken with the rate
-        limits by the caller)."""
+        """Freeze the decision and start the contacts, in one transaction: the
+        operator's, and for each agency its first step."""
         now = self.clock.now()
-        with self.db.write() as conn:
+        with self.ledger.writing() as (conn, slots):
             row_id = self.dispatches.freeze(
                 conn, incident_id, decision, revision_id=revision_id, actor=actor, now=now
             )
             if decision.operator is not None:
-                self.ledger.new_leg(
-                    conn, row_id, LegRole.OPERATOR, decision.operator, actor=actor, now=now
+                self.ledger.new_contact(
+                    conn, row_id, ContactRole.OPERATOR, decision.operator, actor=actor, now=now
                 )
                 self.incidents.log(
                     conn,
                     row_id,
                     now,
-                    actor=actor,
-                    kind="leg_requested",
-                    cause=f"se llama al operador ({decision.operator.station_name})",
-                    data={"role": "operator"},
+                    event(
+                        LegRequested(role=ContactRole.OPERATOR.value),
+                        actor=actor,
+                        cause=f"se llama al operador ({decision.operator.station_name})",
+                    ),
                 )
             for plan in decision.plans:
-                self.ledger.take(conn, row_id, incident_id, plan, choices[plan.agency], [], now)
+                self.ledger.take(conn, slots, row_id, incident_id, plan, [], now)
             return self.incidents.read(conn, row_id)
 
-    def pending_step(
-        self, incident_id: str, agency: str, after: int
-    ) -> tuple[AgencyPlan, list[Try]] | None:
-        """The agency's frozen plan and tries if its escalation waits for the step after
-        try ``after``; None if there is nothing to do (acknowledged, cancelled, a newer
-        try exists, the try is still in flight)."""
-        with self.db.read() as conn:
-            found = self.ledger.escalation_state(conn, incident_id, agency, after)
-        return None if found is None else (found[1], found[2])
-
-    def escalate(self, incident_id: str, agency: str, after: int, choice: Choice) -> Step | None:
-        """Take the agency's next step, chosen by the caller after :meth:`pending_step`.
-        Returns the step taken, or None if the state moved on meanwhile (the step is
-        then not taken: a job that lost a race does nothing)."""
+    def escalate(self, incident_id: str, agency: str, after: int) -> Step | None:
+        """Take the agency's next step once try ``after`` ended. None if the state moved
+        on meanwhile (a job that lost a race does nothing, and counts no rate limit)."""
         now = self.clock.now()
-        with self.db.write() as conn:
-            self.incidents.locked(conn, incident_id)
-            found = self.ledger.escalation_state(conn, incident_id, agency, after)
+        with self.ledger.writing() as (conn, slots):
+            row = self.incidents.locked(conn, incident_id)
+            found = self.ledger.escalation_state(conn, row.id, agency, after)
             if found is None:
                 return None
-            row_id, plan, tries = found
-            self.ledger.take(conn, row_id, incident_id, plan, choice, tries, now)
-        return choice.step
+            return self.ledger.take(conn, slots, row.id, incident_id, found.plan, found.tries, now)
+
+    def resume_stalled(self, limit: int = 100) -> list[Resumed]:
+        """Take the overdue next step of every escalation that nothing else will take."""
+        now = self.clock.now()
+        a, s, i = t.attempts.c, t.assignments.c, t.incidents.c
+        in_flight = exists().where(
+            a.incident_id == s.incident_id, a.agency == s.agency, a.outcome.in_(IN_FLIGHT_VALUES)
+        )
+        with self.db.read() as conn:
+            candidates = conn.execute(
+                select(i.public_id, s.agency)
+                .join(t.incidents, i.id == s.incident_id)
+                .where(
+                    s.state == AssignmentState.PENDING.value,
+                    i.status.not_in([st.value for st in ENDED]),
+                    ~in_flight,
+                )
+                .order_by(s.id)
+                .limit(limit)
+            ).all()
+        resumed = []
+        for incident_id, agency in candidates:
+            done = self._resume(incident_id, agency, now)
+            if done is not None:
+                resumed.append(done)
+        return resumed
+
+    def _resume(self, incident_id: str, agency: str, now: datetime) -> Resumed | None:
+        with self.ledger.writing() as (conn, slots):
+            row = self.incidents.locked(conn, incident_id)
+            found = self.ledger.escalation_state(conn, row.id, agency, None)
+            if found is None:
+                return None
+            step = next_step(found.plan, found.tries, now)
+            if step.kind in (StepKind.WAIT, StepKind.DONE):
+                return None
+            ended = found.tries[-1].ended_at if found.tries else None
+            # a step due "at once" was due when the last try ended
+            due = step.not_before if step.not_before not in (None, now) else ended
+            if due is None:
+                return None
+            if due > now - RESUME_GRACE:
+                return None  # its job has time yet
+            late = now - due
+            after = len(found.tries)
+            self.incidents.log(
+                conn,
+                row.id,
+                now,
+                event(
+                    EscalationResumed(
+                        agency=agency,
+                        after=after,
+                        due_at=due.isoformat(),
+                        late_seconds=round(late.total_seconds(), 1),
+                    ),
+                    actor="system:reconciliation",
+                    cause=f"el siguiente paso de {agency} estaba pendiente desde hace "
+                    f"{round(late.total_seconds())} s; se retoma",
+                ),
+            )
+            taken = self.ledger.take(conn, slots, row.id, incident_id, found.plan, found.tries, now)
+            return Resumed(incident_id=incident_id, agency=agency, step=taken, late=late)
 
     def acknowledge(self, incident_id: str, agency: str, *, actor: str, cause: str) -> bool:
-        """A supervisor acknowledges for an agency by hand: its escalation stops, a call
-        of it in flight is hung up. False if it had acknowledged already."""
+        """A supervisor acknowledges for an agency by hand: its escalation stops, a
+        contact of it in flight is withdrawn. False if it had acknowledged already."""
         now = self.clock.now()
         with self.db.write() as conn:
             row = self.open_incident(conn, incident_id, "acknowledge")
@@ -129,113 +199,75 @@ class CallStore:
             raise Conflict(f"{incident_id} is {status.value}: cannot {what}")
         return row
 
-    def stop_all(self, conn: Connection, row_id: int, now: datetime, why: str) -> None:
-        """The incident ended (resolved, cancelled, merged): every escalation stops and
-        every leg is hung up, in the caller's transaction."""
-        conn.execute(
-            update(t.assignments)
-            .where(
-                t.assignments.c.incident_id == row_id,
-                t.assignments.c.state == AssignmentState.PENDING.value,
-            )
-            .values(state=AssignmentState.CANCELLED.value, updated_at=now)
-        )
-        agencies = (
-            conn.execute(
-                select(t.attempts.c.agency).where(t.attempts.c.incident_id == row_id).distinct()
-            )
-            .scalars()
-            .all()
-        )
-        for agency in agencies:
-            self.ledger.stop_agency(conn, row_id, agency, now, why, including_room=True)
-        conn.execute(
-            update(t.legs)
-            .where(
-                t.legs.c.incident_id == row_id,
-                t.legs.c.attempt_id.is_(None),
-                t.legs.c.state == LegState.PENDING.value,
-            )
-            .values(state=LegState.CANCELLED.value, updated_at=now)
-        )
-        conn.execute(
-            update(t.legs)
-            .where(
-                t.legs.c.incident_id == row_id,
-                t.legs.c.state.in_(LIVE),
-            )
-            .values(hangup=True, updated_at=now)
-        )
-
     def add_leg(
         self,
         incident_id: str,
         target: PlannedTarget,
         *,
         actor: str,
-        role: LegRole = LegRole.GUEST,
-    ) -> Leg:
+        role: ContactRole = ContactRole.GUEST,
+    ) -> Contact:
         """An operator brings another line into the room (or calls the district's
         operator line again: ``role`` operator)."""
         now = self.clock.now()
         with self.db.write() as conn:
             row = self.open_incident(conn, incident_id, "call into its room")
-            channel_id = self.ledger.new_leg(conn, row.id, role, target, actor=actor, now=now)
+            ref = self.ledger.new_contact(conn, row.id, role, target, actor=actor, now=now)
             self.incidents.log(
                 conn,
                 row.id,
                 now,
-                actor=actor,
-                kind="leg_requested",
-                cause=f"se llama a «{target.target.label}» a la sala",
-                data={"role": role.value, "dial": target.target.dial, "leg": channel_id},
+                event(
+                    LegRequested(role=role.value, dial=target.target.dial, leg=ref),
+                    actor=actor,
+                    cause=f"se llama a «{target.target.label}» a la sala",
+                ),
             )
-            found = self.ledger.leg_row(conn, channel_id)
+            found = self.ledger.contact_row(conn, ref)
             assert found is not None  # noqa: S101 - inserted just above
-            return mapped.leg(found, incident_id)
+            return mapped.contact(found, incident_id)
 
-    def drop_leg(self, incident_id: str, channel_id: str, *, actor: str) -> Leg:
+    def drop_leg(self, incident_id: str, ref: str, *, actor: str) -> Contact:
         now = self.clock.now()
         with self.db.write() as conn:
             row = self.incidents.locked(conn, incident_id)
-            leg = self.ledger.leg_row(conn, channel_id, lock=True)
-            if leg is None or leg.incident_id != row.id:
-                raise NotFound(f"{incident_id} has no leg {channel_id}")
-            if leg.state == LegState.PENDING.value:
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.incident_id != row.id:
+                raise NotFound(f"{incident_id} has no leg {ref}")
+            c = t.contacts.c
+            if contact.state == ContactState.PENDING.value:
                 conn.execute(
-                    update(t.legs)
-                    .where(t.legs.c.id == leg.id)
-                    .values(state=LegState.CANCELLED.value, updated_at=now)
+                    update(t.contacts)
+                    .where(c.id == contact.id)
+                    .values(state=ContactState.CANCELLED.value, updated_at=now)
                 )
-            elif LegState(leg.state).live:
+            elif ContactState(contact.state).live:
                 conn.execute(
-                    update(t.legs).where(t.legs.c.id == leg.id).values(hangup=True, updated_at=now)
+                    update(t.contacts)
+                    .where(c.id == contact.id)
+                    .values(withdraw=True, updated_at=now)
                 )
             self.incidents.log(
                 conn,
                 row.id,
                 now,
-                actor=actor,
-                kind="leg_dropped",
-                cause=f"se retira «{leg.label}» de la sala",
-                data={"leg": channel_id},
+                event(
+                    LegDropped(leg=ref),
+                    actor=actor,
+                    cause=f"se retira «{contact.label}» de la sala",
+                ),
             )
-            found = self.ledger.leg_row(conn, channel_id)
+            found = self.ledger.contact_row(conn, ref)
             assert found is not None  # noqa: S101
-            return mapped.leg(found, incident_id)
+            return mapped.contact(found, incident_id)
 
-    def legs(self, incident_id: str) -> list[Leg]:
+    def legs(self, incident_id: str) -> list[Contact]:
+        """The incident's contacts, oldest first."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select(t.legs)
-                .join(t.incidents, t.incidents.c.id == t.legs.c.incident_id)
+                select(t.contacts)
+                .join(t.incidents, t.incidents.c.id == t.contacts.c.incident_id)
                 .where(t.incidents.c.public_id == incident_id)
-                .order_by(t.legs.c.id)
+                .order_by(t.contacts.c.id)
             ).all()
-        return [mapped.leg(r, incident_id) for r in rows]
-
-    def live_channels(self) -> set[str]:
-        with self.db.read() as conn:
-            return set(
-                conn.execute(select(t.legs.c.channel_id).where(t.legs.c.state.in_(LIVE))).scalars()
-            )
+        return [mapped.contact(r, incident_id) for r in rows]

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, insert, select
 from routing import schema as t
 from routing.decide import Decision, decision_from_json, decision_to_json, plan_to_json
 from routing.errors import Conflict
+from routing.events import StatusChanged, event
 from routing.lifecycle import check_transition
 from routing.models import Assignment, AssignmentState, Incident, Status
 from routing.store import FollowUp, IncidentStore
@@ -93,16 +94,17 @@ class DispatchStore:
             conn,
             row.id,
             now,
-            actor=actor,
-            kind="status_changed",
-            cause=f"despachado según la regla «{decision.rule}»",
-            data={
-                "from": current.value,
-                "to": Status.DISPATCHED.value,
-                "rule": decision.rule,
-                "revision": revision_id,
-                "agencies": [p.agency for p in decision.plans],
-            },
+            event(
+                StatusChanged(
+                    from_=current.value,
+                    to=Status.DISPATCHED.value,
+                    rule=decision.rule,
+                    revision=revision_id,
+                    agencies=tuple(p.agency for p in decision.plans),
+                ),
+                actor=actor,
+                cause=f"despachado según la regla «{decision.rule}»",
+            ),
             status=(current, Status.DISPATCHED),
         )
         return int(row.id)

@@ -3,24 +3,26 @@
 Pure: the jobs that place calls (and the tests) feed it the tries so far and act on the
 :class:`Step` it returns. The order is the plan's: each target ``attempts_per_target``
 times, ``retry_after`` seconds apart; a target whose responder pressed 2 (declined) or
-whose rate limit held a call back is left at once for the next; a talkgroup patched into
+whose rate limit held a call back, or whose medium has no adapter, is left at once for
+the next; a talkgroup patched into
 the room is not patched again (the next target comes after the interval, unless someone
 acknowledges for the agency meanwhile); after the last target
 the centre's supervisor line(s); then the agency is unanswered on that incident.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from routing.decide import AgencyPlan, PlannedTarget
-from routing.models import AttemptOutcome
-from routing.ratelimits import Limiter, Verdict
+from routing.models import AttemptOutcome, Medium
+from routing.ratelimits import Grant, Limiter, Verdict
 
 Out = AttemptOutcome
 IN_FLIGHT = frozenset({Out.PENDING, Out.RINGING, Out.PROMPTING})
-LEAVE_TARGET = frozenset({Out.DECLINED, Out.HELD_BACK})  # move on at once
+PASSED_OVER = frozenset({Out.HELD_BACK, Out.SKIPPED})  # never placed
+LEAVE_TARGET = frozenset({Out.DECLINED}) | PASSED_OVER  # move on at once
 # not tried again: left at once, or (a talkgroup patched into the room, still listening)
 # left once the retry interval has passed without an acknowledgement
 NO_REPEAT = LEAVE_TARGET | {Out.PATCHED}
@@ -54,25 +56,34 @@ class Step:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class HeldBack:
+class PassedOver:
+    """A due target not tried: its rate limit was reached (``verdict``), or no adapter of
+    its medium is configured."""
+
     target: PlannedTarget
-    verdict: Verdict
     number: int
+    outcome: AttemptOutcome  # HELD_BACK or SKIPPED
+    verdict: Verdict | None = None
 
     @property
     def reason(self) -> str:
-        limit = self.verdict.limit
+        name = self.target.target.label or self.target.target.id
+        if self.outcome is Out.SKIPPED:
+            medium = self.target.target.kind.medium
+            return (
+                f"«{name}»: no hay un canal de {medium.label} configurado; se pasa al "
+                "siguiente destino."
+            )
+        limit = self.verdict.limit if self.verdict is not None else None
         shown = limit.spanish() if limit is not None else "su límite"
-        return (
-            f"«{self.target.target.label or self.target.target.id}» alcanzó su límite de "
-            f"llamadas ({shown}): se pasa al siguiente destino."
-        )
+        return f"«{name}» alcanzó su límite de llamadas ({shown}): se pasa al siguiente destino."
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Choice:
     step: Step
-    held_back: tuple[HeldBack, ...] = field(default_factory=tuple)
+    passed_over: tuple[PassedOver, ...] = field(default_factory=tuple)
+    grant: Grant | None = None  # the rate-limit slot counted for the step's call
 
 
 def next_step(plan: AgencyPlan, tries: Sequence[Try], now: datetime) -> Step:
@@ -122,24 +133,38 @@ def _when(plan: AgencyPlan, tries: Sequence[Try], now: datetime) -> datetime:
     or a call held back it may go at once."""
     if not tries or tries[-1].outcome in LEAVE_TARGET:
         return now
-    calls = sum(1 for t in tries if t.outcome is not Out.HELD_BACK)
+    calls = sum(1 for t in tries if t.outcome not in PASSED_OVER)
     ended = tries[-1].ended_at or now
     return ended + timedelta(seconds=plan.policy.wait_before(calls + 1))
 
 
-def choose(plan: AgencyPlan, tries: Sequence[Try], now: datetime, limiter: Limiter) -> Choice:
-    """The next step, taking the rate limits of the destinations into account: a due call
-    to a destination at its limit is held back and the plan moves on. The limiter counts
-    the call that is returned (it is to be placed now)."""
-    held: list[HeldBack] = []
+def choose(
+    plan: AgencyPlan,
+    tries: Sequence[Try],
+    now: datetime,
+    limiter: Limiter,
+    media: Collection[Medium] = frozenset(Medium),
+) -> Choice:
+    """The next step, taking into account the media that have an adapter (``media``) and
+    the rate limits of the destinations: a due target of another medium is skipped, a due
+    call to a destination at its limit is held back, and the plan moves on. The limiter
+    counts the call that is returned (it is to be placed now: the caller gives the slot
+    back with :meth:`Limiter.release` if it is not)."""
+    passed: list[PassedOver] = []
     seen = list(tries)
     while True:
         step = next_step(plan, seen, now)
         if step.target is None or not step.due(now):
-            return Choice(step=step, held_back=tuple(held))
+            return Choice(step=step, passed_over=tuple(passed))
         target = step.target.target
-        verdict = limiter.acquire(target.destination, target.limits)
-        if verdict.allowed:
-            return Choice(step=step, held_back=tuple(held))
-        held.append(HeldBack(target=step.target, verdict=verdict, number=step.number))
-        seen.append(Try(target=target.id, outcome=Out.HELD_BACK, ended_at=now))
+        if target.kind.medium not in media:
+            outcome, verdict = Out.SKIPPED, None
+        else:
+            verdict = limiter.acquire(target.destination, target.limits)
+            if verdict.allowed:
+                return Choice(step=step, passed_over=tuple(passed), grant=verdict.grant)
+            outcome = Out.HELD_BACK
+        passed.append(
+            PassedOver(target=step.target, number=step.number, outcome=outcome, verdict=verdict)
+        )
+        seen.append(Try(target=target.id, outcome=outcome, ended_at=now))

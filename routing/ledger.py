@@ -1,49 +1,67 @@
-"""The ledger of calls: the building blocks every call transaction is made of.
+"""The contact ledger's building blocks: every contact transaction is made of them.
 
 Each method works inside the caller's transaction (``conn``), on rows the caller has
-locked through the incident (:meth:`IncidentStore.locked`, or :meth:`Ledger.leg_row`
+locked through the incident (:meth:`IncidentStore.locked`, or :meth:`Ledger.contact_row`
 with ``lock``). :class:`routing.calls.CallStore` (what dispatch, escalation jobs and
-people do) and :class:`routing.callevents.CallEvents` (what Asterisk reports) are
-made of them.
+people do) and :class:`routing.contacts.ContactLedger` (what the adapters of every medium
+report) are made of them.
+
+A try that ends takes its agency's next step in the same transaction: at once when it is
+due now (a decline, a target passed over), else as a delayed ``escalate`` task.
 """
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
 from routing import schema as t
-from routing.db import Database
 from routing.decide import AgencyPlan, PlannedTarget, plan_from_json
-from routing.escalation import IN_FLIGHT, Choice, StepKind, Try, next_step
+from routing.escalation import IN_FLIGHT, Step, StepKind, Try, choose
+from routing.events import (
+    Acknowledged,
+    AttemptEnded,
+    Calling,
+    LegLeft,
+    RateLimited,
+    StatusChanged,
+    SupervisorCalled,
+    TargetSkipped,
+    Unanswered,
+    event,
+)
 from routing.lifecycle import FINAL as ENDED
 from routing.models import (
     AckMethod,
     AssignmentState,
     AttemptOutcome,
-    LegRole,
-    LegState,
+    ContactRole,
+    ContactState,
+    Medium,
     Status,
-    TargetKind,
     Task,
 )
+from routing.ratelimits import Grant, Limiter
 from routing.store import IncidentStore
 
 Out = AttemptOutcome
 FINAL = frozenset(set(Out) - IN_FLIGHT)
 FINAL_VALUES = frozenset(o.value for o in FINAL)
-CALLABLE = frozenset({TargetKind.PHONE, TargetKind.TALKGROUP})
-LIVE = tuple(s.value for s in LegState if s.live)
+IN_FLIGHT_VALUES = tuple(o.value for o in IN_FLIGHT)
+LIVE = tuple(s.value for s in ContactState if s.live)
 SYSTEM = "system:calls"
 
 SPOKEN = {
     Out.NO_ANSWER: "no contestó", Out.BUSY: "ocupado", Out.CONGESTION: "red congestionada",
-    Out.FAILED: "la llamada falló", Out.ANSWERED: "contestó sin marcar una opción",
-    Out.DECLINED: "rechazó (tecla 2)", Out.ACKNOWLEDGED: "aceptó (tecla 1)",
-    Out.CANCELLED: "llamada cancelada", Out.HELD_BACK: "retenida por el límite de llamadas",
-    Out.PATCHED: "enlazado a la sala (radio)",
+    Out.FAILED: "falló", Out.ANSWERED: "contestó sin elegir una opción",
+    Out.DECLINED: "rechazó", Out.ACKNOWLEDGED: "aceptó",
+    Out.CANCELLED: "cancelado", Out.HELD_BACK: "retenido por el límite de llamadas",
+    Out.SKIPPED: "omitido: su canal no está configurado",
+    Out.PATCHED: "enlazado a la sala (radio)", Out.DELIVERED: "mensaje entregado",
 }  # fmt: skip
 
 
@@ -58,55 +76,117 @@ def escalation_task(incident_id: str, agency: str, after: int, when: datetime) -
     )
 
 
+def new_ref() -> str:
+    """The name of a new contact, chosen before it is placed (``vb-`` and 20 hex)."""
+    return f"vb-{secrets.token_hex(10)}"
+
+
+def address_of(planned: PlannedTarget) -> str:
+    """What the adapter of the target's medium reaches: a dial string for calls and
+    talkgroups, the number, chat or radio otherwise."""
+    target = planned.target
+    if target.kind.medium in (Medium.VOICE, Medium.TALKGROUP) and target.dial:
+        return target.dial
+    return target.address
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EscalationState:
+    row_id: int
+    plan: AgencyPlan
+    tries: list[Try]
+
+
+class Slots:
+    """Rate-limit slots counted inside a transaction, given back if it does not commit."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+        self.taken: list[tuple[Grant, PlannedTarget]] = []
+
+    def add(self, grant: Grant | None, target: PlannedTarget) -> None:
+        if grant is not None:
+            self.taken.append((grant, target))
+
+    def give_back(self) -> None:
+        for grant, target in self.taken:
+            self.limiter.release(grant, target.target.limits)
+        self.taken = []
+
+
 class Ledger:
-    def __init__(self, incidents: IncidentStore) -> None:
+    def __init__(
+        self, incidents: IncidentStore, limiter: Limiter, media: Collection[Medium]
+    ) -> None:
+        """``media``: the media with an adapter configured; a target of another medium
+        is skipped."""
         self.incidents = incidents
-        self.db: Database = incidents.db
+        self.db = incidents.db
         self.clock = incidents.clock
+        self.limiter = limiter
+        self.media = frozenset(media)
+
+    @contextmanager
+    def writing(self) -> Iterator[tuple[Connection, Slots]]:
+        """A write transaction; the rate-limit slots taken in it are given back if it
+        does not commit (a refused dispatch, a lost race, a failure)."""
+        slots = Slots(self.limiter)
+        try:
+            with self.db.write() as conn:
+                yield conn, slots
+        except BaseException:
+            slots.give_back()
+            raise
+
+    # ----------------------------------------------------------- escalation
 
     def take(
         self,
         conn: Connection,
+        slots: Slots,
         row_id: int,
         incident_id: str,
         plan: AgencyPlan,
-        choice: Choice,
         tries: Sequence[Try],
         now: datetime,
-    ) -> None:
-        """Record the held-back tries, then the step: a call (attempt + leg), a call to
-        the supervisors, the end (unanswered), or a job to come back later."""
+    ) -> Step:
+        """Choose and take the agency's next step: record the targets passed over, then
+        a contact (attempt + contact), the end (unanswered), or a job to come back
+        later. The step's rate-limit slot is counted here, in the transaction."""
+        choice = choose(plan, tries, now, self.limiter, self.media)
+        step = choice.step
+        if step.target is not None:
+            slots.add(choice.grant, step.target)
         agency = plan.agency
         number = len(tries)
-        for held in choice.held_back:
+        for passed in choice.passed_over:
             number += 1
+            skipped = passed.target.target
             self.new_attempt(
                 conn,
                 row_id,
                 agency,
-                held.target,
+                passed.target,
                 number,
-                Out.HELD_BACK,
+                passed.outcome,
                 now,
-                cause=held.reason,
+                cause=passed.reason,
                 ended=True,
             )
-            self.incidents.log(
-                conn,
-                row_id,
-                now,
-                actor=SYSTEM,
-                kind="rate_limited",
-                cause=held.reason,
-                data={
-                    "agency": agency,
-                    "target": held.target.target.id,
-                    "destination": held.target.target.destination,
-                    "limit": str(held.verdict.limit or ""),
-                    "retry_in": round(held.verdict.retry_in, 1),
-                },
-            )
-        step = choice.step
+            if passed.outcome is Out.SKIPPED:
+                payload: Any = TargetSkipped(
+                    agency=agency, target=skipped.id, medium=skipped.kind.medium, number=number
+                )
+            else:
+                verdict = passed.verdict
+                payload = RateLimited(
+                    agency=agency,
+                    target=skipped.id,
+                    destination=skipped.destination,
+                    limit=str(verdict.limit or "") if verdict else "",
+                    retry_in=round(verdict.retry_in, 1) if verdict else 0.0,
+                )
+            self.incidents.log(conn, row_id, now, event(payload, actor=SYSTEM, cause=passed.reason))
         if step.kind in (StepKind.CALL, StepKind.SUPERVISOR) and step.target is not None:
             if not step.due(now):
                 self.incidents.add_tasks(
@@ -114,28 +194,13 @@ class Ledger:
                     [escalation_task(incident_id, agency, number, step.not_before or now)],
                     now,
                 )
-                return
+                return step
             number += 1
             target = step.target
-            if target.target.kind not in CALLABLE:
-                self.new_attempt(
-                    conn,
-                    row_id,
-                    agency,
-                    target,
-                    number,
-                    Out.FAILED,
-                    now,
-                    ended=True,
-                    cause=f"un destino {target.target.kind.value} no se llama por teléfono",
-                )
-                self.incidents.add_tasks(
-                    conn, [escalation_task(incident_id, agency, number, now)], now
-                )
-                return
             attempt_id = self.new_attempt(conn, row_id, agency, target, number, Out.PENDING, now)
-            role = LegRole.SUPERVISOR if step.kind is StepKind.SUPERVISOR else LegRole.RESPONDER
-            self.new_leg(
+            supervisor = step.kind is StepKind.SUPERVISOR
+            role = ContactRole.SUPERVISOR if supervisor else ContactRole.RESPONDER
+            self.new_contact(
                 conn,
                 row_id,
                 role,
@@ -145,34 +210,59 @@ class Ledger:
                 agency=agency,
                 attempt_id=attempt_id,
             )
-            kind = "supervisor_called" if role is LegRole.SUPERVISOR else "calling"
-            self.incidents.log(
-                conn,
-                row_id,
-                now,
-                actor=SYSTEM,
-                kind=kind,
-                cause=step.reason,
-                data={"agency": agency, "target": target.target.id, "number": number},
+            medium = target.target.kind.medium
+            payload = (SupervisorCalled if supervisor else Calling)(
+                agency=agency, target=target.target.id, number=number, medium=medium
             )
+            self.incidents.log(conn, row_id, now, event(payload, actor=SYSTEM, cause=step.reason))
         elif step.kind is StepKind.UNANSWERED:
             self.set_assignment(conn, row_id, agency, AssignmentState.UNANSWERED, now)
             self.incidents.log(
-                conn,
-                row_id,
-                now,
-                actor=SYSTEM,
-                kind="unanswered",
-                cause=step.reason,
-                data={"agency": agency},
+                conn, row_id, now, event(Unanswered(agency=agency), actor=SYSTEM, cause=step.reason)
             )
-            self.settle_status(conn, row_id, incident_id, now)
+            self.settle_status(conn, row_id, now)
+        return step
 
-    def new_leg(
+    def advance(
+        self, conn: Connection, slots: Slots, row_id: int, agency: str, now: datetime
+    ) -> Step | None:
+        """After a try of ``agency`` ended: its next step, in this transaction, if its
+        escalation is still on."""
+        found = self.escalation_state(conn, row_id, agency, None)
+        if found is None:
+            return None
+        incident_id = self.public_id(conn, row_id)
+        return self.take(conn, slots, row_id, incident_id, found.plan, found.tries, now)
+
+    def escalation_state(
+        self, conn: Connection, row_id: int, agency: str, after: int | None
+    ) -> EscalationState | None:
+        """The agency's plan and tries if its escalation waits for a step (after try
+        ``after``, when given); None if acknowledged, ended, cancelled, a newer try
+        exists or a try is in flight."""
+        row = conn.execute(
+            select(t.incidents.c.status, t.assignments.c.state, t.assignments.c.plan)
+            .join(t.assignments, t.assignments.c.incident_id == t.incidents.c.id)
+            .where(t.incidents.c.id == row_id, t.assignments.c.agency == agency)
+        ).first()
+        if row is None or row.state != AssignmentState.PENDING.value:
+            return None
+        if Status(row.status) in ENDED:
+            return None
+        tries = self.tries(conn, row_id, agency)
+        if after is not None and len(tries) != after:
+            return None
+        if tries and tries[-1].outcome not in FINAL:
+            return None
+        return EscalationState(row_id=row_id, plan=plan_from_json(row.plan), tries=tries)
+
+    # ----------------------------------------------------------- rows
+
+    def new_contact(
         self,
         conn: Connection,
         row_id: int,
-        role: LegRole,
+        role: ContactRole,
         target: PlannedTarget,
         *,
         actor: str,
@@ -180,20 +270,19 @@ class Ledger:
         agency: str | None = None,
         attempt_id: int | None = None,
     ) -> str:
-        channel_id = f"vb-{secrets.token_hex(10)}"
-        prompt = role is LegRole.RESPONDER and target.target.kind is TargetKind.PHONE
+        ref = new_ref()
         conn.execute(
-            insert(t.legs).values(
+            insert(t.contacts).values(
                 incident_id=row_id,
-                channel_id=channel_id,
+                ref=ref,
+                medium=target.target.kind.medium.value,
                 role=role.value,
-                prompt=prompt,
-                state=LegState.PENDING.value,
-                dial=target.target.dial or "",
+                state=ContactState.PENDING.value,
+                address=address_of(target),
                 label=target.target.label or target.target.id,
                 agency=agency,
                 attempt_id=attempt_id,
-                hangup=False,
+                withdraw=False,
                 actor=actor,
                 created_at=now,
                 updated_at=now,
@@ -201,11 +290,9 @@ class Ledger:
         )
         if attempt_id is not None:
             conn.execute(
-                update(t.attempts)
-                .where(t.attempts.c.id == attempt_id)
-                .values(channel_id=channel_id)
+                update(t.attempts).where(t.attempts.c.id == attempt_id).values(contact=ref)
             )
-        return channel_id
+        return ref
 
     def new_attempt(
         self,
@@ -227,6 +314,7 @@ class Ledger:
                     incident_id=row_id,
                     agency=agency,
                     target=target.target.id,
+                    medium=target.target.kind.medium.value,
                     number=number,
                     outcome=outcome.value,
                     cause=cause,
@@ -258,68 +346,54 @@ class Ledger:
         ).scalar_one_or_none()
         return None if data is None else plan_from_json(data)
 
+    def public_id(self, conn: Connection, row_id: int) -> str:
+        return str(
+            conn.execute(
+                select(t.incidents.c.public_id).where(t.incidents.c.id == row_id)
+            ).scalar_one()
+        )
+
+    def status(self, conn: Connection, row_id: int) -> Status:
+        return Status(
+            conn.execute(
+                select(t.incidents.c.status).where(t.incidents.c.id == row_id)
+            ).scalar_one()
+        )
+
+    # ----------------------------------------------------------- tries
+
     def end_attempt(
         self,
         conn: Connection,
-        leg: Row[Any],
+        slots: Slots,
+        contact: Row[Any],
         attempt: Row[Any],
         outcome: AttemptOutcome,
         now: datetime,
         cause: str,
-        *,
-        escalate: bool = True,
     ) -> None:
+        """The try ended with ``outcome``; its agency's next step is taken."""
         conn.execute(
             update(t.attempts)
             .where(t.attempts.c.id == attempt.id)
             .values(outcome=outcome.value, cause=cause, ended_at=now)
         )
-        public_id = conn.execute(
-            select(t.incidents.c.public_id).where(t.incidents.c.id == leg.incident_id)
-        ).scalar_one()
         self.incidents.log(
             conn,
-            leg.incident_id,
+            contact.incident_id,
             now,
-            actor=SYSTEM,
-            kind="attempt_ended",
-            cause=f"«{leg.label}»: {SPOKEN.get(outcome, outcome.value)} ({cause})",
-            data={
-                "agency": attempt.agency,
-                "number": attempt.number,
-                "outcome": outcome.value,
-                "target": attempt.target,
-            },
+            event(
+                AttemptEnded(
+                    agency=attempt.agency,
+                    number=attempt.number,
+                    outcome=outcome.value,
+                    target=attempt.target,
+                ),
+                actor=SYSTEM,
+                cause=f"«{contact.label}»: {SPOKEN.get(outcome, outcome.value)} ({cause})",
+            ),
         )
-        if escalate and attempt.agency is not None:
-            plan = self.plan(conn, leg.incident_id, attempt.agency)
-            if plan is not None:
-                tries = self.tries(conn, leg.incident_id, attempt.agency)
-                step = next_step(plan, tries, now)
-                when = step.not_before or now
-                self.incidents.add_tasks(
-                    conn, [escalation_task(public_id, attempt.agency, attempt.number, when)], now
-                )
-
-    def acknowledge_attempt(
-        self,
-        conn: Connection,
-        leg: Row[Any],
-        attempt: Row[Any],
-        now: datetime,
-        *,
-        method: AckMethod,
-        actor: str,
-        cause: str,
-    ) -> None:
-        conn.execute(
-            update(t.attempts)
-            .where(t.attempts.c.id == attempt.id)
-            .values(outcome=Out.ACKNOWLEDGED.value, cause=cause, ended_at=now)
-        )
-        self.record_ack(
-            conn, leg.incident_id, attempt.agency, attempt.id, method, actor, now, cause
-        )
+        self.advance(conn, slots, contact.incident_id, attempt.agency, now)
 
     def record_ack(
         self,
@@ -351,25 +425,19 @@ class Ledger:
             conn,
             row_id,
             now,
-            actor=actor,
-            kind="acknowledged",
-            cause=cause,
-            data={"agency": agency, "method": method.value},
+            event(Acknowledged(agency=agency, method=method.value), actor=actor, cause=cause),
         )
-        status = Status(
-            conn.execute(
-                select(t.incidents.c.status).where(t.incidents.c.id == row_id)
-            ).scalar_one()
-        )
+        status = self.status(conn, row_id)
         if status in (Status.DISPATCHED, Status.RINGING, Status.UNANSWERED):
             self.incidents.log(
                 conn,
                 row_id,
                 now,
-                actor=actor,
-                kind="status_changed",
-                cause=f"{agency} confirmó la atención",
-                data={"from": status.value, "to": "acknowledged"},
+                event(
+                    StatusChanged(from_=status.value, to=Status.ACKNOWLEDGED.value),
+                    actor=actor,
+                    cause=f"{agency} confirmó la atención",
+                ),
                 status=(status, Status.ACKNOWLEDGED),
             )
 
@@ -382,41 +450,11 @@ class Ledger:
         why: str,
         *,
         including_room: bool = False,
+        keep: str | None = None,
     ) -> None:
-        """Cancel the agency's tries in flight; hang up its legs still calling or
-        prompting (and with ``including_room`` those in the room too)."""
-        a = t.attempts.c
-        conn.execute(
-            update(t.attempts)
-            .where(
-                a.incident_id == row_id,
-                a.agency == agency,
-                a.outcome.in_([Out.PENDING.value, Out.RINGING.value, Out.PROMPTING.value]),
-            )
-            .values(outcome=Out.CANCELLED.value, cause=why, ended_at=now)
-        )
-        legs = t.legs.c
-        conn.execute(
-            update(t.legs)
-            .where(
-                legs.incident_id == row_id,
-                legs.agency == agency,
-                legs.state == LegState.PENDING.value,
-            )
-            .values(state=LegState.CANCELLED.value, updated_at=now)
-        )
-        live = [LegState.CALLING.value, LegState.UP.value]
-        if including_room:
-            live.append(LegState.IN_ROOM.value)
-        conn.execute(
-            update(t.legs)
-            .where(
-                legs.incident_id == row_id,
-                legs.agency == agency,
-                legs.state.in_(live),
-            )
-            .values(hangup=True, updated_at=now)
-        )
+        """Cancel the agency's tries in flight; withdraw its contacts still being placed
+        or answered (and with ``including_room`` those in the room too), but ``keep``."""
+        stop_agency(conn, row_id, agency, now, why, including_room=including_room, keep=keep)
 
     def set_assignment(
         self, conn: Connection, row_id: int, agency: str, state: AssignmentState, now: datetime
@@ -430,7 +468,7 @@ class Ledger:
             .values(state=state.value, updated_at=now)
         )
 
-    def settle_status(self, conn: Connection, row_id: int, incident_id: str, now: datetime) -> None:
+    def settle_status(self, conn: Connection, row_id: int, now: datetime) -> None:
         """Every agency's escalation ended and none acknowledged: unanswered."""
         states = set(
             conn.execute(
@@ -438,101 +476,133 @@ class Ledger:
             ).scalars()
         )
         if states == {AssignmentState.UNANSWERED.value}:
-            status = Status(
-                conn.execute(
-                    select(t.incidents.c.status).where(t.incidents.c.id == row_id)
-                ).scalar_one()
-            )
+            status = self.status(conn, row_id)
             if status in (Status.DISPATCHED, Status.RINGING):
                 self.incidents.log(
                     conn,
                     row_id,
                     now,
-                    actor=SYSTEM,
-                    kind="status_changed",
-                    cause="ninguna entidad respondió; la supervisión fue avisada",
-                    data={"from": status.value, "to": "unanswered"},
+                    event(
+                        StatusChanged(from_=status.value, to=Status.UNANSWERED.value),
+                        actor=SYSTEM,
+                        cause="ninguna entidad respondió; la supervisión fue avisada",
+                    ),
                     status=(status, Status.UNANSWERED),
                 )
 
     def settle_bridge(self, conn: Connection, row_id: int, now: datetime) -> None:
         """Bridged while the operator and an acknowledged responder share the room."""
-        legs = t.legs.c
+        c = t.contacts.c
         in_room = set(
             conn.execute(
-                select(legs.role).where(
-                    legs.incident_id == row_id, legs.state == LegState.IN_ROOM.value
-                )
+                select(c.role).where(c.incident_id == row_id, c.state == ContactState.IN_ROOM.value)
             ).scalars()
         )
-        status = Status(
-            conn.execute(
-                select(t.incidents.c.status).where(t.incidents.c.id == row_id)
-            ).scalar_one()
-        )
-        both = {LegRole.OPERATOR.value, LegRole.RESPONDER.value} <= in_room
+        status = self.status(conn, row_id)
+        both = {ContactRole.OPERATOR.value, ContactRole.RESPONDER.value} <= in_room
         if both and status is Status.ACKNOWLEDGED:
-            self.incidents.log(
-                conn,
-                row_id,
-                now,
-                actor=SYSTEM,
-                kind="status_changed",
-                cause="operador y entidad en conferencia",
-                data={"from": "acknowledged", "to": "bridged"},
-                status=(Status.ACKNOWLEDGED, Status.BRIDGED),
+            change, cause = (
+                (Status.ACKNOWLEDGED, Status.BRIDGED),
+                "operador y entidad en conferencia",
             )
         elif not both and status is Status.BRIDGED:
-            self.incidents.log(
-                conn,
-                row_id,
-                now,
-                actor=SYSTEM,
-                kind="status_changed",
-                cause="la conferencia quedó sin operador o sin entidad",
-                data={"from": "bridged", "to": "acknowledged"},
-                status=(Status.BRIDGED, Status.ACKNOWLEDGED),
-            )
-
-    def left_room(self, conn: Connection, leg: Row[Any], now: datetime) -> None:
+            change = (Status.BRIDGED, Status.ACKNOWLEDGED)
+            cause = "la conferencia quedó sin operador o sin entidad"
+        else:
+            return
         self.incidents.log(
             conn,
-            leg.incident_id,
+            row_id,
             now,
-            actor=SYSTEM,
-            kind="leg_left",
-            cause=f"«{leg.label}» salió de la sala",
-            data={"leg": leg.channel_id, "role": leg.role, "agency": leg.agency},
+            event(
+                StatusChanged(from_=change[0].value, to=change[1].value), actor=SYSTEM, cause=cause
+            ),
+            status=change,
         )
-        self.settle_bridge(conn, leg.incident_id, now)
 
-    def leg_row(self, conn: Connection, channel_id: str, *, lock: bool = False) -> Row[Any] | None:
-        """The leg of a channel; with ``lock``, its incident's row is locked first (the
-        order every writer takes, so none deadlocks)."""
-        leg = conn.execute(select(t.legs).where(t.legs.c.channel_id == channel_id)).first()
-        if leg is None or not lock:
-            return leg
-        public_id = conn.execute(
-            select(t.incidents.c.public_id).where(t.incidents.c.id == leg.incident_id)
-        ).scalar_one()
-        self.incidents.locked(conn, public_id)
-        return conn.execute(select(t.legs).where(t.legs.c.channel_id == channel_id)).first()
+    def left_room(self, conn: Connection, contact: Row[Any], now: datetime) -> None:
+        self.incidents.log(
+            conn,
+            contact.incident_id,
+            now,
+            event(
+                LegLeft(leg=contact.ref, role=contact.role, agency=contact.agency),
+                actor=SYSTEM,
+                cause=f"«{contact.label}» salió de la sala",
+            ),
+        )
+        self.settle_bridge(conn, contact.incident_id, now)
 
-    def escalation_state(
-        self, conn: Connection, incident_id: str, agency: str, after: int
-    ) -> tuple[int, AgencyPlan, list[Try]] | None:
-        row = conn.execute(
-            select(
-                t.incidents.c.id, t.incidents.c.status, t.assignments.c.state, t.assignments.c.plan
-            )
-            .join(t.assignments, t.assignments.c.incident_id == t.incidents.c.id)
-            .where(t.incidents.c.public_id == incident_id, t.assignments.c.agency == agency)
-        ).first()
-        if row is None or row.state != AssignmentState.PENDING.value:
-            return None
-        if Status(row.status) in ENDED:
-            return None
-        tries = self.tries(conn, row.id, agency)
-        if len(tries) != after or (tries and tries[-1].outcome not in FINAL):
-            return None
-        return int(row.id), plan_from_json(row.plan), tries
+    def contact_row(self, conn: Connection, ref: str, *, lock: bool = False) -> Row[Any] | None:
+        """The contact named ``ref``; with ``lock``, its incident's row is locked first
+        (the order every writer takes, so none deadlocks)."""
+        found = conn.execute(select(t.contacts).where(t.contacts.c.ref == ref)).first()
+        if found is None or not lock:
+            return found
+        self.incidents.locked(conn, self.public_id(conn, found.incident_id))
+        return conn.execute(select(t.contacts).where(t.contacts.c.ref == ref)).first()
+
+
+def stop_agency(
+    conn: Connection,
+    row_id: int,
+    agency: str,
+    now: datetime,
+    why: str,
+    *,
+    including_room: bool = False,
+    keep: str | None = None,
+) -> None:
+    """See :meth:`Ledger.stop_agency`."""
+    a = t.attempts.c
+    conn.execute(
+        update(t.attempts)
+        .where(a.incident_id == row_id, a.agency == agency, a.outcome.in_(IN_FLIGHT_VALUES))
+        .values(outcome=Out.CANCELLED.value, cause=why, ended_at=now)
+    )
+    c = t.contacts.c
+    mine = (c.incident_id == row_id, c.agency == agency, c.ref != (keep or ""))
+    conn.execute(
+        update(t.contacts)
+        .where(*mine, c.state == ContactState.PENDING.value)
+        .values(state=ContactState.CANCELLED.value, updated_at=now)
+    )
+    live = [ContactState.PLACING.value, ContactState.ANSWERED.value]
+    if including_room:
+        live.append(ContactState.IN_ROOM.value)
+    conn.execute(
+        update(t.contacts).where(*mine, c.state.in_(live)).values(withdraw=True, updated_at=now)
+    )
+
+
+def stop_all(conn: Connection, row_id: int, now: datetime, why: str) -> None:
+    """The incident ended (resolved, cancelled, merged): every escalation stops and every
+    contact is withdrawn, in the caller's transaction."""
+    conn.execute(
+        update(t.assignments)
+        .where(
+            t.assignments.c.incident_id == row_id,
+            t.assignments.c.state == AssignmentState.PENDING.value,
+        )
+        .values(state=AssignmentState.CANCELLED.value, updated_at=now)
+    )
+    agencies = (
+        conn.execute(
+            select(t.attempts.c.agency).where(t.attempts.c.incident_id == row_id).distinct()
+        )
+        .scalars()
+        .all()
+    )
+    for agency in agencies:
+        stop_agency(conn, row_id, agency, now, why, including_room=True)
+    c = t.contacts.c
+    conn.execute(
+        update(t.contacts)
+        .where(c.incident_id == row_id, c.state == ContactState.PENDING.value)
+        .values(state=ContactState.CANCELLED.value, updated_at=now)
+    )
+    conn.execute(
+        update(t.contacts)
+        .where(c.incident_id == row_id, c.state.in_(LIVE))
+        .values(withdraw=True, updated_at=now)
+    )

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from routing.events import EventKind, Payload, payload_of
 from routing.ratelimits import Limit
 from routing.schedule import Window
 
@@ -105,23 +106,62 @@ _KIND_LABELS = {
 }
 
 
+class Medium(StrEnum):
+    """How a contact reaches a person: each medium has its adapter, which places the
+    contacts of its medium and reports what became of them."""
+
+    VOICE = "voice"  # a phone call: into the acknowledgement prompt or into the room
+    TALKGROUP = "talkgroup"  # a radio talkgroup patched into the incident's room
+    SMS = "sms"
+    TELEGRAM = "telegram"
+    SDS = "sds"  # a text alert to a TETRA radio
+
+    @property
+    def label(self) -> str:
+        return _MEDIUM_LABELS[self]
+
+
+_MEDIUM_LABELS = {
+    Medium.VOICE: "llamada",
+    Medium.TALKGROUP: "grupo de radio",
+    Medium.SMS: "SMS",
+    Medium.TELEGRAM: "Telegram",
+    Medium.SDS: "mensaje de radio (SDS)",
+}
+
+
 class TargetKind(StrEnum):
     """How an agency is reached."""
 
-    PHONE = "phone"  # an Asterisk dial string
+    PHONE = "phone"  # a phone line (its dial string)
     TALKGROUP = "talkgroup"  # a TETRA group (GSSI) patched through the radio gateway
     RADIO = "radio"  # a TETRA radio (ISSI), SDS text alerts
     SMS = "sms"
     TELEGRAM = "telegram"
 
+    @property
+    def medium(self) -> Medium:
+        return _MEDIUM_OF[self]
+
+
+_MEDIUM_OF = {
+    TargetKind.PHONE: Medium.VOICE,
+    TargetKind.TALKGROUP: Medium.TALKGROUP,
+    TargetKind.RADIO: Medium.SDS,
+    TargetKind.SMS: Medium.SMS,
+    TargetKind.TELEGRAM: Medium.TELEGRAM,
+}
+
 
 class AttemptOutcome(StrEnum):
     PENDING = "pending"  # to be placed
     HELD_BACK = "held_back"  # not placed: the destination's rate limit was reached
-    RINGING = "ringing"  # placed (Originate sent)
+    SKIPPED = "skipped"  # not placed: no adapter of its medium is configured
+    RINGING = "ringing"  # placed (a call ringing, a message on its way)
     PROMPTING = "prompting"  # answered, the prompt is playing
-    ANSWERED = "answered"  # answered without a key (a timeout, a voicemail): not an ack
+    ANSWERED = "answered"  # answered without a choice (a timeout, a voicemail): not an ack
     PATCHED = "patched"  # a talkgroup patched into the room: it hears, it cannot press keys
+    DELIVERED = "delivered"  # a message delivered: an acknowledgement may follow by reply
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     CONGESTION = "congestion"
@@ -140,25 +180,26 @@ class AssignmentState(StrEnum):
     CANCELLED = "cancelled"
 
 
-class LegRole(StrEnum):
+class ContactRole(StrEnum):
     OPERATOR = "operator"  # the district operator, straight into the room
-    RESPONDER = "responder"  # an agency's target, through the acknowledgement prompt
+    RESPONDER = "responder"  # an agency's target: asked to acknowledge
     SUPERVISOR = "supervisor"  # the centre's supervisors, when an agency did not answer
     GUEST = "guest"  # a line an operator added by hand, straight into the room
 
 
-class LegState(StrEnum):
-    PENDING = "pending"  # to be originated
-    CALLING = "calling"  # Originate sent
-    UP = "up"  # answered, not in the room (a responder hearing the prompt)
-    IN_ROOM = "in_room"
-    ENDED = "ended"  # answered once, now hung up
-    FAILED = "failed"  # never answered
-    CANCELLED = "cancelled"  # not to be called after all
+class ContactState(StrEnum):
+    PENDING = "pending"  # to be placed by the adapter of its medium
+    PLACING = "placing"  # the adapter placed it (a call ringing, a message sent)
+    ANSWERED = "answered"  # answered, not in the room (a responder hearing the prompt)
+    IN_ROOM = "in_room"  # in the incident's conference room
+    DELIVERED = "delivered"  # a message delivered: it ends there
+    ENDED = "ended"  # answered once, now over
+    FAILED = "failed"  # never reached
+    CANCELLED = "cancelled"  # not to be placed after all
 
     @property
     def live(self) -> bool:
-        return self in (LegState.CALLING, LegState.UP, LegState.IN_ROOM)
+        return self in (ContactState.PLACING, ContactState.ANSWERED, ContactState.IN_ROOM)
 
 
 class AckMethod(StrEnum):
@@ -246,7 +287,7 @@ class Target:
     kind: TargetKind
     address: str  # dialled digits, GSSI, ISSI, E.164 number or chat id
     label: str = ""
-    dial: str | None = None  # the Asterisk dial string (phone lines and talkgroups)
+    dial: str | None = None  # the dial string of the PBX (phone lines and talkgroups)
     dtmf: str | None = None  # digits to send once the line answers (an extension)
     hours: tuple[Window, ...] = ()  # when it is staffed; empty: always
     limits: tuple[Limit, ...] = ()  # calls or messages it may take, per period
@@ -308,7 +349,8 @@ class Attempt:
     number: int  # 1, 2, ... per (incident, agency)
     outcome: AttemptOutcome
     started_at: datetime
-    channel_id: str | None = None  # the Uniqueid voicebridge chose for the leg
+    medium: Medium
+    contact: str | None = None  # the ref of the contact that made it
     cause: str | None = None
     ended_at: datetime | None = None
 
@@ -326,24 +368,30 @@ class Assignment:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Leg:
-    """One channel voicebridge originates for an incident's conference room."""
+class Contact:
+    """One person or group reached through one medium for an incident: a responder's
+    try, the district operator or a guest called into the room, a supervisor."""
 
     id: int
     incident_id: str
-    channel_id: str  # the Uniqueid voicebridge chose (Originate ChannelId)
-    role: LegRole
-    state: LegState
-    dial: str
+    ref: str  # chosen by voicebridge before it is placed: how every report names it
+    medium: Medium
+    role: ContactRole
+    state: ContactState
+    address: str  # what the medium's adapter reaches: a dial string, a number, a chat
     label: str
     agency: str | None = None
     attempt_id: int | None = None
     cause: str | None = None
-    hangup: bool = False  # a hang-up was asked for
-    prompt: bool = False  # through the acknowledgement prompt (else straight into the room)
+    withdraw: bool = False  # someone asked to end it (hang up, leave the room)
     created_at: datetime | None = None
     joined_at: datetime | None = None
     ended_at: datetime | None = None
+
+    @property
+    def asks_for_ack(self) -> bool:
+        """A responder reached where a person can answer (not a talkgroup patched in)."""
+        return self.role is ContactRole.RESPONDER and self.medium is not Medium.TALKGROUP
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -377,9 +425,13 @@ class IncidentEvent:
     seq: int
     at: datetime
     actor: str
-    kind: str
+    kind: EventKind
     cause: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def payload(self) -> Payload:
+        return payload_of(self.kind, self.data)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -389,7 +441,7 @@ class IncidentDetail:
     attempts: tuple[Attempt, ...]
     acks: tuple[Ack, ...]
     events: tuple[IncidentEvent, ...]
-    legs: tuple["Leg", ...] = ()
+    contacts: tuple[Contact, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

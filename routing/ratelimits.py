@@ -44,10 +44,19 @@ def parse_limit(text: str) -> Limit:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Grant:
+    """One use counted by a limiter, which :meth:`Limiter.release` can take back."""
+
+    destination: str
+    token: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Verdict:
     allowed: bool
     limit: Limit | None = None  # the limit that refused
     retry_in: float = 0.0  # seconds until that limit lets a call through
+    grant: Grant | None = None  # the use counted, when allowed and counted
 
 
 class Limiter(Protocol):
@@ -55,7 +64,15 @@ class Limiter(Protocol):
         """Count one use of ``destination`` if every limit allows it; atomically."""
         ...
 
+    def release(self, grant: Grant, limits: Sequence[Limit]) -> None:
+        """Take back a use counted for a try that was never placed (its transaction
+        did not commit)."""
+        ...
+
 
 class NoLimits:
     def acquire(self, destination: str, limits: Sequence[Limit]) -> Verdict:
         return Verdict(allowed=True)
+
+    def release(self, grant: Grant, limits: Sequence[Limit]) -> None:
+        return None

@@ -6,17 +6,19 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from routing.events import EventKind
 from routing.models import (
     Ack,
     AckMethod,
     Attempt,
     AttemptOutcome,
+    Contact,
+    ContactRole,
+    ContactState,
     Incident,
     IncidentEvent,
-    Leg,
-    LegRole,
-    LegState,
     Location,
+    Medium,
     NewReport,
     Priority,
     Report,
@@ -101,7 +103,8 @@ def attempt(a: Row[Any], incident_id: str) -> Attempt:
         number=a.number,
         outcome=AttemptOutcome(a.outcome),
         started_at=a.started_at,
-        channel_id=a.channel_id,
+        medium=Medium(a.medium),
+        contact=a.contact,
         cause=a.cause,
         ended_at=a.ended_at,
     )
@@ -124,27 +127,27 @@ def event(e: Row[Any], incident_id: str) -> IncidentEvent:
         seq=e.seq,
         at=e.at,
         actor=e.actor,
-        kind=e.kind,
+        kind=EventKind(e.kind),
         cause=e.cause,
         data=dict(e.data),
     )
 
 
-def leg(row: Row[Any], incident_id: str) -> Leg:
+def contact(row: Row[Any], incident_id: str) -> Contact:
     m = row._mapping
-    return Leg(
+    return Contact(
         id=m["id"],
         incident_id=incident_id,
-        channel_id=m["channel_id"],
-        role=LegRole(m["role"]),
-        state=LegState(m["state"]),
-        dial=m["dial"],
+        ref=m["ref"],
+        medium=Medium(m["medium"]),
+        role=ContactRole(m["role"]),
+        state=ContactState(m["state"]),
+        address=m["address"],
         label=m["label"],
         agency=m["agency"],
         attempt_id=m["attempt_id"],
         cause=m["cause"],
-        hangup=bool(m["hangup"]),
-        prompt=bool(m["prompt"]),
+        withdraw=bool(m["withdraw"]),
         created_at=m["created_at"],
         joined_at=m["joined_at"],
         ended_at=m["ended_at"],

@@ -33,8 +33,9 @@ from routing.models import (
     AckMethod,
     AssignmentState,
     AttemptOutcome,
-    LegRole,
-    LegState,
+    ContactRole,
+    ContactState,
+    Medium,
     Priority,
     Source,
     Status,
@@ -168,13 +169,15 @@ attempts = Table(
     Column("agency", String(64), nullable=False),
     Column("target", String(64), nullable=False),
     Column("number", Integer, nullable=False),
-    Column("channel_id", String(64), nullable=True, unique=True),
+    Column("medium", String(12), nullable=False),
+    Column("contact", String(40), nullable=True, unique=True),
     Column("outcome", String(16), nullable=False),
     Column("cause", Text, nullable=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime, nullable=True),
     UniqueConstraint("incident_id", "agency", "number"),
     _one_of("outcome", AttemptOutcome, "outcome"),
+    _one_of("medium", Medium, "medium"),
 )
 
 acks = Table(
@@ -229,31 +232,32 @@ assignments = Table(
     _one_of("state", AssignmentState, "state"),
 )
 
-legs = Table(
-    "legs",
+contacts = Table(
+    "contacts",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False, index=True),
-    Column("channel_id", String(40), nullable=False, unique=True),
+    Column("ref", String(40), nullable=False, unique=True),
+    Column("medium", String(12), nullable=False),
     Column("role", String(12), nullable=False),
     Column("state", String(12), nullable=False),
-    Column("dial", String(200), nullable=False),
+    Column("address", String(200), nullable=False),
     Column("label", Text, nullable=False),
     Column("agency", String(64), nullable=True),
     Column("attempt_id", BigId, ForeignKey("attempts.id"), nullable=True),
     Column("cause", Text, nullable=True),
-    Column("hangup", Boolean, nullable=False),
-    Column("prompt", Boolean, nullable=False),
+    Column("withdraw", Boolean, nullable=False),
     Column("owner", String(64), nullable=True),
     Column("actor", String(80), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("joined_at", UTCDateTime, nullable=True),
     Column("ended_at", UTCDateTime, nullable=True),
-    _one_of("role", LegRole, "role"),
-    _one_of("state", LegState, "state"),
+    _one_of("medium", Medium, "medium"),
+    _one_of("role", ContactRole, "role"),
+    _one_of("state", ContactState, "state"),
 )
-Index(None, legs.c.state)
+Index(None, contacts.c.medium, contacts.c.state)
 
 tasks = Table(
     "tasks",

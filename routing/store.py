@@ -20,6 +20,15 @@ from routing.categories import category_by_code
 from routing.db import Database
 from routing.districts import district_by_code
 from routing.errors import Conflict, InvalidValue, NotFound, RoutingError
+from routing.events import Created as CreatedEvent
+from routing.events import (
+    EventKind,
+    MergedFrom,
+    NewEvent,
+    ReportAdded,
+    StatusChanged,
+    event,
+)
 from routing.ids import PREFIX_PATTERN, format_incident_id, lima_year
 from routing.lifecycle import FINAL, check_transition
 from routing.models import (
@@ -38,6 +47,13 @@ from routing.models import (
 from routing.ports import Clock, SystemClock
 
 FollowUp = Callable[[Incident], Sequence[Task]]
+OnFinal = Callable[[Connection, int, datetime, str], None]
+
+
+def _nothing(conn: Connection, row_id: int, now: datetime, why: str) -> None:
+    return None
+
+
 Created = tuple[Incident, bool]
 
 
@@ -94,7 +110,14 @@ MAX_PAGE = 500
 
 
 class IncidentStore:
-    def __init__(self, db: Database, *, prefix: str = "LIM", clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        prefix: str = "LIM",
+        clock: Clock | None = None,
+        on_final: OnFinal | None = None,
+    ) -> None:
         if not PREFIX_PATTERN.match(prefix):
             raise InvalidValue("prefix", f"{prefix!r} must be 2 to 8 capital letters")
         self.db = db
@@ -102,8 +125,8 @@ class IncidentStore:
         self.clock: Clock = clock or SystemClock()
         self.sql = _Sql(db.dialect)
         # called, in the same transaction, when an incident becomes resolved, cancelled or
-        # merged (the application stops its calls there)
-        self.on_final: Callable[[Connection, int, datetime, str], None] | None = None
+        # merged (the contact ledger ends its escalations and contacts there)
+        self.on_final: OnFinal = on_final or _nothing
 
     # ---------------------------------------------------------------- writes
 
@@ -197,10 +220,10 @@ class IncidentStore:
                         "seq": 1,
                         "at": now,
                         "actor": intake.actor,
-                        "kind": "created",
+                        "kind": EventKind.CREATED.value,
                         "cause": f"report received via {row['source']}",
                         "key": None,
-                        "data": _created_data(row, intake.new),
+                        "data": _created(row, intake.new).to_data(),
                     }
                     for row_id, row, intake in zip(ids, rows, intakes, strict=True)
                 ],
@@ -230,10 +253,11 @@ class IncidentStore:
                     conn,
                     row.id,
                     now,
-                    actor=actor,
-                    kind="report_added",
-                    cause=f"another report via {report.source.value}",
-                    data={"report": report_id, "source": report.source.value},
+                    event(
+                        ReportAdded(report=report_id, source=report.source.value),
+                        actor=actor,
+                        cause=f"another report via {report.source.value}",
+                    ),
                 )
                 stored = conn.execute(select(t.reports).where(t.reports.c.id == report_id)).one()
         except IntegrityError:
@@ -252,7 +276,6 @@ class IncidentStore:
         *,
         actor: str,
         cause: str,
-        data: Mapping[str, Any] | None = None,
         expected: Status | None = None,
         follow_up: FollowUp | None = None,
     ) -> tuple[Incident, bool]:
@@ -277,13 +300,10 @@ class IncidentStore:
                 conn,
                 row.id,
                 now,
-                actor=actor,
-                kind="status_changed",
-                cause=cause,
-                data={"from": current.value, "to": to.value, **(data or {})},
+                event(StatusChanged(from_=current.value, to=to.value), actor=actor, cause=cause),
                 status=(current, to),
             )
-            if to in FINAL and self.on_final is not None:
+            if to in FINAL:
                 self.on_final(conn, row.id, now, f"incidente {to.label}")
             incident = self.read(conn, row.id)
             if follow_up is not None:
@@ -301,18 +321,18 @@ class IncidentStore:
             source, target = rows[incident_id], rows[into]
             if Status(target.status) in FINAL:
                 raise Conflict(f"{into} is {target.status}: merge into an open incident")
-            if self.on_final is not None:
-                self.on_final(conn, source.id, now, f"fusionado con {into}")
+            self.on_final(conn, source.id, now, f"fusionado con {into}")
             current = Status(source.status)
             check_transition(incident_id, current, Status.MERGED)
             self.log(
                 conn,
                 source.id,
                 now,
-                actor=actor,
-                kind="status_changed",
-                cause=cause,
-                data={"from": current.value, "to": Status.MERGED.value, "into": into},
+                event(
+                    StatusChanged(from_=current.value, to=Status.MERGED.value, into=into),
+                    actor=actor,
+                    cause=cause,
+                ),
                 status=(current, Status.MERGED),
                 merged_into=into,
             )
@@ -320,23 +340,13 @@ class IncidentStore:
                 conn,
                 target.id,
                 now,
-                actor=actor,
-                kind="merged_from",
-                cause=cause,
-                data={"incident": incident_id},
+                event(MergedFrom(incident=incident_id), actor=actor, cause=cause),
             )
             merged = self.read(conn, source.id)
         return merged
 
     def append_event(
-        self,
-        incident_id: str,
-        kind: str,
-        *,
-        actor: str,
-        cause: str,
-        data: Mapping[str, Any] | None = None,
-        key: str | None = None,
+        self, incident_id: str, new: NewEvent, *, key: str | None = None
     ) -> IncidentEvent | None:
         """Append an event that is not a status change. With ``key``, the same event is
         written at most once per incident: a repeat returns None."""
@@ -352,24 +362,15 @@ class IncidentStore:
                 ).first()
             ):
                 return None
-            seq = self.log(
-                conn,
-                row.id,
-                now,
-                actor=actor,
-                kind=kind,
-                cause=cause,
-                data=dict(data or {}),
-                key=key,
-            )
+            seq = self.log(conn, row.id, now, new, key=key)
         return IncidentEvent(
             incident_id=incident_id,
             seq=seq,
             at=now,
-            actor=actor,
-            kind=kind,
-            cause=cause,
-            data=dict(data or {}),
+            actor=new.actor,
+            kind=new.kind,
+            cause=new.cause,
+            data=new.payload.to_data(),
         )
 
     # ----------------------------------------------------------------- reads
@@ -401,8 +402,8 @@ class IncidentStore:
                 .where(t.incident_events.c.incident_id == rid)
                 .order_by(t.incident_events.c.seq)
             ).all()
-            legs = conn.execute(
-                select(t.legs).where(t.legs.c.incident_id == rid).order_by(t.legs.c.id)
+            contacts = conn.execute(
+                select(t.contacts).where(t.contacts.c.incident_id == rid).order_by(t.contacts.c.id)
             ).all()
         return IncidentDetail(
             incident=mapped.incident(row._mapping),
@@ -410,7 +411,7 @@ class IncidentStore:
             attempts=tuple(mapped.attempt(a, incident_id) for a in attempts),
             acks=tuple(mapped.ack(a, incident_id) for a in acks),
             events=tuple(mapped.event(e, incident_id) for e in events),
-            legs=tuple(mapped.leg(lg, incident_id) for lg in legs),
+            contacts=tuple(mapped.contact(c, incident_id) for c in contacts),
         )
 
     def events(self, incident_id: str) -> tuple[IncidentEvent, ...]:
@@ -492,11 +493,8 @@ class IncidentStore:
         conn: Connection,
         row_id: int,
         now: datetime,
+        new: NewEvent,
         *,
-        actor: str,
-        kind: str,
-        cause: str,
-        data: Mapping[str, Any] | None = None,
         key: str | None = None,
         status: tuple[Status, Status] | None = None,
         merged_into: str | None = None,
@@ -525,10 +523,10 @@ class IncidentStore:
                 "incident_id": row_id,
                 "seq": seq,
                 "at": now,
-                "actor": actor,
-                "kind": kind,
-                "cause": cause,
-                "data": dict(data or {}),
+                "actor": new.actor,
+                "kind": new.kind.value,
+                "cause": new.cause,
+                "data": new.payload.to_data(),
                 "key": key,
             },
         )
@@ -593,11 +591,15 @@ def _check(new: NewIncident) -> None:
         district_by_code(new.district)
 
 
-def _created_data(row: Mapping[str, Any], new: NewIncident) -> dict[str, Any]:
-    data = {k: row[k] for k in ("category", "priority", "district", "source")}
-    if new.district_source is not None:
-        data |= {"district_source": new.district_source, "district_note": new.district_note}
-    return data
+def _created(row: Mapping[str, Any], new: NewIncident) -> CreatedEvent:
+    return CreatedEvent(
+        category=row["category"],
+        priority=row["priority"],
+        district=row["district"],
+        source=row["source"],
+        district_source=new.district_source,
+        district_note=new.district_note if new.district_source is not None else None,
+    )
 
 
 def _report_key(new: NewIncident) -> tuple[str, str] | None:

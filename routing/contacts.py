@@ -1,0 +1,475 @@
+"""The contact port: what the adapter of every medium (voice, talkgroup, SMS, Telegram,
+radio SDS) does with the ledger. It claims the contacts of its own medium to place them,
+and reports what became of each in the domain's words: answered, not reached (no
+answer, busy, congestion, failed, with a cause), declined, acknowledged (by which
+means), answered without a choice, delivered, in and out of the room, ended. It knows
+no protocol; the adapters translate theirs into these calls.
+
+Every report is one transaction that locks the contact's incident, and is idempotent:
+a medium may report twice, from two ``serve`` replicas, or again after a reconnection.
+A contact is named by its ``ref``, which voicebridge chose before placing it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Row, select, update
+
+from routing import rows as mapped
+from routing import schema as t
+from routing.categories import category_by_code
+from routing.events import LegFailed, LegJoined, StatusChanged, event
+from routing.ledger import FINAL_VALUES, IN_FLIGHT_VALUES, LIVE, SYSTEM, Ledger, Out
+from routing.models import (
+    AckMethod,
+    AssignmentState,
+    AttemptOutcome,
+    Contact,
+    ContactRole,
+    ContactState,
+    Medium,
+    Status,
+)
+
+# a contact claimed this recently may still be on its way to being placed
+PLACING_GRACE = timedelta(seconds=10)
+NOT_REACHED = frozenset({Out.NO_ANSWER, Out.BUSY, Out.CONGESTION, Out.FAILED})
+# a try that ended reaching someone, who may still answer (a reply, a radio status)
+AFTER_REACHED = frozenset({Out.DELIVERED.value, Out.PATCHED.value})
+DEFAULT_RING_SECONDS = 30
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToPlace:
+    """A contact claimed by an adapter, with what it needs to place it."""
+
+    contact: Contact
+    room: str  # the incident's conference room: the incident's id
+    category: str  # the incident's category code
+    category_label: str  # and its Spanish name
+    summary: str
+    ring_seconds: int  # how long a call may ring (the agency's policy)
+    dtmf: str | None = None  # digits to send once a line answers (an extension)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LiveContact:
+    """A contact in flight, as the ledger has it (for an adapter's reconciliation)."""
+
+    ref: str
+    state: ContactState
+    room: str
+    updated_at: datetime
+
+
+class ContactLedger:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.incidents = ledger.incidents
+        self.db = ledger.db
+        self.clock = ledger.clock
+
+    # ------------------------------------------------------------- claims
+
+    def claim(self, medium: Medium, owner: str, limit: int = 50) -> list[ToPlace]:
+        """Take contacts of ``medium`` to place (each by one owner only): pending ->
+        placing."""
+        now = self.clock.now()
+        c = t.contacts.c
+        with self.db.write() as conn:
+            ids = (
+                select(c.id)
+                .where(c.medium == medium.value, c.state == ContactState.PENDING.value)
+                .order_by(c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = conn.execute(
+                update(t.contacts)
+                .where(c.id.in_(ids.scalar_subquery()), c.state == ContactState.PENDING.value)
+                .values(state=ContactState.PLACING.value, owner=owner, updated_at=now)
+                .returning(*t.contacts.c)
+            ).all()
+            out = []
+            for row in sorted(rows, key=lambda r: r.id):
+                incident = conn.execute(
+                    select(t.incidents).where(t.incidents.c.id == row.incident_id)
+                ).one()
+                ring, dtmf = DEFAULT_RING_SECONDS, None
+                if row.attempt_id is not None:
+                    target_id = conn.execute(
+                        update(t.attempts)
+                        .where(t.attempts.c.id == row.attempt_id)
+                        .values(outcome=Out.RINGING.value)
+                        .returning(t.attempts.c.target)
+                    ).scalar_one()
+                    plan = self.ledger.plan(conn, row.incident_id, row.agency)
+                    if plan is not None:
+                        ring = plan.policy.ring_seconds
+                        dtmf = next(
+                            (p.target.dtmf for p in plan.targets if p.target.id == target_id),
+                            None,
+                        )
+                contact = mapped.contact(row, incident.public_id)
+                out.append(
+                    ToPlace(
+                        contact=contact,
+                        room=incident.public_id,
+                        category=incident.category,
+                        category_label=category_by_code(incident.category).label,
+                        summary=incident.summary,
+                        ring_seconds=ring,
+                        dtmf=dtmf if contact.asks_for_ack else None,
+                    )
+                )
+                if (
+                    row.role == ContactRole.RESPONDER.value
+                    and incident.status == Status.DISPATCHED.value
+                ):
+                    self.incidents.log(
+                        conn,
+                        incident.id,
+                        now,
+                        event(
+                            StatusChanged(from_="dispatched", to="ringing"),
+                            actor=SYSTEM,
+                            cause="primer contacto en curso",
+                        ),
+                        status=(Status.DISPATCHED, Status.RINGING),
+                    )
+        return out
+
+    def to_withdraw(self, medium: Medium, limit: int = 50) -> list[Contact]:
+        """Live contacts of ``medium`` someone asked to end (hang up, leave the room)."""
+        c = t.contacts.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(t.contacts, t.incidents.c.public_id)
+                .join(t.incidents, t.incidents.c.id == c.incident_id)
+                .where(c.medium == medium.value, c.withdraw.is_(True), c.state.in_(LIVE))
+                .limit(limit)
+            ).all()
+        return [mapped.contact(r, r.public_id) for r in rows]
+
+    def unclaim(self, ref: str) -> None:
+        """The adapter claimed the contact but could not even try to place it (its peer
+        was not ready): it is pending again, and nobody was reached."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.state != ContactState.PLACING.value:
+                return
+            conn.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == contact.id)
+                .values(state=ContactState.PENDING.value, owner=None, updated_at=now)
+            )
+            if contact.attempt_id is not None:
+                conn.execute(
+                    update(t.attempts)
+                    .where(
+                        t.attempts.c.id == contact.attempt_id,
+                        t.attempts.c.outcome == Out.RINGING.value,
+                    )
+                    .values(outcome=Out.PENDING.value)
+                )
+
+    def live(self, medium: Medium, before: datetime) -> list[LiveContact]:
+        """The live contacts of ``medium`` last changed before ``before``."""
+        c = t.contacts.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(c.ref, c.state, c.updated_at, t.incidents.c.public_id)
+                .join(t.incidents, t.incidents.c.id == c.incident_id)
+                .where(c.medium == medium.value, c.state.in_(LIVE), c.updated_at < before)
+            ).all()
+        return [
+            LiveContact(ref=r.ref, state=ContactState(r.state), room=r.public_id, updated_at=u)
+            for r in rows
+            if (u := r.updated_at) is not None
+        ]
+
+    # ------------------------------------------------------------- reports
+
+    def answered(self, ref: str) -> None:
+        """Someone answered (a responder now hears the prompt)."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.state != ContactState.PLACING.value:
+                return
+            conn.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == contact.id)
+                .values(state=ContactState.ANSWERED.value, updated_at=now)
+            )
+            if contact.attempt_id is not None:
+                conn.execute(
+                    update(t.attempts)
+                    .where(
+                        t.attempts.c.id == contact.attempt_id,
+                        t.attempts.c.outcome.in_([Out.PENDING.value, Out.RINGING.value]),
+                    )
+                    .values(outcome=Out.PROMPTING.value)
+                )
+
+    def not_reached(self, ref: str, outcome: AttemptOutcome, cause: str) -> None:
+        """Nobody was reached: no answer, busy, congestion, or failed, with a cause."""
+        if outcome not in NOT_REACHED:
+            raise ValueError(f"{outcome.value} is not a way of not being reached")
+        self._end(ref, ContactState.FAILED, outcome, cause)
+
+    def delivered(self, ref: str, cause: str = "") -> None:
+        """A message reached its destination (an acknowledgement may follow by reply)."""
+        self._end(ref, ContactState.DELIVERED, Out.DELIVERED, cause or "entregado")
+
+    def acknowledged(self, ref: str, method: AckMethod, cause: str) -> None:
+        """The responder reached by this contact took the incident for its agency. Counts
+        while its agency has not acknowledged, also after the try ended (a reply to a
+        message delivered, after an unanswered escalation); never for a contact that
+        is not an agency's responder."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is not None:
+                self._acknowledge(conn, contact, method, cause, now)
+
+    def declined(self, ref: str, cause: str) -> None:
+        """The responder declined: the agency moves to its next target at once."""
+        self._settle(ref, Out.DECLINED, cause, also_after=AFTER_REACHED)
+
+    def no_choice(self, ref: str, cause: str) -> None:
+        """Answered, but no acknowledgement came (a timeout, another key, a voicemail)."""
+        self._settle(ref, Out.ANSWERED, cause)
+
+    def joined(self, ref: str) -> None:
+        """In the incident's room. A responder asked to acknowledge is let in only once
+        it accepted, which matters when the acceptance itself was not reported (a link
+        lost); a talkgroup is patched (it hears, it cannot accept)."""
+        now = self.clock.now()
+        with self.ledger.writing() as (conn, slots):
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.state == ContactState.IN_ROOM.value:
+                return
+            if contact.state not in LIVE and contact.state != ContactState.PENDING.value:
+                return
+            conn.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == contact.id)
+                .values(state=ContactState.IN_ROOM.value, joined_at=now, updated_at=now)
+            )
+            self.incidents.log(
+                conn,
+                contact.incident_id,
+                now,
+                event(
+                    LegJoined(leg=contact.ref, role=contact.role, agency=contact.agency),
+                    actor=SYSTEM,
+                    cause=f"«{contact.label}» entró a la sala",
+                ),
+            )
+            if contact.attempt_id is not None:
+                attempt = self._attempt(conn, contact)
+                if attempt.outcome not in FINAL_VALUES:
+                    if contact.role != ContactRole.RESPONDER.value:
+                        self.ledger.end_attempt(
+                            conn, slots, contact, attempt, Out.ANSWERED, now,
+                            "la supervisión entró a la sala",
+                        )  # fmt: skip
+                    elif contact.medium == Medium.TALKGROUP.value:
+                        self.ledger.end_attempt(
+                            conn, slots, contact, attempt, Out.PATCHED, now,
+                            "el grupo de radio quedó enlazado a la sala",
+                        )  # fmt: skip
+                    else:
+                        why = f"«{contact.label}» entró a la sala (aceptó)"
+                        self._acknowledge(conn, contact, AckMethod.KEYPRESS, why, now)
+            self.ledger.settle_bridge(conn, contact.incident_id, now)
+
+    def left(self, ref: str) -> None:
+        """Out of the room, still connected."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.state != ContactState.IN_ROOM.value:
+                return
+            conn.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == contact.id)
+                .values(state=ContactState.ANSWERED.value, updated_at=now)
+            )
+            self.ledger.left_room(conn, contact, now)
+
+    def ended(self, ref: str, cause: str, outcome: AttemptOutcome | None = None) -> None:
+        """The contact is over (hung up, dropped). For one not answered yet, ``outcome``
+        says why nobody was reached; None when the medium does not tell, and then it is
+        not conclusive: the report that says why (or the adapter's reconciliation)
+        settles it, unless voicebridge itself asked to end it."""
+        now = self.clock.now()
+        with self.ledger.writing() as (conn, slots):
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.state not in LIVE:
+                return
+            placing = contact.state == ContactState.PLACING.value
+            if placing and outcome is None and not contact.withdraw:
+                return
+            if contact.withdraw:
+                call = contact.medium in (Medium.VOICE.value, Medium.TALKGROUP.value)
+                cause = f"{'colgado' if call else 'terminado'} a pedido ({cause})"
+            conn.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == contact.id)
+                .values(
+                    state=(ContactState.FAILED if placing else ContactState.ENDED).value,
+                    ended_at=now,
+                    updated_at=now,
+                    cause=cause,
+                )
+            )
+            if contact.attempt_id is not None:
+                attempt = self._attempt(conn, contact)
+                if attempt.outcome not in FINAL_VALUES:
+                    if attempt.outcome == Out.PROMPTING.value:
+                        result, why = Out.ANSWERED, f"colgó sin elegir una opción ({cause})"
+                    else:
+                        result, why = outcome or Out.FAILED, cause
+                    self.ledger.end_attempt(conn, slots, contact, attempt, result, now, why)
+            elif placing and contact.role != ContactRole.GUEST.value:
+                self._failed_event(conn, contact, cause, now)
+            if contact.state == ContactState.IN_ROOM.value:
+                self.ledger.left_room(conn, contact, now)
+
+    # ------------------------------------------------------------- helpers
+
+    def _end(self, ref: str, state: ContactState, outcome: AttemptOutcome, cause: str) -> None:
+        now = self.clock.now()
+        with self.ledger.writing() as (conn, slots):
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.state not in LIVE:
+                return
+            conn.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == contact.id)
+                .values(state=state.value, ended_at=now, updated_at=now, cause=cause)
+            )
+            if contact.attempt_id is not None:
+                attempt = self._attempt(conn, contact)
+                if attempt.outcome not in FINAL_VALUES:
+                    self.ledger.end_attempt(conn, slots, contact, attempt, outcome, now, cause)
+            elif state is ContactState.FAILED and contact.role != ContactRole.GUEST.value:
+                self._failed_event(conn, contact, cause, now)
+
+    def _settle(
+        self,
+        ref: str,
+        outcome: AttemptOutcome,
+        cause: str,
+        *,
+        also_after: frozenset[str] = frozenset(),
+    ) -> None:
+        """End a responder's try in flight (or, for ``also_after`` outcomes, its latest
+        try that ended so) with ``outcome``; the agency's next step follows."""
+        now = self.clock.now()
+        with self.ledger.writing() as (conn, slots):
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or not self._responder(contact):
+                return
+            attempt = self._attempt(conn, contact)
+            if attempt.outcome in IN_FLIGHT_VALUES:
+                self.ledger.end_attempt(conn, slots, contact, attempt, outcome, now, cause)
+                return
+            if attempt.outcome not in also_after:
+                return  # told already
+            latest = conn.execute(
+                select(t.attempts.c.id)
+                .where(
+                    t.attempts.c.incident_id == contact.incident_id,
+                    t.attempts.c.agency == contact.agency,
+                )
+                .order_by(t.attempts.c.number.desc())
+                .limit(1)
+            ).scalar_one()
+            if latest != attempt.id:
+                return  # the escalation went on already
+            self.ledger.end_attempt(conn, slots, contact, attempt, outcome, now, cause)
+
+    def _acknowledge(
+        self, conn: Connection, contact: Row[Any], method: AckMethod, cause: str, now: datetime
+    ) -> None:
+        if not self._responder(contact):
+            return
+        attempt = self._attempt(conn, contact)
+        state = conn.execute(
+            select(t.assignments.c.state).where(
+                t.assignments.c.incident_id == contact.incident_id,
+                t.assignments.c.agency == contact.agency,
+            )
+        ).scalar_one_or_none()
+        if state not in (AssignmentState.PENDING.value, AssignmentState.UNANSWERED.value):
+            return  # acknowledged already, or the incident ended
+        if attempt.outcome == Out.CANCELLED.value:
+            return
+        conn.execute(
+            update(t.attempts)
+            .where(t.attempts.c.id == attempt.id)
+            .values(outcome=Out.ACKNOWLEDGED.value, cause=cause, ended_at=attempt.ended_at or now)
+        )
+        self.ledger.record_ack(
+            conn,
+            contact.incident_id,
+            contact.agency,
+            attempt.id,
+            method,
+            f"responder:{contact.agency}",
+            now,
+            cause,
+        )
+        self.ledger.stop_agency(
+            conn,
+            contact.incident_id,
+            contact.agency,
+            now,
+            "la entidad ya confirmó la atención",
+            keep=contact.ref,
+        )
+
+    def _responder(self, contact: Row[Any]) -> bool:
+        return (
+            contact.role == ContactRole.RESPONDER.value
+            and contact.attempt_id is not None
+            and contact.agency is not None
+        )
+
+    def _attempt(self, conn: Connection, contact: Row[Any]) -> Row[Any]:
+        return conn.execute(select(t.attempts).where(t.attempts.c.id == contact.attempt_id)).one()
+
+    def _failed_event(self, conn: Connection, contact: Row[Any], cause: str, now: datetime) -> None:
+        self.incidents.log(
+            conn,
+            contact.incident_id,
+            now,
+            event(
+                LegFailed(leg=contact.ref, role=contact.role),
+                actor=SYSTEM,
+                cause=f"«{contact.label}»: {cause}",
+            ),
+        )
+
+
+class ContactPort(Protocol):
+    """What an adapter of a medium needs of the ledger (:class:`ContactLedger`)."""
+
+    def claim(self, medium: Medium, owner: str, limit: int = 50) -> list[ToPlace]: ...
+    def to_withdraw(self, medium: Medium, limit: int = 50) -> list[Contact]: ...
+    def unclaim(self, ref: str) -> None: ...
+    def live(self, medium: Medium, before: datetime) -> list[LiveContact]: ...
+    def answered(self, ref: str) -> None: ...
+    def not_reached(self, ref: str, outcome: AttemptOutcome, cause: str) -> None: ...
+    def delivered(self, ref: str, cause: str = "") -> None: ...
+    def acknowledged(self, ref: str, method: AckMethod, cause: str) -> None: ...
+    def declined(self, ref: str, cause: str) -> None: ...
+    def no_choice(self, ref: str, cause: str) -> None: ...
+    def joined(self, ref: str) -> None: ...
+    def left(self, ref: str) -> None: ...
+    def ended(self, ref: str, cause: str, outcome: AttemptOutcome | None = None) -> None: ...
