@@ -25,11 +25,13 @@ from typing import Any, cast
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.manager import Manager
 
-from routing.callevents import CallEvents
+from routing.contacts import ContactPort
+from routing.ports import SystemClock
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.protocol import AmiProtocol
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.blocking import Blocking
+from voicebridge.wakeup import Wakeup
 
 DEFAULT_TRACES = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "traces"
 EVENTS = (
@@ -144,7 +146,14 @@ def panoramisk_bare_round(conns: list[list[bytes]], repeat: int) -> tuple[float,
 
 def voicebridge_round(conns: list[list[bytes]], repeat: int) -> tuple[float, int]:
     session = AmiSession(AmiTarget(host="127.0.0.1", port=5038, username="b", secret=""))
-    bridge = Bridge(session, cast(CallEvents, None), Blocking(1), owner="bench")
+    bridge = Bridge(
+        session,
+        cast(ContactPort, None),
+        Blocking(1),
+        Wakeup(cast(Any, None)),
+        SystemClock(),
+        owner="bench",
+    )
     seen = 0
 
     def count(message: Any) -> None:

@@ -43,7 +43,7 @@ from bench.common import (
     wait_http,
 )
 from routing.districts import DISTRICTS
-from routing.schema import legs
+from routing.schema import contacts
 from voicebridge.devrun import wait_listening
 
 RATE = float(os.environ.get("BENCH_RATE", "50"))
@@ -217,8 +217,8 @@ def _drained(database_url: str | None) -> None:
             with engine.connect() as conn:
                 waiting = conn.execute(
                     select(func.count())
-                    .select_from(legs)
-                    .where(legs.c.state.in_(("pending", "calling")))
+                    .select_from(contacts)
+                    .where(contacts.c.state.in_(("pending", "placing")))
                 ).scalar_one()
             if not waiting:
                 break

@@ -15,7 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from routing.ports import Clock
-from routing.ratelimits import Limit, Verdict
+from routing.ratelimits import Grant, Limit, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -66,5 +66,18 @@ class RedisLimiter:
             log.info("rate limits available again")
             self._down = False
         if refused == 0:
-            return Verdict(allowed=True)
+            return Verdict(allowed=True, grant=Grant(destination=destination, token=str(args[1])))
         return Verdict(allowed=False, limit=limits[int(refused) - 1], retry_in=int(retry_ms) / 1000)
+
+    def release(self, grant: Grant, limits: Sequence[Limit]) -> None:
+        """Remove the use ``grant`` counted from every window of the destination."""
+        keys = [f"{PREFIX}:{grant.destination}:{limit.seconds}" for limit in limits]
+        if not keys:
+            return
+        try:
+            with self.redis.pipeline() as pipe:
+                for key in keys:
+                    pipe.zrem(key, grant.token)
+                pipe.execute()
+        except RedisError as exc:
+            log.warning("could not give back a rate-limit slot of %s: %s", grant.destination, exc)

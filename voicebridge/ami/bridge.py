@@ -1,13 +1,16 @@
-"""The bridge between the call store and Asterisk: it originates the legs the store has
-pending, hangs up the ones someone asked to drop, and feeds what Asterisk reports
-(OriginateResponse, the prompt's UserEvent, Hangup, ConfbridgeJoin/Leave) back into
-the store, in order, one event at a time.
+"""The voice adapter: the contacts of the media Asterisk reaches (calls and talkgroups,
+through the radio gateway's dial string) placed over AMI, and what Asterisk reports
+about them (OriginateResponse, the prompt's UserEvent, Hangup, ConfbridgeJoin/Leave)
+told to the contact port in the domain's words (:mod:`voicebridge.ami.outcomes`), in
+order, one event at a time.
 
-Every ``serve`` replica may run one: legs are claimed in the database (one replica
-originates each), and the store's handlers are idempotent (every replica sees every
-event). After each login the bridge reconciles the legs in flight with CoreShowChannels
-and ConfBridgeList, so nothing Asterisk did while the link was down is lost, and nothing
-is originated twice.
+Every ``serve`` replica may run one: contacts are claimed in the database (one replica
+places each), and the port's reports are idempotent (every replica sees every event).
+Each contact's ref is the Uniqueid of its channel (Originate ``ChannelId``), so every
+event names the contact it is about. After each login, and every
+:data:`RECONCILE_SECONDS`, the bridge reconciles the contacts in flight with
+CoreShowChannels and ConfBridgeList (:mod:`voicebridge.ami.reconcile`), so nothing
+Asterisk did while the link was down is lost, and nothing is originated twice.
 """
 
 import asyncio
@@ -18,14 +21,19 @@ from collections.abc import Callable
 from typing import Any
 
 from dialplans.render import DialplanParams
-from routing.callevents import CallEvents, LegToCall
-from routing.models import LegState
-from voicebridge.ami.codec import Message
+from routing.contacts import ContactPort, ToPlace
+from routing.models import AckMethod, ContactState, Medium
+from routing.ports import Clock
+from voicebridge.ami import outcomes
+from voicebridge.ami.codec import Message, UnsafeAction
+from voicebridge.ami.reconcile import Snapshot, reconcile
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
+from voicebridge.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
+MEDIA = (Medium.VOICE, Medium.TALKGROUP)  # the media this adapter places
 ACK_CONTEXT = DialplanParams().ack_context  # dialplans/templates, as rendered
 ROOM_CONTEXT = DialplanParams().room_context
 PREFIX = "vb-"  # every channel voicebridge originates has a Uniqueid of its choosing
@@ -45,21 +53,22 @@ def our_leg(uniqueid: str) -> bool:
     return uniqueid.startswith(PREFIX) and not uniqueid.endswith("-far")
 
 
-def originate_headers(call: LegToCall) -> list[tuple[str, str]]:
-    leg = call.leg
-    ring = call.ring_seconds if call.prompt else max(call.ring_seconds, OPERATOR_RING_SECONDS)
+def originate_headers(call: ToPlace) -> list[tuple[str, str]]:
+    contact = call.contact
+    prompt = contact.asks_for_ack
+    ring = call.ring_seconds if prompt else max(call.ring_seconds, OPERATOR_RING_SECONDS)
     headers = [
-        ("Channel", leg.dial),
-        ("Context", ACK_CONTEXT if call.prompt else ROOM_CONTEXT),
+        ("Channel", contact.address),
+        ("Context", ACK_CONTEXT if prompt else ROOM_CONTEXT),
         ("Exten", "s"),
         ("Priority", "1"),
         ("Timeout", str(ring * 1000)),
         ("CallerID", f'"CIC {call.room}" <0>'),
-        ("ChannelId", leg.channel_id),
-        ("OtherChannelId", f"{leg.channel_id}-far"),
+        ("ChannelId", contact.ref),
+        ("OtherChannelId", f"{contact.ref}-far"),
         ("Async", "true"),
     ]
-    headers += [("Variable", f"{k}={v}") for k, v in call.variables.items()]
+    headers += [("Variable", f"{k}={v}") for k, v in outcomes.channel_variables(call).items()]
     return headers
 
 
@@ -67,21 +76,23 @@ class Bridge:
     def __init__(
         self,
         session: AmiSession,
-        events: CallEvents,
+        contacts: ContactPort,
         blocking: Blocking,
+        wakeup: Wakeup,
+        clock: Clock,
         *,
         owner: str,
-        recorded: Callable[[], None] = lambda: None,
     ) -> None:
-        """``owner`` names this replica on the legs it claims; ``recorded`` is called
-        after each event is recorded (it may have stored a task for the relay)."""
+        """``owner`` names this replica on the contacts it claims; ``wakeup`` wakes it
+        when contacts wait, and is told when a report may have left work behind."""
         self.session = session
-        self.events = events
+        self.contacts = contacts
         self.blocking = blocking
+        self.wakeup = wakeup
+        self.clock = clock
         self.owner = owner
-        self.recorded = recorded
         self._events: asyncio.Queue[Job] = asyncio.Queue()
-        self._wake = asyncio.Event()
+        self._woken: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.originated = 0
         self._hanging: dict[str, float] = {}  # Uniqueid -> when we sent its Hangup
@@ -97,8 +108,9 @@ class Bridge:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self._woken = self.wakeup.listener()
         self._tasks = [
-            loop.create_task(self._originate_loop(), name="bridge-originate"),
+            loop.create_task(self._originate_loop(self._woken), name="bridge-originate"),
             loop.create_task(self._event_loop(), name="bridge-events"),
         ]
 
@@ -109,10 +121,9 @@ class Bridge:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-
-    def wake(self) -> None:
-        """New legs are pending: originate them now rather than at the next poll."""
-        self._wake.set()
+        if self._woken is not None:
+            self.wakeup.forget(self._woken)
+            self._woken = None
 
     async def idle(self) -> None:
         """Wait until every event received so far has been handled (for tests)."""
@@ -120,14 +131,14 @@ class Bridge:
 
     # ------------------------------------------------------------- originating
 
-    async def _originate_loop(self) -> None:
+    async def _originate_loop(self, woken: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         last_reconcile = loop.time()
         failing = False
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-            self._wake.clear()
+                await asyncio.wait_for(woken.wait(), POLL_SECONDS)
+            woken.clear()
             if not self.session.connected.is_set():
                 continue
             try:
@@ -140,43 +151,60 @@ class Bridge:
                     failing = False
             except Exception:
                 if not failing:
-                    log.exception("bridge: could not originate the pending legs")
+                    log.exception("bridge: could not originate the pending contacts")
                     failing = True
 
     async def sweep(self) -> None:
-        """Originate what is pending, hang up what someone dropped."""
-        while calls := await self.blocking(self.events.claim, self.owner):
-            await asyncio.gather(*(self._originate(c) for c in calls))
+        """Originate what is pending, hang up what someone withdrew."""
+        for medium in MEDIA:
+            while calls := await self.blocking(self.contacts.claim, medium, self.owner):
+                await asyncio.gather(*(self._originate(c) for c in calls))
         now = asyncio.get_running_loop().time()
         self._hanging = {k: v for k, v in self._hanging.items() if now - v < 60}
-        for leg in await self.blocking(self.events.hangups):
-            sent = self._hanging.get(leg.channel_id)
-            if sent is not None and now - sent < HANGUP_RETRY_SECONDS:
-                continue  # its Hangup event is on its way
-            self._hanging[leg.channel_id] = now
-            try:  # Asterisk finds a channel by its Uniqueid too
-                await self.session.send("Hangup", [("Channel", leg.channel_id), ("Cause", "16")])
-            except AmiError as exc:  # "No such channel"
-                if leg.state is LegState.CALLING:
-                    continue  # the Originate has not made it yet: try again later
-                log.info("bridge: hangup of %s: %s", leg.channel_id, exc.message)
-                await self.blocking(self.events.hung_up, leg.channel_id, "ya no estaba", 16)
+        for medium in MEDIA:
+            for contact in await self.blocking(self.contacts.to_withdraw, medium):
+                sent = self._hanging.get(contact.ref)
+                if sent is not None and now - sent < HANGUP_RETRY_SECONDS:
+                    continue  # its Hangup event is on its way
+                self._hanging[contact.ref] = now
+                try:  # Asterisk finds a channel by its Uniqueid too
+                    await self.session.send("Hangup", [("Channel", contact.ref), ("Cause", "16")])
+                except AmiError as exc:  # "No such channel"
+                    if contact.state is ContactState.PLACING:
+                        continue  # the Originate has not made it yet: try again later
+                    log.info("bridge: hangup of %s: %s", contact.ref, exc.message)
+                    await self.blocking(self.contacts.ended, contact.ref, "ya no estaba")
 
-    async def _originate(self, call: LegToCall) -> None:
-        channel_id = call.leg.channel_id
+    async def _originate(self, call: ToPlace) -> None:
+        ref = call.contact.ref
         try:
-            await self.session.send(
-                "Originate", originate_headers(call), action_id=f"orig-{channel_id}"
-            )
+            await self.session.send("Originate", originate_headers(call), action_id=f"orig-{ref}")
             self.originated += 1
+        except UnsafeAction as exc:
+            log.error("bridge: %s cannot be originated safely: %s", ref, exc)
+            await self.blocking(
+                self.contacts.not_reached,
+                ref,
+                outcomes.Out.FAILED,
+                "los datos de la llamada no son válidos para Asterisk",
+            )
         except AmiError as exc:
-            await self.blocking(self.events.originate_failed, channel_id, exc.message)
+            if not self.session.connected.is_set():
+                # refused while Asterisk was going away or booting: not a try
+                await self.blocking(self.contacts.unclaim, ref)
+                return
+            await self.blocking(
+                self.contacts.not_reached,
+                ref,
+                outcomes.Out.FAILED,
+                f"Asterisk rechazó la llamada: {exc.message}",
+            )
         except (ConnectionError, TimeoutError) as exc:
             # we cannot know whether Asterisk got it: the reconciliation after the next
             # login will tell (never originate it blindly again)
             log.warning(
                 "bridge: Originate of %s unanswered (%s); reconciling later",
-                channel_id,
+                ref,
                 exc,
                 extra={"incident": call.room},
             )
@@ -191,7 +219,7 @@ class Bridge:
             job = await self._events.get()
             try:
                 await self.blocking(job)
-                self.recorded()
+                self.wakeup.local()  # a report may have left a contact or a task behind
             except Exception:
                 log.exception("bridge: an Asterisk event could not be recorded")
             finally:
@@ -201,14 +229,18 @@ class Bridge:
         action_id = m.get("ActionID")
         if not action_id.startswith(f"orig-{PREFIX}"):
             return
-        channel_id = action_id.removeprefix("orig-")
+        ref = action_id.removeprefix("orig-")
         try:
             reason = int(m.get("Reason") or 0)
         except ValueError:
             reason = 0
+        if reason == outcomes.ANSWERED_REASON:
+            self._queue(lambda: self.contacts.answered(ref))
+            return
+        outcome, cause = outcomes.originate_failure(reason)
 
         def record() -> None:
-            self.events.originate_result(channel_id, reason)
+            self.contacts.not_reached(ref, outcome, cause)
 
         if reason == 0:  # ambiguous: the Hangup's Cause, if one comes, says why
             asyncio.get_running_loop().call_later(REASON_ZERO_WAIT, self._queue, record)
@@ -219,31 +251,39 @@ class Bridge:
         uniqueid = m.get("Uniqueid")
         if m.get("UserEvent") != "ResponderAck" or not our_leg(uniqueid):
             return
-        digit, status = m.get("Digit"), m.get("ReadStatus")
-        self._queue(lambda: self.events.key_pressed(uniqueid, digit, status))
+        report = outcomes.prompt_report(m.get("Digit"), m.get("ReadStatus"))
+        if report.kind == "acknowledged":
+            self._queue(
+                lambda: self.contacts.acknowledged(uniqueid, AckMethod.KEYPRESS, report.cause)
+            )
+        elif report.kind == "declined":
+            self._queue(lambda: self.contacts.declined(uniqueid, report.cause))
+        elif report.kind == "no_choice":
+            self._queue(lambda: self.contacts.no_choice(uniqueid, report.cause))
 
     def _on_hangup(self, m: Message) -> None:
         uniqueid = m.get("Uniqueid")
         if not our_leg(uniqueid):
             return
-        # _hanging keeps its entry: until this event is recorded the leg still looks
+        # _hanging keeps its entry: until this event is recorded the contact still looks
         # live to a sweep, which must not send its Hangup again (entries expire)
-        text = m.get("Cause-txt")
         try:
             code: int | None = int(m.get("Cause"))
         except ValueError:
             code = None
-        self._queue(lambda: self.events.hung_up(uniqueid, text, code))
+        cause = outcomes.spoken_cause(code, m.get("Cause-txt"))
+        outcome = outcomes.hangup_outcome(code)
+        self._queue(lambda: self.contacts.ended(uniqueid, cause, outcome))
 
     def _on_join(self, m: Message) -> None:
-        uniqueid, room = m.get("Uniqueid"), m.get("Conference")
+        uniqueid = m.get("Uniqueid")
         if our_leg(uniqueid):
-            self._queue(lambda: self.events.joined(uniqueid, room))
+            self._queue(lambda: self.contacts.joined(uniqueid))
 
     def _on_leave(self, m: Message) -> None:
-        uniqueid, room = m.get("Uniqueid"), m.get("Conference")
+        uniqueid = m.get("Uniqueid")
         if our_leg(uniqueid):
-            self._queue(lambda: self.events.left(uniqueid, room))
+            self._queue(lambda: self.contacts.left(uniqueid))
 
     def _on_shutdown(self, m: Message) -> None:
         log.warning("bridge: Asterisk is shutting down (restart: %s)", m.get("Restart"))
@@ -251,21 +291,32 @@ class Bridge:
     # ------------------------------------------------------------- reconciliation
 
     async def reconcile(self) -> None:
-        """After a login and every :data:`RECONCILE_SECONDS`: what happened to our legs
-        while we were not listening (or to legs of a replica that died)."""
+        """After a login and every :data:`RECONCILE_SECONDS`: what happened to our
+        contacts while we were not listening (or to those of a replica that died)."""
         await self.idle()
-        taken_at = self.events.clock.now()
+        taken_at = self.clock.now()
         channels = await self.session.list("CoreShowChannels")
-        live = {c.get("Uniqueid") for c in channels}
-        up = {c.get("Uniqueid") for c in channels if c.get("ChannelState") == UP}
         rooms: dict[str, set[str]] = {}
         for room in await self.session.list("ConfBridgeListRooms"):
             name = room.get("Conference")
             if ROOM.match(name):
                 members = await self.session.list("ConfBridgeList", [("Conference", name)])
                 rooms[name] = {m.get("Uniqueid") for m in members}
-        changed = await self.blocking(self.events.reconcile, live, rooms, up=up, taken_at=taken_at)
+        snapshot = Snapshot(
+            live=frozenset(c.get("Uniqueid") for c in channels),
+            up=frozenset(c.get("Uniqueid") for c in channels if c.get("ChannelState") == UP),
+            rooms=rooms,
+            taken_at=taken_at,
+        )
+        changed = await self.blocking(self._reconcile, snapshot)
         if changed:
             log.warning("bridge: reconciled with Asterisk: %s", "; ".join(changed))
-            self.recorded()
-        self.wake()
+        self.wakeup.local()
+
+    def _reconcile(self, snapshot: Snapshot) -> list[str]:
+        changed = []
+        for medium in MEDIA:
+            for change in reconcile(self.contacts.live(medium, snapshot.taken_at), snapshot):
+                change.apply(self.contacts)
+                changed.append(change.words)
+        return changed
