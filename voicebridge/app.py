@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from voicebridge import wakeup
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.api import calls as calls_api
@@ -25,7 +24,7 @@ from voicebridge.metrics import Metrics
 from voicebridge.queueing import TaskRelay
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings
-from voicebridge.web import BLOCKING, BRIDGE, INTAKE, METRICS, RELAY_WAKE, RUNTIME
+from voicebridge.web import BLOCKING, BRIDGE, INTAKE, METRICS, RUNTIME
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +32,7 @@ RELAY_IDLE_SECONDS = 1.0
 RELAY_GATHER_SECONDS = 0.02
 SWEEP_SECONDS = 30.0
 PROMOTE_SECONDS = 2.0  # scheduled jobs left behind by a dead RQ scheduler
+RESUME_SECONDS = 5.0  # escalations whose next step nothing took
 
 
 def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Application:
@@ -42,7 +42,6 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
         middlewares=[_metrics_middleware, error_middleware, auth_middleware],
     )
     app[METRICS] = Metrics()
-    app[RELAY_WAKE] = asyncio.Event()
     app.cleanup_ctx.append(_runtime_ctx(settings, runtime))
     app.cleanup_ctx.append(_blocking_ctx)
     app.cleanup_ctx.append(_relay_ctx)
@@ -94,12 +93,14 @@ async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _relay_loop(app: web.Application) -> None:
-    """Hand stored tasks to RQ as soon as a request wakes us, and at least every second;
-    ask for the overdue sweep once a period; every 30 s look for tasks whose job went
-    missing."""
-    runtime, blocking, metrics, wake = app[RUNTIME], app[BLOCKING], app[METRICS], app[RELAY_WAKE]
+    """Hand stored tasks to RQ as soon as a wake-up comes, and at least every second;
+    ask for the overdue sweep once a period; every few seconds take the escalation steps
+    nothing else took (:meth:`Dispatcher.resume_stalled`); every 30 s look for tasks
+    whose job went missing."""
+    runtime, blocking, metrics = app[RUNTIME], app[BLOCKING], app[METRICS]
+    wake = runtime.wakeup.listener()
     relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
-    last_sweep = last_promote = time.monotonic()
+    last_sweep = last_promote = last_resume = time.monotonic()
     last_period = 0
     deadline = runtime.settings.dispatch_deadline
     failing = False
@@ -114,6 +115,16 @@ async def _relay_loop(app: web.Application) -> None:
                 await blocking(runtime.tasks.add, [sweep])
                 last_period = period
             metrics.tasks_enqueued.inc(await blocking(relay.flush))
+            if time.monotonic() - last_resume > RESUME_SECONDS:
+                last_resume = time.monotonic()
+                for resumed in await blocking(runtime.dispatcher.resume_stalled):
+                    log.warning(
+                        "%s %s: escalation resumed %.0f s late",
+                        resumed.incident_id,
+                        resumed.agency,
+                        resumed.late.total_seconds(),
+                        extra={"incident": resumed.incident_id},
+                    )
             if time.monotonic() - last_promote > PROMOTE_SECONDS:
                 last_promote = time.monotonic()
                 await blocking(relay.promote_late)
@@ -133,44 +144,37 @@ async def _relay_loop(app: web.Application) -> None:
 
 
 async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The AMI session and the bridge, woken by this process's dispatcher at once and by
-    the others' (the worker's escalation jobs, other replicas) over Redis."""
+    """The AMI session and the voice adapter, woken by this process's changes at once
+    and by the other processes' (the worker's escalation jobs, other replicas) over
+    Redis."""
     runtime = app[RUNTIME]
     url = runtime.settings.ami_url
     if url is None:
-        log.warning("VOICEBRIDGE_AMI_URL is not set: calls are recorded but nobody originates them")
+        log.warning(
+            "VOICEBRIDGE_AMI_URL is not set: no calls; phone and talkgroup targets are skipped"
+        )
         yield
         return
     loop = asyncio.get_running_loop()
-    relay_wake = app[RELAY_WAKE]
     session = AmiSession(AmiTarget.parse(url))
     bridge = Bridge(
         session,
-        runtime.calls.events,
+        runtime.calls.contacts,
         app[BLOCKING],
+        runtime.wakeup,
+        runtime.clock,
         owner=f"{socket.gethostname()}:{os.getpid()}",
-        recorded=relay_wake.set,
     )
     app[BRIDGE] = bridge
-    dispatcher = runtime.dispatcher
-    publish = dispatcher.wake
-
-    def wake() -> None:  # called from the I/O threads
-        loop.call_soon_threadsafe(bridge.wake)
-        loop.call_soon_threadsafe(relay_wake.set)
-        publish()
-
-    dispatcher.wake = wake
-    listener = loop.create_task(
-        wakeup.listen(runtime.settings.redis_url, bridge.wake), name="voicebridge-wakeup"
+    follower = loop.create_task(
+        runtime.wakeup.follow(runtime.settings.redis_url), name="voicebridge-wakeup"
     )
     session.start()
     bridge.start()
     yield
-    dispatcher.wake = publish
-    listener.cancel()
+    follower.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await listener
+        await follower
     await bridge.stop()
     await session.stop()
 

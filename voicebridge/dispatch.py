@@ -1,21 +1,21 @@
 """Dispatch and its explanation, the escalation steps, and what people do to calls.
 
-Synchronous (the API runs it in its I/O threads, the worker in its jobs). ``wake`` tells
-the AMI bridge that legs are waiting to be originated."""
+Synchronous (the API runs it in its I/O threads, the worker in its jobs). Every change
+that may have left contacts to place or tasks to relay notifies the :class:`Wakeup` it
+was built with."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from routing.calls import CallStore
+from routing.calls import CallStore, Resumed
 from routing.decide import Decision, Facts, PlannedTarget, decide
 from routing.dispatching import DispatchStore
-from routing.escalation import Step, choose
-from routing.models import Incident, Leg, LegRole
+from routing.escalation import Step
+from routing.models import Contact, ContactRole, Incident
 from routing.ports import Clock
-from routing.ratelimits import Limiter
 from routing.store import IncidentStore
 from voicebridge.rules import RulesInForce
+from voicebridge.wakeup import Wakeup
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -34,17 +34,15 @@ class Dispatcher:
         store: IncidentStore,
         calls: CallStore,
         rules: RulesInForce,
-        limiter: Limiter,
         clock: Clock,
-        wake: Callable[[], None] = lambda: None,
+        wakeup: Wakeup,
     ) -> None:
         self.store = store
         self.calls = calls
         self.dispatches: DispatchStore = calls.dispatches
         self.rules = rules
-        self.limiter = limiter
         self.clock = clock
-        self.wake = wake
+        self.wakeup = wakeup
 
     def decide(self, incident: Incident) -> tuple[Decision, int]:
         config, revision = self.rules.current()
@@ -58,15 +56,12 @@ class Dispatcher:
 
     def dispatch(self, incident_id: str, *, actor: str) -> Explanation:
         """Decide with the rules in force, freeze the decision on the incident and start
-        the calls: the district operator into the room, each agency's first target."""
+        the contacts: the district operator into the room, each agency's first target."""
         incident = self.store.get(incident_id)
         decision, revision = self.decide(incident)
         now = self.clock.now()
-        choices = {p.agency: choose(p, [], now, self.limiter) for p in decision.plans}
-        incident = self.calls.dispatch(
-            incident_id, decision, choices, revision_id=revision, actor=actor
-        )
-        self.wake()
+        incident = self.calls.dispatch(incident_id, decision, revision_id=revision, actor=actor)
+        self.wakeup.notify()
         return Explanation(
             incident=incident,
             decision=decision,
@@ -97,19 +92,21 @@ class Dispatcher:
     def escalate(self, incident_id: str, agency: str, after: int) -> Step | None:
         """The agency's next step once try ``after`` ended, by its frozen plan, with the
         destinations' rate limits; None when there is nothing (more) to do."""
-        found = self.calls.pending_step(incident_id, agency, after)
-        if found is None:
-            return None
-        plan, tries = found
-        choice = choose(plan, tries, self.clock.now(), self.limiter)
-        step = self.calls.escalate(incident_id, agency, after, choice)
+        step = self.calls.escalate(incident_id, agency, after)
         if step is not None:
-            self.wake()
+            self.wakeup.notify()
         return step
+
+    def resume_stalled(self) -> list[Resumed]:
+        """The reconciliation of the escalations (see :meth:`CallStore.resume_stalled`)."""
+        resumed = self.calls.resume_stalled()
+        if resumed:
+            self.wakeup.notify()
+        return resumed
 
     def acknowledge(self, incident_id: str, agency: str, *, actor: str, cause: str) -> bool:
         done = self.calls.acknowledge(incident_id, agency, actor=actor, cause=cause)
-        self.wake()
+        self.wakeup.notify()
         return done
 
     def add_leg(
@@ -118,13 +115,13 @@ class Dispatcher:
         target: PlannedTarget,
         *,
         actor: str,
-        role: LegRole = LegRole.GUEST,
-    ) -> Leg:
+        role: ContactRole = ContactRole.GUEST,
+    ) -> Contact:
         leg = self.calls.add_leg(incident_id, target, actor=actor, role=role)
-        self.wake()
+        self.wakeup.notify()
         return leg
 
-    def drop_leg(self, incident_id: str, channel_id: str, *, actor: str) -> Leg:
-        leg = self.calls.drop_leg(incident_id, channel_id, actor=actor)
-        self.wake()
+    def drop_leg(self, incident_id: str, ref: str, *, actor: str) -> Contact:
+        leg = self.calls.drop_leg(incident_id, ref, actor=actor)
+        self.wakeup.notify()
         return leg

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
+from routing.events import DispatchOverdue, event
 from routing.models import Task
 from voicebridge.queueing import periodic_job_id
 from voicebridge.runtime import Runtime
@@ -60,8 +61,8 @@ def escalate(incident_id: str, agency: str, after: int) -> str:
     """The next step of an agency's escalation, once its try ``after`` ended: call the
     next target, the supervisors, or give up (unanswered). Checks and acts in one
     transaction; a job whose moment passed (the agency acknowledged, someone cancelled,
-    another job took the step) does nothing. Never waits for the call's outcome: the
-    bridge records it and asks for the next step."""
+    another job took the step) does nothing. Never waits for the contact's outcome: its
+    adapter reports it, and the report takes the next step."""
     rt = current_runtime()
     step = rt.dispatcher.escalate(incident_id, agency, after)
     if step is None:
@@ -79,15 +80,16 @@ def sweep_overdue(deadline_seconds: int) -> str:
     cutoff = rt.clock.now() - timedelta(seconds=deadline_seconds)
     recorded = 0
     for incident_id in rt.store.received_before(cutoff, without_key=OVERDUE_KEY, limit=SWEEP_BATCH):
-        event = rt.store.append_event(
+        recorded_event = rt.store.append_event(
             incident_id,
-            OVERDUE_KEY,
-            actor=WORKER,
-            cause=f"not dispatched {deadline_seconds} s after intake",
-            data={"deadline_seconds": deadline_seconds},
+            event(
+                DispatchOverdue(deadline_seconds=deadline_seconds),
+                actor=WORKER,
+                cause=f"not dispatched {deadline_seconds} s after intake",
+            ),
             key=OVERDUE_KEY,
         )
-        if event is not None:
+        if recorded_event is not None:
             recorded += 1
             log.warning(
                 "%s not dispatched %d s after intake",

@@ -9,6 +9,8 @@ from routing.calls import CallStore
 from routing.db import Database
 from routing.dispatching import DispatchStore
 from routing.geo import Outlines
+from routing.ledger import stop_all
+from routing.models import Medium
 from routing.ports import Clock, SystemClock
 from routing.revisions import RevisionStore
 from routing.store import IncidentStore
@@ -20,7 +22,7 @@ from voicebridge.queueing import make_redis
 from voicebridge.ratelimit import RedisLimiter
 from voicebridge.rules import RulesInForce
 from voicebridge.settings import Settings
-from voicebridge.wakeup import publisher
+from voicebridge.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class Runtime:
     calls: CallStore
     dispatcher: Dispatcher
     outlines: Outlines
+    wakeup: Wakeup
+    media: frozenset[Medium]
 
     def after_fork(self) -> None:
         self.db.after_fork()
@@ -47,19 +51,34 @@ class Runtime:
         self.db.dispose()
 
 
+def configured_media(settings: Settings) -> frozenset[Medium]:
+    """The media whose adapter the settings configure: calls and talkgroups (through
+    the radio gateway's dial string) with an Asterisk."""
+    media: set[Medium] = set()
+    if settings.ami_url is not None:
+        media |= {Medium.VOICE, Medium.TALKGROUP}
+    return frozenset(media)
+
+
 def build_runtime(
-    settings: Settings, *, clock: Clock | None = None, migrate_schema: bool | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate_schema: bool | None = None,
+    media: frozenset[Medium] | None = None,
 ) -> Runtime:
-    """Open the database (upgrading its schema when ``auto_migrate`` is on) and Redis."""
+    """Open the database (upgrading its schema when ``auto_migrate`` is on) and Redis.
+    ``media``: the media with an adapter (by default :func:`configured_media`)."""
     if settings.auto_migrate if migrate_schema is None else migrate_schema:
         migrate.upgrade(settings.database_url)
     clock = clock or SystemClock()
+    media = configured_media(settings) if media is None else media
     db = Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
-    store = IncidentStore(db, prefix=settings.incident_prefix, clock=clock)
+    store = IncidentStore(db, prefix=settings.incident_prefix, clock=clock, on_final=stop_all)
     redis = make_redis(settings.redis_url)
+    wakeup = Wakeup(redis)
     rules = RulesInForce(RevisionStore(db, clock=clock), settings.routing_file)
-    calls = CallStore(DispatchStore(store))
-    store.on_final = calls.stop_all
+    calls = CallStore(DispatchStore(store), RedisLimiter(redis, clock), media)
     outlines = (
         Outlines.from_geojson(settings.districts_file)
         if settings.districts_file is not None
@@ -75,8 +94,8 @@ def build_runtime(
         redis=redis,
         rules=rules,
         calls=calls,
-        dispatcher=Dispatcher(
-            store, calls, rules, RedisLimiter(redis, clock), clock, wake=publisher(redis)
-        ),
+        dispatcher=Dispatcher(store, calls, rules, clock, wakeup),
         outlines=outlines,
+        wakeup=wakeup,
+        media=media,
     )

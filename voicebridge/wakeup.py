@@ -1,10 +1,17 @@
-"""Telling every ``serve`` process that legs wait to be originated: one Redis pub/sub
-channel. A message lost (Redis restarting, a process not yet subscribed) costs at most
-the bridge's poll interval, never a call."""
+"""Telling the loops that work is waiting (contacts to place, tasks to relay): one
+signal inside a process, one Redis pub/sub channel between processes.
+
+A :class:`Wakeup` is built once per process by the composition root. Whatever may have
+left work behind calls :meth:`Wakeup.notify` (from any thread); the loops of ``serve``
+(the adapters, the task relay) each hold a :meth:`Wakeup.listener`. ``serve`` also runs
+:meth:`Wakeup.follow`, which turns the other processes' messages into local wake-ups. A
+message lost (Redis restarting, a process not yet subscribed) costs at most a loop's
+poll interval, never a contact."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import threading
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
@@ -16,32 +23,53 @@ CHANNEL = "voicebridge:legs"
 RETRY_SECONDS = 1.0
 
 
-def publisher(redis: Redis) -> Callable[[], None]:
-    """A ``wake`` for the dispatcher: publish on :data:`CHANNEL`."""
+class Wakeup:
+    def __init__(self, redis: "Redis") -> None:
+        self.redis = redis
+        self._lock = threading.Lock()
+        self._listeners: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
-    def publish() -> None:
+    def listener(self) -> asyncio.Event:
+        """An event set at every wake-up, for a loop of the running event loop."""
+        woken = asyncio.Event()
+        with self._lock:
+            self._listeners.append((asyncio.get_running_loop(), woken))
+        return woken
+
+    def forget(self, woken: asyncio.Event) -> None:
+        with self._lock:
+            self._listeners = [(lp, ev) for lp, ev in self._listeners if ev is not woken]
+
+    def local(self) -> None:
+        """Wake this process's loops (from any thread)."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for loop, woken in listeners:
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                loop.call_soon_threadsafe(woken.set)
+
+    def notify(self) -> None:
+        """Wake this process's loops and every other process's."""
+        self.local()
         try:
-            redis.publish(CHANNEL, b"1")
-        except RedisError as exc:  # the bridges poll anyway
+            self.redis.publish(CHANNEL, b"1")
+        except RedisError as exc:  # the loops poll anyway
             log.debug("could not publish a wake-up: %s", exc)
 
-    return publish
-
-
-async def listen(redis_url: str, wake: Callable[[], None]) -> None:
-    """Call ``wake`` on every message of :data:`CHANNEL`, resubscribing after any
-    failure, until cancelled."""
-    while True:
-        client = AsyncRedis.from_url(redis_url)
-        try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(CHANNEL)
-                wake()  # anything published while we were not subscribed
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        wake()
-        except (RedisError, OSError) as exc:
-            log.debug("wake-up channel: %s; resubscribing", exc)
-        finally:
-            await client.aclose()
-        await asyncio.sleep(RETRY_SECONDS)
+    async def follow(self, redis_url: str) -> None:
+        """Wake this process's loops on every message of :data:`CHANNEL`, resubscribing
+        after any failure, until cancelled."""
+        while True:
+            client = AsyncRedis.from_url(redis_url)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    self.local()  # anything published while we were not subscribed
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self.local()
+            except (RedisError, OSError) as exc:
+                log.debug("wake-up channel: %s; resubscribing", exc)
+            finally:
+                await client.aclose()
+            await asyncio.sleep(RETRY_SECONDS)

@@ -1,7 +1,5 @@
 """Typed application state of the aiohttp app."""
 
-import asyncio
-
 from aiohttp import web
 
 from voicebridge.ami.bridge import Bridge
@@ -13,6 +11,5 @@ from voicebridge.runtime import Runtime
 RUNTIME = web.AppKey("runtime", Runtime)
 BLOCKING = web.AppKey("blocking", Blocking)
 METRICS = web.AppKey("metrics", Metrics)
-RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)
 INTAKE = web.AppKey("intake", IntakeWriter)
 BRIDGE = web.AppKey("bridge", Bridge)  # absent without VOICEBRIDGE_AMI_URL

@@ -28,9 +28,13 @@ MAINTENANCE_SECONDS = 30  # how often abandoned jobs are looked for (RQ's defaul
 
 
 class _Bound:
-    runtime: Runtime
-    stop: threading.Event  # set by SIGINT/SIGTERM, also while RQ's loop is not running
-    stopping = False  # a SIGINT or SIGTERM asked this worker to stop
+    """Bound to a :class:`Runtime` from its construction."""
+
+    def __init__(self, *args: Any, runtime: Runtime, stop: threading.Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runtime = runtime
+        self.stop = stop  # set by SIGINT/SIGTERM, also while RQ's loop is not running
+        self.stopping = False  # a SIGINT or SIGTERM asked this worker to stop
 
     def _install_signal_handlers(self) -> None:
         super()._install_signal_handlers()  # type: ignore[misc]
@@ -85,9 +89,9 @@ def make_worker(
         serializer=JSONSerializer,
         name=name,
         maintenance_interval=MAINTENANCE_SECONDS,
+        runtime=runtime,
+        stop=stop or threading.Event(),
     )
-    worker.runtime = runtime
-    worker.stop = stop or threading.Event()
     return worker
 
 

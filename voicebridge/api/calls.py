@@ -10,7 +10,7 @@ from aiohttp import web
 from routing.decide import PlannedTarget
 from routing.directory import find_target, phone_target
 from routing.errors import Conflict
-from routing.models import Assignment, IncidentDetail, LegRole
+from routing.models import Assignment, ContactRole, IncidentDetail
 from voicebridge.api.auth import require, require_district
 from voicebridge.api.errors import invalid
 from voicebridge.api.schemas import (
@@ -48,7 +48,7 @@ def calls_json(detail: IncidentDetail, assignments: list[Assignment]) -> dict[st
             }
             for a in assignments
         ],
-        "legs": [leg_json(leg) for leg in detail.legs],
+        "legs": [leg_json(leg) for leg in detail.contacts],
     }
 
 
@@ -73,25 +73,27 @@ async def calls(request: web.Request) -> web.Response:
     return _json(await _calls(request, incident_id))
 
 
-def _target(request: web.Request, incident_id: str, body: LegIn) -> tuple[PlannedTarget, LegRole]:
+def _target(
+    request: web.Request, incident_id: str, body: LegIn
+) -> tuple[PlannedTarget, ContactRole]:
     """What the body names, as a line to call (runs in an I/O thread)."""
     runtime = request.app[RUNTIME]
     if body.operator:
         frozen = runtime.calls.dispatches.decision(incident_id)
         if frozen is None or frozen[0].operator is None:
             raise Conflict(f"{incident_id} has no district operator line to call")
-        return frozen[0].operator, LegRole.OPERATOR
+        return frozen[0].operator, ContactRole.OPERATOR
     config, _ = runtime.rules.current()
     if body.target is not None:
         found = find_target(config, body.target)
         if found is None:
             raise invalid("target", "no phone line or talkgroup with this id in the directory")
-        return found, LegRole.GUEST
+        return found, ContactRole.GUEST
     assert body.number is not None  # noqa: S101 - LegIn requires one of the three
     number = phonenumbers.parse(body.number, "PE")
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     digits = "".join(c for c in national if c.isdigit())
-    return phone_target(config, digits, body.label or body.number), LegRole.GUEST
+    return phone_target(config, digits, body.label or body.number), ContactRole.GUEST
 
 
 @routes.post("/api/v1/incidents/{incident_id}/legs")

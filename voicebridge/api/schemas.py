@@ -21,10 +21,10 @@ from routing.districts import district_by_code
 from routing.models import (
     Ack,
     Attempt,
+    Contact,
     Incident,
     IncidentDetail,
     IncidentEvent,
-    Leg,
     Location,
     Priority,
     Report,
@@ -258,23 +258,27 @@ def attempt_json(a: Attempt) -> dict[str, Any]:
         "number": a.number,
         "outcome": a.outcome.value,
         "cause": a.cause,
-        "channel_id": a.channel_id,
+        "medium": a.medium.value,
+        "channel_id": a.contact,
         "started_at": time_json(a.started_at),
         "ended_at": time_json(a.ended_at),
     }
 
 
-def leg_json(leg: Leg) -> dict[str, Any]:
+def leg_json(leg: Contact) -> dict[str, Any]:
+    """A contact: ``channel_id`` is its ref (for a call, its channel's Uniqueid),
+    ``dial`` what its medium reaches."""
     return {
-        "channel_id": leg.channel_id,
+        "channel_id": leg.ref,
+        "medium": leg.medium.value,
         "role": leg.role.value,
         "state": leg.state.value,
         "agency": leg.agency,
         "label": leg.label,
-        "dial": leg.dial,
-        "prompt": leg.prompt,
+        "dial": leg.address,
+        "prompt": leg.asks_for_ack,
         "cause": leg.cause,
-        "hangup_requested": leg.hangup,
+        "hangup_requested": leg.withdraw,
         "attempt_id": leg.attempt_id,
         "created_at": time_json(leg.created_at),
         "joined_at": time_json(leg.joined_at),
@@ -297,7 +301,7 @@ def event_json(e: IncidentEvent) -> dict[str, Any]:
         "seq": e.seq,
         "at": time_json(e.at),
         "actor": e.actor,
-        "kind": e.kind,
+        "kind": e.kind.value,
         "cause": e.cause,
         "data": e.data,
     }
@@ -309,7 +313,7 @@ def detail_json(d: IncidentDetail) -> dict[str, Any]:
         "reports": [report_json(r) for r in d.reports],
         "attempts": [attempt_json(a) for a in d.attempts],
         "acks": [ack_json(a) for a in d.acks],
-        "legs": [leg_json(leg) for leg in d.legs],
+        "legs": [leg_json(leg) for leg in d.contacts],
         "timeline": [event_json(e) for e in d.events],
     }
 
