@@ -23,13 +23,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from routing.db import Database
+from routing.models import Medium
 from voicebridge import migrate
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings, load_settings
 
 DEFAULT_PG = "postgresql+psycopg://voicebridge:voicebridge@127.0.0.1:5432/voicebridge_test"
 TABLES = (
-    "legs",
+    "contacts",
     "acks",
     "attempts",
     "assignments",
@@ -207,7 +208,15 @@ def settings(sqlite_url: str, redis_url: str) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings, redis: Redis, clock: FakeClock) -> Iterator[Runtime]:
-    rt = build_runtime(settings, clock=clock)
+def media() -> frozenset[Medium]:
+    """The media with an adapter in the runtime under test (every one, by default)."""
+    return frozenset(Medium)
+
+
+@pytest.fixture
+def runtime(
+    settings: Settings, redis: Redis, clock: FakeClock, media: frozenset[Medium]
+) -> Iterator[Runtime]:
+    rt = build_runtime(settings, clock=clock, media=media)
     yield rt
     rt.close()

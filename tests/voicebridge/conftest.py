@@ -5,10 +5,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from routing.models import Medium
+from voicebridge.ami.bridge import MEDIA as AMI_MEDIA_ORDER
 from voicebridge.apikeys import Role
 from voicebridge.app import make_app
 from voicebridge.runtime import Runtime
 
+AMI_MEDIA = frozenset(AMI_MEDIA_ORDER)
 AiohttpClient = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 
@@ -27,6 +30,12 @@ class Api:
         assert response.status == 201, await response.text()
         data: dict[str, Any] = await response.json()
         return data
+
+
+@pytest.fixture
+def media() -> frozenset[Medium]:
+    """What the AMI adapter places: calls and talkgroups."""
+    return AMI_MEDIA
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from routing import schema as t
 from routing.directory import phone_target
-from routing.models import Leg, LegRole, NewIncident, NewReport, Source
+from routing.models import Contact, ContactRole, NewIncident, NewReport, Source
 from tests.conftest import FakeClock
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.session import AmiSession, AmiTarget, Timing
@@ -77,12 +77,16 @@ class Bridged:
         )
         return incident_id
 
-    def legs(self, incident_id: str) -> list[Leg]:
+    def legs(self, incident_id: str) -> list[Contact]:
         return self.runtime.calls.legs(incident_id)
 
     def leg(
-        self, incident_id: str, agency: str | None = None, role: LegRole | None = None, n: int = 0
-    ) -> Leg:
+        self,
+        incident_id: str,
+        agency: str | None = None,
+        role: ContactRole | None = None,
+        n: int = 0,
+    ) -> Contact:
         found = [
             leg
             for leg in self.legs(incident_id)
@@ -90,7 +94,10 @@ class Bridged:
         ]
         return found[n]
 
-    async def add_line(self, incident_id: str, number: str, label: str) -> Leg:
+    def leg_by_ref(self, incident_id: str, ref: str) -> Contact:
+        return next(c for c in self.legs(incident_id) if c.ref == ref)
+
+    async def add_line(self, incident_id: str, number: str, label: str) -> Contact:
         """The operator calls a phone number into the room (a guest leg)."""
         config, _ = self.runtime.rules.current()
         return await asyncio.to_thread(
@@ -155,7 +162,7 @@ class Bridged:
             return ran
 
         ran = await asyncio.to_thread(work)
-        self.bridge.wake()
+        self.runtime.wakeup.local()
         return ran
 
 
@@ -187,14 +194,9 @@ async def connected(
     ``wait``: before the block begins)."""
     session = AmiSession(target, timing=timing)
     blocking = Blocking(4)
-    bridge = Bridge(session, runtime.calls.events, blocking, owner=owner)
-    loop = asyncio.get_running_loop()
-    previous = runtime.dispatcher.wake
-
-    def wake() -> None:
-        loop.call_soon_threadsafe(bridge.wake)
-
-    runtime.dispatcher.wake = wake
+    bridge = Bridge(
+        session, runtime.calls.contacts, blocking, runtime.wakeup, runtime.clock, owner=owner
+    )
     session.start()
     bridge.start()
     try:
@@ -202,7 +204,6 @@ async def connected(
             await asyncio.wait_for(session.connected.wait(), 5)
         yield Bridged(runtime=runtime, clock=clock, session=session, bridge=bridge)
     finally:
-        runtime.dispatcher.wake = previous
         await asyncio.wait_for(bridge.stop(), 5)
         await asyncio.wait_for(session.stop(), 5)
         blocking.shutdown()

@@ -11,7 +11,17 @@ import pytest
 from sqlalchemy import select
 
 from routing import schema as t
-from routing.models import AckMethod, AssignmentState, AttemptOutcome, LegRole, LegState, Status
+from routing.decide import PlannedTarget
+from routing.models import (
+    AckMethod,
+    AssignmentState,
+    AttemptOutcome,
+    ContactRole,
+    ContactState,
+    Status,
+    Target,
+    TargetKind,
+)
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import Rig, bridged
 from tests.voicebridge.rig import headers as headers_of
@@ -47,21 +57,19 @@ async def test_key_one_acknowledges_and_bridges_operator_and_responder(rig: Rig)
     incident_id = await rig.dispatch()  # a second incident, the same route
     agency = plan[0].agency
     responder = rig.leg(incident_id, agency)
-    operator = rig.leg(incident_id, role=LegRole.OPERATOR)
+    operator = rig.leg(incident_id, role=ContactRole.OPERATOR)
     await rig.until(
-        lambda: (
-            rig.fake.rooms.get(incident_id, set()) >= {responder.channel_id, operator.channel_id}
-        ),
+        lambda: rig.fake.rooms.get(incident_id, set()) >= {responder.ref, operator.ref},
         "operator and responder in the room",
     )
     await rig.settled()
     assert rig.runtime.store.get(incident_id).status is Status.BRIDGED
 
     # what went over the wire: one Originate per leg, our Uniqueid, the right context
-    [orig] = rig.originated(responder.channel_id)
+    [orig] = rig.originated(responder.ref)
     assert orig["Channel"] == first.dial
     assert (orig["Context"], orig["Exten"], orig["Priority"]) == ("vb-ack", "s", "1")
-    assert orig["OtherChannelId"] == f"{responder.channel_id}-far"
+    assert orig["OtherChannelId"] == f"{responder.ref}-far"
     assert orig["Async"] == "true"
     assert orig["Timeout"] == str(plan[0].policy.ring_seconds * 1000)
     digits = incident_id.rsplit("-", 1)[1]
@@ -71,7 +79,7 @@ async def test_key_one_acknowledges_and_bridges_operator_and_responder(rig: Rig)
         f"VB_DIGITS={digits}",
         "VB_CATEGORY=robo",
     ]
-    [orig] = rig.originated(operator.channel_id)
+    [orig] = rig.originated(operator.ref)
     assert (orig["Channel"], orig["Context"]) == (OPERATOR_SJL, "vb-room")
 
     detail = rig.runtime.store.detail(incident_id)
@@ -79,12 +87,12 @@ async def test_key_one_acknowledges_and_bridges_operator_and_responder(rig: Rig)
     assert (ack.method, ack.actor) == (AckMethod.KEYPRESS, f"responder:{agency}")
     assert outcomes(rig, incident_id, agency) == [Out.ACKNOWLEDGED]
     assert state(rig, incident_id, agency) is AssignmentState.ACKNOWLEDGED
-    assert rig.fake.rooms[incident_id] >= {responder.channel_id, operator.channel_id}
-    states = {leg.channel_id: leg.state for leg in rig.legs(incident_id)}
-    assert states[responder.channel_id] is LegState.IN_ROOM
-    assert states[operator.channel_id] is LegState.IN_ROOM
+    assert rig.fake.rooms[incident_id] >= {responder.ref, operator.ref}
+    states = {leg.ref: leg.state for leg in rig.legs(incident_id)}
+    assert states[responder.ref] is ContactState.IN_ROOM
+    assert states[operator.ref] is ContactState.IN_ROOM
     joined = [e.data["leg"] for e in detail.events if e.kind == "leg_joined"]
-    assert joined.count(responder.channel_id) == joined.count(operator.channel_id) == 1
+    assert joined.count(responder.ref) == joined.count(operator.ref) == 1
 
 
 PNP_1 = "PJSIP/017210668@epr-trunk"  # pnp-zarate/1, a phone
@@ -105,20 +113,21 @@ async def test_key_two_declines_and_the_next_target_is_called_at_once(rig: Rig) 
     incident_id = await rig.dispatch()
     await rig.until(lambda: ended(rig, incident_id, "pnp"), "pnp's first try ended")
     detail = rig.runtime.store.detail(incident_id)
-    [first] = [a for a in detail.attempts if a.agency == "pnp"]
+    # the next target was taken in the transaction that recorded the decline: no job
+    [first, _] = [a for a in detail.attempts if a.agency == "pnp"]
     assert (first.outcome, first.cause) == (
         Out.DECLINED,
         "rechazó con la tecla 2; se pasa al siguiente destino",
     )
-    assert await rig.run_due() == 1  # no wait after a decline
+    assert await rig.run_due() == 0
     # the talkgroup: patched straight into the room (a radio cannot press keys)
     talkgroup = rig.leg(incident_id, "pnp", n=1)
-    assert talkgroup.dial == PNP_2
+    assert talkgroup.address == PNP_2
     await rig.until(lambda: ended(rig, incident_id, "pnp", 2), "the talkgroup patched")
-    [orig] = rig.originated(talkgroup.channel_id)
+    [orig] = rig.originated(talkgroup.ref)
     assert orig["Context"] == "vb-room"
     assert outcomes(rig, incident_id, "pnp") == [Out.DECLINED, Out.PATCHED]
-    assert talkgroup.channel_id in rig.fake.rooms[incident_id]
+    assert talkgroup.ref in rig.fake.rooms[incident_id]
     # nobody acknowledged for the police meanwhile: the next station after the interval
     # (critical: 30 s, then 60 s)
     rig.clock.advance(59)
@@ -127,9 +136,9 @@ async def test_key_two_declines_and_the_next_target_is_called_at_once(rig: Rig) 
     rig.clock.advance(1)
     await rig.run_due()
     third = rig.leg(incident_id, "pnp", n=2)
-    assert third.dial == PNP_3
-    await rig.until(lambda: rig.originated(third.channel_id), "the third try originated")
-    assert all(len(rig.originated(leg.channel_id)) == 1 for leg in rig.legs(incident_id))
+    assert third.address == PNP_3
+    await rig.until(lambda: rig.originated(third.ref), "the third try originated")
+    assert all(len(rig.originated(leg.ref)) == 1 for leg in rig.legs(incident_id))
 
 
 @pytest.mark.parametrize(
@@ -155,8 +164,8 @@ async def test_every_try_records_its_outcome(
     assert attempt.cause is not None
     assert attempt.cause.startswith(cause)
     leg = rig.leg(incident_id, "pnp")
-    assert leg.state in (LegState.FAILED, LegState.ENDED)
-    assert leg.channel_id not in rig.fake.channels
+    assert leg.state in (ContactState.FAILED, ContactState.ENDED)
+    assert leg.ref not in rig.fake.channels
     # the next try is scheduled by the policy (critical: 30 s after the try ended)
     assert rig.due_escalations() == []  # not yet
     rig.clock.advance(30)
@@ -175,9 +184,9 @@ async def test_the_same_line_is_called_again_after_the_interval(rig: Rig) -> Non
     rig.clock.advance(1)
     assert await rig.run_due() == 1  # standard policy: 60 s
     second = rig.leg(incident_id, "serenazgo", n=1)
-    assert second.dial == SERENAZGO_1
+    assert second.address == SERENAZGO_1
     await rig.until(lambda: ended(rig, incident_id, "serenazgo", 2), "the second try ended")
-    assert [len(rig.originated(leg.channel_id)) for leg in rig.legs(incident_id)] == [1] * len(
+    assert [len(rig.originated(leg.ref)) for leg in rig.legs(incident_id)] == [1] * len(
         rig.legs(incident_id)
     )
 
@@ -190,17 +199,17 @@ async def test_an_agency_that_never_answers_ends_with_the_supervisors(rig: Rig) 
         await rig.until(partial(ended, rig, incident_id, "serenazgo", n), f"try {n} ended")
         rig.clock.advance(120)
         assert await rig.run_due() == 1
-    supervisor = rig.leg(incident_id, "serenazgo", role=LegRole.SUPERVISOR)
-    assert supervisor.dial == SUPERVISOR
+    supervisor = rig.leg(incident_id, "serenazgo", role=ContactRole.SUPERVISOR)
+    assert supervisor.address == SUPERVISOR
     await rig.until(lambda: ended(rig, incident_id, "serenazgo", 5), "the supervisor answered")
-    [orig] = rig.originated(supervisor.channel_id)
+    [orig] = rig.originated(supervisor.ref)
     assert orig["Context"] == "vb-room"  # the supervision joins the room at once
-    assert supervisor.channel_id in rig.fake.rooms[incident_id]
+    assert supervisor.ref in rig.fake.rooms[incident_id]
     rig.clock.advance(120)
     await rig.run_due()  # the second supervisor line is an SMS: not called; then unanswered
     assert state(rig, incident_id, "serenazgo") is AssignmentState.UNANSWERED
     assert state(rig, incident_id, "pnp") is AssignmentState.ACKNOWLEDGED  # on its own
-    kinds = [e.kind for e in rig.runtime.store.events(incident_id)]
+    kinds = [e.kind.value for e in rig.runtime.store.events(incident_id)]
     assert kinds.count("supervisor_called") == 1
     assert kinds[-1] == "unanswered"
 
@@ -209,21 +218,21 @@ async def test_the_operator_adds_a_line_and_drops_it(rig: Rig) -> None:
     incident_id = await rig.dispatch()
     guest = await rig.add_line(incident_id, "987654321", "Vecino")
     await rig.until(
-        lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.IN_ROOM, "joined"
+        lambda: rig.leg(incident_id, role=ContactRole.GUEST).state is ContactState.IN_ROOM, "joined"
     )
-    [orig] = rig.originated(guest.channel_id)
+    [orig] = rig.originated(guest.ref)
     assert (orig["Channel"], orig["Context"]) == ("PJSIP/987654321@epr-trunk", "vb-room")
-    await rig.drop_line(incident_id, guest.channel_id)
+    await rig.drop_line(incident_id, guest.ref)
     await rig.until(
-        lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.ENDED, "hung up"
+        lambda: rig.leg(incident_id, role=ContactRole.GUEST).state is ContactState.ENDED, "hung up"
     )
     [hangup] = [headers_of(h) for h in rig.fake.actions("Hangup")]
-    assert hangup["Channel"] == guest.channel_id
+    assert hangup["Channel"] == guest.ref
     assert hangup["Cause"] == "16"
     mine = [
         e.kind
         for e in rig.runtime.store.events(incident_id)
-        if (e.data or {}).get("leg") == guest.channel_id
+        if (e.data or {}).get("leg") == guest.ref
     ]
     assert mine == ["leg_requested", "leg_joined", "leg_dropped", "leg_left"]
 
@@ -232,8 +241,8 @@ async def test_cancelling_hangs_up_every_leg_and_calls_no_one_else(rig: Rig) -> 
     rig.script(PNP_1, Behaviour.SILENT)  # prompting, no key yet
     rig.script(SERENAZGO_1, Behaviour.NO_ANSWER)
     incident_id = await rig.dispatch()
-    operator = rig.leg(incident_id, role=LegRole.OPERATOR)
-    await rig.until(lambda: operator.channel_id in rig.fake.rooms.get(incident_id, ()), "joined")
+    operator = rig.leg(incident_id, role=ContactRole.OPERATOR)
+    await rig.until(lambda: operator.ref in rig.fake.rooms.get(incident_id, ()), "joined")
     await rig.until(lambda: len(rig.fake.channels) >= 3, "the responders' lines ringing")
     await asyncio.to_thread(
         rig.runtime.store.transition,
@@ -242,13 +251,13 @@ async def test_cancelling_hangs_up_every_leg_and_calls_no_one_else(rig: Rig) -> 
         actor="operator:test",
         cause="llamada falsa",
     )
-    rig.bridge.wake()
+    rig.runtime.wakeup.local()
     await rig.until(
         lambda: all(not leg.state.live for leg in rig.legs(incident_id)), "every leg ended"
     )
     hung = [headers_of(h)["Channel"] for h in rig.fake.actions("Hangup")]
     # the operator, pnp's prompt, serenazgo's ringing line, each once, by our Uniqueid
-    assert sorted(hung) == sorted(leg.channel_id for leg in rig.legs(incident_id))
+    assert sorted(hung) == sorted(leg.ref for leg in rig.legs(incident_id))
     assert not rig.fake.channels
     assert {a.state for a in rig.runtime.calls.dispatches.assignments(incident_id)} == {
         AssignmentState.CANCELLED
@@ -262,7 +271,7 @@ async def test_a_manual_ack_hangs_up_the_agency_s_call_in_flight(rig: Rig) -> No
     rig.script(SERENAZGO_1, Behaviour.PRESS, digit="1", after=300.0)  # too late
     incident_id = await rig.dispatch()
     leg = rig.leg(incident_id, "serenazgo")
-    await rig.until(lambda: leg.channel_id in rig.fake.channels, "serenazgo's line up")
+    await rig.until(lambda: leg.ref in rig.fake.channels, "serenazgo's line up")
     done = await asyncio.to_thread(
         rig.runtime.dispatcher.acknowledge,
         incident_id,
@@ -271,10 +280,10 @@ async def test_a_manual_ack_hangs_up_the_agency_s_call_in_flight(rig: Rig) -> No
         cause="confirmado por radio",
     )
     assert done
-    await rig.until(lambda: leg.channel_id not in rig.fake.channels, "hung up")
+    await rig.until(lambda: leg.ref not in rig.fake.channels, "hung up")
     await rig.until(lambda: not rig.leg(incident_id, "serenazgo").state.live, "recorded")
     [hangup] = [headers_of(h) for h in rig.fake.actions("Hangup")]
-    assert (hangup["Channel"], hangup["Cause"]) == (leg.channel_id, "16")
+    assert (hangup["Channel"], hangup["Cause"]) == (leg.ref, "16")
     assert (
         rig.leg(incident_id, "serenazgo").cause == "colgado a pedido (colgó (Normal Clearing, 16))"
     )
@@ -295,7 +304,7 @@ async def test_a_key_from_a_channel_voicebridge_did_not_originate_counts_for_not
     # someone else's Originate into the prompt, for the same room, pressing 1, with a
     # Uniqueid of ours and one that is not
     rig.script("Local/s@forger", Behaviour.PRESS, digit="1", after=1.0)
-    for channel_id in ("vb-00000000000000000000", "1795571044.99", f"{leg.channel_id}-far"):
+    for channel_id in ("vb-00000000000000000000", "1795571044.99", f"{leg.ref}-far"):
         await rig.session.send(
             "Originate",
             [
@@ -318,13 +327,7 @@ async def test_two_replicas_originate_each_leg_once(
     runtime: Runtime, clock: FakeClock, rig: Rig
 ) -> None:
     async with bridged(runtime, clock, rig.fake, owner="serve-2") as other:
-        loop = asyncio.get_running_loop()
-
-        def wake_both() -> None:  # as the Redis wake-up does: both race for each leg
-            loop.call_soon_threadsafe(rig.bridge.wake)
-            loop.call_soon_threadsafe(other.bridge.wake)
-
-        runtime.dispatcher.wake = wake_both
+        # both listen to the same wake-up (as the Redis one does): both race for each leg
         # three: a fourth call within 15 min to the same line would be held back
         incidents = [await rig.dispatch() for _ in range(3)]
         await rig.until(
@@ -336,14 +339,45 @@ async def test_two_replicas_originate_each_leg_once(
         await other.settled()
     legs = [leg for i in incidents for leg in rig.legs(i)]
     assert len(legs) == 9
-    assert [len(rig.originated(leg.channel_id)) for leg in legs] == [1] * 9
+    assert [len(rig.originated(leg.ref)) for leg in legs] == [1] * 9
     assert set(_owners(runtime)) <= {"test-serve", "serve-2"}
     for incident_id in incidents:
         detail = rig.runtime.store.detail(incident_id)
         assert sorted(a.agency for a in detail.acks) == ["pnp", "serenazgo"]
-        assert [e.kind for e in detail.events].count("acknowledged") == 2
+        assert [e.kind.value for e in detail.events].count("acknowledged") == 2
 
 
 def _owners(runtime: Runtime) -> list[str]:
     with runtime.db.read() as conn:
-        return list(conn.execute(select(t.legs.c.owner).distinct()).scalars())
+        return list(conn.execute(select(t.contacts.c.owner).distinct()).scalars())
+
+
+async def test_a_contact_that_cannot_be_originated_safely_fails_and_nothing_else_stops(
+    rig: Rig,
+) -> None:
+    """An Originate refused before it is sent (CR/LF in a header: UnsafeAction) ends its
+    contact as failed; the bridge goes on placing the others."""
+    incident_id = await rig.dispatch()
+    bad = PlannedTarget(
+        target=Target(
+            id="manual/1",
+            kind=TargetKind.PHONE,
+            address="1",
+            label="Línea dañada",
+            dial="Local/1@epr-sim\r\nAction: Command",
+        ),
+        station="manual",
+        station_name="agregado a mano",
+    )
+    leg = await asyncio.to_thread(
+        rig.runtime.dispatcher.add_leg, incident_id, bad, actor="operator:test"
+    )
+    await rig.until(
+        lambda: rig.leg_by_ref(incident_id, leg.ref).state is ContactState.FAILED, "failed"
+    )
+    failed = rig.leg_by_ref(incident_id, leg.ref)
+    assert failed.cause == "los datos de la llamada no son válidos para Asterisk"
+    assert rig.originated(leg.ref) == []
+    assert rig.fake.actions("Command") == []
+    guest = await rig.add_line(incident_id, "987654321", "Vecino")
+    await rig.until(lambda: rig.originated(guest.ref), "the next contact is originated")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from routing.models import AckMethod, AttemptOutcome, LegRole, LegState, Status
+from routing.models import AckMethod, AttemptOutcome, ContactRole, ContactState, Status
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import Rig, bridged
 from voicebridge.ami.sim import Behaviour
@@ -25,7 +25,7 @@ async def rig(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Rig]:
 
 
 def once_each(rig: Rig, incident_id: str) -> bool:
-    return all(len(rig.originated(leg.channel_id)) == 1 for leg in rig.legs(incident_id))
+    return all(len(rig.originated(leg.ref)) == 1 for leg in rig.legs(incident_id))
 
 
 async def test_a_key_pressed_while_the_link_was_down_is_not_lost(
@@ -40,14 +40,15 @@ async def _key_while_down(rig: Rig) -> None:
     rig.script(SERENAZGO_1, Behaviour.SILENT)
     incident_id = await rig.dispatch()
     responder = rig.leg(incident_id, "pnp")
-    operator = rig.leg(incident_id, role=LegRole.OPERATOR)
+    operator = rig.leg(incident_id, role=ContactRole.OPERATOR)
     await rig.until(
-        lambda: rig.leg(incident_id, "pnp").state is LegState.UP, "pnp's responder answered"
+        lambda: rig.leg(incident_id, "pnp").state is ContactState.ANSWERED,
+        "pnp's responder answered",
     )
     await rig.settled()
     rig.fake.hold_events(True)  # from here on voicebridge hears nothing
     await rig.until(
-        lambda: responder.channel_id in rig.fake.rooms.get(incident_id, ()),
+        lambda: responder.ref in rig.fake.rooms.get(incident_id, ()),
         "the responder pressed 1 and joined, unheard",
     )
     assert rig.runtime.store.detail(incident_id).acks == ()
@@ -67,7 +68,7 @@ async def _key_while_down(rig: Rig) -> None:
         "«Guardia de prevención» entró a la sala (aceptó)",
     )
     assert detail.incident.status is Status.BRIDGED  # the operator was in the room
-    assert {operator.channel_id, responder.channel_id} <= rig.fake.rooms[incident_id]
+    assert {operator.ref, responder.ref} <= rig.fake.rooms[incident_id]
     assert once_each(rig, incident_id)
     assert len(rig.fake.actions("Login")) >= 2
 
@@ -102,7 +103,8 @@ async def test_an_asterisk_restart_is_survived(rig: Rig) -> None:
         lambda: rig.runtime.store.get(incident_id).status is Status.BRIDGED, "pnp bridged"
     )
     await rig.until(
-        lambda: rig.leg(incident_id, "serenazgo").state is LegState.UP, "serenazgo prompting"
+        lambda: rig.leg(incident_id, "serenazgo").state is ContactState.ANSWERED,
+        "serenazgo prompting",
     )
     rig.clock.advance(1)
     await rig.fake.restart()
@@ -114,12 +116,12 @@ async def test_an_asterisk_restart_is_survived(rig: Rig) -> None:
     assert detail.incident.status is Status.ACKNOWLEDGED  # the room is gone
     serenazgo = [a for a in detail.attempts if a.agency == "serenazgo"]
     assert [a.outcome for a in serenazgo] == [Out.ANSWERED]
-    assert serenazgo[0].cause == "colgó sin marcar (el canal ya no existe en Asterisk)"
+    assert serenazgo[0].cause == "colgó sin elegir una opción (el canal ya no existe en Asterisk)"
     # serenazgo's escalation goes on with the new Asterisk
     rig.clock.advance(60)
     assert await rig.run_due() == 1
     second = rig.leg(incident_id, "serenazgo", n=1)
-    await rig.until(lambda: rig.originated(second.channel_id), "serenazgo called again")
+    await rig.until(lambda: rig.originated(second.ref), "serenazgo called again")
     assert once_each(rig, incident_id)
-    kinds = [e.kind for e in rig.runtime.store.events(incident_id)]
+    kinds = [e.kind.value for e in rig.runtime.store.events(incident_id)]
     assert "leg_left" in kinds

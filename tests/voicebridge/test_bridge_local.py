@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from routing.models import AttemptOutcome, LegState, NewIncident, NewReport, Source
+from routing.models import AttemptOutcome, ContactState, NewIncident, NewReport, Source
 from tests.conftest import FakeClock, make_settings
 from tests.routing.configs import SMALL
+from tests.voicebridge.conftest import AMI_MEDIA
 from tests.voicebridge.rig import Rig, bridged
 from voicebridge.ami.sim import Behaviour
 from voicebridge.runtime import Runtime, build_runtime
@@ -30,7 +31,8 @@ def runtime(
         SMALL.replace(GUARDIA, '{phone: "014451111", label: Guardia, dtmf: "w5#"}'),
         encoding="utf-8",
     )
-    rt = build_runtime(make_settings(sqlite_url, redis_url, routing_file=str(path)), clock=clock)
+    settings = make_settings(sqlite_url, redis_url, routing_file=str(path))
+    rt = build_runtime(settings, clock=clock, media=AMI_MEDIA)
     rt.rules.load_file(actor="test")
     yield rt
     rt.close()
@@ -68,12 +70,14 @@ async def test_a_local_line_s_outcome_comes_from_the_originate_response(
 ) -> None:
     rig.script(LINE, behaviour)
     incident_id = robbery_in_miraflores(rig)
-    await rig.until(lambda: rig.leg(incident_id, "pnp").state is LegState.FAILED, "the try failed")
+    await rig.until(
+        lambda: rig.leg(incident_id, "pnp").state is ContactState.FAILED, "the try failed"
+    )
     await rig.settled()
     [attempt] = [a for a in rig.runtime.store.detail(incident_id).attempts if a.agency == "pnp"]
     assert attempt.outcome is outcome
     assert "Unknown, 0" not in (attempt.cause or "")
-    assert rig.leg(incident_id, "pnp").state is LegState.FAILED
+    assert rig.leg(incident_id, "pnp").state is ContactState.FAILED
 
 
 async def test_the_extension_is_dialled_before_the_prompt(rig: Rig) -> None:
@@ -92,12 +96,12 @@ async def test_the_extension_is_dialled_before_the_prompt(rig: Rig) -> None:
         lambda: "pnp" in [a.agency for a in rig.runtime.store.detail(incident.id).acks],
         "the police acknowledged",
     )
-    [orig] = rig.originated(leg.channel_id)
+    [orig] = rig.originated(leg.ref)
     assert "VB_DTMF=w5#" in orig["Variable"]
-    assert rig.fake.pbx.sent_dtmf[leg.channel_id] == "5#"
+    assert rig.fake.pbx.sent_dtmf[leg.ref] == "5#"
     attempts = rig.runtime.store.detail(incident.id).attempts
     assert [a.outcome for a in attempts if a.agency == "pnp"] == [AttemptOutcome.ACKNOWLEDGED]
     # a line without dtmf gets no VB_DTMF
     other = rig.leg(incident.id, "serenazgo")
-    [orig] = rig.originated(other.channel_id)
+    [orig] = rig.originated(other.ref)
     assert not any(v.startswith("VB_DTMF=") for v in orig["Variable"])

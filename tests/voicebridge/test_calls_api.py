@@ -4,6 +4,7 @@ reports are fed straight into the call events here (the bridge has its own tests
 
 from typing import Any
 
+from routing.models import AckMethod, Medium
 from tests.voicebridge.conftest import Api
 
 URL = "/api/v1/incidents"
@@ -42,12 +43,12 @@ async def test_dispatch_starts_the_calls_and_the_operator_watches_them(api: Api)
     assert calls["legs"][1]["prompt"] is True  # a responder's phone goes through the prompt
 
     # Asterisk reports: the responder of the first agency presses 1
-    events = api.runtime.calls.events
-    claimed = {c.leg.channel_id: c for c in events.claim("test")}
+    events = api.runtime.calls.contacts
+    claimed = {c.contact.ref: c for c in events.claim(Medium.VOICE, "test")}
     responder = calls["legs"][1]["channel_id"]
     assert responder in claimed
-    events.originate_result(responder, 4)
-    events.key_pressed(responder, "1", "OK")
+    events.answered(responder)
+    events.acknowledged(responder, AckMethod.KEYPRESS, "aceptó con la tecla 1")
     calls = await calls_of(api, incident_id)
     acked = calls["agencies"][0]
     assert acked["state"] == "acknowledged"
@@ -134,8 +135,8 @@ async def test_the_operator_adds_and_drops_lines(api: Api) -> None:
     response = await api.client.delete(f"{url}/{guest['channel_id']}", headers=api.auth())
     assert response.status == 200
     assert (await response.json())["state"] == "cancelled"
-    events = api.runtime.calls.events
-    claimed = [c.leg.channel_id for c in events.claim("test")]
+    events = api.runtime.calls.contacts
+    claimed = [c.contact.ref for c in events.claim(Medium.VOICE, "test")]
     supervisor = next(
         leg["channel_id"]
         for leg in (await calls_of(api, incident_id))["legs"]
@@ -144,7 +145,7 @@ async def test_the_operator_adds_and_drops_lines(api: Api) -> None:
     assert supervisor in claimed
     response = await api.client.delete(f"{url}/{supervisor}", headers=api.auth())
     assert (await response.json())["hangup_requested"] is True
-    assert supervisor in {leg.channel_id for leg in events.hangups()}
+    assert supervisor in {leg.ref for leg in events.to_withdraw(Medium.VOICE)}
     response = await api.client.delete(f"{url}/vb-0000", headers=api.auth())
     assert response.status == 404
     detail = await (await api.client.get(f"{URL}/{incident_id}", headers=api.auth())).json()
@@ -188,10 +189,10 @@ async def test_lines_that_cannot_be_added(api: Api) -> None:
 
 async def test_cancelling_the_incident_hangs_up_every_call(api: Api) -> None:
     incident_id, _ = await dispatched(api)
-    events = api.runtime.calls.events
-    [operator, *_] = events.claim("test")
-    events.originate_result(operator.leg.channel_id, 4)
-    events.joined(operator.leg.channel_id, incident_id)
+    events = api.runtime.calls.contacts
+    [operator, *_] = events.claim(Medium.VOICE, "test")
+    events.answered(operator.contact.ref)
+    events.joined(operator.contact.ref)
     response = await api.client.post(
         f"{URL}/{incident_id}/status",
         json={"status": "cancelled", "cause": "llamada falsa"},
@@ -202,7 +203,7 @@ async def test_cancelling_the_incident_hangs_up_every_call(api: Api) -> None:
     assert {a["state"] for a in calls["agencies"]} == {"cancelled"}
     assert {t["outcome"] for a in calls["agencies"] for t in a["tries"]} == {"cancelled"}
     assert {leg["hangup_requested"] for leg in calls["legs"]} == {True}
-    assert {leg.channel_id for leg in events.hangups()} == {
+    assert {leg.ref for leg in events.to_withdraw(Medium.VOICE)} == {
         leg["channel_id"] for leg in calls["legs"]
     }
     response = await api.client.post(

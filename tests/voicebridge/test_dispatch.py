@@ -9,9 +9,10 @@ from redis import Redis
 
 from routing.config import ConfigError
 from routing.errors import Conflict, InvalidValue
-from routing.models import AttemptOutcome, NewIncident, NewReport, Source, Status
+from routing.models import AttemptOutcome, Medium, NewIncident, NewReport, Source, Status
 from tests.conftest import FakeClock, make_settings
 from tests.routing.configs import SMALL
+from tests.voicebridge.conftest import AMI_MEDIA
 from voicebridge.runtime import Runtime, build_runtime
 
 
@@ -27,7 +28,9 @@ def rt(
     sqlite_url: str, redis_url: str, redis: Redis, clock: FakeClock, rules_file: Path
 ) -> Iterator[Runtime]:
     runtime = build_runtime(
-        make_settings(sqlite_url, redis_url, routing_file=str(rules_file)), clock=clock
+        make_settings(sqlite_url, redis_url, routing_file=str(rules_file)),
+        clock=clock,
+        media=AMI_MEDIA,
     )
     runtime.rules.load_file(actor="test")
     yield runtime
@@ -106,9 +109,9 @@ def test_editing_the_rules_never_changes_a_running_escalation(
     assert again.decision.plan("pnp") == plan_before
     # the first try of pnp did not answer: the second follows the frozen plan
     calls = rt.dispatcher.calls
-    [pnp] = [c for c in calls.events.claim("serve-1") if c.leg.agency == "pnp"]
-    assert pnp.leg.dial == "Local/0105@epr-sim"
-    calls.events.originate_result(pnp.leg.channel_id, 3)
+    [pnp] = [c for c in calls.contacts.claim(Medium.VOICE, "serve-1") if c.contact.agency == "pnp"]
+    assert pnp.contact.address == "Local/0105@epr-sim"
+    calls.contacts.not_reached(pnp.contact.ref, AttemptOutcome.NO_ANSWER, "no contestó")
     clock.advance(60)
     step = rt.dispatcher.escalate(first, "pnp", 1)
     assert step is not None
@@ -119,14 +122,16 @@ def test_editing_the_rules_never_changes_a_running_escalation(
     after = rt.dispatcher.dispatch(second, actor="operator:k1")
     assert after.revision == revision.id
     assert after.decision.plan("pnp").policy.attempts_per_target == 1
-    assert {leg.dial for leg in calls.legs(second) if leg.agency == "pnp"} == {"Local/0106@epr-sim"}
+    assert {leg.address for leg in calls.legs(second) if leg.agency == "pnp"} == {
+        "Local/0106@epr-sim"
+    }
 
 
 def test_a_full_line_moves_the_call_to_the_next_target_and_the_log_says_so(
     rt: Runtime, redis: Redis
 ) -> None:
     # three other incidents already rang the comisaría's line in the last minutes
-    limiter = rt.dispatcher.limiter
+    limiter = rt.calls.ledger.limiter
     config, _ = rt.rules.current()
     line = config.station("pnp-miraflores").targets[0]
     for _ in range(3):
@@ -134,7 +139,7 @@ def test_a_full_line_moves_the_call_to_the_next_target_and_the_log_says_so(
     incident_id = report(rt)  # Miraflores: pnp starts with the comisaría's line
     rt.dispatcher.dispatch(incident_id, actor="operator:k1")
     pnp = [leg for leg in rt.dispatcher.calls.legs(incident_id) if leg.agency == "pnp"]
-    assert [(leg.label, leg.dial) for leg in pnp] == [("TG Miraflores", "Local/11022@tetra-sim")]
+    assert [(leg.label, leg.address) for leg in pnp] == [("TG Miraflores", "Local/11022@tetra-sim")]
     detail = rt.store.detail(incident_id)
     assert [(a.target, a.outcome, a.number) for a in detail.attempts if a.agency == "pnp"] == [
         ("pnp-miraflores/1", AttemptOutcome.HELD_BACK, 1),

@@ -26,8 +26,16 @@ import pytest
 from redis import Redis
 
 from dialplans.render import DialplanParams, render_contexts, to_update_config
-from routing.models import AckMethod, AssignmentState, AttemptOutcome, LegRole, LegState, Status
+from routing.models import (
+    AckMethod,
+    AssignmentState,
+    AttemptOutcome,
+    ContactRole,
+    ContactState,
+    Status,
+)
 from tests.conftest import FakeClock, make_settings
+from tests.voicebridge.conftest import AMI_MEDIA
 from tests.voicebridge.rig import Bridged, connected
 from voicebridge.ami.codec import Message
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
@@ -111,7 +119,8 @@ def runtime(
 ) -> Iterator[Runtime]:
     routing = tmp_path / "routing.yaml"
     routing.write_text(routing_text(getattr(request, "param", None)), encoding="utf-8")
-    rt = build_runtime(make_settings(sqlite_url, redis_url, routing_file=str(routing)), clock=clock)
+    settings = make_settings(sqlite_url, redis_url, routing_file=str(routing))
+    rt = build_runtime(settings, clock=clock, media=AMI_MEDIA)
     rt.rules.load_file(actor="test")
     yield rt
     rt.close()
@@ -173,7 +182,7 @@ async def rig(runtime: Runtime, clock: FakeClock, asterisk: Asterisk) -> AsyncIt
     async with connected(runtime, clock, AmiTarget.parse(URL), timing=TIMING) as b:
         yield b
         for leg in runtime.calls.legs("LIM-2026-000001"):  # nothing rings on after the test
-            await asterisk.hangup(leg.channel_id)
+            await asterisk.hangup(leg.ref)
 
 
 def outcomes(rig: Bridged, incident_id: str, agency: str) -> list[Out]:
@@ -195,7 +204,7 @@ async def test_key_one_acknowledges_and_bridges(rig: Bridged, asterisk: Asterisk
         within=30,
     )
     await rig.until(
-        lambda: all(leg.state is LegState.IN_ROOM for leg in rig.legs(incident_id)),
+        lambda: all(leg.state is ContactState.IN_ROOM for leg in rig.legs(incident_id)),
         "every leg in the room",
         within=15,
     )
@@ -203,7 +212,7 @@ async def test_key_one_acknowledges_and_bridges(rig: Bridged, asterisk: Asterisk
     assert {a.method for a in detail.acks} == {AckMethod.KEYPRESS}
     assert outcomes(rig, incident_id, "pnp") == [Out.ACKNOWLEDGED]
     assert detail.incident.status is Status.BRIDGED
-    assert await asterisk.room(incident_id) == {leg.channel_id for leg in rig.legs(incident_id)}
+    assert await asterisk.room(incident_id) == {leg.ref for leg in rig.legs(incident_id)}
 
 
 async def test_key_two_declines_and_the_talkgroup_is_patched(
@@ -217,11 +226,11 @@ async def test_key_two_declines_and_the_talkgroup_is_patched(
     await rig.until(lambda: ended(rig, incident_id, "pnp", 2), "the talkgroup patched", within=15)
     assert outcomes(rig, incident_id, "pnp") == [Out.DECLINED, Out.PATCHED]
     talkgroup = rig.leg(incident_id, "pnp", n=1)
-    assert talkgroup.dial == f"Local/{PNP_2}@{SIM}"
+    assert talkgroup.address == f"Local/{PNP_2}@{SIM}"
     await rig.until(
-        lambda: rig.leg(incident_id, "pnp", n=1).state is LegState.IN_ROOM, "in the room"
+        lambda: rig.leg(incident_id, "pnp", n=1).state is ContactState.IN_ROOM, "in the room"
     )
-    assert talkgroup.channel_id in await asterisk.room(incident_id)
+    assert talkgroup.ref in await asterisk.room(incident_id)
 
 
 @pytest.mark.parametrize(
@@ -243,23 +252,23 @@ async def test_every_try_records_its_outcome(
     [attempt] = [a for a in rig.runtime.store.detail(incident_id).attempts if a.agency == "pnp"]
     assert attempt.outcome is outcome
     assert (attempt.cause or "").startswith(cause)
-    assert rig.leg(incident_id, "pnp").state in (LegState.FAILED, LegState.ENDED)
+    assert rig.leg(incident_id, "pnp").state in (ContactState.FAILED, ContactState.ENDED)
 
 
 async def test_the_operator_adds_a_line_and_drops_it(rig: Bridged, asterisk: Asterisk) -> None:
     incident_id = await rig.dispatch()
     guest = await rig.add_line(incident_id, "987654321", "Vecino")
     await rig.until(
-        lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.IN_ROOM,
+        lambda: rig.leg(incident_id, role=ContactRole.GUEST).state is ContactState.IN_ROOM,
         "the guest joined",
         within=15,
     )
-    assert guest.channel_id in await asterisk.room(incident_id)
-    await rig.drop_line(incident_id, guest.channel_id)
+    assert guest.ref in await asterisk.room(incident_id)
+    await rig.drop_line(incident_id, guest.ref)
     await rig.until(
-        lambda: rig.leg(incident_id, role=LegRole.GUEST).state is LegState.ENDED, "hung up"
+        lambda: rig.leg(incident_id, role=ContactRole.GUEST).state is ContactState.ENDED, "hung up"
     )
-    assert guest.channel_id not in await asterisk.room(incident_id)
+    assert guest.ref not in await asterisk.room(incident_id)
 
 
 async def test_cancelling_hangs_up_every_leg(rig: Bridged, asterisk: Asterisk) -> None:
@@ -267,7 +276,9 @@ async def test_cancelling_hangs_up_every_leg(rig: Bridged, asterisk: Asterisk) -
     await asterisk.line(SERENAZGO_1, "epr-noanswer-sim")
     incident_id = await rig.dispatch()
     await rig.until(
-        lambda: rig.leg(incident_id, "pnp").state is LegState.UP, "pnp answered", within=15
+        lambda: rig.leg(incident_id, "pnp").state is ContactState.ANSWERED,
+        "pnp answered",
+        within=15,
     )
     await asyncio.to_thread(
         rig.runtime.store.transition,
@@ -276,7 +287,7 @@ async def test_cancelling_hangs_up_every_leg(rig: Bridged, asterisk: Asterisk) -
         actor="operator:test",
         cause="llamada falsa",
     )
-    rig.bridge.wake()
+    rig.runtime.wakeup.local()
     await rig.until(
         lambda: all(not leg.state.live for leg in rig.legs(incident_id)),
         "every leg ended",
@@ -382,13 +393,13 @@ async def test_a_key_pressed_while_the_link_was_down_is_not_lost(
             responder = rig.leg(incident_id, "pnp")
             try:
                 await rig.until(
-                    lambda: rig.leg(incident_id, "pnp").state is LegState.UP,
+                    lambda: rig.leg(incident_id, "pnp").state is ContactState.ANSWERED,
                     "the police's line answered",
                     within=10,
                 )
                 proxy.cut()  # from here on voicebridge hears nothing
                 for _ in range(200):
-                    if responder.channel_id in await asterisk.room(incident_id):
+                    if responder.ref in await asterisk.room(incident_id):
                         break
                     await asyncio.sleep(0.1)
                 else:
@@ -410,7 +421,7 @@ async def test_a_key_pressed_while_the_link_was_down_is_not_lost(
                 assert [leg.agency for leg in rig.legs(incident_id)].count("pnp") == 1
             finally:
                 for leg in rig.legs(incident_id):
-                    await asterisk.hangup(leg.channel_id)
+                    await asterisk.hangup(leg.ref)
     finally:
         await proxy.stop()
 
@@ -424,7 +435,7 @@ async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk)
         within=20,
     )
     await rig.until(
-        lambda: rig.leg(incident_id, "serenazgo").state is LegState.UP,
+        lambda: rig.leg(incident_id, "serenazgo").state is ContactState.ANSWERED,
         "serenazgo prompting",
         within=10,
     )
