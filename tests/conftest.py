@@ -21,27 +21,22 @@ import pytest
 from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.schema import sort_tables
 
 from routing.db import Database
+from routing.schema import metadata as routing_metadata
 from voicebridge import migrate
 from voicebridge.runtime import Runtime, build_runtime
+from voicebridge.schema import metadata as app_metadata
 from voicebridge.settings import Settings, load_settings
 
 DEFAULT_PG = "postgresql+psycopg://voicebridge:voicebridge@127.0.0.1:5432/voicebridge_test"
-TABLES = (
-    "legs",
-    "acks",
-    "attempts",
-    "assignments",
-    "dispatches",
-    "routing_revisions",
-    "incident_events",
-    "reports",
-    "tasks",
-    "incidents",
-    "incident_counters",
-    "api_keys",
+METADATA = (routing_metadata, app_metadata)  # every table of the database, as migrations/env.py
+TABLES = tuple(
+    table.name for table in reversed(sort_tables([t for m in METADATA for t in m.tables.values()]))
 )
+"""Every table the tests empty, each before the tables it references (for TRUNCATE or
+DELETE); Alembic's version table is in neither metadata: it is never emptied."""
 
 
 class FakeClock:
