@@ -161,6 +161,17 @@ def test_a_row_lock_is_released_when_a_wait_fails(runtime: Runtime, env: dict[st
         )
 
 
+def test_a_lock_left_held_fails_the_next_truncate_at_once(
+    runtime: Runtime, env: dict[str, str]
+) -> None:
+    incident_id = first_try_unanswered(runtime)
+    with row_locked(env, incident_id):
+        with pytest.raises(pytest.fail.Exception) as failed:
+            _truncate(env["VOICEBRIDGE_DATABASE_URL"], lock_timeout="100ms")
+        assert "emptying the test tables waited 100ms for a lock" in str(failed.value)
+        assert "idle in transaction: SELECT id FROM incidents WHERE" in str(failed.value)
+
+
 def test_a_worker_killed_in_the_middle_of_a_job_loses_no_escalation(
     runtime: Runtime, env: dict[str, str], workers: Workers, redis: Redis
 ) -> None:
