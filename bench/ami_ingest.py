@@ -9,7 +9,7 @@ The frames are the server-to-client reads recorded from a real Asterisk 22.10.1 
 files stay there), fed chunk by chunk exactly as they were read, one protocol instance
 per recorded connection, repeated until about 200,000 events have gone through. Both
 sides get the same chunks; rounds alternate; the best round of each is reported.
-``VOICEBRIDGE_AMI_TRACES`` names another trace directory.
+``VOICEBRIDGE_TEST_AMI_TRACES`` names another trace directory.
 """
 
 import asyncio
@@ -203,10 +203,10 @@ async def measure(conns: list[list[bytes]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    directory = Path(os.environ.get("VOICEBRIDGE_AMI_TRACES", DEFAULT_TRACES))
+    directory = Path(os.environ.get("VOICEBRIDGE_TEST_AMI_TRACES", DEFAULT_TRACES))
     conns = load_connections(directory)
     if not conns:
-        print(f"ami_ingest: skipped, no AMI traces in {directory} (VOICEBRIDGE_AMI_TRACES)")
+        print(f"ami_ingest: skipped, no AMI traces in {directory} (VOICEBRIDGE_TEST_AMI_TRACES)")
         return
     logging.disable(logging.CRITICAL)  # the recorded Shutdown events would log per pass
     try:

@@ -21,28 +21,24 @@ import pytest
 from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.schema import sort_tables
 
 from routing.db import Database
 from routing.models import Medium
+from routing.schema import metadata as routing_metadata
 from voicebridge import migrate
 from voicebridge.runtime import Runtime, build_runtime
+from voicebridge.schema import metadata as app_metadata
 from voicebridge.settings import Settings, load_settings
 
 DEFAULT_PG = "postgresql+psycopg://voicebridge:voicebridge@127.0.0.1:5432/voicebridge_test"
-TABLES = (
-    "contacts",
-    "acks",
-    "attempts",
-    "assignments",
-    "dispatches",
-    "routing_revisions",
-    "incident_events",
-    "reports",
-    "tasks",
-    "incidents",
-    "incident_counters",
-    "api_keys",
+METADATA = (routing_metadata, app_metadata)  # every table of the database, as migrations/env.py
+TABLES = tuple(
+    table.name for table in reversed(sort_tables([t for m in METADATA for t in m.tables.values()]))
 )
+"""Every table the tests empty, each before the tables it references (for TRUNCATE or
+DELETE); Alembic's version table is in neither metadata: it is never emptied."""
 
 
 class FakeClock:
@@ -169,11 +165,33 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _truncate(url: str) -> None:
+def _truncate(url: str, lock_timeout: str = "10s") -> None:
+    """Empty every table of the PostgreSQL database. A lock an earlier test left held
+    fails the test within ``lock_timeout``, naming the transactions still open, instead
+    of blocking the run."""
     db = Database.from_url(url, pool_size=1)
-    with db.write() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    db.dispose()
+    try:
+        with db.write() as conn:
+            conn.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": lock_timeout})
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    except OperationalError as exc:
+        if not isinstance(exc.orig, psycopg.errors.LockNotAvailable):
+            raise
+        with db.read() as conn:
+            open_ = conn.execute(
+                text(
+                    "SELECT pid, state, query FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in%'"
+                )
+            ).all()
+        held = "; ".join(f"pid {r.pid} {r.state}: {r.query}" for r in open_) or "none left"
+        pytest.fail(
+            f"emptying the test tables waited {lock_timeout} for a lock: a connection of an "
+            f"earlier test still holds one (open transactions: {held})",
+            pytrace=False,
+        )
+    finally:
+        db.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,6 +1,6 @@
 """Golden files: expected renderings kept byte for byte under ``golden/``.
 
-Run the tests with ``VOICEBRIDGE_UPDATE_GOLDEN=1`` to (re)write them after a deliberate
+Run the tests with ``VOICEBRIDGE_TEST_UPDATE_GOLDEN=1`` to (re)write them after a deliberate
 template change, then review the diff before committing it.
 """
 
@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
-UPDATE_ENV = "VOICEBRIDGE_UPDATE_GOLDEN"
+UPDATE_ENV = "VOICEBRIDGE_TEST_UPDATE_GOLDEN"
 
 
 def assert_golden(name: str, text: str) -> None:

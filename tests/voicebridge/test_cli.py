@@ -55,6 +55,17 @@ def test_settings_are_printed_with_passwords_masked(capsys: pytest.CaptureFixtur
     assert "s3cret" not in out
 
 
+def test_settings_ignore_the_test_suites_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"VOICEBRIDGE_TEST_AMI_TRACES": "/srv/traces", "VOICEBRIDGE_HTTP_PORT": "9000"}
+    assert main(["settings"], environ=env) == 0
+    out = capsys.readouterr().out
+    assert "VOICEBRIDGE_HTTP_PORT=9000" in out
+    assert "TRACES" not in out
+    assert main(["settings"], environ={"VOICEBRIDGE_AMI_TRACES": "/srv/traces"}) == 2
+    err = capsys.readouterr().err
+    assert "configuration error: VOICEBRIDGE_AMI_TRACES: unknown setting" in err
+
+
 def test_api_keys_are_created_listed_and_revoked(
     tmp_path: Path, redis_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,7 @@
 """Tasks, the relay and the RQ jobs, against a real Redis."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -8,6 +9,7 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
+from routing.ledger import escalation_task
 from routing.models import NewIncident, NewReport, Source, Status, Task
 from tests.conftest import FakeClock
 from voicebridge.jobs import overdue_sweep_task, sweep_period
@@ -48,6 +50,13 @@ def test_job_ids_are_built_from_incident_purpose_and_attempt() -> None:
         job_id("LIM 2026", "call", 1)
     with pytest.raises(ValueError, match="counts from 1"):
         job_id("LIM-2026-000123", "call", 0)
+
+
+def test_the_readme_shows_the_id_of_a_real_job() -> None:
+    """Its example is an escalation step's id, as the ledger builds it."""
+    task = escalation_task("LIM-2026-000123", "pnp", 2, datetime(2026, 11, 25, tzinfo=UTC))
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"e.g. `{task.key}`" in readme
 
 
 def test_one_sweep_task_per_period_however_many_ask(runtime: Runtime, clock: FakeClock) -> None:

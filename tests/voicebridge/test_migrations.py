@@ -8,10 +8,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from routing.schema import metadata as routing_metadata
+from tests.conftest import TABLES
 from voicebridge import migrate
 from voicebridge.schema import metadata as app_metadata
 
@@ -23,6 +24,22 @@ def test_the_migrated_schema_matches_the_tables_in_code(database_url: str) -> No
         both = [routing_metadata, app_metadata]
         assert compare_metadata(context, both) == []  # type: ignore[arg-type]
         assert context.get_current_revision() == migrate.head()
+    engine.dispose()
+
+
+def test_the_tests_empty_every_table_of_the_migrated_database(database_url: str) -> None:
+    """conftest's TABLES: all of them but Alembic's, each before those it references."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        version_table = MigrationContext.configure(conn).version_table
+        schema = inspect(conn)
+        tables = set(schema.get_table_names()) - {version_table}
+        assert sorted(TABLES) == sorted(tables)
+        for table in TABLES:
+            for key in schema.get_foreign_keys(table):
+                referred = key["referred_table"]
+                if referred != table:
+                    assert TABLES.index(referred) > TABLES.index(table), (table, referred)
     engine.dispose()
 
 

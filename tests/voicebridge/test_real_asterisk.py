@@ -4,10 +4,13 @@ Set ``VOICEBRIDGE_TEST_AMI=ami://user:secret@host:port`` to an Asterisk 22 loade
 ``shared/asterisk/conf`` (its ``epr-*-sim`` and ``operator-sim`` contexts stand in for
 people), with voicebridge's prompts in its sounds (``voicebridge prompts build --out
 /tmp/vb`` then copy ``/tmp/vb/es/vb`` to ``<sounds>/es/vb``) and Debian's Spanish core
-sounds. The suite pushes the dialplan and sets AstDB keys with its own session, on
-``VOICEBRIDGE_TEST_AMI_ADMIN`` if set (classes ``config`` and ``system`` for that), else on
-the same account; voicebridge's bridge needs only the classes the README lists (run with
-an account that has just those, they suffice). Each test pushes ``vb-ack``, ``vb-room``
+sounds. The suite pushes the dialplan, sets AstDB keys, lists the rooms, hangs up what
+is left, restarts Asterisk and hears the test lines' UserEvents with its own session, on
+``VOICEBRIDGE_TEST_AMI_ADMIN`` if set (``write = config,system,reporting,command`` and
+``read = user`` for that, see :data:`CLASSES`), else on the same account; voicebridge's
+bridge needs only the classes the README lists (run with an account that has just those,
+they suffice). An action Asterisk refuses with ``Permission denied`` fails the test
+naming the class the suite's account lacks. Each test pushes ``vb-ack``, ``vb-room``
 and the simulation contexts with UpdateConfig; ``vb-sim`` sends each dialled number to
 the simulation context named by the AstDB key ``vbsim/<number>`` (``epr-ack-sim`` when
 there is none).
@@ -17,10 +20,12 @@ the policy's 25 s); the database's clock is the test's, as in test_bridge.py.
 """
 
 import asyncio
+import logging
 import os
-from collections.abc import AsyncIterator, Iterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -34,22 +39,24 @@ from routing.models import (
     ContactState,
     Status,
 )
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import FakeClock, free_port, make_settings
 from tests.voicebridge.conftest import AMI_MEDIA
 from tests.voicebridge.rig import Bridged, connected
 from voicebridge.ami.codec import Message
+from voicebridge.ami.protocol import LinkLost, from_panoramisk
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
 from voicebridge.runtime import Runtime, build_runtime
 
+log = logging.getLogger(__name__)
+
 URL = os.environ.get("VOICEBRIDGE_TEST_AMI", "")
 ADMIN_URL = os.environ.get("VOICEBRIDGE_TEST_AMI_ADMIN", "") or URL
-"""The suite's own account (pushes the dialplan, sets AstDB keys); by default the same.
-Give voicebridge's account only the classes of the README to check they suffice."""
-pytestmark = pytest.mark.skipif(
-    not URL,
-    reason="the real-Asterisk suite: set VOICEBRIDGE_TEST_AMI=ami://user:secret@host:5038 "
+"""The suite's own account (see :data:`CLASSES`); by default the same. Give
+voicebridge's account only the classes of the README to check they suffice."""
+SKIPPED = (
+    "the real-Asterisk suite: set VOICEBRIDGE_TEST_AMI=ami://user:secret@host:5038 "
     "to an Asterisk 22 loaded with shared/asterisk/conf and voicebridge's prompts "
-    "(see this file's docstring and README, 'Asterisk')",
+    "(see this file's docstring and README, 'Asterisk')"
 )
 
 Out = AttemptOutcome
@@ -88,6 +95,21 @@ PNP_1 = "017210668"  # pnp-zarate/1
 PNP_2 = "11055"  # pnp-zarate/2, a talkgroup
 SERENAZGO_1 = "017208410"
 TIMING = Timing(action_timeout=5.0, ping_interval=1.0, ping_timeout=2.0, backoff_max=0.5)
+
+DENIED = "Permission denied"  # Asterisk's answer to an action the account may not send
+CLASSES = {
+    # what the suite's account needs in manager.conf for each of its actions (Asterisk
+    # 22.10.1); and ``read = user`` for the test lines' UserEvents
+    "UpdateConfig": "write = config",
+    "DBPut": "write = system",
+    "DBDelTree": "write = system",
+    "ConfBridgeList": "write = reporting",
+    "Hangup": "write = system (or call)",
+    "Command": "write = command",
+}
+NO_ROOM = ("No active conferences.", "No Conference by that name found.")
+NO_KEYS = ("Database entry not found",)
+NO_CHANNEL = ("No such channel",)
 
 
 def routing_text(dtmf: str | None) -> str:
@@ -129,10 +151,62 @@ def runtime(
 class Asterisk:
     """A second, administrative AMI session: the dialplan, AstDB, inspection."""
 
-    def __init__(self, session: AmiSession) -> None:
+    def __init__(self, session: AmiSession, *, reconnect: float = 30.0) -> None:
         self.session = session
+        self.reconnect = reconnect  # seconds a teardown waits for a session to log in again
         self.user_events: list[Message] = []
         session.on("UserEvent", self.user_events.append)
+
+    async def send(
+        self,
+        action: str,
+        headers: Sequence[tuple[str, str]],
+        *,
+        expected: Sequence[str] = (),
+        wait: float | None = None,
+    ) -> Any:
+        """The response to one of the suite's actions, None for an error Asterisk gives as
+        ``expected``; ``Permission denied`` fails the test naming the class the account
+        lacks, any other error is raised (:class:`AmiError`)."""
+        try:
+            return await self.session.send(action, headers, wait=wait)
+        except AmiError as exc:
+            if exc.message in expected:
+                return None
+            if exc.message == DENIED:
+                pytest.fail(
+                    f"Asterisk refused {action} to the suite's account {self.session.target}: "
+                    f"{DENIED}. Give that account {CLASSES.get(action, 'the class of ' + action)} "
+                    "in manager.conf (README, 'The fake Asterisk and the real-Asterisk suite')",
+                    pytrace=False,
+                )
+            raise
+
+    async def cleanup(
+        self, action: str, headers: Sequence[tuple[str, str]], *, expected: Sequence[str] = ()
+    ) -> bool:
+        """An action of a test's teardown. On a link that is down (Asterisk restarting)
+        it waits for the session to log in again, up to ``reconnect`` seconds, then gives
+        up with a log line (False) rather than fail the test."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.reconnect
+        while True:
+            try:
+                if not self.session.connected.is_set():
+                    left = max(deadline - loop.time(), 0.01)
+                    await asyncio.wait_for(self.session.connected.wait(), left)
+                await self.send(action, headers, expected=expected)
+                return True
+            except (LinkLost, TimeoutError) as exc:
+                if loop.time() >= deadline:
+                    log.warning(
+                        "clean-up %s skipped: the suite's AMI session to %s is down (%s)",
+                        action,
+                        self.session.target,
+                        self.session.last_error or type(exc).__name__,
+                    )
+                    return False
+                await asyncio.sleep(0.1)
 
     async def push_dialplan(self) -> None:
         contexts = {
@@ -142,47 +216,58 @@ class Asterisk:
             LATE: LATE_CONTEXT,
         }
         for action in to_update_config(contexts):
-            await self.session.send("UpdateConfig", action)
+            await self.send("UpdateConfig", action)
 
     async def line(self, number: str, context: str) -> None:
         """What the line ``number`` does: a simulation context of shared/asterisk/conf."""
-        await self.session.send("DBPut", [("Family", "vbsim"), ("Key", number), ("Val", context)])
+        await self.send("DBPut", [("Family", "vbsim"), ("Key", number), ("Val", context)])
 
     async def room(self, room: str) -> set[str]:
         """The Uniqueids in a ConfBridge room (none when it does not exist)."""
-        try:
-            members = await self.session.list("ConfBridgeList", [("Conference", room)])
-        except AmiError:
+        result = await self.send("ConfBridgeList", [("Conference", room)], expected=NO_ROOM)
+        if result is None:
             return set()
+        members = [from_panoramisk(m) for m in (result if isinstance(result, list) else [result])]
         return {m["Uniqueid"] for m in members if m.get("Event") == "ConfbridgeList"}
 
-    async def hangup(self, channel_id: str) -> None:
-        with suppress(AmiError):
-            await self.session.send("Hangup", [("Channel", channel_id), ("Cause", "16")])
+    async def hangup(self, channel_id: str) -> bool:
+        """Hang a channel up if it is still there (False: the link did not come back)."""
+        headers = [("Channel", channel_id), ("Cause", "16")]
+        return await self.cleanup("Hangup", headers, expected=NO_CHANNEL)
 
 
 @pytest.fixture
 async def asterisk() -> AsyncIterator[Asterisk]:
+    if not URL:
+        pytest.skip(SKIPPED)
     session = AmiSession(AmiTarget.parse(ADMIN_URL), timing=TIMING)
     session.start()
-    await asyncio.wait_for(session.connected.wait(), 10)
-    a = Asterisk(session)
-    with suppress(AmiError):
-        await session.send("DBDelTree", [("Family", "vbsim")])
-    await a.push_dialplan()
-    await a.line(OPERATOR_SJL, "operator-sim")
-    yield a
-    with suppress(AmiError):
-        await session.send("DBDelTree", [("Family", "vbsim")])
-    await session.stop()
+    try:
+        try:
+            await asyncio.wait_for(session.connected.wait(), 10)
+        except TimeoutError:
+            pytest.fail(
+                f"the suite's account is not logged in to {session.target} after 10 s: "
+                f"{session.last_error}",
+                pytrace=False,
+            )
+        a = Asterisk(session)
+        await a.send("DBDelTree", [("Family", "vbsim")], expected=NO_KEYS)
+        await a.push_dialplan()
+        await a.line(OPERATOR_SJL, "operator-sim")
+        yield a
+        await a.cleanup("DBDelTree", [("Family", "vbsim")], expected=NO_KEYS)
+    finally:
+        await session.stop()
 
 
 @pytest.fixture
-async def rig(runtime: Runtime, clock: FakeClock, asterisk: Asterisk) -> AsyncIterator[Bridged]:
+async def rig(asterisk: Asterisk, runtime: Runtime, clock: FakeClock) -> AsyncIterator[Bridged]:
     async with connected(runtime, clock, AmiTarget.parse(URL), timing=TIMING) as b:
         yield b
         for leg in runtime.calls.legs("LIM-2026-000001"):  # nothing rings on after the test
-            await asterisk.hangup(leg.ref)
+            if not await asterisk.hangup(leg.ref):
+                break  # the link is gone: so are the calls, or they end without us
 
 
 def outcomes(rig: Bridged, incident_id: str, agency: str) -> list[Out]:
@@ -309,6 +394,7 @@ async def test_a_line_behind_a_menu_gets_its_extension(rig: Bridged, asterisk: A
         within=30,
     )
     menu = [e for e in asterisk.user_events if e.get("UserEvent") == "VbSimMenu"]
+    assert menu, "no UserEvent reached the suite's account: it needs read = user"
     assert [e.get("Extension") for e in menu] == ["25"]  # "#" ends Read
 
 
@@ -381,7 +467,7 @@ class LinkProxy:
 
 
 async def test_a_key_pressed_while_the_link_was_down_is_not_lost(
-    runtime: Runtime, clock: FakeClock, asterisk: Asterisk
+    asterisk: Asterisk, runtime: Runtime, clock: FakeClock
 ) -> None:
     await asterisk.line(PNP_1, LATE)
     await asterisk.line(SERENAZGO_1, "epr-noanswer-sim")
@@ -440,8 +526,8 @@ async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk)
         within=10,
     )
     rig.clock.advance(1)
-    with suppress(AmiError, ConnectionError, TimeoutError):
-        await asterisk.session.send("Command", [("Command", "core restart now")], wait=2)
+    with suppress(LinkLost, TimeoutError):  # Asterisk goes without answering (trace 08b)
+        await asterisk.send("Command", [("Command", "core restart now")], wait=2)
     await rig.until(
         lambda: all(not leg.state.live for leg in rig.legs(incident_id)),
         "every leg of the restarted Asterisk ended",
@@ -463,3 +549,149 @@ async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk)
         within=30,
     )
     assert [leg.agency for leg in rig.legs(incident_id)].count("serenazgo") == 2
+
+
+# ------------------------------------------------------------ the suite's own helpers
+# These need no Asterisk: a loopback stand-in answers as Asterisk does (trace 01b).
+
+
+class Refusing:
+    """An Asterisk whose account has no class: Login and Ping succeed (they need none),
+    any other action is refused with ``Permission denied``, but for the actions
+    ``errors`` gives another error. It records the actions it received."""
+
+    def __init__(self, errors: dict[str, str] | None = None, port: int = 0) -> None:
+        self.errors = errors or {}
+        self.port = port
+        self.received: list[str] = []
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        writer.write(b"Asterisk Call Manager/11.0.0\r\n")
+        with suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                block = (await reader.readuntil(b"\r\n\r\n")).decode()
+                fields = dict(line.split(": ", 1) for line in block.split("\r\n") if ": " in line)
+                action = fields["Action"]
+                if action in ("Login", "Ping"):
+                    answer = "Response: Success\r\n"
+                else:
+                    self.received.append(action)
+                    answer = f"Response: Error\r\nMessage: {self.errors.get(action, DENIED)}\r\n"
+                writer.write(f"{answer}ActionID: {fields['ActionID']}\r\n\r\n".encode())
+        writer.close()
+
+
+def suite_session(port: int) -> AmiSession:
+    return AmiSession(AmiTarget.parse(f"ami://suite:s3cret@127.0.0.1:{port}"), timing=TIMING)
+
+
+@asynccontextmanager
+async def logged_in(errors: dict[str, str] | None = None) -> AsyncIterator[Asterisk]:
+    """The suite's helpers on a session logged in to a :class:`Refusing` Asterisk."""
+    peer = Refusing(errors)
+    await peer.start()
+    session = suite_session(peer.port)
+    session.start()
+    try:
+        await asyncio.wait_for(session.connected.wait(), 5)
+        yield Asterisk(session)
+    finally:
+        await session.stop()
+        await peer.stop()
+
+
+@pytest.mark.parametrize(
+    ("call", "action", "missing"),
+    [
+        pytest.param(lambda a: a.push_dialplan(), "UpdateConfig", "write = config", id="dialplan"),
+        pytest.param(lambda a: a.line(PNP_1, "epr-busy-sim"), "DBPut", "write = system", id="line"),
+        pytest.param(
+            lambda a: a.room("LIM-2026-000001"), "ConfBridgeList", "write = reporting", id="room"
+        ),
+        pytest.param(
+            lambda a: a.hangup("vb-0123456789abcdef0123"),
+            "Hangup",
+            "write = system (or call)",
+            id="hangup",
+        ),
+        pytest.param(
+            lambda a: a.send("Command", [("Command", "core restart now")]),
+            "Command",
+            "write = command",
+            id="restart",
+        ),
+    ],
+)
+async def test_a_permission_denied_fails_naming_the_class_the_account_lacks(
+    call: Callable[[Asterisk], Awaitable[object]], action: str, missing: str
+) -> None:
+    async with logged_in() as asterisk:
+        with pytest.raises(pytest.fail.Exception) as failed:
+            await call(asterisk)
+        target = asterisk.session.target
+    assert str(failed.value) == (
+        f"Asterisk refused {action} to the suite's account {target}: Permission denied. "
+        f"Give that account {missing} in manager.conf "
+        "(README, 'The fake Asterisk and the real-Asterisk suite')"
+    )
+
+
+async def test_only_the_errors_a_helper_expects_are_tolerated() -> None:
+    errors = {
+        "ConfBridgeList": "No Conference by that name found.",
+        "Hangup": "No such channel",
+        "DBDelTree": "Database entry not found",
+    }
+    async with logged_in(errors) as asterisk:
+        assert await asterisk.room("LIM-2026-000001") == set()  # no such room: nobody in it
+        assert await asterisk.hangup("vb-0123456789abcdef0123") is True  # gone already
+        assert await asterisk.cleanup("DBDelTree", [("Family", "vbsim")], expected=NO_KEYS)
+        errors["ConfBridgeList"] = "No Conference name provided."
+        with pytest.raises(AmiError, match=r"^ConfBridgeList: No Conference name provided\.$"):
+            await asterisk.room("")
+
+
+async def test_a_teardown_waits_for_a_session_that_is_reconnecting() -> None:
+    port = free_port()
+    session = suite_session(port)  # Asterisk restarting: nothing listens yet
+    session.start()
+    peer = Refusing({"Hangup": "No such channel"}, port=port)
+    try:
+        cleanup = asyncio.create_task(Asterisk(session).hangup("vb-0123456789abcdef0123"))
+        await asyncio.sleep(0.3)
+        assert not cleanup.done()
+        await peer.start()  # Asterisk is back
+        assert await asyncio.wait_for(cleanup, 5) is True
+        assert peer.received == ["Hangup"]
+    finally:
+        await session.stop()
+        await peer.stop()
+
+
+async def test_a_teardown_on_a_link_that_stays_down_is_skipped_with_a_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    session = suite_session(free_port())  # nothing listens
+    session.start()
+    try:
+        assert await Asterisk(session, reconnect=0.3).hangup("vb-0123456789abcdef0123") is False
+    finally:
+        await session.stop()
+    [record] = [r for r in caplog.records if r.name == __name__]
+    assert record.getMessage().startswith(
+        f"clean-up Hangup skipped: the suite's AMI session to {session.target} is down ("
+    )

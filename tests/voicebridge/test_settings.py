@@ -1,11 +1,14 @@
+import re
 from pathlib import Path
 
 import pytest
 
 from voicebridge.errors import SettingsError
-from voicebridge.settings import SPECS, load_settings
+from voicebridge.settings import CONFIG_VARIABLE, SPECS, load_settings
 
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+ROOT = Path(__file__).parents[2]
+VARIABLE = re.compile(r"\bVOICEBRIDGE_[A-Z0-9_]*[A-Z0-9]\b")
 
 
 def test_defaults_need_no_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,6 +120,72 @@ def test_the_readme_lists_every_setting() -> None:
     for spec in SPECS:
         assert f"`{spec.variable}`" in readme, f"README.md does not list {spec.variable}"
     assert "`VOICEBRIDGE_CONFIG`" in readme
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "VOICEBRIDGE_TEST_AMI_TRACES",
+        "VOICEBRIDGE_TEST_POSTGRES_URL",
+        "VOICEBRIDGE_TEST_AMI_ADMIN",
+        "VOICEBRIDGE_TEST_WHATEVER_COMES_NEXT",
+    ],
+)
+def test_the_test_suites_variables_are_ignored(variable: str) -> None:
+    assert load_settings({variable: "ami://x:y@z:1"}) == load_settings({})
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        # the traces' old name: a test-only variable must say so with VOICEBRIDGE_TEST_
+        ("VOICEBRIDGE_AMI_TRACES", "VOICEBRIDGE_AMI_TRACES: unknown setting"),
+        ("VOICEBRIDGE_TESTING", "VOICEBRIDGE_TESTING: unknown setting"),
+        ("VOICEBRIDGE_TEST", "VOICEBRIDGE_TEST: unknown setting"),
+        ("VOICEBRIDGE_TESTS_URL", "VOICEBRIDGE_TESTS_URL: unknown setting"),
+    ],
+)
+def test_only_the_test_prefix_is_ignored(variable: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: "x"})
+    assert message in str(caught.value)
+
+
+def test_every_variable_people_are_told_to_set_is_a_setting_or_test_only() -> None:
+    """What the README, the benchmarks, the scripts and the packages name: a setting
+    (or VOICEBRIDGE_CONFIG), or a VOICEBRIDGE_TEST_* variable the settings ignore."""
+    settings = {spec.variable for spec in SPECS} | {CONFIG_VARIABLE}
+    files = [ROOT / "README.md", ROOT / "Makefile"]
+    for package in ("bench", "scripts", "voicebridge", "routing", "dialplans", "channels", "tetra"):
+        files += sorted((ROOT / package).rglob("*.py"))
+    named = {
+        (name, str(path.relative_to(ROOT)))
+        for path in files
+        for name in VARIABLE.findall(path.read_text(encoding="utf-8"))
+    }
+    refused = sorted(
+        (name, where)
+        for name, where in named
+        if name not in settings and not name.startswith("VOICEBRIDGE_TEST_")
+    )
+    assert refused == []
+
+
+def test_the_readme_lists_every_test_only_variable() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("Test-only variables")
+    paragraph = readme[start : readme.index("\n\n", start)]
+    used = {
+        name
+        for folder in ("tests", "bench", "scripts")
+        for path in (ROOT / folder).rglob("*.py")
+        if path != Path(__file__)  # its examples are made up
+        for name in VARIABLE.findall(path.read_text(encoding="utf-8"))
+        if name.startswith("VOICEBRIDGE_TEST_")
+    }
+    assert used, "no test-only variable found: the scan is broken"
+    missing = sorted(name for name in used if f"`{name}`" not in paragraph)
+    assert missing == [], f"README.md's 'Test-only variables' paragraph lacks {missing}"
 
 
 def test_the_ami_url() -> None:

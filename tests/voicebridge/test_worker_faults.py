@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -110,6 +111,26 @@ def until(condition: Callable[[], object], what: str, within: float = 20.0) -> N
         time.sleep(0.05)
 
 
+def dsn(env: dict[str, str]) -> str:
+    url = make_url(env["VOICEBRIDGE_DATABASE_URL"]).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def row_locked(env: dict[str, str], incident_id: str) -> Iterator[None]:
+    """The incident's row locked (``FOR UPDATE``) by a transaction of its own, as a slow
+    job would hold it; rolled back and its connection closed on leaving, whatever
+    happens (a lock left behind would block the next test's TRUNCATE)."""
+    with psycopg.connect(dsn(env)) as holder:
+        try:
+            holder.execute(
+                "SELECT id FROM incidents WHERE public_id = %s FOR UPDATE", (incident_id,)
+            )
+            yield
+        finally:
+            holder.rollback()
+
+
 def pnp_legs(runtime: Runtime, incident_id: str) -> list[Contact]:
     return [leg for leg in runtime.calls.legs(incident_id) if leg.agency == "pnp"]
 
@@ -131,6 +152,30 @@ def first_try_unanswered(runtime: Runtime) -> str:
     return incident.id
 
 
+def test_a_row_lock_is_released_when_a_wait_fails(runtime: Runtime, env: dict[str, str]) -> None:
+    incident_id = first_try_unanswered(runtime)
+    with (
+        pytest.raises(AssertionError, match="timed out waiting for: a job"),
+        row_locked(env, incident_id),
+    ):
+        until(lambda: False, "a job", within=0.1)
+    with psycopg.connect(dsn(env)) as other:  # LockNotAvailable if it were still held
+        other.execute(
+            "SELECT id FROM incidents WHERE public_id = %s FOR UPDATE NOWAIT", (incident_id,)
+        )
+
+
+def test_a_lock_left_held_fails_the_next_truncate_at_once(
+    runtime: Runtime, env: dict[str, str]
+) -> None:
+    incident_id = first_try_unanswered(runtime)
+    with row_locked(env, incident_id):
+        with pytest.raises(pytest.fail.Exception) as failed:
+            _truncate(env["VOICEBRIDGE_DATABASE_URL"], lock_timeout="100ms")
+        assert "emptying the test tables waited 100ms for a lock" in str(failed.value)
+        assert "idle in transaction: SELECT id FROM incidents WHERE" in str(failed.value)
+
+
 def test_a_worker_killed_in_the_middle_of_a_job_loses_no_escalation(
     runtime: Runtime, env: dict[str, str], workers: Workers, redis: Redis
 ) -> None:
@@ -139,22 +184,17 @@ def test_a_worker_killed_in_the_middle_of_a_job_loses_no_escalation(
     key = f"{incident_id}--esc_pnp--1"
     time.sleep(1.1)  # the policy's interval: the job is due now
     assert relay.flush() == 1
-    # the job will block on the incident's row, which this transaction holds
-    url = make_url(env["VOICEBRIDGE_DATABASE_URL"]).set(drivername="postgresql")
-    holder = psycopg.connect(url.render_as_string(hide_password=False))
-    holder.execute("SELECT id FROM incidents WHERE public_id = %s FOR UPDATE", (incident_id,))
     started = StartedJobRegistry(queue=queue(QUEUE_CALLS, redis))
-    worker = workers.start()
 
     def running() -> bool:  # in the registry, and its work horse has begun it
         job = Job.fetch(key, connection=redis, serializer=JSONSerializer)
         return key in started.get_job_ids() and job.get_status() == JobStatus.STARTED
 
-    until(running, "the job started")
-    time.sleep(0.3)  # blocked on the row
-    Workers.kill(worker)  # kill -9, the work horse with it
-    holder.rollback()
-    holder.close()
+    with row_locked(env, incident_id):  # the job will block on the incident's row
+        worker = workers.start()
+        until(running, "the job started")
+        time.sleep(0.3)  # blocked on the row
+        Workers.kill(worker)  # kill -9, the work horse with it
 
     # nothing happened, nothing is lost: the task is still owed, its job abandoned
     assert len(pnp_legs(runtime, incident_id)) == 1
