@@ -15,12 +15,14 @@ Facts from a real Asterisk 22 (``shared/asterisk/README.md`` and its traces):
 import re
 from collections.abc import Iterable, Sequence
 
+from voicebridge.errors import VoicebridgeError
+
 BANNER_PREFIX = "Asterisk Call Manager/"
 _END = b"\r\n\r\n"
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
-class UnsafeAction(ValueError):
+class UnsafeAction(VoicebridgeError, ValueError):
     """An action that would not reach Asterisk as written: the message says which
     header and why."""
 

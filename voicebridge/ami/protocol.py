@@ -25,9 +25,10 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message as PMessage
 
 from voicebridge.ami.codec import Decoder, Message, encode_action
+from voicebridge.errors import VoicebridgeError
 
 
-class LinkLost(ConnectionError):
+class LinkLost(VoicebridgeError, ConnectionError):
     """The AMI link went down before the action's response came."""
 
 

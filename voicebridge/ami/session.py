@@ -21,14 +21,14 @@ from urllib.parse import unquote, urlsplit
 
 from voicebridge.ami.codec import Message
 from voicebridge.ami.protocol import AmiProtocol, LinkLost, SafeAction, from_panoramisk
-from voicebridge.errors import SettingsError
+from voicebridge.errors import SettingsError, VoicebridgeError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Message], None]
 
 
-class AmiError(Exception):
+class AmiError(VoicebridgeError):
     """Asterisk answered an action with an error (the message is Asterisk's)."""
 
     def __init__(self, action: str, message: str) -> None:

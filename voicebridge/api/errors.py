@@ -11,13 +11,14 @@ from typing import Any
 from aiohttp import web
 
 from routing.errors import Conflict, IllegalTransition, InvalidValue, NotFound, RoutingError
+from voicebridge.errors import VoicebridgeError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ApiError(Exception):
+class ApiError(VoicebridgeError):
     def __init__(
         self,
         status: int,
