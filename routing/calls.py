@@ -28,7 +28,7 @@ from routing.contacts import ContactLedger
 from routing.decide import Decision, PlannedTarget
 from routing.dispatching import DispatchStore
 from routing.errors import Conflict, NotFound
-from routing.escalation import Step, StepKind, next_step
+from routing.escalation import LEAVE_TARGET, Step, StepKind, next_step
 from routing.events import EscalationResumed, LegDropped, LegRequested, event
 from routing.ledger import IN_FLIGHT_VALUES, Ledger
 from routing.lifecycle import FINAL as ENDED
@@ -144,9 +144,13 @@ class CallStore:
             step = next_step(found.plan, found.tries, now)
             if step.kind in (StepKind.WAIT, StepKind.DONE):
                 return None
-            ended = found.tries[-1].ended_at if found.tries else None
-            # a step due "at once" was due when the last try ended
-            due = step.not_before if step.not_before not in (None, now) else ended
+            last = found.tries[-1] if found.tries else None
+            if last is None:
+                return None
+            # a step due at once (after a decline, a target passed over) or the end of
+            # the plan was due when the last try ended
+            at_once = last.outcome in LEAVE_TARGET or step.not_before is None
+            due = last.ended_at if at_once else step.not_before
             if due is None:
                 return None
             if due > now - RESUME_GRACE:

@@ -10,6 +10,7 @@ a medium may report twice, from two ``serve`` replicas, or again after a reconne
 A contact is named by its ``ref``, which voicebridge chose before placing it.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -31,6 +32,13 @@ from routing.models import (
     Medium,
     Status,
 )
+
+Media = Medium | Collection[Medium]  # an adapter may place several media
+
+
+def _values(media: Media) -> list[str]:
+    return [media.value] if isinstance(media, Medium) else [m.value for m in media]
+
 
 # a contact claimed this recently may still be on its way to being placed
 PLACING_GRACE = timedelta(seconds=10)
@@ -72,15 +80,15 @@ class ContactLedger:
 
     # ------------------------------------------------------------- claims
 
-    def claim(self, medium: Medium, owner: str, limit: int = 50) -> list[ToPlace]:
-        """Take contacts of ``medium`` to place (each by one owner only): pending ->
-        placing."""
+    def claim(self, media: Media, owner: str, limit: int = 50) -> list[ToPlace]:
+        """Take contacts of ``media`` (one medium or several) to place, each by one
+        owner only: pending -> placing."""
         now = self.clock.now()
         c = t.contacts.c
         with self.db.write() as conn:
             ids = (
                 select(c.id)
-                .where(c.medium == medium.value, c.state == ContactState.PENDING.value)
+                .where(c.medium.in_(_values(media)), c.state == ContactState.PENDING.value)
                 .order_by(c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -140,14 +148,14 @@ class ContactLedger:
                     )
         return out
 
-    def to_withdraw(self, medium: Medium, limit: int = 50) -> list[Contact]:
-        """Live contacts of ``medium`` someone asked to end (hang up, leave the room)."""
+    def to_withdraw(self, media: Media, limit: int = 50) -> list[Contact]:
+        """Live contacts of ``media`` someone asked to end (hang up, leave the room)."""
         c = t.contacts.c
         with self.db.read() as conn:
             rows = conn.execute(
                 select(t.contacts, t.incidents.c.public_id)
                 .join(t.incidents, t.incidents.c.id == c.incident_id)
-                .where(c.medium == medium.value, c.withdraw.is_(True), c.state.in_(LIVE))
+                .where(c.medium.in_(_values(media)), c.withdraw.is_(True), c.state.in_(LIVE))
                 .limit(limit)
             ).all()
         return [mapped.contact(r, r.public_id) for r in rows]
@@ -175,14 +183,14 @@ class ContactLedger:
                     .values(outcome=Out.PENDING.value)
                 )
 
-    def live(self, medium: Medium, before: datetime) -> list[LiveContact]:
-        """The live contacts of ``medium`` last changed before ``before``."""
+    def live(self, media: Media, before: datetime) -> list[LiveContact]:
+        """The live contacts of ``media`` last changed before ``before``."""
         c = t.contacts.c
         with self.db.read() as conn:
             rows = conn.execute(
                 select(c.ref, c.state, c.updated_at, t.incidents.c.public_id)
                 .join(t.incidents, t.incidents.c.id == c.incident_id)
-                .where(c.medium == medium.value, c.state.in_(LIVE), c.updated_at < before)
+                .where(c.medium.in_(_values(media)), c.state.in_(LIVE), c.updated_at < before)
             ).all()
         return [
             LiveContact(ref=r.ref, state=ContactState(r.state), room=r.public_id, updated_at=u)
@@ -408,8 +416,8 @@ class ContactLedger:
         ).scalar_one_or_none()
         if state not in (AssignmentState.PENDING.value, AssignmentState.UNANSWERED.value):
             return  # acknowledged already, or the incident ended
-        if attempt.outcome == Out.CANCELLED.value:
-            return
+        if attempt.outcome not in IN_FLIGHT_VALUES and attempt.outcome not in AFTER_REACHED:
+            return  # the try ended otherwise (no answer, no choice, declined, cancelled)
         conn.execute(
             update(t.attempts)
             .where(t.attempts.c.id == attempt.id)
@@ -460,10 +468,10 @@ class ContactLedger:
 class ContactPort(Protocol):
     """What an adapter of a medium needs of the ledger (:class:`ContactLedger`)."""
 
-    def claim(self, medium: Medium, owner: str, limit: int = 50) -> list[ToPlace]: ...
-    def to_withdraw(self, medium: Medium, limit: int = 50) -> list[Contact]: ...
+    def claim(self, media: Media, owner: str, limit: int = 50) -> list[ToPlace]: ...
+    def to_withdraw(self, media: Media, limit: int = 50) -> list[Contact]: ...
     def unclaim(self, ref: str) -> None: ...
-    def live(self, medium: Medium, before: datetime) -> list[LiveContact]: ...
+    def live(self, media: Media, before: datetime) -> list[LiveContact]: ...
     def answered(self, ref: str) -> None: ...
     def not_reached(self, ref: str, outcome: AttemptOutcome, cause: str) -> None: ...
     def delivered(self, ref: str, cause: str = "") -> None: ...

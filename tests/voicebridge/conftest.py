@@ -6,12 +6,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from routing.models import Medium
-from voicebridge.ami.bridge import MEDIA as AMI_MEDIA_ORDER
+from voicebridge.ami import bridge
 from voicebridge.apikeys import Role
 from voicebridge.app import make_app
 from voicebridge.runtime import Runtime
 
-AMI_MEDIA = frozenset(AMI_MEDIA_ORDER)
+AMI_MEDIA = bridge.MEDIA  # what the AMI adapter places: calls and talkgroups
 AiohttpClient = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 

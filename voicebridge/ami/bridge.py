@@ -33,7 +33,7 @@ from voicebridge.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
-MEDIA = (Medium.VOICE, Medium.TALKGROUP)  # the media this adapter places
+MEDIA = frozenset({Medium.VOICE, Medium.TALKGROUP})  # the media this adapter places
 ACK_CONTEXT = DialplanParams().ack_context  # dialplans/templates, as rendered
 ROOM_CONTEXT = DialplanParams().room_context
 PREFIX = "vb-"  # every channel voicebridge originates has a Uniqueid of its choosing
@@ -156,24 +156,22 @@ class Bridge:
 
     async def sweep(self) -> None:
         """Originate what is pending, hang up what someone withdrew."""
-        for medium in MEDIA:
-            while calls := await self.blocking(self.contacts.claim, medium, self.owner):
-                await asyncio.gather(*(self._originate(c) for c in calls))
+        while calls := await self.blocking(self.contacts.claim, MEDIA, self.owner):
+            await asyncio.gather(*(self._originate(c) for c in calls))
         now = asyncio.get_running_loop().time()
         self._hanging = {k: v for k, v in self._hanging.items() if now - v < 60}
-        for medium in MEDIA:
-            for contact in await self.blocking(self.contacts.to_withdraw, medium):
-                sent = self._hanging.get(contact.ref)
-                if sent is not None and now - sent < HANGUP_RETRY_SECONDS:
-                    continue  # its Hangup event is on its way
-                self._hanging[contact.ref] = now
-                try:  # Asterisk finds a channel by its Uniqueid too
-                    await self.session.send("Hangup", [("Channel", contact.ref), ("Cause", "16")])
-                except AmiError as exc:  # "No such channel"
-                    if contact.state is ContactState.PLACING:
-                        continue  # the Originate has not made it yet: try again later
-                    log.info("bridge: hangup of %s: %s", contact.ref, exc.message)
-                    await self.blocking(self.contacts.ended, contact.ref, "ya no estaba")
+        for contact in await self.blocking(self.contacts.to_withdraw, MEDIA):
+            sent = self._hanging.get(contact.ref)
+            if sent is not None and now - sent < HANGUP_RETRY_SECONDS:
+                continue  # its Hangup event is on its way
+            self._hanging[contact.ref] = now
+            try:  # Asterisk finds a channel by its Uniqueid too
+                await self.session.send("Hangup", [("Channel", contact.ref), ("Cause", "16")])
+            except AmiError as exc:  # "No such channel"
+                if contact.state is ContactState.PLACING:
+                    continue  # the Originate has not made it yet: try again later
+                log.info("bridge: hangup of %s: %s", contact.ref, exc.message)
+                await self.blocking(self.contacts.ended, contact.ref, "ya no estaba")
 
     async def _originate(self, call: ToPlace) -> None:
         ref = call.contact.ref
@@ -315,8 +313,7 @@ class Bridge:
 
     def _reconcile(self, snapshot: Snapshot) -> list[str]:
         changed = []
-        for medium in MEDIA:
-            for change in reconcile(self.contacts.live(medium, snapshot.taken_at), snapshot):
-                change.apply(self.contacts)
-                changed.append(change.words)
+        for change in reconcile(self.contacts.live(MEDIA, snapshot.taken_at), snapshot):
+            change.apply(self.contacts)
+            changed.append(change.words)
         return changed
