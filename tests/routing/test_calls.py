@@ -1,35 +1,100 @@
-"""Calls driven by what Asterisk reports and by the escalation jobs, on SQLite and on
-PostgreSQL: legs, tries, acknowledgements, races, cancellation, reconciliation."""
+"""Calls driven by what the adapters of every medium report through the contact ledger
+and by the escalation jobs, on SQLite and on PostgreSQL: contacts, tries,
+acknowledgements, races, cancellation, rate limits, the media configured and the
+resumption of stalled escalations."""
 
 import threading
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 
 import pytest
 
-from routing.calls import CallStore
+from routing.calls import RESUME_GRACE, CallStore
+from routing.categories import category_by_code
 from routing.config import RoutingConfig, parse_config
 from routing.db import Database
 from routing.decide import Decision, Facts, decide
 from routing.dispatching import DispatchStore
-from routing.escalation import choose
+from routing.errors import Conflict
+from routing.events import (
+    Acknowledged,
+    AttemptEnded,
+    Calling,
+    EscalationResumed,
+    EventKind,
+    RateLimited,
+    StatusChanged,
+    TargetSkipped,
+)
+from routing.ledger import stop_all
 from routing.models import (
+    AckMethod,
     AssignmentState,
     AttemptOutcome,
-    LegRole,
-    LegState,
+    Contact,
+    ContactRole,
+    ContactState,
+    Medium,
     NewIncident,
     NewReport,
     Source,
     Status,
 )
-from routing.ratelimits import NoLimits
+from routing.ratelimits import Grant, Limit, Verdict
 from routing.store import IncidentStore
 from routing.tasks import TaskStore
 from tests.conftest import FakeClock
 from tests.routing.configs import SMALL
 
 Out = AttemptOutcome
+VOICE = Medium.VOICE
+UNKNOWN_REF = "vb-00000000000000000000"  # a contact voicebridge never placed
+
+# Enel is reached by SMS first, then by its phone line
+ENEL_SMS_THEN_PHONE = SMALL.replace(
+    'targets: [{sms: "+51987000111", label: Guardia Enel}]',
+    'targets: [{sms: "+51987000111", label: Guardia Enel}, '
+    '{phone: "016170111", label: Central Enel}]',
+)
+
+
+class CountingLimiter:
+    """A limiter in memory that counts as the Redis one does (a log of the uses of each
+    destination, by the test's clock) and records what it was asked and given back."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.uses: dict[str, list[tuple[datetime, str]]] = {}
+        self.asked: list[str] = []
+        self.released: list[str] = []
+        self.broken: set[str] = set()  # destinations whose counter fails
+
+    def acquire(self, destination: str, limits: Sequence[Limit]) -> Verdict:
+        self.asked.append(destination)
+        if destination in self.broken:
+            raise RuntimeError(f"the counter of {destination} failed")
+        if not limits:
+            return Verdict(allowed=True)
+        now = self.clock.now()
+        used = self.uses.setdefault(destination, [])
+        for limit in limits:
+            window = timedelta(seconds=limit.seconds)
+            recent = sorted(at for at, _ in used if at > now - window)
+            if len(recent) >= limit.count:
+                retry = (recent[0] + window - now).total_seconds()
+                return Verdict(allowed=False, limit=limit, retry_in=retry)
+        token = f"{destination}#{len(self.asked)}"
+        used.append((now, token))
+        return Verdict(allowed=True, grant=Grant(destination=destination, token=token))
+
+    def release(self, grant: Grant, limits: Sequence[Limit]) -> None:
+        self.released.append(grant.destination)
+        used = self.uses.get(grant.destination, [])
+        self.uses[grant.destination] = [u for u in used if u[1] != grant.token]
+
+    def held(self) -> dict[str, int]:
+        """The slots taken, by destination."""
+        return {d: len(u) for d, u in self.uses.items() if u}
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +110,47 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def calls(db: Database, clock: FakeClock) -> CallStore:
-    store = IncidentStore(db, clock=clock)
-    calls = CallStore(DispatchStore(store))
-    store.on_final = calls.stop_all
-    return calls
+def limiter(clock: FakeClock) -> CountingLimiter:
+    return CountingLimiter(clock)
+
+
+@pytest.fixture
+def media() -> frozenset[Medium]:
+    """The media with an adapter configured (parametrize to take some away)."""
+    return frozenset(Medium)
+
+
+@pytest.fixture
+def calls(
+    db: Database, clock: FakeClock, limiter: CountingLimiter, media: frozenset[Medium]
+) -> CallStore:
+    store = IncidentStore(db, clock=clock, on_final=stop_all)
+    return CallStore(DispatchStore(store), limiter, media)
+
+
+def create(calls: CallStore, category: str = "robo", district: str = "150122") -> str:
+    incident, _ = calls.incidents.create_incident(
+        NewIncident(
+            category=category, district=district, report=NewReport(source=Source.API, text="robo")
+        ),
+        actor="operator:k1",
+    )
+    return incident.id
+
+
+def decision_for(
+    calls: CallStore, incident_id: str, config: RoutingConfig, clock: FakeClock
+) -> Decision:
+    incident = calls.incidents.get(incident_id)
+    return decide(
+        config,
+        Facts(
+            category=incident.category,
+            district=incident.district,
+            priority=incident.priority,
+            at=clock.now(),
+        ),
+    )
 
 
 def dispatched(
@@ -59,19 +160,10 @@ def dispatched(
     category: str = "robo",
     district: str = "150122",
 ) -> tuple[str, Decision]:
-    incident, _ = calls.incidents.create_incident(
-        NewIncident(
-            category=category, district=district, report=NewReport(source=Source.API, text="robo")
-        ),
-        actor="operator:k1",
-    )
-    decision = decide(
-        config,
-        Facts(category=category, district=district, priority=incident.priority, at=clock.now()),
-    )
-    choices = {p.agency: choose(p, [], clock.now(), NoLimits()) for p in decision.plans}
-    calls.dispatch(incident.id, decision, choices, revision_id=1, actor="operator:k1")
-    return incident.id, decision
+    incident_id = create(calls, category, district)
+    decision = decision_for(calls, incident_id, config, clock)
+    calls.dispatch(incident_id, decision, revision_id=1, actor="operator:k1")
+    return incident_id, decision
 
 
 @pytest.fixture
@@ -81,23 +173,25 @@ def revision(db: Database, clock: FakeClock) -> None:
     RevisionStore(db, clock=clock).record(SMALL, source="test", actor="test")
 
 
-def legs_of(calls: CallStore, incident_id: str) -> dict[str, list[tuple[str, str]]]:
+def contacts_of(calls: CallStore, incident_id: str) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
-    for leg in calls.legs(incident_id):
-        out.setdefault(leg.agency or leg.role.value, []).append((leg.label, leg.state.value))
+    for contact in calls.legs(incident_id):
+        out.setdefault(contact.agency or contact.role.value, []).append(
+            (contact.label, contact.state.value)
+        )
     return out
 
 
-def the_leg(calls: CallStore, incident_id: str, agency: str | None, n: int = -1) -> str:
-    legs = [leg for leg in calls.legs(incident_id) if leg.agency == agency]
-    return legs[n].channel_id
+def contact(calls: CallStore, incident_id: str, ref: str) -> Contact:
+    return next(c for c in calls.legs(incident_id) if c.ref == ref)
 
 
-def step(calls: CallStore, incident_id: str, agency: str, after: int, clock: FakeClock) -> None:
-    found = calls.pending_step(incident_id, agency, after)
-    assert found is not None, f"no step pending after try {after}"
-    plan, tries = found
-    calls.escalate(incident_id, agency, after, choose(plan, tries, clock.now(), NoLimits()))
+def outcomes(calls: CallStore, incident_id: str, agency: str) -> list[AttemptOutcome]:
+    return [a.outcome for a in calls.incidents.detail(incident_id).attempts if a.agency == agency]
+
+
+def kinds(calls: CallStore, incident_id: str) -> list[str]:
+    return [e.kind.value for e in calls.incidents.events(incident_id)]
 
 
 def tasks_due(db: Database, clock: FakeClock) -> list[tuple[str, dict[str, object]]]:
@@ -112,20 +206,47 @@ def test_dispatch_calls_the_operator_and_each_agency_s_first_target(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    assert legs_of(calls, incident_id) == {
+    assert contacts_of(calls, incident_id) == {
         "operator": [("Consola", "pending")],
         "serenazgo": [("Oficina", "pending")],
         "pnp": [("Guardia", "pending")],
     }
-    legs = {leg.role: leg for leg in calls.legs(incident_id)}
-    assert legs[LegRole.OPERATOR].dial == "Local/016171000@epr-sim"
-    assert legs[LegRole.RESPONDER].prompt is True
-    assert legs[LegRole.OPERATOR].prompt is False
-    kinds = [e.kind for e in calls.incidents.events(incident_id)]
-    assert kinds == ["created", "status_changed", "leg_requested", "calling", "calling"]
+    contacts = {c.role: c for c in calls.legs(incident_id)}
+    operator, responder = contacts[ContactRole.OPERATOR], contacts[ContactRole.RESPONDER]
+    assert (operator.medium, operator.address) == (VOICE, "Local/016171000@epr-sim")
+    assert responder.medium is VOICE
+    assert responder.asks_for_ack is True
+    assert operator.asks_for_ack is False
+    assert not any(c.withdraw for c in contacts.values())
+    events = calls.incidents.events(incident_id)
+    assert [e.kind for e in events] == [
+        "created",
+        "status_changed",
+        "leg_requested",
+        "calling",
+        "calling",
+    ]
+    assert events[1].payload == StatusChanged(
+        from_="received",
+        to="dispatched",
+        rule="robo en Miraflores",
+        revision=1,
+        agencies=("serenazgo", "pnp"),
+    )
+    assert events[3].payload == Calling(
+        agency="serenazgo", target="serenazgo-miraflores/1", number=1, medium="voice"
+    )
+    # each try names the contact that makes it
+    attempts = calls.incidents.detail(incident_id).attempts
+    refs = {c.attempt_id: c.ref for c in calls.legs(incident_id) if c.attempt_id is not None}
+    assert [(a.agency, a.medium, a.outcome) for a in attempts] == [
+        ("serenazgo", VOICE, Out.PENDING),
+        ("pnp", VOICE, Out.PENDING),
+    ]
+    assert all(a.contact == refs[a.id] for a in attempts)
 
 
-def test_a_leg_is_claimed_by_one_owner_only(
+def test_a_contact_is_claimed_by_one_owner_only(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
@@ -134,7 +255,7 @@ def test_a_leg_is_claimed_by_one_owner_only(
 
     def owner(name: str) -> None:
         barrier.wait()
-        claimed.extend(c.leg.channel_id for c in calls.events.claim(name))
+        claimed.extend(c.contact.ref for c in calls.contacts.claim(VOICE, name))
 
     threads = [threading.Thread(target=owner, args=(f"serve-{n}",)) for n in range(4)]
     for th in threads:
@@ -142,28 +263,55 @@ def test_a_leg_is_claimed_by_one_owner_only(
     for th in threads:
         th.join()
     assert len(claimed) == len(set(claimed)) == 3
+    assert {c.state for c in calls.legs(incident_id)} == {ContactState.PLACING}
     assert calls.incidents.get(incident_id).status is Status.RINGING
-    assert calls.events.claim("serve-5") == []
+    assert calls.contacts.claim(VOICE, "serve-5") == []
+
+
+def test_each_adapter_claims_the_contacts_of_its_own_medium(
+    calls: CallStore, clock: FakeClock
+) -> None:
+    """Enel's only target is an SMS number: the SMS adapter places it, not the phone."""
+    incident_id, _ = dispatched(
+        calls, parse_config(SMALL), clock, category="corte_energia", district="150101"
+    )
+    [attempt] = calls.incidents.detail(incident_id).attempts
+    assert (attempt.agency, attempt.medium, attempt.outcome) == ("enel", Medium.SMS, Out.PENDING)
+    assert [c.contact.agency for c in calls.contacts.claim(VOICE, "ami")] == [None]  # operator
+    [sms] = calls.contacts.claim(Medium.SMS, "sms")
+    assert (sms.contact.ref, sms.contact.medium, sms.contact.address) == (
+        attempt.contact,
+        Medium.SMS,
+        "+51987000111",
+    )
+    assert sms.contact.asks_for_ack  # a person reads it and may reply
+    assert calls.contacts.claim(Medium.SMS, "sms") == []
+    assert outcomes(calls, incident_id, "enel") == [Out.RINGING]
 
 
 def test_no_answer_then_the_retry_follows_the_policy(
     calls: CallStore, db: Database, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    [_, serenazgo, pnp] = calls.events.claim("serve-1")
-    assert (serenazgo.prompt, serenazgo.ring_seconds) == (True, 40)  # policy "slow"
-    assert serenazgo.variables == {
-        "VB_ROOM": incident_id,
-        "VB_INCIDENT": incident_id,
-        "VB_DIGITS": "000001",
-        "VB_CATEGORY": "robo",
-    }
+    [_, serenazgo, pnp] = calls.contacts.claim(VOICE, "serve-1")
+    assert (serenazgo.contact.asks_for_ack, serenazgo.ring_seconds) == (True, 40)  # "slow"
+    assert (serenazgo.room, serenazgo.category, serenazgo.summary, serenazgo.dtmf) == (
+        incident_id,
+        "robo",
+        "robo",
+        None,
+    )
+    assert serenazgo.category_label == category_by_code("robo").label
     clock.advance(40)
-    calls.events.originate_result(pnp.leg.channel_id, 3)  # no answer
-    leg = next(lg for lg in calls.legs(incident_id) if lg.channel_id == pnp.leg.channel_id)
-    assert leg.state is LegState.FAILED
-    attempt = calls.incidents.detail(incident_id).attempts
-    assert [(a.agency, a.outcome) for a in attempt] == [
+    calls.contacts.not_reached(pnp.contact.ref, Out.NO_ANSWER, "no contestó")
+    found = contact(calls, incident_id, pnp.contact.ref)
+    assert (found.state, found.cause, found.ended_at) == (
+        ContactState.FAILED,
+        "no contestó",
+        clock.now(),
+    )
+    attempts = calls.incidents.detail(incident_id).attempts
+    assert [(a.agency, a.outcome) for a in attempts] == [
         ("serenazgo", Out.RINGING),
         ("pnp", Out.NO_ANSWER),
     ]
@@ -172,78 +320,138 @@ def test_no_answer_then_the_retry_follows_the_policy(
     assert key == f"{incident_id}--esc_pnp--1"
     assert args == {"incident_id": incident_id, "agency": "pnp", "after": 1}
     clock.advance(300)
-    step(calls, incident_id, "pnp", 1, clock)
-    assert legs_of(calls, incident_id)["pnp"] == [
+    step = calls.escalate(incident_id, "pnp", 1)
+    assert step is not None
+    assert step.target is not None
+    assert step.target.target.id == "pnp-miraflores/2"
+    assert contacts_of(calls, incident_id)["pnp"] == [
         ("Guardia", "failed"),
         ("TG Miraflores", "pending"),
     ]
-    assert calls.pending_step(incident_id, "pnp", 1) is None  # taken: a second job does nothing
+    assert calls.escalate(incident_id, "pnp", 1) is None  # taken: a second job does nothing
+    assert len(calls.legs(incident_id)) == 4
 
 
-def test_key_one_acknowledges_and_joins(
+def test_a_talkgroup_is_patched_in_and_the_next_line_gets_its_extension(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    [operator, serenazgo, _] = calls.events.claim("serve-1")
-    calls.events.originate_result(operator.leg.channel_id, 4)
-    calls.events.joined(operator.leg.channel_id, incident_id)
-    calls.events.originate_result(serenazgo.leg.channel_id, 4)
-    calls.events.key_pressed(serenazgo.leg.channel_id, "1", "OK")
+    [_, _, pnp] = calls.contacts.claim(VOICE, "ami")
+    calls.contacts.not_reached(pnp.contact.ref, Out.BUSY, "ocupado")
+    clock.advance(300)
+    calls.escalate(incident_id, "pnp", 1)
+    assert calls.contacts.claim(VOICE, "ami") == []  # the talkgroup has its own adapter
+    [radio] = calls.contacts.claim(Medium.TALKGROUP, "radio")
+    assert (radio.contact.medium, radio.contact.address) == (
+        Medium.TALKGROUP,
+        "Local/11022@tetra-sim",
+    )
+    assert not radio.contact.asks_for_ack  # it hears, it cannot accept
+    calls.contacts.joined(radio.contact.ref)
+    assert outcomes(calls, incident_id, "pnp") == [Out.BUSY, Out.PATCHED]
+    assert calls.incidents.detail(incident_id).acks == ()
+    clock.advance(300)  # nobody acknowledged for pnp meanwhile: its next target
+    calls.escalate(incident_id, "pnp", 2)
+    [line] = calls.contacts.claim(VOICE, "ami")
+    assert (line.contact.label, line.dtmf) == ("Guardia", "ww12#")
+    assert line.contact.address == "Local/014452222@epr-sim"
+
+
+def test_an_acknowledgement_acknowledges_and_the_responder_joins(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(calls, config, clock)
+    [operator, serenazgo, _] = calls.contacts.claim(VOICE, "serve-1")
+    calls.contacts.answered(operator.contact.ref)
+    calls.contacts.joined(operator.contact.ref)
+    calls.contacts.answered(serenazgo.contact.ref)
+    assert contact(calls, incident_id, serenazgo.contact.ref).state is ContactState.ANSWERED
+    assert outcomes(calls, incident_id, "serenazgo") == [Out.PROMPTING]
+    calls.contacts.acknowledged(serenazgo.contact.ref, AckMethod.KEYPRESS, "aceptó con la tecla 1")
     detail = calls.incidents.detail(incident_id)
     assert [(a.agency, a.method.value) for a in detail.acks] == [("serenazgo", "keypress")]
     assert detail.incident.status is Status.ACKNOWLEDGED
     assignments = calls.dispatches.assignments(incident_id)
     assert {a.agency: a.state for a in assignments}["serenazgo"] is AssignmentState.ACKNOWLEDGED
-    calls.events.joined(serenazgo.leg.channel_id, incident_id)
+    calls.contacts.joined(serenazgo.contact.ref)
     assert calls.incidents.get(incident_id).status is Status.BRIDGED
-    calls.events.left(serenazgo.leg.channel_id, incident_id)
-    calls.events.hung_up(serenazgo.leg.channel_id, "Normal Clearing", 16)
+    calls.contacts.left(serenazgo.contact.ref)
+    calls.contacts.ended(serenazgo.contact.ref, "colgó (Normal Clearing, 16)")
     assert calls.incidents.get(incident_id).status is Status.ACKNOWLEDGED
+    assert contact(calls, incident_id, serenazgo.contact.ref).state is ContactState.ENDED
     # the other agency goes on on its own
     assert {a.agency: a.state for a in calls.dispatches.assignments(incident_id)}[
         "pnp"
     ] is AssignmentState.PENDING
-    kinds = [e.kind for e in calls.incidents.events(incident_id)]
-    assert (
-        kinds[-6:]
-        == [
-            "leg_joined",
-            "acknowledged",
-            "status_changed",
-            "leg_joined",
-            "status_changed",
-            "leg_left",
-        ]
-        or "acknowledged" in kinds
-    )
+    events = calls.incidents.events(incident_id)
+    since_the_operator_joined = [
+        (e.kind.value, e.data.get("to") or e.data.get("agency") or e.data.get("role"))
+        for e in events[-7:]
+    ]
+    assert since_the_operator_joined == [
+        ("leg_joined", "operator"),
+        ("acknowledged", "serenazgo"),
+        ("status_changed", "acknowledged"),
+        ("leg_joined", "serenazgo"),
+        ("status_changed", "bridged"),
+        ("leg_left", "serenazgo"),
+        ("status_changed", "acknowledged"),
+    ]
+    assert events[-6].payload == Acknowledged(agency="serenazgo", method="keypress")
 
 
-def test_an_ack_only_counts_from_the_leg_we_originated_for_that_agency(
+def test_an_ack_only_counts_from_the_contact_placed_for_that_agency(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    [operator, serenazgo, _] = calls.events.claim("serve-1")
-    calls.events.key_pressed("1795571044.7", "1", "OK")  # a channel voicebridge did not originate
-    calls.events.key_pressed(operator.leg.channel_id, "1", "OK")  # the operator's leg
-    calls.events.key_pressed(serenazgo.leg.channel_id, "", "TIMEOUT")  # answered, no key
-    calls.events.key_pressed(serenazgo.leg.channel_id, "1", "OK")  # too late: the try ended
+    [operator, serenazgo, _] = calls.contacts.claim(VOICE, "serve-1")
+    version = calls.incidents.get(incident_id).version
+    calls.contacts.acknowledged(UNKNOWN_REF, AckMethod.KEYPRESS, "aceptó")  # not ours
+    calls.contacts.acknowledged(operator.contact.ref, AckMethod.KEYPRESS, "aceptó")  # operator
+    calls.contacts.declined(operator.contact.ref, "rechazó")
+    calls.contacts.no_choice(operator.contact.ref, "no marcó ninguna opción")
+    assert calls.incidents.get(incident_id).version == version  # nothing at all
+    calls.contacts.answered(serenazgo.contact.ref)
+    calls.contacts.no_choice(serenazgo.contact.ref, "no marcó ninguna opción")  # a timeout
+    detail = calls.incidents.detail(incident_id)
+    assert detail.acks == ()
+    [attempt] = [a for a in detail.attempts if a.agency == "serenazgo"]
+    assert (attempt.outcome, attempt.cause) == (Out.ANSWERED, "no marcó ninguna opción")
+    assert detail.events[-1].payload == AttemptEnded(
+        agency="serenazgo", number=1, outcome="answered", target="serenazgo-miraflores/1"
+    )
+
+
+def test_an_ack_for_a_call_that_ended_without_a_choice_comes_too_late(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(calls, config, clock)
+    [_, serenazgo, _] = calls.contacts.claim(VOICE, "serve-1")
+    calls.contacts.answered(serenazgo.contact.ref)
+    calls.contacts.no_choice(serenazgo.contact.ref, "no marcó ninguna opción")  # a timeout
+    calls.contacts.acknowledged(serenazgo.contact.ref, AckMethod.KEYPRESS, "aceptó")  # too late
     detail = calls.incidents.detail(incident_id)
     assert detail.acks == ()
     assert [a.outcome for a in detail.attempts if a.agency == "serenazgo"] == [Out.ANSWERED]
 
 
-def test_a_decline_moves_on_at_once(
+def test_a_decline_takes_the_next_step_in_the_same_transaction(
     calls: CallStore, db: Database, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    [_, serenazgo, _] = calls.events.claim("serve-1")
-    calls.events.originate_result(serenazgo.leg.channel_id, 4)
-    calls.events.key_pressed(serenazgo.leg.channel_id, "2", "OK")
-    due = dict(tasks_due(db, clock))
-    task = due[f"{incident_id}--esc_serenazgo--1"]
-    assert task == {"incident_id": incident_id, "agency": "serenazgo", "after": 1}
-    step(calls, incident_id, "serenazgo", 1, clock)  # at once: no wait
-    assert legs_of(calls, incident_id)["serenazgo"][-1] == ("Central 24 h", "pending")
+    [_, serenazgo, _] = calls.contacts.claim(VOICE, "serve-1")
+    calls.contacts.answered(serenazgo.contact.ref)
+    calls.contacts.declined(serenazgo.contact.ref, "rechazó con la tecla 2")
+    # at once, with no job in between: the next target is there to be placed
+    assert contacts_of(calls, incident_id)["serenazgo"] == [
+        ("Oficina", "answered"),  # the line hears the goodbye; its try ended
+        ("Central 24 h", "pending"),
+    ]
+    assert outcomes(calls, incident_id, "serenazgo") == [Out.DECLINED, Out.PENDING]
+    assert kinds(calls, incident_id)[-2:] == ["attempt_ended", "calling"]
+    assert not [key for key, _ in tasks_due(db, clock) if "esc_serenazgo" in key]
+    assert calls.escalate(incident_id, "serenazgo", 1) is None  # a stale job does nothing
+    assert len(contacts_of(calls, incident_id)["serenazgo"]) == 2
 
 
 def test_to_the_supervisor_then_unanswered(
@@ -251,176 +459,271 @@ def test_to_the_supervisor_then_unanswered(
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock, category="incendio")  # serenazgo only
     after = 0
-    while True:
-        claimed = [c for c in calls.events.claim("s") if c.leg.role is not LegRole.OPERATOR]
-        if not claimed:
-            break
+    while claimed := [
+        c for c in calls.contacts.claim(VOICE, "s") if c.contact.role is not ContactRole.OPERATOR
+    ]:
         [call] = claimed
-        calls.events.originate_result(call.leg.channel_id, 5)  # busy
+        calls.contacts.not_reached(call.contact.ref, Out.BUSY, "ocupado")
         after += 1
         clock.advance(600)
-        found = calls.pending_step(incident_id, "serenazgo", after)
-        if found is None:
-            break
-        step(calls, incident_id, "serenazgo", after, clock)
-    legs = [(lg.role.value, lg.label) for lg in calls.legs(incident_id) if lg.agency]
-    assert legs == [
-        ("responder", "Oficina"),
-        ("responder", "Central 24 h"),
-        ("supervisor", "Supervisión"),
+        calls.escalate(incident_id, "serenazgo", after)
+    assert after == 3
+    made = [(c.role.value, c.label, c.address) for c in calls.legs(incident_id) if c.agency]
+    assert made == [
+        ("responder", "Oficina", "Local/016171111@epr-sim"),
+        ("responder", "Central 24 h", "Local/016172222@epr-sim"),
+        ("supervisor", "Supervisión", "Local/014270000@epr-sim"),
     ]
     detail = calls.incidents.detail(incident_id)
     assert detail.incident.status is Status.UNANSWERED
-    assert [e.kind for e in detail.events][-3:] == ["attempt_ended", "unanswered", "status_changed"]
+    # the supervisors' try ended: the end was taken with it, with no job in between
+    assert [e.kind for e in detail.events][-4:] == [
+        "supervisor_called",
+        "attempt_ended",
+        "unanswered",
+        "status_changed",
+    ]
     assert detail.events[-2].cause == ("Serenazgo no respondió y la supervisión ya fue avisada.")
+    [assignment] = calls.dispatches.assignments(incident_id)
+    assert assignment.state is AssignmentState.UNANSWERED
+    assert calls.escalate(incident_id, "serenazgo", 3) is None
 
 
 def test_an_ack_and_a_retry_racing_never_call_after_the_ack(
-    calls: CallStore, config: RoutingConfig, clock: FakeClock
+    calls: CallStore, limiter: CountingLimiter, config: RoutingConfig, clock: FakeClock
 ) -> None:
-    """The retry job has read the state (its step is due) when the manual ack commits:
-    its transaction sees the ack and does nothing."""
+    """The retry job runs once the manual ack committed: it sees the ack and does
+    nothing, and counts no rate limit."""
     incident_id, _ = dispatched(calls, config, clock, category="incendio")
-    [_, call] = calls.events.claim("s")
-    calls.events.originate_result(call.leg.channel_id, 3)
+    [_, call] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.not_reached(call.contact.ref, Out.NO_ANSWER, "no contestó")
     clock.advance(300)
-    found = calls.pending_step(incident_id, "serenazgo", 1)
-    assert found is not None
-    choice = choose(*found, clock.now(), NoLimits())
     assert calls.acknowledge(
         incident_id, "serenazgo", actor="supervisor:s1", cause="confirmó por radio"
     )
-    assert calls.escalate(incident_id, "serenazgo", 1, choice) is None
-    assert [lg.label for lg in calls.legs(incident_id) if lg.agency] == ["Oficina"]
+    asked = list(limiter.asked)
+    assert calls.escalate(incident_id, "serenazgo", 1) is None
+    assert limiter.asked == asked
+    assert [c.label for c in calls.legs(incident_id) if c.agency] == ["Oficina"]
     assert not calls.acknowledge(incident_id, "serenazgo", actor="supervisor:s1", cause="x")
 
 
-def test_a_manual_ack_hangs_up_the_agency_s_call_in_flight(
+def test_an_ack_and_a_retry_racing_for_real(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """Whichever commits first, no contact of the agency is left to place after the
+    acknowledgement."""
+    incident_id, _ = dispatched(calls, config, clock, category="incendio")
+    [_, call] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.not_reached(call.contact.ref, Out.NO_ANSWER, "no contestó")
+    clock.advance(300)
+    barrier = threading.Barrier(2)
+
+    def retry() -> None:
+        barrier.wait()
+        calls.escalate(incident_id, "serenazgo", 1)
+
+    def ack() -> None:
+        barrier.wait()
+        calls.acknowledge(incident_id, "serenazgo", actor="supervisor:s1", cause="por radio")
+
+    threads = [threading.Thread(target=retry), threading.Thread(target=ack)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    made = [c for c in calls.legs(incident_id) if c.agency]
+    assert not [c for c in made if c.state is ContactState.PENDING or c.state.live]
+    assert calls.contacts.claim(VOICE, "s") == []
+    assert outcomes(calls, incident_id, "serenazgo")[1:] in ([], [Out.CANCELLED])
+
+
+def test_a_manual_ack_withdraws_the_agency_s_contact_in_flight(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    [_, serenazgo, _] = calls.events.claim("s")
+    [_, serenazgo, _] = calls.contacts.claim(VOICE, "s")
     calls.acknowledge(incident_id, "serenazgo", actor="supervisor:s1", cause="por radio")
-    [to_hang] = calls.events.hangups()
-    assert to_hang.channel_id == serenazgo.leg.channel_id
+    [to_end] = calls.contacts.to_withdraw(VOICE)
+    assert (to_end.ref, to_end.withdraw) == (serenazgo.contact.ref, True)
+    assert calls.contacts.to_withdraw(Medium.SMS) == []
     detail = calls.incidents.detail(incident_id)
     assert [(a.agency, a.method.value, a.actor) for a in detail.acks] == [
         ("serenazgo", "manual", "supervisor:s1")
     ]
     assert [a.outcome for a in detail.attempts if a.agency == "serenazgo"] == [Out.CANCELLED]
+    # the medium does not say why it ended: a contact withdrawn ends all the same
+    calls.contacts.ended(serenazgo.contact.ref, "colgó (Normal Clearing, 16)")
+    ended = contact(calls, incident_id, serenazgo.contact.ref)
+    assert (ended.state, ended.cause) == (
+        ContactState.FAILED,
+        "colgado a pedido (colgó (Normal Clearing, 16))",
+    )
+    assert calls.contacts.to_withdraw(VOICE) == []
 
 
-def test_cancelling_the_incident_stops_every_call(
+def test_cancelling_the_incident_stops_every_contact(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    [operator, *_] = calls.events.claim("s")
-    calls.events.originate_result(operator.leg.channel_id, 4)
-    calls.events.joined(operator.leg.channel_id, incident_id)
+    [operator, *_] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.answered(operator.contact.ref)
+    calls.contacts.joined(operator.contact.ref)
     calls.incidents.transition(
         incident_id, Status.CANCELLED, actor="supervisor:s1", cause="llamada falsa"
     )
-    assert {lg.channel_id for lg in calls.events.hangups()} == {
-        lg.channel_id for lg in calls.legs(incident_id)
+    assert {c.ref for c in calls.contacts.to_withdraw(VOICE)} == {
+        c.ref for c in calls.legs(incident_id)
     }
     assert {a.state for a in calls.dispatches.assignments(incident_id)} == {
         AssignmentState.CANCELLED
     }
+    assert {a.outcome for a in calls.incidents.detail(incident_id).attempts} == {Out.CANCELLED}
     clock.advance(600)
-    assert calls.pending_step(incident_id, "pnp", 1) is None
+    assert calls.escalate(incident_id, "pnp", 1) is None
+    assert calls.resume_stalled() == []
 
 
-def test_reconciliation_after_the_link_came_back(
+def test_what_an_adapter_s_reconciliation_reports_after_its_link_came_back(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
+    """While the link was down the operator and serenazgo's responder (who accepted)
+    went into the room and pnp's call ended: the adapter finds out and reports it."""
     incident_id, _ = dispatched(calls, config, clock)
-    [operator, serenazgo, _] = calls.events.claim("s")
+    [operator, serenazgo, pnp] = calls.contacts.claim(VOICE, "s")
     clock.advance(30)
-    # while the link was down: the operator and serenazgo's responder (who pressed 1) are
-    # in the room; pnp's call ended; nothing of it was heard
-    changed = calls.events.reconcile(
-        live={operator.leg.channel_id, serenazgo.leg.channel_id},
-        rooms={incident_id: {operator.leg.channel_id, serenazgo.leg.channel_id}},
-        taken_at=clock.now(),
+    live = calls.contacts.live(VOICE, clock.now())
+    assert sorted((c.ref, c.state, c.room) for c in live) == sorted(
+        (c.contact.ref, ContactState.PLACING, incident_id) for c in (operator, serenazgo, pnp)
     )
-    assert len(changed) == 3
+    calls.contacts.joined(operator.contact.ref)
+    calls.contacts.joined(serenazgo.contact.ref)  # let in: it accepted
+    calls.contacts.ended(pnp.contact.ref, "el canal ya no existe", Out.FAILED)
     detail = calls.incidents.detail(incident_id)
-    assert [a.agency for a in detail.acks] == ["serenazgo"]
+    assert [(a.agency, a.method) for a in detail.acks] == [("serenazgo", AckMethod.KEYPRESS)]
     assert detail.incident.status is Status.BRIDGED
     outcome = {a.agency: a.outcome for a in detail.attempts}
     assert outcome == {"serenazgo": Out.ACKNOWLEDGED, "pnp": Out.FAILED}
+    # pnp's next try was scheduled, not placed: the live ones are the two in the room
     clock.advance(1)
-    assert calls.events.reconcile(live=set(), rooms={}, taken_at=clock.now())
+    live = calls.contacts.live(VOICE, clock.now())
+    assert {(c.ref, c.state) for c in live} == {
+        (operator.contact.ref, ContactState.IN_ROOM),
+        (serenazgo.contact.ref, ContactState.IN_ROOM),
+    }
+    # then both are gone: they ended, out of the room
+    for gone in live:
+        calls.contacts.ended(gone.ref, "el canal ya no existe", Out.FAILED)
+    assert {c.state for c in calls.legs(incident_id)} == {
+        ContactState.ENDED,
+        ContactState.FAILED,
+    }
+    # the first to leave ends the conference (bridged -> acknowledged)
+    assert kinds(calls, incident_id)[-3:] == ["leg_left", "status_changed", "leg_left"]
+    assert calls.incidents.get(incident_id).status is Status.ACKNOWLEDGED
     clock.advance(1)
-    assert calls.events.reconcile(live=set(), rooms={}, taken_at=clock.now()) == []
+    assert calls.contacts.live(VOICE, clock.now()) == []
+    # reported again (a second replica, a second pass): nothing changes
+    version = calls.incidents.get(incident_id).version
+    for ref in (operator.contact.ref, serenazgo.contact.ref):
+        calls.contacts.joined(ref)
+        calls.contacts.ended(ref, "el canal ya no existe", Out.FAILED)
+    calls.contacts.ended(pnp.contact.ref, "el canal ya no existe", Out.FAILED)
+    assert calls.incidents.get(incident_id).version == version
 
 
-def test_reconciliation_leaves_alone_what_is_newer_than_the_snapshot(
-    calls: CallStore, config: RoutingConfig, clock: FakeClock
-) -> None:
-    incident_id, _ = dispatched(calls, config, clock)
-    snapshot = clock.now()
-    clock.advance(1)
-    [operator, serenazgo, pnp] = calls.events.claim("s")  # after the snapshot began
-    assert calls.events.reconcile(live=set(), rooms={}, taken_at=snapshot) == []
-    # claimed 5 s before the snapshot: its Originate may not have reached Asterisk yet
-    clock.advance(5)
-    assert calls.events.reconcile(live=set(), rooms={}, taken_at=clock.now()) == []
-    assert {lg.state for lg in calls.legs(incident_id)} == {LegState.CALLING}
-    # 11 s: the replica that claimed them died before originating; they failed
-    clock.advance(6)
-    changed = calls.events.reconcile(
-        live={serenazgo.leg.channel_id},
-        up={serenazgo.leg.channel_id},
-        rooms={},
-        taken_at=clock.now(),
-    )
-    assert sorted(changed) == sorted(
-        [
-            f"{operator.leg.channel_id}: terminó",
-            f"{serenazgo.leg.channel_id}: contestó",
-            f"{pnp.leg.channel_id}: terminó",
-        ]
-    )
-    states = {lg.channel_id: lg.state for lg in calls.legs(incident_id)}
-    assert states[serenazgo.leg.channel_id] is LegState.UP
-    assert states[pnp.leg.channel_id] is LegState.FAILED
-    [attempt] = [a for a in calls.incidents.detail(incident_id).attempts if a.agency == "pnp"]
-    assert attempt.cause == "el canal ya no existe en Asterisk"
-
-
-def test_events_come_twice(calls: CallStore, config: RoutingConfig, clock: FakeClock) -> None:
-    incident_id, _ = dispatched(calls, config, clock)
-    [_, serenazgo, _] = calls.events.claim("s")
-    for _ in range(2):
-        calls.events.originate_result(serenazgo.leg.channel_id, 4)
-        calls.events.key_pressed(serenazgo.leg.channel_id, "1", "OK")
-        calls.events.joined(serenazgo.leg.channel_id, incident_id)
-    detail = calls.incidents.detail(incident_id)
-    assert len(detail.acks) == 1
-    assert [e.kind for e in detail.events].count("acknowledged") == 1
-
-
-def test_a_destination_the_phone_cannot_reach_is_passed_over(
-    calls: CallStore, config: RoutingConfig, clock: FakeClock
+def test_the_live_contacts_of_a_medium_are_those_older_than_asked(
+    calls: CallStore, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(
-        calls, config, clock, category="corte_energia", district="150101"
-    )  # Enel by SMS only
-    detail = calls.incidents.detail(incident_id)
-    [attempt] = detail.attempts
-    assert (attempt.agency, attempt.outcome) == ("enel", Out.FAILED)
-    assert attempt.cause == "un destino sms no se llama por teléfono"
-    clock.advance(timedelta(seconds=1).total_seconds())
+        calls, parse_config(ENEL_SMS_THEN_PHONE), clock, "corte_energia", "150101"
+    )
+    snapshot = clock.now()
+    clock.advance(1)
+    [operator] = calls.contacts.claim(VOICE, "s")  # after the snapshot began
+    [sms] = calls.contacts.claim(Medium.SMS, "sms")
+    assert calls.contacts.live(VOICE, snapshot) == []
+    clock.advance(5)
+    [found] = calls.contacts.live(VOICE, clock.now())
+    assert (found.ref, found.state, found.room, found.updated_at) == (
+        operator.contact.ref,
+        ContactState.PLACING,
+        incident_id,
+        snapshot + timedelta(seconds=1),
+    )
+    assert [c.ref for c in calls.contacts.live(Medium.SMS, clock.now())] == [sms.contact.ref]
+    calls.contacts.answered(operator.contact.ref)
+    assert calls.contacts.live(VOICE, clock.now()) == []  # changed since: newer
+    clock.advance(1)
+    [found] = calls.contacts.live(VOICE, clock.now())
+    assert found.state is ContactState.ANSWERED
+    calls.contacts.delivered(sms.contact.ref)
+    assert calls.contacts.live(Medium.SMS, clock.now() + timedelta(seconds=1)) == []
 
 
-def test_a_hangup_before_answer_says_why_in_spanish(
+def test_a_contact_found_answered_or_gone_by_its_adapter(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """The replica that claimed them died before placing the operator's and pnp's:
+    they are gone; serenazgo's was answered unseen."""
+    incident_id, _ = dispatched(calls, config, clock)
+    [operator, serenazgo, pnp] = calls.contacts.claim(VOICE, "s")
+    clock.advance(11)
+    calls.contacts.answered(serenazgo.contact.ref)
+    for gone in (operator, pnp):
+        calls.contacts.ended(gone.contact.ref, "el canal ya no existe en Asterisk", Out.FAILED)
+    states = {c.ref: c.state for c in calls.legs(incident_id)}
+    assert states == {
+        operator.contact.ref: ContactState.FAILED,
+        serenazgo.contact.ref: ContactState.ANSWERED,
+        pnp.contact.ref: ContactState.FAILED,
+    }
+    [attempt] = [a for a in calls.incidents.detail(incident_id).attempts if a.agency == "pnp"]
+    assert (attempt.outcome, attempt.cause) == (Out.FAILED, "el canal ya no existe en Asterisk")
+    assert outcomes(calls, incident_id, "serenazgo") == [Out.PROMPTING]
+    [failed] = [e for e in calls.incidents.events(incident_id) if e.kind == "leg_failed"]
+    assert failed.cause == "«Consola»: el canal ya no existe en Asterisk"
+
+
+def test_a_claimed_contact_not_placed_after_all_is_pending_again(
     calls: CallStore, config: RoutingConfig, clock: FakeClock
 ) -> None:
     incident_id, _ = dispatched(calls, config, clock)
-    [operator, _, pnp] = calls.events.claim("s")
-    calls.events.hung_up(pnp.leg.channel_id, "Call Rejected", 21)
-    calls.events.hung_up(operator.leg.channel_id, "User alerting, no answer", 19)
+    [_, serenazgo, _] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.unclaim(serenazgo.contact.ref)
+    assert contact(calls, incident_id, serenazgo.contact.ref).state is ContactState.PENDING
+    assert outcomes(calls, incident_id, "serenazgo") == [Out.PENDING]
+    [again] = calls.contacts.claim(VOICE, "s")
+    assert again.contact.ref == serenazgo.contact.ref
+    assert outcomes(calls, incident_id, "serenazgo") == [Out.RINGING]
+
+
+def test_reports_come_twice(calls: CallStore, config: RoutingConfig, clock: FakeClock) -> None:
+    incident_id, _ = dispatched(calls, config, clock)
+    [_, serenazgo, _] = calls.contacts.claim(VOICE, "s")
+    for _ in range(2):
+        calls.contacts.answered(serenazgo.contact.ref)
+        calls.contacts.acknowledged(serenazgo.contact.ref, AckMethod.KEYPRESS, "aceptó")
+        calls.contacts.joined(serenazgo.contact.ref)
+    detail = calls.incidents.detail(incident_id)
+    assert len(detail.acks) == 1
+    assert [e.kind for e in detail.events].count(EventKind.ACKNOWLEDGED) == 1
+    assert [e.kind for e in detail.events].count(EventKind.LEG_JOINED) == 1
+
+
+def test_a_contact_that_ends_before_it_is_answered_keeps_its_adapter_s_words(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(calls, config, clock)
+    [operator, _, pnp] = calls.contacts.claim(VOICE, "s")
+    # the medium cannot tell why (a Local channel's first half): not conclusive
+    calls.contacts.ended(pnp.contact.ref, "causa desconocida (0)")
+    assert contact(calls, incident_id, pnp.contact.ref).state is ContactState.PLACING
+    assert outcomes(calls, incident_id, "pnp") == [Out.RINGING]
+    calls.contacts.ended(pnp.contact.ref, "rechazó la llamada (Call Rejected, 21)", Out.FAILED)
+    calls.contacts.ended(
+        operator.contact.ref, "no contestó (User alerting, no answer, 19)", Out.NO_ANSWER
+    )
     detail = calls.incidents.detail(incident_id)
     [attempt] = [a for a in detail.attempts if a.agency == "pnp"]
     assert (attempt.outcome, attempt.cause) == (
@@ -429,4 +732,189 @@ def test_a_hangup_before_answer_says_why_in_spanish(
     )
     # the operator's line has no attempt: its failure is in the timeline all the same
     [failed] = [e for e in detail.events if e.kind == "leg_failed"]
-    assert failed.cause == f"«{operator.leg.label}»: no contestó (User alerting, no answer, 19)"
+    assert failed.cause == f"«{operator.contact.label}»: no contestó (User alerting, no answer, 19)"
+    with pytest.raises(ValueError, match="answered is not a way of not being reached"):
+        calls.contacts.not_reached(operator.contact.ref, Out.ANSWERED, "x")
+
+
+def test_a_double_dispatch_takes_no_rate_limit_slot(
+    calls: CallStore, limiter: CountingLimiter, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """Three calls in 15 minutes to a line (the routing file's "3/15m"): a dispatch
+    refused because the incident is dispatched already counts none of them."""
+    first, decision = dispatched(calls, config, clock)
+    guardia, oficina = "phone:014451111", "phone:016171111"
+    assert limiter.held() == {oficina: 1, guardia: 1}
+    for _ in range(3):
+        with pytest.raises(Conflict, match="dispatched already"):
+            calls.dispatch(first, decision, revision_id=1, actor="operator:k2")
+    assert limiter.held() == {oficina: 1, guardia: 1}
+    assert limiter.asked == [oficina, guardia]  # the refused ones asked for nothing
+    # so two more incidents still reach Guardia; a fourth in the 15 minutes does not
+    for _ in range(2):
+        clock.advance(60)
+        incident_id, _ = dispatched(calls, config, clock)
+        assert outcomes(calls, incident_id, "pnp") == [Out.PENDING]
+    clock.advance(60)
+    fourth, _ = dispatched(calls, config, clock)
+    assert outcomes(calls, fourth, "pnp") == [Out.HELD_BACK, Out.PENDING]
+    assert contacts_of(calls, fourth)["pnp"] == [("TG Miraflores", "pending")]
+    [held] = [e for e in calls.incidents.events(fourth) if e.kind == "rate_limited"][:1]
+    assert held.payload == RateLimited(
+        agency="serenazgo",
+        target="serenazgo-miraflores/1",
+        destination=oficina,
+        limit="3/15m",
+        retry_in=720.0,
+    )
+    assert limiter.released == []
+
+
+def test_slots_taken_by_a_dispatch_that_fails_are_given_back(
+    calls: CallStore, limiter: CountingLimiter, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id = create(calls)
+    decision = decision_for(calls, incident_id, config, clock)
+    limiter.broken.add("phone:014451111")  # pnp's, counted after serenazgo's
+    with pytest.raises(RuntimeError, match="counter of phone:014451111 failed"):
+        calls.dispatch(incident_id, decision, revision_id=1, actor="operator:k1")
+    assert limiter.released == ["phone:016171111"]
+    assert limiter.held() == {}
+    assert calls.incidents.get(incident_id).status is Status.RECEIVED
+    assert calls.legs(incident_id) == []
+    limiter.broken.clear()
+    calls.dispatch(incident_id, decision, revision_id=1, actor="operator:k1")
+    assert limiter.held() == {"phone:016171111": 1, "phone:014451111": 1}
+
+
+@pytest.mark.parametrize("media", [frozenset(Medium) - {Medium.SMS}])
+def test_a_target_whose_medium_is_not_configured_is_skipped(
+    calls: CallStore, limiter: CountingLimiter, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(
+        calls, parse_config(ENEL_SMS_THEN_PHONE), clock, "corte_energia", "150101"
+    )
+    attempts = [a for a in calls.incidents.detail(incident_id).attempts if a.agency == "enel"]
+    assert [(a.target, a.medium, a.outcome) for a in attempts] == [
+        ("enel/1", Medium.SMS, Out.SKIPPED),
+        ("enel/2", VOICE, Out.PENDING),
+    ]
+    assert attempts[0].contact is None  # never placed
+    assert attempts[0].ended_at == clock.now()
+    assert attempts[0].cause == (
+        "«Guardia Enel»: no hay un canal de SMS configurado; se pasa al siguiente destino."
+    )
+    events = calls.incidents.events(incident_id)
+    [skipped] = [e for e in events if e.kind == "target_skipped"]
+    assert skipped.payload == TargetSkipped(agency="enel", target="enel/1", medium="sms", number=1)
+    assert skipped.cause == attempts[0].cause
+    assert [e.kind for e in events][-2:] == ["target_skipped", "calling"]
+    assert events[-1].payload == Calling(agency="enel", target="enel/2", number=2, medium="voice")
+    assert contacts_of(calls, incident_id)["enel"] == [("Central Enel", "pending")]
+    assert "sms:+51987000111" not in limiter.asked
+    assert calls.contacts.claim(Medium.SMS, "sms") == []
+
+
+def test_a_stalled_escalation_is_resumed_once_its_step_is_overdue(
+    calls: CallStore, db: Database, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(calls, config, clock)
+    [_, _, pnp] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.not_reached(pnp.contact.ref, Out.NO_ANSWER, "no contestó")
+    due = clock.now() + timedelta(seconds=300)  # policy "slow"
+    key = f"{incident_id}--esc_pnp--1"
+    tasks = TaskStore(db, clock=clock)
+    assert [t.key for t in tasks.claim()] == [key]
+    # serenazgo's call rings all along: a try in flight is never resumed
+    for seconds in (100, 199, RESUME_GRACE.total_seconds()):  # not at 300 s: see below
+        clock.advance(seconds)
+        assert calls.resume_stalled() == []
+    assert clock.now() == due + RESUME_GRACE - timedelta(seconds=1)  # in its grace yet
+    tasks.fail(key, "the worker died")  # its job failed for good
+    assert calls.resume_stalled() == []
+    clock.advance(2)
+    [resumed] = calls.resume_stalled()
+    assert (resumed.incident_id, resumed.agency) == (incident_id, "pnp")
+    assert resumed.late == RESUME_GRACE + timedelta(seconds=1)
+    assert resumed.step.target is not None
+    assert resumed.step.target.target.id == "pnp-miraflores/2"
+    events = calls.incidents.events(incident_id)
+    assert [e.kind for e in events][-2:] == ["escalation_resumed", "calling"]
+    assert events[-2].payload == EscalationResumed(
+        agency="pnp", after=1, due_at=due.isoformat(), late_seconds=11.0
+    )
+    assert events[-2].actor == "system:reconciliation"
+    assert contacts_of(calls, incident_id)["pnp"] == [
+        ("Guardia", "failed"),
+        ("TG Miraflores", "pending"),
+    ]
+    assert calls.resume_stalled() == []  # its try is in flight now
+    assert calls.escalate(incident_id, "pnp", 1) is None  # the job, had it come late
+    clock.advance(600)
+    assert calls.resume_stalled() == []
+
+
+def test_a_step_due_right_now_is_not_resumed(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    dispatched(calls, config, clock)
+    [_, _, pnp] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.not_reached(pnp.contact.ref, Out.NO_ANSWER, "no contestó")
+    clock.advance(300)  # exactly when its job is due: the job has its grace
+    assert calls.resume_stalled() == []
+
+
+def test_an_acknowledgement_after_the_agency_acknowledged_changes_nothing(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(calls, config, clock)
+    [_, serenazgo, pnp] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.answered(serenazgo.contact.ref)
+    calls.contacts.acknowledged(serenazgo.contact.ref, AckMethod.KEYPRESS, "aceptó")
+    calls.acknowledge(incident_id, "pnp", actor="supervisor:s1", cause="por radio")
+    version = calls.incidents.get(incident_id).version
+    clock.advance(5)
+    calls.contacts.acknowledged(serenazgo.contact.ref, AckMethod.KEYPRESS, "aceptó otra vez")
+    calls.contacts.acknowledged(pnp.contact.ref, AckMethod.KEYPRESS, "aceptó tarde")
+    detail = calls.incidents.detail(incident_id)
+    assert detail.incident.version == version
+    assert [(a.agency, a.method, a.at) for a in detail.acks] == [
+        ("serenazgo", AckMethod.KEYPRESS, clock.now() - timedelta(seconds=5)),
+        ("pnp", AckMethod.MANUAL, clock.now() - timedelta(seconds=5)),
+    ]
+    assert [e.kind for e in detail.events].count(EventKind.ACKNOWLEDGED) == 2
+    assert {a.agency: a.outcome for a in detail.attempts} == {
+        "serenazgo": Out.ACKNOWLEDGED,
+        "pnp": Out.CANCELLED,
+    }
+
+
+def test_a_reply_to_a_delivered_message_acknowledges_and_withdraws_the_other_try(
+    calls: CallStore, db: Database, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(
+        calls, parse_config(ENEL_SMS_THEN_PHONE), clock, "corte_energia", "150101"
+    )
+    [sms] = calls.contacts.claim(Medium.SMS, "sms")
+    calls.contacts.delivered(sms.contact.ref)
+    message = contact(calls, incident_id, sms.contact.ref)
+    assert (message.state, message.cause) == (ContactState.DELIVERED, "entregado")
+    assert outcomes(calls, incident_id, "enel") == [Out.DELIVERED]
+    # nobody replied within the policy's interval: the phone line is called
+    assert [k for k, _ in tasks_due(db, clock)] == [f"{incident_id}--esc_enel--1"]
+    clock.advance(300)
+    calls.escalate(incident_id, "enel", 1)
+    [phone] = [c for c in calls.contacts.claim(VOICE, "ami") if c.contact.agency == "enel"]
+    assert outcomes(calls, incident_id, "enel") == [Out.DELIVERED, Out.RINGING]
+    clock.advance(10)
+    calls.contacts.acknowledged(sms.contact.ref, AckMethod.SMS, "respondió 1 al SMS")
+    detail = calls.incidents.detail(incident_id)
+    [ack] = detail.acks
+    assert (ack.agency, ack.method, ack.actor) == ("enel", AckMethod.SMS, "responder:enel")
+    assert ack.attempt_id == detail.attempts[0].id
+    assert [a.outcome for a in detail.attempts] == [Out.ACKNOWLEDGED, Out.CANCELLED]
+    assert detail.incident.status is Status.ACKNOWLEDGED
+    assert [c.ref for c in calls.contacts.to_withdraw(VOICE)] == [phone.contact.ref]
+    # a second reply changes nothing
+    calls.contacts.acknowledged(sms.contact.ref, AckMethod.SMS, "respondió 1 otra vez")
+    assert len(calls.incidents.detail(incident_id).acks) == 1

@@ -8,8 +8,8 @@ import pytest
 from routing.config import parse_config
 from routing.decide import AgencyPlan, Facts, decide
 from routing.escalation import Choice, StepKind, Try, choose, next_step
-from routing.models import AttemptOutcome, Priority
-from routing.ratelimits import Limit, NoLimits, Verdict
+from routing.models import AttemptOutcome, Medium, Priority
+from routing.ratelimits import Grant, Limit, NoLimits, Verdict
 from tests.routing.configs import SMALL
 
 Out = AttemptOutcome
@@ -114,15 +114,21 @@ def test_after_every_target_the_supervisor_then_unanswered(plan: AgencyPlan) -> 
 
 
 class FakeLimiter:
+    """A limiter whose ``full`` destinations are at their limit; it grants the others."""
+
     def __init__(self, full: Sequence[str]) -> None:
         self.full = set(full)
         self.asked: list[str] = []
+        self.released: list[Grant] = []
 
     def acquire(self, destination: str, limits: Sequence[Limit]) -> Verdict:
         self.asked.append(destination)
         if limits and destination in self.full:
             return Verdict(allowed=False, limit=limits[0], retry_in=300)
-        return Verdict(allowed=True)
+        return Verdict(allowed=True, grant=Grant(destination=destination, token="t"))
+
+    def release(self, grant: Grant, limits: Sequence[Limit]) -> None:
+        self.released.append(grant)
 
 
 def test_a_held_back_destination_is_skipped_and_said(plan: AgencyPlan) -> None:
@@ -131,18 +137,68 @@ def test_a_held_back_destination_is_skipped_and_said(plan: AgencyPlan) -> None:
     assert choice.step.target is not None
     assert choice.step.target.target.id == "pnp-miraflores/2"
     assert choice.step.number == 2
-    [held] = choice.held_back
-    assert (held.target.target.id, held.number) == ("pnp-miraflores/1", 1)
+    [held] = choice.passed_over
+    assert (held.target.target.id, held.number, held.outcome) == (
+        "pnp-miraflores/1",
+        1,
+        Out.HELD_BACK,
+    )
+    assert held.verdict is not None
+    assert (str(held.verdict.limit), held.verdict.retry_in) == ("3/15m", 300)
     assert held.reason == (
         "«Guardia» alcanzó su límite de llamadas (3 en 15 min): se pasa al siguiente destino."
     )
     assert limiter.asked == ["phone:014451111", "talkgroup:11022"]
+    # the slot counted is the chosen call's, for the caller to give back if not placed
+    assert choice.grant == Grant(destination="talkgroup:11022", token="t")
+    assert limiter.released == []
+
+
+def test_a_target_whose_medium_has_no_adapter_is_skipped_at_once(plan: AgencyPlan) -> None:
+    limiter = FakeLimiter([])
+    no_voice = frozenset(Medium) - {Medium.VOICE}
+    choice = choose(plan, [], T0, limiter, no_voice)
+    assert choice.step.target is not None
+    assert (choice.step.target.target.id, choice.step.number) == ("pnp-miraflores/2", 2)
+    [skipped] = choice.passed_over
+    assert (skipped.target.target.id, skipped.number, skipped.outcome, skipped.verdict) == (
+        "pnp-miraflores/1",
+        1,
+        Out.SKIPPED,
+        None,
+    )
+    assert skipped.reason == (
+        "«Guardia»: no hay un canal de llamada configurado; se pasa al siguiente destino."
+    )
+    assert limiter.asked == ["talkgroup:11022"]  # a skipped target takes no slot
+    # with no medium of any target, every target is skipped and then the supervisors'
+    # line too: nothing is left but to give up
+    choice = choose(plan, [], T0, limiter, frozenset({Medium.SMS}))
+    assert choice.step.kind is StepKind.UNANSWERED
+    assert [(p.target.target.id, p.outcome) for p in choice.passed_over] == [
+        ("pnp-miraflores/1", Out.SKIPPED),
+        ("pnp-miraflores/2", Out.SKIPPED),
+        ("pnp-san-antonio/1", Out.SKIPPED),
+        ("pnp-105/1", Out.SKIPPED),
+        ("centre/supervisor/1", Out.SKIPPED),
+    ]
+    assert [p.number for p in choice.passed_over] == [1, 2, 3, 4, 5]
+    assert choice.grant is None
+
+
+def test_a_skipped_target_is_not_tried_again(plan: AgencyPlan) -> None:
+    made = tries(("pnp-miraflores/1", Out.SKIPPED, 0))
+    step = next_step(plan, made, at(1))
+    assert step.target is not None
+    # the next target, at once: the skipped one never rang
+    assert (step.target.target.id, step.not_before, step.number) == ("pnp-miraflores/2", at(1), 2)
 
 
 def test_a_call_not_yet_due_takes_nothing_from_the_limits(plan: AgencyPlan) -> None:
     limiter = FakeLimiter([])
     choice = choose(plan, tries(("pnp-miraflores/1", Out.NO_ANSWER, 25)), at(26), limiter)
     assert choice.step.not_before == at(55)
+    assert choice.grant is None
     assert limiter.asked == []
 
 
@@ -157,11 +213,13 @@ def test_when_every_destination_left_is_full_the_supervisors_hear_of_it(plan: Ag
     )
     choice = choose(plan, made, at(400), limiter)
     assert choice.step.kind is StepKind.SUPERVISOR
-    assert [h.target.target.id for h in choice.held_back] == [
-        "pnp-miraflores/1",
-        "pnp-san-antonio/1",
+    assert [(h.target.target.id, h.outcome) for h in choice.passed_over] == [
+        ("pnp-miraflores/1", Out.HELD_BACK),
+        ("pnp-san-antonio/1", Out.HELD_BACK),
     ]
 
 
 def test_no_limits_at_all() -> None:
-    assert NoLimits().acquire("phone:1", [Limit(count=1, seconds=1)]).allowed
+    verdict = NoLimits().acquire("phone:1", [Limit(count=1, seconds=1)])
+    assert verdict.allowed
+    assert verdict.grant is None  # nothing counted: nothing to give back

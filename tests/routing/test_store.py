@@ -5,11 +5,21 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from routing.db import Database
 from routing.errors import Conflict, IllegalTransition, InvalidValue, NotFound
+from routing.events import (
+    Created,
+    DispatchOverdue,
+    EventKind,
+    MergedFrom,
+    NewEvent,
+    ReportAdded,
+    StatusChanged,
+    event,
+)
 from routing.models import (
     Incident,
     IncidentQuery,
@@ -68,16 +78,50 @@ def test_create_stores_the_incident_its_report_and_its_first_event(store: Incide
     assert [r.text for r in detail.reports] == ["Robo de celular"]
     assert detail.reports[0].reporter.name == "Rosa Peña"
     assert detail.reports[0].location.address == "Av. Próceres de la Independencia 1234"
-    [event] = detail.events
-    assert (event.seq, event.kind, event.actor) == (1, "created", ACTOR)
-    assert event.cause == "report received via api"
-    assert event.at == incident.created_at
-    assert event.data == {
+    [first] = detail.events
+    assert (first.seq, first.kind, first.actor) == (1, EventKind.CREATED, ACTOR)
+    assert first.cause == "report received via api"
+    assert first.at == incident.created_at
+    # no district source: the optional fields are not stored, and read back as None
+    assert first.data == {
         "category": "robo",
         "priority": "high",
         "district": "150132",
         "source": "api",
     }
+    assert first.payload == Created(
+        category="robo",
+        priority="high",
+        district="150132",
+        source="api",
+        district_source=None,
+        district_note=None,
+    )
+
+
+def test_how_the_district_was_found_is_in_the_first_event(store: IncidentStore) -> None:
+    located = NewIncident(
+        category="robo",
+        district="150122",
+        report=NewReport(source=Source.API, text="robo"),
+        district_source="point",
+        district_note="El punto cae en Miraflores.",
+    )
+    incident, _ = store.create_incident(located, actor=ACTOR)
+    [first] = store.events(incident.id)
+    assert first.data == {
+        "category": "robo",
+        "priority": "high",
+        "district": "150122",
+        "source": "api",
+        "district_source": "point",
+        "district_note": "El punto cae en Miraflores.",
+    }
+    assert isinstance(first.payload, Created)
+    assert (first.payload.district_source, first.payload.district_note) == (
+        "point",
+        "El punto cae en Miraflores.",
+    )
 
 
 def test_ids_count_per_lima_year(store: IncidentStore, clock: FakeClock) -> None:
@@ -170,25 +214,23 @@ def test_a_status_change_writes_its_event_in_the_same_transaction(
     incident, _ = store.create_incident(new(), actor=ACTOR)
     clock.advance(12)
     moved, changed = store.transition(
-        incident.id,
-        Status.DISPATCHED,
-        actor="system:router",
-        cause="rules matched",
-        data={"agencies": ["pnp-zarate"]},
+        incident.id, Status.DISPATCHED, actor="system:router", cause="rules matched"
     )
     assert changed
     assert moved.status is Status.DISPATCHED
     assert moved.updated_at == clock.now()
     assert moved.version == 2
-    event = store.events(incident.id)[-1]
-    assert (event.seq, event.kind, event.actor, event.cause) == (
+    last = store.events(incident.id)[-1]
+    assert (last.seq, last.kind, last.actor, last.cause) == (
         2,
-        "status_changed",
+        EventKind.STATUS_CHANGED,
         "system:router",
         "rules matched",
     )
-    assert event.data == {"from": "received", "to": "dispatched", "agencies": ["pnp-zarate"]}
-    assert event.at == clock.now()
+    # the rule, revision and agencies of a dispatch: see the dispatch in test_calls
+    assert last.data == {"from": "received", "to": "dispatched"}
+    assert last.payload == StatusChanged(from_="received", to="dispatched")
+    assert last.at == clock.now()
 
 
 def test_an_illegal_transition_is_refused_and_changes_nothing(store: IncidentStore) -> None:
@@ -284,17 +326,16 @@ def test_merge_marks_the_duplicate_and_logs_on_both(store: IncidentStore) -> Non
     merged = store.merge(second.id, first.id, actor="supervisor:s1", cause="mismo hecho")
     assert merged.status is Status.MERGED
     assert merged.merged_into == first.id
-    assert store.events(second.id)[-1].data == {
-        "from": "received",
-        "to": "merged",
-        "into": first.id,
-    }
+    moved = store.events(second.id)[-1]
+    assert moved.data == {"from": "received", "to": "merged", "into": first.id}
+    assert moved.payload == StatusChanged(from_="received", to="merged", into=first.id)
     last = store.events(first.id)[-1]
     assert (last.kind, last.data, last.actor) == (
         "merged_from",
         {"incident": second.id},
         "supervisor:s1",
     )
+    assert last.payload == MergedFrom(incident=second.id)
 
 
 def test_merge_refuses_itself_and_closed_targets(store: IncidentStore) -> None:
@@ -326,23 +367,30 @@ def test_more_reports_of_the_same_event(store: IncidentStore) -> None:
     detail = store.detail(incident.id)
     assert [r.source for r in detail.reports] == [Source.API, Source.TELEGRAM]
     assert [e.kind for e in detail.events] == ["created", "report_added"]
+    assert detail.events[-1].payload == ReportAdded(report=report.id, source="telegram")
 
 
-def test_keyed_events_are_written_once(store: IncidentStore) -> None:
+def overdue(seconds: int = 60) -> NewEvent:
+    return event(DispatchOverdue(deadline_seconds=seconds), actor="system:worker", cause="late")
+
+
+def test_keyed_events_are_written_once(store: IncidentStore, clock: FakeClock) -> None:
     incident, _ = store.create_incident(new(), actor=ACTOR)
-    assert (
-        store.append_event(
-            incident.id, "dispatch_overdue", actor="system:worker", cause="late", key="overdue"
-        )
-        is not None
+    written = store.append_event(incident.id, overdue(), key="overdue")
+    assert written is not None
+    assert (written.seq, written.kind, written.actor, written.cause, written.at) == (
+        2,
+        EventKind.DISPATCH_OVERDUE,
+        "system:worker",
+        "late",
+        clock.now(),
     )
-    assert (
-        store.append_event(
-            incident.id, "dispatch_overdue", actor="system:worker", cause="late", key="overdue"
-        )
-        is None
-    )
-    assert [e.kind for e in store.events(incident.id)] == ["created", "dispatch_overdue"]
+    assert written.data == {"deadline_seconds": 60}
+    assert store.append_event(incident.id, overdue(), key="overdue") is None
+    events = store.events(incident.id)
+    assert [e.kind for e in events] == ["created", "dispatch_overdue"]
+    assert events[-1] == written
+    assert events[-1].payload == DispatchOverdue(deadline_seconds=60)
 
 
 def test_listing_filters_and_pages_newest_first(store: IncidentStore, clock: FakeClock) -> None:
@@ -484,5 +532,32 @@ def test_incidents_still_received_after_a_cutoff(store: IncidentStore, clock: Fa
     store.create_incident(new(), actor=ACTOR)
     cutoff = clock.now() - timedelta(seconds=50)
     assert store.received_before(cutoff, without_key="k", limit=10) == [old.id]
-    store.append_event(old.id, "note", actor=ACTOR, cause="x", key="k")
+    store.append_event(old.id, overdue(), key="k")
     assert store.received_before(cutoff, without_key="k", limit=10) == []
+
+
+def test_the_end_of_an_incident_is_told_in_its_transaction(db: Database, clock: FakeClock) -> None:
+    ended: list[tuple[int, datetime, str]] = []
+
+    def on_final(conn: Connection, row_id: int, now: datetime, why: str) -> None:
+        ended.append((row_id, now, why))
+        if why == "incidente resuelto":
+            raise RuntimeError("the ledger failed")
+
+    store = IncidentStore(db, clock=clock, on_final=on_final)
+    first, _ = store.create_incident(new(), actor=ACTOR)
+    second, _ = store.create_incident(new(), actor=ACTOR)
+    third, _ = store.create_incident(new(), actor=ACTOR)
+    store.transition(first.id, Status.DISPATCHED, actor=ACTOR, cause="x")  # not final
+    assert ended == []
+    store.transition(first.id, Status.CANCELLED, actor=ACTOR, cause="llamada falsa")
+    store.merge(second.id, third.id, actor=ACTOR, cause="mismo hecho")
+    assert ended == [
+        (1, clock.now(), "incidente cancelado"),
+        (2, clock.now(), f"fusionado con {third.id}"),
+    ]
+    # its failure is the change's: nothing is stored
+    with pytest.raises(RuntimeError, match="the ledger failed"):
+        store.transition(third.id, Status.RESOLVED, actor=ACTOR, cause="x")
+    assert store.get(third.id).status is Status.RECEIVED
+    assert [e.kind for e in store.events(third.id)] == ["created", "merged_from"]
