@@ -85,20 +85,22 @@ async def _blocking_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_relay_loop(app), name="voicebridge-task-relay")
+    wakeup = app[RUNTIME].wakeup
+    woken = wakeup.listener()
+    task = asyncio.create_task(_relay_loop(app, woken), name="voicebridge-task-relay")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    wakeup.forget(woken)
 
 
-async def _relay_loop(app: web.Application) -> None:
+async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
     """Hand stored tasks to RQ as soon as a wake-up comes, and at least every second;
     ask for the overdue sweep once a period; every few seconds take the escalation steps
     nothing else took (:meth:`Dispatcher.resume_stalled`); every 30 s look for tasks
     whose job went missing."""
     runtime, blocking, metrics = app[RUNTIME], app[BLOCKING], app[METRICS]
-    wake = runtime.wakeup.listener()
     relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
     last_sweep = last_promote = last_resume = time.monotonic()
     last_period = 0
