@@ -505,22 +505,34 @@ def test_a_batch_of_intakes_in_one_transaction(store: IncidentStore) -> None:
     assert again == [(store.get("LIM-2026-000002"), False)]
 
 
-def test_a_batch_that_collides_is_written_one_by_one(store: IncidentStore, db: Database) -> None:
-    store.create_incident(new(external_id="taken"), actor=ACTOR)
-    # the first look misses it, as when another process stores it in between
-    original = store._incidents_of_reports
-    calls: list[object] = []
+class Interrupted(IncidentStore):
+    """A store whose first look for stored reports is followed, before it writes, by
+    another process storing one of them (a real write, through another store)."""
 
-    def first_misses(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Incident]:
-        calls.append(keys)
-        return {} if len(calls) == 1 else original(keys)
+    def __init__(self, db: Database, other: IncidentStore, clock: FakeClock) -> None:
+        super().__init__(db, clock=clock)
+        self.other = other
+        self.looks = 0
 
-    store._incidents_of_reports = first_misses  # type: ignore[method-assign]
+    def _incidents_of_reports(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Incident]:
+        found = super()._incidents_of_reports(keys)
+        self.looks += 1
+        if self.looks == 1:
+            self.other.create_incident(new(external_id="taken"), actor="operator:other")
+        return found
+
+
+def test_a_batch_that_collides_is_written_one_by_one(db: Database, clock: FakeClock) -> None:
+    store = Interrupted(db, IncidentStore(db, clock=clock), clock)
     results = store.create_incidents(
         [Intake(new=new(), actor=ACTOR), Intake(new=new(external_id="taken"), actor=ACTOR)]
     )
+    assert store.looks > 1
     assert results[0] == (store.get("LIM-2026-000002"), True)
     assert results[1] == (store.get("LIM-2026-000001"), False)
+    assert store.get("LIM-2026-000001").created_by == "operator:other"
     assert store.count() == 2
 
 
