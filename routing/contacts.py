@@ -423,6 +423,7 @@ class ContactLedger:
             .where(t.attempts.c.id == attempt.id)
             .values(outcome=Out.ACKNOWLEDGED.value, cause=cause, ended_at=attempt.ended_at or now)
         )
+        in_flight = attempt.outcome in IN_FLIGHT_VALUES
         self.ledger.record_ack(
             conn,
             contact.incident_id,
@@ -433,14 +434,15 @@ class ContactLedger:
             now,
             cause,
         )
-        self.ledger.stop_agency(
-            conn,
-            contact.incident_id,
-            contact.agency,
-            now,
-            "la entidad ya confirmó la atención",
-            keep=contact.ref,
-        )
+        if not in_flight:  # a reply after the try ended: another may be in flight
+            self.ledger.stop_agency(
+                conn,
+                contact.incident_id,
+                contact.agency,
+                now,
+                "la entidad ya confirmó la atención",
+                keep=contact.ref,
+            )
 
     def _responder(self, contact: Row[Any]) -> bool:
         return (

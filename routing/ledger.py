@@ -535,11 +535,16 @@ class Ledger:
 
     def contact_row(self, conn: Connection, ref: str, *, lock: bool = False) -> Row[Any] | None:
         """The contact named ``ref``; with ``lock``, its incident's row is locked first
-        (the order every writer takes, so none deadlocks)."""
-        found = conn.execute(select(t.contacts).where(t.contacts.c.ref == ref)).first()
-        if found is None or not lock:
-            return found
-        self.incidents.locked(conn, self.public_id(conn, found.incident_id))
+        (the order every writer takes, so none deadlocks). SQLite's write transactions
+        hold the whole database already."""
+        if lock and self.db.dialect == "postgresql":
+            c, i = t.contacts.c, t.incidents.c
+            conn.execute(
+                select(i.id)
+                .join(t.contacts, c.incident_id == i.id)
+                .where(c.ref == ref)
+                .with_for_update(of=t.incidents)
+            )
         return conn.execute(select(t.contacts).where(t.contacts.c.ref == ref)).first()
 
 
