@@ -18,7 +18,7 @@ import pytest
 
 from voicebridge.ami.codec import Decoder, Message, encode_action
 from voicebridge.ami.sim import FakeAsterisk
-from voicebridge.ami.sim_wire import ActionParser
+from voicebridge.ami.sim.wire import ActionParser
 
 SPEED = 0.01
 """1 s of the lab is 10 ms here."""

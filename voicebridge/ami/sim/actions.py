@@ -8,17 +8,17 @@ ActionID, then ``<Name>Complete`` (``EventList: Complete``, ``ListItems``), with
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from voicebridge.ami import sim_cli
-from voicebridge.ami.sim_model import (
+from voicebridge.ami.sim import cli as sim_cli
+from voicebridge.ami.sim.model import (
     Conference,
     OriginateRequest,
     SimChannel,
     parse_callerid,
 )
-from voicebridge.ami.sim_wire import Field, Request, is_true, response
+from voicebridge.ami.sim.wire import Field, Request, is_true, response
 
 if TYPE_CHECKING:
-    from voicebridge.ami.sim_session import Session
+    from voicebridge.ami.sim.session import Session
 
 
 def _list_start(req: Request, message: str) -> list[Field]:

@@ -12,15 +12,15 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
-from voicebridge.ami.sim_config import ConfigStore
-from voicebridge.ami.sim_dialplan import (
+from voicebridge.ami.sim.config import ConfigStore
+from voicebridge.ami.sim.dialplan import (
     Dialplan,
     Extension,
     build_dialplan,
     builtin_contexts,
     find_extension,
 )
-from voicebridge.ami.sim_model import (
+from voicebridge.ami.sim.model import (
     CAUSE_TEXT,
     UNKNOWN,
     Call,
@@ -29,7 +29,7 @@ from voicebridge.ami.sim_model import (
     Endpoint,
     SimChannel,
 )
-from voicebridge.ami.sim_wire import Field
+from voicebridge.ami.sim.wire import Field
 
 Emit = Callable[[list[Field]], None]
 

@@ -24,10 +24,10 @@ lab played (its ``es`` sounds and voicebridge's prompts as built then).
 import asyncio
 from collections.abc import Mapping
 
-from voicebridge.ami.sim_dialplan import Jump
-from voicebridge.ami.sim_expr import split_args
-from voicebridge.ami.sim_model import ChannelState, SimChannel
-from voicebridge.ami.sim_pbx import PbxCore
+from voicebridge.ami.sim.dialplan import Jump
+from voicebridge.ami.sim.expr import split_args
+from voicebridge.ami.sim.model import ChannelState, SimChannel
+from voicebridge.ami.sim.pbx import PbxCore
 
 SHARED_SOUNDS: Mapping[str, float] = {"beep": 0.44}
 """The shared lab's sounds that matter to its traces: 05's Read(DIGIT,beep,1,,,5) timed
@@ -97,7 +97,7 @@ _SAY = {"*": "digits/star", "#": "digits/pound"}
 
 class PbxMedia(PbxCore):
     """Sound applications. Each returns like the interpreter's applications (see
-    :class:`~voicebridge.ami.sim_apps.PbxApps`): None to go on, else where to go."""
+    :class:`~voicebridge.ami.sim.apps.PbxApps`): None to go on, else where to go."""
 
     def sound(self, name: str) -> float | None:
         """Seconds a sound file lasts, or None if it does not exist."""

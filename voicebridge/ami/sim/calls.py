@@ -7,8 +7,8 @@ A ``Local/<exten>@<ctx>`` dial string makes two channels (``;1`` runs the destin
 
 import asyncio
 
-from voicebridge.ami.sim_apps import PbxApps
-from voicebridge.ami.sim_model import (
+from voicebridge.ami.sim.apps import PbxApps
+from voicebridge.ami.sim.model import (
     Behaviour,
     Call,
     ChannelState,
@@ -17,7 +17,7 @@ from voicebridge.ami.sim_model import (
     SimChannel,
     seconds_text,
 )
-from voicebridge.ami.sim_pbx import DTMF_SECONDS
+from voicebridge.ami.sim.pbx import DTMF_SECONDS
 
 LAB_ENDPOINTS = {
     "Local/s@operator-sim": Endpoint(behaviour=Behaviour.ANSWER),

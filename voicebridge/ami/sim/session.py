@@ -25,8 +25,8 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from voicebridge.ami import sim_actions
-from voicebridge.ami.sim_wire import (
+from voicebridge.ami.sim import actions as sim_actions
+from voicebridge.ami.sim.wire import (
     BANNER,
     ActionParser,
     Field,
@@ -38,7 +38,7 @@ from voicebridge.ami.sim_wire import (
 )
 
 if TYPE_CHECKING:
-    from voicebridge.ami.sim_calls import Pbx
+    from voicebridge.ami.sim.calls import Pbx
 
 AUTH_TIMEOUT = 30.0
 """01c: closed 30.06 s after connect (manager.conf authtimeout default)."""

@@ -1,6 +1,6 @@
 """What a channel does once answered: the Originate Application, or the dialplan.
 
-The fake runs the loaded dialplan (:mod:`~voicebridge.ami.sim_dialplan`) priority by
+The fake runs the loaded dialplan (:mod:`~voicebridge.ami.sim.dialplan`) priority by
 priority as Asterisk 22.10.1's ``__ast_pbx_run()`` does: a ``Newexten`` with the
 substituted arguments, then the application; the ``h`` extension when a channel that
 runs dialplan hangs up. So the lab's contexts (ack prompt, rooms, citizen IVR: traces
@@ -8,7 +8,7 @@ runs dialplan hangs up. So the lab's contexts (ack prompt, rooms, citizen IVR: t
 ``voicebridge-*`` traces: the room check, the prompt, ``h``) give the events the real
 one gave. The applications: NoOp, Verbose, Log, Set, MSet, GotoIf, Goto, While,
 EndWhile, ExitWhile, ContinueWhile, Answer, Ringing, Progress, Hangup, UserEvent,
-ConfBridge, and the sound ones of :mod:`~voicebridge.ami.sim_media`; any other ends the
+ConfBridge, and the sound ones of :mod:`~voicebridge.ami.sim.media`; any other ends the
 call (``No application 'X'``: no Newexten, the channel hangs up).
 """
 
@@ -16,11 +16,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from voicebridge.ami.sim_dialplan import End, Jump, Outcome
-from voicebridge.ami.sim_expr import is_true_condition as truth
-from voicebridge.ami.sim_expr import split_args, split_call, string_function, substitute
-from voicebridge.ami.sim_media import PbxMedia
-from voicebridge.ami.sim_model import Behaviour, Call, SimChannel, seconds_text
+from voicebridge.ami.sim.dialplan import End, Jump, Outcome
+from voicebridge.ami.sim.expr import is_true_condition as truth
+from voicebridge.ami.sim.expr import split_args, split_call, string_function, substitute
+from voicebridge.ami.sim.media import PbxMedia
+from voicebridge.ami.sim.model import Behaviour, Call, SimChannel, seconds_text
 
 SyncApp = Callable[[SimChannel, str], Outcome]
 AsyncApp = Callable[[SimChannel, str], Awaitable[Any]]

@@ -1,58 +1,15 @@
-"""A fake Asterisk 22.10.1 for tests and the demo: an AMI server on asyncio streams that
-speaks AMI byte for byte as the real one did in the recordings of
-``shared/asterisk/traces`` (see its README) and of the lab that ran voicebridge's own
-contexts (a real Asterisk 22.10.1 built by hand; its ``voicebridge-*`` traces are kept
-outside the repository), without Asterisk.
-
-What it emulates, and where each fact comes from, is written next to the code:
-
-- :mod:`~voicebridge.ami.sim_wire`: reading actions (CRLF or LF, first header wins, CRLF
-  CRLF inside a value starts another action: trace 07; at most 128 lines of at most
-  1024 bytes: lab) and writing messages;
-- :mod:`~voicebridge.ami.sim_session`: banner, Login, security events, Ping, Logoff (01a,
-  01b, 01c, 08a);
-- :mod:`~voicebridge.ami.sim_actions`: Originate, Hangup, Redirect, the ConfBridge
-  actions, CoreShowChannels, Status, Setvar/Getvar, UserEvent, configs, Command (02a-08a);
-- :mod:`~voicebridge.ami.sim_calls`, :mod:`~voicebridge.ami.sim_pbx`: the calls and their
-  event sequences (02a, 02b, 03, 04, 05, the lab's voicebridge-*);
-- :mod:`~voicebridge.ami.sim_apps`, :mod:`~voicebridge.ami.sim_media`,
-  :mod:`~voicebridge.ami.sim_expr`: the dialplan, run as Asterisk runs it (the lab's
-  contexts of shared/asterisk/conf, voicebridge's pushed ``vb-ack``/``vb-room``);
-- :mod:`~voicebridge.ami.sim_config`, :mod:`~voicebridge.ami.sim_dialplan`,
-  :mod:`~voicebridge.ami.sim_cli`: GetConfig, UpdateConfig (06, the lab's staged pushes),
-  ``dialplan reload``/``show``, ``core show channels`` (06, 08a);
-- here: restart (08b), dropped links, held links.
-
-Every wait is multiplied by ``speed``: ``speed=0.01`` makes the 5 s Read timeout 50 ms
-and the 1 s login-failure delay 10 ms.
-"""
+"""The fake Asterisk's server: the AMI listener, its sessions, restart (08b), dropped
+and held links. See the package's docstring for what each module emulates."""
 
 import asyncio
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 
-from voicebridge.ami.sim_calls import LAB_ENDPOINTS, Pbx
-from voicebridge.ami.sim_media import LAB_SOUNDS, SHARED_SOUNDS
-from voicebridge.ami.sim_model import (
-    Behaviour,
-    ChannelState,
-    Endpoint,
-    Received,
-    SimChannel,
-)
-from voicebridge.ami.sim_session import Session
-from voicebridge.ami.sim_wire import Field, Request, render
-
-__all__ = [
-    "LAB_SOUNDS",
-    "SHARED_SOUNDS",
-    "Behaviour",
-    "ChannelState",
-    "Endpoint",
-    "FakeAsterisk",
-    "Received",
-    "SimChannel",
-]
+from voicebridge.ami.sim.calls import LAB_ENDPOINTS, Pbx
+from voicebridge.ami.sim.media import SHARED_SOUNDS
+from voicebridge.ami.sim.model import Behaviour, Endpoint, Received, SimChannel
+from voicebridge.ami.sim.session import Session
+from voicebridge.ami.sim.wire import Field, Request, render
 
 BOOT_SECONDS = 0.024
 """08b: the new process accepted a Login before it had booted; FullyBooted followed
