@@ -5,9 +5,9 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 
-from voicebridge.ami.sim.calls import LAB_ENDPOINTS, Pbx
 from voicebridge.ami.sim.media import SHARED_SOUNDS
 from voicebridge.ami.sim.model import Behaviour, Endpoint, Received, SimChannel
+from voicebridge.ami.sim.pbx import Pbx
 from voicebridge.ami.sim.session import Session
 from voicebridge.ami.sim.wire import Field, Request, render
 
@@ -65,7 +65,6 @@ class FakeAsterisk:
             device_states=device_states,
             default=default or Endpoint(behaviour=Behaviour.ANSWER),
         )
-        self.pbx.endpoints = dict(LAB_ENDPOINTS)
         self.channels: dict[str, SimChannel] = self.pbx.channels
         """Live channels by Uniqueid."""
         self._host = "127.0.0.1"
@@ -121,7 +120,7 @@ class FakeAsterisk:
 
     def script(self, dial: str, endpoint: Endpoint) -> None:
         """What the far end of this exact Originate ``Channel`` does (overrides)."""
-        self.pbx.endpoints[dial] = endpoint
+        self.pbx.far.endpoints[dial] = endpoint
 
     def actions(self, name: str) -> list[Received]:
         """The received actions of that name (any case)."""

@@ -25,7 +25,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from voicebridge.ami.sim import actions as sim_actions
+from voicebridge.ami.sim import actions
 from voicebridge.ami.sim.wire import (
     BANNER,
     ActionParser,
@@ -38,7 +38,7 @@ from voicebridge.ami.sim.wire import (
 )
 
 if TYPE_CHECKING:
-    from voicebridge.ami.sim.calls import Pbx
+    from voicebridge.ami.sim.pbx import Pbx
 
 AUTH_TIMEOUT = 30.0
 """01c: closed 30.06 s after connect (manager.conf authtimeout default)."""
@@ -226,7 +226,7 @@ class Session:
             self.respond(response(req, "Error", "Permission denied"))
             self.security("RequestNotAllowed", request_type=f"Action: {action}")
             return
-        handler = HANDLERS.get(name) or sim_actions.HANDLERS.get(name)
+        handler = HANDLERS.get(name) or actions.HANDLERS.get(name)
         if handler is None:
             text = (
                 f"Invalid/unknown command: {action}. "
