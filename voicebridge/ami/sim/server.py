@@ -30,7 +30,18 @@ class FakeAsterisk:
     (0: at once), or does not exist when that is None (Playback: ``FAILED``).
     :data:`LAB_SOUNDS` with ``prompt_seconds=None`` is the lab of the voicebridge-*
     traces. ``device_states``: send DeviceStateChange events as that lab did (the
-    recordings of shared/asterisk/traces have none)."""
+    recordings of shared/asterisk/traces have none).
+
+    ``boot_window``: seconds (of Asterisk's time, scaled by ``speed``) from the start
+    of the process, at :meth:`start` and when a restart listens again, to the end of its
+    boot. A real Asterisk accepts Login, and even Originate, before its dialplan is
+    loaded (README, "Restart (08b)"): in the window a Login succeeds without
+    FullyBooted, and an Originate into a Context is answered ``Response: Error``,
+    ``Message: Extension does not exist.``; at its end every logged-in session gets the
+    boot's FullyBooted (08b's order: Status, Uptime 0, LastReload 0) and the dialplan
+    runs. 0: booted at once; after a restart, then, FullyBooted comes 24 ms after the
+    first Login, as in 08b (:data:`BOOT_SECONDS`), and Originate is refused until
+    then."""
 
     def __init__(
         self,
@@ -45,6 +56,7 @@ class FakeAsterisk:
         sounds: Mapping[str, float] = SHARED_SOUNDS,
         device_states: bool = False,
         default: Endpoint | None = None,
+        boot_window: float = 0.0,
     ) -> None:
         self.username = username
         self.secret = secret
@@ -54,6 +66,12 @@ class FakeAsterisk:
         """Between the Shutdown event and the sockets closing (``restart(shutdown=...)``):
         every action is answered ``Asterisk is shutting down``."""
         self.received: list[Received] = []
+        self.boot_window = boot_window
+        self.booting = False
+        """The process has not booted yet: no FullyBooted, Originate refused."""
+        self.booted_at: float | None = None
+        """Loop time of the last boot's end (its FullyBooted; :meth:`start` without
+        ``boot_window``); None before that."""
         self.pbx = Pbx(
             emit=self.broadcast,
             speed=speed,
@@ -75,7 +93,6 @@ class FakeAsterisk:
         self._conns = 0
         self._started = 0.0
         self._reloaded = 0.0
-        self._booting = False
         self._boot_timer: asyncio.TimerHandle | None = None
         self._restart_task: asyncio.Task[None] | None = None
 
@@ -85,6 +102,7 @@ class FakeAsterisk:
         self._host, self._port = host, port
         self._started = self._reloaded = asyncio.get_running_loop().time()
         await self._listen()
+        self._boot()
 
     @property
     def port(self) -> int:
@@ -132,9 +150,9 @@ class FakeAsterisk:
         session; for ``shutdown`` s every action is answered ``Response: Error``,
         ``Message: Asterisk is shutting down`` (manager.c; seen on the lab's Asterisk
         22.10.1 answering a Ping); then every socket closed, every channel and room
-        gone, connections refused for ``down`` s; then the first Login gets FullyBooted
-        in the restart's order (Status, Uptime 0, LastReload 0) shortly after its
-        Response."""
+        gone, connections refused for ``down`` s; then the new process boots (see
+        ``boot_window``): its FullyBooted is in the restart's order (Status, Uptime 0,
+        LastReload 0)."""
         self.broadcast(
             [
                 ("Event", "Shutdown"),
@@ -156,10 +174,11 @@ class FakeAsterisk:
         if self._boot_timer is not None:
             self._boot_timer.cancel()
             self._boot_timer = None
-        self._booting = True
+        self.booting = True
         self._started = self._reloaded = asyncio.get_running_loop().time()
         await asyncio.sleep(down * self.speed)
         await self._listen()
+        self._boot()
 
     async def drop_connections(self) -> None:
         """The network drops every AMI socket (no Shutdown, no Goodbye); the calls and
@@ -199,10 +218,10 @@ class FakeAsterisk:
             s.deliver(data, cls)
 
     def logged_in(self, session: Session) -> None:
-        """FullyBooted for a new session (01a order: Uptime, LastReload, Status), or,
-        right after a restart, the boot's own FullyBooted to all (08b order)."""
-        if self._booting:
-            if self._boot_timer is None:
+        """FullyBooted for a new session (01a order: Uptime, LastReload, Status); none
+        while booting: the boot's own FullyBooted goes to all at its end (08b order)."""
+        if self.booting:
+            if self._boot_timer is None:  # a restart without boot_window: 08b
                 loop = asyncio.get_running_loop()
                 self._boot_timer = loop.call_later(BOOT_SECONDS * self.speed, self._booted)
             return
@@ -215,9 +234,23 @@ class FakeAsterisk:
         ]
         session.deliver(render(fields), "system")
 
+    def _boot(self) -> None:
+        """The process is up (:meth:`start`, a restart listening again): its boot ends
+        ``boot_window`` s later; with none, now, or after a restart 24 ms after the
+        first Login (:meth:`logged_in`)."""
+        loop = asyncio.get_running_loop()
+        if self.boot_window > 0:
+            self.booting = True
+            self._boot_timer = loop.call_later(self.boot_window * self.speed, self._booted)
+        elif not self.booting:
+            self.booted_at = loop.time()
+
     def _booted(self) -> None:
-        self._booting = False
+        """The boot's end: the dialplan runs, Asterisk's uptime starts (FullyBooted says
+        ``Uptime: 0``), FullyBooted to every session logged in."""
+        self.booting = False
         self._boot_timer = None
+        self.booted_at = self._started = self._reloaded = asyncio.get_running_loop().time()
         self.broadcast(
             [
                 ("Event", "FullyBooted"),

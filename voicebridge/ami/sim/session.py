@@ -63,6 +63,7 @@ class Host(Protocol):
     speed: float
     held: bool
     shutting_down: bool
+    booting: bool
 
     @property
     def pbx(self) -> "Pbx": ...
