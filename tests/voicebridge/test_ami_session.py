@@ -3,6 +3,7 @@ login, refused/reset/EOF-before-banner alike, backoff, Ping liveness, action tim
 no replay after a reconnect, UTF-8 split across reads, refusal of CR/LF and commas."""
 
 import asyncio
+import dataclasses
 import logging
 import socket
 import struct
@@ -286,3 +287,52 @@ async def test_actions_refused_while_asterisk_shuts_down_end_the_link_not_the_se
         "shutting down; reconnecting",
         f"AMI: Asterisk is back at {session.target}",
     ]
+
+
+async def test_ready_only_once_asterisk_has_booted(caplog: pytest.LogCaptureFixture) -> None:
+    """Asterisk takes a Login before it has booted (README of the traces, "Restart
+    (08b)"): the session is not ``connected``, and runs no ``on_connected`` hook, until
+    this login's FullyBooted; it pings meanwhile, and says once that it is waiting."""
+    caplog.set_level(logging.INFO, "voicebridge.ami.session")
+    fake = FakeAsterisk(speed=0.01, boot_window=50.0)  # 0.5 s
+    await fake.start()
+    s = AmiSession(target(fake.port), timing=dataclasses.replace(TIMING, boot_wait=0.2))
+    hooked: list[float] = []
+
+    async def hook() -> None:
+        hooked.append(asyncio.get_running_loop().time())
+
+    s.on_connected(hook)
+    s.start()
+    try:
+        await until(lambda: fake.actions("Login"), "logged in")
+        assert fake.booting
+        assert not s.connected.is_set()
+        waiting = s.last_error  # (a local: the attribute changes across the awaits)
+        assert waiting == "logged in, waiting for Asterisk's FullyBooted"
+        await asyncio.wait_for(s.connected.wait(), 5)
+        assert fake.booted_at is not None
+        await until(lambda: hooked, "the on_connected hook")
+        assert hooked[0] >= fake.booted_at
+        assert [p for p in fake.actions("Ping") if p.at < fake.booted_at]  # alive meanwhile
+        assert s.last_error is None
+    finally:
+        await s.stop()
+        await fake.stop()
+    assert fake.errors == []
+    assert ami_lines(caplog) == [
+        f"AMI: logged in to {s.target}, but no FullyBooted within 0.2 s: not originating "
+        "until it comes (is Asterisk still booting? does the account read 'system'?)",
+        f"AMI: connected to {s.target}",
+    ]
+
+
+async def test_a_session_without_events_still_hears_fullybooted(fake: FakeAsterisk) -> None:
+    s = AmiSession(target(fake.port), timing=TIMING, events=False)
+    s.start()
+    try:
+        await asyncio.wait_for(s.connected.wait(), 5)
+    finally:
+        await s.stop()
+    [login] = fake.actions("Login")
+    assert dict(login.headers)["Events"] == "system"

@@ -3,11 +3,22 @@
 - Connection refused, reset, and EOF before the banner are all "try again later"
   (Asterisk restarting does all three, trace 08b); the wait doubles up to a ceiling.
 - A refused login (Asterisk answers after 1 s and closes) waits the longest backoff.
+- Ready means booted, not logged in. Asterisk accepts a Login, and even an Originate,
+  before its dialplan is loaded: seen on 22.10.1 after a restart, an Originate into
+  ``vb-ack`` then answered ``Extension does not exist.``, 0.6 s before FullyBooted
+  (README of the traces, "Restart (08b)"). A booted Asterisk sends ``Event:
+  FullyBooted`` to every new session right after the Login's response (01a); a booting
+  one sends it to all when it is done. So :attr:`AmiSession.connected` is set, and the
+  ``on_connected`` hooks run, only once this login has had its FullyBooted; a login
+  without one for :attr:`Timing.boot_wait` s is logged once, and the session keeps
+  waiting (and pinging). FullyBooted is a ``system`` event: a session with
+  ``events=False`` logs in with ``Events: system`` to get it, and the account's
+  ``read=`` must include ``system``.
 - Every action has a timeout; a Ping whose Pong does not come in time means a dead
   (half-open) link: it is closed and the session reconnects.
 - Nothing is re-sent after a reconnect; the bridge reconciles instead
-  (``on_connected`` hooks run after each login).
-- One log line when Asterisk goes away, one when it is back.
+  (``on_connected`` hooks run after each login, once Asterisk has booted).
+- One log line when Asterisk goes away, one when it is back (booted).
 """
 
 import asyncio
@@ -69,6 +80,8 @@ class Timing:
     connect_timeout: float = 5.0
     backoff_min: float = 0.2
     backoff_max: float = 10.0
+    boot_wait: float = 30.0
+    """A login without FullyBooted for this long is logged (once); the wait goes on."""
 
 
 class AmiSession:
@@ -80,6 +93,7 @@ class AmiSession:
         self.events = events
         self.protocol: AmiProtocol | None = None
         self.connected = asyncio.Event()
+        """Logged in and Asterisk fully booted: actions such as Originate may go."""
         self._handlers: dict[str, list[Handler]] = {}
         self._any: list[Handler] = []
         self._hooks: list[Callable[[], Awaitable[None]]] = []
@@ -99,7 +113,8 @@ class AmiSession:
         self._any.append(handler)
 
     def on_connected(self, hook: Callable[[], Awaitable[None]]) -> None:
-        """Run after every successful login (the first and each reconnect)."""
+        """Run after every successful login (the first and each reconnect), once
+        Asterisk has said FullyBooted."""
         self._hooks.append(hook)
 
     def dispatch(self, message: Message) -> None:
@@ -193,9 +208,17 @@ class AmiSession:
         """One connection, from connect to loss; False if the login was refused."""
         loop = asyncio.get_running_loop()
         t = self.timing
+        booted: asyncio.Future[None] = loop.create_future()
+
+        def on_event(message: Message) -> None:
+            # this connection's FullyBooted may come in the Login response's read
+            if message.fields.get("Event") == "FullyBooted" and not booted.done():
+                booted.set_result(None)
+            self.dispatch(message)
+
         _, protocol = await asyncio.wait_for(
             loop.create_connection(
-                lambda: AmiProtocol(self.dispatch), self.target.host, self.target.port
+                lambda: AmiProtocol(on_event), self.target.host, self.target.port
             ),
             t.connect_timeout,
         )
@@ -205,44 +228,73 @@ class AmiSession:
             login = [
                 ("Username", self.target.username),
                 ("Secret", self.target.secret),
-                ("Events", "on" if self.events else "off"),
+                ("Events", "on" if self.events else "system"),
             ]
             try:
                 await self.send("Login", login, wait=t.action_timeout)
             except AmiError as exc:
                 self._down(f"login refused ({exc.message})")
                 return False
-            self._up()
-            for hook in self._hooks:
-                try:
-                    await hook()
-                except (LinkLost, TimeoutError):
-                    raise
-                except Exception:
-                    log.exception("AMI: reconciliation after login failed")
-            await self._ping_until_lost(protocol)
+            if not booted.done():
+                self.last_error = "logged in, waiting for Asterisk's FullyBooted"
+            late = loop.call_later(t.boot_wait, self._not_booted)
+            try:
+                ready = await self._ping_until(protocol, booted)
+            finally:
+                late.cancel()
+            if ready:
+                self._up()
+                for hook in self._hooks:
+                    try:
+                        await hook()
+                    except (LinkLost, TimeoutError):
+                        raise
+                    except Exception:
+                        log.exception("AMI: reconciliation after login failed")
+                await self._ping_until(protocol)
             self._down("the link dropped")
             return True
         finally:
             protocol.close()
 
-    async def _ping_until_lost(self, protocol: AmiProtocol) -> None:
+    async def _ping_until(
+        self, protocol: AmiProtocol, done: "asyncio.Future[None] | None" = None
+    ) -> bool:
+        """Ping every ``ping_interval`` until the link is lost or dead (False) or
+        ``done`` is (True)."""
         t = self.timing
+        watched: set[asyncio.Future[Any]] = {protocol.lost}
+        if done is not None:
+            watched.add(done)
         while not protocol.lost.done():
-            done, _ = await asyncio.wait({protocol.lost}, timeout=t.ping_interval)
-            if done:
-                return
+            if done is not None and done.done():
+                return True
+            finished, _ = await asyncio.wait(watched, timeout=t.ping_interval)
+            if done is not None and done.done():
+                return True
+            if finished:
+                return False
             try:
                 await self.send("Ping", wait=t.ping_timeout)
             except TimeoutError:
                 self._down(f"no Pong within {t.ping_timeout:g} s (a half-open link)")
-                return
+                return False
             except AmiError as exc:  # "Asterisk is shutting down": it is going away
                 self._down(f"Ping refused: {exc.message}")
-                return
+                return False
+        return False
+
+    def _not_booted(self) -> None:
+        log.warning(
+            "AMI: logged in to %s, but no FullyBooted within %g s: not originating until "
+            "it comes (is Asterisk still booting? does the account read 'system'?)",
+            self.target,
+            self.timing.boot_wait,
+        )
 
     def _up(self) -> None:
         self._was_up = True
+        self.last_error = None
         self.connected.set()
         if self._down_logged:
             log.info("AMI: Asterisk is back at %s", self.target)

@@ -1,54 +1,27 @@
-"""The fake Asterisk's actions on calls, rooms, variables, configs and the CLI.
+"""The fake Asterisk's actions on calls, rooms, variables, configs and the CLI (the
+list actions are :mod:`~voicebridge.ami.sim.lists`').
 
 Responses are written before the events an action causes (README, "Responses vs
-events"); list actions answer ``EventList: start``, one item per entry carrying the
-ActionID, then ``<Name>Complete`` (``EventList: Complete``, ``ListItems``), with
-``Privilege`` on none of them but ``Status`` (``Privilege: Call``) (04, 08a)."""
+events")."""
 
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from voicebridge.ami import sim_cli
-from voicebridge.ami.sim_model import (
+from voicebridge.ami.sim import cli, lists
+from voicebridge.ami.sim.model import (
     Conference,
     OriginateRequest,
     SimChannel,
     parse_callerid,
 )
-from voicebridge.ami.sim_wire import Field, Request, is_true, response
+from voicebridge.ami.sim.wire import Request, is_true, response
 
 if TYPE_CHECKING:
-    from voicebridge.ami.sim_session import Session
+    from voicebridge.ami.sim.session import Session
 
-
-def _list_start(req: Request, message: str) -> list[Field]:
-    fields: list[Field] = [("Response", "Success")]
-    if req.action_id:
-        fields.append(("ActionID", req.action_id))
-    return [*fields, ("EventList", "start"), ("Message", message)]
-
-
-def _item(req: Request, event: str, *fields: Field) -> list[Field]:
-    head: list[Field] = [("Event", event)]
-    if req.action_id:
-        head.append(("ActionID", req.action_id))
-    return [*head, *fields]
-
-
-def _send_list(
-    s: "Session", req: Request, message: str, name: str, items: list[list[Field]]
-) -> None:
-    s.respond(_list_start(req, message))
-    for item in items:
-        s.respond(item)
-    s.respond(
-        _item(req, f"{name}Complete", ("EventList", "Complete"), ("ListItems", str(len(items))))
-    )
-
-
-def _hms(seconds: float) -> str:
-    n = int(seconds)
-    return f"{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}"
+NOT_BOOTED = "Extension does not exist."
+"""An Originate into a context before the dialplan is loaded (README, "Restart (08b)":
+seen 0.6 s before FullyBooted on a loaded machine)."""
 
 
 # ---------------------------------------------------------------- calls
@@ -57,7 +30,10 @@ def _hms(seconds: float) -> str:
 async def originate(s: "Session", req: Request) -> None:
     """Originate (02a, 03). Async: ``Originate successfully queued`` at once, the call
     follows. Synchronous: the session blocks (its events wait) until the call is
-    answered (``Originate successfully queued``) or fails (``Originate failed``)."""
+    answered (``Originate successfully queued``) or fails (``Originate failed``).
+    Before the boot's end, one into a Context is ``Extension does not exist.`` (README,
+    "Restart (08b)"; a real one checks the extension exists, which none does then; one
+    with an Application is taken, as no trace shows otherwise)."""
     dial = req.get("Channel").strip()
     if not dial:
         s.respond(response(req, "Error", "Channel not specified"))
@@ -100,14 +76,17 @@ async def originate(s: "Session", req: Request) -> None:
         other_channel_id=req.get("OtherChannelId"),
         asynchronous=is_true(req.get("Async")),
     )
+    if oreq.context and s.host.booting:  # the dialplan is not loaded yet (README, 08b)
+        s.respond(response(req, "Error", NOT_BOOTED))
+        return
     pbx = s.host.pbx
     if oreq.asynchronous:
         s.respond(response(req, "Success", "Originate successfully queued"))
-        pbx.originate(oreq)
+        pbx.placer.originate(oreq)
         return
     s.paused = True
     try:
-        ok = await pbx.originate(oreq).result
+        ok = await pbx.placer.originate(oreq).result
         if ok:
             s.respond(response(req, "Success", "Originate successfully queued"))
         else:
@@ -131,9 +110,9 @@ async def hangup(s: "Session", req: Request) -> None:
     cause = int(text) if text.isdigit() and int(text) <= 127 else 0
     s.respond(response(req, "Success", "Channel Hungup"))
     if ch.half == 2 and ch.call is not None:
-        pbx.hangup_far(ch.call, cause)
+        pbx.hangups.far(ch.call, cause)
     else:
-        pbx.hangup_near(ch, cause)
+        pbx.hangups.near(ch, cause)
 
 
 async def redirect(s: "Session", req: Request) -> None:
@@ -166,77 +145,14 @@ async def redirect(s: "Session", req: Request) -> None:
         return
     extra = pbx.find(req.get("ExtraChannel").strip()) if req.get("ExtraChannel").strip() else None
     s.respond(response(req, "Success", "Redirect successful"))
-    pbx.redirect(ch, context, exten, int(priority))
+    pbx.placer.redirect(ch, context, exten, int(priority))
     if extra is not None:
-        pbx.redirect(
+        pbx.placer.redirect(
             extra,
             req.get("ExtraContext").strip() or context,
             req.get("ExtraExten").strip() or exten,
             int(p) if (p := req.get("ExtraPriority").strip()).isdigit() else int(priority),
         )
-
-
-async def core_show_channels(s: "Session", req: Request) -> None:
-    """CoreShowChannels (08a): newest channel first; ``Duration`` HH:MM:SS, ``BridgeId``."""
-    pbx = s.host.pbx
-    items = []
-    for ch in reversed(list(pbx.channels.values())):
-        conf = pbx.confs.get(ch.room or "")
-        items.append(
-            _item(
-                req,
-                "CoreShowChannel",
-                *ch.snapshot(),
-                ("Application", ch.app),
-                ("ApplicationData", ch.appdata),
-                ("Duration", _hms((pbx.now() - ch.created) / pbx.speed)),
-                ("BridgeId", conf.bridge_id if conf else ""),
-            )
-        )
-    _send_list(s, req, "Channels will follow", "CoreShowChannels", items)
-
-
-async def status(s: "Session", req: Request) -> None:
-    """Status (08a): ``Privilege: Call``, the ActionID last; StatusComplete adds Items."""
-    pbx = s.host.pbx
-    chans = list(reversed(list(pbx.channels.values())))
-    if name := req.get("Channel").strip():
-        found = pbx.find(name)
-        if found is None:
-            s.respond(response(req, "Error", "No such channel"))
-            return
-        chans = [found]
-    s.respond(_list_start(req, "Channel status will follow"))
-    for ch in chans:
-        conf = pbx.confs.get(ch.room or "")
-        fields: list[Field] = [
-            ("Event", "Status"),
-            ("Privilege", "Call"),
-            *ch.snapshot(),
-            ("Type", ch.tech),
-            ("DNID", ""),
-            ("EffectiveConnectedLineNum", ch.connected_num or "<unknown>"),
-            ("EffectiveConnectedLineName", ch.connected_name or "<unknown>"),
-            ("TimeToHangup", "0"),
-            ("BridgeID", conf.bridge_id if conf else ""),
-            ("Application", ch.app),
-            ("Data", ch.appdata),
-            ("Nativeformats", "(slin)"),
-            ("Readformat", "slin"),
-            ("Readtrans", ""),
-            ("Writeformat", "slin"),
-            ("Writetrans", ""),
-            ("Callgroup", "0"),
-            ("Pickupgroup", "0"),
-            ("Seconds", str(int((pbx.now() - ch.created) / pbx.speed))),
-        ]
-        if req.action_id:
-            fields.append(("ActionID", req.action_id))
-        s.respond(fields)
-    n = str(len(chans))
-    s.respond(
-        _item(req, "StatusComplete", ("EventList", "Complete"), ("ListItems", n), ("Items", n))
-    )
 
 
 # ---------------------------------------------------------------- ConfBridge
@@ -265,56 +181,6 @@ def _conf_target(s: "Session", req: Request) -> tuple[Conference, list[SimChanne
     return conf, users
 
 
-async def confbridge_list_rooms(s: "Session", req: Request) -> None:
-    """ConfBridgeListRooms; no room at all is ``No active conferences.`` (04)."""
-    confs = s.host.pbx.confs
-    if not confs:
-        s.respond(response(req, "Error", "No active conferences."))
-        return
-    items = [
-        _item(
-            req,
-            "ConfbridgeListRooms",
-            ("Conference", c.name),
-            ("Parties", str(len(c.members))),
-            ("Marked", "0"),
-            ("Locked", "No"),
-            ("Muted", "No"),
-        )
-        for c in confs.values()
-    ]
-    _send_list(s, req, "Confbridge conferences will follow", "ConfbridgeListRooms", items)
-
-
-async def confbridge_list(s: "Session", req: Request) -> None:
-    """ConfBridgeList: the users in join order (04)."""
-    pbx, room = s.host.pbx, req.get("Conference").strip()
-    if not room:
-        s.respond(response(req, "Error", "No Conference name provided."))
-        return
-    conf = pbx.confs.get(room)
-    if conf is None:
-        s.respond(response(req, "Error", "No Conference by that name found."))
-        return
-    items = []
-    for m in conf.members:
-        answered = int((pbx.now() - (m.answered or m.created)) / pbx.speed)
-        flags = ("Admin", "MarkedUser", "WaitMarked", "EndMarked", "EndMarkedAny", "Waiting")
-        items.append(
-            _item(
-                req,
-                "ConfbridgeList",
-                ("Conference", room),
-                *((f, "No") for f in flags),
-                ("Muted", "Yes" if m.muted else "No"),
-                ("Talking", "No"),
-                ("AnsweredTime", str(answered)),
-                *m.snapshot(),
-            )
-        )
-    _send_list(s, req, "Confbridge user list will follow", "ConfbridgeList", items)
-
-
 async def confbridge_mute(s: "Session", req: Request) -> None:
     await _mute(s, req, True)
 
@@ -330,7 +196,7 @@ async def _mute(s: "Session", req: Request, muted: bool) -> None:
     conf, users = target
     s.respond(response(req, "Success", "User muted" if muted else "User unmuted"))
     for ch in users:
-        s.host.pbx.conf_mute(conf, ch, muted)
+        s.host.pbx.rooms.mute(conf, ch, muted)
 
 
 async def confbridge_kick(s: "Session", req: Request) -> None:
@@ -340,7 +206,7 @@ async def confbridge_kick(s: "Session", req: Request) -> None:
         return
     s.respond(response(req, "Success", "User kicked"))
     for ch in target[1]:
-        s.host.pbx.conf_kick(ch)
+        s.host.pbx.hangups.kick(ch)
 
 
 # ---------------------------------------------------------------- variables, UserEvent
@@ -376,7 +242,7 @@ async def getvar(s: "Session", req: Request) -> None:
         if ch is None:
             s.respond(response(req, "Error", "No such channel"))
             return
-        value = pbx.expand(ch, "${" + var + "}")
+        value = pbx.variables.expand(ch, "${" + var + "}")
     elif var.endswith(")"):
         s.respond(response(req, "Error", "No channel specified"))
         return
@@ -427,7 +293,7 @@ async def command(s: "Session", req: Request) -> None:
     if not text:
         s.respond(response(req, "Error", "No command provided"))
         return
-    result = sim_cli.run(s.host, text)
+    result = cli.run(s.host, text)
     if result is None:
         return
     ok, lines = result
@@ -441,10 +307,6 @@ HANDLERS: dict[str, Callable[["Session", Request], Awaitable[None]]] = {
     "originate": originate,
     "hangup": hangup,
     "redirect": redirect,
-    "coreshowchannels": core_show_channels,
-    "status": status,
-    "confbridgelistrooms": confbridge_list_rooms,
-    "confbridgelist": confbridge_list,
     "confbridgemute": confbridge_mute,
     "confbridgeunmute": confbridge_unmute,
     "confbridgekick": confbridge_kick,
@@ -455,4 +317,5 @@ HANDLERS: dict[str, Callable[["Session", Request], Awaitable[None]]] = {
     "getconfigjson": get_config_json,
     "updateconfig": update_config,
     "command": command,
+    **lists.HANDLERS,
 }

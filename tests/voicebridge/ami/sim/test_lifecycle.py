@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.voicebridge.test_ami_sim import (
+from tests.voicebridge.ami.sim.test_session import (
+    SPEED,
     Client,
     check_shapes,
     connect,
@@ -182,3 +183,95 @@ async def test_stop_closes_every_connection() -> None:
         await Client.open(sim.port)
     await a.close()
     await idle.close()
+
+
+# ---------------------------------------------------------------- the boot window
+
+BOOT_WINDOW = 20.0
+"""Seconds of Asterisk's boot: 0.2 s here at SPEED, 2 s at RESTART_SPEED."""
+INTO_VB_ACK = (
+    ("Channel", "Local/s@epr-ack-sim"),
+    ("Context", "vb-ack"),
+    ("Exten", "s"),
+    ("Priority", "1"),
+    ("Async", "true"),
+)
+BOOT_FULLYBOOTED = [
+    ("Event", "FullyBooted"),
+    ("Privilege", "system,all"),
+    ("Status", "Fully Booted"),
+    ("Uptime", "0"),
+    ("LastReload", "0"),
+]
+
+
+def refused(action_id: str) -> bytes:
+    """What Asterisk 22.10.1 answered an Originate before its dialplan was loaded."""
+    return (
+        f"Response: Error\r\nActionID: {action_id}\r\nMessage: Extension does not exist.\r\n\r\n"
+    ).encode()
+
+
+async def _booting(sim: FakeAsterisk, client: Client, since: float, window: float) -> None:
+    """In the window: logged in, no FullyBooted, an Originate into a context refused
+    (async or not); at its end FullyBooted (08b's order), and the dialplan runs."""
+    await client.event("SuccessfulAuth")
+    assert sim.booting
+    assert client.events("FullyBooted") == []
+    for action_id, headers in (("early-1", INTO_VB_ACK), ("early-2", INTO_VB_ACK[:-1])):
+        client.send("Originate", *headers, action_id=action_id)
+        assert (await client.response(action_id))["Message"] == "Extension does not exist."
+        assert refused(action_id) in client.raw
+    booted = await client.event("FullyBooted")
+    loop = asyncio.get_running_loop()
+    assert loop.time() - since >= window
+    assert list(booted.fields.items()) == BOOT_FULLYBOOTED
+    assert sim.booted_at is not None
+    assert (sim.booting, sim.booted_at - since >= window) == (False, True)
+    ok = client.send("Originate", *INTO_VB_ACK, ("ChannelId", "vb-after-boot"))
+    assert (await client.response(ok))["Message"] == "Originate successfully queued"
+    answered = await client.event("OriginateResponse", ActionID=ok)
+    assert (answered["Response"], answered["Uniqueid"]) == ("Success", "vb-after-boot")
+    await client.event("Newexten", Uniqueid="vb-after-boot", Context="vb-ack")
+
+
+async def test_boot_window_logins_wait_for_fullybooted_and_originate_is_refused() -> None:
+    """README, "Restart (08b)": Asterisk takes Login, and Originate, before its dialplan
+    is loaded; an Originate into a context then is ``Extension does not exist.``, and
+    FullyBooted comes at the boot's end, to every session logged in (not to one with
+    ``Events: off``)."""
+    loop = asyncio.get_running_loop()
+    since = loop.time()
+    async with running(boot_window=BOOT_WINDOW) as sim:
+        a = await connect(sim)
+        quiet = await connect(sim, events="off")
+        await _booting(sim, a, since, BOOT_WINDOW * SPEED)
+        b = await connect(sim)  # booted: FullyBooted right after the Login, 01a's order
+        assert names(await b.event("FullyBooted")) == [
+            "Privilege",
+            "Uptime",
+            "LastReload",
+            "Status",
+        ]
+        assert quiet.events() == []
+        check_shapes([*a.log, *b.log])
+        for x in (a, b, quiet):
+            await x.close()
+
+
+async def test_a_restart_boots_for_the_boot_window_again() -> None:
+    """The window starts again when the restarted Asterisk listens."""
+    async with running(speed=RESTART_SPEED, boot_window=BOOT_WINDOW / 10) as sim:
+        a = await connect(sim)
+        await a.event("FullyBooted")
+        # it listens again 0.2 s (of Asterisk's time) after the restart, not before
+        listening = asyncio.get_running_loop().time() + 0.2 * RESTART_SPEED
+        restart = asyncio.create_task(sim.restart(down=0.2))
+        await a.closed()
+        b, _ = await reconnect(sim.port)
+        await restart
+        await b.login()
+        await _booting(sim, b, listening, BOOT_WINDOW / 10 * RESTART_SPEED)
+        check_shapes(b.log)
+        await a.close()
+        await b.close()

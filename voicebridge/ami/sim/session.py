@@ -25,8 +25,8 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from voicebridge.ami import sim_actions
-from voicebridge.ami.sim_wire import (
+from voicebridge.ami.sim import actions
+from voicebridge.ami.sim.wire import (
     BANNER,
     ActionParser,
     Field,
@@ -38,7 +38,7 @@ from voicebridge.ami.sim_wire import (
 )
 
 if TYPE_CHECKING:
-    from voicebridge.ami.sim_calls import Pbx
+    from voicebridge.ami.sim.pbx import Pbx
 
 AUTH_TIMEOUT = 30.0
 """01c: closed 30.06 s after connect (manager.conf authtimeout default)."""
@@ -63,6 +63,7 @@ class Host(Protocol):
     speed: float
     held: bool
     shutting_down: bool
+    booting: bool
 
     @property
     def pbx(self) -> "Pbx": ...
@@ -226,7 +227,7 @@ class Session:
             self.respond(response(req, "Error", "Permission denied"))
             self.security("RequestNotAllowed", request_type=f"Action: {action}")
             return
-        handler = HANDLERS.get(name) or sim_actions.HANDLERS.get(name)
+        handler = HANDLERS.get(name) or actions.HANDLERS.get(name)
         if handler is None:
             text = (
                 f"Invalid/unknown command: {action}. "

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.voicebridge.test_ami_sim import (
+from tests.voicebridge.ami.sim.test_session import (
     SPEED,
     Client,
     by_channel,

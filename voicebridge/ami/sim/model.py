@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
-from voicebridge.ami.sim_wire import Field
+from voicebridge.ami.sim.wire import Field
 
 
 class Behaviour(StrEnum):

@@ -22,12 +22,15 @@ lab played (its ``es`` sounds and voicebridge's prompts as built then).
 """
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
-from voicebridge.ami.sim_dialplan import Jump
-from voicebridge.ami.sim_expr import split_args
-from voicebridge.ami.sim_model import ChannelState, SimChannel
-from voicebridge.ami.sim_pbx import PbxCore
+from voicebridge.ami.sim.dialplan import Jump
+from voicebridge.ami.sim.expr import split_args
+from voicebridge.ami.sim.model import ChannelState, SimChannel
+
+if TYPE_CHECKING:
+    from voicebridge.ami.sim.pbx import Pbx
 
 SHARED_SOUNDS: Mapping[str, float] = {"beep": 0.44}
 """The shared lab's sounds that matter to its traces: 05's Read(DIGIT,beep,1,,,5) timed
@@ -95,9 +98,32 @@ NEXT_DIGIT = 5.0
 _SAY = {"*": "digits/star", "#": "digits/pound"}
 
 
-class PbxMedia(PbxCore):
+class Media:
     """Sound applications. Each returns like the interpreter's applications (see
-    :class:`~voicebridge.ami.sim_apps.PbxApps`): None to go on, else where to go."""
+    :class:`~voicebridge.ami.sim.apps.Applications`): None to go on, else where to go.
+    :attr:`table`: them by lower-case name."""
+
+    def __init__(
+        self,
+        pbx: "Pbx",
+        *,
+        read_timeout: float | None,
+        prompt_seconds: float | None,
+        sounds: Mapping[str, float],
+    ) -> None:
+        self.pbx = pbx
+        self.read_timeout = read_timeout
+        self.prompt_seconds = prompt_seconds
+        self.sounds = dict(sounds)
+        self.table: dict[str, Callable[[SimChannel, str], Awaitable[Jump | None]]] = {
+            "wait": self.app_wait,
+            "playback": self.app_playback,
+            "saydigits": self.app_saydigits,
+            "background": self.app_background,
+            "waitexten": self.app_waitexten,
+            "read": self.app_read,
+            "senddtmf": self.app_senddtmf,
+        }
 
     def sound(self, name: str) -> float | None:
         """Seconds a sound file lasts, or None if it does not exist."""
@@ -112,13 +138,9 @@ class PbxMedia(PbxCore):
         if seconds is None:
             return None
         if keys:
-            return await self.wait_digit(ch, seconds)
-        await self.sleep(seconds)
+            return await self.pbx.wait_digit(ch, seconds)
+        await self.pbx.sleep(seconds)
         return ""
-
-    def _answer(self, ch: SimChannel) -> None:
-        if ch.state != ChannelState.UP:
-            self.newstate(ch, ChannelState.UP)
 
     async def app_wait(self, ch: SimChannel, data: str) -> None:
         """Wait(seconds): keys are lost."""
@@ -126,25 +148,27 @@ class PbxMedia(PbxCore):
             seconds = float(split_args(data)[0] or 0)
         except ValueError:
             seconds = 0.0
-        await self.sleep(seconds)
+        await self.pbx.sleep(seconds)
 
     async def app_playback(self, ch: SimChannel, data: str) -> None:
         """Playback(files[,options]): every file in turn, keys lost; PLAYBACKSTATUS."""
         args = split_args(data)
         failed = False
-        ch.on_abort = lambda: self.varset(ch, "PLAYBACKSTATUS", "FAILED" if failed else "SUCCESS")
-        self._answer(ch)
+        ch.on_abort = lambda: self.pbx.varset(
+            ch, "PLAYBACKSTATUS", "FAILED" if failed else "SUCCESS"
+        )
+        self.pbx.answer(ch)
         for name in (f.strip() for f in args[0].split("&")):
             if name and await self.play(ch, name, keys=False) is None:
                 failed = True
         ch.on_abort = None
-        self.varset(ch, "PLAYBACKSTATUS", "FAILED" if failed else "SUCCESS")
+        self.pbx.varset(ch, "PLAYBACKSTATUS", "FAILED" if failed else "SUCCESS")
 
     async def app_senddtmf(self, ch: SimChannel, data: str) -> None:
         """SendDTMF(digits[,between_ms[,duration_ms]]): each digit to the far end,
         DTMFBegin and DTMFEnd ``Direction: Sent`` on the channel, ``duration`` apart
         (100 ms), ``between`` after each (250 ms); ``w`` waits 500 ms, ``W`` 1 s
-        (app_senddtmf.c, ast_dtmf_stream). What was sent: :attr:`sent_dtmf`."""
+        (app_senddtmf.c, ast_dtmf_stream). What was sent: ``pbx.sent_dtmf``."""
         args = [*split_args(data), "", ""]
         between = int(args[1]) / 1000 if args[1].isdigit() else SEND_BETWEEN
         duration = int(args[2]) / 1000 if args[2].isdigit() else SEND_DURATION
@@ -152,13 +176,13 @@ class PbxMedia(PbxCore):
             if not ch.alive():
                 return
             if c in "wW":
-                await self.sleep(0.5 if c == "w" else 1.0)
+                await self.pbx.sleep(0.5 if c == "w" else 1.0)
                 continue
             if c not in _DTMF:
                 continue
-            self.chan_event("DTMFBegin", ch, ("Digit", c), ("Direction", "Sent"), cls="dtmf")
-            await self.sleep(duration)
-            self.chan_event(
+            self.pbx.chan_event("DTMFBegin", ch, ("Digit", c), ("Direction", "Sent"), cls="dtmf")
+            await self.pbx.sleep(duration)
+            self.pbx.chan_event(
                 "DTMFEnd",
                 ch,
                 ("Digit", c),
@@ -166,8 +190,8 @@ class PbxMedia(PbxCore):
                 ("Direction", "Sent"),
                 cls="dtmf",
             )
-            self.sent_dtmf[ch.uniqueid] = self.sent_dtmf.get(ch.uniqueid, "") + c
-            await self.sleep(between)
+            self.pbx.sent_dtmf[ch.uniqueid] = self.pbx.sent_dtmf.get(ch.uniqueid, "") + c
+            await self.pbx.sleep(between)
 
     async def app_saydigits(self, ch: SimChannel, data: str) -> None:
         """SayDigits(digits): ``digits/<n>`` one after the other, keys lost."""
@@ -181,7 +205,7 @@ class PbxMedia(PbxCore):
         args = split_args(data, 4)
         context = args[3] if len(args) > 3 and args[3] else ch.context
         failed, key = False, ""
-        self._answer(ch)
+        self.pbx.answer(ch)
         ch.keys = asyncio.Queue()
         for name in (f.strip() for f in args[0].split("&")):
             got = await self.play(ch, name, keys=True) if name else ""
@@ -190,7 +214,7 @@ class PbxMedia(PbxCore):
                 key = got
                 break
         ch.keys = None
-        self.varset(ch, "BACKGROUNDSTATUS", "FAILED" if failed else "SUCCESS")
+        self.pbx.varset(ch, "BACKGROUNDSTATUS", "FAILED" if failed else "SUCCESS")
         return self.dialled(ch, context, key) if key else None
 
     async def app_waitexten(self, ch: SimChannel, data: str) -> Jump:
@@ -201,20 +225,20 @@ class PbxMedia(PbxCore):
         except ValueError:
             seconds = FIRST_DIGIT
         ch.keys = asyncio.Queue()
-        key = await self.wait_digit(ch, seconds)
+        key = await self.pbx.wait_digit(ch, seconds)
         ch.keys = None
         return self.dialled(ch, ch.context, key or "t")
 
     def dialled(self, ch: SimChannel, context: str, exten: str) -> Jump:
         """Where a key (or ``t``) leads: that extension, else ``i`` (``t``: itself; no
         such extension hangs the channel up)."""
-        if self.extension(context, exten) is None and exten != "t":
+        if self.pbx.extension(context, exten) is None and exten != "t":
             exten = "i"
         return Jump(context, exten, 1)
 
     async def app_read(self, ch: SimChannel, data: str) -> None:
         """Read(variable[,files[,maxdigits[,options[,attempts[,timeout]]]]])."""
-        self.varset(ch, "READSTATUS", "ERROR")
+        self.pbx.varset(ch, "READSTATUS", "ERROR")
         args = [*split_args(data), "", "", "", "", "", ""][:6]
         variable, files, maxdigits, options, attempts, timeout = args
         if not variable:
@@ -230,11 +254,11 @@ class PbxMedia(PbxCore):
             wait = self.read_timeout
         if ch.state != ChannelState.UP:
             if "s" in options:
-                self.varset(ch, variable, "")
-                self.varset(ch, "READSTATUS", "SKIPPED")
+                self.pbx.varset(ch, variable, "")
+                self.pbx.varset(ch, "READSTATUS", "SKIPPED")
                 return
             if "n" not in options:
-                self._answer(ch)
+                self.pbx.answer(ch)
         typed: list[str] = []
         ch.on_abort = lambda: self._read_done(ch, variable, "".join(typed), "HANGUP")
         ch.keys = asyncio.Queue()
@@ -242,14 +266,14 @@ class PbxMedia(PbxCore):
         while tries:
             typed.clear()
             status = await self._getdata(ch, files, typed, most, wait)
-            self.varset(ch, variable, "".join(typed))
+            self.pbx.varset(ch, variable, "".join(typed))
             tries = 0 if typed else tries - 1
         ch.on_abort, ch.keys = None, None
-        self.varset(ch, "READSTATUS", status)
+        self.pbx.varset(ch, "READSTATUS", status)
 
     def _read_done(self, ch: SimChannel, variable: str, value: str, status: str) -> None:
-        self.varset(ch, variable, value)
-        self.varset(ch, "READSTATUS", status)
+        self.pbx.varset(ch, variable, value)
+        self.pbx.varset(ch, "READSTATUS", status)
 
     async def _getdata(
         self, ch: SimChannel, files: str, typed: list[str], most: int, wait: float | None
@@ -279,7 +303,7 @@ class PbxMedia(PbxCore):
         """``ast_readstring_full()`` after a prompt (``key``: the one that stopped it)."""
         while True:
             if not key:
-                key = await self.wait_digit(ch, between if typed else first)
+                key = await self.pbx.wait_digit(ch, between if typed else first)
             if not key:
                 return "TIMEOUT"
             if key == "#":

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from dialplans.render import DialplanParams, render_contexts
-from voicebridge.ami.sim_config import Category, ConfigFile, Var
+from voicebridge.ami.sim.config import Category, ConfigFile, Var
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.voicebridge.test_ami_sim import (
+from tests.voicebridge.ami.sim.test_session import (
     Client,
     by_channel,
     check_shapes,

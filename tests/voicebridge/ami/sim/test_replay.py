@@ -12,7 +12,7 @@ Compared, per connection:
 - the connection's end (EOF) where the recording has one.
 
 Skipped when the recordings are not there (the suite does not depend on them otherwise);
-``VOICEBRIDGE_AMI_TRACES`` names another directory.
+``VOICEBRIDGE_TEST_AMI_TRACES`` names another directory.
 """
 
 import asyncio
@@ -29,8 +29,8 @@ import pytest
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 
 TRACES = Path(
-    os.environ.get("VOICEBRIDGE_AMI_TRACES")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "asterisk" / "traces"
+    os.environ.get("VOICEBRIDGE_TEST_AMI_TRACES")
+    or Path(__file__).resolve().parents[4].parent / "shared" / "asterisk" / "traces"
 )
 SPEED = 0.02
 NAME = re.compile(r"(Local/[^\s;@]*@[^\s;]+)-([0-9a-f]{8});([12])")

@@ -1,58 +1,15 @@
-"""A fake Asterisk 22.10.1 for tests and the demo: an AMI server on asyncio streams that
-speaks AMI byte for byte as the real one did in the recordings of
-``shared/asterisk/traces`` (see its README) and of the lab that ran voicebridge's own
-contexts (a real Asterisk 22.10.1 built by hand; its ``voicebridge-*`` traces are kept
-outside the repository), without Asterisk.
-
-What it emulates, and where each fact comes from, is written next to the code:
-
-- :mod:`~voicebridge.ami.sim_wire`: reading actions (CRLF or LF, first header wins, CRLF
-  CRLF inside a value starts another action: trace 07; at most 128 lines of at most
-  1024 bytes: lab) and writing messages;
-- :mod:`~voicebridge.ami.sim_session`: banner, Login, security events, Ping, Logoff (01a,
-  01b, 01c, 08a);
-- :mod:`~voicebridge.ami.sim_actions`: Originate, Hangup, Redirect, the ConfBridge
-  actions, CoreShowChannels, Status, Setvar/Getvar, UserEvent, configs, Command (02a-08a);
-- :mod:`~voicebridge.ami.sim_calls`, :mod:`~voicebridge.ami.sim_pbx`: the calls and their
-  event sequences (02a, 02b, 03, 04, 05, the lab's voicebridge-*);
-- :mod:`~voicebridge.ami.sim_apps`, :mod:`~voicebridge.ami.sim_media`,
-  :mod:`~voicebridge.ami.sim_expr`: the dialplan, run as Asterisk runs it (the lab's
-  contexts of shared/asterisk/conf, voicebridge's pushed ``vb-ack``/``vb-room``);
-- :mod:`~voicebridge.ami.sim_config`, :mod:`~voicebridge.ami.sim_dialplan`,
-  :mod:`~voicebridge.ami.sim_cli`: GetConfig, UpdateConfig (06, the lab's staged pushes),
-  ``dialplan reload``/``show``, ``core show channels`` (06, 08a);
-- here: restart (08b), dropped links, held links.
-
-Every wait is multiplied by ``speed``: ``speed=0.01`` makes the 5 s Read timeout 50 ms
-and the 1 s login-failure delay 10 ms.
-"""
+"""The fake Asterisk's server: the AMI listener, its sessions, restart (08b), dropped
+and held links. See the package's docstring for what each module emulates."""
 
 import asyncio
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 
-from voicebridge.ami.sim_calls import LAB_ENDPOINTS, Pbx
-from voicebridge.ami.sim_media import LAB_SOUNDS, SHARED_SOUNDS
-from voicebridge.ami.sim_model import (
-    Behaviour,
-    ChannelState,
-    Endpoint,
-    Received,
-    SimChannel,
-)
-from voicebridge.ami.sim_session import Session
-from voicebridge.ami.sim_wire import Field, Request, render
-
-__all__ = [
-    "LAB_SOUNDS",
-    "SHARED_SOUNDS",
-    "Behaviour",
-    "ChannelState",
-    "Endpoint",
-    "FakeAsterisk",
-    "Received",
-    "SimChannel",
-]
+from voicebridge.ami.sim.media import SHARED_SOUNDS
+from voicebridge.ami.sim.model import Behaviour, Endpoint, Received, SimChannel
+from voicebridge.ami.sim.pbx import Pbx
+from voicebridge.ami.sim.session import Session
+from voicebridge.ami.sim.wire import Field, Request, render
 
 BOOT_SECONDS = 0.024
 """08b: the new process accepted a Login before it had booted; FullyBooted followed
@@ -73,7 +30,18 @@ class FakeAsterisk:
     (0: at once), or does not exist when that is None (Playback: ``FAILED``).
     :data:`LAB_SOUNDS` with ``prompt_seconds=None`` is the lab of the voicebridge-*
     traces. ``device_states``: send DeviceStateChange events as that lab did (the
-    recordings of shared/asterisk/traces have none)."""
+    recordings of shared/asterisk/traces have none).
+
+    ``boot_window``: seconds (of Asterisk's time, scaled by ``speed``) from the start
+    of the process, at :meth:`start` and when a restart listens again, to the end of its
+    boot. A real Asterisk accepts Login, and even Originate, before its dialplan is
+    loaded (README, "Restart (08b)"): in the window a Login succeeds without
+    FullyBooted, and an Originate into a Context is answered ``Response: Error``,
+    ``Message: Extension does not exist.``; at its end every logged-in session gets the
+    boot's FullyBooted (08b's order: Status, Uptime 0, LastReload 0) and the dialplan
+    runs. 0: booted at once; after a restart, then, FullyBooted comes 24 ms after the
+    first Login, as in 08b (:data:`BOOT_SECONDS`), and Originate is refused until
+    then."""
 
     def __init__(
         self,
@@ -88,6 +56,7 @@ class FakeAsterisk:
         sounds: Mapping[str, float] = SHARED_SOUNDS,
         device_states: bool = False,
         default: Endpoint | None = None,
+        boot_window: float = 0.0,
     ) -> None:
         self.username = username
         self.secret = secret
@@ -97,6 +66,12 @@ class FakeAsterisk:
         """Between the Shutdown event and the sockets closing (``restart(shutdown=...)``):
         every action is answered ``Asterisk is shutting down``."""
         self.received: list[Received] = []
+        self.boot_window = boot_window
+        self.booting = False
+        """The process has not booted yet: no FullyBooted, Originate refused."""
+        self.booted_at: float | None = None
+        """Loop time of the last boot's end (its FullyBooted; :meth:`start` without
+        ``boot_window``); None before that."""
         self.pbx = Pbx(
             emit=self.broadcast,
             speed=speed,
@@ -108,7 +83,6 @@ class FakeAsterisk:
             device_states=device_states,
             default=default or Endpoint(behaviour=Behaviour.ANSWER),
         )
-        self.pbx.endpoints = dict(LAB_ENDPOINTS)
         self.channels: dict[str, SimChannel] = self.pbx.channels
         """Live channels by Uniqueid."""
         self._host = "127.0.0.1"
@@ -119,7 +93,6 @@ class FakeAsterisk:
         self._conns = 0
         self._started = 0.0
         self._reloaded = 0.0
-        self._booting = False
         self._boot_timer: asyncio.TimerHandle | None = None
         self._restart_task: asyncio.Task[None] | None = None
 
@@ -129,6 +102,7 @@ class FakeAsterisk:
         self._host, self._port = host, port
         self._started = self._reloaded = asyncio.get_running_loop().time()
         await self._listen()
+        self._boot()
 
     @property
     def port(self) -> int:
@@ -164,7 +138,7 @@ class FakeAsterisk:
 
     def script(self, dial: str, endpoint: Endpoint) -> None:
         """What the far end of this exact Originate ``Channel`` does (overrides)."""
-        self.pbx.endpoints[dial] = endpoint
+        self.pbx.far.endpoints[dial] = endpoint
 
     def actions(self, name: str) -> list[Received]:
         """The received actions of that name (any case)."""
@@ -176,9 +150,9 @@ class FakeAsterisk:
         session; for ``shutdown`` s every action is answered ``Response: Error``,
         ``Message: Asterisk is shutting down`` (manager.c; seen on the lab's Asterisk
         22.10.1 answering a Ping); then every socket closed, every channel and room
-        gone, connections refused for ``down`` s; then the first Login gets FullyBooted
-        in the restart's order (Status, Uptime 0, LastReload 0) shortly after its
-        Response."""
+        gone, connections refused for ``down`` s; then the new process boots (see
+        ``boot_window``): its FullyBooted is in the restart's order (Status, Uptime 0,
+        LastReload 0)."""
         self.broadcast(
             [
                 ("Event", "Shutdown"),
@@ -200,10 +174,11 @@ class FakeAsterisk:
         if self._boot_timer is not None:
             self._boot_timer.cancel()
             self._boot_timer = None
-        self._booting = True
+        self.booting = True
         self._started = self._reloaded = asyncio.get_running_loop().time()
         await asyncio.sleep(down * self.speed)
         await self._listen()
+        self._boot()
 
     async def drop_connections(self) -> None:
         """The network drops every AMI socket (no Shutdown, no Goodbye); the calls and
@@ -243,10 +218,10 @@ class FakeAsterisk:
             s.deliver(data, cls)
 
     def logged_in(self, session: Session) -> None:
-        """FullyBooted for a new session (01a order: Uptime, LastReload, Status), or,
-        right after a restart, the boot's own FullyBooted to all (08b order)."""
-        if self._booting:
-            if self._boot_timer is None:
+        """FullyBooted for a new session (01a order: Uptime, LastReload, Status); none
+        while booting: the boot's own FullyBooted goes to all at its end (08b order)."""
+        if self.booting:
+            if self._boot_timer is None:  # a restart without boot_window: 08b
                 loop = asyncio.get_running_loop()
                 self._boot_timer = loop.call_later(BOOT_SECONDS * self.speed, self._booted)
             return
@@ -259,9 +234,23 @@ class FakeAsterisk:
         ]
         session.deliver(render(fields), "system")
 
+    def _boot(self) -> None:
+        """The process is up (:meth:`start`, a restart listening again): its boot ends
+        ``boot_window`` s later; with none, now, or after a restart 24 ms after the
+        first Login (:meth:`logged_in`)."""
+        loop = asyncio.get_running_loop()
+        if self.boot_window > 0:
+            self.booting = True
+            self._boot_timer = loop.call_later(self.boot_window * self.speed, self._booted)
+        elif not self.booting:
+            self.booted_at = loop.time()
+
     def _booted(self) -> None:
-        self._booting = False
+        """The boot's end: the dialplan runs, Asterisk's uptime starts (FullyBooted says
+        ``Uptime: 0``), FullyBooted to every session logged in."""
+        self.booting = False
         self._boot_timer = None
+        self.booted_at = self._started = self._reloaded = asyncio.get_running_loop().time()
         self.broadcast(
             [
                 ("Event", "FullyBooted"),

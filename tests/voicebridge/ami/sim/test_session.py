@@ -4,7 +4,7 @@ The expectations below are literal, written from the recordings of a real Asteri
 22.10.1 (``shared/asterisk/traces``, which these tests do not need): field names in
 order per event type, texts of the messages, the order of responses and events. The
 client side is plain asyncio streams with the project's codec. The helpers of this
-module are shared by the other ``test_ami_sim_*`` modules.
+module are shared by the other tests of the fake (this package).
 """
 
 import asyncio
@@ -18,7 +18,7 @@ import pytest
 
 from voicebridge.ami.codec import Decoder, Message, encode_action
 from voicebridge.ami.sim import FakeAsterisk
-from voicebridge.ami.sim_wire import ActionParser
+from voicebridge.ami.sim.wire import ActionParser
 
 SPEED = 0.01
 """1 s of the lab is 10 ms here."""

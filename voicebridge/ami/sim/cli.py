@@ -3,10 +3,10 @@ of traces 06, 07 and 08a/08b."""
 
 from typing import TYPE_CHECKING
 
-from voicebridge.ami.sim_dialplan import show_dialplan
+from voicebridge.ami.sim.dialplan import show_dialplan
 
 if TYPE_CHECKING:
-    from voicebridge.ami.sim_session import Host
+    from voicebridge.ami.sim.session import Host
 
 VERSION = "Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux on 2026-11-25 01:33:28 UTC"
 """``core show version`` of the lab (06, 07e)."""

@@ -1,4 +1,19 @@
-"""The fake Asterisk's channel core: channel events, hangups, ConfBridge rooms, DTMF.
+"""The fake Asterisk's PBX: its channels, rooms and calls, Asterisk's clock (every wait
+is multiplied by ``speed``), and the events a channel gives.
+
+:class:`Pbx` holds the state and writes the events; what the channels *do* is done by
+the collaborators it builds and owns, each given what it needs:
+
+- :class:`~voicebridge.ami.sim.variables.Variables`: ``${...}``, dialplan functions;
+- :class:`~voicebridge.ami.sim.apps.Applications`: the dialplan applications that
+  return at once (Set, GotoIf, While, UserEvent...) and the ``h`` extension;
+- :class:`~voicebridge.ami.sim.media.Media`: the sound applications (Playback, Read...);
+- :class:`~voicebridge.ami.sim.rooms.Rooms`: ConfBridge rooms;
+- :class:`~voicebridge.ami.sim.hangups.Hangups`: the hangup sequences;
+- :class:`~voicebridge.ami.sim.interpreter.Interpreter`: the dialplan, run priority by
+  priority;
+- :class:`~voicebridge.ami.sim.far.FarEnd`: what the dialled far end does;
+- :class:`~voicebridge.ami.sim.calls.CallPlacer`: Originate and Redirect.
 
 The event sequences are the ones recorded against Asterisk 22.10.1
 (``shared/asterisk/traces``); each method's docstring names the trace it follows. Field
@@ -8,20 +23,24 @@ lists and their order come from :meth:`SimChannel.snapshot` and
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
-from voicebridge.ami.sim_config import ConfigStore
-from voicebridge.ami.sim_dialplan import (
+from voicebridge.ami.sim.apps import Applications
+from voicebridge.ami.sim.calls import CallPlacer
+from voicebridge.ami.sim.config import ConfigStore
+from voicebridge.ami.sim.dialplan import (
     Dialplan,
     Extension,
     build_dialplan,
     builtin_contexts,
     find_extension,
 )
-from voicebridge.ami.sim_model import (
-    CAUSE_TEXT,
+from voicebridge.ami.sim.far import DTMF_SECONDS, FarEnd
+from voicebridge.ami.sim.hangups import Hangups
+from voicebridge.ami.sim.interpreter import Interpreter
+from voicebridge.ami.sim.media import Media
+from voicebridge.ami.sim.model import (
     UNKNOWN,
     Call,
     ChannelState,
@@ -29,15 +48,11 @@ from voicebridge.ami.sim_model import (
     Endpoint,
     SimChannel,
 )
-from voicebridge.ami.sim_wire import Field
+from voicebridge.ami.sim.rooms import Rooms
+from voicebridge.ami.sim.variables import Variables
+from voicebridge.ami.sim.wire import Field
 
 Emit = Callable[[list[Field]], None]
-
-ONLY_PERSON_SECONDS = 3.1
-"""The default user profile plays "you are the only person" before entering an empty
-room: 02a's operator joined 3.1 s after answer (README)."""
-DTMF_SECONDS = 0.1
-"""SendDTMF on the far end -> DTMFBegin 100 ms later -> DTMFEnd 100 ms after (02a)."""
 
 
 def _device(dial: str) -> str:
@@ -46,9 +61,9 @@ def _device(dial: str) -> str:
     return f"{tech}/{resource.split('/')[0]}"
 
 
-class PbxCore:
-    """Channels, rooms and their events. Times are seconds of the lab, scaled by
-    ``speed`` when waited for."""
+class Pbx:
+    """Channels, rooms, calls and their events; the collaborators that run them. Times
+    are seconds of the lab, scaled by ``speed`` when waited for."""
 
     def __init__(
         self,
@@ -65,11 +80,7 @@ class PbxCore:
     ) -> None:
         self.emit = emit
         self.speed = speed
-        self.read_timeout = read_timeout
-        self.prompt_seconds = prompt_seconds
-        self.sounds = dict(sounds)
         self.device_states = device_states
-        self.default = default
         self.config = ConfigStore()
         own = set(build_dialplan(self.config.extensions))
         self.builtin = builtin_contexts(
@@ -92,6 +103,16 @@ class PbxCore:
         self._seq = 0
         self._up: dict[str, str] = {}
         """Uniqueid -> device of the Local halves whose INUSE was sent."""
+        self.variables = Variables(self)
+        self.apps = Applications(self, self.variables)
+        self.media = Media(
+            self, read_timeout=read_timeout, prompt_seconds=prompt_seconds, sounds=sounds
+        )
+        self.rooms = Rooms(self)
+        self.hangups = Hangups(self, self.rooms, run_h=self.apps.run_h)
+        self.interpreter = Interpreter(self, self.hangups, self.rooms, self.apps, self.media)
+        self.far = FarEnd(self, self.variables, self.hangups, default=default)
+        self.placer = CallPlacer(self, self.hangups, self.rooms, self.interpreter, self.far)
         self.reset()
 
     # ------------------------------------------------------------ plumbing
@@ -213,7 +234,7 @@ class PbxCore:
             self._up[ch.uniqueid] = _device(ch.call.req.dial)
             self.device(self._up[ch.uniqueid], "INUSE")
 
-    def _half_gone(self, ch: SimChannel) -> None:
+    def half_gone(self, ch: SimChannel) -> None:
         """After its Hangup: the device's state, NOT_INUSE unless a half of another
         call of that device is still up (lab bad-room: 38 INUSE, 6 NOT_INUSE)."""
         device = self._up.pop(ch.uniqueid, None)
@@ -233,6 +254,11 @@ class PbxCore:
         """``UserEvent``: the channel snapshot, ``UserEvent: <name>``, then the custom
         headers in dialplan order (02a ``ResponderAck``, 05 ``IncidentReport``)."""
         self.chan_event("UserEvent", ch, ("UserEvent", name), *fields, cls="user")
+
+    def answer(self, ch: SimChannel) -> None:
+        """Answer(): Newstate Up, unless it is up already."""
+        if ch.state != ChannelState.UP:
+            self.newstate(ch, ChannelState.UP)
 
     def originate_response(self, call: Call, success: bool, reason: int) -> None:
         """OriginateResponse (02a, 03): ActionID right after Privilege; on failure
@@ -266,112 +292,6 @@ class PbxCore:
             ("CallerIDName", name or UNKNOWN),
         ]
         self.emit(fields)
-
-    # ------------------------------------------------------------ hangups
-
-    def _stop(self, ch: SimChannel) -> None:
-        """Stop what the channel runs (not the task calling this); the application's
-        own last events first (Read's variables, Playback's status)."""
-        abort, ch.on_abort = ch.on_abort, None
-        if abort is not None:
-            abort()
-        current = asyncio.current_task()
-        if ch.runner is not None and ch.runner is not current:
-            ch.runner.cancel()
-        ch.runner = None
-        ch.keys = None
-
-    def gone(self, ch: SimChannel, cause: int) -> None:
-        """The ``Hangup`` event (Cause, Cause-txt); the channel is no more."""
-        if ch.gone:
-            return
-        self._stop(ch)
-        self.chan_event(
-            "Hangup", ch, ("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))
-        )
-        ch.gone = True
-        self.channels.pop(ch.uniqueid, None)
-        self._half_gone(ch)
-
-    def end_call(self, call: Call | None) -> None:
-        if call is None:
-            return
-        task = call.far_task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-        if not call.result.done():
-            call.result.set_result(False)
-        self.calls.discard(call)
-
-    def run_h(self, ch: SimChannel) -> None:
-        """The ``h`` extension of the channel's context (:class:`PbxApps` runs it)."""
-
-    def hangup_near(
-        self,
-        one: SimChannel,
-        cause: int,
-        *,
-        result: str | None = "HANGUP",
-        soft: bool | None = None,
-    ) -> None:
-        """The channel that runs the destination (``;1``) hangs up: Hangup action, end
-        of the Application, dialplan ``Hangup()``, kick.
-
-        The application's own last events, ConfbridgeLeave ... if it is in a room; then
-        ``SoftHangupRequest`` of its own if it runs dialplan (02a responder, 02b, 03
-        orig-nodest, every lab trace; not 02a operator, 04, 08a, which ran an
-        Application) and its ``h`` extension (lab: ``vb-ack``'s); then
-        ``HangupRequest ;2``, ``Hangup ;1``, ``SoftHangupRequest ;2`` (Cause 16),
-        ``Hangup ;2``, all with ``cause``."""
-        if one.gone:
-            return
-        call = one.call
-        self._stop(one)
-        self.conf_leave(one, result)
-        if one.in_dialplan if soft is None else soft:
-            self.chan_event("SoftHangupRequest", one, ("Cause", "16"))
-        self.run_h(one)
-        two = one.peer
-        if two is not None and not two.gone:
-            self._stop(two)
-            self.chan_event("HangupRequest", two, ("Cause", str(cause)))
-            if call is not None and not call.answered:
-                self.originate_response(call, False, 1)
-            self.gone(one, cause)
-            self.chan_event("SoftHangupRequest", two, ("Cause", "16"))
-            self.gone(two, cause)
-        else:
-            self.chan_event("HangupRequest", one, ("Cause", str(cause)))
-            if call is not None and not call.answered:
-                self.originate_response(call, False, 1)
-            self.gone(one, cause)
-        self.end_call(call)
-
-    def hangup_far(self, call: Call, cause: int) -> None:
-        """The far end hangs up (``;2`` runs ``Hangup()``, or a Hangup action on ``;2``):
-        ``SoftHangupRequest ;2``, ``HangupRequest ;1``, ``Hangup ;2`` as 03's reject;
-        then ``;1``: its application's last events (lab ack-hangup: Read's ``VB_KEY``,
-        ``READSTATUS: HANGUP``), its room, ``SoftHangupRequest``, its ``h`` extension,
-        ``Hangup``."""
-        one, two = call.one, call.two
-        if two is not None and not two.gone:
-            self._stop(two)
-            self.chan_event("SoftHangupRequest", two, ("Cause", "16"))
-            if one is not None and not one.gone:
-                self.chan_event("HangupRequest", one, ("Cause", str(cause)))
-            self.gone(two, cause)
-        elif one is not None and not one.gone:
-            self.chan_event("HangupRequest", one, ("Cause", str(cause)))
-        if one is not None and not one.gone:
-            self._stop(one)
-            self.conf_leave(one, "HANGUP")
-            if not call.answered:
-                self.originate_response(call, False, 1)
-            if two is not None:
-                self.chan_event("SoftHangupRequest", one, ("Cause", "16"))
-            self.run_h(one)
-            self.gone(one, cause)
-        self.end_call(call)
 
     # ------------------------------------------------------------ DTMF
 
@@ -412,120 +332,3 @@ class PbxCore:
             return await asyncio.wait_for(keys.get(), seconds * self.speed)
         except TimeoutError:
             return ""
-
-    # ------------------------------------------------------------ ConfBridge
-
-    def _conf_event(self, event: str, conf: Conference, n: int | None, *extra: Field) -> None:
-        self.emit(
-            [
-                ("Event", event),
-                ("Privilege", "call,all"),
-                ("Conference", conf.name),
-                *conf.snapshot(n),
-                *extra,
-            ]
-        )
-
-    def _user_event(
-        self, event: str, conf: Conference, ch: SimChannel, n: int | None, *extra: Field
-    ) -> None:
-        self._conf_event(event, conf, n, *ch.snapshot(), *extra)
-
-    async def conf_join(self, ch: SimChannel, room: str, *, announce: bool) -> None:
-        """ConfBridge(room): the first user creates the room (BridgeCreate with 0
-        channels, ConfbridgeStart with 1, the hidden announcer); a user of an announcing
-        profile alone in the room hears the "only person" prompt first (02a); then
-        BridgeEnter, BRIDGEPEER VarSets, ConfbridgeJoin (Admin, Muted)."""
-        conf = self.confs.get(room)
-        if conf is None:
-            seq = self.next_seq()
-            self.uid()
-            self.uid()  # the announcer's two halves
-            conf = Conference(room, str(uuid.uuid4()), f"CBAnn/{room}-{seq:08x};2")
-            self.confs[room] = conf
-            self.emit([("Event", "BridgeCreate"), ("Privilege", "call,all"), *conf.snapshot(0)])
-            self._conf_event("ConfbridgeStart", conf, 1)
-        alone = not conf.members and not conf.pending
-        conf.pending.append(ch)
-        if ch.app != "ConfBridge":
-            ch.app, ch.appdata = "ConfBridge", room
-        try:
-            if announce and alone:
-                await self.sleep(ONLY_PERSON_SECONDS)
-        except asyncio.CancelledError:
-            if ch in conf.pending:
-                conf.pending.remove(ch)
-                self._maybe_end(conf)
-            raise
-        if not ch.alive() or ch not in conf.pending:
-            return
-        conf.pending.remove(ch)
-        if not conf.members:
-            self.device(f"confbridge:{room}", "INUSE")
-        conf.members.append(ch)
-        ch.room = room
-        self.emit(
-            [("Event", "BridgeEnter"), ("Privilege", "call,all"), *conf.snapshot(), *ch.snapshot()]
-        )
-        for other in conf.members[:-1]:
-            self.varset(other, "BRIDGEPEER", conf.peers_of(other))
-        self.varset(ch, "BRIDGEPEER", conf.peers_of(ch))
-        self._user_event("ConfbridgeJoin", conf, ch, None, ("Admin", "No"), ("Muted", "No"))
-
-    def conf_leave(self, ch: SimChannel, result: str | None, *, kicked: bool = False) -> None:
-        """ConfbridgeLeave (the count before), BRIDGEPEER emptied, BridgeLeave (after),
-        the others' BRIDGEPEER, CONFBRIDGE_RESULT; the last one out ends the room:
-        ConfbridgeEnd (1, the announcer) and BridgeDestroy (0) (02a, 04)."""
-        if ch.room is None:
-            for conf in list(self.confs.values()):
-                if ch in conf.pending:
-                    conf.pending.remove(ch)
-                    self._maybe_end(conf)
-            return
-        conf = self.confs[ch.room]
-        if kicked:
-            self.varset(ch, "CONFBRIDGE_RESULT", "KICKED")
-        self._user_event("ConfbridgeLeave", conf, ch, None, ("Admin", "No"))
-        self.varset(ch, "BRIDGEPEER", "")
-        conf.members.remove(ch)
-        ch.room, ch.muted = None, False
-        self.emit(
-            [("Event", "BridgeLeave"), ("Privilege", "call,all"), *conf.snapshot(), *ch.snapshot()]
-        )
-        for other in conf.members:
-            self.varset(other, "BRIDGEPEER", conf.peers_of(other))
-        if result is not None and not kicked:
-            self.varset(ch, "CONFBRIDGE_RESULT", result)
-        if ch.left is not None and not ch.left.done():
-            ch.left.set_result("KICKED" if kicked else result or "")
-        self._maybe_end(conf)
-
-    def _maybe_end(self, conf: Conference) -> None:
-        """The last one out: ConfbridgeEnd (1: the announcer) and BridgeDestroy (0);
-        with ``device_states``, the room's device NOT_INUSE before, the announcer's
-        INUSE and UNKNOWN around BridgeDestroy (lab)."""
-        if conf.members or conf.pending or self.confs.get(conf.name) is not conf:
-            return
-        self.device(f"confbridge:{conf.name}", "NOT_INUSE")
-        self._conf_event("ConfbridgeEnd", conf, 1)
-        self.device(f"CBAnn/{conf.name}", "INUSE")
-        self.emit([("Event", "BridgeDestroy"), ("Privilege", "call,all"), *conf.snapshot(0)])
-        self.device(f"CBAnn/{conf.name}", "UNKNOWN")
-        del self.confs[conf.name]
-
-    def conf_mute(self, conf: Conference, ch: SimChannel, muted: bool) -> None:
-        """ConfbridgeMute / ConfbridgeUnmute: room and channel snapshots, ``Admin`` (04)."""
-        ch.muted = muted
-        event = "ConfbridgeMute" if muted else "ConfbridgeUnmute"
-        self._user_event(event, conf, ch, None, ("Admin", "No"))
-
-    def conf_kick(self, ch: SimChannel) -> None:
-        """ConfBridgeKick: the user leaves (CONFBRIDGE_RESULT KICKED first, 04); one that
-        ran the ConfBridge Application hangs up, one in dialplan goes on with its next
-        priority (``Hangup()`` in every context that joins a room)."""
-        if ch.in_dialplan and ch.left is not None:
-            self.conf_leave(ch, None, kicked=True)
-            return
-        self._stop(ch)
-        self.conf_leave(ch, None, kicked=True)
-        self.hangup_near(ch, 16)

@@ -5,7 +5,7 @@ trace 06 (``06-config-dialplan``) and the lab's pushes of voicebridge's contexts
 The files live in memory. ``extensions.conf`` starts as the lab's contexts (the
 simulation contexts of ``shared/asterisk/conf/extensions.conf``, as GetConfig listed them
 in 06), ``confbridge.conf`` as the lab's profiles; there is no other file. The *dialplan*
-(:mod:`~voicebridge.ami.sim_dialplan`) is a separate copy: an UpdateConfig changes the
+(:mod:`~voicebridge.ami.sim.dialplan`) is a separate copy: an UpdateConfig changes the
 file, and only ``dialplan reload`` (or an UpdateConfig ``Reload:`` header) makes the
 change live (06: ``There is no existence of 'district-07-test' context`` before it).
 
@@ -22,7 +22,7 @@ import copy
 import json
 from dataclasses import dataclass, field
 
-from voicebridge.ami.sim_wire import Field, Request, is_true, response
+from voicebridge.ami.sim.wire import Field, Request, is_true, response
 
 # The lab's extensions.conf (README, "The simulation dialplan"), written the way
 # GetConfig lists it (06): "var=value", "=>" where the file has "=>"; ";N" stands for the
