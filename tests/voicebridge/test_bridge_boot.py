@@ -5,7 +5,7 @@ its calls is lost to the boot."""
 
 import asyncio
 
-from routing.models import LegState, Status
+from routing.models import ContactState, Status
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import SPEED, connected
 from voicebridge.ami.session import AmiTarget
@@ -45,7 +45,7 @@ async def test_an_incident_dispatched_while_asterisk_boots_is_originated_after_f
                 lambda: runtime.store.get(incident_id).status is Status.BRIDGED, "bridged"
             )
             await b.until(
-                lambda: all(leg.state is LegState.IN_ROOM for leg in b.legs(incident_id)),
+                lambda: all(leg.state is ContactState.IN_ROOM for leg in b.legs(incident_id)),
                 "every leg in the room",
             )
             assert len(fake.actions("Originate")) == 3
