@@ -557,6 +557,12 @@ async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk)
 # These need no Asterisk: a loopback stand-in answers as Asterisk does (trace 01b).
 
 
+BOOTED = (
+    b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 0\r\nLastReload: 0\r\n"
+    b"Status: Fully Booted\r\n\r\n"
+)  # as trace 01a has it
+
+
 class Refusing:
     """An Asterisk whose account has no class: Login and Ping succeed (they need none),
     any other action is refused with ``Permission denied``, but for the actions
@@ -594,6 +600,8 @@ class Refusing:
                     self.received.append(action)
                     answer = f"Response: Error\r\nMessage: {self.errors.get(action, DENIED)}\r\n"
                 writer.write(f"{answer}ActionID: {fields['ActionID']}\r\n\r\n".encode())
+                if action == "Login":  # a booted Asterisk says so to every new session
+                    writer.write(BOOTED)
         writer.close()
 
 
