@@ -217,11 +217,14 @@ class Bridge:
             job = await self._events.get()
             try:
                 await self.blocking(job)
-                self.wakeup.local()  # a report may have left a contact or a task behind
             except Exception:
                 log.exception("bridge: an Asterisk event could not be recorded")
             finally:
                 self._events.task_done()
+            if self._events.empty():
+                # the reports may have left contacts or tasks behind: one wake-up for a
+                # burst of events, not one each (each costs the loops a transaction)
+                self.wakeup.local()
 
     def _on_originate_response(self, m: Message) -> None:
         action_id = m.get("ActionID")
