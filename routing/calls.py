@@ -30,7 +30,7 @@ from routing.dispatching import DispatchStore
 from routing.errors import Conflict, NotFound
 from routing.escalation import LEAVE_TARGET, Step, StepKind, next_step
 from routing.events import EscalationResumed, LegDropped, LegRequested, event
-from routing.ledger import IN_FLIGHT_VALUES, Ledger
+from routing.ledger import IN_FLIGHT_VALUES, Ledger, stop_agency
 from routing.lifecycle import FINAL as ENDED
 from routing.models import (
     AckMethod,
@@ -192,7 +192,7 @@ class CallStore:
             if state == AssignmentState.ACKNOWLEDGED.value:
                 return False
             self.ledger.record_ack(conn, row.id, agency, None, AckMethod.MANUAL, actor, now, cause)
-            self.ledger.stop_agency(conn, row.id, agency, now, "confirmada a mano")
+            stop_agency(conn, row.id, agency, now, "confirmada a mano")
             return True
 
     def open_incident(self, conn: Connection, incident_id: str, what: str) -> Row[Any]:

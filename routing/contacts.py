@@ -21,7 +21,7 @@ from routing import rows as mapped
 from routing import schema as t
 from routing.categories import category_by_code
 from routing.events import LegFailed, LegJoined, StatusChanged, event
-from routing.ledger import FINAL_VALUES, IN_FLIGHT_VALUES, LIVE, SYSTEM, Ledger, Out
+from routing.ledger import FINAL_VALUES, IN_FLIGHT_VALUES, LIVE, SYSTEM, Ledger, Out, stop_agency
 from routing.models import (
     AckMethod,
     AssignmentState,
@@ -435,7 +435,7 @@ class ContactLedger:
             cause,
         )
         if not in_flight:  # a reply after the try ended: another may be in flight
-            self.ledger.stop_agency(
+            stop_agency(
                 conn,
                 contact.incident_id,
                 contact.agency,

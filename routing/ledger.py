@@ -441,21 +441,6 @@ class Ledger:
                 status=(status, Status.ACKNOWLEDGED),
             )
 
-    def stop_agency(
-        self,
-        conn: Connection,
-        row_id: int,
-        agency: str,
-        now: datetime,
-        why: str,
-        *,
-        including_room: bool = False,
-        keep: str | None = None,
-    ) -> None:
-        """Cancel the agency's tries in flight; withdraw its contacts still being placed
-        or answered (and with ``including_room`` those in the room too), but ``keep``."""
-        stop_agency(conn, row_id, agency, now, why, including_room=including_room, keep=keep)
-
     def set_assignment(
         self, conn: Connection, row_id: int, agency: str, state: AssignmentState, now: datetime
     ) -> None:
@@ -558,7 +543,8 @@ def stop_agency(
     including_room: bool = False,
     keep: str | None = None,
 ) -> None:
-    """See :meth:`Ledger.stop_agency`."""
+    """Cancel the agency's tries in flight; withdraw its contacts still being placed
+    or answered (and with ``including_room`` those in the room too), but ``keep``."""
     a = t.attempts.c
     conn.execute(
         update(t.attempts)
