@@ -3,32 +3,15 @@ Command (08a), configs and the dialplan (06), Redirect, variables and UserEvent.
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.voicebridge.ami.sim.test_session import (
     Client,
     by_channel,
     check_shapes,
     connect,
-    logged_in,
     names,
-    running,
 )
 from voicebridge.ami.sim import FakeAsterisk
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[FakeAsterisk]:
-    async with running() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(sim: FakeAsterisk) -> AsyncIterator[Client]:
-    async with logged_in(sim) as c:
-        yield c
 
 
 def into_room(client: Client, dial: str, room: str, cid: str) -> str:

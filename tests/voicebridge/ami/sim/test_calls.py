@@ -6,7 +6,6 @@ OriginateResponse taken out (its place varies, README)."""
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,24 +15,11 @@ from tests.voicebridge.ami.sim.test_session import (
     by_channel,
     check_shapes,
     connect,
-    logged_in,
     running,
 )
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 
 EPR_CID = ("CallerID", '"EPR Unit 14" <114>')
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[FakeAsterisk]:
-    async with running() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(sim: FakeAsterisk) -> AsyncIterator[Client]:
-    async with logged_in(sim) as c:
-        yield c
 
 
 def originate_ack(client: Client, dial: str, room: str, *extra: tuple[str, str]) -> str:

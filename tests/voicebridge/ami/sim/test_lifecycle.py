@@ -2,7 +2,6 @@
 on), a held (half-open) link, stop."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,18 +18,6 @@ from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 
 RESTART_SPEED = 0.1
 """The restart is refused for 0.2 s of the lab: 20 ms here, long enough to see."""
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[FakeAsterisk]:
-    async with running() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(sim: FakeAsterisk) -> AsyncIterator[Client]:
-    async with logged_in(sim) as c:
-        yield c
 
 
 async def reconnect(port: int) -> tuple[Client, int]:

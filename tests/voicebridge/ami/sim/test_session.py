@@ -364,18 +364,6 @@ async def logged_in(fake: FakeAsterisk, events: str = "on") -> AsyncIterator[Cli
         await c.close()
 
 
-@pytest.fixture
-async def sim() -> AsyncIterator[FakeAsterisk]:
-    async with running() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(sim: FakeAsterisk) -> AsyncIterator[Client]:
-    async with logged_in(sim) as c:
-        yield c
-
-
 async def connect(sim: FakeAsterisk, events: str | None = "on") -> Client:
     c = await Client.open(sim.port)
     if events is not None:
