@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, or_, select, update
 
 from routing import rows as mapped
 from routing import schema as t
@@ -85,17 +85,34 @@ class ContactLedger:
         owner only: pending -> placing."""
         now = self.clock.now()
         c = t.contacts.c
+        a = t.attempts.c
         with self.db.write() as conn:
-            ids = (
-                select(c.id)
+            pending = conn.execute(
+                select(c.id, c.incident_id)
                 .where(c.medium.in_(_values(media)), c.state == ContactState.PENDING.value)
                 .order_by(c.id)
                 .limit(limit)
-                .with_for_update(skip_locked=True)
+            ).all()
+            if not pending:
+                return []
+            # the incidents first, the order every writer takes (so none deadlocks); one
+            # another replica holds is left for the next claim
+            locked = set(
+                conn.execute(
+                    select(t.incidents.c.id)
+                    .where(t.incidents.c.id.in_({r.incident_id for r in pending}))
+                    .order_by(t.incidents.c.id)
+                    .with_for_update(skip_locked=True)
+                ).scalars()
+            )
+            to_place = [r.id for r in pending if r.incident_id in locked]
+            still_due = or_(
+                c.attempt_id.is_(None),
+                select(a.id).where(a.id == c.attempt_id, a.outcome == Out.PENDING.value).exists(),
             )
             rows = conn.execute(
                 update(t.contacts)
-                .where(c.id.in_(ids.scalar_subquery()), c.state == ContactState.PENDING.value)
+                .where(c.id.in_(to_place), c.state == ContactState.PENDING.value, still_due)
                 .values(state=ContactState.PLACING.value, owner=owner, updated_at=now)
                 .returning(*t.contacts.c)
             ).all()
@@ -108,9 +125,9 @@ class ContactLedger:
                 if row.attempt_id is not None:
                     target_id = conn.execute(
                         update(t.attempts)
-                        .where(t.attempts.c.id == row.attempt_id)
+                        .where(a.id == row.attempt_id, a.outcome == Out.PENDING.value)
                         .values(outcome=Out.RINGING.value)
-                        .returning(t.attempts.c.target)
+                        .returning(a.target)
                     ).scalar_one()
                     plan = self.ledger.plan(conn, row.incident_id, row.agency)
                     if plan is not None:
@@ -168,11 +185,16 @@ class ContactLedger:
             contact = self.ledger.contact_row(conn, ref, lock=True)
             if contact is None or contact.state != ContactState.PLACING.value:
                 return
+            # withdrawn meanwhile (its agency acknowledged, the incident ended): it is
+            # never placed after all
+            state = ContactState.CANCELLED if contact.withdraw else ContactState.PENDING
             conn.execute(
                 update(t.contacts)
                 .where(t.contacts.c.id == contact.id)
-                .values(state=ContactState.PENDING.value, owner=None, updated_at=now)
+                .values(state=state.value, owner=None, updated_at=now)
             )
+            if contact.withdraw:
+                return
             if contact.attempt_id is not None:
                 conn.execute(
                     update(t.attempts)
