@@ -30,7 +30,7 @@ from routing.dispatching import DispatchStore
 from routing.errors import Conflict, NotFound
 from routing.escalation import LEAVE_TARGET, Step, StepKind, next_step
 from routing.events import EscalationResumed, LegDropped, LegRequested, event
-from routing.ledger import IN_FLIGHT_VALUES, Ledger, stop_agency
+from routing.ledger import IN_FLIGHT_VALUES, LIVE, EscalationState, Ledger, Out, stop_agency
 from routing.lifecycle import FINAL as ENDED
 from routing.models import (
     AckMethod,
@@ -109,8 +109,10 @@ class CallStore:
                 return None
             return self.ledger.take(conn, slots, row.id, incident_id, found.plan, found.tries, now)
 
-    def resume_stalled(self, limit: int = 100) -> list[Resumed]:
-        """Take the overdue next step of every escalation that nothing else will take."""
+    def resume_stalled(self) -> list[Resumed]:
+        """Take the overdue next step of every escalation that nothing else will take.
+        Every waiting escalation is looked at in one read transaction; only the overdue
+        ones are written, each in a transaction of its own that checks again."""
         now = self.clock.now()
         a, s, i = t.attempts.c, t.assignments.c, t.incidents.c
         in_flight = exists().where(
@@ -118,7 +120,7 @@ class CallStore:
         )
         with self.db.read() as conn:
             candidates = conn.execute(
-                select(i.public_id, s.agency)
+                select(i.id, i.public_id, s.agency)
                 .join(t.incidents, i.id == s.incident_id)
                 .where(
                     s.state == AssignmentState.PENDING.value,
@@ -126,35 +128,46 @@ class CallStore:
                     ~in_flight,
                 )
                 .order_by(s.id)
-                .limit(limit)
             ).all()
+            overdue = [
+                (incident_id, agency)
+                for row_id, incident_id, agency in candidates
+                if self._overdue(conn, row_id, agency, now) is not None
+            ]
         resumed = []
-        for incident_id, agency in candidates:
+        for incident_id, agency in overdue:
             done = self._resume(incident_id, agency, now)
             if done is not None:
                 resumed.append(done)
         return resumed
 
+    def _overdue(
+        self, conn: Connection, row_id: int, agency: str, now: datetime
+    ) -> tuple[EscalationState, datetime] | None:
+        """The agency's escalation and when its next step was due, if that is more than
+        :data:`RESUME_GRACE` ago."""
+        found = self.ledger.escalation_state(conn, row_id, agency, None)
+        if found is None or not found.tries:
+            return None
+        step = next_step(found.plan, found.tries, now)
+        if step.kind in (StepKind.WAIT, StepKind.DONE):
+            return None
+        last = found.tries[-1]
+        # a step due at once (after a decline, a target passed over) or the end of the
+        # plan was due when the last try ended
+        at_once = last.outcome in LEAVE_TARGET or step.not_before is None
+        due = last.ended_at if at_once else step.not_before
+        if due is None or due > now - RESUME_GRACE:
+            return None  # its job has time yet
+        return found, due
+
     def _resume(self, incident_id: str, agency: str, now: datetime) -> Resumed | None:
         with self.ledger.writing() as (conn, slots):
             row = self.incidents.locked(conn, incident_id)
-            found = self.ledger.escalation_state(conn, row.id, agency, None)
-            if found is None:
+            overdue = self._overdue(conn, row.id, agency, now)
+            if overdue is None:
                 return None
-            step = next_step(found.plan, found.tries, now)
-            if step.kind in (StepKind.WAIT, StepKind.DONE):
-                return None
-            last = found.tries[-1] if found.tries else None
-            if last is None:
-                return None
-            # a step due at once (after a decline, a target passed over) or the end of
-            # the plan was due when the last try ended
-            at_once = last.outcome in LEAVE_TARGET or step.not_before is None
-            due = last.ended_at if at_once else step.not_before
-            if due is None:
-                return None
-            if due > now - RESUME_GRACE:
-                return None  # its job has time yet
+            found, due = overdue
             late = now - due
             after = len(found.tries)
             self.incidents.log(
@@ -232,8 +245,10 @@ class CallStore:
             return mapped.contact(found, incident_id)
 
     def drop_leg(self, incident_id: str, ref: str, *, actor: str) -> Contact:
+        """Hang up one leg (a pending one is never placed). A responder's try dropped
+        before it was placed ends cancelled, and its agency's escalation goes on."""
         now = self.clock.now()
-        with self.db.write() as conn:
+        with self.ledger.writing() as (conn, slots):
             row = self.incidents.locked(conn, incident_id)
             contact = self.ledger.contact_row(conn, ref, lock=True)
             if contact is None or contact.incident_id != row.id:
@@ -242,13 +257,22 @@ class CallStore:
             if contact.state == ContactState.PENDING.value:
                 conn.execute(
                     update(t.contacts)
-                    .where(c.id == contact.id)
+                    .where(c.id == contact.id, c.state == ContactState.PENDING.value)
                     .values(state=ContactState.CANCELLED.value, updated_at=now)
                 )
+                if contact.attempt_id is not None:
+                    attempt = conn.execute(
+                        select(t.attempts).where(t.attempts.c.id == contact.attempt_id)
+                    ).one()
+                    if attempt.outcome in IN_FLIGHT_VALUES:
+                        self.ledger.end_attempt(
+                            conn, slots, contact, attempt, Out.CANCELLED, now,
+                            "retirado por el operador antes de llamar",
+                        )  # fmt: skip
             elif ContactState(contact.state).live:
                 conn.execute(
                     update(t.contacts)
-                    .where(c.id == contact.id)
+                    .where(c.id == contact.id, c.state.in_(LIVE))
                     .values(withdraw=True, updated_at=now)
                 )
             self.incidents.log(
