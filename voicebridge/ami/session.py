@@ -37,6 +37,8 @@ from voicebridge.errors import SettingsError, VoicebridgeError
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Message], None]
+# what Asterisk 22 answers a list action with nothing in it (shared/asterisk/README.md)
+EMPTY_LISTS = frozenset({"No active conferences.", "No Conference by that name found."})
 
 
 class AmiError(VoicebridgeError):
@@ -155,12 +157,17 @@ class AmiSession:
         return result
 
     async def list(self, action: str, headers: Sequence[tuple[str, str]] = ()) -> list[Message]:
-        """A list action's items (``CoreShowChannels``, ``ConfBridgeList``...); an
-        Asterisk "empty list" error ("No active conferences.") is an empty list."""
-        try:
-            result = await self.send(action, headers, as_list=None, check=False)
-        except AmiError:  # pragma: no cover - check=False
-            return []
+        """A list action's items (``CoreShowChannels``, ``ConfBridgeList``...). Asterisk
+        answers an empty list with an error (``No active conferences.``, ``No Conference
+        by that name found.``): that is an empty list; any other error (``Permission
+        denied``...) is :class:`AmiError`, never taken for "nothing there"."""
+        result = await self.send(action, headers, as_list=None, check=False)
+        first = result[0] if isinstance(result, list) and result else result
+        if first and str(first.get("Response", "")) in ("Error", "Failure"):
+            message = str(first.get("Message", ""))
+            if message in EMPTY_LISTS:
+                return []
+            raise AmiError(action, message)
         if not isinstance(result, list):
             return []
         return [
