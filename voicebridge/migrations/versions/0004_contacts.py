@@ -239,4 +239,9 @@ def downgrade() -> None:
         "actor, created_at, updated_at, joined_at, ended_at FROM contacts "
         "WHERE medium IN ('voice', 'talkgroup')"
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('legs', 'id'), "
+            "COALESCE((SELECT max(id) FROM legs), 0) + 1, false)"
+        )
     op.drop_table("contacts")
