@@ -7,7 +7,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from routing.calls import RESUME_GRACE, CallStore
 from routing.categories import category_by_code
@@ -918,3 +920,48 @@ def test_a_reply_to_a_delivered_message_acknowledges_and_withdraws_the_other_try
     # a second reply changes nothing
     calls.contacts.acknowledged(sms.contact.ref, AckMethod.SMS, "respondió 1 otra vez")
     assert len(calls.incidents.detail(incident_id).acks) == 1
+
+
+def test_a_withdrawn_contact_that_was_never_placed_is_not_placed_again(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """Claimed, then its agency acknowledged by hand, then the adapter could not place
+    it after all (unclaim): it is cancelled, not pending again."""
+    incident_id, _ = dispatched(calls, config, clock)
+    placed = calls.contacts.claim(Medium.VOICE, "serve-1")
+    pnp = next(p for p in placed if p.contact.agency == "pnp")
+    assert calls.acknowledge(incident_id, "pnp", actor="supervisor:k1", cause="por radio")
+    calls.contacts.unclaim(pnp.contact.ref)
+    assert [p.contact.agency for p in calls.contacts.claim(Medium.VOICE, "serve-2")] == []
+    assert outcomes(calls, incident_id, "pnp") == [Out.CANCELLED]
+    [contact] = [c for c in calls.legs(incident_id) if c.ref == pnp.contact.ref]
+    assert contact.state is ContactState.CANCELLED
+
+
+def test_dropping_a_responder_s_contact_before_it_is_placed_moves_its_agency_on(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, _ = dispatched(calls, config, clock)
+    pnp = next(c for c in calls.legs(incident_id) if c.agency == "pnp")
+    dropped = calls.drop_leg(incident_id, pnp.ref, actor="operator:k1")
+    assert dropped.state is ContactState.CANCELLED
+    assert outcomes(calls, incident_id, "pnp") == [Out.CANCELLED]
+    clock.advance(3600)
+    calls.resume_stalled()  # its next step (the retry after the interval) is taken
+    assert len(outcomes(calls, incident_id, "pnp")) == 2
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_claim_leaves_alone_the_contacts_of_an_incident_another_writer_holds(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock, database_url: str
+) -> None:
+    """Claims lock the incident before its contacts, as every writer does (so none
+    deadlocks): an incident locked by another transaction is skipped, not waited on,
+    and claimed once it is free."""
+    incident_id, _ = dispatched(calls, config, clock)
+    url = make_url(database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False)) as holder:
+        holder.execute("SELECT id FROM incidents WHERE public_id = %s FOR UPDATE", (incident_id,))
+        assert calls.contacts.claim(Medium.VOICE, "serve-1") == []
+        holder.rollback()
+    assert len(calls.contacts.claim(Medium.VOICE, "serve-1")) == 3

@@ -705,3 +705,16 @@ async def test_a_teardown_on_a_link_that_stays_down_is_skipped_with_a_log(
     assert record.getMessage().startswith(
         f"clean-up Hangup skipped: the suite's AMI session to {session.target} is down ("
     )
+
+
+async def test_a_list_asterisk_refuses_is_an_error_and_an_empty_one_is_empty() -> None:
+    """The session's ``list`` (the bridge's reconciliation reads CoreShowChannels with
+    it): a refusal must never be taken for "no channels", which would end every live
+    contact; Asterisk's "nothing there" errors are an empty list."""
+    errors = {"ConfBridgeListRooms": NO_ROOM[0], "ConfBridgeList": NO_ROOM[1]}
+    async with logged_in(errors) as asterisk:
+        session = asterisk.session
+        with pytest.raises(AmiError, match=DENIED):
+            await session.list("CoreShowChannels")
+        assert await session.list("ConfBridgeListRooms") == []
+        assert await session.list("ConfBridgeList", [("Conference", "LIM-2026-000001")]) == []
