@@ -47,6 +47,9 @@ from routing.store import IncidentStore
 
 # a step this late with nothing to take it is taken by the reconciliation
 RESUME_GRACE = timedelta(seconds=10)
+# a scheduled job may run this much before its time (RQ's scheduler polls about once a
+# second): its step is taken, not scheduled again under the key of the job running it
+JOB_EARLY = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -107,7 +110,9 @@ class CallStore:
             found = self.ledger.escalation_state(conn, row.id, agency, after)
             if found is None:
                 return None
-            return self.ledger.take(conn, slots, row.id, incident_id, found.plan, found.tries, now)
+            return self.ledger.take(
+                conn, slots, row.id, incident_id, found.plan, found.tries, now, early=JOB_EARLY
+            )
 
     def resume_stalled(self) -> list[Resumed]:
         """Take the overdue next step of every escalation that nothing else will take.

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
@@ -149,11 +149,14 @@ class Ledger:
         plan: AgencyPlan,
         tries: Sequence[Try],
         now: datetime,
+        *,
+        early: timedelta = timedelta(0),
     ) -> Step:
         """Choose and take the agency's next step: record the targets passed over, then
         a contact (attempt + contact), the end (unanswered), or a job to come back
-        later. The step's rate-limit slot is counted here, in the transaction."""
-        choice = choose(plan, tries, now, self.limiter, self.media)
+        later. The step's rate-limit slot is counted here, in the transaction. A step
+        due within ``early`` counts as due (a scheduled job may run a little early)."""
+        choice = choose(plan, tries, now + early, self.limiter, self.media)
         step = choice.step
         if step.target is not None:
             slots.add(choice.grant, step.target)
@@ -188,7 +191,7 @@ class Ledger:
                 )
             self.incidents.log(conn, row_id, now, event(payload, actor=SYSTEM, cause=passed.reason))
         if step.kind in (StepKind.CALL, StepKind.SUPERVISOR) and step.target is not None:
-            if not step.due(now):
+            if not step.due(now + early):
                 self.incidents.add_tasks(
                     conn,
                     [escalation_task(incident_id, agency, number, step.not_before or now)],

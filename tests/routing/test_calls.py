@@ -18,6 +18,7 @@ from routing.db import Database
 from routing.decide import Decision, Facts, decide
 from routing.dispatching import DispatchStore
 from routing.errors import Conflict
+from routing.escalation import StepKind
 from routing.events import (
     Acknowledged,
     AttemptEnded,
@@ -965,3 +966,18 @@ def test_a_claim_leaves_alone_the_contacts_of_an_incident_another_writer_holds(
         assert calls.contacts.claim(Medium.VOICE, "serve-1") == []
         holder.rollback()
     assert len(calls.contacts.claim(Medium.VOICE, "serve-1")) == 3
+
+
+def test_an_escalation_job_that_runs_a_little_early_takes_its_step(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """RQ's scheduler may start a job a moment before its time: the step is taken, not
+    scheduled again under the key of the job that runs it (a duplicate task key)."""
+    incident_id, _ = dispatched(calls, config, clock)
+    [_, _, pnp] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.not_reached(pnp.contact.ref, Out.NO_ANSWER, "no contestó")
+    clock.advance(300 - 0.5)  # policy "slow": due in half a second
+    step = calls.escalate(incident_id, "pnp", 1)
+    assert step is not None
+    assert step.kind is StepKind.CALL
+    assert outcomes(calls, incident_id, "pnp") == [Out.NO_ANSWER, Out.PENDING]
