@@ -4,8 +4,15 @@ A key reads ``vb_<key id>_<secret>``. Only a SHA-256 digest of the secret is sto
 secret is 256 random bits, so a fast digest cannot be brute-forced and checking it costs
 microseconds (a password hash such as bcrypt protects low-entropy secrets, at
 milliseconds per request). The key is shown once, when it is created.
+
+A looked-up key is remembered for :data:`CACHE_SECONDS`, under the current value of the
+revocation counter in Redis (:data:`REVOCATIONS`, bumped by every revocation and read on
+every request): a key revoked by any process is refused by every replica from the next
+request on. When that counter cannot be read, nothing is remembered: every request
+asks the database.
 """
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -14,14 +21,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
 from sqlalchemy import insert, select, update
 
 from routing.db import Database
 from routing.districts import district_by_code
 from routing.ports import Clock, SystemClock
+from voicebridge.errors import VoicebridgeError
 from voicebridge.schema import api_keys
 
-CACHE_SECONDS = 10.0  # a revoked key stops working within this many seconds
+CACHE_SECONDS = 10.0  # how long a looked-up key is remembered (while nothing is revoked)
+REVOCATIONS = "voicebridge:apikeys:revocations"  # the Redis counter every revocation bumps
+UNKNOWN = object()  # the counter could not be read
+
+
+class RevocationNotShared(VoicebridgeError):
+    """The key is revoked in the database, but Redis could not be told: replicas that
+    remembered it accept it until their memory of it expires."""
 
 
 class Role(StrEnum):
@@ -69,10 +87,21 @@ def _split(token: str) -> tuple[str, str] | None:
 
 
 class ApiKeys:
-    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, redis: "Redis", *, clock: Clock | None = None) -> None:
         self.db = db
+        self.redis = redis
         self.clock: Clock = clock or SystemClock()
         self._cache: dict[str, tuple[float, str, Identity | None]] = {}
+        self._epoch: object = UNKNOWN  # the revocation counter the cache was filled under
+
+    def current(self, epoch: object) -> object:
+        """Tell the cache the revocation counter just read (:data:`UNKNOWN` if it could
+        not be): a different value forgets every key remembered. The epoch to give
+        :meth:`verify`."""
+        if epoch is UNKNOWN or epoch != self._epoch:
+            self._cache.clear()
+            self._epoch = epoch
+        return epoch
 
     def create(
         self, role: Role, *, district: str | None = None, label: str = ""
@@ -110,7 +139,9 @@ class ApiKeys:
             return True, None
         return True, identity
 
-    def verify(self, token: str) -> Identity | None:
+    def verify(self, token: str, epoch: object = UNKNOWN) -> Identity | None:
+        """The key's identity, from the database; remembered if the revocation counter
+        is still ``epoch`` (a lookup that began before a revocation is not)."""
         split = _split(token)
         if split is None:
             return None
@@ -124,9 +155,10 @@ class ApiKeys:
             identity = Identity(
                 key_id=key_id, role=Role(row.role), district=row.district, label=row.label
             )
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key_id] = (time.monotonic() + CACHE_SECONDS, digest, identity)
+        if epoch is not UNKNOWN and epoch == self._epoch:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key_id] = (time.monotonic() + CACHE_SECONDS, digest, identity)
         if identity is None or not hmac.compare_digest(digest, _digest(secret)):
             return None
         return identity
@@ -139,6 +171,14 @@ class ApiKeys:
                 .values(revoked_at=self.clock.now())
             ).rowcount
         self._cache.pop(key_id, None)
+        if done:
+            try:
+                self.redis.incr(REVOCATIONS)
+            except RedisError as exc:
+                raise RevocationNotShared(
+                    f"key {key_id} is revoked in the database, but Redis could not be told "
+                    f"({exc}): replicas may accept it for up to {CACHE_SECONDS:.0f} s"
+                ) from exc
         return done > 0
 
     def list(self) -> list[KeyInfo]:
@@ -154,3 +194,31 @@ class ApiKeys:
             )
             for r in rows
         ]
+
+
+WATCH_TIMEOUT = 0.25  # seconds a request waits for the revocation counter
+WATCH_BACKOFF = 1.0  # after a failure, requests ask the database without trying Redis
+
+
+class RevocationWatch:
+    """Reads the revocation counter (:data:`voicebridge.apikeys.REVOCATIONS`) for each
+    request; :data:`UNKNOWN` while Redis does not answer (then the database decides)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.client = AsyncRedis.from_url(
+            redis_url, socket_timeout=WATCH_TIMEOUT, socket_connect_timeout=WATCH_TIMEOUT
+        )
+        self._failed_at = -WATCH_BACKOFF
+
+    async def epoch(self) -> object:
+        if time.monotonic() - self._failed_at < WATCH_BACKOFF:
+            return UNKNOWN
+        try:
+            value = await asyncio.wait_for(self.client.get(REVOCATIONS), WATCH_TIMEOUT)
+        except (RedisError, OSError, TimeoutError):
+            self._failed_at = time.monotonic()
+            return UNKNOWN
+        return value or b"0"
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -17,6 +17,7 @@ from voicebridge.api import health, incidents
 from voicebridge.api import routing as routing_api
 from voicebridge.api.auth import auth_middleware
 from voicebridge.api.errors import Handler, error_middleware
+from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.intake import IntakeWriter
 from voicebridge.jobs import overdue_sweep_task, sweep_period
@@ -24,7 +25,7 @@ from voicebridge.metrics import Metrics
 from voicebridge.queueing import TaskRelay
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings
-from voicebridge.web import BLOCKING, BRIDGE, INTAKE, METRICS, RUNTIME
+from voicebridge.web import BLOCKING, BRIDGE, INTAKE, METRICS, REVOCATION_WATCH, RUNTIME
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_runtime_ctx(settings, runtime))
     app.cleanup_ctx.append(_blocking_ctx)
+    app.cleanup_ctx.append(_revocations_ctx)
     app.cleanup_ctx.append(_relay_ctx)
     app.cleanup_ctx.append(_ami_ctx)
     app.add_routes(health.routes)
@@ -82,6 +84,13 @@ async def _blocking_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await intake.close()
     blocking.shutdown()
+
+
+async def _revocations_ctx(app: web.Application) -> AsyncIterator[None]:
+    watch = RevocationWatch(app[RUNTIME].settings.redis_url)
+    app[REVOCATION_WATCH] = watch
+    yield
+    await watch.close()
 
 
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -124,7 +124,7 @@ def _dispatch(
 
 
 def _apikey(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebridge.apikeys import ApiKeys, Role
+    from voicebridge.apikeys import ApiKeys, RevocationNotShared, Role
     from voicebridge.runtime import build_runtime
 
     runtime = build_runtime(settings)
@@ -147,8 +147,12 @@ def _apikey(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 print(f"{i.key_id}\t{i.role.value}\t{i.district or '-'}\t{state}\t{i.label}")
         elif args.key_command == "revoke":
-            if not keys.revoke(args.key_id):
-                print(f"voicebridge: no active key {args.key_id}", file=sys.stderr)
+            try:
+                if not keys.revoke(args.key_id):
+                    print(f"voicebridge: no active key {args.key_id}", file=sys.stderr)
+                    return 1
+            except RevocationNotShared as exc:
+                print(f"voicebridge: {exc}", file=sys.stderr)
                 return 1
             print(f"key {args.key_id} revoked")
         return 0

@@ -90,7 +90,7 @@ def build_runtime(
         db=db,
         store=store,
         tasks=TaskStore(db, clock=clock),
-        apikeys=ApiKeys(db, clock=clock),
+        apikeys=ApiKeys(db, redis, clock=clock),
         redis=redis,
         rules=rules,
         calls=calls,

@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from voicebridge.ami.bridge import Bridge
+from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.intake import IntakeWriter
 from voicebridge.metrics import Metrics
@@ -12,4 +13,5 @@ RUNTIME = web.AppKey("runtime", Runtime)
 BLOCKING = web.AppKey("blocking", Blocking)
 METRICS = web.AppKey("metrics", Metrics)
 INTAKE = web.AppKey("intake", IntakeWriter)
+REVOCATION_WATCH = web.AppKey("revocation_watch", RevocationWatch)
 BRIDGE = web.AppKey("bridge", Bridge)  # absent without VOICEBRIDGE_AMI_URL

@@ -9,7 +9,8 @@ from routing import schema
 from routing.db import Database
 from routing.models import Status
 from tests.conftest import FakeClock
-from tests.voicebridge.conftest import Api
+from tests.voicebridge.conftest import AMI_MEDIA, Api
+from voicebridge.runtime import build_runtime
 
 URL = "/api/v1/incidents"
 
@@ -104,6 +105,30 @@ async def test_a_revoked_key_stops_working(api: Api) -> None:
     assert api.runtime.apikeys.revoke(key_id)
     response = await api.client.get(URL, headers=api.auth())
     assert response.status == 401
+
+
+async def test_a_key_revoked_by_another_replica_is_refused_at_the_next_request(
+    api: Api,
+) -> None:
+    """Another process (a second ``serve``, ``voicebridge apikey revoke``) revokes the
+    key this one has just accepted (and remembers): the very next request is refused,
+    and it cannot create an incident."""
+    await api.create()
+    response = await api.client.get(URL, headers=api.auth())
+    assert response.status == 200
+    other = build_runtime(api.runtime.settings, media=AMI_MEDIA)
+    try:
+        assert other.apikeys.revoke(api.keys["operator"].split("_")[1])
+    finally:
+        other.close()
+    response = await api.client.get(URL, headers=api.auth())
+    assert response.status == 401
+    response = await api.client.post(URL, headers=api.auth(), json={"category": "robo"})
+    assert response.status == 401
+    assert api.runtime.store.count() == 1
+    # the other keys are still accepted
+    response = await api.client.get(URL, headers=api.auth("supervisor"))
+    assert response.status == 200
 
 
 async def test_a_district_operator_works_in_its_own_district(api: Api) -> None:

@@ -4,12 +4,13 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from routing.models import Status
 from tests.conftest import FakeClock, RedisServer, make_settings
 from tests.voicebridge.conftest import AiohttpClient
-from voicebridge.apikeys import Role
+from voicebridge.apikeys import WATCH_BACKOFF, RevocationNotShared, Role
 from voicebridge.app import make_app
 from voicebridge.runtime import build_runtime
 from voicebridge.worker import make_worker
@@ -53,6 +54,41 @@ async def test_intake_works_while_redis_is_down_and_the_jobs_follow_later(
         await _wait_for(lambda: runtime.tasks.counts().unsent == 0)
         make_worker(runtime, inline=True).work(burst=True)
         assert runtime.store.events(incident_id)[-1].kind == "dispatch_overdue"
+    finally:
+        await client.close()
+        runtime.close()
+        server.stop()
+
+
+async def test_a_key_revoked_while_redis_is_down_is_refused_at_once(
+    sqlite_url: str, tmp_path: Path, aiohttp_client: AiohttpClient, clock: FakeClock
+) -> None:
+    """Without Redis no replica can read the revocation counter: none remembers any key,
+    every request asks the database, and a revocation holds at the next request. When
+    Redis is back, keys are remembered again."""
+    server = RedisServer(tmp_path)
+    server.start()
+    settings = make_settings(sqlite_url, server.url)
+    runtime = build_runtime(settings, clock=clock)
+    token, identity = runtime.apikeys.create(Role.OPERATOR)
+    other, _ = runtime.apikeys.create(Role.OPERATOR)
+    client: TestClient = await aiohttp_client(make_app(settings, runtime=runtime))  # type: ignore[type-arg]
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        assert (await client.get("/api/v1/incidents", headers=auth)).status == 200
+        server.stop()
+        with pytest.raises(RevocationNotShared, match="Redis could not be told"):
+            runtime.apikeys.revoke(identity.key_id)
+        response = await client.get("/api/v1/incidents", headers=auth)
+        assert response.status == 401
+        server.start()
+        await asyncio.sleep(WATCH_BACKOFF)
+        response = await client.get("/api/v1/incidents", headers=auth)
+        assert response.status == 401
+        response = await client.get(
+            "/api/v1/incidents", headers={"Authorization": f"Bearer {other}"}
+        )
+        assert response.status == 200
     finally:
         await client.close()
         runtime.close()

@@ -5,7 +5,7 @@ from aiohttp import web
 
 from voicebridge.api.errors import ApiError, Handler
 from voicebridge.apikeys import ApiKeys, Identity, Role
-from voicebridge.web import BLOCKING, RUNTIME
+from voicebridge.web import BLOCKING, REVOCATION_WATCH, RUNTIME
 
 IDENTITY = web.RequestKey("identity", Identity)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="voicebridge"'}
@@ -24,9 +24,12 @@ async def identify(request: web.Request) -> Identity:
         raise _unauthorized("use Authorization: Bearer <key>")
     keys: ApiKeys = request.app[RUNTIME].apikeys
     token = token.strip()
+    # a key revoked by any process is refused from the next request on: the cache holds
+    # only while the revocation counter is what it was when the key was looked up
+    epoch = keys.current(await request.app[REVOCATION_WATCH].epoch())
     hit, found = keys.cached(token)
     if not hit:
-        found = await request.app[BLOCKING](keys.verify, token)
+        found = await request.app[BLOCKING](keys.verify, token, epoch)
     if found is None:
         raise _unauthorized("unknown or revoked API key")
     return found
