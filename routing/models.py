@@ -72,6 +72,19 @@ class Source(StrEnum):
     CONSOLE = "console"
     API = "api"
 
+    @property
+    def label(self) -> str:
+        return _SOURCE_LABELS[self]
+
+
+_SOURCE_LABELS = {
+    Source.PHONE: "teléfono",
+    Source.TELEGRAM: "Telegram",
+    Source.SMS: "SMS",
+    Source.CONSOLE: "la consola",
+    Source.API: "la API",
+}
+
 
 class AgencyKind(StrEnum):
     """The kinds of first-response entity (EPR) a category calls for."""

@@ -221,7 +221,7 @@ class IncidentStore:
                         "at": now,
                         "actor": intake.actor,
                         "kind": EventKind.CREATED.value,
-                        "cause": f"report received via {row['source']}",
+                        "cause": f"reporte recibido por {Source(row['source']).label}",
                         "key": None,
                         "data": _created(row, intake.new).to_data(),
                     }
@@ -256,7 +256,7 @@ class IncidentStore:
                     event(
                         ReportAdded(report=report_id, source=report.source.value),
                         actor=actor,
-                        cause=f"another report via {report.source.value}",
+                        cause=f"otro reporte del mismo hecho, por {report.source.label}",
                     ),
                 )
                 stored = conn.execute(select(t.reports).where(t.reports.c.id == report_id)).one()

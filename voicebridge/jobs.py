@@ -85,7 +85,7 @@ def sweep_overdue(deadline_seconds: int) -> str:
             event(
                 DispatchOverdue(deadline_seconds=deadline_seconds),
                 actor=WORKER,
-                cause=f"not dispatched {deadline_seconds} s after intake",
+                cause=f"sin despachar {deadline_seconds} s después de recibido",
             ),
             key=OVERDUE_KEY,
         )

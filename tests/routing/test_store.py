@@ -80,7 +80,7 @@ def test_create_stores_the_incident_its_report_and_its_first_event(store: Incide
     assert detail.reports[0].location.address == "Av. Próceres de la Independencia 1234"
     [first] = detail.events
     assert (first.seq, first.kind, first.actor) == (1, EventKind.CREATED, ACTOR)
-    assert first.cause == "report received via api"
+    assert first.cause == "reporte recibido por la API"
     assert first.at == incident.created_at
     # no district source: the optional fields are not stored, and read back as None
     assert first.data == {
@@ -317,7 +317,7 @@ def test_the_event_log_is_append_only_in_the_database(store: IncidentStore, db: 
     ):
         with pytest.raises(DBAPIError, match="append-only"), db.write() as conn:
             conn.execute(text(statement))
-    assert store.events("LIM-2026-000001")[0].cause == "report received via api"
+    assert store.events("LIM-2026-000001")[0].cause == "reporte recibido por la API"
 
 
 def test_merge_marks_the_duplicate_and_logs_on_both(store: IncidentStore) -> None:
@@ -368,6 +368,10 @@ def test_more_reports_of_the_same_event(store: IncidentStore) -> None:
     assert [r.source for r in detail.reports] == [Source.API, Source.TELEGRAM]
     assert [e.kind for e in detail.events] == ["created", "report_added"]
     assert detail.events[-1].payload == ReportAdded(report=report.id, source="telegram")
+    assert [e.cause for e in detail.events] == [
+        "reporte recibido por la API",
+        "otro reporte del mismo hecho, por Telegram",
+    ]
 
 
 def overdue(seconds: int = 60) -> NewEvent:

@@ -305,7 +305,7 @@ async def test_resolving_and_cancelling_by_hand(api: Api) -> None:
     assert no_cause.status == 422
     detail = await (await api.client.get(f"{URL}/{created['id']}", headers=api.auth())).json()
     assert [(e["kind"], e["cause"]) for e in detail["timeline"]] == [
-        ("created", "report received via api"),
+        ("created", "reporte recibido por la API"),
         ("status_changed", "Serenazgo atendió"),
     ]
 

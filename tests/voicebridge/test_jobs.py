@@ -141,7 +141,7 @@ def test_the_sweep_records_incidents_nobody_dispatched(
     assert [e.kind for e in events] == ["created", "dispatch_overdue"]
     assert (events[-1].actor, events[-1].cause) == (
         "system:worker",
-        "not dispatched 60 s after intake",
+        "sin despachar 60 s después de recibido",
     )
     assert [e.kind for e in runtime.store.events(dispatched)] == ["created", "status_changed"]
     assert [e.kind for e in runtime.store.events(recent)] == ["created"]
