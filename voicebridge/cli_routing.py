@@ -77,7 +77,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check(path: Path | None) -> int:
-    content, source = read_rules_file(path)
+    try:
+        content, source = read_rules_file(path)
+    except OSError as exc:
+        print(f"voicebridge: cannot read {exc.filename or path}: {exc.strerror}", file=sys.stderr)
+        return 1
     try:
         config = parse_config(content, source)
     except ConfigError as exc:

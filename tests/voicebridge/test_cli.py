@@ -194,6 +194,11 @@ def test_routing_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     bad.write_text(SMALL.replace("policy: fast", "policy: rapid"), encoding="utf-8")
     assert main(["routing", "check", str(bad)], environ={}) == 1
     assert capsys.readouterr().err == f"{bad}:22: agencies[0].policy: no policy named 'rapid'\n"
+    missing = tmp_path / "nonexistent.yaml"
+    assert main(["routing", "check", str(missing)], environ={}) == 1
+    err = capsys.readouterr().err
+    assert err == f"voicebridge: cannot read {missing}: No such file or directory\n"
+    assert "Traceback" not in err
 
 
 def test_a_bad_routing_file_stops_serve(
