@@ -71,7 +71,7 @@ class PassedOver:
         if self.outcome is Out.SKIPPED:
             medium = self.target.target.kind.medium
             return (
-                f"«{name}»: no hay un canal de {medium.label} configurado; se pasa al "
+                f"«{name}»: el canal de {medium.label} no está configurado; se pasa al "
                 "siguiente destino."
             )
         limit = self.verdict.limit if self.verdict is not None else None

@@ -135,11 +135,11 @@ class Medium(StrEnum):
 
 
 _MEDIUM_LABELS = {
-    Medium.VOICE: "llamada",
-    Medium.TALKGROUP: "grupo de radio",
+    Medium.VOICE: "telefonía",
+    Medium.TALKGROUP: "grupos de radio",
     Medium.SMS: "SMS",
     Medium.TELEGRAM: "Telegram",
-    Medium.SDS: "mensaje de radio (SDS)",
+    Medium.SDS: "mensajes de radio (SDS)",
 }
 
 

@@ -805,7 +805,7 @@ def test_a_target_whose_medium_is_not_configured_is_skipped(
     assert attempts[0].contact is None  # never placed
     assert attempts[0].ended_at == clock.now()
     assert attempts[0].cause == (
-        "«Guardia Enel»: no hay un canal de SMS configurado; se pasa al siguiente destino."
+        "«Guardia Enel»: el canal de SMS no está configurado; se pasa al siguiente destino."
     )
     events = calls.incidents.events(incident_id)
     [skipped] = [e for e in events if e.kind == "target_skipped"]

@@ -168,7 +168,7 @@ def test_a_target_whose_medium_has_no_adapter_is_skipped_at_once(plan: AgencyPla
         None,
     )
     assert skipped.reason == (
-        "«Guardia»: no hay un canal de llamada configurado; se pasa al siguiente destino."
+        "«Guardia»: el canal de telefonía no está configurado; se pasa al siguiente destino."
     )
     assert limiter.asked == ["talkgroup:11022"]  # a skipped target takes no slot
     # with no medium of any target, every target is skipped and then the supervisors'
