@@ -12,7 +12,7 @@ A contact is named by its ``ref``, which voicebridge chose before placing it.
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, or_, select, update
@@ -21,7 +21,16 @@ from routing import rows as mapped
 from routing import schema as t
 from routing.categories import category_by_code
 from routing.events import LegFailed, LegJoined, StatusChanged, event
-from routing.ledger import FINAL_VALUES, IN_FLIGHT_VALUES, LIVE, SYSTEM, Ledger, Out, stop_agency
+from routing.ledger import (
+    FINAL_VALUES,
+    IN_FLIGHT_VALUES,
+    LIVE,
+    SYSTEM,
+    Ledger,
+    Out,
+    Slots,
+    stop_agency,
+)
 from routing.models import (
     AckMethod,
     AssignmentState,
@@ -40,8 +49,6 @@ def _values(media: Media) -> list[str]:
     return [media.value] if isinstance(media, Medium) else [m.value for m in media]
 
 
-# a contact claimed this recently may still be on its way to being placed
-PLACING_GRACE = timedelta(seconds=10)
 NOT_REACHED = frozenset({Out.NO_ANSWER, Out.BUSY, Out.CONGESTION, Out.FAILED})
 # a try that ended reaching someone, who may still answer (a reply, a radio status)
 AFTER_REACHED = frozenset({Out.DELIVERED.value, Out.PATCHED.value})
@@ -215,9 +222,10 @@ class ContactLedger:
                 .where(c.medium.in_(_values(media)), c.state.in_(LIVE), c.updated_at < before)
             ).all()
         return [
-            LiveContact(ref=r.ref, state=ContactState(r.state), room=r.public_id, updated_at=u)
+            LiveContact(
+                ref=r.ref, state=ContactState(r.state), room=r.public_id, updated_at=r.updated_at
+            )
             for r in rows
-            if (u := r.updated_at) is not None
         ]
 
     # ------------------------------------------------------------- reports
@@ -226,15 +234,8 @@ class ContactLedger:
         """Someone answered (a responder now hears the prompt)."""
         now = self.clock.now()
         with self.db.write() as conn:
-            contact = self.ledger.contact_row(conn, ref, lock=True)
-            if contact is None or contact.state != ContactState.PLACING.value:
-                return
-            conn.execute(
-                update(t.contacts)
-                .where(t.contacts.c.id == contact.id)
-                .values(state=ContactState.ANSWERED.value, updated_at=now)
-            )
-            if contact.attempt_id is not None:
+            contact = self._move(conn, ref, ContactState.PLACING, ContactState.ANSWERED, now)
+            if contact is not None and contact.attempt_id is not None:
                 conn.execute(
                     update(t.attempts)
                     .where(
@@ -321,15 +322,9 @@ class ContactLedger:
         """Out of the room, still connected."""
         now = self.clock.now()
         with self.db.write() as conn:
-            contact = self.ledger.contact_row(conn, ref, lock=True)
-            if contact is None or contact.state != ContactState.IN_ROOM.value:
-                return
-            conn.execute(
-                update(t.contacts)
-                .where(t.contacts.c.id == contact.id)
-                .values(state=ContactState.ANSWERED.value, updated_at=now)
-            )
-            self.ledger.left_room(conn, contact, now)
+            contact = self._move(conn, ref, ContactState.IN_ROOM, ContactState.ANSWERED, now)
+            if contact is not None:
+                self.ledger.left_room(conn, contact, now)
 
     def ended(self, ref: str, cause: str, outcome: AttemptOutcome | None = None) -> None:
         """The contact is over (hung up, dropped). For one not answered yet, ``outcome``
@@ -347,28 +342,8 @@ class ContactLedger:
             if contact.withdraw:
                 call = contact.medium in (Medium.VOICE.value, Medium.TALKGROUP.value)
                 cause = f"{'colgado' if call else 'terminado'} a pedido ({cause})"
-            conn.execute(
-                update(t.contacts)
-                .where(t.contacts.c.id == contact.id)
-                .values(
-                    state=(ContactState.FAILED if placing else ContactState.ENDED).value,
-                    ended_at=now,
-                    updated_at=now,
-                    cause=cause,
-                )
-            )
-            if contact.attempt_id is not None:
-                attempt = self._attempt(conn, contact)
-                if attempt.outcome not in FINAL_VALUES:
-                    if attempt.outcome == Out.PROMPTING.value:
-                        result, why = Out.ANSWERED, f"colgó sin elegir una opción ({cause})"
-                    else:
-                        result, why = outcome or Out.FAILED, cause
-                    self.ledger.end_attempt(conn, slots, contact, attempt, result, now, why)
-            elif placing and contact.role != ContactRole.GUEST.value:
-                self._failed_event(conn, contact, cause, now)
-            if contact.state == ContactState.IN_ROOM.value:
-                self.ledger.left_room(conn, contact, now)
+            state = ContactState.FAILED if placing else ContactState.ENDED
+            self._close(conn, slots, contact, state, outcome or Out.FAILED, cause, now)
 
     # ------------------------------------------------------------- helpers
 
@@ -376,19 +351,38 @@ class ContactLedger:
         now = self.clock.now()
         with self.ledger.writing() as (conn, slots):
             contact = self.ledger.contact_row(conn, ref, lock=True)
-            if contact is None or contact.state not in LIVE:
-                return
-            conn.execute(
-                update(t.contacts)
-                .where(t.contacts.c.id == contact.id)
-                .values(state=state.value, ended_at=now, updated_at=now, cause=cause)
-            )
-            if contact.attempt_id is not None:
-                attempt = self._attempt(conn, contact)
-                if attempt.outcome not in FINAL_VALUES:
-                    self.ledger.end_attempt(conn, slots, contact, attempt, outcome, now, cause)
-            elif state is ContactState.FAILED and contact.role != ContactRole.GUEST.value:
-                self._failed_event(conn, contact, cause, now)
+            if contact is not None and contact.state in LIVE:
+                self._close(conn, slots, contact, state, outcome, cause, now)
+
+    def _close(
+        self,
+        conn: Connection,
+        slots: Slots,
+        contact: Row[Any],
+        state: ContactState,
+        outcome: AttemptOutcome,
+        cause: str,
+        now: datetime,
+    ) -> None:
+        """End a live contact in ``state``; its try, if still in flight, with
+        ``outcome`` (answered without a choice if the prompt was playing), and its
+        agency's next step follows."""
+        conn.execute(
+            update(t.contacts)
+            .where(t.contacts.c.id == contact.id)
+            .values(state=state.value, ended_at=now, updated_at=now, cause=cause)
+        )
+        if contact.attempt_id is not None:
+            attempt = self._attempt(conn, contact)
+            if attempt.outcome == Out.PROMPTING.value:
+                why = f"colgó sin elegir una opción ({cause})"
+                self.ledger.end_attempt(conn, slots, contact, attempt, Out.ANSWERED, now, why)
+            elif attempt.outcome not in FINAL_VALUES:
+                self.ledger.end_attempt(conn, slots, contact, attempt, outcome, now, cause)
+        elif state is ContactState.FAILED and contact.role != ContactRole.GUEST.value:
+            self._failed_event(conn, contact, cause, now)
+        if contact.state == ContactState.IN_ROOM.value:
+            self.ledger.left_room(conn, contact, now)
 
     def _settle(
         self,
@@ -465,6 +459,21 @@ class ContactLedger:
                 "la entidad ya confirmó la atención",
                 keep=contact.ref,
             )
+
+    def _move(
+        self, conn: Connection, ref: str, old: ContactState, new: ContactState, now: datetime
+    ) -> Row[Any] | None:
+        """The contact moved from ``old`` to ``new`` (its row as it was); None, and
+        nothing changed, if it is not in ``old``."""
+        contact = self.ledger.contact_row(conn, ref, lock=True)
+        if contact is None or contact.state != old.value:
+            return None
+        conn.execute(
+            update(t.contacts)
+            .where(t.contacts.c.id == contact.id)
+            .values(state=new.value, updated_at=now)
+        )
+        return contact
 
     def _responder(self, contact: Row[Any]) -> bool:
         return (

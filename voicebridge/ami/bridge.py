@@ -22,7 +22,7 @@ from typing import Any
 
 from dialplans.render import DialplanParams
 from routing.contacts import ContactPort, ToPlace
-from routing.models import AckMethod, ContactState, Medium
+from routing.models import AckMethod, AttemptOutcome, ContactState, Medium
 from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
@@ -183,7 +183,7 @@ class Bridge:
             await self.blocking(
                 self.contacts.not_reached,
                 ref,
-                outcomes.Out.FAILED,
+                AttemptOutcome.FAILED,
                 "los datos de la llamada no son válidos para Asterisk",
             )
         except AmiError as exc:
@@ -194,7 +194,7 @@ class Bridge:
             await self.blocking(
                 self.contacts.not_reached,
                 ref,
-                outcomes.Out.FAILED,
+                AttemptOutcome.FAILED,
                 f"Asterisk rechazó la llamada: {exc.message}",
             )
         except (ConnectionError, TimeoutError) as exc:

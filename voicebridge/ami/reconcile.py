@@ -13,10 +13,13 @@ Originate may be on its way).
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from routing.contacts import PLACING_GRACE, ContactPort, LiveContact
+from routing.contacts import ContactPort, LiveContact
 from routing.models import AttemptOutcome, ContactState
+
+# a contact claimed this recently may have its Originate on the way to Asterisk still
+PLACING_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
