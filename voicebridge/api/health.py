@@ -42,8 +42,9 @@ async def readyz(request: web.Request) -> web.Response:
             results[name] = f"{type(exc).__name__}: {exc}"
         request.app[METRICS].peer_up.labels(name).set(1 if results[name] == "ok" else 0)
     ready = all(v == "ok" for v in results.values())
-    # without Asterisk the API still takes and stores incidents, and the calls wait:
-    # the replica stays ready, and says it is degraded
+    # without Asterisk the API still takes and stores incidents (phone and talkgroup
+    # targets are skipped when it is not configured, wait while it is down): the
+    # replica stays ready, and says it is degraded
     bridge = request.app.get(BRIDGE)
     if bridge is None:
         results["ami"] = "not configured (VOICEBRIDGE_AMI_URL)"
