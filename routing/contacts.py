@@ -93,15 +93,18 @@ class ContactLedger:
         now = self.clock.now()
         c = t.contacts.c
         a = t.attempts.c
-        with self.db.write() as conn:
+        # looked for in a read transaction: an adapter that finds nothing (most polls)
+        # takes no write lock; the update below checks the state again
+        with self.db.read() as conn:
             pending = conn.execute(
                 select(c.id, c.incident_id)
                 .where(c.medium.in_(_values(media)), c.state == ContactState.PENDING.value)
                 .order_by(c.id)
                 .limit(limit)
             ).all()
-            if not pending:
-                return []
+        if not pending:
+            return []
+        with self.db.write() as conn:
             # the incidents first, the order every writer takes (so none deadlocks); one
             # another replica holds is left for the next claim
             locked = set(
