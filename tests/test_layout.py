@@ -57,3 +57,41 @@ def test_package_boundaries(package: str) -> None:
     for path in sorted((ROOT / package).rglob("*.py")):
         bad = _imports(path) & FORBIDDEN[package]
         assert not bad, f"{path.relative_to(ROOT)} imports {', '.join(sorted(bad))}"
+
+
+def _assigned_attributes(path: Path) -> set[tuple[str, str]]:
+    """``(file, "other.attribute")`` for every ``other.attribute = ...`` not on
+    ``self``/``cls``: a collaborator changed after it was built."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            if not isinstance(target, ast.Attribute):
+                continue
+            owner = target.value
+            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+                found.add((str(path.relative_to(ROOT)), ast.unparse(target)))
+    return found
+
+
+# the DB-API connection SQLAlchemy's connect hook hands over: the driver's own object
+SETUP_ALLOWED = {("routing/db.py", "dbapi_connection.isolation_level")}
+
+
+def test_wiring_is_by_construction() -> None:
+    """The composition root builds every collaborator with what it needs: no production
+    module changes another object's attributes afterwards (the fake Asterisk, a
+    simulation with its own state, aside)."""
+    found = {
+        assigned
+        for package in ("routing", "voicebridge", "channels", "tetra", "dialplans")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "sim" not in path.relative_to(ROOT).parts
+        for assigned in _assigned_attributes(path)
+    }
+    assert found - SETUP_ALLOWED == set()
