@@ -199,14 +199,14 @@ class CallStore:
         contact of it in flight is withdrawn. False if it had acknowledged already."""
         now = self.clock.now()
         with self.db.write() as conn:
-            row = self.open_incident(conn, incident_id, "acknowledge")
+            row = self.open_incident(conn, incident_id, "registrar una confirmación")
             state = conn.execute(
                 select(t.assignments.c.state).where(
                     t.assignments.c.incident_id == row.id, t.assignments.c.agency == agency
                 )
             ).scalar_one_or_none()
             if state is None:
-                raise NotFound(f"{agency} is not among the agencies dispatched to {incident_id}")
+                raise NotFound(f"{agency} no está entre las entidades despachadas a {incident_id}")
             if state == AssignmentState.ACKNOWLEDGED.value:
                 return False
             self.ledger.record_ack(conn, row.id, agency, None, AckMethod.MANUAL, actor, now, cause)
@@ -218,7 +218,7 @@ class CallStore:
         row = self.incidents.locked(conn, incident_id)
         status = Status(row.status)
         if status in ENDED or status is Status.RECEIVED:
-            raise Conflict(f"{incident_id} is {status.value}: cannot {what}")
+            raise Conflict(f"{incident_id} está {status.label}: no se puede {what}")
         return row
 
     def add_leg(
@@ -233,7 +233,7 @@ class CallStore:
         operator line again: ``role`` operator)."""
         now = self.clock.now()
         with self.db.write() as conn:
-            row = self.open_incident(conn, incident_id, "call into its room")
+            row = self.open_incident(conn, incident_id, "llamar a su sala")
             ref = self.ledger.new_contact(conn, row.id, role, target, actor=actor, now=now)
             self.incidents.log(
                 conn,
@@ -257,7 +257,7 @@ class CallStore:
             row = self.incidents.locked(conn, incident_id)
             contact = self.ledger.contact_row(conn, ref, lock=True)
             if contact is None or contact.incident_id != row.id:
-                raise NotFound(f"{incident_id} has no leg {ref}")
+                raise NotFound(f"{incident_id} no tiene el tramo {ref}")
             c = t.contacts.c
             if contact.state == ContactState.PENDING.value:
                 conn.execute(

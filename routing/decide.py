@@ -65,14 +65,16 @@ class Decision:
 
 def decide(config: RoutingConfig, facts: Facts) -> Decision:
     if facts.district is None:
-        raise InvalidValue("district", "an incident needs its district to be dispatched")
+        raise InvalidValue("district", "el incidente necesita su distrito para ser despachado")
     district = district_by_code(facts.district)
     category = category_by_code(facts.category)
     matching = [
         r for r in config.rules if r.matches(category.code, district.ubigeo, facts.priority)
     ]
     if not matching:  # the configuration's coverage check makes this unreachable
-        raise InvalidValue("rules", f"no rule matches {category.code} in {district.name}")
+        raise InvalidValue(
+            "rules", f"ninguna regla corresponde a {category.label} en {district.name}"
+        )
     rule = max(matching, key=lambda r: (r.specificity, -r.order))
     reasons = [_why(r, category.label, district.name) for r in matching]
     reasons.append(
@@ -120,7 +122,7 @@ def _agencies(config: RoutingConfig, response: Response, district: str) -> list[
         return [(config.agencies[response.agency], f"la regla nombra a {response.agency}")]
     kind = response.kind
     if kind is None:  # a response names an agency or a kind (the schema checks)
-        raise InvalidValue("respond", "neither agency nor kind")
+        raise InvalidValue("respond", "la respuesta no nombra entidad ni tipo de entidad")
     return [
         (a, f"es la entidad de {kind.label} que atiende el distrito")
         for a in config.agencies_of_kind(kind)

@@ -56,7 +56,7 @@ class DispatchStore:
         row = self.incidents.locked(conn, incident_id)
         current = Status(row.status)
         if current is Status.DISPATCHED:
-            raise Conflict(f"{incident_id} is dispatched already")
+            raise Conflict(f"{incident_id} ya fue despachado")
         check_transition(incident_id, current, Status.DISPATCHED)
         facts = decision.facts
         if (facts.category, facts.district, facts.priority.value) != (
@@ -64,7 +64,7 @@ class DispatchStore:
             row.district,
             row.priority,
         ):
-            raise Conflict(f"{incident_id} changed since the decision: decide again")
+            raise Conflict(f"{incident_id} cambió después de la decisión: decida de nuevo")
         conn.execute(
             insert(t.dispatches).values(
                 incident_id=row.id,

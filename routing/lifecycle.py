@@ -42,10 +42,10 @@ def check_transition(incident_id: str, current: Status, target: Status) -> None:
         return
     if current in FINAL:
         raise IllegalTransition(
-            f"{incident_id} is {current.value}, a final status: it cannot become {target.value}"
+            f"{incident_id} está {current.label}, un estado final: no puede pasar a {target.label}"
         )
-    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+    allowed = ", ".join(sorted(s.label for s in TRANSITIONS[current]))
     raise IllegalTransition(
-        f"{incident_id} cannot go from {current.value} to {target.value} "
-        f"(from {current.value} it may become: {allowed})"
+        f"{incident_id} no puede pasar de {current.label} a {target.label} "
+        f"(desde {current.label} puede pasar a: {allowed})"
     )

@@ -80,7 +80,7 @@ class RevisionStore:
                 select(t.routing_revisions).where(t.routing_revisions.c.id == revision_id)
             ).first()
         if row is None:
-            raise NotFound(f"no routing revision {revision_id}")
+            raise NotFound(f"no existe la revisión {revision_id} de las reglas")
         return _revision(row)
 
     def history(self, limit: int = 50) -> list[Revision]:

@@ -291,7 +291,8 @@ class IncidentStore:
             current = Status(row.status)
             if expected is not None and current is not expected:
                 raise Conflict(
-                    f"{incident_id} is {current.value}, not {expected.value}: reload and retry"
+                    f"{incident_id} está {current.label}, no {expected.label}: "
+                    "vuelva a cargarlo e intente de nuevo"
                 )
             if current is to:
                 return mapped.incident(row._mapping), False
@@ -313,14 +314,16 @@ class IncidentStore:
     def merge(self, incident_id: str, into: str, *, actor: str, cause: str) -> Incident:
         """Mark ``incident_id`` as a duplicate of ``into``; both logs record it."""
         if incident_id == into:
-            raise Conflict(f"{incident_id} cannot be merged into itself")
+            raise Conflict(f"{incident_id} no puede fusionarse consigo mismo")
         now = self.clock.now()
         with self.db.write() as conn:
             # lock both rows in a fixed order so two opposite merges cannot deadlock
             rows = {pid: self.locked(conn, pid) for pid in sorted((incident_id, into))}
             source, target = rows[incident_id], rows[into]
             if Status(target.status) in FINAL:
-                raise Conflict(f"{into} is {target.status}: merge into an open incident")
+                raise Conflict(
+                    f"{into} está {Status(target.status).label}: fusione con un incidente abierto"
+                )
             self.on_final(conn, source.id, now, f"fusionado con {into}")
             current = Status(source.status)
             check_transition(incident_id, current, Status.MERGED)
@@ -379,14 +382,14 @@ class IncidentStore:
         with self.db.read() as conn:
             row = conn.execute(self.sql.by_public_id, {"pid": incident_id}).first()
         if row is None:
-            raise NotFound(f"no incident {incident_id}")
+            raise NotFound(f"no existe el incidente {incident_id}")
         return mapped.incident(row._mapping)
 
     def detail(self, incident_id: str) -> IncidentDetail:
         with self.db.read() as conn:
             row = conn.execute(self.sql.by_public_id, {"pid": incident_id}).first()
             if row is None:
-                raise NotFound(f"no incident {incident_id}")
+                raise NotFound(f"no existe el incidente {incident_id}")
             rid = row.id
             reports = conn.execute(
                 select(t.reports).where(t.reports.c.incident_id == rid).order_by(t.reports.c.id)
@@ -425,7 +428,7 @@ class IncidentStore:
                 .order_by(e.seq)
             ).all()
         if not rows:  # every incident has its "created" event
-            raise NotFound(f"no incident {incident_id}")
+            raise NotFound(f"no existe el incidente {incident_id}")
         return tuple(mapped.event(r, incident_id) for r in rows)
 
     def search(self, query: IncidentQuery) -> Page:
@@ -481,7 +484,7 @@ class IncidentStore:
         domain build on this and :meth:`log`)."""
         row = conn.execute(self.sql.lock, {"pid": incident_id}).first()
         if row is None:
-            raise NotFound(f"no incident {incident_id}")
+            raise NotFound(f"no existe el incidente {incident_id}")
         return row
 
     def read(self, conn: Connection, row_id: int) -> Incident:
@@ -510,7 +513,9 @@ class IncidentStore:
             params |= {"from_status": status[0].value, "to_status": status[1].value}
             seq = conn.execute(self.sql.bump_status, params).scalar_one_or_none()
         if seq is None:
-            raise Conflict("the incident changed concurrently: reload and retry")
+            raise Conflict(
+                "el incidente cambió mientras tanto: vuelva a cargarlo e intente de nuevo"
+            )
         if merged_into is not None:
             conn.execute(
                 update(t.incidents)

@@ -749,7 +749,7 @@ def test_a_double_dispatch_takes_no_rate_limit_slot(
     guardia, oficina = "phone:014451111", "phone:016171111"
     assert limiter.held() == {oficina: 1, guardia: 1}
     for _ in range(3):
-        with pytest.raises(Conflict, match="dispatched already"):
+        with pytest.raises(Conflict, match="ya fue despachado"):
             calls.dispatch(first, decision, revision_id=1, actor="operator:k2")
     assert limiter.held() == {oficina: 1, guardia: 1}
     assert limiter.asked == [oficina, guardia]  # the refused ones asked for nothing

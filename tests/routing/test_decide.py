@@ -124,7 +124,7 @@ def test_the_supervisor_is_every_plan_s_last_resort(config: RoutingConfig) -> No
 
 
 def test_no_district_no_dispatch(config: RoutingConfig) -> None:
-    with pytest.raises(InvalidValue, match="needs its district to be dispatched"):
+    with pytest.raises(InvalidValue, match="necesita su distrito para ser despachado"):
         decide(config, Facts(category="robo", district=None, priority=Priority.HIGH, at=DAY))
 
 

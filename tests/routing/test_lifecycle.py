@@ -47,11 +47,11 @@ def test_every_pair_not_in_the_table_is_refused() -> None:
 def test_the_refusal_says_what_is_allowed() -> None:
     with pytest.raises(
         IllegalTransition,
-        match=r"cannot go from received to bridged \(from received it may become: "
-        r"cancelled, dispatched, merged, resolved\)",
+        match=r"no puede pasar de recibido a en conferencia \(desde recibido puede pasar a: "
+        r"cancelado, despachado, fusionado, resuelto\)",
     ):
         check_transition("LIM-2026-000009", S.RECEIVED, S.BRIDGED)
-    with pytest.raises(IllegalTransition, match="LIM-2026-000009 is resolved, a final status"):
+    with pytest.raises(IllegalTransition, match="LIM-2026-000009 está resuelto, un estado final"):
         check_transition("LIM-2026-000009", S.RESOLVED, S.RINGING)
 
 

@@ -235,10 +235,10 @@ def test_a_status_change_writes_its_event_in_the_same_transaction(
 
 def test_an_illegal_transition_is_refused_and_changes_nothing(store: IncidentStore) -> None:
     incident, _ = store.create_incident(new(), actor=ACTOR)
-    with pytest.raises(IllegalTransition, match="cannot go from received to bridged"):
+    with pytest.raises(IllegalTransition, match="no puede pasar de recibido a en conferencia"):
         store.transition(incident.id, Status.BRIDGED, actor=ACTOR, cause="test")
     store.transition(incident.id, Status.RESOLVED, actor=ACTOR, cause="atendido por serenazgo")
-    with pytest.raises(IllegalTransition, match="resolved, a final status"):
+    with pytest.raises(IllegalTransition, match="resuelto, un estado final"):
         store.transition(incident.id, Status.CANCELLED, actor=ACTOR, cause="test")
     assert [e.kind for e in store.events(incident.id)] == ["created", "status_changed"]
     assert store.get(incident.id).status is Status.RESOLVED
@@ -258,7 +258,7 @@ def test_asking_for_the_current_status_is_a_no_op(store: IncidentStore) -> None:
 def test_expected_status_guards_against_a_stale_view(store: IncidentStore) -> None:
     incident, _ = store.create_incident(new(), actor=ACTOR)
     store.transition(incident.id, Status.DISPATCHED, actor=ACTOR, cause="x")
-    with pytest.raises(Conflict, match="is dispatched, not received"):
+    with pytest.raises(Conflict, match="está despachado, no recibido"):
         store.transition(
             incident.id, Status.CANCELLED, actor=ACTOR, cause="x", expected=Status.RECEIVED
         )
@@ -303,7 +303,7 @@ def test_concurrent_transitions_from_one_status_let_one_win(store: IncidentStore
 
 
 def test_unknown_incident(store: IncidentStore) -> None:
-    with pytest.raises(NotFound, match="no incident LIM-2026-000404"):
+    with pytest.raises(NotFound, match="no existe el incidente LIM-2026-000404"):
         store.get("LIM-2026-000404")
     with pytest.raises(NotFound):
         store.transition("LIM-2026-000404", Status.RESOLVED, actor=ACTOR, cause="x")
@@ -341,10 +341,10 @@ def test_merge_marks_the_duplicate_and_logs_on_both(store: IncidentStore) -> Non
 def test_merge_refuses_itself_and_closed_targets(store: IncidentStore) -> None:
     first, _ = store.create_incident(new(), actor=ACTOR)
     second, _ = store.create_incident(new(), actor=ACTOR)
-    with pytest.raises(Conflict, match="into itself"):
+    with pytest.raises(Conflict, match="consigo mismo"):
         store.merge(first.id, first.id, actor=ACTOR, cause="x")
     store.transition(first.id, Status.RESOLVED, actor=ACTOR, cause="x")
-    with pytest.raises(Conflict, match="merge into an open incident"):
+    with pytest.raises(Conflict, match="fusione con un incidente abierto"):
         store.merge(second.id, first.id, actor=ACTOR, cause="x")
     assert store.get(second.id).status is Status.RECEIVED
 

@@ -296,7 +296,7 @@ async def test_resolving_and_cancelling_by_hand(api: Api) -> None:
     assert conflict.status == 409
     error = (await conflict.json())["error"]
     assert error["code"] == "illegal_transition"
-    assert "resolved, a final status" in error["message"]
+    assert "resuelto, un estado final" in error["message"]
     machine = await api.client.post(
         url, headers=api.auth(), json={"status": "dispatched", "cause": "x"}
     )

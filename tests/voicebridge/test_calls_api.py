@@ -91,7 +91,7 @@ async def test_acknowledging_what_cannot_be(api: Api) -> None:
     response = await api.client.post(url, json={"agency": "enel", "cause": "xyz"}, headers=sup)
     assert response.status == 404
     assert (await response.json())["error"]["message"] == (
-        f"enel is not among the agencies dispatched to {incident_id}"
+        f"enel no está entre las entidades despachadas a {incident_id}"
     )
     response = await api.client.post(url, json={"agency": "PNP;x", "cause": "xyz"}, headers=sup)
     assert response.status == 422
@@ -103,7 +103,7 @@ async def test_acknowledging_what_cannot_be(api: Api) -> None:
     )
     assert response.status == 409
     assert (await response.json())["error"]["message"] == (
-        f"{created['id']} is received: cannot acknowledge"
+        f"{created['id']} está recibido: no se puede registrar una confirmación"
     )
 
 

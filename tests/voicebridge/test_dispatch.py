@@ -72,13 +72,13 @@ def test_dispatch_freezes_the_decision_and_logs_it(rt: Runtime) -> None:
         "agencies": ["serenazgo", "pnp"],
     }
     assert [e.kind for e in events][2:] == ["leg_requested", "calling", "calling"]
-    with pytest.raises(Conflict, match="dispatched already"):
+    with pytest.raises(Conflict, match="ya fue despachado"):
         rt.dispatcher.dispatch(incident_id, actor="operator:k1")
 
 
 def test_no_district_no_dispatch(rt: Runtime) -> None:
     incident_id = report(rt, district=None)
-    with pytest.raises(InvalidValue, match="needs its district"):
+    with pytest.raises(InvalidValue, match="necesita su distrito"):
         rt.dispatcher.dispatch(incident_id, actor="operator:k1")
     assert rt.store.get(incident_id).status is Status.RECEIVED
 

@@ -83,7 +83,7 @@ async def test_the_route_before_and_after_dispatch(api: Api) -> None:
 
     again = await api.client.post(f"{URL}/{created['id']}/dispatch", headers=api.auth())
     assert again.status == 409
-    assert (await again.json())["error"]["message"] == f"{created['id']} is dispatched already"
+    assert (await again.json())["error"]["message"] == f"{created['id']} ya fue despachado"
     detail = await (await api.client.get(f"{URL}/{created['id']}", headers=api.auth())).json()
     causes = [e["cause"] for e in detail["timeline"]]
     assert "despachado según la regla «fuga de gas»" in causes
@@ -100,7 +100,7 @@ async def test_dispatch_needs_a_district(api: Api) -> None:
     response = await api.client.post(f"{URL}/{created['id']}/dispatch", headers=api.auth())
     assert response.status == 422
     assert (await response.json())["error"]["fields"] == [
-        {"field": "district", "message": "an incident needs its district to be dispatched"}
+        {"field": "district", "message": "el incidente necesita su distrito para ser despachado"}
     ]
 
 
