@@ -16,7 +16,7 @@ from voicebridge.api import calls as calls_api
 from voicebridge.api import health, incidents
 from voicebridge.api import routing as routing_api
 from voicebridge.api.auth import auth_middleware
-from voicebridge.api.errors import Handler, error_middleware
+from voicebridge.api.errors import PARSER_LIMIT_BYTES, Handler, error_middleware
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.intake import IntakeWriter
@@ -41,6 +41,10 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[_metrics_middleware, error_middleware, auth_middleware],
+        # aiohttp's parser answers a longer request line or header in plain text before
+        # any middleware; with room past the API's 8 KiB limits, error_middleware
+        # answers those in JSON (414 uri_too_long, 431 headers_too_large)
+        handler_args={"max_line_size": PARSER_LIMIT_BYTES, "max_field_size": PARSER_LIMIT_BYTES},
     )
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_runtime_ctx(settings, runtime))

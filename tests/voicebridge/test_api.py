@@ -149,30 +149,42 @@ async def test_a_district_operator_works_in_its_own_district(api: Api) -> None:
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"district": "SJL"}, "category", "Field required"),
-        ({"category": "granizo"}, "category", "unknown category; use one of: robo"),
-        ({"category": "robo", "district": "Callao"}, "district", "nor the name of a district"),
-        ({"category": "robo", "location": {"lat": -12.1}}, "location", "give both lat and lon"),
+        ({"district": "SJL"}, "category", "falta este campo, que es obligatorio"),
+        ({"category": "granizo"}, "category", "categoría desconocida; use una de: robo"),
+        ({"category": "robo", "district": "Callao"}, "district", "ni el nombre de un distrito"),
+        ({"category": "robo", "location": {"lat": -12.1}}, "location", "dé lat y lon juntas"),
         (
             {"category": "robo", "location": {"lat": 120, "lon": -77}},
             "location.lat",
-            "less than or equal to 90",
+            "debe ser menor o igual que 90",
         ),
         (
             {"category": "robo", "reporter": {"phone": "12345"}},
             "reporter.phone",
-            "not a valid phone number",
+            "no es un número de teléfono válido",
         ),
         (
             {"category": "robo", "reporter": {"name": "Ana\r\nAction: Originate"}},
             "reporter.name",
-            "control characters",
+            "no se admiten caracteres de control",
         ),
-        ({"category": "robo", "description": "robo\x00"}, "description", "control characters"),
-        ({"category": "robo", "priority": "urgent"}, "priority", "Input should be"),
-        ({"category": "robo", "status": "resolved"}, "status", "Extra inputs are not permitted"),
-        ({"category": "robo", "source": "sms"}, "source", "Input should be 'api' or 'console'"),
-        ({"category": "robo", "description": "x" * 2001}, "description", "at most 2000"),
+        (
+            {"category": "robo", "description": "robo\x00"},
+            "description",
+            "no se admiten caracteres de control",
+        ),
+        (
+            {"category": "robo", "priority": "urgent"},
+            "priority",
+            "debe ser 'critical', 'high', 'medium' o 'low'",
+        ),
+        ({"category": "robo", "status": "resolved"}, "status", "campo desconocido"),
+        ({"category": "robo", "source": "sms"}, "source", "debe ser 'api' o 'console'"),
+        (
+            {"category": "robo", "description": "x" * 2001},
+            "description",
+            "debe tener como máximo 2000 caracteres",
+        ),
     ],
 )
 async def test_malformed_fields_get_422_naming_the_field(
@@ -379,3 +391,58 @@ async def test_concurrent_reports_are_each_stored_once(api: Api) -> None:
     assert api.runtime.store.count() == 40
     text = await (await api.client.get("/metrics")).text()
     assert "voicebridge_intake_batch_size_count" in text
+
+
+async def test_every_bad_field_of_a_body_is_named_in_one_422(api: Api) -> None:
+    response = await api.client.post(
+        URL,
+        headers={**api.auth(), "Idempotency-Key": "a b"},
+        json={
+            "category": "granizo",
+            "district": "Callao",
+            "location": {"lat": 120, "lon": -77},
+            "reporter": {"phone": "12345"},
+        },
+    )
+    assert response.status == 422
+    error = (await response.json())["error"]
+    assert error["code"] == "validation_failed"
+    assert [f["field"] for f in error["fields"]] == [
+        "category",
+        "district",
+        "location.lat",
+        "reporter.phone",
+        "Idempotency-Key",
+    ]
+    assert error["message"].startswith("Hay 5 problemas en los campos «category», «district»")
+    assert api.runtime.store.count() == 0
+
+
+async def test_every_bad_list_parameter_is_named_in_one_422(api: Api) -> None:
+    response = await api.client.get(
+        f"{URL}?status=closed&district=Callao&since=ayer&limit=0&cursor=xyz&category=granizo",
+        headers=api.auth(),
+    )
+    assert response.status == 422
+    error = (await response.json())["error"]
+    assert [f["field"] for f in error["fields"]] == [
+        "district",
+        "status",
+        "category",
+        "since",
+        "limit",
+        "cursor",
+    ]
+
+
+async def test_a_cause_too_short_is_told_in_spanish_characters(api: Api) -> None:
+    created = await api.create()
+    response = await api.client.post(
+        f"{URL}/{created['id']}/status",
+        headers=api.auth(),
+        json={"status": "resolved", "cause": "ok"},
+    )
+    assert response.status == 422
+    error = (await response.json())["error"]
+    assert error["fields"] == [{"field": "cause", "message": "debe tener al menos 3 caracteres"}]
+    assert error["message"] == "El campo «cause» no es válido: debe tener al menos 3 caracteres."

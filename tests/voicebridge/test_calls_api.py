@@ -159,17 +159,25 @@ async def test_lines_that_cannot_be_added(api: Api) -> None:
     incident_id, _ = await dispatched(api)
     url = f"{URL}/{incident_id}/legs"
     cases: list[tuple[dict[str, Any], str, str]] = [
-        ({}, "body", "give exactly one of target, number, operator"),
+        ({}, "body", "dé exactamente uno de target, number u operator"),
         (
             {"target": "centre/supervisor/1", "number": "987654321"},
             "body",
-            "give exactly one of target, number, operator",
+            "dé exactamente uno de target, number u operator",
         ),
-        ({"number": "12"}, "number", "not a valid phone number"),
-        ({"number": "987654321\r\nAction: Command"}, "number", "control characters"),
-        ({"target": "Local/s@x,1"}, "target", "a line id of the directory"),
-        ({"target": "nadie/1"}, "target", "no phone line or talkgroup with this id"),
-        ({"target": "centre/supervisor/2"}, "target", "no phone line or talkgroup"),  # an SMS
+        ({"number": "12"}, "number", "no es un número de teléfono válido"),
+        (
+            {"number": "987654321\r\nAction: Command"},
+            "number",
+            "no se admiten caracteres de control",
+        ),
+        ({"target": "Local/s@x,1"}, "target", "debe ser una línea del directorio"),
+        ({"target": "nadie/1"}, "target", "no hay en el directorio una línea ni un grupo"),
+        (
+            {"target": "centre/supervisor/2"},
+            "target",
+            "no hay en el directorio una línea",
+        ),  # an SMS
     ]
     for body, field, message in cases:
         response = await api.client.post(url, json=body, headers=api.auth())

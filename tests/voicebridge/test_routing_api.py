@@ -43,8 +43,8 @@ async def test_a_point_outside_lima_metropolitana_is_refused(api: Api) -> None:
     assert error["fields"] == [
         {
             "field": "location",
-            "message": "the point is Callao, Callao (070101): fuera de Lima Metropolitana: this "
-            "centre covers the 43 districts of Lima Metropolitana",
+            "message": "el punto cae en Callao, Callao (070101): fuera de Lima Metropolitana; "
+            "este centro atiende solo los 43 distritos de Lima Metropolitana",
         }
     ]
 
@@ -55,8 +55,8 @@ async def test_a_district_operator_cannot_report_elsewhere(api: Api) -> None:
     )
     assert response.status == 403
     assert (await response.json())["error"]["message"] == (
-        "El punto (-12.12110, -77.02970) cae en Miraflores. This key belongs to the central "
-        "of district 150132."
+        "El punto (-12.12110, -77.02970) cae en Miraflores. Esta clave pertenece a la central "
+        "de San Juan de Lurigancho (150132)."
     )
 
 

@@ -3,25 +3,31 @@ request (reads too: incidents carry citizens' names and phone numbers)."""
 
 from aiohttp import web
 
-from voicebridge.api.errors import ApiError, Handler
+from routing.districts import district_by_code
+from voicebridge.api.errors import ApiError, Handler, error
 from voicebridge.apikeys import ApiKeys, Identity, Role
 from voicebridge.web import BLOCKING, REVOCATION_WATCH, RUNTIME
 
 IDENTITY = web.RequestKey("identity", Identity)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="voicebridge"'}
+ROLE_LABELS = {
+    Role.OPERATOR: "operador",
+    Role.SUPERVISOR: "supervisor",
+    Role.ADMIN: "administrador",
+}
 
 
 def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, headers=CHALLENGE)
+    return error("unauthorized", message, headers=CHALLENGE)
 
 
 async def identify(request: web.Request) -> Identity:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
-        raise _unauthorized("an API key is required: Authorization: Bearer <key>")
+        raise _unauthorized("Se requiere una clave de API: Authorization: Bearer <clave>.")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("use Authorization: Bearer <key>")
+        raise _unauthorized("Envíe la clave así: Authorization: Bearer <clave>.")
     keys: ApiKeys = request.app[RUNTIME].apikeys
     token = token.strip()
     # a key revoked by any process is refused from the next request on: the cache holds
@@ -31,7 +37,7 @@ async def identify(request: web.Request) -> Identity:
     if not hit:
         found = await request.app[BLOCKING](keys.verify, token, epoch)
     if found is None:
-        raise _unauthorized("unknown or revoked API key")
+        raise _unauthorized("La clave de API es desconocida o fue revocada.")
     return found
 
 
@@ -45,16 +51,24 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 def require(request: web.Request, role: Role) -> Identity:
     identity: Identity = request[IDENTITY]
     if not identity.may(role):
-        raise ApiError(
-            403, "forbidden", f"this needs the {role.value} role; the key is {identity.role.value}"
+        raise error(
+            "forbidden",
+            f"Esta operación requiere el rol {ROLE_LABELS[role]}; la clave tiene el rol "
+            f"{ROLE_LABELS[identity.role]}.",
         )
     return identity
 
 
+def central_name(identity: Identity) -> str:
+    """The district of a key's central, for people: ``San Juan de Lurigancho (150132)``."""
+    if identity.district is None:
+        return "todo Lima Metropolitana"
+    return f"{district_by_code(identity.district).name} ({identity.district})"
+
+
 def require_district(identity: Identity, district: str | None) -> None:
     if not identity.sees_district(district):
-        raise ApiError(
-            403,
+        raise error(
             "district_forbidden",
-            f"this key belongs to the central of district {identity.district}",
+            f"Esta clave pertenece a la central de {central_name(identity)}.",
         )

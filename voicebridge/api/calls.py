@@ -18,7 +18,9 @@ from voicebridge.api.schemas import (
     LegIn,
     ack_json,
     attempt_json,
+    channel_id_of,
     dumps,
+    incident_id_of,
     incident_json,
     leg_json,
     read_body,
@@ -53,7 +55,7 @@ def calls_json(detail: IncidentDetail, assignments: list[Assignment]) -> dict[st
 
 
 async def _incident(request: web.Request, identity: Identity) -> str:
-    incident_id = request.match_info["incident_id"]
+    incident_id = incident_id_of(request)
     incident = await request.app[BLOCKING](request.app[RUNTIME].store.get, incident_id)
     require_district(identity, incident.district)
     return incident_id
@@ -81,13 +83,15 @@ def _target(
     if body.operator:
         frozen = runtime.calls.dispatches.decision(incident_id)
         if frozen is None or frozen[0].operator is None:
-            raise Conflict(f"{incident_id} has no district operator line to call")
+            raise Conflict(f"{incident_id} no tiene línea de operador distrital a la cual llamar")
         return frozen[0].operator, ContactRole.OPERATOR
     config, _ = runtime.rules.current()
     if body.target is not None:
         found = find_target(config, body.target)
         if found is None:
-            raise invalid("target", "no phone line or talkgroup with this id in the directory")
+            raise invalid(
+                "target", "no hay en el directorio una línea ni un grupo de radio con este id"
+            )
         return found, ContactRole.GUEST
     assert body.number is not None  # noqa: S101 - LegIn requires one of the three
     number = phonenumbers.parse(body.number, "PE")
@@ -123,7 +127,7 @@ async def drop_leg(request: web.Request) -> web.Response:
     leg = await request.app[BLOCKING](
         request.app[RUNTIME].dispatcher.drop_leg,
         incident_id,
-        request.match_info["channel_id"],
+        channel_id_of(request),
         actor=identity.actor,
     )
     return _json(leg_json(leg))

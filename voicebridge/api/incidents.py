@@ -3,16 +3,16 @@ its timeline, and the status changes people make by hand."""
 
 import base64
 import binascii
+import dataclasses
 import re
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from routing.categories import find_category
-from routing.districts import resolve_district
-from routing.errors import InvalidValue
-from routing.ids import LIMA, is_incident_id
+from routing.ids import LIMA
 from routing.models import (
     IncidentQuery,
     NewIncident,
@@ -22,15 +22,17 @@ from routing.models import (
 )
 from routing.resolve import describe, resolve
 from routing.store import MAX_PAGE, IncidentStore, Intake
-from voicebridge.api.auth import require, require_district
-from voicebridge.api.errors import ApiError, invalid
+from voicebridge.api.auth import central_name, require, require_district
+from voicebridge.api.errors import ApiError, Problems, error, invalid
 from voicebridge.api.schemas import (
     IncidentIn,
     MergeIn,
     ReportIn,
     StatusIn,
     detail_json,
+    district_code,
     dumps,
+    incident_id_of,
     incident_json,
     read_body,
     report_json,
@@ -47,29 +49,25 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return web.json_response(data, status=status, headers=headers, dumps=dumps)
 
 
-def _incident_id(request: web.Request) -> str:
-    incident_id = request.match_info["incident_id"]
-    if not is_incident_id(incident_id):
-        raise ApiError(404, "not_found", f"{incident_id!r} is not an incident id")
-    return incident_id
-
-
-def _district(value: str | None, field: str = "district") -> str | None:
-    if value is None:
-        return None
-    try:
-        return resolve_district(value).ubigeo
-    except InvalidValue as exc:
-        raise invalid(field, exc.message) from None
-
-
 @routes.post("/api/v1/incidents")
 async def create_incident(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
-    body = await read_body(request, IncidentIn)
+    problems = Problems()
+    body: IncidentIn | None = None
+    try:
+        body = await read_body(request, IncidentIn)
+    except ApiError as exc:
+        problems.take(exc)
+    external_id = None
+    if (key := request.headers.get("Idempotency-Key")) is not None:
+        if not _IDEMPOTENCY_KEY.match(key):
+            problems.add("Idempotency-Key", "de 8 a 100 caracteres de [A-Za-z0-9_.:-]")
+        external_id = f"{identity.key_id}:{key}"
+    problems.check()
+    assert body is not None  # noqa: S101 - problems.check() raised otherwise
     where = resolve(
         request.app[RUNTIME].outlines,
-        given=_district(body.district),
+        given=body.district,
         lat=body.location.lat,
         lon=body.location.lon,
         texts=(body.location.address, body.location.reference, body.description),
@@ -78,20 +76,14 @@ async def create_incident(request: web.Request) -> web.Response:
     if where.outside is not None:
         raise invalid(
             "location",
-            f"the point is {describe(where.outside)}: this centre covers "
-            "the 43 districts of Lima Metropolitana",
+            f"el punto cae en {describe(where.outside)}; este centro atiende solo "
+            "los 43 distritos de Lima Metropolitana",
         )
     if not identity.sees_district(where.district):
-        raise ApiError(
-            403,
+        raise error(
             "district_forbidden",
-            f"{where.detail} This key belongs to the central of district {identity.district}.",
+            f"{where.detail} Esta clave pertenece a la central de {central_name(identity)}.",
         )
-    external_id = None
-    if (key := request.headers.get("Idempotency-Key")) is not None:
-        if not _IDEMPOTENCY_KEY.match(key):
-            raise invalid("Idempotency-Key", "8 to 100 characters of [A-Za-z0-9_.:-]")
-        external_id = f"{identity.key_id}:{key}"
     new = NewIncident(
         category=body.category,
         district=where.district,
@@ -120,29 +112,11 @@ async def create_incident(request: web.Request) -> web.Response:
 @routes.get("/api/v1/incidents")
 async def list_incidents(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
-    q = request.query
-    districts = tuple(d for v in _values(q, "district") if (d := _district(v)) is not None)
+    query = incident_query(request.query)
     if identity.district is not None:
-        for d in districts:
+        for d in query.districts:
             require_district(identity, d)
-        districts = (identity.district,)
-    statuses: list[Status] = []
-    for v in _values(q, "status"):
-        try:
-            statuses.append(Status(v))
-        except ValueError:
-            raise invalid(
-                "status", f"{v!r}; use one of: {', '.join(s.value for s in Status)}"
-            ) from None
-    query = IncidentQuery(
-        districts=districts,
-        statuses=tuple(statuses),
-        categories=tuple(_category(v) for v in _values(q, "category")),
-        since=_when(q.get("since"), "since"),
-        until=_when(q.get("until"), "until"),
-        limit=_limit(q.get("limit")),
-        after=_cursor(q.get("cursor")),
-    )
+        query = dataclasses.replace(query, districts=(identity.district,))
     page = await request.app[BLOCKING](request.app[RUNTIME].store.search, query)
     return _json(
         {
@@ -152,10 +126,57 @@ async def list_incidents(request: web.Request) -> web.Response:
     )
 
 
+def incident_query(q: MultiMapping[str]) -> IncidentQuery:
+    """The listing's filters, or one 422 naming every bad parameter."""
+    problems = Problems()
+    districts: list[str] = []
+    for v in _values(q, "district"):
+        try:
+            districts.append(district_code(v))
+        except ValueError as exc:
+            problems.add("district", f"{v!r}: {exc}")
+    statuses: list[Status] = []
+    for v in _values(q, "status"):
+        try:
+            statuses.append(Status(v))
+        except ValueError:
+            problems.add("status", f"{v!r}: use uno de: {', '.join(s.value for s in Status)}")
+    categories: list[str] = []
+    for v in _values(q, "category"):
+        if (found := find_category(v)) is None:
+            problems.add("category", f"{v!r} no es una categoría")
+        else:
+            categories.append(found.code)
+    values: dict[str, Any] = {}
+    for name, parse in (
+        ("since", _when),
+        ("until", _when),
+        ("limit", _limit),
+        ("cursor", _cursor),
+    ):
+        raw = q.get(name)
+        if raw is None:
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            problems.add(name, str(exc))
+    problems.check()
+    return IncidentQuery(
+        districts=tuple(districts),
+        statuses=tuple(statuses),
+        categories=tuple(categories),
+        since=values.get("since"),
+        until=values.get("until"),
+        limit=values.get("limit", 50),
+        after=values.get("cursor"),
+    )
+
+
 @routes.get("/api/v1/incidents/{incident_id}")
 async def get_incident(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
-    detail = await request.app[BLOCKING](request.app[RUNTIME].store.detail, _incident_id(request))
+    detail = await request.app[BLOCKING](request.app[RUNTIME].store.detail, incident_id_of(request))
     require_district(identity, detail.incident.district)
     return _json(detail_json(detail))
 
@@ -163,7 +184,7 @@ async def get_incident(request: web.Request) -> web.Response:
 @routes.post("/api/v1/incidents/{incident_id}/reports")
 async def add_report(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     body = await read_body(request, ReportIn)
     store = await _visible(request, identity, incident_id)
     report, created = await request.app[BLOCKING](
@@ -183,7 +204,7 @@ async def add_report(request: web.Request) -> web.Response:
 @routes.post("/api/v1/incidents/{incident_id}/status")
 async def change_status(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     body = await read_body(request, StatusIn)
     store = await _visible(request, identity, incident_id)
     incident, _ = await request.app[BLOCKING](
@@ -195,10 +216,8 @@ async def change_status(request: web.Request) -> web.Response:
 @routes.post("/api/v1/incidents/{incident_id}/merge")
 async def merge(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
-    incident_id = _incident_id(request)
+    incident_id = incident_id_of(request)
     body = await read_body(request, MergeIn)
-    if not is_incident_id(body.into):
-        raise invalid("into", f"{body.into!r} is not an incident id")
     store = await _visible(request, identity, incident_id, body.into)
     incident = await request.app[BLOCKING](
         store.merge, incident_id, body.into, actor=identity.actor, cause=body.cause
@@ -218,37 +237,39 @@ async def _visible(request: web.Request, identity: Identity, *incident_ids: str)
     return store
 
 
-def _values(query: Any, name: str) -> list[str]:
+def _values(query: MultiMapping[str], name: str) -> list[str]:
     return [v for raw in query.getall(name, []) for v in raw.split(",") if v.strip()]
 
 
-def _category(value: str) -> str:
-    found = find_category(value)
-    if found is None:
-        raise invalid("category", f"{value!r} is not a category")
-    return found.code
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHEN_EXAMPLE = "p. ej. 2026-11-25T08:00:00-05:00 o 2026-11-25"
 
 
-def _when(value: str | None, field: str) -> datetime | None:
-    """An ISO 8601 time with its offset, or a date (midnight in Lima)."""
-    if value is None:
-        return None
+def _when(value: str) -> datetime:
+    """An ISO 8601 time with its offset, or a date (midnight in Lima). A time past either
+    end of the calendar once in UTC is taken as that end."""
+    if not value.isascii():
+        raise ValueError(f"debe ser una fecha u hora ISO 8601, {_WHEN_EXAMPLE}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise invalid(field, "an ISO 8601 date or time, e.g. 2026-11-25T08:00:00-05:00") from None
-    if len(value) == 10:
-        return datetime.combine(parsed.date(), time(0), tzinfo=LIMA)
-    if parsed.tzinfo is None:
-        raise invalid(field, "give the UTC offset, e.g. 2026-11-25T08:00:00-05:00")
-    return parsed
+        raise ValueError(f"debe ser una fecha u hora ISO 8601, {_WHEN_EXAMPLE}") from None
+    if _DATE.fullmatch(value):
+        parsed = datetime.combine(parsed.date(), time(0), tzinfo=LIMA)
+    elif parsed.tzinfo is None:
+        raise ValueError("indique el desfase horario, p. ej. 2026-11-25T08:00:00-05:00")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00, 9999-12-31T23:59-14:00
+        return datetime.min.replace(tzinfo=UTC) if parsed.year == 1 else _LAST
 
 
-def _limit(value: str | None) -> int:
-    if value is None:
-        return 50
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise invalid("limit", f"an integer from 1 to {MAX_PAGE}")
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _limit(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= MAX_PAGE:
+        raise ValueError(f"debe ser un número entero de 1 a {MAX_PAGE}")
     return int(value)
 
 
@@ -257,15 +278,18 @@ def _encode_cursor(after: tuple[datetime, int]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _cursor(value: str | None) -> tuple[datetime, int] | None:
-    if value is None:
-        return None
+_CURSOR = re.compile(r"([0-9T:.+-]{10,40})\|([0-9]{1,18})")
+
+
+def _cursor(value: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        when, _, row = raw.partition("|")
-        parsed = datetime.fromisoformat(when)
+        match = _CURSOR.fullmatch(raw)
+        if match is None:
+            raise ValueError
+        parsed = datetime.fromisoformat(match[1])
         if parsed.tzinfo is None:
             raise ValueError
-        return parsed, int(row)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid("cursor", "not a cursor this API returned") from None
+        return parsed.astimezone(UTC), int(match[2])
+    except (ValueError, OverflowError, binascii.Error):
+        raise ValueError("no es un cursor que esta API haya dado (next_cursor)") from None

@@ -1,6 +1,7 @@
 """Routing through the API: the route of an incident (why these agencies, why these
 targets), dispatch, the revisions of the rules and their reload, and where a point is."""
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -10,13 +11,19 @@ from routing.decide import AgencyPlan, plan_to_json
 from routing.models import Revision
 from routing.resolve import describe
 from voicebridge.api.auth import require, require_district
-from voicebridge.api.errors import ApiError, invalid
-from voicebridge.api.schemas import dumps, incident_json, time_json
+from voicebridge.api.errors import Problems, error
+from voicebridge.api.schemas import dumps, incident_id_of, incident_json, time_json
 from voicebridge.apikeys import Role
 from voicebridge.dispatch import Explanation
 from voicebridge.web import BLOCKING, RUNTIME
 
 routes = web.RouteTableDef()
+
+_DEGREES = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{1,15})?")
+
+
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -59,9 +66,7 @@ def _revision(r: Revision, *, full: bool = False) -> dict[str, Any]:
 async def route(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
     runtime = request.app[RUNTIME]
-    explanation = await request.app[BLOCKING](
-        runtime.dispatcher.explain, request.match_info["incident_id"]
-    )
+    explanation = await request.app[BLOCKING](runtime.dispatcher.explain, incident_id_of(request))
     require_district(identity, explanation.incident.district)
     return _json(explanation_json(explanation))
 
@@ -70,7 +75,7 @@ async def route(request: web.Request) -> web.Response:
 async def dispatch(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
     runtime = request.app[RUNTIME]
-    incident_id = request.match_info["incident_id"]
+    incident_id = incident_id_of(request)
     incident = await request.app[BLOCKING](runtime.store.get, incident_id)
     require_district(identity, incident.district)
     explanation = await request.app[BLOCKING](
@@ -86,7 +91,7 @@ async def revisions(request: web.Request) -> web.Response:
     return _json({"items": [_revision(r) for r in history]})
 
 
-@routes.get("/api/v1/routing/revisions/{revision_id:\\d+}")
+@routes.get("/api/v1/routing/revisions/{revision_id:[0-9]{1,18}}")
 async def revision(request: web.Request) -> web.Response:
     require(request, Role.SUPERVISOR)
     found = await request.app[BLOCKING](
@@ -105,10 +110,10 @@ async def reload(request: web.Request) -> web.Response:
         )
     except ConfigError as exc:
         fields = [(f"{exc.source}:{p.line or '?'}: {p.field}", p.message) for p in exc.problems]
-        raise ApiError(
-            422,
-            exc.code,
-            f"{len(fields)} problem(s) in {exc.source}; the rules in force did not change",
+        raise error(
+            "invalid_routing",
+            f"{_n(len(fields), 'problema', 'problemas')} en {exc.source}; "
+            "las reglas vigentes no cambiaron",
             fields=fields,
         ) from None
     return _json({"revision": _revision(revision), "changed": changed})
@@ -118,13 +123,18 @@ async def reload(request: web.Request) -> web.Response:
 async def locate(request: web.Request) -> web.Response:
     require(request, Role.OPERATOR)
     values = {}
+    problems = Problems()
     for name, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
-        try:
-            values[name] = float(request.query[name])
-        except (KeyError, ValueError):
-            raise invalid(name, "a number in degrees (WGS84)") from None
-        if not low <= values[name] <= high:
-            raise invalid(name, f"between {low:g} and {high:g}")
+        raw = request.query.get(name)
+        if raw is None:
+            problems.add(name, "falta este parámetro: un número en grados (WGS84)")
+        elif not _DEGREES.fullmatch(raw):
+            problems.add(name, "debe ser un número en grados (WGS84), como -12.0464")
+        elif not low <= (value := float(raw)) <= high:
+            problems.add(name, f"debe estar entre {low:g} y {high:g}")
+        else:
+            values[name] = value
+    problems.check()
     place = request.app[RUNTIME].outlines.locate(values["lat"], values["lon"])
     return _json(
         {

@@ -17,7 +17,8 @@ from pydantic import (
 )
 
 from routing.categories import CATEGORIES, category_by_code, find_category
-from routing.districts import district_by_code
+from routing.districts import district_by_code, find_district
+from routing.ids import is_incident_id
 from routing.models import (
     Ack,
     Attempt,
@@ -31,25 +32,28 @@ from routing.models import (
     Reporter,
     Status,
 )
-from voicebridge.api.errors import ApiError
+from voicebridge.api.errors import error, invalid_fields
+from voicebridge.api.spanish import message, where
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# control characters, and lone UTF-16 surrogates ("\ud800" in JSON), which no database
+# stores as text
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _one_line(value: str) -> str:
     if _CONTROL.search(value):
-        raise ValueError("control characters (line breaks included) are not allowed here")
+        raise ValueError("no se admiten caracteres de control (ni saltos de línea) aquí")
     return value
 
 
 def _text(value: str) -> str:
     if _CONTROL_MULTILINE.search(value):
-        raise ValueError("control characters are not allowed (line breaks and tabs are)")
+        raise ValueError("no se admiten caracteres de control (sí saltos de línea y tabulaciones)")
     return value
 
 
-_PE_MOBILE = re.compile(r"(?:\+?51)?(9\d{8})")
+_PE_MOBILE = re.compile(r"(?:\+?51)?(9[0-9]{8})")
 
 
 def _phone(value: str) -> str:
@@ -60,23 +64,41 @@ def _phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value, "PE")
     except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
+        raise ValueError("no es un número de teléfono") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number (Peruvian numbers: 9 digits, or +51...)")
+        raise ValueError(
+            "no es un número de teléfono válido (números peruanos: 9 dígitos, o +51...)"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _category(value: str) -> str:
     found = find_category(value)
     if found is None:
-        raise ValueError(f"unknown category; use one of: {', '.join(c.code for c in CATEGORIES)}")
+        raise ValueError(
+            f"categoría desconocida; use una de: {', '.join(c.code for c in CATEGORIES)}"
+        )
     return found.code
+
+
+def district_code(value: str) -> str:
+    """The UBIGEO of a district given by code, name or alias."""
+    found = find_district(value)
+    if found is None:
+        raise ValueError(
+            "no es un código UBIGEO (150101-150143) ni el nombre de un distrito de "
+            "Lima Metropolitana"
+        )
+    return found.ubigeo
 
 
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Text = Annotated[str, AfterValidator(_text)]
 Phone = Annotated[str, Field(max_length=32), AfterValidator(_one_line), AfterValidator(_phone)]
 CategoryCode = Annotated[str, Field(max_length=80), AfterValidator(_category)]
+DistrictCode = Annotated[
+    str, Field(max_length=60), AfterValidator(_one_line), AfterValidator(district_code)
+]
 
 
 class Strict(BaseModel):
@@ -92,7 +114,7 @@ class LocationIn(Strict):
     @model_validator(mode="after")
     def _both_coordinates(self) -> "LocationIn":
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
+            raise ValueError("dé lat y lon juntas, o ninguna")
         return self
 
     def domain(self) -> Location:
@@ -109,7 +131,7 @@ class ReporterIn(Strict):
 
 class IncidentIn(Strict):
     category: CategoryCode
-    district: Annotated[OneLine, Field(max_length=60)] | None = None
+    district: DistrictCode | None = None
     priority: Priority | None = None
     description: Annotated[Text, Field(max_length=2000)] = ""
     location: LocationIn = LocationIn()
@@ -129,20 +151,26 @@ class StatusIn(Strict):
     cause: Annotated[Text, Field(min_length=3, max_length=500)]
 
 
+def _incident_id(value: str) -> str:
+    if not is_incident_id(value):
+        raise ValueError("no es un id de incidente, como LIM-2026-000123")
+    return value
+
+
 class MergeIn(Strict):
-    into: Annotated[OneLine, Field(max_length=24)]
+    into: Annotated[OneLine, Field(max_length=24), AfterValidator(_incident_id)]
     cause: Annotated[Text, Field(min_length=3, max_length=500)]
 
 
 def _target_id(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+", value):
-        raise ValueError("a line id of the directory, such as pnp-miraflores/1")
+        raise ValueError("debe ser una línea del directorio, como pnp-miraflores/1")
     return value
 
 
 def _agency(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-        raise ValueError("an agency code of the directory, such as pnp or bomberos")
+        raise ValueError("debe ser el código de una entidad del directorio, como pnp o bomberos")
     return value
 
 
@@ -159,7 +187,7 @@ class LegIn(Strict):
         given = [n for n in ("target", "number") if getattr(self, n) is not None]
         given += ["operator"] if self.operator else []
         if len(given) != 1:
-            raise ValueError("give exactly one of target, number, operator")
+            raise ValueError("dé exactamente uno de target, number u operator")
         return self
 
 
@@ -168,33 +196,106 @@ class AckIn(Strict):
     cause: Annotated[Text, Field(min_length=3, max_length=500)]
 
 
+def incident_id_of(request: web.Request) -> str:
+    """The incident id of the path; 404 when it cannot be one."""
+    incident_id = request.match_info["incident_id"]
+    if not is_incident_id(incident_id):
+        raise error("not_found", f"«{incident_id[:40]}» no es un id de incidente.")
+    return incident_id
+
+
+_CONTACT_REF = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def channel_id_of(request: web.Request) -> str:
+    """The contact's ref of the path; 404 when it cannot be one."""
+    ref = request.match_info["channel_id"]
+    if not _CONTACT_REF.fullmatch(ref):
+        raise error("not_found", f"«{ref[:40]}» no es un tramo de este incidente.")
+    return ref
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
-async def read_body(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON body; 415, 400, 413 or 422 with the fields named."""
-    if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    raw = await request.read()  # 413 above client_max_size
+MAX_JSON_DEPTH = 32  # our bodies nest 2 levels; deeper is an attack or a mistake
+MAX_NUMBER_DIGITS = 50  # a JSON integer longer than this is no value of ours
+
+
+class _NumberTooLong(Exception):
+    pass
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _NumberTooLong
+    return int(text)
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests more than :data:`MAX_JSON_DEPTH` levels (iteratively)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+_TOO_DEEP = f"El JSON del cuerpo tiene más de {MAX_JSON_DEPTH} niveles de anidamiento."
+
+
+def parse_json(raw: bytes) -> Any:
+    """The body's JSON; 400 when it is not JSON, 422 when it nests too deep or carries
+    an integer of more than :data:`MAX_NUMBER_DIGITS` digits."""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        data = json.loads(raw, parse_int=_int)
+    except RecursionError:
+        raise error("json_too_deep", _TOO_DEEP) from None
+    except _NumberTooLong:
+        raise error(
+            "number_too_long",
+            f"El JSON del cuerpo tiene un número de más de {MAX_NUMBER_DIGITS} cifras.",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise error(
+            "invalid_json",
+            f"El cuerpo no es JSON válido (línea {exc.lineno}, columna {exc.colno}).",
+        ) from None
+    except ValueError:  # UnicodeDecodeError among them
+        raise error("invalid_json", "El cuerpo no es JSON válido en UTF-8.") from None
+    if _too_deep(data):
+        raise error("json_too_deep", _TOO_DEEP)
+    return data
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """Parse and validate a JSON body; 415, 400, 413 or 422 naming every bad field."""
+    if request.content_type != "application/json":
+        raise error("unsupported_media_type", "Envíe el cuerpo como application/json.")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise error(
+            "payload_too_large",
+            f"El cuerpo supera el máximo de {request.client_max_size} bytes.",
+        ) from None
+    return validate(parse_json(raw), model)
+
+
+def validate(data: Any, model: type[M]) -> M:
+    """``data`` as ``model``, or one 422 naming every bad field in Spanish."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields = [(_where(e["loc"]), _message(e)) for e in exc.errors()]
-        summary = "; ".join(f"{f}: {m}" for f, m in fields)
-        raise ApiError(422, "validation_failed", summary, fields=fields) from None
-
-
-def _where(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "body"
-
-
-def _message(error: Any) -> str:
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+        raise invalid_fields([(where(e["loc"]), message(e)) for e in exc.errors()]) from None
 
 
 # ---------------------------------------------------------------- responses

@@ -1,0 +1,234 @@
+"""Input at the limits of the parsers answers a JSON 4xx naming what is wrong, never a
+5xx, on SQLite and on PostgreSQL (issue 8, point 1: one regression test per defect)."""
+
+import base64
+import logging
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+
+from tests.conftest import make_settings
+from tests.voicebridge.conftest import Api
+from voicebridge.settings import Settings
+
+URL = "/api/v1/incidents"
+HUGE = "99999999999999999999999"  # past SQLite's and PostgreSQL's 64-bit integers
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str) -> Settings:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return make_settings(database_url, redis_url)
+
+
+@pytest.fixture(autouse=True)
+def no_error_logged(caplog: pytest.LogCaptureFixture) -> Any:
+    """A refused input is the client's mistake: nothing is logged as an error."""
+    caplog.set_level(logging.INFO)
+    yield
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+async def error_of(response: ClientResponse, status: int) -> dict[str, Any]:
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/json"
+    error: dict[str, Any] = (await response.json())["error"]
+    return error
+
+
+def fields_of(error: dict[str, Any]) -> list[str]:
+    return [f["field"] for f in error.get("fields", [])]
+
+
+# ------------------------------------------------------------------ JSON bodies
+
+
+@pytest.mark.parametrize("depth", [33, 1_000, 100_000])
+async def test_a_json_body_nested_too_deep_answers_422(api: Api, depth: int) -> None:
+    body = '{"category": ' + "[" * depth + "]" * depth + "}"
+    response = await api.client.post(
+        URL, data=body, headers={**api.auth(), "Content-Type": "application/json"}
+    )
+    error = await error_of(response, 422)
+    assert error["code"] == "json_too_deep"
+    assert "32 niveles" in error["message"]
+    assert api.runtime.store.count() == 0
+
+
+async def test_nesting_within_the_limit_is_judged_field_by_field(api: Api) -> None:
+    body = '{"category": ' + "[" * 31 + "]" * 31 + "}"
+    response = await api.client.post(
+        URL, data=body, headers={**api.auth(), "Content-Type": "application/json"}
+    )
+    error = await error_of(response, 422)
+    assert error["code"] == "validation_failed"
+    assert fields_of(error) == ["category"]
+
+
+async def test_a_5000_digit_number_in_a_body_answers_a_clean_422(api: Api) -> None:
+    body = '{"category": "robo", "location": {"lat": ' + "9" * 5000 + ', "lon": -77}}'
+    response = await api.client.post(
+        URL, data=body, headers={**api.auth(), "Content-Type": "application/json"}
+    )
+    error = await error_of(response, 422)
+    assert error["code"] == "number_too_long"
+    assert "set_int_max_str_digits" not in error["message"]
+    assert "cifras" in error["message"]
+    assert api.runtime.store.count() == 0
+
+
+# ------------------------------------------------------------- ids in the path
+
+
+@pytest.mark.parametrize(
+    ("method", "tail"),
+    [
+        ("GET", ""),
+        ("GET", "/route"),
+        ("POST", "/dispatch"),
+        ("GET", "/calls"),
+        ("POST", "/legs"),
+        ("DELETE", "/legs/1"),
+        ("POST", "/acks"),
+        ("POST", "/reports"),
+        ("POST", "/status"),
+        ("POST", "/merge"),
+    ],
+)
+@pytest.mark.parametrize("incident_id", [HUGE, f"LIM-2026-{HUGE}", "LIM-2026-000001%00"])
+async def test_an_incident_id_that_cannot_exist_answers_404(
+    api: Api, method: str, tail: str, incident_id: str
+) -> None:
+    response = await api.client.request(
+        method, f"{URL}/{incident_id}{tail}", headers=api.auth("admin"), json={}
+    )
+    error = await error_of(response, 404)
+    assert error["code"] == "not_found"
+
+
+@pytest.mark.parametrize("channel_id", [HUGE, "abc%00", "%00"])
+async def test_a_leg_that_cannot_exist_answers_404(api: Api, channel_id: str) -> None:
+    created = await api.create()
+    response = await api.client.delete(
+        f"{URL}/{created['id']}/legs/{channel_id}", headers=api.auth()
+    )
+    error = await error_of(response, 404)
+    assert error["code"] == "not_found"
+
+
+@pytest.mark.parametrize("revision_id", [HUGE, "9" * 5000, "١٢"])
+async def test_a_revision_number_that_cannot_exist_answers_404(api: Api, revision_id: str) -> None:
+    response = await api.client.get(
+        f"/api/v1/routing/revisions/{revision_id}", headers=api.auth("admin")
+    )
+    error = await error_of(response, 404)
+    assert error["code"] == "not_found"
+
+
+# ------------------------------------------------------------ query parameters
+
+
+def cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        cursor(f"2026-11-25T15:00:00+00:00|{HUGE}"),
+        cursor("2026-11-25T15:00:00+00:00|-" + HUGE),
+        cursor("2026-11-25T15:00:00+00:00|" + "9" * 5000),
+        cursor("0001-01-01T00:00:00+14:00|1"),
+        cursor("9999-12-31T23:59:59-14:00|1"),
+        cursor("2026-11-25T15:00:00+00:00|١٢"),
+        cursor("2026-11-25T15:00:00+00:00|1\x00"),
+        HUGE,
+        "%00",
+        "*" * 100,
+    ],
+)
+async def test_a_cursor_this_api_never_returned_answers_422(api: Api, value: str) -> None:
+    response = await api.client.get(f"{URL}?cursor={value}", headers=api.auth())
+    error = await error_of(response, 422)
+    assert fields_of(error) == ["cursor"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01",
+        "9999-12-31T23:59:59+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "9999-12-31",
+    ],
+)
+@pytest.mark.parametrize("field", ["since", "until"])
+async def test_dates_at_the_ends_of_the_calendar_answer_200_or_422_naming_the_field(
+    api: Api, field: str, value: str
+) -> None:
+    await api.create()
+    response = await api.client.get(URL, params={field: value}, headers=api.auth())
+    if response.status == 200:
+        assert isinstance((await response.json())["items"], list)
+    else:
+        error = await error_of(response, 422)
+        assert fields_of(error) == [field]
+
+
+@pytest.mark.parametrize("value", ["-infinity", "infinity", "NaN", "+10000-01-01", "2026-13-01"])
+@pytest.mark.parametrize("field", ["since", "until"])
+async def test_dates_that_are_not_dates_answer_422_naming_the_field(
+    api: Api, field: str, value: str
+) -> None:
+    response = await api.client.get(URL, params={field: value}, headers=api.auth())
+    error = await error_of(response, 422)
+    assert fields_of(error) == [field]
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "٥٠", "1²", "9" * 5000, "-1", "+5", " 5"])
+async def test_a_limit_that_is_not_plain_ascii_digits_answers_422(api: Api, value: str) -> None:
+    response = await api.client.get(URL, params={"limit": value}, headers=api.auth())
+    error = await error_of(response, 422)
+    assert fields_of(error) == ["limit"]
+    assert "set_int_max_str_digits" not in str(error)
+
+
+@pytest.mark.parametrize("field", ["district", "status", "category"])
+async def test_a_nul_byte_in_a_filter_answers_422_naming_it(api: Api, field: str) -> None:
+    response = await api.client.get(URL, params={field: "robo\x00"}, headers=api.auth())
+    error = await error_of(response, 422)
+    assert fields_of(error) == [field]
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "1e999", "nan", "١٢"])
+async def test_a_point_that_is_not_a_number_answers_422(api: Api, value: str) -> None:
+    response = await api.client.get(
+        "/api/v1/districts/locate", params={"lat": value, "lon": "-77"}, headers=api.auth()
+    )
+    error = await error_of(response, 422)
+    assert fields_of(error) == ["lat"]
+
+
+# ------------------------------------------------------------- request limits
+
+
+async def test_a_query_string_over_8_kib_answers_414_in_json(api: Api) -> None:
+    response = await api.client.get(f"{URL}?district={'x' * 9000}", headers=api.auth())
+    error = await error_of(response, 414)
+    assert error["code"] == "uri_too_long"
+    assert "8 KiB" in error["message"]
+
+
+async def test_a_query_string_under_8_kib_is_served(api: Api) -> None:
+    response = await api.client.get(f"{URL}?category={'robo,' * 1500}", headers=api.auth())
+    assert response.status == 200
+
+
+async def test_a_header_over_8_kib_answers_431_in_json(api: Api) -> None:
+    response = await api.client.get(URL, headers={**api.auth(), "X-Padding": "x" * 9000})
+    error = await error_of(response, 431)
+    assert error["code"] == "headers_too_large"
