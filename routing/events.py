@@ -34,6 +34,33 @@ class EventKind(StrEnum):
     LEG_LEFT = "leg_left"
     LEG_FAILED = "leg_failed"
 
+    @property
+    def label(self) -> str:
+        """What happened, in Spanish (es-PE), for the timeline people read."""
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    EventKind.CREATED: "incidente registrado",
+    EventKind.REPORT_ADDED: "reporte adicional",
+    EventKind.STATUS_CHANGED: "cambio de estado",
+    EventKind.MERGED_FROM: "incidente fusionado aquí",
+    EventKind.DISPATCH_OVERDUE: "despacho demorado",
+    EventKind.RATE_LIMITED: "retenido por el límite de llamadas",
+    EventKind.TARGET_SKIPPED: "destino omitido",
+    EventKind.CALLING: "contacto a una entidad",
+    EventKind.SUPERVISOR_CALLED: "aviso a la supervisión",
+    EventKind.ESCALATION_RESUMED: "escalamiento retomado",
+    EventKind.UNANSWERED: "entidad sin respuesta",
+    EventKind.ATTEMPT_ENDED: "intento terminado",
+    EventKind.ACKNOWLEDGED: "atención confirmada",
+    EventKind.LEG_REQUESTED: "llamada a la sala",
+    EventKind.LEG_DROPPED: "retiro de la sala",
+    EventKind.LEG_JOINED: "entrada a la sala",
+    EventKind.LEG_LEFT: "salida de la sala",
+    EventKind.LEG_FAILED: "llamada a la sala fallida",
+}
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Payload:

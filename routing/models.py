@@ -156,6 +156,19 @@ class TargetKind(StrEnum):
     def medium(self) -> Medium:
         return _MEDIUM_OF[self]
 
+    @property
+    def label(self) -> str:
+        return _TARGET_KIND_LABELS[self]
+
+
+_TARGET_KIND_LABELS = {
+    TargetKind.PHONE: "línea telefónica",
+    TargetKind.TALKGROUP: "grupo de radio",
+    TargetKind.RADIO: "radio TETRA",
+    TargetKind.SMS: "SMS",
+    TargetKind.TELEGRAM: "Telegram",
+}
+
 
 _MEDIUM_OF = {
     TargetKind.PHONE: Medium.VOICE,
@@ -183,6 +196,29 @@ class AttemptOutcome(StrEnum):
     DECLINED = "declined"
     CANCELLED = "cancelled"
 
+    @property
+    def label(self) -> str:
+        return _OUTCOME_LABELS[self]
+
+
+_OUTCOME_LABELS = {
+    AttemptOutcome.PENDING: "por realizar",
+    AttemptOutcome.HELD_BACK: "retenido por el límite de llamadas",
+    AttemptOutcome.SKIPPED: "omitido: su canal no está configurado",
+    AttemptOutcome.RINGING: "timbrando",
+    AttemptOutcome.PROMPTING: "escuchando el mensaje",
+    AttemptOutcome.ANSWERED: "contestó sin elegir una opción",
+    AttemptOutcome.PATCHED: "enlazado a la sala (radio)",
+    AttemptOutcome.DELIVERED: "mensaje entregado",
+    AttemptOutcome.NO_ANSWER: "no contestó",
+    AttemptOutcome.BUSY: "ocupado",
+    AttemptOutcome.CONGESTION: "red congestionada",
+    AttemptOutcome.FAILED: "falló",
+    AttemptOutcome.ACKNOWLEDGED: "aceptó",
+    AttemptOutcome.DECLINED: "rechazó",
+    AttemptOutcome.CANCELLED: "cancelado",
+}
+
 
 class AssignmentState(StrEnum):
     """Where one agency of one incident stands."""
@@ -192,12 +228,36 @@ class AssignmentState(StrEnum):
     UNANSWERED = "unanswered"  # its plan ran out; the supervisors were told
     CANCELLED = "cancelled"
 
+    @property
+    def label(self) -> str:
+        return _ASSIGNMENT_LABELS[self]
+
+
+_ASSIGNMENT_LABELS = {
+    AssignmentState.PENDING: "en escalamiento",
+    AssignmentState.ACKNOWLEDGED: "confirmó",
+    AssignmentState.UNANSWERED: "sin respuesta",
+    AssignmentState.CANCELLED: "cancelado",
+}
+
 
 class ContactRole(StrEnum):
     OPERATOR = "operator"  # the district operator, straight into the room
     RESPONDER = "responder"  # an agency's target: asked to acknowledge
     SUPERVISOR = "supervisor"  # the centre's supervisors, when an agency did not answer
     GUEST = "guest"  # a line an operator added by hand, straight into the room
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    ContactRole.OPERATOR: "operador distrital",
+    ContactRole.RESPONDER: "entidad de respuesta",
+    ContactRole.SUPERVISOR: "supervisión",
+    ContactRole.GUEST: "invitado",
+}
 
 
 class ContactState(StrEnum):
@@ -214,6 +274,22 @@ class ContactState(StrEnum):
     def live(self) -> bool:
         return self in (ContactState.PLACING, ContactState.ANSWERED, ContactState.IN_ROOM)
 
+    @property
+    def label(self) -> str:
+        return _CONTACT_STATE_LABELS[self]
+
+
+_CONTACT_STATE_LABELS = {
+    ContactState.PENDING: "por realizar",
+    ContactState.PLACING: "en curso",
+    ContactState.ANSWERED: "contestó",
+    ContactState.IN_ROOM: "en la sala",
+    ContactState.DELIVERED: "entregado",
+    ContactState.ENDED: "terminado",
+    ContactState.FAILED: "no se logró",
+    ContactState.CANCELLED: "cancelado",
+}
+
 
 class AckMethod(StrEnum):
     KEYPRESS = "keypress"
@@ -222,6 +298,20 @@ class AckMethod(StrEnum):
     SDS = "sds"
     SMS = "sms"
     TELEGRAM = "telegram"
+
+    @property
+    def label(self) -> str:
+        return _ACK_LABELS[self]
+
+
+_ACK_LABELS = {
+    AckMethod.KEYPRESS: "tecla 1 en la llamada",
+    AckMethod.MANUAL: "registrada a mano por la supervisión",
+    AckMethod.TETRA_STATUS: "estado TETRA",
+    AckMethod.SDS: "mensaje de radio (SDS)",
+    AckMethod.SMS: "respuesta por SMS",
+    AckMethod.TELEGRAM: "respuesta por Telegram",
+}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -45,6 +45,7 @@ def calls_json(detail: IncidentDetail, assignments: list[Assignment]) -> dict[st
                 "agency_name": a.plan.get("agency_name", a.agency),
                 "priority": a.priority,
                 "state": a.state.value,
+                "state_label": a.state.label,
                 "acknowledged": ack_json(acks[a.agency]) if a.agency in acks else None,
                 "tries": [attempt_json(t) for t in detail.attempts if t.agency == a.agency],
             }

@@ -34,6 +34,7 @@ from routing.models import (
 )
 from voicebridge.api.errors import error, invalid_fields
 from voicebridge.api.spanish import message, where
+from voicebridge.api.timeline import describe
 
 # control characters, and lone UTF-16 surrogates ("\ud800" in JSON), which no database
 # stores as text
@@ -130,17 +131,21 @@ class ReporterIn(Strict):
 
 
 class IncidentIn(Strict):
-    category: CategoryCode
-    district: DistrictCode | None = None
+    category: Annotated[CategoryCode, Field(examples=["robo", "Fuga de gas", "choque"])]
+    district: Annotated[DistrictCode, Field(examples=["SJL", "150122", "Miraflores"])] | None = None
     priority: Priority | None = None
-    description: Annotated[Text, Field(max_length=2000)] = ""
+    description: Annotated[
+        Text, Field(max_length=2000, examples=["Robo de celular en el paradero"])
+    ] = ""
     location: LocationIn = LocationIn()
     reporter: ReporterIn = ReporterIn()
     source: Literal["api", "console"] = "api"
 
 
 class ReportIn(Strict):
-    description: Annotated[Text, Field(min_length=1, max_length=2000)]
+    description: Annotated[
+        Text, Field(min_length=1, max_length=2000, examples=["Otro vecino confirma"])
+    ]
     location: LocationIn = LocationIn()
     reporter: ReporterIn = ReporterIn()
     source: Literal["api", "console"] = "api"
@@ -148,7 +153,7 @@ class ReportIn(Strict):
 
 class StatusIn(Strict):
     status: Literal["resolved", "cancelled"]
-    cause: Annotated[Text, Field(min_length=3, max_length=500)]
+    cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["Serenazgo atendió"])]
 
 
 def _incident_id(value: str) -> str:
@@ -158,8 +163,12 @@ def _incident_id(value: str) -> str:
 
 
 class MergeIn(Strict):
-    into: Annotated[OneLine, Field(max_length=24), AfterValidator(_incident_id)]
-    cause: Annotated[Text, Field(min_length=3, max_length=500)]
+    into: Annotated[
+        OneLine,
+        Field(max_length=24, examples=["LIM-2026-000001"]),
+        AfterValidator(_incident_id),
+    ]
+    cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["mismo robo"])]
 
 
 def _target_id(value: str) -> str:
@@ -177,7 +186,14 @@ def _agency(value: str) -> str:
 class LegIn(Strict):
     """One of: a line of the directory, a phone number, the district operator again."""
 
-    target: Annotated[str, Field(max_length=120), AfterValidator(_target_id)] | None = None
+    target: (
+        Annotated[
+            str,
+            Field(max_length=120, examples=["pnp-miraflores/1"]),
+            AfterValidator(_target_id),
+        ]
+        | None
+    ) = None
     number: Phone | None = None
     operator: bool = False
     label: Annotated[OneLine, Field(max_length=80)] | None = None
@@ -192,8 +208,8 @@ class LegIn(Strict):
 
 
 class AckIn(Strict):
-    agency: Annotated[str, Field(max_length=60), AfterValidator(_agency)]
-    cause: Annotated[Text, Field(min_length=3, max_length=500)]
+    agency: Annotated[str, Field(max_length=60, examples=["pnp"]), AfterValidator(_agency)]
+    cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["confirmó por radio"])]
 
 
 def incident_id_of(request: web.Request) -> str:
@@ -330,6 +346,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "location": _location(incident.location),
         "reporter": _reporter(incident.reporter),
         "source": incident.source.value,
+        "source_label": incident.source.label,
         "summary": incident.summary,
         "agency_kinds": [k.value for k in category.agency_kinds],
         "merged_into": incident.merged_into,
@@ -344,6 +361,7 @@ def report_json(report: Report) -> dict[str, Any]:
     return {
         "id": report.id,
         "source": report.source.value,
+        "source_label": report.source.label,
         "received_at": time_json(report.received_at),
         "text": report.text,
         "reporter": _reporter(report.reporter),
@@ -358,8 +376,10 @@ def attempt_json(a: Attempt) -> dict[str, Any]:
         "target": a.target,
         "number": a.number,
         "outcome": a.outcome.value,
+        "outcome_label": a.outcome.label,
         "cause": a.cause,
         "medium": a.medium.value,
+        "medium_label": a.medium.label,
         "channel_id": a.contact,
         "started_at": time_json(a.started_at),
         "ended_at": time_json(a.ended_at),
@@ -372,8 +392,11 @@ def leg_json(leg: Contact) -> dict[str, Any]:
     return {
         "channel_id": leg.ref,
         "medium": leg.medium.value,
+        "medium_label": leg.medium.label,
         "role": leg.role.value,
+        "role_label": leg.role.label,
         "state": leg.state.value,
+        "state_label": leg.state.label,
         "agency": leg.agency,
         "label": leg.label,
         "dial": leg.address,
@@ -391,6 +414,7 @@ def ack_json(a: Ack) -> dict[str, Any]:
     return {
         "agency": a.agency,
         "method": a.method.value,
+        "method_label": a.method.label,
         "at": time_json(a.at),
         "actor": a.actor,
         "attempt_id": a.attempt_id,
@@ -403,6 +427,8 @@ def event_json(e: IncidentEvent) -> dict[str, Any]:
         "at": time_json(e.at),
         "actor": e.actor,
         "kind": e.kind.value,
+        "kind_label": e.kind.label,
+        "text": describe(e.payload),
         "cause": e.cause,
         "data": e.data,
     }
