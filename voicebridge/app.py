@@ -13,7 +13,7 @@ from aiohttp import web
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.api import calls as calls_api
-from voicebridge.api import health, incidents
+from voicebridge.api import health, incidents, openapi
 from voicebridge.api import routing as routing_api
 from voicebridge.api.auth import auth_middleware
 from voicebridge.api.errors import PARSER_LIMIT_BYTES, Handler, error_middleware
@@ -56,6 +56,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(incidents.routes)
     app.add_routes(routing_api.routes)
     app.add_routes(calls_api.routes)
+    app.add_routes(openapi.routes)
     return app
 
 

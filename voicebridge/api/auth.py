@@ -5,10 +5,12 @@ from aiohttp import web
 
 from routing.districts import district_by_code
 from voicebridge.api.errors import ApiError, Handler, error
+from voicebridge.api.openapi import PATH as OPENAPI_PATH
 from voicebridge.apikeys import ApiKeys, Identity, Role
 from voicebridge.web import BLOCKING, REVOCATION_WATCH, RUNTIME
 
 IDENTITY = web.RequestKey("identity", Identity)
+PUBLIC = frozenset({OPENAPI_PATH})  # the API's description: no key needed
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="voicebridge"'}
 ROLE_LABELS = {
     Role.OPERATOR: "operador",
@@ -43,7 +45,7 @@ async def identify(request: web.Request) -> Identity:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") and request.path not in PUBLIC:
         request[IDENTITY] = await identify(request)
     return await handler(request)
 

@@ -1,0 +1,699 @@
+"""The OpenAPI 3.1 document of the HTTP API, served at ``GET /api/v1/openapi.json``.
+
+Request bodies come from the pydantic models (``model_json_schema``); every error
+response is the one envelope with the codes of :data:`voicebridge.api.errors.CODES`. A
+test checks the document against the app's router in both directions and validates it;
+the fuzz test drives every operation it describes.
+
+The document is public (no key): it holds no citizen's data and no secret, only what the
+README says already, and a client needs it (and the bearer scheme it names) before it
+has a key to generate or check itself against.
+"""
+
+import functools
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from routing.models import Priority, Status
+from routing.store import MAX_PAGE
+from voicebridge.api.errors import CODES, MAX_HEADER_BYTES
+from voicebridge.api.schemas import AckIn, IncidentIn, LegIn, MergeIn, ReportIn, StatusIn
+
+PATH = "/api/v1/openapi.json"
+
+routes = web.RouteTableDef()
+
+Schema = dict[str, Any]
+
+_BODIES: tuple[type[BaseModel], ...] = (IncidentIn, ReportIn, StatusIn, MergeIn, LegIn, AckIn)
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(kind: str, **extra: Any) -> Schema:
+    return {"type": [kind, "null"], **extra}
+
+
+_TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+
+_RESPONSES: dict[str, Schema] = {
+    "Error": {
+        "type": "object",
+        "description": "Every error: a stable English code for machines, Spanish text "
+        "for people, and each bad field when there are any.",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"type": "string", "enum": sorted(CODES)},
+                    "message": {"type": "string"},
+                    "fields": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["field", "message"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "field": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+    "Location": {
+        "type": "object",
+        "required": ["lat", "lon", "address", "reference"],
+        "properties": {
+            "lat": _nullable("number"),
+            "lon": _nullable("number"),
+            "address": _nullable("string"),
+            "reference": _nullable("string"),
+        },
+    },
+    "Reporter": {
+        "type": "object",
+        "required": ["name", "phone"],
+        "properties": {"name": _nullable("string"), "phone": _nullable("string")},
+    },
+    "Incident": {
+        "type": "object",
+        "required": [
+            "id",
+            "status",
+            "status_label",
+            "category",
+            "category_label",
+            "priority",
+            "priority_label",
+            "district",
+            "location",
+            "reporter",
+            "source",
+            "summary",
+            "created_at",
+            "updated_at",
+            "version",
+        ],
+        "properties": {
+            "id": {"type": "string", "examples": ["LIM-2026-000123"]},
+            "status": {"type": "string", "enum": [s.value for s in Status]},
+            "status_label": {"type": "string", "description": "Spanish"},
+            "category": {"type": "string"},
+            "category_label": {"type": "string", "description": "Spanish"},
+            "priority": {"type": "string", "enum": [p.value for p in Priority]},
+            "priority_label": {"type": "string", "description": "Spanish"},
+            "district": {
+                "type": ["object", "null"],
+                "required": ["ubigeo", "name"],
+                "properties": {"ubigeo": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "location": _ref("Location"),
+            "reporter": _ref("Reporter"),
+            "source": {"type": "string"},
+            "summary": {"type": "string"},
+            "agency_kinds": {"type": "array", "items": {"type": "string"}},
+            "merged_into": _nullable("string"),
+            "created_at": _TIME,
+            "updated_at": _TIME,
+            "created_by": {"type": "string"},
+            "version": {"type": "integer"},
+        },
+    },
+    "IncidentPage": {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("Incident")},
+            "next_cursor": _nullable("string"),
+        },
+    },
+    "TimelineEntry": {
+        "type": "object",
+        "required": ["seq", "at", "actor", "kind", "kind_label", "text", "cause", "data"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "at": _TIME,
+            "actor": {"type": "string"},
+            "kind": {"type": "string", "description": "stable English code"},
+            "kind_label": {"type": "string", "description": "the kind, in Spanish"},
+            "text": {"type": "string", "description": "what happened, in Spanish"},
+            "cause": {"type": "string", "description": "why, in Spanish"},
+            "data": {"type": "object"},
+        },
+    },
+    "Leg": {
+        "type": "object",
+        "required": ["channel_id", "medium", "role", "state", "dial", "created_at"],
+        "properties": {
+            "channel_id": {"type": "string"},
+            "medium": {"type": "string"},
+            "medium_label": {"type": "string"},
+            "role": {"type": "string"},
+            "role_label": {"type": "string"},
+            "state": {"type": "string"},
+            "state_label": {"type": "string"},
+            "agency": _nullable("string"),
+            "label": {"type": "string"},
+            "dial": {"type": "string"},
+            "prompt": {"type": "boolean"},
+            "cause": _nullable("string"),
+            "hangup_requested": {"type": "boolean"},
+            "attempt_id": _nullable("integer"),
+            "created_at": _TIME_OR_NULL,
+            "joined_at": _TIME_OR_NULL,
+            "ended_at": _TIME_OR_NULL,
+        },
+    },
+    "IncidentDetail": {
+        "allOf": [
+            _ref("Incident"),
+            {
+                "type": "object",
+                "required": ["reports", "attempts", "acks", "legs", "timeline"],
+                "properties": {
+                    "reports": {"type": "array", "items": {"type": "object"}},
+                    "attempts": {"type": "array", "items": {"type": "object"}},
+                    "acks": {"type": "array", "items": {"type": "object"}},
+                    "legs": {"type": "array", "items": _ref("Leg")},
+                    "timeline": {"type": "array", "items": _ref("TimelineEntry")},
+                },
+            },
+        ]
+    },
+    "Report": {
+        "type": "object",
+        "required": ["id", "source", "received_at", "text", "reporter", "location"],
+        "properties": {
+            "id": {"type": "integer"},
+            "source": {"type": "string"},
+            "received_at": _TIME,
+            "text": {"type": "string"},
+            "reporter": _ref("Reporter"),
+            "location": _ref("Location"),
+        },
+    },
+    "Calls": {
+        "type": "object",
+        "required": ["incident", "agencies", "legs"],
+        "properties": {
+            "incident": _ref("Incident"),
+            "agencies": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["agency", "state", "tries"],
+                    "properties": {
+                        "agency": {"type": "string"},
+                        "agency_name": {"type": "string"},
+                        "priority": {"type": "integer"},
+                        "state": {"type": "string"},
+                        "state_label": {"type": "string"},
+                        "acknowledged": {"type": ["object", "null"]},
+                        "tries": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
+            "legs": {"type": "array", "items": _ref("Leg")},
+        },
+    },
+    "Route": {
+        "type": "object",
+        "required": ["incident", "frozen", "rule", "reasons", "agencies"],
+        "properties": {
+            "incident": _ref("Incident"),
+            "frozen": {"type": "boolean"},
+            "revision": _nullable("integer"),
+            "decided_at": _TIME_OR_NULL,
+            "decided_by": _nullable("string"),
+            "rule": {"type": "string"},
+            "rule_line": _nullable("integer"),
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "agencies": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Revision": {
+        "type": "object",
+        "required": ["id", "created_at", "actor", "source", "digest"],
+        "properties": {
+            "id": {"type": "integer"},
+            "created_at": _TIME,
+            "actor": {"type": "string"},
+            "source": {"type": "string"},
+            "digest": {"type": "string"},
+            "content": {"type": "string"},
+            "diff": {"type": "string"},
+        },
+    },
+}
+
+# -------------------------------------------------------------- parameters
+
+_INCIDENT_ID = {
+    "name": "incident_id",
+    "in": "path",
+    "required": True,
+    "description": "`<prefix>-<year>-<n>`; anything else is 404",
+    "schema": {
+        "type": "string",
+        "pattern": "^[A-Z]{2,8}-[0-9]{4}-[0-9]{6,9}$",
+        "examples": ["LIM-2026-000001"],
+    },
+    "examples": {"first": {"value": "LIM-2026-000001"}, "second": {"value": "LIM-2026-000002"}},
+}
+_CHANNEL_ID = {
+    "name": "channel_id",
+    "in": "path",
+    "required": True,
+    "description": "a leg's `channel_id` (the contact's ref)",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+}
+_REVISION_ID = {
+    "name": "revision_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1, "examples": [1]},
+}
+
+
+def _filter(name: str, description: str) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "description": description + "; repeatable or comma-separated",
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string"}},
+    }
+
+
+_LIST_PARAMETERS = [
+    _filter("district", "UBIGEO, name or alias"),
+    _filter("status", ", ".join(s.value for s in Status)),
+    _filter("category", "code, label or alias"),
+    {
+        "name": "since",
+        "in": "query",
+        "description": "created at or after: ISO 8601 with offset, or a date (midnight in Lima)",
+        "schema": {"type": "string", "examples": ["2026-11-25T08:00:00-05:00", "2026-11-25"]},
+    },
+    {
+        "name": "until",
+        "in": "query",
+        "description": "created before: as `since`",
+        "schema": {"type": "string", "examples": ["2026-11-26"]},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "`next_cursor` of the previous page",
+        "schema": {"type": "string"},
+    },
+]
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "makes a retried creation safe: the repeat answers 200 with the first incident",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{8,100}$"},
+}
+_DEGREES = {
+    "lat": {"type": "number", "minimum": -90, "maximum": 90, "examples": [-12.0464]},
+    "lon": {"type": "number", "minimum": -180, "maximum": 180, "examples": [-77.0428]},
+}
+
+# -------------------------------------------------------------- operations
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error_response(status: int) -> Schema:
+    codes = {code: known for code, known in CODES.items() if known.status == status}
+    lines = "\n".join(f"- `{code}`: {known.meaning}" for code, known in codes.items())
+    return {
+        "description": f"codes:\n{lines}",
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+
+
+# every request may be refused for its size, and every /api/ request without a key
+_ALWAYS = (414, 431, 500)
+_KEYED = (401, 403)
+_BODY = (400, 413, 415, 422)
+
+
+def _op(
+    summary: str,
+    ok: int,
+    schema: Schema | None,
+    ok_description: str,
+    *,
+    errors: tuple[int, ...] = (),
+    parameters: list[Schema] | None = None,
+    body: type[BaseModel] | None = None,
+    keyed: bool = True,
+    content_type: str = "application/json",
+) -> Schema:
+    statuses = set(_ALWAYS) | set(errors)
+    if keyed:
+        statuses |= set(_KEYED)
+    if body is not None:
+        statuses |= set(_BODY)
+    responses: dict[str, Any] = {}
+    if schema is None:
+        responses[str(ok)] = {
+            "description": ok_description,
+            "content": {content_type: {"schema": {"type": "string"}}},
+        }
+    else:
+        responses[str(ok)] = _json(schema, ok_description)
+    for status in sorted(statuses):
+        responses[str(status)] = _error_response(status)
+    op: Schema = {"summary": summary, "responses": responses}
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body.__name__)}},
+        }
+    op["security"] = [{"bearer": []}] if keyed else []
+    return op
+
+
+def _also(op: Schema, status: int, response: Schema) -> Schema:
+    """``op`` with another success answer."""
+    op["responses"][str(status)] = response
+    return op
+
+
+def _paths() -> dict[str, dict[str, Schema]]:
+    incident = [_INCIDENT_ID]
+    return {
+        "/api/v1/incidents": {
+            "post": _also(
+                _op(
+                    "Report an incident (operator)",
+                    201,
+                    _ref("Incident"),
+                    "created, with a Location header",
+                    parameters=[_IDEMPOTENCY_KEY],
+                    body=IncidentIn,
+                ),
+                200,
+                _json(_ref("Incident"), "the first incident of this Idempotency-Key"),
+            ),
+            "get": _op(
+                "List incidents, newest first (operator)",
+                200,
+                _ref("IncidentPage"),
+                "one page",
+                errors=(422,),
+                parameters=_LIST_PARAMETERS,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}": {
+            "get": _op(
+                "The incident with its reports, attempts, acknowledgements, legs and timeline",
+                200,
+                _ref("IncidentDetail"),
+                "the incident's file",
+                errors=(404,),
+                parameters=incident,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/reports": {
+            "post": _also(
+                _op(
+                    "Another report of the same event (operator)",
+                    201,
+                    _ref("Report"),
+                    "added",
+                    errors=(404, 409),
+                    parameters=incident,
+                    body=ReportIn,
+                ),
+                200,
+                _json(_ref("Report"), "the same report, received already"),
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/status": {
+            "post": _op(
+                "Resolve or cancel by hand (operator)",
+                200,
+                _ref("Incident"),
+                "the incident in its new status (or already in it)",
+                errors=(404, 409),
+                parameters=incident,
+                body=StatusIn,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/merge": {
+            "post": _op(
+                "Merge this incident into another: it is a duplicate (operator)",
+                200,
+                _ref("Incident"),
+                "the incident, merged",
+                errors=(404, 409),
+                parameters=incident,
+                body=MergeIn,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/route": {
+            "get": _op(
+                "The route and why: before dispatch what the rules in force would decide, "
+                "after it the frozen decision (operator)",
+                200,
+                _ref("Route"),
+                "the route",
+                errors=(404, 422),
+                parameters=incident,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/dispatch": {
+            "post": _op(
+                "Decide with the rules in force and freeze the decision (operator)",
+                200,
+                _ref("Route"),
+                "dispatched",
+                errors=(404, 409, 422),
+                parameters=incident,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/calls": {
+            "get": _op(
+                "Each agency's escalation and the legs of the room (operator)",
+                200,
+                _ref("Calls"),
+                "the calls",
+                errors=(404,),
+                parameters=incident,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/legs": {
+            "post": _op(
+                "Call a line into the room: a directory target, a number or the district "
+                "operator again (operator)",
+                201,
+                _ref("Leg"),
+                "the new leg",
+                errors=(404, 409),
+                parameters=incident,
+                body=LegIn,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/legs/{channel_id}": {
+            "delete": _op(
+                "Hang up one leg (operator)",
+                200,
+                _ref("Leg"),
+                "the leg, asked to end",
+                errors=(404, 409),
+                parameters=[_INCIDENT_ID, _CHANNEL_ID],
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/acks": {
+            "post": _also(
+                _op(
+                    "Record that an agency took the incident by other means (supervisor)",
+                    201,
+                    _ref("Calls"),
+                    "recorded; the calls",
+                    errors=(404, 409),
+                    parameters=incident,
+                    body=AckIn,
+                ),
+                200,
+                _json(_ref("Calls"), "the agency had acknowledged already; the calls"),
+            ),
+        },
+        "/api/v1/routing/revisions": {
+            "get": _op(
+                "The revisions of the routing rules, newest first (supervisor)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["items"],
+                    "properties": {"items": {"type": "array", "items": _ref("Revision")}},
+                },
+                "the revisions",
+            ),
+        },
+        "/api/v1/routing/revisions/{revision_id}": {
+            "get": _op(
+                "One revision with its content and diff (supervisor)",
+                200,
+                _ref("Revision"),
+                "the revision",
+                errors=(404,),
+                parameters=[_REVISION_ID],
+            ),
+        },
+        "/api/v1/routing/reload": {
+            "post": _op(
+                "Read the routing file again and put it in force if valid (admin)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["revision", "changed"],
+                    "properties": {"revision": _ref("Revision"), "changed": {"type": "boolean"}},
+                },
+                "the revision in force",
+                errors=(422,),
+            ),
+        },
+        "/api/v1/districts/locate": {
+            "get": _op(
+                "The district of a point, or outside Lima Metropolitana (operator)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["in_lima", "ubigeo", "name", "description"],
+                    "properties": {
+                        "in_lima": {"type": "boolean"},
+                        "ubigeo": _nullable("string"),
+                        "name": _nullable("string"),
+                        "province": _nullable("string"),
+                        "description": {"type": "string"},
+                    },
+                },
+                "where the point is",
+                errors=(422,),
+                parameters=[
+                    {"name": name, "in": "query", "required": True, "schema": schema}
+                    for name, schema in _DEGREES.items()
+                ],
+            ),
+        },
+        PATH: {
+            "get": _op(
+                "This document (no key needed)",
+                200,
+                {"type": "object"},
+                "the OpenAPI 3.1 document",
+                keyed=False,
+            ),
+        },
+        "/healthz": {
+            "get": _op(
+                "Liveness (no key)",
+                200,
+                {"type": "object", "required": ["status"]},
+                "the process answers",
+                keyed=False,
+            ),
+        },
+        "/readyz": {
+            "get": _also(
+                _op(
+                    "Readiness: the database and Redis answer (no key)",
+                    200,
+                    {"type": "object", "required": ["status", "checks"]},
+                    "ready",
+                    keyed=False,
+                ),
+                503,
+                _json({"type": "object", "required": ["status", "checks"]}, "not ready"),
+            ),
+        },
+        "/metrics": {
+            "get": _op(
+                "Prometheus metrics (no key)",
+                200,
+                None,
+                "the exposition format",
+                keyed=False,
+                content_type="text/plain",
+            ),
+        },
+        "/": {
+            "get": _op(
+                "What this service is, in Spanish (no key)",
+                200,
+                None,
+                "plain text",
+                keyed=False,
+                content_type="text/plain",
+            ),
+        },
+    }
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (built once)."""
+    _, bodies = models_json_schema(
+        [(model, "validation") for model in _BODIES],
+        ref_template="#/components/schemas/{model}",
+    )
+    paths = _paths()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "voicebridge",
+            "version": "1",
+            "description": "The HTTP API of voicebridge, the telephony and messaging platform "
+            "of Lima's emergency-coordination centre. Every request under /api/ but this "
+            "document carries `Authorization: Bearer <key>`. Errors answer "
+            '`{"error": {"code", "message", "fields": [{"field", "message"}]}}`: `code` '
+            "is stable English snake_case, the messages are Spanish (es-PE). Requests "
+            f"whose target or any header exceeds {MAX_HEADER_BYTES // 1024} KiB answer 414 "
+            "or 431.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {**bodies["$defs"], **_RESPONSES},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key from `voicebridge apikey create`",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+@routes.get(PATH)
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())
