@@ -38,7 +38,6 @@ class ErrorCode:
 
 
 CODES: dict[str, ErrorCode] = {
-    "bad_request": ErrorCode(400, "La solicitud HTTP está mal formada."),
     "invalid_json": ErrorCode(400, "El cuerpo no es JSON válido."),
     "unauthorized": ErrorCode(
         401, "Falta la clave de API, o es desconocida o fue revocada (Authorization: Bearer)."
@@ -144,7 +143,6 @@ class Problems:
 
 
 _AIOHTTP_CODES = {
-    400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",

@@ -1,0 +1,390 @@
+"""Every string the API shows people is Spanish (issue 8, point 7).
+
+Walked from the sources of truth, so that a new event kind, enum member, error code or
+message without Spanish text fails here: every StrEnum of the domain and its labels,
+every EventKind rendered from representative payloads (each enum-valued field through
+all its values), every registered error code answered by the real API with its message
+and fields, every pydantic error type, and every message literal in the code that
+raises errors or writes timeline causes."""
+
+import ast
+import dataclasses
+import inspect
+import re
+import shutil
+import typing
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic_core.core_schema import ErrorType
+
+import routing
+import voicebridge
+from routing import events, models
+from routing.events import PAYLOADS, EventKind, Payload
+from tests.conftest import make_settings
+from tests.voicebridge.conftest import Api
+from voicebridge.api import spanish, timeline
+from voicebridge.api.auth import ROLE_LABELS
+from voicebridge.api.errors import CODES
+from voicebridge.apikeys import Role
+from voicebridge.settings import Settings
+
+# Common English words and stems that are not Spanish words (so not "no", "use",
+# "error", "radio", "manual", "supervisor", which Spanish shares). Tokenised on word
+# boundaries, case-insensitive. Field names and other identifiers (target, number,
+# operator, lat...) are not listed: messages name fields as they are spelt.
+_ENGLISH_WORDS = """
+    the and of is are was were be been being not after before received via another
+    failed fails should value values required invalid must cannot can has have with
+    without this that these those from into for or at least most than only it its
+    which when where unknown missing allowed expected give already found does
+    will too long deep digits characters items between outside needs belongs key
+    please an by on your you we our to request exceeds limit input permitted
+    should string integer valid greater less equal neither nor because
+    reload retry again changed concurrently itself open incident incidents agency
+    agencies dispatched resolved cancelled merged leg legs line lines room called
+    calling skipped answered acknowledged pending ringing prompting patched
+    delivered busy congestion declined unanswered guest responder ended placing
+    keypress phone talkgroup voice rules rule revision problem problems file centre
+    center covers point there here
+"""
+ENGLISH = frozenset(_ENGLISH_WORDS.split())
+# labels that are the same word in Spanish as the English code (proper names, acronyms)
+SAME_IN_SPANISH = frozenset({"sms", "telegram", "supervisor"})
+
+_QUOTED = re.compile(r"«[^»]*»|'[^']*'|\"[^\"]*\"|`[^`]*`|\([A-Z][A-Za-z]+\)")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def english_in(text: str) -> list[str]:
+    """The English words of ``text`` (quoted values and identifiers aside)."""
+    plain = _QUOTED.sub(" ", text)
+    tokens = [t for t in re.split(r"\s+", plain) if not re.search(r"[_/\d@<>]|^-", t)]
+    words = [w.lower() for t in tokens for w in _WORD.findall(t)]
+    return [w for w in words if w in ENGLISH]
+
+
+def assert_spanish(text: str, where: str) -> None:
+    assert text.strip(), f"{where}: empty"
+    found = english_in(text)
+    assert not found, f"{where}: English {found} in {text!r}"
+
+
+def test_the_detector_finds_english_and_passes_spanish() -> None:
+    assert english_in("report received via api") == ["received", "via"]
+    assert english_in("Value should have at least 3 items") == [
+        "value",
+        "should",
+        "have",
+        "at",
+        "least",
+        "items",
+    ]
+    assert english_in("Exceeds the limit (4300 digits) for integer string conversion") != []
+    assert english_in("not dispatched 60 s after intake") == ["not", "dispatched", "after"]
+    assert english_in("otro reporte del mismo hecho, por la API") == []
+    assert english_in("El campo «location.lat» no es válido: debe ser menor o igual que 90") == []
+
+
+# --------------------------------------------------------------------- labels
+
+
+def domain_enums() -> list[type[StrEnum]]:
+    found = [
+        obj
+        for module in (models, events)
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, StrEnum) and obj.__module__ == module.__name__
+    ]
+    assert len(found) >= 12, found
+    return found
+
+
+@pytest.mark.parametrize("enum", domain_enums(), ids=lambda e: e.__name__)
+def test_every_member_of_every_domain_enum_has_a_spanish_label(enum: type[StrEnum]) -> None:
+    for member in enum:
+        label = getattr(member, "label", None)
+        assert isinstance(label, str), f"{enum.__name__}.{member.name} has no Spanish label"
+        assert_spanish(label, f"{enum.__name__}.{member.name}.label")
+        if member.value not in SAME_IN_SPANISH:
+            assert label.lower() != member.value.replace("_", " "), (
+                f"{enum.__name__}.{member.name}: the label is its English code"
+            )
+
+
+def test_every_role_has_a_spanish_label() -> None:
+    assert set(ROLE_LABELS) == set(Role)
+    for role, label in ROLE_LABELS.items():
+        assert_spanish(label, f"Role.{role.name}")
+
+
+# ------------------------------------------------------------------- timeline
+
+# payload fields whose stored value is an enum's: every value is rendered
+ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "medium": models.Medium,
+    "outcome": models.AttemptOutcome,
+    "role": models.ContactRole,
+    "method": models.AckMethod,
+    "from_": models.Status,
+    "to": models.Status,
+    "priority": models.Priority,
+    "source": models.Source,
+}
+SAMPLES: dict[str, Any] = {
+    "category": "robo",
+    "district": "150132",
+    "agency": "pnp",
+    "target": "pnp-sjl/1",
+    "destination": "phone:012089201",
+    "limit": "3/15m",
+    "incident": "LIM-2026-000002",
+    "into": "LIM-2026-000001",
+    "rule": "robo en SJL",
+    "dial": "PJSIP/012089201@epr-trunk",
+    "leg": "vb-0a1b2c3d4e5f60718293",
+    "due_at": "2026-11-25T15:00:00+00:00",
+    "district_source": "given",
+    "district_note": "Distrito indicado: San Juan de Lurigancho.",
+    "agencies": ("pnp", "serenazgo-sjl"),
+}
+
+
+def representative(cls: type[Payload]) -> list[Payload]:
+    """One payload with every field set, then one per value of each enum field."""
+    base: dict[str, Any] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in ENUM_FIELDS:
+            base[f.name] = next(iter(ENUM_FIELDS[f.name])).value
+        elif f.name in SAMPLES:
+            base[f.name] = SAMPLES[f.name]
+        elif hints[f.name] in (int, int | None):
+            base[f.name] = 2
+        elif hints[f.name] is float:
+            base[f.name] = 12.5
+        else:
+            raise AssertionError(f"{cls.__name__}.{f.name}: give the test a sample value")
+    payloads = [cls(**base)]
+    for name in ENUM_FIELDS.keys() & base.keys():
+        payloads += [cls(**{**base, name: m.value}) for m in ENUM_FIELDS[name]]
+    return payloads
+
+
+@pytest.mark.parametrize("kind", list(EventKind), ids=str)
+def test_every_event_kind_reads_in_spanish_on_the_timeline(kind: EventKind) -> None:
+    assert_spanish(kind.label, f"EventKind.{kind.name}.label")
+    for payload in representative(PAYLOADS[kind]):
+        assert_spanish(timeline.describe(payload), f"{kind}: {payload}")
+
+
+# ------------------------------------------------------------- error answers
+
+
+@pytest.fixture
+def settings(sqlite_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    """A routing file of the test's own, to make a reload fail."""
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(Path(routing.__file__).parent / "data" / "lima.yaml", rules)
+    return make_settings(sqlite_url, redis_url, routing_file=str(rules))
+
+
+URL = "/api/v1/incidents"
+
+
+async def _dispatched(api: Api) -> str:
+    created = await api.create(district="150132")
+    response = await api.client.post(f"{URL}/{created['id']}/dispatch", headers=api.auth())
+    assert response.status == 200
+    return str(created["id"])
+
+
+async def _answer(api: Api, code: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A real request that the API answers with ``code``."""
+    c, auth = api.client, api.auth()
+    json_ = {**auth, "Content-Type": "application/json"}
+    if code == "invalid_json":
+        return await c.post(URL, data="{no", headers=json_)
+    if code == "unauthorized":
+        return await c.get(URL)
+    if code == "forbidden":
+        return await c.post("/api/v1/routing/reload", headers=auth)
+    if code == "district_forbidden":
+        created = await api.create("supervisor", district="150122")
+        return await c.get(f"{URL}/{created['id']}", headers=api.auth("sjl"))
+    if code == "not_found":
+        return await c.get(f"{URL}/LIM-2026-000404", headers=auth)
+    if code == "method_not_allowed":
+        return await c.delete(URL, headers=auth)
+    if code == "conflict":
+        return await c.post(f"{URL}/{await _dispatched(api)}/dispatch", headers=auth)
+    if code == "illegal_transition":
+        created = await api.create()
+        url = f"{URL}/{created['id']}/status"
+        await c.post(url, headers=auth, json={"status": "resolved", "cause": "atendido"})
+        return await c.post(url, headers=auth, json={"status": "cancelled", "cause": "error"})
+    if code == "payload_too_large":
+        big = "x" * (api.runtime.settings.max_body_bytes + 1)
+        return await c.post(URL, headers=auth, json={"category": "robo", "description": big})
+    if code == "uri_too_long":
+        return await c.get(f"{URL}?district={'x' * 9000}", headers=auth)
+    if code == "unsupported_media_type":
+        return await c.post(URL, data="category=robo", headers=auth)
+    if code == "validation_failed":
+        body = {"category": "granizo", "location": {"lat": 120}, "priority": 1, "x": 1}
+        return await c.post(URL, headers=auth, json=body)
+    if code == "json_too_deep":
+        return await c.post(URL, data="[" * 100_000, headers=json_)
+    if code == "number_too_long":
+        return await c.post(URL, data='{"category": ' + "9" * 5000 + "}", headers=json_)
+    if code == "invalid_routing":
+        api.runtime.settings.routing_file.write_text("version: 1\n")  # type: ignore[union-attr]
+        return await c.post("/api/v1/routing/reload", headers=api.auth("admin"))
+    if code == "headers_too_large":
+        return await c.get(URL, headers={**auth, "X-Relleno": "x" * 9000})
+    if code == "internal_error":
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(api.runtime.store, "search", broken)
+        return await c.get(URL, headers=auth)
+    raise AssertionError(f"no request answers {code}: add one to this test")
+
+
+@pytest.mark.parametrize("code", sorted(CODES))
+async def test_every_error_code_answers_in_spanish(
+    api: Api, code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert_spanish(CODES[code].meaning, f"CODES[{code!r}]")
+    response = await _answer(api, code, monkeypatch)
+    assert response.status == CODES[code].status, await response.text()
+    error = (await response.json())["error"]
+    assert error["code"] == code
+    assert_spanish(error["message"], f"{code}: message")
+    assert error["message"] != code
+    if code == "invalid_routing":
+        # each problem is the routing file's own diagnostic, the text that
+        # `voicebridge routing check` prints (English, like the CLI and the file's keys)
+        return
+    for field in error.get("fields", []):
+        assert_spanish(field["message"], f"{code}: fields[{field['field']}]")
+
+
+def test_every_pydantic_error_type_has_a_spanish_message() -> None:
+    ctx = {
+        "min_length": 3,
+        "max_length": 5,
+        "ge": 1,
+        "le": 9,
+        "gt": 0,
+        "lt": 10,
+        "multiple_of": 2,
+        "expected": "'a', 'b' or 'c'",
+        "error": "no es válido",
+    }
+    for kind in typing.get_args(ErrorType):
+        for given in (ctx, {}):
+            for value in ("ab", [1]):
+                text = spanish.message({"type": kind, "ctx": given, "input": value, "msg": "x"})
+                assert_spanish(text, f"pydantic {kind}")
+    assert spanish.message({"type": "too_short", "ctx": ctx, "input": "ab"}) == (
+        "debe tener al menos 3 caracteres"
+    )
+    assert spanish.message({"type": "literal_error", "ctx": ctx, "input": "x"}) == (
+        "debe ser 'a', 'b' o 'c'"
+    )
+
+
+# -------------------------------------------------------- messages in the code
+
+# calls whose string arguments people read: errors at the edge and in the domain, the
+# validators' reasons, the timeline's causes
+RAISERS = {
+    "ApiError",
+    "error",
+    "invalid",
+    "_unauthorized",
+    "add",  # Problems.add(field, message)
+    "ValueError",
+    "NotFound",
+    "Conflict",
+    "IllegalTransition",
+    "InvalidValue",
+}
+# the routing file's and the settings' diagnostics, which the CLI prints (English)
+NOT_PEOPLE_FACING = {
+    "routing/config.py",
+    "routing/configfile.py",
+    "routing/geo.py",
+    "routing/districts.py",
+    "routing/categories.py",
+    "routing/ratelimits.py",
+    "routing/schedule.py",
+    "routing/directory.py",
+}
+NOT_PEOPLE_FACING_FIELDS = {"prefix", "districts_file"}
+
+
+def _texts(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return [
+            " ".join(str(v.value) if isinstance(v, ast.Constant) else "«x»" for v in node.values)
+        ]
+    return []
+
+
+def _name(call: ast.Call) -> str:
+    f = call.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+
+
+def people_facing_literals() -> list[tuple[str, str]]:
+    root = Path(voicebridge.__file__).parent.parent
+    files = [*root.glob("voicebridge/api/*.py"), *root.glob("routing/*.py")]
+    found = []
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        if rel in NOT_PEOPLE_FACING:
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            args: list[ast.expr] = []
+            func = node.func
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in ("log", "logging")
+            ):
+                continue  # log lines are for the service's operators: English
+            if _name(node) in RAISERS:
+                if _name(node) == "ValueError" and (
+                    not rel.startswith("voicebridge/api/") or rel == "voicebridge/api/errors.py"
+                ):
+                    continue  # outside the validators, ValueErrors are programming errors
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and first.value in NOT_PEOPLE_FACING_FIELDS:
+                    continue
+                args += node.args
+            args += [k.value for k in node.keywords if k.arg in ("cause", "reason", "message")]
+            for arg in args:
+                for text in _texts(arg):
+                    if " " in text.strip():  # sentences, not codes or field names
+                        found.append((f"{rel}:{node.lineno}", text))
+    assert len(found) > 40, found
+    return found
+
+
+def test_every_message_written_in_the_code_is_spanish() -> None:
+    failures = [
+        f"{where}: {english_in(text)} in {text!r}"
+        for where, text in people_facing_literals()
+        if english_in(text)
+    ]
+    assert not failures, "\n".join(failures)
