@@ -22,7 +22,7 @@ from voicebridge import migrate
 from voicebridge.apikeys import Role
 from voicebridge.errors import VoicebridgeError
 from voicebridge.runtime import build_runtime
-from voicebridge.settings import Settings, load_settings
+from voicebridge.settings import RUN_FILE, Settings, load_settings, publish, withdraw
 
 VAR = Path("var")
 KEY_FILE = VAR / "dev-admin.key"
@@ -144,6 +144,7 @@ def run(environ: Mapping[str, str]) -> int:
             children.append(proc)
             settings = load_settings(env)
             fake = " (the fake Asterisk: every line answers, responders press 1)"
+        publish_settings(env, environ)
         migrate.upgrade(settings.database_url)
         key = dev_admin_key(settings)
         for command in ("serve", "worker"):
@@ -155,9 +156,16 @@ def run(environ: Mapping[str, str]) -> int:
         _banner(settings, key, fake)
         return _wait(children)
     finally:
+        withdraw(RUN_FILE)
         _stop(children)
         if redis_proc is not None:
             _stop([redis_proc])
+
+
+def publish_settings(env: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """The settings serve and the worker get, in ``var/run.json`` while this runs, for
+    the commands run beside it (``voicebridge settings``, ``apikey``...)."""
+    publish(RUN_FILE, env, set_by_run={k for k, v in env.items() if environ.get(k) != v})
 
 
 def _banner(settings: Settings, key: str, fake: str) -> None:
