@@ -192,7 +192,10 @@ def _dispatch(args: argparse.Namespace, resolved: Resolved, environ: Mapping[str
         revision = migrate.current(url)
         print(revision or "(empty database)")
         newest = "the newest" if revision == migrate.head() else f"the newest is {migrate.head()}"
-        print(f"database {_database(resolved)}: schema {revision} ({newest})", file=sys.stderr)
+        print(
+            f"database {_database(resolved)}: schema {revision or 'none'} ({newest})",
+            file=sys.stderr,
+        )
         return 0
     if args.command == "apikey":
         return _apikey(args, resolved)
