@@ -177,6 +177,9 @@ class TaskRelay:
         now = self.clock.now()
         sent = 0
         with self.redis.pipeline() as pipe:
+            # MULTI from the start: RQ's enqueue_job calls multi() on a pipeline not yet
+            # in one, which fails once schedule_job has queued commands before it
+            pipe.multi()
             for task in batch:
                 spec = JOBS.get(task.name)
                 if spec is None:

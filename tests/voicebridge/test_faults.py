@@ -1,18 +1,24 @@
-"""Faults of the foundation: Redis away at intake loses nothing."""
+"""Faults of the foundation: Redis away at intake loses nothing; a batch of tasks Redis
+took badly is not mistaken for Redis being away."""
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from redis import Redis
+from rq.registry import ScheduledJobRegistry
 
-from routing.models import Status
+from routing.models import Status, Task
 from tests.conftest import FakeClock, RedisServer, make_settings
 from tests.voicebridge.conftest import AiohttpClient
 from voicebridge.apikeys import WATCH_BACKOFF, RevocationNotShared, Role
 from voicebridge.app import make_app
-from voicebridge.runtime import build_runtime
+from voicebridge.jobs import overdue_sweep_task
+from voicebridge.queueing import QUEUE_CALLS, QUEUE_DEFAULT, TaskRelay, queue
+from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.worker import make_worker
 
 
@@ -93,3 +99,23 @@ async def test_a_key_revoked_while_redis_is_down_is_refused_at_once(
         await client.close()
         runtime.close()
         server.stop()
+
+
+def test_a_batch_with_a_job_due_later_before_one_due_now_is_sent(
+    runtime: Runtime, redis: Redis
+) -> None:
+    """RQ's enqueue_job puts a pipeline in MULTI itself, which fails once schedule_job has
+    queued commands on it: such a batch was refused at every try (as if Redis were down),
+    and every task behind it waited."""
+    now = runtime.clock.now()
+    later = Task(
+        key="LIM-2026-000001--esc_pnp--1",
+        name="escalate",
+        args={"incident_id": "LIM-2026-000001", "agency": "pnp", "after": 1},
+        not_before=now + timedelta(seconds=30),
+    )
+    runtime.tasks.add([later, overdue_sweep_task(now, 60)])
+    assert TaskRelay(runtime.tasks, runtime.redis, runtime.clock).flush() == 2
+    scheduled = ScheduledJobRegistry(queue=queue(QUEUE_CALLS, redis))  # type: ignore[no-untyped-call]
+    assert scheduled.get_job_ids() == [later.key]
+    assert queue(QUEUE_DEFAULT, redis).count == 1
