@@ -34,67 +34,80 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A redis-server configured as voicebridge needs it (AOF, noeviction)."""
+def redis_command(directory: Path, port: int) -> list[str]:
+    """A redis-server configured as voicebridge needs it (AOF, noeviction), keeping its
+    data in ``directory``."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise VoicebridgeError(
             "redis-server is not installed: install it (Debian: apt-get install redis-server) "
             "or set VOICEBRIDGE_REDIS_URL to a Redis you run"
         )
+    return [
+        binary,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(directory.resolve()),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--maxmemory-policy",
+        "noeviction",
+        "--logfile",
+        "redis.log",
+    ]
+
+
+def start_redis(directory: Path, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    """A redis-server (see :func:`redis_command`) on ``port`` (0: a free one), once it
+    answers; and its URL."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 (a fixed command line)
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(directory.resolve()),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-            "--maxmemory-policy",
-            "noeviction",
-            "--logfile",
-            "redis.log",
-        ],
-        start_new_session=True,
-    )
+    port = port or _free_port()
+    proc = subprocess.Popen(redis_command(directory, port), start_new_session=True)  # noqa: S603
     url = f"redis://127.0.0.1:{port}/0"
     client = Redis.from_url(url, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except RedisError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise VoicebridgeError(
-                    f"the local Redis did not start; see {directory / 'redis.log'}"
-                ) from None
-            time.sleep(0.05)
-    client.close()
+    try:
+        while True:
+            try:
+                client.ping()
+                break
+            except RedisError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise VoicebridgeError(
+                        f"the local Redis did not start; see {directory / 'redis.log'}"
+                    ) from None
+                time.sleep(0.05)
+    except BaseException:  # Ctrl-C too: nothing is left running
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        client.close()
     return proc, url
+
+
+def fake_asterisk_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "voicebridge", "fake-asterisk", "--port", str(port)]
 
 
 def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """``voicebridge fake-asterisk`` on a free port; its AMI URL once it listens."""
     port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 (our own command)
-        [sys.executable, "-m", "voicebridge", "fake-asterisk", "--port", str(port)],
-        env=dict(env),
-        start_new_session=True,
-    )
-    if not wait_listening(proc, port):
+    proc = subprocess.Popen(fake_asterisk_command(port), env=dict(env), start_new_session=True)  # noqa: S603
+    try:
+        if not wait_listening(proc, port):
+            raise VoicebridgeError("the fake Asterisk did not start")
+    except BaseException:  # Ctrl-C too: nothing is left running
         proc.kill()
-        raise VoicebridgeError("the fake Asterisk did not start")
+        proc.wait()
+        raise
     return proc, f"ami://voicebridge:voicebridge@127.0.0.1:{port}"
 
 
