@@ -1,5 +1,6 @@
-"""Faults of the foundation: Redis away at intake loses nothing; a batch of tasks Redis
-took badly is not mistaken for Redis being away."""
+"""Faults of the foundation: Redis away at intake loses nothing; Redis back without its
+data gets its jobs again from the database; a batch of tasks Redis took badly is not
+mistaken for Redis being away."""
 
 import asyncio
 from collections.abc import Callable
@@ -119,3 +120,30 @@ def test_a_batch_with_a_job_due_later_before_one_due_now_is_sent(
     scheduled = ScheduledJobRegistry(queue=queue(QUEUE_CALLS, redis))  # type: ignore[no-untyped-call]
     assert scheduled.get_job_ids() == [later.key]
     assert queue(QUEUE_DEFAULT, redis).count == 1
+
+
+def test_the_relay_sends_again_the_jobs_redis_lost(runtime: Runtime, redis: Redis) -> None:
+    """The database is the truth: once Redis is back without its data (restarted empty,
+    flushed), the relay's next check sends again every task whose job is gone."""
+    now = runtime.clock.now()
+    later = Task(
+        key="LIM-2026-000001--esc_pnp--1",
+        name="escalate",
+        args={"incident_id": "LIM-2026-000001", "agency": "pnp", "after": 1},
+        not_before=now + timedelta(seconds=30),
+    )
+    runtime.tasks.add([later, overdue_sweep_task(now, 60)])
+    relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
+    assert relay.check() == 0  # nothing sent yet
+    assert relay.flush() == 2
+    assert relay.check() == 0  # Redis holds them
+    redis.flushdb()  # its data lost
+    assert relay.check() == 2
+    assert runtime.tasks.counts().unsent == 2
+    assert relay.flush() == 2
+    scheduled = ScheduledJobRegistry(queue=queue(QUEUE_CALLS, redis))  # type: ignore[no-untyped-call]
+    assert scheduled.get_job_ids() == [later.key]  # due later still
+    assert queue(QUEUE_DEFAULT, redis).count == 1
+    assert relay.check() == 0  # once
+    other = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
+    assert other.check() == 0  # a relay that starts compares too: nothing is missing
