@@ -147,3 +147,18 @@ def test_the_relay_sends_again_the_jobs_redis_lost(runtime: Runtime, redis: Redi
     assert relay.check() == 0  # once
     other = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
     assert other.check() == 0  # a relay that starts compares too: nothing is missing
+
+
+def test_tasks_claimed_by_a_relay_that_died_are_sent_by_the_next_one(
+    runtime: Runtime, redis: Redis
+) -> None:
+    """A serve killed between the claim of a batch and its sending leaves tasks marked
+    in the queue with no job: the next relay to start (the serve restarted) finds them at
+    its first check."""
+    runtime.tasks.add([overdue_sweep_task(runtime.clock.now(), 60)])
+    [claimed] = runtime.tasks.claim()  # ...and the relay dies
+    assert runtime.tasks.counts().in_queue == 1
+    relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
+    assert relay.check() == 1
+    assert relay.flush() == 1
+    assert queue(QUEUE_DEFAULT, redis).job_ids == [claimed.key]
