@@ -3,6 +3,7 @@ data gets its jobs again from the database; a batch of tasks Redis took badly is
 mistaken for Redis being away."""
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -162,3 +163,19 @@ def test_tasks_claimed_by_a_relay_that_died_are_sent_by_the_next_one(
     assert relay.check() == 1
     assert relay.flush() == 1
     assert queue(QUEUE_DEFAULT, redis).job_ids == [claimed.key]
+
+
+def test_every_test_the_faults_table_names_exists() -> None:
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Faults", 1)[1].split("\n### ", 1)[0]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", section)
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) > 10
+    assert all("`tests/" in row for row in rows[1:]), "a row without a test"
+    missing = [
+        f"{path}::{name}"
+        for path, name in named
+        if not re.search(rf"^(async )?def {name}\(", (root / path).read_text(), re.MULTILINE)
+    ]
+    assert missing == []
