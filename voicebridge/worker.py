@@ -111,13 +111,15 @@ class _RedisChatter(logging.Filter):
     def __init__(self, outage: Outage) -> None:
         super().__init__()
         self.outage = outage
+        self.pid = os.getpid()  # the worker's; its work horses and scheduler stay quiet
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
         exc = record.exc_info[1] if record.exc_info else None
         error = next((a for a in (exc, *args) if isinstance(a, RedisError)), None)
         if error is not None or "Redis connection timeout" in str(record.msg):
-            self.outage.down(error or "timeout")
+            if os.getpid() == self.pid:
+                self.outage.down(error or "timeout")
             return False
         if record.name == "rq.scheduler" and "had expired; re-acquired" in str(record.msg):
             return logging.getLogger("rq.scheduler").isEnabledFor(logging.DEBUG)
@@ -257,6 +259,8 @@ class _Bound:
                 result = job.latest_result()
                 error = getattr(result, "exc_string", None) or "job failed"
                 self.runtime.tasks.fail(job.id, error)
+        except RedisError as exc:  # the worker logs the outage; the relay settles the row
+            log.debug("could not settle the task of job %s: %s", job.id, str(exc))
         except Exception:  # the relay's sweep settles the row later
             log.exception("could not settle the task of job %s", job.id)
         return ok
