@@ -8,6 +8,14 @@ no protocol; the adapters translate theirs into these calls.
 Every report is one transaction that locks the contact's incident, and is idempotent:
 a medium may report twice, from two ``serve`` replicas, or again after a reconnection.
 A contact is named by its ``ref``, which voicebridge chose before placing it.
+
+A medium whose server lost the calls (restarted, or dropped them while its adapter
+could not hear) reports them :meth:`ContactLedger.dropped`: the rooms they were in are
+restored. The operator is called back at once; a responder through whom its agency
+had acknowledged is called back once an operator is in the room again. Each is a
+reconnection (a new contact, no try): the acknowledgement stands and no escalation
+starts again. Only the report that ends a live contact recalls it, so a second report
+(another replica, another reconciliation) calls nobody twice.
 """
 
 from collections.abc import Collection
@@ -15,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, exists, insert, or_, select, update
 
 from routing import rows as mapped
 from routing import schema as t
 from routing.categories import category_by_code
-from routing.events import LegFailed, LegJoined, StatusChanged, event
+from routing.events import LegFailed, LegJoined, LegRecalled, StatusChanged, event
 from routing.ledger import (
     FINAL_VALUES,
     IN_FLIGHT_VALUES,
@@ -29,8 +37,11 @@ from routing.ledger import (
     Ledger,
     Out,
     Slots,
+    address_of,
+    new_ref,
     stop_agency,
 )
+from routing.lifecycle import FINAL as ENDED
 from routing.models import (
     AckMethod,
     AssignmentState,
@@ -53,6 +64,23 @@ NOT_REACHED = frozenset({Out.NO_ANSWER, Out.BUSY, Out.CONGESTION, Out.FAILED})
 # a try that ended reaching someone, who may still answer (a reply, a radio status)
 AFTER_REACHED = frozenset({Out.DELIVERED.value, Out.PATCHED.value})
 DEFAULT_RING_SECONDS = 30
+RECONNECTION = "system:reconnection"  # the actor of a contact that calls a lost leg back
+OPEN_OR_LIVE = (ContactState.PENDING.value, *LIVE)
+
+
+def placeable() -> ColumnElement[bool]:
+    """Whether a pending contact may be placed now: a responder's reconnection (a
+    responder's contact with no try) waits until an operator of its incident is in the
+    room again, unless the incident never had an operator's contact."""
+    c = t.contacts.c
+    o = t.contacts.alias("operator")
+    operator = (o.c.incident_id == c.incident_id, o.c.role == ContactRole.OPERATOR.value)
+    return or_(
+        c.role != ContactRole.RESPONDER.value,
+        c.attempt_id.is_not(None),
+        exists().where(*operator, o.c.state == ContactState.IN_ROOM.value),
+        ~exists().where(*operator),
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,7 +126,11 @@ class ContactLedger:
         with self.db.read() as conn:
             pending = conn.execute(
                 select(c.id, c.incident_id)
-                .where(c.medium.in_(_values(media)), c.state == ContactState.PENDING.value)
+                .where(
+                    c.medium.in_(_values(media)),
+                    c.state == ContactState.PENDING.value,
+                    placeable(),
+                )
                 .order_by(c.id)
                 .limit(limit)
             ).all()
@@ -122,7 +154,12 @@ class ContactLedger:
             )
             rows = conn.execute(
                 update(t.contacts)
-                .where(c.id.in_(to_place), c.state == ContactState.PENDING.value, still_due)
+                .where(
+                    c.id.in_(to_place),
+                    c.state == ContactState.PENDING.value,
+                    still_due,
+                    placeable(),
+                )
                 .values(state=ContactState.PLACING.value, owner=owner, updated_at=now)
                 .returning(*t.contacts.c)
             ).all()
@@ -144,6 +181,15 @@ class ContactLedger:
                         ring = plan.policy.ring_seconds
                         dtmf = next(
                             (p.target.dtmf for p in plan.targets if p.target.id == target_id),
+                            None,
+                        )
+                elif row.role == ContactRole.RESPONDER.value:
+                    # a reconnection (no try): its line's ring and extension, from its plan
+                    plan = self.ledger.plan(conn, row.incident_id, row.agency)
+                    if plan is not None:
+                        ring = plan.policy.ring_seconds
+                        dtmf = next(
+                            (p.target.dtmf for p in plan.targets if address_of(p) == row.address),
                             None,
                         )
                 contact = mapped.contact(row, incident.public_id)
@@ -342,13 +388,181 @@ class ContactLedger:
             placing = contact.state == ContactState.PLACING.value
             if placing and outcome is None and not contact.withdraw:
                 return
-            if contact.withdraw:
-                call = contact.medium in (Medium.VOICE.value, Medium.TALKGROUP.value)
-                cause = f"{'colgado' if call else 'terminado'} a pedido ({cause})"
-            state = ContactState.FAILED if placing else ContactState.ENDED
-            self._close(conn, slots, contact, state, outcome or Out.FAILED, cause, now)
+            self._end_live(conn, slots, contact, cause, outcome or Out.FAILED, now)
+
+    def dropped(self, refs: Collection[str], cause: str, why: str) -> list[str]:
+        """The medium lost these contacts through nobody's choice: its server restarted,
+        or dropped the calls while the adapter could not hear. Each ends as
+        :meth:`ended` ends it (``cause``; one being placed was not reached), and the
+        rooms they were in are restored; ``why`` says what happened, for the timeline
+        ("el reinicio de ..."). For each incident still open:
+
+        - its operator's contact lost (being placed, answered or in the room) is called
+          again at once, unless another operator contact is pending or live;
+        - a responder's contact lost through which its agency had acknowledged (or a
+          reconnection lost) is called again into the room once an operator is in it
+          (:func:`placeable`), unless the agency has a contact pending or live. It is a
+          reconnection, not a try: no attempt, the acknowledgement stands, and no
+          escalation starts again. An agency that had not acknowledged goes on with its
+          policy (:meth:`ended`); guests, supervisors, talkgroups and contacts someone
+          asked to end are not called again.
+
+        A contact no longer live is left alone, so only the first report of a loss calls
+        anyone: another replica's, a second reconciliation's, change nothing. The new
+        contacts' refs are returned."""
+        c = t.contacts.c
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(c.incident_id, c.ref).where(c.ref.in_(list(refs)), c.state.in_(LIVE))
+            ).all()
+        by_incident: dict[int, list[str]] = {}
+        for row in found:
+            by_incident.setdefault(row.incident_id, []).append(row.ref)
+        recalled: list[str] = []
+        for row_id in sorted(by_incident):  # one transaction per incident, in lock order
+            recalled += self._drop(sorted(by_incident[row_id]), cause, why)
+        return recalled
 
     # ------------------------------------------------------------- helpers
+
+    def _end_live(
+        self,
+        conn: Connection,
+        slots: Slots,
+        contact: Row[Any],
+        cause: str,
+        outcome: AttemptOutcome,
+        now: datetime,
+    ) -> None:
+        """End a live contact: failed if it was being placed, else ended."""
+        if contact.withdraw:
+            call = contact.medium in (Medium.VOICE.value, Medium.TALKGROUP.value)
+            cause = f"{'colgado' if call else 'terminado'} a pedido ({cause})"
+        placing = contact.state == ContactState.PLACING.value
+        state = ContactState.FAILED if placing else ContactState.ENDED
+        self._close(conn, slots, contact, state, outcome, cause, now)
+
+    def _drop(self, refs: list[str], cause: str, why: str) -> list[str]:
+        """:meth:`dropped` for the contacts of one incident, in one transaction."""
+        now = self.clock.now()
+        with self.ledger.writing() as (conn, slots):
+            lost = []
+            for ref in refs:
+                contact = self.ledger.contact_row(conn, ref, lock=True)
+                if contact is None or contact.state not in LIVE:
+                    continue  # reported already
+                self._end_live(conn, slots, contact, cause, Out.FAILED, now)
+                lost.append(contact)
+            return self._recall(conn, lost, why, now) if lost else []
+
+    def _recall(self, conn: Connection, lost: list[Row[Any]], why: str, now: datetime) -> list[str]:
+        """Call the lost contacts of one incident back into its room (:meth:`dropped`)."""
+        row_id = lost[0].incident_id
+        status = self.ledger.status(conn, row_id)
+        if status in ENDED or status is Status.RECEIVED:
+            return []
+        c = t.contacts.c
+
+        def none_open(*where: ColumnElement[bool]) -> bool:
+            found = conn.execute(
+                select(c.id)
+                .where(c.incident_id == row_id, c.state.in_(OPEN_OR_LIVE), *where)
+                .limit(1)
+            ).first()
+            return found is None
+
+        recalled = []
+        operators = [x for x in lost if x.role == ContactRole.OPERATOR.value and not x.withdraw]
+        if operators and none_open(c.role == ContactRole.OPERATOR.value):
+            lost_leg = operators[0]
+            recalled.append(
+                self._call_again(
+                    conn,
+                    lost_leg,
+                    now,
+                    f"conferencia restablecida tras {why}: se vuelve a llamar al operador "
+                    f"(«{lost_leg.label}»)",
+                )
+            )
+        has_operator = (
+            conn.execute(
+                select(c.id)
+                .where(c.incident_id == row_id, c.role == ContactRole.OPERATOR.value)
+                .limit(1)
+            ).first()
+            is not None
+        )
+        when = "cuando el operador esté de vuelta en la sala" if has_operator else "de inmediato"
+        for x in lost:
+            if not self._acknowledged_through(conn, x) or not none_open(
+                c.role == ContactRole.RESPONDER.value, c.agency == x.agency
+            ):
+                continue
+            recalled.append(
+                self._call_again(
+                    conn,
+                    x,
+                    now,
+                    f"reconexión tras {why}: se vuelve a llamar a «{x.label}» ({x.agency}) "
+                    f"a la sala {when}; su confirmación sigue en pie, no es un nuevo intento",
+                )
+            )
+        return recalled
+
+    def _acknowledged_through(self, conn: Connection, contact: Row[Any]) -> bool:
+        """A responder's contact, not asked to end, of an agency that acknowledged: the
+        one it acknowledged through, or a reconnection (no try)."""
+        if (
+            contact.role != ContactRole.RESPONDER.value
+            or contact.withdraw
+            or contact.agency is None
+            or contact.medium == Medium.TALKGROUP.value
+        ):
+            return False
+        if (
+            contact.attempt_id is not None
+            and self._attempt(conn, contact).outcome != Out.ACKNOWLEDGED.value
+        ):
+            return False
+        state = conn.execute(
+            select(t.assignments.c.state).where(
+                t.assignments.c.incident_id == contact.incident_id,
+                t.assignments.c.agency == contact.agency,
+            )
+        ).scalar_one_or_none()
+        return state == AssignmentState.ACKNOWLEDGED.value
+
+    def _call_again(self, conn: Connection, lost: Row[Any], now: datetime, cause: str) -> str:
+        """A new contact of the lost one's line, role and agency, pending; no try."""
+        ref = new_ref()
+        conn.execute(
+            insert(t.contacts).values(
+                incident_id=lost.incident_id,
+                ref=ref,
+                medium=lost.medium,
+                role=lost.role,
+                state=ContactState.PENDING.value,
+                address=lost.address,
+                label=lost.label,
+                agency=lost.agency,
+                attempt_id=None,
+                withdraw=False,
+                actor=RECONNECTION,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self.incidents.log(
+            conn,
+            lost.incident_id,
+            now,
+            event(
+                LegRecalled(leg=ref, lost=lost.ref, role=lost.role, agency=lost.agency),
+                actor=RECONNECTION,
+                cause=cause,
+            ),
+        )
+        return ref
 
     def _end(self, ref: str, state: ContactState, outcome: AttemptOutcome, cause: str) -> None:
         now = self.clock.now()
@@ -517,3 +731,4 @@ class ContactPort(Protocol):
     def joined(self, ref: str) -> None: ...
     def left(self, ref: str) -> None: ...
     def ended(self, ref: str, cause: str, outcome: AttemptOutcome | None = None) -> None: ...
+    def dropped(self, refs: Collection[str], cause: str, why: str) -> list[str]: ...

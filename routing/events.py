@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     LEG_JOINED = "leg_joined"
     LEG_LEFT = "leg_left"
     LEG_FAILED = "leg_failed"
+    LEG_RECALLED = "leg_recalled"
 
     @property
     def label(self) -> str:
@@ -235,6 +236,19 @@ class LegFailed(Payload):
     role: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LegRecalled(Payload):
+    """A leg lost with its room (the medium's server restarted, or dropped the calls
+    while its adapter could not hear) is called again into the room: a reconnection,
+    not a try of its agency's escalation. ``lost`` is the contact that was lost."""
+
+    kind = EventKind.LEG_RECALLED
+    leg: str
+    lost: str
+    role: str
+    agency: str | None = None
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.kind: cls
     for cls in (
@@ -256,6 +270,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         LegJoined,
         LegLeft,
         LegFailed,
+        LegRecalled,
     )
 }
 

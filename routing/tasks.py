@@ -114,6 +114,20 @@ class TaskStore:
             ).all()
         return [_stored(r) for r in rows]
 
+    def in_queue_keys(self) -> list[str]:
+        """The keys of every task handed to the queue and not settled, oldest first: the
+        jobs the queue should hold (the relay compares them with Redis after it lost its
+        data)."""
+        c = t.tasks.c
+        with self.db.read() as conn:
+            return list(
+                conn.execute(
+                    select(c.key)
+                    .where(c.enqueued_at.is_not(None), c.failed_at.is_(None))
+                    .order_by(c.id)
+                ).scalars()
+            )
+
     def resend(self, keys: Sequence[str]) -> None:
         if keys:
             with self.db.write() as conn:

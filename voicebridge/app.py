@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 RELAY_IDLE_SECONDS = 1.0
 RELAY_GATHER_SECONDS = 0.02
 SWEEP_SECONDS = 30.0
+CHECK_SECONDS = 1.0  # has Redis lost the jobs sent to it? (TaskRelay.check)
 PROMOTE_SECONDS = 2.0  # scheduled jobs left behind by a dead RQ scheduler
 RESUME_SECONDS = 5.0  # escalations whose next step nothing took
 
@@ -110,13 +111,16 @@ async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
-    """Hand stored tasks to RQ as soon as a wake-up comes, and at least every second;
-    ask for the overdue sweep once a period; every few seconds take the escalation steps
+    """Hand stored tasks to RQ as soon as a wake-up comes, and at least every second,
+    having checked that Redis did not lose the jobs sent before (:meth:`TaskRelay.check`:
+    a job lost with Redis's data is sent again within a tick of Redis being back); ask
+    for the overdue sweep once a period; every few seconds take the escalation steps
     nothing else took (:meth:`Dispatcher.resume_stalled`); every 30 s look for tasks
-    whose job went missing."""
+    whose job went missing some other way."""
     runtime, blocking, metrics = app[RUNTIME], app[BLOCKING], app[METRICS]
     relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
     last_sweep = last_promote = last_resume = time.monotonic()
+    last_check = 0.0
     last_period = 0
     deadline = runtime.settings.dispatch_deadline
     failing = False
@@ -130,7 +134,11 @@ async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
                 sweep = overdue_sweep_task(runtime.clock.now(), deadline)
                 await blocking(runtime.tasks.add, [sweep])
                 last_period = period
-            metrics.tasks_enqueued.inc(await blocking(relay.flush))
+            if time.monotonic() - last_check >= CHECK_SECONDS:
+                last_check = time.monotonic()
+                await blocking(relay.check)
+            if not relay.outage.is_down:  # else the tasks wait in the database
+                metrics.tasks_enqueued.inc(await blocking(relay.flush))
             if time.monotonic() - last_resume > RESUME_SECONDS:
                 last_resume = time.monotonic()
                 for resumed in await blocking(runtime.dispatcher.resume_stalled):

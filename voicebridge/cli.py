@@ -2,18 +2,33 @@
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from routing.errors import RoutingError
-from voicebridge import cli_asterisk, cli_routing
+from voicebridge import cli_asterisk, cli_routing, migrate
 from voicebridge.errors import SettingsError, VoicebridgeError
-from voicebridge.settings import SPECS, Settings, load_settings
+from voicebridge.settings import (
+    DEFAULT,
+    ENVIRONMENT,
+    RUN_FILE,
+    Resolved,
+    Settings,
+    published,
+    resolve_settings,
+)
+
+DATABASE_VARIABLE = "VOICEBRIDGE_DATABASE_URL"
 
 log = logging.getLogger("voicebridge")
 
@@ -36,8 +51,15 @@ def setup_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one line and exit 2, pointing at ``--help`` (not the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="voicebridge",
         description="Telephony and messaging platform of the emergency-coordination centre.",
     )
@@ -46,12 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run an RQ worker with the scheduler")
     worker.add_argument("--burst", action="store_true", help="quit when the queues are empty")
     sub.add_parser("run", help="development: a local Redis if needed, serve and a worker")
-    sub.add_parser("settings", help="print the effective settings (passwords masked)")
+    sub.add_parser(
+        "settings", help="print the effective settings and where each came from (secrets masked)"
+    )
 
     db = sub.add_parser("db", help="database schema").add_subparsers(
         dest="db_command", required=True
     )
-    db.add_parser("upgrade", help="upgrade the schema to the newest revision")
+    db.add_parser("upgrade", help="create the database or upgrade its schema to the newest")
     db.add_parser("current", help="print the schema revision")
 
     keys = sub.add_parser("apikey", help="API keys").add_subparsers(
@@ -69,26 +93,74 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that are the service, or start it: they never read the settings a
+# running ``voicebridge run`` published (the others do, to act on its database).
+SERVICE_COMMANDS = frozenset({"serve", "worker", "run", "fake-asterisk"})
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """The ``voicebridge`` command. An expected failure (a bad setting, a database or
+    Redis out of reach, a file that is not there) is one line on standard error and a
+    non-zero exit; anything else is a bug and shows its traceback."""
     args = _parser().parse_args(argv)
+    env = os.environ if environ is None else environ
     try:
-        settings = load_settings(os.environ if environ is None else environ)
+        service = None if args.command in SERVICE_COMMANDS else published(RUN_FILE)
+        resolved = resolve_settings(env, service=service)
     except SettingsError as exc:
         print(f"voicebridge: configuration error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    setup_logging(resolved.settings.log_level)
     try:
-        return _dispatch(args, settings, environ)
+        return _dispatch(args, resolved, env)
     except (RoutingError, VoicebridgeError) as exc:
         print(f"voicebridge: {exc}", file=sys.stderr)
         return 2
+    except (OperationalError, InterfaceError) as exc:
+        url = migrate.shown(resolved.settings.database_url)
+        print(f"voicebridge: cannot use the database {url}: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        url = resolved.settings.redacted()["redis_url"]
+        print(f"voicebridge: Redis at {url} does not answer: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
-def _dispatch(
-    args: argparse.Namespace, settings: Settings, environ: Mapping[str, str] | None
-) -> int:
+def _first_line(exc: DBAPIError) -> str:
+    """The driver's own message, first line (psycopg adds hints below it)."""
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return (text.strip().splitlines() or ["unknown error"])[0]
+
+
+def _origin(source: str) -> str:
+    """Where the database URL came from, for messages."""
+    if source == DEFAULT:
+        return "the default, under the working directory"
+    return DATABASE_VARIABLE if source == ENVIRONMENT else source
+
+
+def _database(resolved: Resolved) -> str:
+    """The database and where its URL came from, for messages."""
+    url = migrate.shown(resolved.settings.database_url)
+    return f"{url} ({_origin(resolved.sources[DATABASE_VARIABLE])})"
+
+
+def _dispatch(args: argparse.Namespace, resolved: Resolved, environ: Mapping[str, str]) -> int:
+    settings = resolved.settings
+    origin = _origin(resolved.sources[DATABASE_VARIABLE])
+    if args.command in ("serve", "worker"):
+        # with auto_migrate they upgrade the schema, but never create an SQLite file
+        migrate.require(settings.database_url, schema=not settings.auto_migrate, origin=origin)
     if args.command == "serve":
-        asyncio.run(serve(settings))
+        try:
+            asyncio.run(serve(settings))
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+                raise
+            where = f"{settings.http_host}:{settings.http_port}"
+            raise VoicebridgeError(f"cannot listen on {where}: {exc.strerror}") from exc
         return 0
     if args.command == "worker":
         from voicebridge.runtime import build_runtime
@@ -102,32 +174,44 @@ def _dispatch(
     if args.command == "run":
         from voicebridge.devrun import run
 
-        return run(os.environ if environ is None else environ)
+        return run(environ)
     if args.command == "settings":
-        for spec in SPECS:
-            print(f"{spec.variable}={settings.redacted()[spec.name]}")
+        if resolved.service is not None:
+            print(
+                f"# the settings of voicebridge run, pid {resolved.service.pid} "
+                f"({resolved.service.path}), beneath this environment"
+            )
+        print("\n".join(resolved.lines()))
         return 0
     if args.command == "db":
-        from voicebridge import migrate
-
+        url = settings.database_url
         if args.db_command == "upgrade":
-            migrate.upgrade(settings.database_url)
-        print(migrate.current(settings.database_url) or "(empty database)")
+            migrate.upgrade(url)
+        else:
+            migrate.require(url, schema=False, origin=origin)
+        revision = migrate.current(url)
+        print(revision or "(empty database)")
+        newest = "the newest" if revision == migrate.head() else f"the newest is {migrate.head()}"
+        print(
+            f"database {_database(resolved)}: schema {revision or 'none'} ({newest})",
+            file=sys.stderr,
+        )
         return 0
     if args.command == "apikey":
-        return _apikey(args, settings)
+        return _apikey(args, resolved)
     if args.command in ("routing", "route", "districts"):
-        return cli_routing.run(args, settings)
+        return cli_routing.run(args, settings, origin=origin)
     if args.command in ("dialplan", "prompts", "fake-asterisk"):
         return cli_asterisk.run(args, settings)
     raise AssertionError(args.command)  # pragma: no cover
 
 
-def _apikey(args: argparse.Namespace, settings: Settings) -> int:
+def _apikey(args: argparse.Namespace, resolved: Resolved) -> int:
     from voicebridge.apikeys import ApiKeys, RevocationNotShared, Role
-    from voicebridge.runtime import build_runtime
+    from voicebridge.runtime import open_runtime
 
-    runtime = build_runtime(settings)
+    runtime = open_runtime(resolved.settings, origin=_origin(resolved.sources[DATABASE_VARIABLE]))
+    database = _database(resolved)
     try:
         keys: ApiKeys = runtime.apikeys
         if args.key_command == "create":
@@ -136,10 +220,11 @@ def _apikey(args: argparse.Namespace, settings: Settings) -> int:
             print(
                 f"key {identity.key_id}, role {identity.role.value}"
                 + (f", district {identity.district}" if identity.district else "")
-                + ": store it now, it is not shown again",
+                + f", created in {database}: store it now, it is not shown again",
                 file=sys.stderr,
             )
         elif args.key_command == "list":
+            print(f"keys in {database}", file=sys.stderr)
             for info in keys.list():
                 i = info.identity
                 state = (
@@ -149,12 +234,14 @@ def _apikey(args: argparse.Namespace, settings: Settings) -> int:
         elif args.key_command == "revoke":
             try:
                 if not keys.revoke(args.key_id):
-                    print(f"voicebridge: no active key {args.key_id}", file=sys.stderr)
+                    print(
+                        f"voicebridge: no active key {args.key_id} in {database}", file=sys.stderr
+                    )
                     return 1
             except RevocationNotShared as exc:
                 print(f"voicebridge: {exc}", file=sys.stderr)
                 return 1
-            print(f"key {args.key_id} revoked")
+            print(f"key {args.key_id} revoked in {database}")
         return 0
     finally:
         runtime.close()

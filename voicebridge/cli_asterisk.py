@@ -44,13 +44,19 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         help="development: an AMI server that plays Asterisk 22 (no real calls are made)",
     )
     fake.add_argument("--host", default="127.0.0.1", help="the address to listen on")
-    fake.add_argument("--port", type=int, default=5038, help="the AMI port (default: 5038)")
+    fake.add_argument("--port", type=_port, default=5038, help="the AMI port (default: 5038)")
     fake.add_argument(
         "--press-after",
         type=float,
         default=4.0,
         help="seconds after answering before each responder presses 1 (default: 4)",
     )
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port, 0 to 65535, got {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,6 +69,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _build(args)
     except DialplanError as exc:
         raise VoicebridgeError(str(exc)) from exc
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # the --out the user gave (a folder that cannot be made, a file that is a folder)
+        culprit = "" if str(exc.filename) == str(args.out) else f" ({exc.filename})"
+        raise VoicebridgeError(f"cannot write {args.out}: {exc.strerror}{culprit}") from exc
 
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,7 +118,10 @@ async def _fake_asterisk(args: argparse.Namespace) -> None:
     from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 
     fake = FakeAsterisk(default=Endpoint(behaviour=Behaviour.PRESS, after=args.press_after))
-    await fake.start(args.host, args.port)
+    try:
+        await fake.start(args.host, args.port)
+    except OSError as exc:
+        raise VoicebridgeError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
     print(
         f"fake Asterisk: AMI on {args.host}:{fake.port} (user voicebridge, secret "
         "voicebridge); no real calls are made",

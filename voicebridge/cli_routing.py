@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from routing.config import ConfigError, parse_config
+from routing.geo import Outlines
 from routing.resolve import describe
 from voicebridge.dispatch import Explanation
 from voicebridge.rules import read_rules_file
@@ -38,17 +39,23 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     locate.add_argument("lon", type=float)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> int:
+    """``origin``: where the database URL came from, for messages."""
     if args.command == "routing" and args.routing_command == "check":
         return _check(args.file or settings.routing_file)
-    from voicebridge.runtime import build_runtime
+    if args.command == "districts":  # no database needed
+        outlines = (
+            Outlines.from_geojson(settings.districts_file)
+            if settings.districts_file is not None
+            else Outlines.bundled()
+        )
+        place = outlines.locate(args.lat, args.lon)
+        print(describe(place))
+        return 0 if place.in_lima else 1
+    from voicebridge.runtime import open_runtime
 
-    runtime = build_runtime(settings)
+    runtime = open_runtime(settings, origin=origin)
     try:
-        if args.command == "districts":
-            place = runtime.outlines.locate(args.lat, args.lon)
-            print(describe(place))
-            return 0 if place.in_lima else 1
         if args.command == "route":
             print_explanation(runtime.dispatcher.explain(args.incident_id))
             return 0

@@ -2,8 +2,23 @@
 embedded defaults. A local Redis under ``./var/redis`` unless ``VOICEBRIDGE_REDIS_URL``
 names one, the fake Asterisk (``voicebridge fake-asterisk``) unless
 ``VOICEBRIDGE_AMI_URL`` names an Asterisk, the schema upgraded, a development admin key,
-then ``serve`` and a ``worker``. Ctrl-C stops everything it started, Redis last."""
+then ``serve`` and a ``worker``.
 
+Every process it starts is supervised (:class:`Supervisor`): one that dies is logged in
+one line and started again with backoff, the others go on (the API stays up). Redis
+comes back on its port with its data directory (its append-only file), the fake
+Asterisk on its port, so the others reconnect to them. Ctrl-C (or SIGTERM) stops
+everything it started, Redis last; a second Ctrl-C kills what is still stopping.
+
+Why a loop of our own rather than a process manager: honcho (a Procfile runner) stops
+everything when one process exits, as this module did; supervisor and circus restart
+processes, but as daemons of their own with a configuration file (and circus with
+ZeroMQ), while here the ports are chosen at start-up, handed to the later processes,
+and must be kept by every restart. Popen, poll and a timer do that in a hundred lines.
+"""
+
+import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -11,9 +26,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -22,10 +38,18 @@ from voicebridge import migrate
 from voicebridge.apikeys import Role
 from voicebridge.errors import VoicebridgeError
 from voicebridge.runtime import build_runtime
-from voicebridge.settings import Settings, load_settings
+from voicebridge.settings import RUN_FILE, Settings, load_settings, publish, withdraw
+from voicebridge.worker import describe_exit
+
+log = logging.getLogger(__name__)
 
 VAR = Path("var")
 KEY_FILE = VAR / "dev-admin.key"
+
+BACKOFF = (0.5, 30.0)  # seconds before a dead process is started again, doubling
+STABLE_SECONDS = 10.0  # a process up this long starts its backoff over
+POLL_SECONDS = 0.1
+STOP_SECONDS = 10.0  # a process that has not stopped by then is killed
 
 
 def _free_port() -> int:
@@ -34,67 +58,80 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A redis-server configured as voicebridge needs it (AOF, noeviction)."""
+def redis_command(directory: Path, port: int) -> list[str]:
+    """A redis-server configured as voicebridge needs it (AOF, noeviction), keeping its
+    data in ``directory``."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise VoicebridgeError(
             "redis-server is not installed: install it (Debian: apt-get install redis-server) "
             "or set VOICEBRIDGE_REDIS_URL to a Redis you run"
         )
+    return [
+        binary,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(directory.resolve()),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--maxmemory-policy",
+        "noeviction",
+        "--logfile",
+        "redis.log",
+    ]
+
+
+def start_redis(directory: Path, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    """A redis-server (see :func:`redis_command`) on ``port`` (0: a free one), once it
+    answers; and its URL."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 (a fixed command line)
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(directory.resolve()),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-            "--maxmemory-policy",
-            "noeviction",
-            "--logfile",
-            "redis.log",
-        ],
-        start_new_session=True,
-    )
+    port = port or _free_port()
+    proc = subprocess.Popen(redis_command(directory, port), start_new_session=True)  # noqa: S603
     url = f"redis://127.0.0.1:{port}/0"
     client = Redis.from_url(url, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except RedisError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise VoicebridgeError(
-                    f"the local Redis did not start; see {directory / 'redis.log'}"
-                ) from None
-            time.sleep(0.05)
-    client.close()
+    try:
+        while True:
+            try:
+                client.ping()
+                break
+            except RedisError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise VoicebridgeError(
+                        f"the local Redis did not start; see {directory / 'redis.log'}"
+                    ) from None
+                time.sleep(0.05)
+    except BaseException:  # Ctrl-C too: nothing is left running
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        client.close()
     return proc, url
+
+
+def fake_asterisk_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "voicebridge", "fake-asterisk", "--port", str(port)]
 
 
 def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """``voicebridge fake-asterisk`` on a free port; its AMI URL once it listens."""
     port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 (our own command)
-        [sys.executable, "-m", "voicebridge", "fake-asterisk", "--port", str(port)],
-        env=dict(env),
-        start_new_session=True,
-    )
-    if not wait_listening(proc, port):
+    proc = subprocess.Popen(fake_asterisk_command(port), env=dict(env), start_new_session=True)  # noqa: S603
+    try:
+        if not wait_listening(proc, port):
+            raise VoicebridgeError("the fake Asterisk did not start")
+    except BaseException:  # Ctrl-C too: nothing is left running
         proc.kill()
-        raise VoicebridgeError("the fake Asterisk did not start")
+        proc.wait()
+        raise
     return proc, f"ami://voicebridge:voicebridge@127.0.0.1:{port}"
 
 
@@ -131,33 +168,56 @@ def dev_admin_key(settings: Settings) -> str:
 
 def run(environ: Mapping[str, str]) -> int:
     VAR.mkdir(exist_ok=True)
-    env = dict(environ)
-    redis_proc = None
-    if "VOICEBRIDGE_REDIS_URL" not in environ:
-        redis_proc, env["VOICEBRIDGE_REDIS_URL"] = start_redis(VAR / "redis")
-    children: list[subprocess.Popen[bytes]] = []
+    env = dict(environ)  # what every child is started (and restarted) with
+    supervisor = Supervisor()
+    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C until the supervisor runs
     try:
+        if "VOICEBRIDGE_REDIS_URL" not in environ:
+            port = _free_port()
+            proc, env["VOICEBRIDGE_REDIS_URL"] = start_redis(VAR / "redis", port)
+            supervisor.adopt("redis", proc, _spawner(redis_command(VAR / "redis", port)), last=True)
         settings = load_settings(env)
         fake = ""
         if settings.ami_url is None:
             proc, env["VOICEBRIDGE_AMI_URL"] = start_fake_asterisk(env)
-            children.append(proc)
+            port = int(env["VOICEBRIDGE_AMI_URL"].rsplit(":", 1)[1])
+            supervisor.adopt("fake-asterisk", proc, _spawner(fake_asterisk_command(port), env))
             settings = load_settings(env)
             fake = " (the fake Asterisk: every line answers, responders press 1)"
+        publish_settings(env, environ)
         migrate.upgrade(settings.database_url)
         key = dev_admin_key(settings)
         for command in ("serve", "worker"):
-            children.append(
-                subprocess.Popen(  # noqa: S603 (our own command)
-                    [sys.executable, "-m", "voicebridge", command], env=env, start_new_session=True
-                )
-            )
+            supervisor.start(command, _spawner([sys.executable, "-m", "voicebridge", command], env))
         _banner(settings, key, fake)
-        return _wait(children)
+        return supervisor.run()
+    except KeyboardInterrupt:
+        return 130
     finally:
-        _stop(children)
-        if redis_proc is not None:
-            _stop([redis_proc])
+        withdraw(RUN_FILE)
+        supervisor.stop()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _spawner(
+    command: list[str], env: Mapping[str, str] | None = None
+) -> Callable[[], subprocess.Popen[bytes]]:
+    """Starts ``command`` in a process group of its own (Ctrl-C in the terminal reaches
+    ``voicebridge run`` alone, which stops each child in turn)."""
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+
+    return spawn
+
+
+def publish_settings(env: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """The settings serve and the worker get, in ``var/run.json`` while this runs, for
+    the commands run beside it (``voicebridge settings``, ``apikey``...)."""
+    publish(RUN_FILE, env, set_by_run={k for k, v in env.items() if environ.get(k) != v})
 
 
 def _banner(settings: Settings, key: str, fake: str) -> None:
@@ -182,34 +242,149 @@ Ctrl-C stops everything.
     )
 
 
-def _wait(children: list[subprocess.Popen[bytes]]) -> int:
-    stop = False
+class Child:
+    """One process of ``voicebridge run``: when it dies, one log line (what died, how,
+    and when it starts again), whatever it left in its process group killed (a worker's
+    RQ scheduler), and after the delay it is started again the same way. The delay
+    doubles from ``backoff[0]`` to ``backoff[1]`` while it keeps dying, and starts over
+    once it stayed up ``stable`` seconds."""
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal stop
-        stop = True
+    def __init__(
+        self,
+        name: str,
+        proc: subprocess.Popen[bytes],
+        spawn: Callable[[], subprocess.Popen[bytes]],
+        *,
+        last: bool,
+        backoff: tuple[float, float],
+        stable: float,
+    ) -> None:
+        self.name = name
+        self.proc = proc
+        self.spawn = spawn
+        self.last = last  # stopped after the others (Redis)
+        self.backoff = backoff
+        self.stable = stable
+        self.since = time.monotonic()  # when it was started
+        self.delay = backoff[0]
+        self.restart_at: float | None = None  # dead, to be started again then
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stop:
-        for child in children:
-            if child.poll() is not None:
-                name = " ".join(str(a) for a in child.args[3:])  # type: ignore[index]
-                print(f"voicebridge {name} exited with {child.returncode}; stopping", flush=True)
-                return child.returncode or 1
-        time.sleep(0.2)
-    print("stopping…", flush=True)
-    return 0
+    def check(self, now: float) -> None:
+        if self.restart_at is None:
+            code = self.proc.poll()
+            if code is None:
+                if now - self.since >= self.stable:
+                    self.delay = self.backoff[0]
+                return
+            _kill_group(self.proc)
+            log.warning(
+                "%s (pid %d) died (%s); restarting it in %g s",
+                self.name,
+                self.proc.pid,
+                describe_exit(code),
+                self.delay,
+            )
+            self._later(now)
+        elif now >= self.restart_at:
+            self.restart_at = None
+            self.since = now
+            try:
+                self.proc = self.spawn()
+            except OSError as exc:
+                log.error(
+                    "%s could not be started (%s); trying again in %g s",
+                    self.name,
+                    exc,
+                    self.delay,
+                )
+                self._later(now)
+
+    def _later(self, now: float) -> None:
+        self.restart_at = now + self.delay
+        self.delay = min(self.delay * 2, self.backoff[1])
 
 
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+class Supervisor:
+    """The processes of ``voicebridge run``, each a :class:`Child`: one that dies is
+    started again (:data:`BACKOFF`), the others go on."""
+
+    def __init__(
+        self, *, backoff: tuple[float, float] = BACKOFF, stable: float = STABLE_SECONDS
+    ) -> None:
+        self.backoff = backoff
+        self.stable = stable
+        self.children: list[Child] = []
+        self.signals = 0  # SIGINT and SIGTERM received: one stops, two kill
+
+    def adopt(
+        self,
+        name: str,
+        proc: subprocess.Popen[bytes],
+        spawn: Callable[[], subprocess.Popen[bytes]],
+        *,
+        last: bool = False,
+    ) -> None:
+        """Supervise ``proc``, started already; ``spawn`` starts it again."""
+        self.children.append(
+            Child(name, proc, spawn, last=last, backoff=self.backoff, stable=self.stable)
+        )
+
+    def start(
+        self, name: str, spawn: Callable[[], subprocess.Popen[bytes]], *, last: bool = False
+    ) -> subprocess.Popen[bytes]:
+        proc = spawn()
+        self.adopt(name, proc, spawn, last=last)
+        return proc
+
+    def run(self) -> int:
+        """Supervise until SIGINT or SIGTERM."""
+        self._handle_signals()
+        while not self.signals:
+            self.check()
+            time.sleep(POLL_SECONDS)
+        log.info("stopping…")
+        return 0
+
+    def check(self) -> None:
+        """Note the processes that died, start again those whose time has come."""
+        now = time.monotonic()
+        for child in self.children:
+            child.check(now)
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL after :data:`STOP_SECONDS` or at a
+        second Ctrl-C), Redis last."""
+        previous = self._handle_signals()
+        try:
+            _stop([c.proc for c in self.children if not c.last], lambda: self.signals > 1)
+            _stop([c.proc for c in self.children if c.last], lambda: self.signals > 1)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _handle_signals(self) -> dict[int, Any]:
+        """Count SIGINT and SIGTERM from now on; the handlers they had."""
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self.signals += 1
+
+        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _stop(procs: Iterable[subprocess.Popen[bytes]], force: Callable[[], bool]) -> None:
+    procs = list(procs)
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + STOP_SECONDS
     for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        while proc.poll() is None and time.monotonic() < deadline and not force():
+            time.sleep(0.05)
+        _kill_group(proc)  # the process if it is still there, and what it left behind
+        proc.wait()
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to ``proc``'s process group (its own: it was started in a new session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

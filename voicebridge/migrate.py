@@ -1,4 +1,6 @@
-"""Schema migrations (Alembic), run under a lock so replicas may start together."""
+"""Schema migrations (Alembic), run under a lock so replicas may start together; and the
+check that a database exists with the newest schema, so that a command never creates an
+empty database by mistake (only ``voicebridge db upgrade`` and ``voicebridge run`` do)."""
 
 import fcntl
 import logging
@@ -12,6 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+
+from voicebridge.errors import VoicebridgeError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,48 @@ def head() -> str:
     return head
 
 
+class DatabaseNotReady(VoicebridgeError):
+    """The database does not exist, or its schema is missing or not the newest."""
+
+
+def shown(url: str) -> str:
+    """``url`` with its password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def require(url: str, *, schema: bool = True, origin: str = "") -> None:
+    """Raise :class:`DatabaseNotReady` when the SQLite file does not exist or (if
+    ``schema``) the schema is missing or not the newest, saying how to fix it. Creates
+    nothing. ``origin``: where the URL came from, for the message."""
+    parsed = make_url(url)
+    named = shown(url) + (f" ({origin})" if origin else "")
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise DatabaseNotReady(
+            f"there is no database at {named}; create it with: voicebridge db upgrade "
+            "(or point VOICEBRIDGE_DATABASE_URL at the service's database)"
+        )
+    if not schema:
+        return
+    revision, newest = current(url), head()
+    if revision is None:
+        raise DatabaseNotReady(
+            f"the database {named} has no voicebridge schema; create it with: "
+            "voicebridge db upgrade"
+        )
+    if revision == newest:
+        return
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if revision in known:
+        raise DatabaseNotReady(
+            f"the database {named} has schema revision {revision}, this voicebridge needs "
+            f"{newest}; upgrade it with: voicebridge db upgrade"
+        )
+    raise DatabaseNotReady(
+        f"the database {named} has schema revision {revision}, which this voicebridge does "
+        f"not know (it needs {newest}): a newer voicebridge upgraded it"
+    )
+
+
 def current(url: str) -> str | None:
     engine = create_engine(url)
     try:
@@ -47,7 +93,13 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision``; a no-op when it is there already."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VoicebridgeError(
+                f"cannot create the folder of the database {shown(url)}: {exc.strerror}"
+            ) from exc
     engine = create_engine(url)
     try:
         with _schema_lock(url), engine.connect() as conn:

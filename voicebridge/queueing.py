@@ -8,6 +8,8 @@ so the rare job that runs twice (a resend after a crash) does no harm.
 
 import logging
 import re
+import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -88,26 +90,120 @@ def queue(name: str, connection: "Redis") -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
+class Outage:
+    """Redis as one process sees it: its going away is logged once (an error), its return
+    once (info), however many of the process's parts stumble on it meanwhile. Thread-safe.
+    """
+
+    def __init__(self, logger: logging.Logger, down: str, up: str) -> None:
+        """``down``: the message when Redis goes away, with one ``%s`` for the error."""
+        self.log = logger
+        self.down_message = down
+        self.up_message = up
+        self._lock = threading.Lock()
+        self._down = False
+
+    @property
+    def is_down(self) -> bool:
+        return self._down
+
+    def down(self, error: object) -> bool:
+        """Redis failed; True if that starts an outage (and was logged)."""
+        with self._lock:
+            if self._down:
+                return False
+            self._down = True
+        self.log.error(self.down_message, error)
+        return True
+
+    def up(self) -> bool:
+        """Redis answered; True if that ends an outage (and was logged)."""
+        with self._lock:
+            if not self._down:
+                return False
+            self._down = False
+        self.log.info(self.up_message)
+        return True
+
+
 class TaskRelay:
     """Moves stored tasks into RQ. Synchronous: the server runs it in a thread.
 
     A relay first claims a batch of tasks in the database (one relay per task, however
     many ``serve`` replicas run), then sends the batch to Redis in one pipelined round
-    trip; if Redis fails, the claims are given back. A relay that dies between the two
-    steps leaves claimed tasks without a job: :meth:`sweep` finds and resends them.
+    trip; if Redis fails, the claims are given back. The database is the truth: a job
+    Redis lost with its data is sent again once :meth:`check` sees Redis back without it;
+    a relay that dies between the two steps leaves claimed tasks without a job, which the
+    next relay to start (:meth:`check`) or :meth:`sweep` finds and resends.
     """
 
     # an enqueued task still in the table this long after it was due is looked at again
     OVERDUE = timedelta(minutes=5)
     # a scheduled job this late means no RQ scheduler is running
     LATE = timedelta(seconds=5)
+    # a key every relay keeps in Redis: gone means Redis lost its data (restarted empty,
+    # flushed, or another server behind the same address)
+    MARK = "voicebridge:relay:mark"
+    CHECK_BATCH = 500
 
     def __init__(self, tasks: TaskStore, redis: "Redis", clock: Clock) -> None:
         self.tasks = tasks
         self.redis = redis
         self.clock = clock
         self.queues = {name: queue(name, redis) for name in QUEUES}
-        self._redis_down = False
+        self.outage = Outage(
+            log,
+            "Redis is unreachable, tasks wait in the database: %s",
+            "Redis is reachable again; sending the tasks that waited",
+        )
+        self._seen: tuple[str, bytes] | None = None  # Redis's run_id and the mark
+
+    def check(self) -> int:
+        """Ask Redis whether it is the one the tasks were sent to, at every tick of the
+        relay (one round trip). When this relay first reaches it, when it restarted (a new
+        ``run_id``: a restart with its append-only file may still lose its last second)
+        and when it lost :data:`MARK` (its data), the tasks the database says are in the
+        queue are compared with Redis's jobs, and those whose job is gone are sent again
+        (:meth:`recover`): a job lost with Redis's data is enqueued again about a second
+        after Redis is back. The number sent again."""
+        token = secrets.token_hex(8).encode()
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(self.MARK, token, nx=True)
+                pipe.get(self.MARK)
+                pipe.info("server")
+                _, mark, info = pipe.execute()
+            seen = (str(info.get("run_id", "")), bytes(mark or b""))
+            resent = self.recover() if seen != self._seen else 0
+        except RedisError as exc:
+            self.outage.down(exc)
+            return 0
+        self._seen = seen
+        self.outage.up()
+        return resent
+
+    def recover(self) -> int:
+        """Send again every task the database says is in the queue whose job Redis does
+        not hold: Redis lost it (or the relay that claimed it died before sending it). A
+        task whose job runs twice (another replica sent it meanwhile) is harmless: jobs
+        are idempotent. The number sent again."""
+        keys = self.tasks.in_queue_keys()
+        missing: list[str] = []
+        for start in range(0, len(keys), self.CHECK_BATCH):
+            batch = keys[start : start + self.CHECK_BATCH]
+            with self.redis.pipeline(transaction=False) as pipe:
+                for key in batch:
+                    pipe.exists(Job.key_for(key))
+                found = pipe.execute()
+            missing += [key for key, there in zip(batch, found, strict=True) if not there]
+        if missing:
+            log.warning(
+                "%d task(s) in the queue had no job in Redis (its data lost); sent again "
+                "from the database",
+                len(missing),
+            )
+            self.tasks.resend(missing)
+        return len(missing)
 
     def flush(self) -> int:
         """Send every unsent task; the number sent. On a Redis error they stay unsent."""
@@ -117,9 +213,9 @@ class TaskRelay:
                 sent += self._send(batch)
             except RedisError as exc:
                 self.tasks.release([task.key for task in batch])
-                self._down(exc)
+                self.outage.down(exc)
                 return sent
-            self._up()
+            self.outage.up()
         return sent
 
     def promote_late(self) -> int:
@@ -142,7 +238,7 @@ class TaskRelay:
                     q.enqueue_job(job)
                     moved += 1
         except RedisError as exc:
-            self._down(exc)
+            self.outage.down(exc)
             return moved
         if moved:
             log.warning("%d scheduled job(s) were late: no RQ scheduler runs; enqueued", moved)
@@ -166,7 +262,7 @@ class TaskRelay:
                 elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                     self.tasks.fail(task.key, f"job {status.value} in RQ")
         except RedisError as exc:
-            self._down(exc)
+            self.outage.down(exc)
             return 0
         if resend:
             log.warning("%d task(s) lost their job in Redis; sending them again", len(resend))
@@ -177,6 +273,9 @@ class TaskRelay:
         now = self.clock.now()
         sent = 0
         with self.redis.pipeline() as pipe:
+            # MULTI from the start: RQ's enqueue_job calls multi() on a pipeline not yet
+            # in one, which fails once schedule_job has queued commands before it
+            pipe.multi()
             for task in batch:
                 spec = JOBS.get(task.name)
                 if spec is None:
@@ -203,13 +302,3 @@ class TaskRelay:
                 sent += 1
             pipe.execute()
         return sent
-
-    def _down(self, exc: Exception) -> None:
-        if not self._redis_down:
-            log.error("Redis is unreachable, tasks wait in the database: %s", exc)
-            self._redis_down = True
-
-    def _up(self) -> None:
-        if self._redis_down:
-            log.info("Redis is reachable again; sending the tasks that waited")
-            self._redis_down = False

@@ -60,6 +60,15 @@ def configured_media(settings: Settings) -> frozenset[Medium]:
     return frozenset(media)
 
 
+def open_runtime(settings: Settings, *, origin: str = "") -> Runtime:
+    """The runtime of a command that works on the service's database as it is: refused
+    (:class:`~voicebridge.migrate.DatabaseNotReady`, naming the database and ``origin``,
+    where its URL came from) when it does not exist or its schema is not the newest;
+    never created nor upgraded here (``voicebridge db upgrade`` does that)."""
+    migrate.require(settings.database_url, origin=origin)
+    return build_runtime(settings, migrate_schema=False)
+
+
 def build_runtime(
     settings: Settings,
     *,

@@ -3,13 +3,21 @@ optional TOML file named by ``VOICEBRIDGE_CONFIG`` (the environment wins).
 
 Nothing else in voicebridge reads the environment: the CLI passes ``os.environ`` here and
 the composition root passes the result on.
+
+``voicebridge run`` publishes the settings its service uses in :data:`RUN_FILE` while it
+runs (:func:`publish`); the other commands run in the same directory read them
+(:func:`published`) beneath their own environment, so that ``voicebridge settings`` shows
+what the service uses and a key ``voicebridge apikey create`` makes lands in its database.
 """
 
 import difflib
+import json
+import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +28,9 @@ PREFIX = "VOICEBRIDGE_"
 CONFIG_VARIABLE = "VOICEBRIDGE_CONFIG"
 # variables of the test suites, not of the service
 IGNORED_PREFIXES = ("VOICEBRIDGE_TEST_",)
+RUN_FILE = Path("var/run.json")  # the settings of a running ``voicebridge run``
+DEFAULT = "default"
+ENVIRONMENT = "environment"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -42,6 +53,24 @@ class Settings:
     def redacted(self) -> dict[str, Any]:
         """The settings with passwords in URLs masked, for printing."""
         return {f.name: _redact(getattr(self, f.name)) for f in fields(self)}
+
+    def as_environ(self) -> dict[str, str]:
+        """The settings as ``VOICEBRIDGE_*`` variables that :func:`load_settings` turns
+        back into these settings (secrets included)."""
+        return {spec.variable: _text(getattr(self, spec.name)) for spec in SPECS}
+
+    def shown(self) -> dict[str, str]:
+        """The settings as ``voicebridge settings`` prints them: passwords masked,
+        booleans ``true``/``false``, the shipped files named, ``(none)`` for none."""
+        out: dict[str, str] = {}
+        for spec in SPECS:
+            value = getattr(self, spec.name)
+            if value is None:
+                shipped = _SHIPPED.get(spec.name)
+                out[spec.variable] = str(resources.files("routing") / shipped) if shipped else NONE
+            else:
+                out[spec.variable] = _text(_redact(value))
+        return out
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -254,12 +283,64 @@ _BY_NAME = {s.name: s for s in SPECS}
 _KNOWN_VARIABLES = {s.variable for s in SPECS} | {CONFIG_VARIABLE}
 
 
+NONE = "(none)"
+_SHIPPED = {"routing_file": "data/lima.yaml", "districts_file": "data/districts.json"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Service:
+    """The settings a running ``voicebridge run`` published in :data:`RUN_FILE`."""
+
+    pid: int
+    path: Path
+    values: Mapping[str, tuple[str, str]]  # name or "config" -> (text, where the run got it)
+
+    @property
+    def label(self) -> str:
+        return f"make run, pid {self.pid}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Resolved:
+    """The settings with where each value came from."""
+
+    settings: Settings
+    config: Path | None
+    sources: Mapping[str, str]  # variable (VOICEBRIDGE_CONFIG too) -> its source
+    service: Service | None
+
+    def lines(self) -> list[str]:
+        """``VARIABLE=value  # source`` for each setting, VOICEBRIDGE_CONFIG first."""
+        shown = {CONFIG_VARIABLE: str(self.config) if self.config else NONE}
+        shown.update(self.settings.shown())
+        width = max(len(f"{k}={v}") for k, v in shown.items())
+        return [f"{f'{k}={v}':<{width}}  # {self.sources[k]}" for k, v in shown.items()]
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build the settings, or raise :class:`SettingsError` naming what is wrong."""
-    raw: dict[str, tuple[str, str]] = {}  # name -> (value, where it came from)
-    config = environ.get(CONFIG_VARIABLE)
-    if config:
-        raw.update(_read_toml(Path(config)))
+    return resolve_settings(environ).settings
+
+
+def resolve_settings(environ: Mapping[str, str], *, service: Service | None = None) -> Resolved:
+    """The settings and their sources. Each value comes from the first of: the
+    environment, the file named by VOICEBRIDGE_CONFIG, the ``service`` (the settings of a
+    running ``voicebridge run``), the defaults."""
+    raw: dict[str, tuple[str, str, str]] = {}  # name -> (value, where, source)
+    config: Path | None = None
+    sources = {CONFIG_VARIABLE: DEFAULT}
+    if service is not None:
+        for name, (text, origin) in service.values.items():
+            if name == "config":
+                config, sources[CONFIG_VARIABLE] = Path(text), f"{service.label}: {origin}"
+            elif name in _BY_NAME:
+                where = f"{_BY_NAME[name].variable} (in {service.path})"
+                raw[name] = (text, where, f"{service.label}: {origin}")
+    from_service = dict(raw)
+    given = environ.get(CONFIG_VARIABLE)
+    if given:
+        config, sources[CONFIG_VARIABLE] = Path(given).absolute(), ENVIRONMENT
+        raw.update(_read_toml(Path(given)))
     for variable, value in environ.items():
         if not variable.startswith(PREFIX) or variable.startswith(IGNORED_PREFIXES):
             continue
@@ -268,27 +349,117 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             suggestion = f" (did you mean {hint[0]}?)" if hint else ""
             raise SettingsError(f"{variable}: unknown setting{suggestion}")
         if variable != CONFIG_VARIABLE:
-            raw[variable.removeprefix(PREFIX).lower()] = (value, variable)
+            raw[variable.removeprefix(PREFIX).lower()] = (value, variable, ENVIRONMENT)
     values: dict[str, Any] = {}
     for spec in SPECS:
         if spec.name in raw:
-            text, where = raw[spec.name]
+            text, where, source = raw[spec.name]
         elif spec.default is not None:
-            text, where = spec.default, f"{spec.variable} (default)"
+            text, where, source = spec.default, f"{spec.variable} (default)", DEFAULT
         else:
             continue
         try:
             values[spec.name] = spec.parse(text)
         except Invalid as exc:
             raise SettingsError(f"{where}: expected {exc}, got {text!r}") from None
+        if (
+            service is not None
+            and spec.name in from_service
+            and raw[spec.name] != (from_service[spec.name])
+        ):
+            theirs = from_service[spec.name][0]
+            if _parsed(spec, theirs) != values[spec.name]:
+                source += f"; make run uses {_text(_redact(_parsed(spec, theirs)))}"
+        sources[spec.variable] = source
     if "public_url" not in values:
         host = values["http_host"]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         values["public_url"] = f"http://{shown}:{values['http_port']}"
-    return Settings(**values)
+        sources[_BY_NAME["public_url"].variable] = f"{DEFAULT}: http://<host>:<port>"
+    return Resolved(settings=Settings(**values), config=config, sources=sources, service=service)
 
 
-def _read_toml(path: Path) -> dict[str, tuple[str, str]]:
+def _parsed(spec: Spec, text: str) -> Any:
+    try:
+        return spec.parse(text)
+    except Invalid:
+        return text
+
+
+def publish(path: Path, environ: Mapping[str, str], *, set_by_run: Collection[str]) -> None:
+    """Write the settings ``environ`` makes, and where each came from, to ``path`` (only
+    the owner may read it: it holds the secrets) for the other commands to read while
+    this process runs. ``set_by_run``: the variables ``voicebridge run`` set itself."""
+    resolved = resolve_settings(environ)
+    texts = resolved.settings.as_environ()
+    values: dict[str, tuple[str, str]] = {}
+    if resolved.config is not None:
+        values["config"] = (str(resolved.config), ENVIRONMENT)
+    for spec in SPECS:
+        source = resolved.sources[spec.variable]
+        values[spec.name] = (
+            texts[spec.variable],
+            "set by voicebridge run" if spec.variable in set_by_run else source,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        settings = {k: {"value": v, "source": source} for k, (v, source) in values.items()}
+        json.dump({"pid": os.getpid(), "settings": settings}, out, indent=1)
+    partial.replace(path)
+
+
+def withdraw(path: Path) -> None:
+    """Remove what :func:`publish` wrote in ``path``, if this process wrote it."""
+    try:
+        service = _read_published(path)
+    except SettingsError:
+        return
+    if service is not None and service.pid == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def published(path: Path = RUN_FILE) -> Service | None:
+    """The settings a ``voicebridge run`` still running published in ``path``; None when
+    there are none, or when the process that wrote them is gone."""
+    service = _read_published(path)
+    if service is None or not _running(service.pid):
+        return None
+    return service
+
+
+def _read_published(path: Path) -> Service | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        values = {str(k): (str(v["value"]), str(v["source"])) for k, v in data["settings"].items()}
+        return Service(pid=int(data["pid"]), path=path.absolute(), values=values)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise SettingsError(
+            f"{path}: not the settings of a voicebridge run ({exc}); remove the file"
+        ) from None
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a voicebridge process (not another that reused its number)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        return b"voicebridge" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # no /proc: the pid alone
+    except OSError:
+        return True
+
+
+def _read_toml(path: Path) -> dict[str, tuple[str, str, str]]:
     where = f"{CONFIG_VARIABLE} ({path})"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -298,7 +469,7 @@ def _read_toml(path: Path) -> dict[str, tuple[str, str]]:
         raise SettingsError(f"{where}: cannot read it: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{where}: not valid TOML: {exc}") from None
-    out: dict[str, tuple[str, str]] = {}
+    out: dict[str, tuple[str, str, str]] = {}
     for key, value in data.items():
         if key not in _BY_NAME:
             hint = difflib.get_close_matches(key, sorted(_BY_NAME), n=1)
@@ -310,8 +481,16 @@ def _read_toml(path: Path) -> dict[str, tuple[str, str]]:
             text = str(value)
         else:
             raise SettingsError(f"{where}: {key} must be a string, integer or boolean")
-        out[key] = (text, f"{where} key {key}")
+        out[key] = (text, f"{where} key {key}", f"file {path.absolute()}")
     return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _redact(value: Any) -> Any:

@@ -981,3 +981,190 @@ def test_an_escalation_job_that_runs_a_little_early_takes_its_step(
     assert step is not None
     assert step.kind is StepKind.CALL
     assert outcomes(calls, incident_id, "pnp") == [Out.NO_ANSWER, Out.PENDING]
+
+
+# ------------------------------------------------------------ a room lost with its server
+
+LOST = "se perdió la llamada"
+WHY = "el reinicio de la central"
+
+
+def bridged_with_pnp_prompting(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> tuple[str, str, str, str]:
+    """The operator and serenazgo (it accepted) in the room, pnp hearing its prompt:
+    the refs of the three and the incident's id."""
+    incident_id, _ = dispatched(calls, config, clock)
+    [operator, serenazgo, pnp] = calls.contacts.claim(VOICE, "s")
+    calls.contacts.answered(operator.contact.ref)
+    calls.contacts.joined(operator.contact.ref)
+    calls.contacts.answered(serenazgo.contact.ref)
+    calls.contacts.acknowledged(serenazgo.contact.ref, AckMethod.KEYPRESS, "aceptó con la tecla 1")
+    calls.contacts.joined(serenazgo.contact.ref)
+    calls.contacts.answered(pnp.contact.ref)
+    assert calls.incidents.get(incident_id).status is Status.BRIDGED
+    return incident_id, operator.contact.ref, serenazgo.contact.ref, pnp.contact.ref
+
+
+def recalled_events(calls: CallStore, incident_id: str) -> list[tuple[str, str | None, str]]:
+    return [
+        (e.data["role"], e.data.get("agency"), e.cause)
+        for e in calls.incidents.events(incident_id)
+        if e.kind == EventKind.LEG_RECALLED
+    ]
+
+
+def test_a_lost_room_calls_the_operator_back_then_the_agency_that_acknowledged(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, operator, serenazgo, pnp = bridged_with_pnp_prompting(calls, config, clock)
+    clock.advance(1)
+    recalled = calls.contacts.dropped([operator, serenazgo, pnp], LOST, WHY)
+    assert len(recalled) == 2
+    detail = calls.incidents.detail(incident_id)
+    assert detail.incident.status is Status.ACKNOWLEDGED  # nobody is in the room
+    states = {c.ref: c.state for c in calls.legs(incident_id)}
+    assert [states[ref] for ref in (operator, serenazgo, pnp)] == [ContactState.ENDED] * 3
+    [operator_again, serenazgo_again] = [contact(calls, incident_id, ref) for ref in recalled]
+    assert (operator_again.role, operator_again.state, operator_again.label) == (
+        ContactRole.OPERATOR,
+        ContactState.PENDING,
+        "Consola",
+    )
+    # a reconnection, not a try: no attempt, the acknowledgement stands
+    assert (serenazgo_again.role, serenazgo_again.agency, serenazgo_again.attempt_id) == (
+        ContactRole.RESPONDER,
+        "serenazgo",
+        None,
+    )
+    assert serenazgo_again.address == contact(calls, incident_id, serenazgo).address
+    assert outcomes(calls, incident_id, "serenazgo") == [Out.ACKNOWLEDGED]
+    assert [a.agency for a in detail.acks] == ["serenazgo"]
+    # pnp had not acknowledged: its try ended, and its policy goes on (a retry later)
+    assert outcomes(calls, incident_id, "pnp") == [Out.ANSWERED]
+    assert not any(c.agency == "pnp" and c.ref != pnp for c in calls.legs(incident_id))
+    assert recalled_events(calls, incident_id) == [
+        ("operator", None, f"conferencia restablecida tras {WHY}: se vuelve a llamar al "
+         "operador («Consola»)"),
+        ("responder", "serenazgo", f"reconexión tras {WHY}: se vuelve a llamar a «Oficina» "
+         "(serenazgo) a la sala cuando el operador esté de vuelta en la sala; su "
+         "confirmación sigue en pie, no es un nuevo intento"),
+    ]  # fmt: skip
+    # the operator first; serenazgo once the operator is back in the room
+    [placed] = calls.contacts.claim(VOICE, "s")
+    assert placed.contact.ref == operator_again.ref
+    assert calls.contacts.claim(VOICE, "s") == []
+    calls.contacts.answered(operator_again.ref)
+    assert calls.contacts.claim(VOICE, "s") == []
+    calls.contacts.joined(operator_again.ref)
+    [placed] = calls.contacts.claim(VOICE, "s")
+    assert placed.contact.ref == serenazgo_again.ref
+    assert placed.contact.asks_for_ack  # the incident's prompt again: 1 lets it in
+    assert (placed.ring_seconds, placed.dtmf) == (40, None)  # serenazgo's policy, "slow"
+    calls.contacts.answered(serenazgo_again.ref)
+    calls.contacts.acknowledged(serenazgo_again.ref, AckMethod.KEYPRESS, "aceptó con la tecla 1")
+    calls.contacts.joined(serenazgo_again.ref)
+    detail = calls.incidents.detail(incident_id)
+    assert detail.incident.status is Status.BRIDGED
+    assert [a.agency for a in detail.acks] == ["serenazgo"]
+    assert outcomes(calls, incident_id, "serenazgo") == [Out.ACKNOWLEDGED]
+
+
+def test_a_loss_reported_again_calls_nobody_twice(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """Another replica, a second reconciliation, a re-login: the loss is reported again
+    while the callbacks are pending, then while they ring."""
+    incident_id, operator, serenazgo, pnp = bridged_with_pnp_prompting(calls, config, clock)
+    first = calls.contacts.dropped([operator, serenazgo, pnp], LOST, WHY)
+    version = calls.incidents.get(incident_id).version
+    assert calls.contacts.dropped([operator, serenazgo, pnp], LOST, WHY) == []
+    calls.contacts.ended(operator, LOST, Out.FAILED)
+    calls.contacts.claim(VOICE, "s")
+    assert calls.contacts.dropped([operator, serenazgo], LOST, WHY) == []
+    assert calls.incidents.get(incident_id).version == version
+    assert len(calls.legs(incident_id)) == 3 + len(first)
+
+
+def test_a_lost_callback_is_called_back_once_more(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """The server fell again while the callbacks rang or were in the room: one more
+    callback each, for the new loss."""
+    incident_id, operator, serenazgo, pnp = bridged_with_pnp_prompting(calls, config, clock)
+    lost = [operator, serenazgo, pnp]
+    [operator_again, serenazgo_again] = calls.contacts.dropped(lost, LOST, WHY)
+    calls.contacts.claim(VOICE, "s")
+    calls.contacts.joined(operator_again)
+    calls.contacts.claim(VOICE, "s")
+    calls.contacts.answered(serenazgo_again)
+    calls.contacts.joined(serenazgo_again)
+    third = calls.contacts.dropped([operator_again, serenazgo_again], LOST, WHY)
+    assert [(c.role, c.state) for c in calls.legs(incident_id) if c.ref in third] == [
+        (ContactRole.OPERATOR, ContactState.PENDING),
+        (ContactRole.RESPONDER, ContactState.PENDING),
+    ]
+
+
+@pytest.mark.parametrize("end", [Status.RESOLVED, Status.CANCELLED])
+def test_the_room_of_an_incident_that_ended_is_not_restored(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock, end: Status
+) -> None:
+    """Closed while its legs were still up (their hang-ups on the way): their loss is
+    the end they were asked for."""
+    incident_id, operator, serenazgo, pnp = bridged_with_pnp_prompting(calls, config, clock)
+    calls.incidents.transition(incident_id, end, actor="operator:k1", cause="atendido")
+    assert all(c.withdraw for c in calls.legs(incident_id))
+    assert calls.contacts.dropped([operator, serenazgo, pnp], LOST, WHY) == []
+    assert {c.state for c in calls.legs(incident_id)} == {ContactState.ENDED}
+    assert recalled_events(calls, incident_id) == []
+    assert calls.contacts.claim(VOICE, "s") == []
+
+
+def test_legs_asked_to_end_and_guests_are_not_called_back(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """The operator dropped its own leg (its hang-up on the way) and a guest was in the
+    room: neither is called back; serenazgo waits for an operator back in the room."""
+    incident_id, operator, serenazgo, _ = bridged_with_pnp_prompting(calls, config, clock)
+    [target] = decision_for(calls, incident_id, config, clock).plans[0].targets[:1]
+    guest = calls.add_leg(incident_id, target, actor="operator:k1")
+    calls.contacts.claim(VOICE, "s")
+    calls.contacts.joined(guest.ref)
+    calls.drop_leg(incident_id, operator, actor="operator:k1")
+    [serenazgo_again] = calls.contacts.dropped([operator, serenazgo, guest.ref], LOST, WHY)
+    assert contact(calls, incident_id, serenazgo_again).agency == "serenazgo"
+    assert calls.contacts.claim(VOICE, "s") == []  # no operator in the room
+    back = calls.add_leg(
+        incident_id,
+        decision_for(calls, incident_id, config, clock).operator,  # type: ignore[arg-type]
+        actor="operator:k1",
+        role=ContactRole.OPERATOR,
+    )
+    [placed] = calls.contacts.claim(VOICE, "s")
+    assert placed.contact.ref == back.ref
+    calls.contacts.joined(back.ref)
+    [placed] = calls.contacts.claim(VOICE, "s")
+    assert placed.contact.ref == serenazgo_again
+
+
+def test_two_replicas_reporting_the_same_loss_at_once_call_the_operator_once(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, operator, serenazgo, pnp = bridged_with_pnp_prompting(calls, config, clock)
+    barrier = threading.Barrier(4)
+    recalled: list[str] = []
+
+    def replica() -> None:
+        barrier.wait()
+        recalled.extend(calls.contacts.dropped([pnp, serenazgo, operator], LOST, WHY))
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(recalled) == 2
+    roles = [c.role for c in calls.legs(incident_id) if c.state is ContactState.PENDING]
+    assert sorted(roles) == [ContactRole.OPERATOR, ContactRole.RESPONDER]
+    assert len(recalled_events(calls, incident_id)) == 2

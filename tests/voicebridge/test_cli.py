@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,15 +13,20 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from routing.models import NewIncident, NewReport, Source
 from tests.conftest import free_port
 from tests.routing.configs import SMALL
 from voicebridge import migrate
+from voicebridge.apikeys import ApiKeys
 from voicebridge.cli import main
 from voicebridge.runtime import build_runtime
-from voicebridge.settings import load_settings
+from voicebridge.settings import RUN_FILE, SPECS, load_settings, publish
 
 
 @pytest.fixture(autouse=True)
@@ -33,12 +39,47 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(level)
 
 
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands run in an empty directory (no var/run.json of a `make run` of the
+    checkout's)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def env_for(tmp_path: Path, redis_url: str, **extra: str) -> dict[str, str]:
-    return {
+    """The settings of a database created with `voicebridge db upgrade`."""
+    env = {
         "VOICEBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/vb.sqlite3",
         "VOICEBRIDGE_REDIS_URL": redis_url,
         **extra,
     }
+    migrate.upgrade(env["VOICEBRIDGE_DATABASE_URL"])
+    return env
+
+
+def cli(
+    *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``voicebridge ARGS`` as a process of its own, with only ``env``'s VOICEBRIDGE_*."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "voicebridge", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def one_line_failure(done: subprocess.CompletedProcess[str], exit_code: int) -> str:
+    """The one line on stderr of a command that failed as expected."""
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == exit_code, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
 
 
 def test_a_bad_setting_stops_start_up_with_its_name(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,7 +131,10 @@ def test_api_keys_are_created_listed_and_revoked(
     token = captured.out.strip()
     assert token.startswith("vb_")
     key_id = token.split("_")[1]
-    assert f"key {key_id}, role operator, district 150132" in captured.err
+    assert (
+        f"key {key_id}, role operator, district 150132, created in "
+        f"sqlite:///{tmp_path}/vb.sqlite3 (VOICEBRIDGE_DATABASE_URL): store it now" in captured.err
+    )
     assert main(["apikey", "list"], environ=env) == 0
     listed = capsys.readouterr().out
     assert f"{key_id}\toperator\t150132\tactive\tcentral SJL" in listed
@@ -103,13 +147,18 @@ def test_api_keys_are_created_listed_and_revoked(
     assert "070101" in capsys.readouterr().err
 
 
-def test_db_upgrade_reports_the_revision(
-    tmp_path: Path, redis_url: str, capsys: pytest.CaptureFixture[str]
+def test_db_upgrade_creates_the_database_and_reports_the_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = env_for(tmp_path, redis_url)
-    assert main(["db", "current"], environ=env) == 0
-    assert capsys.readouterr().out.strip() == "(empty database)"
-    assert main(["db", "upgrade"], environ=env) == 0
+    path = tmp_path / "var" / "voicebridge.sqlite3"
+    assert main(["db", "upgrade"], environ={}) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == migrate.head()
+    assert (
+        f"database sqlite:///{path} (the default, under the working directory): schema "
+        f"{migrate.head()} (the newest)" in captured.err
+    )
+    assert main(["db", "current"], environ={}) == 0
     assert capsys.readouterr().out.strip() == migrate.head()
 
 
@@ -327,3 +376,367 @@ def test_sighup_reloads_the_routing_file(
     finally:
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(15) == 0
+
+
+# --- expected failures: one line, no traceback, a non-zero exit ---------------------
+
+
+def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    line = one_line_failure(cli("routing", "check", "/nonexistent.yaml", env={}), 1)
+    assert line == "voicebridge: cannot read /nonexistent.yaml: No such file or directory"
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    out = tmp_path / "afile" / "extensions-voicebridge.conf"
+    line = one_line_failure(cli("dialplan", "render", "--out", str(out), env={}), 2)
+    assert line == f"voicebridge: cannot write {out}: File exists ({tmp_path / 'afile'})"
+    line = one_line_failure(cli("dialplan", "render", "--out", str(tmp_path), env={}), 2)
+    assert line == f"voicebridge: cannot write {tmp_path}: Is a directory"
+    line = one_line_failure(cli("settings", env={"VOICEBRIDGE_CONFIG": str(tmp_path)}), 2)
+    assert line.startswith(f"voicebridge: configuration error: VOICEBRIDGE_CONFIG ({tmp_path})")
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    env = {"VOICEBRIDGE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}
+    for command in (["apikey", "list"], ["db", "upgrade"], ["routing", "revisions"]):
+        line = one_line_failure(cli(*command, env=env), 1)
+        assert line.startswith(
+            "voicebridge: cannot use the database postgresql+psycopg://nobody@127.0.0.1:1/x: "
+            'connection failed: connection to server at "127.0.0.1", port 1 failed: '
+            "Connection refused"
+        ), line
+
+
+def test_an_unreachable_redis_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    env = env_for(tmp_path, url)
+    assert main(["apikey", "create", "--role", "admin"], environ=env) == 0
+    key_id = capsys.readouterr().out.split("_")[1]
+    line = one_line_failure(cli("apikey", "revoke", key_id, env=env), 1)
+    assert line.startswith(f"voicebridge: key {key_id} is revoked in the database, but Redis")
+
+    def refused(self: ApiKeys) -> None:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(ApiKeys, "list", refused)  # any command that meets it
+    assert main(["apikey", "list"], environ=env) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"voicebridge: Redis at {url} does not answer: Error 111 connecting to "
+        "127.0.0.1:1. Connection refused."
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["apikey", "create", "--role", "boss"],
+            "voicebridge apikey create: argument --role: invalid choice: 'boss' (choose from "
+            "'operator', 'supervisor', 'admin') (see: voicebridge apikey create --help)",
+        ),
+        (
+            ["districts", "locate", "-12.1", "west"],
+            "voicebridge districts locate: argument lon: invalid float value: 'west' "
+            "(see: voicebridge districts locate --help)",
+        ),
+        (
+            ["fake-asterisk", "--port", "99999"],
+            "voicebridge fake-asterisk: argument --port: expected a TCP port, 0 to 65535, "
+            "got '99999' (see: voicebridge fake-asterisk --help)",
+        ),
+        (
+            [],
+            "voicebridge: the following arguments are required: command (see: voicebridge --help)",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line(args: list[str], message: str) -> None:
+    assert one_line_failure(cli(*args, env={}), 2) == message
+
+
+def test_a_bad_setting_is_one_line(tmp_path: Path) -> None:
+    line = one_line_failure(cli("apikey", "list", env={"VOICEBRIDGE_HTTP_PORT": "eighty"}), 2)
+    assert line == (
+        "voicebridge: configuration error: VOICEBRIDGE_HTTP_PORT: expected a TCP port: an "
+        "integer from 0 to 65535, got 'eighty'"
+    )
+    config = tmp_path / "vb.toml"
+    config.write_text("auto_migrate = 'maybe'\n", encoding="utf-8")
+    line = one_line_failure(cli("settings", env={"VOICEBRIDGE_CONFIG": str(config)}), 2)
+    assert line == (
+        f"voicebridge: configuration error: VOICEBRIDGE_CONFIG ({config}) key auto_migrate: "
+        "expected true or false, got 'maybe'"
+    )
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path, redis_url: str) -> None:
+    env = env_for(tmp_path, redis_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line_failure(cli("fake-asterisk", "--port", str(port), env=env), 2)
+        assert line.startswith(f"voicebridge: cannot listen on 127.0.0.1:{port}: ")
+        assert line.endswith("address already in use")
+        served = cli("serve", env={**env, "VOICEBRIDGE_HTTP_PORT": str(port)})
+        assert (served.returncode, "Traceback" in served.stderr) == (2, False), served.stderr
+        line = served.stderr.splitlines()[-1]  # after serve's log lines
+        assert line.startswith(f"voicebridge: cannot listen on 127.0.0.1:{port}: ")
+
+
+# --- no database is created by mistake ------------------------------------------------
+
+
+NO_DATABASE = (
+    "voicebridge: there is no database at sqlite:///{path} ({origin}); create it with: "
+    "voicebridge db upgrade (or point VOICEBRIDGE_DATABASE_URL at the service's database)"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["apikey", "create", "--role", "admin"],
+        ["apikey", "list"],
+        ["apikey", "revoke", "0123456789"],
+        ["routing", "reload"],
+        ["routing", "revisions"],
+        ["routing", "show", "1"],
+        ["route", "explain", "LIM-2026-000001"],
+        ["db", "current"],
+        ["serve"],
+        ["worker", "--burst"],
+    ],
+)
+def test_no_command_creates_a_database_that_is_not_there(
+    tmp_path: Path, redis_url: str, command: list[str]
+) -> None:
+    """Run from another directory, a command refuses, naming the database it looked for
+    and how to create it, and creates nothing."""
+    env = {"VOICEBRIDGE_REDIS_URL": redis_url, "VOICEBRIDGE_HTTP_PORT": "0"}
+    line = one_line_failure(cli(*command, env=env, cwd=tmp_path), 2)
+    path = tmp_path / "var" / "voicebridge.sqlite3"
+    assert line == NO_DATABASE.format(path=path, origin="the default, under the working directory")
+    assert not (tmp_path / "var").exists()
+
+
+def test_a_database_without_the_newest_schema_is_refused(
+    tmp_path: Path, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/vb.sqlite3"
+    env = {"VOICEBRIDGE_DATABASE_URL": url, "VOICEBRIDGE_REDIS_URL": redis_url}
+    engine = create_engine(url)
+    with engine.connect() as conn:  # an empty SQLite file
+        conn.execute(text("SELECT 1"))
+    engine.dispose()
+    assert main(["apikey", "list"], environ=env) == 2
+    assert capsys.readouterr().err == (
+        f"voicebridge: the database {url} (VOICEBRIDGE_DATABASE_URL) has no voicebridge "
+        "schema; create it with: voicebridge db upgrade\n"
+    )
+    older = migrate.head()
+    migrate.upgrade(url, "0003")
+    capsys.readouterr()  # its log line
+    assert main(["routing", "revisions"], environ=env) == 2
+    assert capsys.readouterr().err == (
+        f"voicebridge: the database {url} (VOICEBRIDGE_DATABASE_URL) has schema revision "
+        f"0003, this voicebridge needs {older}; upgrade it with: voicebridge db upgrade\n"
+    )
+    assert main(["db", "current"], environ=env) == 0  # it says where the schema is
+    assert capsys.readouterr().out == "0003\n"
+    # serve and the worker upgrade an existing database when auto_migrate is on
+    assert main(["worker", "--burst"], environ=env) == 0
+    assert migrate.current(url) == migrate.head()
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str) -> Iterator[str]:
+    base = make_url(postgres_url)
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"{base.database}_cli"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_without_the_schema_is_refused(
+    empty_postgres: str, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"VOICEBRIDGE_DATABASE_URL": empty_postgres, "VOICEBRIDGE_REDIS_URL": redis_url}
+    assert main(["apikey", "create", "--role", "admin"], environ=env) == 2
+    shown = make_url(empty_postgres).render_as_string(hide_password=True)
+    assert capsys.readouterr().err == (
+        f"voicebridge: the database {shown} (VOICEBRIDGE_DATABASE_URL) has no voicebridge "
+        "schema; create it with: voicebridge db upgrade\n"
+    )
+    assert migrate.current(empty_postgres) is None
+    assert main(["db", "upgrade"], environ=env) == 0
+    assert main(["apikey", "create", "--role", "admin"], environ=env) == 0
+    assert f"created in {shown} (VOICEBRIDGE_DATABASE_URL)" in capsys.readouterr().err
+
+
+# --- voicebridge settings ----------------------------------------------------------------
+
+
+def settings_lines(out: str) -> dict[str, tuple[str, str]]:
+    """``{variable: (value, source)}`` of ``voicebridge settings``'s output."""
+    rows = {}
+    for line in out.splitlines():
+        if line.startswith("#"):
+            continue
+        assignment, _, source = line.partition("  # ")
+        variable, _, value = assignment.rstrip().partition("=")
+        rows[variable] = (value, source)
+    return rows
+
+
+def test_settings_show_each_value_and_where_it_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "vb.toml"
+    config.write_text('http_port = 9100\nauto_migrate = false\nincident_prefix = "CAL"\n')
+    env = {
+        "VOICEBRIDGE_CONFIG": str(config),
+        "VOICEBRIDGE_INCIDENT_PREFIX": "LIMA",
+        "VOICEBRIDGE_AMI_URL": "ami://voicebridge:s3cret@pbx:5038",
+    }
+    assert main(["settings"], environ=env) == 0
+    out = capsys.readouterr().out
+    rows = settings_lines(out)
+    assert list(rows) == ["VOICEBRIDGE_CONFIG", *(s.variable for s in SPECS)]
+    assert rows["VOICEBRIDGE_CONFIG"] == (str(config), "environment")
+    assert rows["VOICEBRIDGE_HTTP_PORT"] == ("9100", f"file {config}")
+    assert rows["VOICEBRIDGE_AUTO_MIGRATE"] == ("false", f"file {config}")
+    assert rows["VOICEBRIDGE_INCIDENT_PREFIX"] == ("LIMA", "environment")  # over the file
+    assert rows["VOICEBRIDGE_AMI_URL"] == ("ami://voicebridge:***@pbx:5038", "environment")
+    assert "s3cret" not in out
+    assert rows["VOICEBRIDGE_DATABASE_URL"] == (
+        f"sqlite:///{tmp_path}/var/voicebridge.sqlite3",
+        "default",
+    )
+    shipped = Path(__file__).parents[2] / "routing" / "data"
+    assert rows["VOICEBRIDGE_ROUTING_FILE"] == (str(shipped / "lima.yaml"), "default")
+    assert rows["VOICEBRIDGE_DISTRICTS_FILE"] == (str(shipped / "districts.json"), "default")
+    assert rows["VOICEBRIDGE_PUBLIC_URL"] == (
+        "http://127.0.0.1:9100",
+        "default: http://<host>:<port>",
+    )
+    assert main(["settings"], environ={}) == 0
+    rows = settings_lines(capsys.readouterr().out)
+    assert rows["VOICEBRIDGE_CONFIG"] == ("(none)", "default")
+    assert rows["VOICEBRIDGE_AUTO_MIGRATE"] == ("true", "default")
+    assert rows["VOICEBRIDGE_AMI_URL"] == ("(none)", "default")
+
+
+def test_the_settings_of_a_run_that_is_gone_are_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(RUN_FILE, {"VOICEBRIDGE_HTTP_PORT": "9999"}, set_by_run=())
+    data = json.loads(RUN_FILE.read_text(encoding="utf-8"))
+    assert RUN_FILE.stat().st_mode & 0o777 == 0o600  # it holds secrets
+    data["pid"] = _a_finished_pid()
+    RUN_FILE.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["settings"], environ={}) == 0
+    assert settings_lines(capsys.readouterr().out)["VOICEBRIDGE_HTTP_PORT"] == ("8080", "default")
+
+
+def _a_finished_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+class MakeRun:
+    """``voicebridge run`` in ``directory`` (what ``make run`` starts), on a free port."""
+
+    def __init__(self, directory: Path, **extra: str) -> None:
+        self.directory = directory
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
+        env.update(VOICEBRIDGE_HTTP_PORT=str(self.port), **extra)
+        self.log = directory / "run.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "voicebridge", "run"],
+                cwd=directory,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.proc.poll() is None, self.log.read_text(errors="replace")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):  # noqa: S310
+                    if (self.directory / RUN_FILE).exists():
+                        return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "voicebridge run did not answer"
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            raise
+
+
+@pytest.fixture
+def make_run(tmp_path: Path) -> Iterator[MakeRun]:
+    run = MakeRun(tmp_path)
+    yield run
+    run.stop()
+
+
+def test_under_make_run_the_commands_use_the_services_settings(make_run: MakeRun) -> None:
+    """In another terminal in the same directory: `voicebridge settings` shows what the
+    service uses (its own Redis, the fake Asterisk), and a key `apikey create` makes is
+    accepted by the service."""
+    make_run.wait_ready()
+    pid = make_run.proc.pid
+    done = cli("settings", env={}, cwd=make_run.directory)
+    assert done.returncode == 0, done.stderr
+    rows = settings_lines(done.stdout)
+    redis_value, redis_source = rows["VOICEBRIDGE_REDIS_URL"]
+    assert redis_value != "redis://127.0.0.1:6379/0"
+    assert redis_source == f"make run, pid {pid}: set by voicebridge run"
+    ami_value, ami_source = rows["VOICEBRIDGE_AMI_URL"]
+    assert ami_value.startswith("ami://voicebridge:***@127.0.0.1:")
+    assert ami_source == f"make run, pid {pid}: set by voicebridge run"
+    assert rows["VOICEBRIDGE_HTTP_PORT"] == (
+        str(make_run.port),
+        f"make run, pid {pid}: environment",
+    )
+    database = f"sqlite:///{make_run.directory}/var/voicebridge.sqlite3"
+    assert rows["VOICEBRIDGE_DATABASE_URL"] == (database, f"make run, pid {pid}: default")
+
+    done = cli("apikey", "create", "--role", "operator", env={}, cwd=make_run.directory)
+    assert done.returncode == 0, done.stderr
+    assert f"created in {database} (make run, pid {pid}: default)" in done.stderr
+    token = done.stdout.strip()
+    answer = _request(
+        f"{make_run.url}/api/v1/incidents",
+        token,
+        {"category": "robo", "district": "SJL", "description": "Robo de celular"},
+    )
+    assert str(answer["id"]).startswith("LIM-")
+
+    assert make_run.stop() == 0
+    assert not (make_run.directory / RUN_FILE).exists()  # withdrawn on exit
+    done = cli("settings", env={}, cwd=make_run.directory)
+    assert settings_lines(done.stdout)["VOICEBRIDGE_REDIS_URL"] == (
+        "redis://127.0.0.1:6379/0",
+        "default",
+    )

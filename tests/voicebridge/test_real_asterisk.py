@@ -31,10 +31,12 @@ import pytest
 from redis import Redis
 
 from dialplans.render import DialplanParams, render_contexts, to_update_config
+from routing.events import EventKind
 from routing.models import (
     AckMethod,
     AssignmentState,
     AttemptOutcome,
+    Contact,
     ContactRole,
     ContactState,
     Status,
@@ -514,6 +516,21 @@ async def test_a_key_pressed_while_the_link_was_down_is_not_lost(
         await proxy.stop()
 
 
+async def restart(asterisk: Asterisk) -> None:
+    with suppress(LinkLost, TimeoutError):  # Asterisk goes without answering (trace 08b)
+        await asterisk.send("Command", [("Command", "core restart now")], wait=2)
+
+
+def recalled(rig: Bridged, incident_id: str) -> list[Contact]:
+    """The contacts that call lost legs back into the room, by line (operator, agency)."""
+    refs = {
+        e.data["leg"]
+        for e in rig.runtime.store.events(incident_id)
+        if e.kind == EventKind.LEG_RECALLED
+    }
+    return sorted((c for c in rig.legs(incident_id) if c.ref in refs), key=lambda c: c.agency or "")
+
+
 async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk) -> None:
     await asterisk.line(SERENAZGO_1, "epr-silent-sim")  # in the prompt when Asterisk goes
     incident_id = await rig.dispatch()
@@ -527,16 +544,15 @@ async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk)
         "serenazgo prompting",
         within=10,
     )
+    before = {leg.ref for leg in rig.legs(incident_id)}
     rig.clock.advance(1)
-    with suppress(LinkLost, TimeoutError):  # Asterisk goes without answering (trace 08b)
-        await asterisk.send("Command", [("Command", "core restart now")], wait=2)
+    await restart(asterisk)
     await rig.until(
-        lambda: all(not leg.state.live for leg in rig.legs(incident_id)),
+        lambda: all(not leg.state.live for leg in rig.legs(incident_id) if leg.ref in before),
         "every leg of the restarted Asterisk ended",
         within=30,
     )
     detail = rig.runtime.store.detail(incident_id)
-    assert detail.incident.status is Status.ACKNOWLEDGED  # the room is gone
     serenazgo = [a for a in detail.attempts if a.agency == "serenazgo"]
     assert [a.outcome for a in serenazgo] == [Out.ANSWERED]
     # serenazgo's escalation goes on with the new Asterisk: its line now accepts
@@ -551,6 +567,44 @@ async def test_an_asterisk_restart_is_survived(rig: Bridged, asterisk: Asterisk)
         within=30,
     )
     assert [leg.agency for leg in rig.legs(incident_id)].count("serenazgo") == 2
+
+
+async def test_after_a_restart_the_operator_and_the_agencies_are_back_in_the_room(
+    rig: Bridged, asterisk: Asterisk
+) -> None:
+    incident_id = await rig.dispatch()
+    await rig.until(
+        lambda: all(leg.state is ContactState.IN_ROOM for leg in rig.legs(incident_id)),
+        "the operator and both agencies in the room",
+        within=30,
+    )
+    rig.clock.advance(1)
+    await restart(asterisk)
+
+    def back() -> bool:
+        again = recalled(rig, incident_id)
+        return (
+            [c.agency or c.role.value for c in again] == ["operator", "pnp", "serenazgo"]
+            and all(c.state is ContactState.IN_ROOM for c in again)
+            and rig.runtime.store.get(incident_id).status is Status.BRIDGED
+        )
+
+    await rig.until(back, "the operator, then both agencies, back in the room", within=60)
+    await asyncio.wait_for(asterisk.session.connected.wait(), 30)
+    again = recalled(rig, incident_id)
+    assert await asterisk.room(incident_id) == {c.ref for c in again}
+    assert len(rig.legs(incident_id)) == 6  # each line called back once
+    detail = rig.runtime.store.detail(incident_id)
+    assert sorted(a.agency for a in detail.acks) == ["pnp", "serenazgo"]
+    assert [a.outcome for a in detail.attempts] == [Out.ACKNOWLEDGED] * 2  # no new try
+    [operator_back] = [
+        e.cause
+        for e in rig.runtime.store.events(incident_id)
+        if e.kind == EventKind.LEG_RECALLED and e.data["role"] == "operator"
+    ]
+    assert operator_back.startswith(
+        "conferencia restablecida tras el reinicio de Asterisk: se vuelve a llamar al operador"
+    )
 
 
 # ------------------------------------------------------------ the suite's own helpers

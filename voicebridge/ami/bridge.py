@@ -11,6 +11,14 @@ event names the contact it is about. After each login, and every
 :data:`RECONCILE_SECONDS`, the bridge reconciles the contacts in flight with
 CoreShowChannels and ConfBridgeList (:mod:`voicebridge.ami.reconcile`), so nothing
 Asterisk did while the link was down is lost, and nothing is originated twice.
+
+The legs Asterisk loses are reported lost (:meth:`ContactPort.dropped`), which calls
+their lines back into their rooms: those its shutdown hangs up (``core restart``:
+each gets a ``SoftHangupRequest`` with Cause 4, AST_SOFTHANGUP_SHUTDOWN, before its
+Hangup; the ``Shutdown`` event comes after them all), and those the reconciliation
+after a login finds gone (the link was down while Asterisk dropped them). From the
+first such sign until the next login nothing is originated: an Originate sent to an
+Asterisk going away would fail, and a callback is tried once.
 """
 
 import asyncio
@@ -26,7 +34,7 @@ from routing.models import AckMethod, AttemptOutcome, ContactState, Medium
 from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
-from voicebridge.ami.reconcile import Snapshot, reconcile
+from voicebridge.ami.reconcile import GONE, Snapshot, reconcile
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
 from voicebridge.wakeup import Wakeup
@@ -44,6 +52,14 @@ REASON_ZERO_WAIT = 1.0  # an OriginateResponse Reason 0 waits for the Hangup's C
 OPERATOR_RING_SECONDS = 45
 UP = "6"  # ChannelState of an answered channel
 HANGUP_RETRY_SECONDS = 5.0  # a Hangup whose event did not come is sent again
+SHUTDOWN_CAUSE = "4"  # a SoftHangupRequest's Cause when Asterisk's shutdown hangs up
+# Asterisk waits up to 15 s for its channels to go before it exits; a shutdown not
+# followed by a lost link this long after (cancelled) lets originating go on
+SHUTDOWN_PAUSE_SECONDS = 30.0
+# what the timeline says happened to a room Asterisk lost, and to each leg in it
+RESTARTED = "el reinicio de Asterisk"
+LOST = "una caída de Asterisk mientras el enlace estaba cortado"
+CUT_BY_RESTART = "Asterisk se reinició y cortó la llamada"
 
 Job = Callable[[], Any]
 
@@ -95,14 +111,21 @@ class Bridge:
         self._woken: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.originated = 0
+        self.reconciled = 0  # reconciliations done (for tests)
         self._hanging: dict[str, float] = {}  # Uniqueid -> when we sent its Hangup
+        self._shut: set[str] = set()  # our legs Asterisk's shutdown is hanging up
+        self._going: float | None = None  # loop time Asterisk was last seen going away
+        self._restarted = False  # Asterisk went away since the last login
+        self._lost: str | None = None  # after a login, until reconciled: what happened
+        self._heard: set[str] | None = None  # meanwhile, the legs whose Hangup came
         session.on("OriginateResponse", self._on_originate_response)
         session.on("UserEvent", self._on_user_event)
+        session.on("SoftHangupRequest", self._on_soft_hangup)
         session.on("Hangup", self._on_hangup)
         session.on("ConfbridgeJoin", self._on_join)
         session.on("ConfbridgeLeave", self._on_leave)
         session.on("Shutdown", self._on_shutdown)
-        session.on_connected(self.reconcile)
+        session.on_connected(self._after_login)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -139,7 +162,7 @@ class Bridge:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), POLL_SECONDS)
             woken.clear()
-            if not self.session.connected.is_set():
+            if not self.session.connected.is_set() or self._going_away():
                 continue
             try:
                 await self.sweep()
@@ -207,6 +230,17 @@ class Bridge:
                 extra={"incident": call.room},
             )
 
+    def _going_away(self) -> bool:
+        """Asterisk is shutting down: nothing is sent until the next login (or, if the
+        link is not lost, :data:`SHUTDOWN_PAUSE_SECONDS` after the last sign of it)."""
+        if self._going is None:
+            return False
+        if asyncio.get_running_loop().time() - self._going < SHUTDOWN_PAUSE_SECONDS:
+            return True
+        log.warning("bridge: Asterisk did not go away after all; originating again")
+        self._going = None
+        return False
+
     # ------------------------------------------------------------- events
 
     def _queue(self, job: Job) -> None:
@@ -238,6 +272,8 @@ class Bridge:
         if reason == outcomes.ANSWERED_REASON:
             self._queue(lambda: self.contacts.answered(ref))
             return
+        if ref in self._shut:
+            return  # not a failure of the line: its Hangup reports it lost
         outcome, cause = outcomes.originate_failure(reason)
 
         def record() -> None:
@@ -259,12 +295,27 @@ class Bridge:
             )
         elif report.kind == "declined":
             self._queue(lambda: self.contacts.declined(uniqueid, report.cause))
-        elif report.kind == "no_choice":
+        elif report.kind == "no_choice" and uniqueid not in self._shut:
+            # (a prompt cut by Asterisk's shutdown is no answer: its Hangup reports it)
             self._queue(lambda: self.contacts.no_choice(uniqueid, report.cause))
+
+    def _on_soft_hangup(self, m: Message) -> None:
+        if m.get("Cause") != SHUTDOWN_CAUSE:
+            return
+        self._went_away()
+        uniqueid = m.get("Uniqueid")
+        if our_leg(uniqueid):
+            self._shut.add(uniqueid)
 
     def _on_hangup(self, m: Message) -> None:
         uniqueid = m.get("Uniqueid")
         if not our_leg(uniqueid):
+            return
+        if self._heard is not None:
+            self._heard.add(uniqueid)
+        if uniqueid in self._shut:
+            self._shut.discard(uniqueid)
+            self._queue(lambda: self._report_lost([uniqueid], CUT_BY_RESTART, RESTARTED))
             return
         # _hanging keeps its entry: until this event is recorded the contact still looks
         # live to a sweep, which must not send its Hangup again (entries expire)
@@ -288,8 +339,38 @@ class Bridge:
 
     def _on_shutdown(self, m: Message) -> None:
         log.warning("bridge: Asterisk is shutting down (restart: %s)", m.get("Restart"))
+        self._went_away()
+
+    def _went_away(self) -> None:
+        self._going = asyncio.get_running_loop().time()
+        self._restarted = True
+
+    def _report_lost(self, refs: list[str], cause: str, why: str) -> list[str]:
+        """Legs Asterisk lost: ended, and their lines called back into their rooms."""
+        recalled = self.contacts.dropped(refs, cause, why)
+        if recalled:
+            log.warning(
+                "bridge: %s lost with Asterisk (%s); called back: %s",
+                ", ".join(refs),
+                why,
+                ", ".join(recalled),
+            )
+        return recalled
 
     # ------------------------------------------------------------- reconciliation
+
+    async def _after_login(self) -> None:
+        """Asterisk is back (or this replica just started): what it lost while the link
+        was down is reported lost by this reconciliation (or, if it fails, the next)."""
+        self._going = None
+        self._shut.clear()  # those whose Hangup did not come are found gone
+        self._lost = RESTARTED if self._restarted else LOST
+        self._restarted = False
+        self._heard = set()
+        try:
+            await self.reconcile()
+        finally:
+            self._heard = None
 
     async def reconcile(self) -> None:
         """After a login and every :data:`RECONCILE_SECONDS`: what happened to our
@@ -309,14 +390,26 @@ class Bridge:
             rooms=rooms,
             taken_at=taken_at,
         )
-        changed = await self.blocking(self._reconcile, snapshot)
+        lost, heard = self._lost, frozenset(self._heard or ())
+        changed = await self.blocking(self._reconcile, snapshot, lost, heard)
         if changed:
             log.warning("bridge: reconciled with Asterisk: %s", "; ".join(changed))
+        if self._lost == lost:
+            self._lost = None
+        self.reconciled += 1
         self.wakeup.local()
 
-    def _reconcile(self, snapshot: Snapshot) -> list[str]:
-        changed = []
+    def _reconcile(self, snapshot: Snapshot, lost: str | None, heard: frozenset[str]) -> list[str]:
+        """Apply the changes; after a login (``lost``: what happened) the legs gone
+        unheard are reported lost together, so each incident's callbacks are decided
+        at once."""
+        changed, gone = [], []
         for change in reconcile(self.contacts.live(MEDIA, snapshot.taken_at), snapshot):
-            change.apply(self.contacts)
+            if lost is not None and change.gone and change.ref not in heard:
+                gone.append(change.ref)
+            else:
+                change.apply(self.contacts)
             changed.append(change.words)
+        if gone:
+            self._report_lost(gone, GONE, lost or LOST)
         return changed

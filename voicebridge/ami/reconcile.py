@@ -5,7 +5,9 @@ login and now and then.
 Pure: :func:`reconcile` compares and returns the changes; the bridge applies them
 through the contact port. A responder found in the room accepted while the link was
 down; a contact whose channel is gone ended unseen (or was claimed by a replica that
-died before originating it); one found answered was answered unseen. A contact changed
+died before originating it): after a login the bridge reports those together as lost
+with Asterisk (``gone``), which calls their lines back into their rooms; one found
+answered was answered unseen. A contact changed
 since the snapshot was taken is newer than it and left alone (the ledger gives only
 older ones), and so is one claimed less than :data:`PLACING_GRACE` before it (its
 Originate may be on its way).
@@ -35,6 +37,7 @@ class Change:
     ref: str
     words: str
     apply: Callable[[ContactPort], None]
+    gone: bool = False  # Asterisk no longer has its channel
 
 
 def reconcile(contacts: Sequence[LiveContact], snapshot: Snapshot) -> list[Change]:
@@ -53,12 +56,14 @@ def reconcile(contacts: Sequence[LiveContact], snapshot: Snapshot) -> list[Chang
             state is not ContactState.PLACING
             or contact.updated_at < snapshot.taken_at - PLACING_GRACE
         ):
-            changes.append(_change(ref, "terminó", _gone))
+            changes.append(_change(ref, "terminó", _gone, gone=True))
     return changes
 
 
-def _change(ref: str, words: str, report: Callable[[ContactPort, str], None]) -> Change:
-    return Change(ref=ref, words=f"{ref}: {words}", apply=lambda port: report(port, ref))
+def _change(
+    ref: str, words: str, report: Callable[[ContactPort, str], None], *, gone: bool = False
+) -> Change:
+    return Change(ref=ref, words=f"{ref}: {words}", apply=lambda port: report(port, ref), gone=gone)
 
 
 def _joined(port: ContactPort, ref: str) -> None:
@@ -73,5 +78,8 @@ def _answered(port: ContactPort, ref: str) -> None:
     port.answered(ref)
 
 
+GONE = "el canal ya no existe en Asterisk"
+
+
 def _gone(port: ContactPort, ref: str) -> None:
-    port.ended(ref, "el canal ya no existe en Asterisk", AttemptOutcome.FAILED)
+    port.ended(ref, GONE, AttemptOutcome.FAILED)

@@ -122,6 +122,20 @@ class Hangups:
             self.gone(one, cause)
         self.end_call(call)
 
+    def shutdown(self) -> None:
+        """Asterisk's shutdown hangs every channel up (``ast_softhangup_all``, the lab's
+        Asterisk 22.10.1 on ``core restart now`` with a call in a room): a
+        ``SoftHangupRequest`` with ``Cause: 4`` (AST_SOFTHANGUP_SHUTDOWN) on each half,
+        then the channel's own hangup: its room's ConfbridgeLeave, its ``h`` extension,
+        ``Hangup`` with Cause 16 (Normal Clearing)."""
+        for one in [ch for ch in self.pbx.channels.values() if ch.half != 2]:
+            if one.gone:
+                continue
+            for half in (one, one.peer):
+                if half is not None and not half.gone:
+                    self.pbx.chan_event("SoftHangupRequest", half, ("Cause", "4"))
+            self.near(one, 16, soft=False)
+
     def kick(self, ch: SimChannel) -> None:
         """ConfBridgeKick: the user leaves (CONFBRIDGE_RESULT KICKED first, 04); one that
         ran the ConfBridge Application hangs up, one in dialplan goes on with its next

@@ -14,6 +14,9 @@ from voicebridge.ami.sim.wire import Field, Request, render
 BOOT_SECONDS = 0.024
 """08b: the new process accepted a Login before it had booted; FullyBooted followed
 24 ms after the login Response."""
+SHUTDOWN_AFTER_HANGUPS = 1.1
+"""The lab's Asterisk 22.10.1, ``core restart now`` with a call in a room: the Shutdown
+event came 1.1 s after the last channel's Hangup (it waits for every channel to go)."""
 
 
 class FakeAsterisk:
@@ -63,8 +66,8 @@ class FakeAsterisk:
         self.speed = speed
         self.held = False
         self.shutting_down = False
-        """Between the Shutdown event and the sockets closing (``restart(shutdown=...)``):
-        every action is answered ``Asterisk is shutting down``."""
+        """From a restart's start to the sockets closing (:meth:`restart`): every action
+        is answered ``Asterisk is shutting down``."""
         self.received: list[Received] = []
         self.boot_window = boot_window
         self.booting = False
@@ -146,27 +149,32 @@ class FakeAsterisk:
         return [r for r in self.received if r.action.lower() == low]
 
     async def restart(self, down: float = 0.2, shutdown: float = 0.0) -> None:
-        """``core restart now`` (08b): ``Shutdown`` (Cleanly, Restart: True) to every
-        session; for ``shutdown`` s every action is answered ``Response: Error``,
-        ``Message: Asterisk is shutting down`` (manager.c; seen on the lab's Asterisk
-        22.10.1 answering a Ping); then every socket closed, every channel and room
-        gone, connections refused for ``down`` s; then the new process boots (see
-        ``boot_window``): its FullyBooted is in the restart's order (Status, Uptime 0,
-        LastReload 0)."""
-        self.broadcast(
-            [
-                ("Event", "Shutdown"),
-                ("Privilege", "system,all"),
-                ("Shutdown", "Cleanly"),
-                ("Restart", "True"),
-            ]
-        )
-        if shutdown:
-            self.shutting_down = True
-            try:
+        """``core restart now`` (08b, and the lab's Asterisk 22.10.1 with a call up):
+        from the start every action is answered ``Response: Error``, ``Message:
+        Asterisk is shutting down`` (manager.c refuses every action, Login too, once
+        ``ast_begin_shutdown`` ran); every call is hung up (:meth:`drop_calls`);
+        :data:`SHUTDOWN_AFTER_HANGUPS` s after that, if there were any, ``Shutdown``
+        (Cleanly, Restart: True) to every session; ``shutdown`` s later every socket
+        closed, every channel and room gone, connections refused for ``down`` s; then
+        the new process boots (see ``boot_window``): its FullyBooted is in the
+        restart's order (Status, Uptime 0, LastReload 0)."""
+        self.shutting_down = True
+        try:
+            if self.pbx.channels:
+                self.drop_calls()
+                await asyncio.sleep(SHUTDOWN_AFTER_HANGUPS * self.speed)
+            self.broadcast(
+                [
+                    ("Event", "Shutdown"),
+                    ("Privilege", "system,all"),
+                    ("Shutdown", "Cleanly"),
+                    ("Restart", "True"),
+                ]
+            )
+            if shutdown:
                 await asyncio.sleep(shutdown * self.speed)
-            finally:
-                self.shutting_down = False
+        finally:
+            self.shutting_down = False
         await self._unlisten()
         for s in list(self._sessions):
             s.close()
@@ -179,6 +187,12 @@ class FakeAsterisk:
         await asyncio.sleep(down * self.speed)
         await self._listen()
         self._boot()
+
+    def drop_calls(self) -> None:
+        """Every call hung up at once, as Asterisk's shutdown hangs them up: a
+        ``SoftHangupRequest`` with ``Cause: 4`` on each channel, then its hangup's
+        events (the rooms empty)."""
+        self.pbx.hangups.shutdown()
 
     async def drop_connections(self) -> None:
         """The network drops every AMI socket (no Shutdown, no Goodbye); the calls and

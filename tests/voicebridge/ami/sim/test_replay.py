@@ -35,7 +35,12 @@ TRACES = Path(
 SPEED = 0.02
 NAME = re.compile(r"(Local/[^\s;@]*@[^\s;]+)-([0-9a-f]{8});([12])")
 
-pytestmark = pytest.mark.skipif(not TRACES.is_dir(), reason="no recorded traces here")
+pytestmark = pytest.mark.skipif(
+    not TRACES.is_dir(),
+    reason=f"no recorded traces at {TRACES}: point the replay at them with "
+    "VOICEBRIDGE_TEST_AMI_TRACES=/path/to/asterisk/traces (a directory of *.jsonl traces "
+    "recorded from Asterisk 22, as shared/asterisk/traces beside the checkout)",
+)
 
 
 @dataclass

@@ -1,0 +1,259 @@
+"""``voicebridge run`` supervises what it starts: a process that dies is logged in one
+line and started again with backoff, the others go on; Ctrl-C stops everything, Redis
+last. First the supervisor on small scripts, then ``voicebridge run`` itself as a real
+process tree whose worker, fake Asterisk and Redis are killed with ``kill -9`` in turn.
+"""
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.voicebridge.test_devrun import Demo, until
+from voicebridge.devrun import Supervisor
+
+# a child that records the SIGTERM it gets, then exits
+RECORDS_SIGTERM = """
+import signal, sys, time
+def stop(signum, frame):
+    with open(sys.argv[1], "a") as out:
+        out.write(sys.argv[2] + "\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+open(sys.argv[1] + "." + sys.argv[2], "w").close()  # ready
+time.sleep(60)
+"""
+IGNORES_SIGTERM = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+open(sys.argv[1], "w").close()  # ready
+time.sleep(60)
+"""
+
+
+def spawner(*args: str) -> Callable[[], "subprocess.Popen[bytes]"]:
+    def spawn() -> "subprocess.Popen[bytes]":
+        return subprocess.Popen([sys.executable, "-c", *args], start_new_session=True)
+
+    return spawn
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def supervisor() -> Iterator[Supervisor]:
+    s = Supervisor(backoff=(0.05, 0.2), stable=60)
+    yield s
+    s.signals = 2  # kill whatever a failed test left
+    s.stop()
+
+
+def deaths(caplog: pytest.LogCaptureFixture, name: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "voicebridge.devrun" and r.getMessage().startswith(f"{name} (pid ")
+    ]
+
+
+def test_a_process_killed_is_started_again_and_logged_once(
+    supervisor: Supervisor, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "voicebridge.devrun")
+    first = supervisor.start("sleeper", spawner("import time; time.sleep(60)"))
+    os.kill(first.pid, signal.SIGKILL)
+
+    def restarted() -> bool:
+        supervisor.check()
+        return supervisor.children[0].proc.pid != first.pid
+
+    until(restarted, "a new sleeper", within=10)
+    supervisor.check()
+    assert deaths(caplog, "sleeper") == [
+        f"sleeper (pid {first.pid}) died (killed by SIGKILL); restarting it in 0.05 s"
+    ]
+    assert supervisor.children[0].proc.poll() is None
+
+
+def test_a_process_that_keeps_dying_is_started_again_with_growing_delays(
+    supervisor: Supervisor, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "voicebridge.devrun")
+    supervisor.start("crasher", spawner("raise SystemExit(3)"))
+
+    def died_four_times() -> bool:
+        supervisor.check()
+        return len(deaths(caplog, "crasher")) >= 4
+
+    until(died_four_times, "four deaths", within=20)
+    lines = deaths(caplog, "crasher")[:4]
+    assert [line.split(") died ")[1] for line in lines] == [
+        "(exit code 3); restarting it in 0.05 s",
+        "(exit code 3); restarting it in 0.1 s",
+        "(exit code 3); restarting it in 0.2 s",
+        "(exit code 3); restarting it in 0.2 s",  # the ceiling
+    ]
+    assert len({line.split(")")[0] for line in lines}) == 4  # one line per process
+
+
+def test_stop_ends_every_process_redis_last(supervisor: Supervisor, tmp_path: Path) -> None:
+    record = tmp_path / "stopped"
+    procs = [
+        supervisor.start(name, spawner(RECORDS_SIGTERM, str(record), name), last=name == "redis")
+        for name in ("redis", "serve", "worker")
+    ]
+    until(lambda: len(list(tmp_path.glob("stopped.*"))) == 3, "every child ready")
+    supervisor.signals = 1  # Ctrl-C
+    supervisor.stop()
+    lines = record.read_text().split()
+    assert sorted(lines[:2]) == ["serve", "worker"]
+    assert lines[2:] == ["redis"]
+    assert [p.pid for p in procs if alive(p.pid)] == []
+
+
+def test_a_second_ctrl_c_kills_what_does_not_stop(supervisor: Supervisor, tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    stubborn = supervisor.start("stubborn", spawner(IGNORES_SIGTERM, str(ready)))
+    until(ready.exists, "the child ready")
+    supervisor.signals = 2
+    supervisor.stop()
+    assert stubborn.returncode == -signal.SIGKILL
+
+
+# ---------------------------------------------------------------- voicebridge run
+
+
+def children(parent: int) -> dict[str, int]:
+    """The processes ``voicebridge run`` started, by name."""
+    found = {}
+    out = subprocess.run(
+        ["pgrep", "-P", str(parent)], capture_output=True, text=True, check=False
+    ).stdout
+    for pid in map(int, out.split()):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue
+        words = [w.decode() for w in cmdline if w]
+        if words and "redis-server" in words[0]:  # Redis rewrites its command line
+            found["redis"] = pid
+        elif "voicebridge" in words:
+            found[words[words.index("voicebridge") + 1]] = pid
+    return found
+
+
+def group_members(pgids: set[int]) -> list[int]:
+    out = subprocess.run(["ps", "-eo", "pid=,pgid="], capture_output=True, text=True, check=True)
+    return [
+        int(p) for p, g in (line.split() for line in out.stdout.splitlines()) if int(g) in pgids
+    ]
+
+
+class Probe:
+    """Asks ``/healthz`` every 0.2 s from a thread, counting the answers and failures."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/healthz"
+        self.answers = 0
+        self.failures: list[str] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.wait(0.2):
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:  # noqa: S310
+                    assert response.status == 200
+                self.answers += 1
+            except Exception as exc:
+                self.failures.append(repr(exc))
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+class Supervised(Demo):
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.groups: set[int] = set()  # the process groups of its children, dead or alive
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Supervised]:
+    d = Supervised(tmp_path)
+    yield d
+    if d.proc.poll() is None:
+        d.groups |= set(children(d.proc.pid).values())
+        os.killpg(d.proc.pid, signal.SIGKILL)
+        d.proc.wait()
+    for pid in group_members(d.groups):  # what a failed test left
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervised) -> None:
+    until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    demo.key = re.search(r"admin key +(\S+)", demo.output()).group(1)  # type: ignore[union-attr]
+    until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
+    started = children(demo.proc.pid)
+    assert sorted(started) == ["fake-asterisk", "redis", "serve", "worker"]
+    probe = Probe(demo.port)
+    demo.groups |= set(started.values())
+    try:
+        pids = dict(started)
+        for name in ("worker", "fake-asterisk", "redis"):
+            dead = pids[name]
+            os.kill(dead, signal.SIGKILL)
+            until(
+                lambda name=name, dead=dead: children(demo.proc.pid).get(name, dead) != dead,  # type: ignore[misc]
+                f"a new {name}",
+            )
+            pids = children(demo.proc.pid)
+            demo.groups |= set(pids.values())
+        until(lambda: "AMI: Asterisk is back" in demo.output(), "serve back on the fake Asterisk")
+        until(lambda: probe.answers > 10, "the API answering")
+    finally:
+        probe.stop()
+    assert probe.failures == []
+    assert pids["serve"] == started["serve"]  # never restarted
+
+    incident = demo.call(
+        "POST",
+        "/api/v1/incidents",
+        {"category": "robo", "district": "SJL", "description": "Robo de celular"},
+    )
+    demo.call("POST", f"/api/v1/incidents/{incident['id']}/dispatch")
+
+    def acknowledged() -> list[str]:
+        calls = demo.call("GET", f"/api/v1/incidents/{incident['id']}/calls")
+        states = [a["state"] for a in calls["agencies"]]
+        return states if states and set(states) == {"acknowledged"} else []
+
+    assert until(acknowledged, "every agency acknowledged by keypress") == [
+        "acknowledged",
+        "acknowledged",
+    ]
+    died = [line for line in demo.output().splitlines() if ") died (" in line]
+    assert [re.sub(r".*voicebridge\.devrun: ", "", line) for line in died] == [
+        f"{name} (pid {started[name]}) died (killed by SIGKILL); restarting it in 0.5 s"
+        for name in ("worker", "fake-asterisk", "redis")
+    ]
+
+    os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
+    assert demo.proc.wait(30) == 0
+    assert group_members(demo.groups) == []  # nothing left: RQ's schedulers neither
