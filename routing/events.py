@@ -60,6 +60,7 @@ _KIND_LABELS = {
     EventKind.LEG_JOINED: "entrada a la sala",
     EventKind.LEG_LEFT: "salida de la sala",
     EventKind.LEG_FAILED: "llamada a la sala fallida",
+    EventKind.LEG_RECALLED: "nueva llamada a la sala",
 }
 
 

@@ -146,6 +146,7 @@ SAMPLES: dict[str, Any] = {
     "rule": "robo en SJL",
     "dial": "PJSIP/012089201@epr-trunk",
     "leg": "vb-0a1b2c3d4e5f60718293",
+    "lost": "vb-99887766554433221100",
     "due_at": "2026-11-25T15:00:00+00:00",
     "district_source": "given",
     "district_note": "Distrito indicado: San Juan de Lurigancho.",

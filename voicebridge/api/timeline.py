@@ -21,6 +21,7 @@ from routing.events import (
     LegFailed,
     LegJoined,
     LegLeft,
+    LegRecalled,
     LegRequested,
     MergedFrom,
     Payload,
@@ -174,6 +175,13 @@ def _leg_failed(p: LegFailed) -> str:
     return f"No se logró llamar a la sala a {_label(ContactRole, p.role)} (tramo {p.leg})."
 
 
+def _leg_recalled(p: LegRecalled) -> str:
+    return (
+        f"Se vuelve a llamar a la sala a {_who(p.role, p.agency)}: su tramo {p.lost} "
+        f"se perdió con la sala (nuevo tramo {p.leg})."
+    )
+
+
 _RENDER: dict[EventKind, Callable[[Any], str]] = {
     EventKind.CREATED: _created,
     EventKind.REPORT_ADDED: _report_added,
@@ -193,6 +201,7 @@ _RENDER: dict[EventKind, Callable[[Any], str]] = {
     EventKind.LEG_JOINED: _leg_joined,
     EventKind.LEG_LEFT: _leg_left,
     EventKind.LEG_FAILED: _leg_failed,
+    EventKind.LEG_RECALLED: _leg_recalled,
 }
 
 
