@@ -16,7 +16,12 @@ from voicebridge.api import calls as calls_api
 from voicebridge.api import health, incidents, openapi
 from voicebridge.api import routing as routing_api
 from voicebridge.api.auth import auth_middleware
-from voicebridge.api.errors import PARSER_LIMIT_BYTES, Handler, error_middleware
+from voicebridge.api.errors import (
+    PARSER_LIMIT_BYTES,
+    Handler,
+    error_middleware,
+    quiet_unparsed_requests,
+)
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.intake import IntakeWriter
@@ -47,6 +52,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
         # answers those in JSON (414 uri_too_long, 431 headers_too_large)
         handler_args={"max_line_size": PARSER_LIMIT_BYTES, "max_field_size": PARSER_LIMIT_BYTES},
     )
+    quiet_unparsed_requests()
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_runtime_ctx(settings, runtime))
     app.cleanup_ctx.append(_blocking_ctx)

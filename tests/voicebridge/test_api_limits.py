@@ -1,6 +1,7 @@
 """Input at the limits of the parsers answers a JSON 4xx naming what is wrong, never a
 5xx, on SQLite and on PostgreSQL (issue 8, point 1: one regression test per defect)."""
 
+import asyncio
 import base64
 import logging
 from typing import Any
@@ -226,6 +227,33 @@ async def test_a_query_string_over_8_kib_answers_414_in_json(api: Api) -> None:
 async def test_a_query_string_under_8_kib_is_served(api: Api) -> None:
     response = await api.client.get(f"{URL}?category={'robo,' * 1500}", headers=api.auth())
     assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        f"GET {URL}?district={'x' * 70_000} HTTP/1.1\r\nHost: x\r\n\r\n",
+        f"GET {URL} HTTP/1.1\r\nHost: x\r\nX-Padding: {'x' * 70_000}\r\n\r\n",
+        f"GET {URL} HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n",
+    ],
+    ids=["request line past 64 KiB", "header past 64 KiB", "NUL in a header"],
+)
+async def test_what_the_http_parser_refuses_is_one_warning_line_not_an_error(
+    api: Api, request_head: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past aiohttp's own limits it answers a plain 400 before voicebridge runs (README,
+    "HTTP API"); the log says so in one line, with no traceback."""
+    server = api.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(request_head.encode("latin-1"))
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1:2] == [b"400"], status_line
+    refused = [r for r in caplog.records if "refused by the HTTP parser" in r.getMessage()]
+    assert len(refused) == 1
+    assert refused[0].levelno == logging.WARNING
+    assert refused[0].exc_info is None
 
 
 async def test_a_header_over_8_kib_answers_431_in_json(api: Api) -> None:

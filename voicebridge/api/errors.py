@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from routing.errors import Conflict, IllegalTransition, InvalidValue, NotFound, RoutingError
 from voicebridge.errors import VoicebridgeError
@@ -29,6 +30,30 @@ MAX_HEADER_BYTES = 8 * 1024  # any one header's value
 # before any middleware runs; it is given room past our limits so that the limits
 # above answer in JSON (see make_app's handler_args)
 PARSER_LIMIT_BYTES = 64 * 1024
+
+
+class UnparsedRequests(logging.Filter):
+    """What aiohttp's parser refuses (a request line or header past
+    :data:`PARSER_LIMIT_BYTES`, a NUL in a header, garbage that is not HTTP) it answers
+    with a plain-text 400 and logs on ``aiohttp.server`` at ERROR with a traceback. That
+    is the client's mistake, not a fault of the service: one WARNING line without the
+    traceback, saying what was refused."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BadHttpMessage):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "request refused by the HTTP parser (400): %s"
+            record.args = (exc.message,)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_unparsed_requests() -> None:
+    """Install :class:`UnparsedRequests` on aiohttp's server logger, once."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, UnparsedRequests) for f in server_log.filters):
+        server_log.addFilter(UnparsedRequests())
 
 
 @dataclass(frozen=True, slots=True)
