@@ -36,16 +36,14 @@ class UnparsedRequests(logging.Filter):
     """What aiohttp's parser refuses (a request line or header past
     :data:`PARSER_LIMIT_BYTES`, a NUL in a header, garbage that is not HTTP) it answers
     with a plain-text 400 and logs on ``aiohttp.server`` at ERROR with a traceback. That
-    is the client's mistake, not a fault of the service: one WARNING line without the
-    traceback, saying what was refused."""
+    is the client's mistake, not a fault of the service: one WARNING line on this
+    module's logger instead, without the traceback, saying what was refused."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, BadHttpMessage):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg = "request refused by the HTTP parser (400): %s"
-            record.args = (exc.message,)
-            record.exc_info = record.exc_text = None
+            log.warning("request refused by the HTTP parser (400): %s", exc.message)
+            return False  # told above, without the traceback
         return True
 
 
