@@ -80,6 +80,11 @@ def _digest(secret: str) -> str:
 
 
 def _split(token: str) -> tuple[str, str] | None:
+    """``(key id, secret)``, or None when ``token`` cannot be a key. A key is ASCII (hex
+    id, URL-safe base64 secret): anything else, such as the lone surrogates aiohttp
+    decodes bytes past 0x7f of a header into, is unknown before anything encodes it."""
+    if not token.isascii():
+        return None
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "vb" or not parts[1] or not parts[2]:
         return None
