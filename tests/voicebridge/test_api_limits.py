@@ -308,3 +308,95 @@ async def test_a_key_with_bytes_past_ascii_answers_401(api: Api, token: bytes) -
         )
         assert status == 401, body
         assert body["error"]["code"] == "unauthorized"
+
+
+# ------------------------------------------------------- ambiguous inputs
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('{"category": "robo", "category": "incendio"}', "category"),
+        ('{"category": "robo", "location": {"lat": -12, "lat": -11, "lon": -77}}', "lat"),
+    ],
+)
+async def test_a_key_given_twice_in_a_body_answers_422_naming_it(
+    api: Api, body: str, key: str
+) -> None:
+    """Neither the first nor the last wins (issue 8, findings 13)."""
+    response = await api.client.post(
+        URL, data=body, headers={**api.auth(), "Content-Type": "application/json"}
+    )
+    error = await error_of(response, 422)
+    assert error["code"] == "validation_failed"
+    assert key in fields_of(error)[0]
+    assert "más de una vez" in error["fields"][0]["message"]
+    assert api.runtime.store.count() == 0
+
+
+async def test_two_authorization_headers_answer_401(api: Api) -> None:
+    """Which key would it be? Neither (issue 8, findings 13)."""
+    status, body = await raw_request(
+        api,
+        (
+            f"GET {URL} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Authorization: Bearer {api.keys['admin']}\r\n"
+            f"Authorization: Bearer {api.keys['sjl']}\r\n\r\n"
+        ).encode(),
+    )
+    assert status == 401, body
+    assert body["error"]["code"] == "unauthorized"
+    assert "una sola" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        (URL, "since=2026-01-01&since=2026-02-01", "since"),
+        (URL, "limit=5&limit=6", "limit"),
+        (URL, "until=2026-01-01&until=2026-01-01", "until"),
+        (URL, "cursor=a&cursor=b", "cursor"),
+        ("/api/v1/districts/locate", "lat=-12.1&lat=-12.0&lon=-77", "lat"),
+        ("/api/v1/districts/locate", "lat=-12.1&lon=-77&lon=-76", "lon"),
+    ],
+)
+async def test_a_single_valued_parameter_given_twice_answers_422_naming_it(
+    api: Api, path: str, query: str, name: str
+) -> None:
+    """Neither the first nor the last wins (issue 8, findings 13)."""
+    response = await api.client.get(f"{path}?{query}", headers=api.auth())
+    error = await error_of(response, 422)
+    assert fields_of(error) == [name]
+    assert "una sola vez" in error["fields"][0]["message"]
+
+
+async def test_repeatable_filters_stay_repeatable(api: Api) -> None:
+    response = await api.client.get(
+        f"{URL}?district=SJL&district=150122&status=received&status=dispatched",
+        headers=api.auth(),
+    )
+    assert response.status == 200, await response.text()
+
+
+@pytest.mark.parametrize("field", ["category", "district", "status"])
+async def test_a_long_bad_value_is_not_echoed_whole(api: Api, field: str) -> None:
+    """A 5,000-character value: the error quotes its first 40 characters (issue 8,
+    findings 14)."""
+    response = await api.client.get(URL, params={field: "x" * 5000}, headers=api.auth())
+    error = await error_of(response, 422)
+    assert fields_of(error) == [field]
+    assert "x" * 41 not in str(error)
+    assert "x" * 40 + "…" in error["fields"][0]["message"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+async def test_a_body_not_in_utf8_answers_400(api: Api, encoding: str) -> None:
+    """The README: a body that is not UTF-8 gets 400 (json.loads would guess UTF-16
+    and UTF-32 from bytes; issue 8, findings 14)."""
+    body = '{"category": "robo"}'.encode(encoding)
+    response = await api.client.post(
+        URL, data=body, headers={**api.auth(), "Content-Type": "application/json"}
+    )
+    error = await error_of(response, 400)
+    assert error["code"] == "invalid_json"
+    assert api.runtime.store.count() == 0

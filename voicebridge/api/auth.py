@@ -24,7 +24,10 @@ def _unauthorized(message: str) -> ApiError:
 
 
 async def identify(request: web.Request) -> Identity:
-    header = request.headers.get("Authorization", "")
+    given = request.headers.getall("Authorization", [])
+    if len(given) > 1:  # which key would it be? neither
+        raise _unauthorized("Envíe una sola cabecera Authorization, con una sola clave.")
+    header = given[0] if given else ""
     scheme, _, token = header.partition(" ")
     if not header:
         raise _unauthorized("Se requiere una clave de API: Authorization: Bearer <clave>.")

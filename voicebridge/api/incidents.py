@@ -32,10 +32,12 @@ from voicebridge.api.schemas import (
     detail_json,
     district_code,
     dumps,
+    echo,
     incident_id_of,
     incident_json,
     read_body,
     report_json,
+    single,
 )
 from voicebridge.apikeys import Identity, Role
 from voicebridge.web import BLOCKING, INTAKE, METRICS, RUNTIME
@@ -134,17 +136,19 @@ def incident_query(q: MultiMapping[str]) -> IncidentQuery:
         try:
             districts.append(district_code(v))
         except ValueError as exc:
-            problems.add("district", f"{v!r}: {exc}")
+            problems.add("district", f"«{echo(v)}»: {exc}")
     statuses: list[Status] = []
     for v in _values(q, "status"):
         try:
             statuses.append(Status(v))
         except ValueError:
-            problems.add("status", f"{v!r}: use uno de: {', '.join(s.value for s in Status)}")
+            problems.add(
+                "status", f"«{echo(v)}»: use uno de: {', '.join(s.value for s in Status)}"
+            )
     categories: list[str] = []
     for v in _values(q, "category"):
         if (found := find_category(v)) is None:
-            problems.add("category", f"{v!r} no es una categoría")
+            problems.add("category", f"«{echo(v)}» no es una categoría")
         else:
             categories.append(found.code)
     values: dict[str, Any] = {}
@@ -154,7 +158,7 @@ def incident_query(q: MultiMapping[str]) -> IncidentQuery:
         ("limit", _limit),
         ("cursor", _cursor),
     ):
-        raw = q.get(name)
+        raw = single(q, name, problems)
         if raw is None:
             continue
         try:

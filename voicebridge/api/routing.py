@@ -12,7 +12,7 @@ from routing.models import Revision
 from routing.resolve import describe
 from voicebridge.api.auth import require, require_district
 from voicebridge.api.errors import Problems, error
-from voicebridge.api.schemas import dumps, incident_id_of, incident_json, time_json
+from voicebridge.api.schemas import dumps, incident_id_of, incident_json, single, time_json
 from voicebridge.apikeys import Role
 from voicebridge.dispatch import Explanation
 from voicebridge.web import BLOCKING, RUNTIME
@@ -125,8 +125,10 @@ async def locate(request: web.Request) -> web.Response:
     values = {}
     problems = Problems()
     for name, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
-        raw = request.query.get(name)
+        raw = single(request.query, name, problems)
         if raw is None:
+            if name in request.query:
+                continue  # given twice: told by single()
             problems.add(name, "falta este parámetro: un número en grados (WGS84)")
         elif not _DEGREES.fullmatch(raw):
             problems.add(name, "debe ser un número en grados (WGS84), como -12.0464")

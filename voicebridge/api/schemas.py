@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import phonenumbers
 from aiohttp import web
+from multidict import MultiMapping
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -32,7 +33,7 @@ from routing.models import (
     Reporter,
     Status,
 )
-from voicebridge.api.errors import error, invalid_fields
+from voicebridge.api.errors import Problems, error, invalid_fields
 from voicebridge.api.spanish import message, where
 from voicebridge.api.timeline import describe
 
@@ -216,7 +217,7 @@ def incident_id_of(request: web.Request) -> str:
     """The incident id of the path; 404 when it cannot be one."""
     incident_id = request.match_info["incident_id"]
     if not is_incident_id(incident_id):
-        raise error("not_found", f"«{incident_id[:40]}» no es un id de incidente.")
+        raise error("not_found", f"«{echo(incident_id)}» no es un id de incidente.")
     return incident_id
 
 
@@ -227,8 +228,17 @@ def channel_id_of(request: web.Request) -> str:
     """The contact's ref of the path; 404 when it cannot be one."""
     ref = request.match_info["channel_id"]
     if not _CONTACT_REF.fullmatch(ref):
-        raise error("not_found", f"«{ref[:40]}» no es un tramo de este incidente.")
+        raise error("not_found", f"«{echo(ref)}» no es un tramo de este incidente.")
     return ref
+
+
+def single(query: MultiMapping[str], name: str, problems: Problems) -> str | None:
+    """The value of a parameter that takes one: given twice, neither wins (a problem)."""
+    values = query.getall(name, [])
+    if len(values) > 1:
+        problems.add(name, "este parámetro va una sola vez en la dirección")
+        return None
+    return values[0] if values else None
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -240,6 +250,29 @@ MAX_NUMBER_DIGITS = 50  # a JSON integer longer than this is no value of ours
 
 class _NumberTooLong(Exception):
     pass
+
+
+class _KeyTwice(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: with a key given twice neither the
+    first nor the last value may silently win."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _KeyTwice(key)
+            seen.add(key)
+    return found
+
+
+def echo(value: str, limit: int = 40) -> str:
+    """A value the client sent, quoted back in an error: at most ``limit`` characters."""
+    return value if len(value) <= limit else value[:limit] + "…"
 
 
 def _int(text: str) -> int:
@@ -269,10 +302,16 @@ _TOO_DEEP = f"El JSON del cuerpo tiene más de {MAX_JSON_DEPTH} niveles de anida
 
 
 def parse_json(raw: bytes) -> Any:
-    """The body's JSON; 400 when it is not JSON, 422 when it nests too deep or carries
-    an integer of more than :data:`MAX_NUMBER_DIGITS` digits."""
+    """The body's JSON; 400 when it is not JSON in UTF-8, 422 when it nests too deep,
+    carries an integer of more than :data:`MAX_NUMBER_DIGITS` digits or gives a key of
+    one object twice."""
     try:
-        data = json.loads(raw, parse_int=_int)
+        # decoded here: json.loads would take UTF-16 and UTF-32 bytes as well
+        data = json.loads(raw.decode("utf-8"), parse_int=_int, object_pairs_hook=_object)
+    except _KeyTwice as exc:
+        raise invalid_fields(
+            [(echo(exc.key), "la clave aparece más de una vez en el mismo objeto JSON")]
+        ) from None
     except RecursionError:
         raise error("json_too_deep", _TOO_DEEP) from None
     except _NumberTooLong:
