@@ -251,7 +251,9 @@ class CallStore:
 
     def drop_leg(self, incident_id: str, ref: str, *, actor: str) -> Contact:
         """Hang up one leg (a pending one is never placed). A responder's try dropped
-        before it was placed ends cancelled, and its agency's escalation goes on."""
+        before it was placed ends cancelled, and its agency's escalation goes on. A leg
+        already cancelled, ended or being hung up changes nothing and logs nothing: a
+        retried request answers as the first did."""
         now = self.clock.now()
         with self.ledger.writing() as (conn, slots):
             row = self.incidents.locked(conn, incident_id)
@@ -274,12 +276,14 @@ class CallStore:
                             conn, slots, contact, attempt, Out.CANCELLED, now,
                             "retirado por el operador antes de llamar",
                         )  # fmt: skip
-            elif ContactState(contact.state).live:
+            elif ContactState(contact.state).live and not contact.withdraw:
                 conn.execute(
                     update(t.contacts)
                     .where(c.id == contact.id, c.state.in_(LIVE))
                     .values(withdraw=True, updated_at=now)
                 )
+            else:  # dropped already, or over: nothing to do, nothing to log
+                return mapped.contact(contact, incident_id)
             self.incidents.log(
                 conn,
                 row.id,

@@ -952,6 +952,23 @@ def test_dropping_a_responder_s_contact_before_it_is_placed_moves_its_agency_on(
     assert len(outcomes(calls, incident_id, "pnp")) == 2
 
 
+@pytest.mark.parametrize("placed", [False, True], ids=["pending", "in the room"])
+def test_dropping_a_leg_twice_answers_the_same_and_logs_it_once(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock, placed: bool
+) -> None:
+    """A retried DELETE (issue 8, findings 9): the second changes nothing and writes no
+    second leg_dropped entry."""
+    incident_id, _ = dispatched(calls, config, clock)
+    pnp = next(c for c in calls.legs(incident_id) if c.agency == "pnp")
+    if placed:
+        calls.contacts.claim(VOICE, "s")
+        calls.contacts.joined(pnp.ref)
+    first = calls.drop_leg(incident_id, pnp.ref, actor="operator:k1")
+    second = calls.drop_leg(incident_id, pnp.ref, actor="operator:k1")
+    assert second == first
+    assert kinds(calls, incident_id).count("leg_dropped") == 1
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_claim_leaves_alone_the_contacts_of_an_incident_another_writer_holds(
     calls: CallStore, config: RoutingConfig, clock: FakeClock, database_url: str
