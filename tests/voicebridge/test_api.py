@@ -179,6 +179,21 @@ async def test_a_district_operator_works_in_its_own_district(api: Api) -> None:
             "debe ser 'critical', 'high', 'medium' o 'low'",
         ),
         ({"category": "robo", "status": "resolved"}, "status", "campo desconocido"),
+        (  # a boolean is no coordinate (issue 8, findings 9)
+            {"category": "robo", "location": {"lat": True, "lon": -77.0}},
+            "location.lat",
+            "debe ser un número",
+        ),
+        (
+            {"category": "robo", "location": {"lat": -12.0, "lon": False}},
+            "location.lon",
+            "debe ser un número",
+        ),
+        (
+            {"category": "robo", "location": {"lat": "-12.05", "lon": -77.0}},
+            "location.lat",
+            "debe ser un número",
+        ),
         ({"category": "robo", "source": "sms"}, "source", "debe ser 'api' o 'console'"),
         (
             {"category": "robo", "description": "x" * 2001},

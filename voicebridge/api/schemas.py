@@ -108,8 +108,9 @@ class Strict(BaseModel):
 
 
 class LocationIn(Strict):
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    # strict: a JSON number only (true, false and "-12.05" are no coordinates)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
     address: Annotated[OneLine, Field(max_length=300)] | None = None
     reference: Annotated[OneLine, Field(max_length=300)] | None = None
 
