@@ -99,7 +99,10 @@ async def test_a_5000_digit_number_in_a_body_answers_a_clean_422(api: Api) -> No
         ("POST", "/merge"),
     ],
 )
-@pytest.mark.parametrize("incident_id", [HUGE, f"LIM-2026-{HUGE}", "LIM-2026-000001%00"])
+@pytest.mark.parametrize(
+    "incident_id",
+    [HUGE, f"LIM-2026-{HUGE}", "LIM-2026-000001%00", "LIM-2026-00000١", "LIM-٢٠٢٦-000001"],
+)
 async def test_an_incident_id_that_cannot_exist_answers_404(
     api: Api, method: str, tail: str, incident_id: str
 ) -> None:
@@ -400,3 +403,18 @@ async def test_a_body_not_in_utf8_answers_400(api: Api, encoding: str) -> None:
     error = await error_of(response, 400)
     assert error["code"] == "invalid_json"
     assert api.runtime.store.count() == 0
+
+
+@pytest.mark.parametrize("into", ["LIM-2026-00000١", "LIM-٢٠٢٦-000001", "LIM-2026-０００００１"])
+async def test_merge_into_an_id_with_digits_past_ascii_names_the_field(
+    api: Api, into: str
+) -> None:
+    """Refused before the database sees it (README; issue 8, findings 12)."""
+    created = await api.create()
+    response = await api.client.post(
+        f"{URL}/{created['id']}/merge",
+        json={"into": into, "cause": "el mismo robo"},
+        headers=api.auth(),
+    )
+    error = await error_of(response, 422)
+    assert fields_of(error) == ["into"]

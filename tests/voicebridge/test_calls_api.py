@@ -107,6 +107,37 @@ async def test_acknowledging_what_cannot_be(api: Api) -> None:
     )
 
 
+async def test_an_ack_names_every_bad_field_at_once(api: Api) -> None:
+    """An agency not in the directory is a bad field like the others, in the same 422
+    (issue 8, findings 12)."""
+    incident_id, _ = await dispatched(api)
+    response = await api.client.post(
+        f"{URL}/{incident_id}/acks",
+        json={"agency": "zzz", "cause": "x"},
+        headers=api.auth("supervisor"),
+    )
+    assert response.status == 422
+    fields = {f["field"]: f["message"] for f in (await response.json())["error"]["fields"]}
+    assert set(fields) == {"agency", "cause"}
+    assert "directorio" in fields["agency"]
+
+
+async def test_dropping_a_leg_twice_answers_the_same(api: Api) -> None:
+    """A retried DELETE answers as the first did and logs nothing more (issue 8,
+    findings 9)."""
+    incident_id, _ = await dispatched(api)
+    url = f"{URL}/{incident_id}/legs"
+    added = await api.client.post(url, json={"number": "987 654 321"}, headers=api.auth())
+    assert added.status == 201
+    leg = (await added.json())["channel_id"]
+    first = await api.client.delete(f"{url}/{leg}", headers=api.auth())
+    second = await api.client.delete(f"{url}/{leg}", headers=api.auth())
+    assert (first.status, second.status) == (200, 200)
+    assert await first.json() == await second.json()
+    detail = await (await api.client.get(f"{URL}/{incident_id}", headers=api.auth())).json()
+    assert [e["kind"] for e in detail["timeline"]].count("leg_dropped") == 1
+
+
 async def test_the_operator_adds_and_drops_lines(api: Api) -> None:
     incident_id, _ = await dispatched(api)
     url = f"{URL}/{incident_id}/legs"

@@ -140,7 +140,8 @@ async def acknowledge(request: web.Request) -> web.Response:
     person...): its escalation stops and its calls in flight are hung up."""
     identity = require(request, Role.SUPERVISOR)
     incident_id = await _incident(request, identity)
-    body = await read_body(request, AckIn)
+    config, _ = await request.app[BLOCKING](request.app[RUNTIME].rules.current)
+    body = await read_body(request, AckIn, {"agencies": frozenset(config.agencies)})
     recorded = await request.app[BLOCKING](
         request.app[RUNTIME].dispatcher.acknowledge,
         incident_id,

@@ -14,6 +14,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -158,8 +160,14 @@ class StatusIn(Strict):
     cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["Serenazgo atendió"])]
 
 
+def could_be_incident_id(text: str) -> bool:
+    """``LIM-2026-000123`` in ASCII digits only (``\\d`` also takes ``١`` or ``０``): any
+    other text is refused before the database sees it."""
+    return text.isascii() and is_incident_id(text)
+
+
 def _incident_id(value: str) -> str:
-    if not is_incident_id(value):
+    if not could_be_incident_id(value):
         raise ValueError("no es un id de incidente, como LIM-2026-000123")
     return value
 
@@ -210,14 +218,25 @@ class LegIn(Strict):
 
 
 class AckIn(Strict):
+    """Validated with ``context={"agencies": <the directory's codes>}``, the agency is
+    checked against the directory too, in the same 422 as the other fields."""
+
     agency: Annotated[str, Field(max_length=60, examples=["pnp"]), AfterValidator(_agency)]
     cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["confirmó por radio"])]
+
+    @field_validator("agency")
+    @classmethod
+    def _in_directory(cls, value: str, info: ValidationInfo) -> str:
+        agencies = (info.context or {}).get("agencies")
+        if agencies is not None and value not in agencies:
+            raise ValueError("no hay en el directorio una entidad con este código")
+        return value
 
 
 def incident_id_of(request: web.Request) -> str:
     """The incident id of the path; 404 when it cannot be one."""
     incident_id = request.match_info["incident_id"]
-    if not is_incident_id(incident_id):
+    if not could_be_incident_id(incident_id):
         raise error("not_found", f"«{echo(incident_id)}» no es un id de incidente.")
     return incident_id
 
@@ -332,8 +351,11 @@ def parse_json(raw: bytes) -> Any:
     return data
 
 
-async def read_body(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON body; 415, 400, 413 or 422 naming every bad field."""
+async def read_body(
+    request: web.Request, model: type[M], context: dict[str, Any] | None = None
+) -> M:
+    """Parse and validate a JSON body; 415, 400, 413 or 422 naming every bad field.
+    ``context`` goes to the model's validators."""
     if request.content_type != "application/json":
         raise error("unsupported_media_type", "Envíe el cuerpo como application/json.")
     try:
@@ -343,13 +365,13 @@ async def read_body(request: web.Request, model: type[M]) -> M:
             "payload_too_large",
             f"El cuerpo supera el máximo de {request.client_max_size} bytes.",
         ) from None
-    return validate(parse_json(raw), model)
+    return validate(parse_json(raw), model, context)
 
 
-def validate(data: Any, model: type[M]) -> M:
+def validate(data: Any, model: type[M], context: dict[str, Any] | None = None) -> M:
     """``data`` as ``model``, or one 422 naming every bad field in Spanish."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise invalid_fields([(where(e["loc"]), message(e)) for e in exc.errors()]) from None
 
