@@ -111,8 +111,11 @@ class ApiKeys:
     def create(
         self, role: Role, *, district: str | None = None, label: str = ""
     ) -> tuple[str, Identity]:
-        """A new key: ``(token, identity)``. The token is not stored anywhere."""
+        """A new key: ``(token, identity)``. The token is not stored anywhere. Only an
+        operator key belongs to a district: admin and supervisor keys see every one."""
         if district is not None:
+            if role is not Role.OPERATOR:
+                raise ValueError(f"a {role.value} key sees every district: give no district")
             district_by_code(district)
         key_id = secrets.token_hex(5)
         secret = secrets.token_urlsafe(32)

@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["operator", "supervisor", "admin"])
     create.add_argument("--district", help="UBIGEO code of the operator's district central")
     create.add_argument("--label", default="", help="who or what uses the key")
+    create.set_defaults(refuse=create.error)  # checks across arguments, in _check_arguments
     keys.add_parser("list", help="list keys (never their secrets)")
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id")
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     Redis out of reach, a file that is not there) is one line on standard error and a
     non-zero exit; anything else is a bug and shows its traceback."""
     args = _parser().parse_args(argv)
+    _check_arguments(args)
     env = os.environ if environ is None else environ
     try:
         service = None if args.command in SERVICE_COMMANDS else published(RUN_FILE)
@@ -126,6 +128,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """What argparse cannot check alone: one line and exit 2, like its own refusals."""
+    if args.command == "apikey" and args.key_command == "create":
+        if args.district is not None and args.role != "operator":
+            args.refuse(
+                "argument --district: only an operator key belongs to a district "
+                "(admin and supervisor keys see every district)"
+            )
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -434,6 +434,18 @@ def test_an_unreachable_redis_is_one_line(
             "voicebridge apikey create: argument --role: invalid choice: 'boss' (choose from "
             "'operator', 'supervisor', 'admin') (see: voicebridge apikey create --help)",
         ),
+        (  # admin and supervisor keys see every district (issue 8, findings 14)
+            ["apikey", "create", "--role", "admin", "--district", "150132"],
+            "voicebridge apikey create: argument --district: only an operator key belongs "
+            "to a district (admin and supervisor keys see every district) "
+            "(see: voicebridge apikey create --help)",
+        ),
+        (
+            ["apikey", "create", "--role", "supervisor", "--district", "150132"],
+            "voicebridge apikey create: argument --district: only an operator key belongs "
+            "to a district (admin and supervisor keys see every district) "
+            "(see: voicebridge apikey create --help)",
+        ),
         (
             ["districts", "locate", "-12.1", "west"],
             "voicebridge districts locate: argument lon: invalid float value: 'west' "
