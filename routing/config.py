@@ -217,6 +217,12 @@ class TargetIn(_Strict):
             raise ValueError(
                 f"{kind.value}: expected {expected}, got {getattr(self, kind.value)!r}"
             )
+        if kind is TargetKind.PHONE and str(self.phone).startswith("00"):
+            # the trunk dials numbers in Peru: 00 (the international prefix) is not ours
+            raise ValueError(
+                "phone: a number abroad ('00' first) is not dialled: only numbers in Peru, "
+                "as dialled there"
+            )
         if self.dtmf is not None and (kind is not TargetKind.PHONE or not _DTMF.match(self.dtmf)):
             raise ValueError("dtmf: only on phone lines, digits 0-9 * # and w (a pause)")
         if self.dial is not None:

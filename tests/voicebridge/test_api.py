@@ -179,6 +179,11 @@ async def test_a_district_operator_works_in_its_own_district(api: Api) -> None:
             "debe ser 'critical', 'high', 'medium' o 'low'",
         ),
         ({"category": "robo", "status": "resolved"}, "status", "campo desconocido"),
+        (  # E.164 would drop the extension (issue 8, findings 4)
+            {"category": "robo", "reporter": {"phone": "987654321 ext. 1234"}},
+            "reporter.phone",
+            "anexo",
+        ),
         (  # a boolean is no coordinate (issue 8, findings 9)
             {"category": "robo", "location": {"lat": True, "lon": -77.0}},
             "location.lat",

@@ -4,6 +4,8 @@ reports are fed straight into the call events here (the bridge has its own tests
 
 from typing import Any
 
+import pytest
+
 from routing.models import AckMethod, Medium
 from tests.voicebridge.conftest import Api
 
@@ -136,6 +138,55 @@ async def test_dropping_a_leg_twice_answers_the_same(api: Api) -> None:
     assert await first.json() == await second.json()
     detail = await (await api.client.get(f"{URL}/{incident_id}", headers=api.auth())).json()
     assert [e["kind"] for e in detail["timeline"]].count("leg_dropped") == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("+1 202 555 0100", "solo se marcan números del Perú"),
+        ("0012025550100", "solo se marcan números del Perú"),
+        ("+56 9 6123 4567", "solo se marcan números del Perú"),
+        ("987654321 ext. 1234", "anexo"),
+        ("987654321;ext=12", "anexo"),
+        ("987654321 x1234", "anexo"),
+        ("(01) 427-0000 anexo 5", "anexo"),
+    ],
+)
+async def test_a_number_that_would_be_dialled_wrong_is_refused(
+    api: Api, number: str, reason: str
+) -> None:
+    """A number abroad would lose its country code in the trunk's national dial string,
+    an extension would be dialled as more digits: 422 naming the field (issue 8,
+    findings 4)."""
+    incident_id, _ = await dispatched(api)
+    before = len((await calls_of(api, incident_id))["legs"])
+    response = await api.client.post(
+        f"{URL}/{incident_id}/legs", json={"number": number, "label": "x"}, headers=api.auth()
+    )
+    assert response.status == 422, await response.text()
+    [field] = (await response.json())["error"]["fields"]
+    assert field["field"] == "number"
+    assert reason in field["message"]
+    assert len((await calls_of(api, incident_id))["legs"]) == before
+
+
+@pytest.mark.parametrize(
+    ("number", "dial"),
+    [
+        ("+51 987 654 321", "PJSIP/987654321@epr-trunk"),
+        ("01 427 0000", "PJSIP/014270000@epr-trunk"),
+        ("+51 1 4270000", "PJSIP/014270000@epr-trunk"),
+    ],
+)
+async def test_numbers_in_peru_are_dialled_as_dialled_in_peru(
+    api: Api, number: str, dial: str
+) -> None:
+    incident_id, _ = await dispatched(api)
+    response = await api.client.post(
+        f"{URL}/{incident_id}/legs", json={"number": number}, headers=api.auth()
+    )
+    assert response.status == 201, await response.text()
+    assert (await response.json())["dial"] == dial
 
 
 async def test_the_operator_adds_and_drops_lines(api: Api) -> None:

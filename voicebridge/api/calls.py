@@ -4,7 +4,6 @@ made by hand by a supervisor. Everything lands in the incident's timeline."""
 
 from typing import Any
 
-import phonenumbers
 from aiohttp import web
 
 from routing.decide import PlannedTarget
@@ -23,6 +22,7 @@ from voicebridge.api.schemas import (
     incident_id_of,
     incident_json,
     leg_json,
+    national_digits,
     read_body,
 )
 from voicebridge.apikeys import Identity, Role
@@ -95,9 +95,7 @@ def _target(
             )
         return found, ContactRole.GUEST
     assert body.number is not None  # noqa: S101 - LegIn requires one of the three
-    number = phonenumbers.parse(body.number, "PE")
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    digits = "".join(c for c in national if c.isdigit())
+    digits = national_digits(body.number)  # in Peru, no extension: LegIn checked
     return phone_target(config, digits, body.label or body.number), ContactRole.GUEST
 
 

@@ -60,20 +60,54 @@ def _text(value: str) -> str:
 _PE_MOBILE = re.compile(r"(?:\+?51)?(9[0-9]{8})")
 
 
-def _phone(value: str) -> str:
-    """E.164. Peruvian mobile numbers (9 digits from 9, most reports) are recognised
-    directly; anything else goes through libphonenumber."""
-    if mobile := _PE_MOBILE.fullmatch(re.sub(r"[\s\-()]", "", value)):
-        return "+51" + mobile.group(1)
+PERU = 51  # the country code of every number the centre's trunk dials
+
+
+def _parse_phone(value: str) -> phonenumbers.PhoneNumber:
     try:
         number = phonenumbers.parse(value, "PE")
     except phonenumbers.NumberParseException:
         raise ValueError("no es un número de teléfono") from None
+    if number.extension:  # "ext. 12", ";ext=12", "x12", "anexo 12": E.164 has no room for it
+        raise ValueError(
+            "no se admite un anexo: dé el número solo (una línea con anexo va en el "
+            "directorio, con su dtmf)"
+        )
+    return number
+
+
+def _phone(value: str) -> str:
+    """E.164, of any country (a reporter's phone is kept, not dialled). Peruvian mobile
+    numbers (9 digits from 9, most reports) are recognised directly; anything else goes
+    through libphonenumber. An extension is refused: E.164 would drop it."""
+    if mobile := _PE_MOBILE.fullmatch(re.sub(r"[\s\-()]", "", value)):
+        return "+51" + mobile.group(1)
+    number = _parse_phone(value)
     if not phonenumbers.is_valid_number(number):
         raise ValueError(
             "no es un número de teléfono válido (números peruanos: 9 dígitos, o +51...)"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _dialable(value: str) -> str:
+    """A number the centre's trunk can dial: in Peru (the dial template takes national
+    digits, so a number abroad would lose its country code) and without an extension
+    (a leg sends no DTMF: it would be dialled as more digits)."""
+    number = _parse_phone(value)
+    if number.country_code != PERU:
+        raise ValueError(
+            "solo se marcan números del Perú (+51): la troncal de la central no llama "
+            "al extranjero"
+        )
+    return _phone(value)
+
+
+def national_digits(e164: str) -> str:
+    """A Peruvian E.164 number as dialled in Peru: ``+5114270000`` -> ``014270000``."""
+    number = phonenumbers.parse(e164, "PE")
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(c for c in national if c.isdigit())
 
 
 def _category(value: str) -> str:
@@ -99,6 +133,9 @@ def district_code(value: str) -> str:
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Text = Annotated[str, AfterValidator(_text)]
 Phone = Annotated[str, Field(max_length=32), AfterValidator(_one_line), AfterValidator(_phone)]
+DialablePhone = Annotated[
+    str, Field(max_length=32), AfterValidator(_one_line), AfterValidator(_dialable)
+]
 CategoryCode = Annotated[str, Field(max_length=80), AfterValidator(_category)]
 DistrictCode = Annotated[
     str, Field(max_length=60), AfterValidator(_one_line), AfterValidator(district_code)
@@ -204,7 +241,9 @@ class LegIn(Strict):
         ]
         | None
     ) = None
-    number: Phone | None = None
+    number: (
+        Annotated[DialablePhone, Field(examples=["987 654 321", "01 427 0000"])] | None
+    ) = None
     operator: bool = False
     label: Annotated[OneLine, Field(max_length=80)] | None = None
 
