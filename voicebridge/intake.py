@@ -9,11 +9,17 @@ the error that refused it), only after the transaction that holds its report com
 
 import asyncio
 import logging
+from datetime import datetime
 
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from routing.db import Database
 from routing.errors import RoutingError
 from routing.store import Created, IncidentStore, Intake
 from voicebridge.blocking import Blocking
 from voicebridge.metrics import Metrics
+from voicebridge.schema import idempotency_keys
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +68,24 @@ class IntakeWriter:
         """Let the batch in flight finish."""
         if self._drainer is not None:
             await asyncio.shield(self._drainer)
+
+
+def same_request(db: Database, key: str, request_hash: str, now: datetime) -> bool:
+    """Whether the idempotency ``key`` names this request: it is new (and is remembered
+    with ``request_hash`` from now on), or it was first given with the same hash. False
+    when it was first given with another body."""
+    k = idempotency_keys.c
+    try:
+        with db.write() as conn:
+            stored = conn.execute(select(k.request_hash).where(k.key == key)).scalar()
+            if stored is None:
+                conn.execute(
+                    insert(idempotency_keys).values(
+                        key=key, request_hash=request_hash, created_at=now
+                    )
+                )
+                return True
+    except IntegrityError:  # another replica remembered it a moment ago
+        with db.read() as conn:
+            stored = conn.execute(select(k.request_hash).where(k.key == key)).scalar_one()
+    return bool(stored == request_hash)

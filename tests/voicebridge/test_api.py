@@ -264,6 +264,41 @@ async def test_an_idempotency_key_makes_a_retried_request_safe(api: Api) -> None
     assert bad.status == 422
 
 
+async def test_an_idempotency_key_reused_with_another_body_answers_422(api: Api) -> None:
+    """The IETF idempotency-key draft: the key names one request; another body under it
+    is the client's mistake, not the same request again (issue 8, findings 5)."""
+    headers = {**api.auth(), "Idempotency-Key": "console-7f3a9c21"}
+    first = await api.client.post(URL, json={"category": "robo"}, headers=headers)
+    assert first.status == 201
+    fire = await api.client.post(
+        URL, json={"category": "incendio", "district": "SJL"}, headers=headers
+    )
+    assert fire.status == 422, await fire.text()
+    error = (await fire.json())["error"]
+    assert error["code"] == "idempotency_key_reused"
+    assert "Idempotency-Key" in error["message"]
+    assert api.runtime.store.count() == 1
+    # the first request again, written another way, is still the same request
+    again = await api.client.post(
+        URL,
+        data='{ "category" :  "Robo" }',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert again.status == 200
+    assert (await again.json())["id"] == (await first.json())["id"]
+
+
+async def test_a_refused_request_does_not_take_its_idempotency_key(api: Api) -> None:
+    """A request refused before intake (a point outside Lima) stored nothing: its key
+    may carry the corrected body."""
+    headers = {**api.auth(), "Idempotency-Key": "console-0c0ffee1"}
+    outside = {"category": "robo", "location": {"lat": -13.5, "lon": -71.9}}
+    refused = await api.client.post(URL, json=outside, headers=headers)
+    assert refused.status == 422
+    fixed = await api.client.post(URL, json={"category": "robo"}, headers=headers)
+    assert fixed.status == 201
+
+
 async def test_listing_with_filters_and_cursor(api: Api, clock: FakeClock) -> None:
     ids = []
     for n in range(5):
@@ -400,7 +435,7 @@ async def test_concurrent_reports_are_each_stored_once(api: Api) -> None:
         response = await api.client.post(
             URL,
             headers={**api.auth(), "Idempotency-Key": f"burst-{n % 40:04d}"},
-            json={"category": "robo", "description": f"robo {n}"},
+            json={"category": "robo", "description": f"robo {n % 40}"},  # a retry: same body
         )
         return response.status, (await response.json())["id"]
 

@@ -237,6 +237,10 @@ async def _answer(api: Api, code: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     if code == "validation_failed":
         body = {"category": "granizo", "location": {"lat": 120}, "priority": 1, "x": 1}
         return await c.post(URL, headers=auth, json=body)
+    if code == "idempotency_key_reused":
+        once = {**auth, "Idempotency-Key": "reintento-0001"}
+        await c.post(URL, headers=once, json={"category": "robo"})
+        return await c.post(URL, headers=once, json={"category": "incendio"})
     if code == "json_too_deep":
         return await c.post(URL, data="[" * 100_000, headers=json_)
     if code == "number_too_long":

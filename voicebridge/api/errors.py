@@ -83,6 +83,11 @@ CODES: dict[str, ErrorCode] = {
     "validation_failed": ErrorCode(
         422, "Uno o más campos no son válidos; «fields» nombra cada uno con su motivo."
     ),
+    "idempotency_key_reused": ErrorCode(
+        422,
+        "La cabecera «Idempotency-Key» ya se usó con otro cuerpo: un pedido distinto lleva "
+        "una clave nueva.",
+    ),
     "json_too_deep": ErrorCode(422, "El JSON del cuerpo tiene más de 32 niveles de anidamiento."),
     "number_too_long": ErrorCode(422, "El JSON del cuerpo tiene un número de más de 50 cifras."),
     "invalid_routing": ErrorCode(

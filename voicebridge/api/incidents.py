@@ -4,6 +4,7 @@ its timeline, and the status changes people make by hand."""
 import base64
 import binascii
 import dataclasses
+import hashlib
 import re
 from datetime import UTC, datetime, time
 from typing import Any
@@ -40,6 +41,7 @@ from voicebridge.api.schemas import (
     single,
 )
 from voicebridge.apikeys import Identity, Role
+from voicebridge.intake import same_request
 from voicebridge.web import BLOCKING, INTAKE, METRICS, RUNTIME
 
 routes = web.RouteTableDef()
@@ -86,6 +88,19 @@ async def create_incident(request: web.Request) -> web.Response:
             "district_forbidden",
             f"{where.detail} Esta clave pertenece a la central de {central_name(identity)}.",
         )
+    if external_id is not None:
+        # the key names one request: the same body (once validated) is a retry, another
+        # body is refused, never answered with the first incident
+        request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        runtime = request.app[RUNTIME]
+        if not await request.app[BLOCKING](
+            same_request, runtime.db, external_id, request_hash, runtime.clock.now()
+        ):
+            raise error(
+                "idempotency_key_reused",
+                "Esta «Idempotency-Key» ya se usó con otro cuerpo; el incidente de entonces "
+                "no cambió. Para un pedido distinto, use una clave nueva.",
+            )
     new = NewIncident(
         category=body.category,
         district=where.district,

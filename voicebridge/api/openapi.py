@@ -331,7 +331,10 @@ _LIST_PARAMETERS = [
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
-    "description": "makes a retried creation safe: the repeat answers 200 with the first incident",
+    "description": (
+        "makes a retried creation safe: the repeat answers 200 with the first incident; "
+        "the key reused with another body answers 422 idempotency_key_reused"
+    ),
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{8,100}$"},
 }
 _DEGREES = {
