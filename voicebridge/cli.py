@@ -132,12 +132,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """What argparse cannot check alone: one line and exit 2, like its own refusals."""
-    if args.command == "apikey" and args.key_command == "create":
-        if args.district is not None and args.role != "operator":
-            args.refuse(
-                "argument --district: only an operator key belongs to a district "
-                "(admin and supervisor keys see every district)"
-            )
+    creating = args.command == "apikey" and args.key_command == "create"
+    if creating and args.district is not None and args.role != "operator":
+        args.refuse(
+            "argument --district: only an operator key belongs to a district "
+            "(admin and supervisor keys see every district)"
+        )
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -406,9 +406,7 @@ async def test_a_body_not_in_utf8_answers_400(api: Api, encoding: str) -> None:
 
 
 @pytest.mark.parametrize("into", ["LIM-2026-00000١", "LIM-٢٠٢٦-000001", "LIM-2026-０００００１"])
-async def test_merge_into_an_id_with_digits_past_ascii_names_the_field(
-    api: Api, into: str
-) -> None:
+async def test_merge_into_an_id_with_digits_past_ascii_names_the_field(api: Api, into: str) -> None:
     """Refused before the database sees it (README; issue 8, findings 12)."""
     created = await api.create()
     response = await api.client.post(

@@ -157,9 +157,7 @@ def incident_query(q: MultiMapping[str]) -> IncidentQuery:
         try:
             statuses.append(Status(v))
         except ValueError:
-            problems.add(
-                "status", f"«{echo(v)}»: use uno de: {', '.join(s.value for s in Status)}"
-            )
+            problems.add("status", f"«{echo(v)}»: use uno de: {', '.join(s.value for s in Status)}")
     categories: list[str] = []
     for v in _values(q, "category"):
         if (found := find_category(v)) is None:

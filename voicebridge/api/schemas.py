@@ -97,8 +97,7 @@ def _dialable(value: str) -> str:
     number = _parse_phone(value)
     if number.country_code != PERU:
         raise ValueError(
-            "solo se marcan números del Perú (+51): la troncal de la central no llama "
-            "al extranjero"
+            "solo se marcan números del Perú (+51): la troncal de la central no llama al extranjero"
         )
     return _phone(value)
 
@@ -241,9 +240,7 @@ class LegIn(Strict):
         ]
         | None
     ) = None
-    number: (
-        Annotated[DialablePhone, Field(examples=["987 654 321", "01 427 0000"])] | None
-    ) = None
+    number: Annotated[DialablePhone, Field(examples=["987 654 321", "01 427 0000"])] | None = None
     operator: bool = False
     label: Annotated[OneLine, Field(max_length=80)] | None = None
 
