@@ -352,6 +352,21 @@ async def test_two_authorization_headers_answer_401(api: Api) -> None:
     assert "una sola" in body["error"]["message"]
 
 
+async def test_two_idempotency_keys_answer_422_naming_the_header(api: Api) -> None:
+    status, body = await raw_request(
+        api,
+        (
+            f"POST {URL} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Authorization: Bearer {api.keys['operator']}\r\n"
+            "Idempotency-Key: console-00000001\r\nIdempotency-Key: console-00000002\r\n"
+            'Content-Type: application/json\r\nContent-Length: 20\r\n\r\n{"category": "robo"}'
+        ).encode(),
+    )
+    assert status == 422, body
+    assert fields_of(body["error"]) == ["Idempotency-Key"]
+    assert api.runtime.store.count() == 0
+
+
 @pytest.mark.parametrize(
     ("path", "query", "name"),
     [

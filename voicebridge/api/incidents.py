@@ -63,7 +63,11 @@ async def create_incident(request: web.Request) -> web.Response:
     except ApiError as exc:
         problems.take(exc)
     external_id = None
-    if (key := request.headers.get("Idempotency-Key")) is not None:
+    keys = request.headers.getall("Idempotency-Key", [])
+    if len(keys) > 1:  # which request would it name? neither
+        problems.add("Idempotency-Key", "esta cabecera va una sola vez")
+    elif keys:
+        key = keys[0]
         if not _IDEMPOTENCY_KEY.match(key):
             problems.add("Idempotency-Key", "de 8 a 100 caracteres de [A-Za-z0-9_.:-]")
         external_id = f"{identity.key_id}:{key}"
