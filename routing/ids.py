@@ -10,7 +10,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 LIMA = timezone(timedelta(hours=-5), "America/Lima")
-_ID = re.compile(r"^(?P<prefix>[A-Z]{2,8})-(?P<year>\d{4})-(?P<n>\d{6,9})$")
+# ASCII digits only, and the whole text (``$`` would let a trailing newline through)
+_ID = re.compile(r"(?P<prefix>[A-Z]{2,8})-(?P<year>[0-9]{4})-(?P<n>[0-9]{6,9})")
 PREFIX_PATTERN = re.compile(r"^[A-Z]{2,8}$")
 
 
@@ -23,4 +24,4 @@ def format_incident_id(prefix: str, year: int, n: int) -> str:
 
 
 def is_incident_id(text: str) -> bool:
-    return _ID.match(text) is not None
+    return _ID.fullmatch(text) is not None
