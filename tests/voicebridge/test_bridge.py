@@ -147,8 +147,12 @@ async def test_key_two_declines_and_the_next_target_is_called_at_once(rig: Rig) 
         (Behaviour.NO_ANSWER, Out.NO_ANSWER, "no contestó"),
         (Behaviour.BUSY, Out.BUSY, "ocupado"),
         (Behaviour.CONGESTION, Out.CONGESTION, "red congestionada"),
-        (Behaviour.REJECT, Out.FAILED, "rechazó la llamada (Call Rejected, 21)"),
-        (Behaviour.UNREACHABLE, Out.FAILED, "Asterisk no pudo hacer la llamada (Reason 0)"),
+        (Behaviour.REJECT, Out.FAILED, "rechazó la llamada (llamada rechazada, Q.850 21)"),
+        (
+            Behaviour.UNREACHABLE,
+            Out.FAILED,
+            "Asterisk no pudo hacer la llamada (código de resultado 0)",
+        ),
         (Behaviour.SILENT, Out.ANSWERED, "no marcó ninguna opción"),
     ],
 )
@@ -285,7 +289,8 @@ async def test_a_manual_ack_hangs_up_the_agency_s_call_in_flight(rig: Rig) -> No
     [hangup] = [headers_of(h) for h in rig.fake.actions("Hangup")]
     assert (hangup["Channel"], hangup["Cause"]) == (leg.ref, "16")
     assert (
-        rig.leg(incident_id, "serenazgo").cause == "colgado a pedido (colgó (Normal Clearing, 16))"
+        rig.leg(incident_id, "serenazgo").cause
+        == "colgado a pedido; colgó (fin normal de la llamada, Q.850 16)"
     )
     assert outcomes(rig, incident_id, "serenazgo") == [Out.CANCELLED]
     rig.clock.advance(600)
