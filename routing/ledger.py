@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from routing import schema as t
 from routing.decide import AgencyPlan, PlannedTarget, plan_from_json
+from routing.directory import names
 from routing.escalation import IN_FLIGHT, Step, StepKind, Try, choose
 from routing.events import (
     Acknowledged,
@@ -349,6 +350,11 @@ class Ledger:
         ).scalar_one_or_none()
         return None if data is None else plan_from_json(data)
 
+    def agency_name(self, conn: Connection, row_id: int, agency: str) -> str:
+        """The agency's name as it was dispatched (its plan), for the causes people read."""
+        plan = self.plan(conn, row_id, agency)
+        return plan.agency_name if plan is not None else names().agency(agency)
+
     def public_id(self, conn: Connection, row_id: int) -> str:
         return str(
             conn.execute(
@@ -439,7 +445,7 @@ class Ledger:
                 event(
                     StatusChanged(from_=status.value, to=Status.ACKNOWLEDGED.value),
                     actor=actor,
-                    cause=f"{agency} confirmó la atención",
+                    cause=f"{self.agency_name(conn, row_id, agency)} confirmó la atención",
                 ),
                 status=(status, Status.ACKNOWLEDGED),
             )

@@ -211,9 +211,9 @@ async def test_after_a_restart_the_operator_is_called_back_once_then_the_agency_
     assert why(rig, incident_id) == [
         f"conferencia restablecida tras {RESTARTED}: se vuelve a llamar al operador "
         "(«Consola del operador»)",
-        f"reconexión tras {RESTARTED}: se vuelve a llamar a «Guardia de prevención» (pnp) a la "
-        "sala cuando el operador esté de vuelta en la sala; su confirmación sigue en pie, no "
-        "es un nuevo intento",
+        f"reconexión tras {RESTARTED}: se vuelve a llamar a «Guardia de prevención» "
+        "(Policía Nacional del Perú) a la sala cuando el operador esté de vuelta en la sala; "
+        "su confirmación sigue en pie, no es un nuevo intento",
     ]
     # serenazgo had not accepted: its try ended, not called back; its escalation goes on
     serenazgo = [a for a in detail.attempts if a.agency == "serenazgo"]
@@ -310,7 +310,7 @@ async def test_an_incident_closed_before_asterisk_lost_its_room_is_not_bridged_a
     assert len(rig.legs(closed)) == 3
     assert closed not in rig.fake.rooms
     # found gone by the reconciliation, or hung up by a sweep after the login
-    assert all((leg.cause or "").startswith("colgado a pedido (") for leg in rig.legs(closed))
+    assert all((leg.cause or "").startswith("colgado a pedido; ") for leg in rig.legs(closed))
     assert rig.runtime.store.get(closed).status is Status.RESOLVED
     assert once_each(rig, closed)
     assert once_each(rig, open_one)

@@ -24,8 +24,10 @@ import routing
 import voicebridge
 from routing import events, models
 from routing.events import PAYLOADS, EventKind, Payload
-from tests.conftest import make_settings
+from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.conftest import Api
+from tests.voicebridge.rig import bridged
+from voicebridge.ami.sim.model import CAUSE_TEXT
 from voicebridge.api import spanish, timeline
 from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.errors import CODES
@@ -389,3 +391,95 @@ def test_every_message_written_in_the_code_is_spanish() -> None:
         if english_in(text)
     ]
     assert not failures, "\n".join(failures)
+
+
+# ------------------------------------------- a whole incident, as people read it
+
+# what must never reach people: dial strings, channel ids, Asterisk's English causes,
+# global ids where a number within the incident is meant, codes where names are known
+_DIAL = re.compile(r"\b(PJSIP|SIP|IAX2|Local|DAHDI)/|@[a-z][\w-]*\b")
+_CHANNEL_ID = re.compile(r"\bvb-[0-9a-f]{6,}")
+_REPORT_ID = re.compile(r"n\.º \d")
+
+
+def people_texts(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every people-facing text of an incident's detail, each with where it is."""
+    found = []
+    for n, e in enumerate(detail["timeline"]):
+        for key in ("text", "kind_label", "cause"):
+            found.append((f"timeline[{n}] {e['kind']}.{key}", e[key]))
+    for n, leg in enumerate(detail["legs"]):
+        found.append((f"legs[{n}].cause", leg["cause"] or "-"))
+    for n, a in enumerate(detail["attempts"]):
+        found.append((f"attempts[{n}].cause", a["cause"] or "-"))
+    return found
+
+
+def codes_shown(text: str, config: Any) -> list[str]:
+    """Agency codes and target ids of the directory shown bare in ``text``."""
+    codes = set(config.agencies)
+    shown_names = set()
+    for agency in config.agencies.values():
+        codes |= {s.code for s in agency.stations}
+        codes |= {t.id for s in agency.stations for t in s.targets}
+        shown_names |= {agency.name, *(s.name for s in agency.stations)}
+        shown_names |= {t.label for s in agency.stations for t in s.targets if t.label}
+    for name in sorted(shown_names, key=len, reverse=True):  # "Central de serenazgo"
+        text = text.replace(name, " ")
+    words = set(re.findall(r"(?<![\w(«/-])[a-z][a-z0-9-]*(?:/\d+)?(?![\w/-])", text))
+    # a code may follow its name in parentheses: "Policía Nacional del Perú (pnp)"
+    return sorted(w for w in words & codes if f"({w})" not in text)
+
+
+async def test_a_dispatched_and_bridged_incident_reads_as_an_operator_would_write_it(
+    api: Api, clock: FakeClock
+) -> None:
+    """Through the API and the fake Asterisk: created, a second report, dispatched,
+    acknowledged with key 1 and bridged, a guest called in and dropped. Every text of
+    the detail is Spanish, names agencies and lines by their directory names, and
+    shows no dial string, channel id, English cause or global report id."""
+    c, auth = api.client, api.auth()
+    async with bridged(api.runtime, clock) as rig:
+        incident_id = str((await api.create(district="150132"))["id"])
+        url = f"{URL}/{incident_id}"
+        report = {"description": "otro vecino llama por lo mismo"}
+        assert (await c.post(f"{url}/reports", headers=auth, json=report)).status == 201
+        assert (await c.post(f"{url}/dispatch", headers=auth)).status == 200
+        await rig.until(
+            lambda: api.runtime.store.get(incident_id).status is models.Status.BRIDGED, "bridged"
+        )
+        response = await c.post(
+            f"{url}/legs", headers=auth, json={"number": "987 654 321", "label": "Vecino"}
+        )
+        assert response.status == 201, await response.text()
+        guest = (await response.json())["channel_id"]
+        await rig.until(
+            lambda: rig.leg_by_ref(incident_id, guest).state is models.ContactState.IN_ROOM,
+            "the guest in the room",
+        )
+        assert (await c.delete(f"{url}/legs/{guest}", headers=auth)).status == 200
+        await rig.until(
+            lambda: rig.leg_by_ref(incident_id, guest).state is models.ContactState.ENDED,
+            "the guest hung up",
+        )
+        await rig.settled()
+    detail = await (await c.get(url, headers=auth)).json()
+    config, _ = api.runtime.rules.current()
+    english_causes = set(CAUSE_TEXT.values()) - {"Unknown"}
+    failures = []
+    for where, text in people_texts(detail):
+        found = english_in(text)
+        found += _DIAL.findall(text) + _CHANNEL_ID.findall(text) + _REPORT_ID.findall(text)
+        found += codes_shown(text, config)
+        found += [cause for cause in english_causes if cause in text]
+        if found:
+            failures.append(f"{where}: {found} in {text!r}")
+    timeline_text = "\n".join(
+        f"{e['kind_label']}: {e['text']} — {e['cause']}" for e in detail["timeline"]
+    )
+    assert not failures, "\n".join(failures) + "\n\n" + timeline_text
+    texts = [e["text"] for e in detail["timeline"]]
+    assert any("Policía Nacional del Perú" in t for t in texts), timeline_text
+    assert any("Comisaría PNP" in t for t in texts), timeline_text
+    assert any("al operador distrital" in t for t in texts), timeline_text
+    assert any("987 654 321" in t for t in texts), timeline_text
