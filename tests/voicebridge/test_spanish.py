@@ -483,3 +483,54 @@ async def test_a_dispatched_and_bridged_incident_reads_as_an_operator_would_writ
     assert any("Comisaría PNP" in t for t in texts), timeline_text
     assert any("al operador distrital" in t for t in texts), timeline_text
     assert any("987 654 321" in t for t in texts), timeline_text
+
+
+# ------------------------------------------------- sentences that read right
+
+
+def test_a_point_outside_lima_reads_as_a_sentence() -> None:
+    from routing.geo import OUTSIDE, place_of_code, where_phrase
+
+    callao = place_of_code("070102")
+    assert callao is not None
+    assert f"el punto cae {where_phrase(callao)}" == (
+        "el punto cae en Bellavista (070102), en el Callao"
+    )
+    assert f"el punto cae {where_phrase(OUTSIDE)}" == (
+        "el punto cae fuera de Lima Metropolitana y del Callao"
+    )
+
+
+def test_a_refused_transition_names_its_states_as_quoted_labels() -> None:
+    from routing.errors import IllegalTransition
+    from routing.lifecycle import check_transition
+
+    S = models.Status
+    with pytest.raises(IllegalTransition) as refused:
+        check_transition("LIM-2026-000009", S.BRIDGED, S.DISPATCHED)
+    assert str(refused.value).startswith(
+        "LIM-2026-000009 no puede pasar de «en conferencia» a «despachado» (desde «en "
+        "conferencia» puede pasar a: "
+    )
+    with pytest.raises(IllegalTransition) as refused:
+        check_transition("LIM-2026-000009", S.RESOLVED, S.CANCELLED)
+    assert str(refused.value) == (
+        "LIM-2026-000009 está resuelto, un estado final: no puede pasar a «cancelado»"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "label"),
+    [("critical", "crítica"), ("standard", "estándar"), ("utilities", "de servicios públicos")],
+)
+def test_a_plan_names_its_policy_in_spanish(policy: str, label: str) -> None:
+    from routing.decide import policy_label
+
+    assert policy_label(policy) == label
+    assert english_in(label) == []
+
+
+def test_a_policy_the_centre_named_itself_is_quoted() -> None:
+    from routing.decide import policy_label
+
+    assert policy_label("nocturna") == "«nocturna»"
