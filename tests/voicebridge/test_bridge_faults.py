@@ -6,6 +6,8 @@ A room Asterisk lost (a restart, or calls dropped while the link was down) is re
 the operator is called back once, then the agencies that had acknowledged."""
 
 import asyncio
+import logging
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -235,9 +237,24 @@ async def test_after_a_restart_the_operator_is_called_back_once_then_the_agency_
     assert once_each(rig, incident_id)
 
 
+# Spanish words that an English log line has no business holding, unless quoted
+_SPANISH = frozenset({
+    "caída", "contestó", "cortado", "de", "del", "el", "en", "enlace", "estaba", "fuera",
+    "la", "las", "los", "mientras", "reinicio", "sala", "terminó", "tras", "un", "una", "y",
+})  # fmt: skip
+
+
+def spanish_in(line: str) -> list[str]:
+    """The Spanish words of a log line (a value quoted as ``cause="..."`` aside)."""
+    unquoted = re.sub(r'"[^"]*"', " ", line)
+    words = [w.strip(".,;:()[]") for w in unquoted.lower().split()]
+    return [w for w in words if w in _SPANISH]
+
+
 async def test_after_a_lost_link_where_asterisk_dropped_the_calls_the_room_is_restored(
-    rig: Rig,
+    rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="voicebridge.ami.bridge")
     incident_id = await bridged_with_both(rig)
     rig.clock.advance(1)
     await calls_dropped_unheard(rig)
@@ -256,6 +273,10 @@ async def test_after_a_lost_link_where_asterisk_dropped_the_calls_the_room_is_re
     assert len(detail.attempts) == 2
     assert len(rig.legs(incident_id)) == 6
     assert once_each(rig, incident_id)
+    # the service's log is English for its operators (issue 8, finding 14)
+    lines = [r.getMessage() for r in caplog.records if r.name == "voicebridge.ami.bridge"]
+    assert any("lost with Asterisk" in line for line in lines), lines
+    assert [(line, spanish_in(line)) for line in lines if spanish_in(line)] == []
 
 
 async def test_after_a_lost_link_where_the_calls_survived_nobody_is_called_again(
