@@ -66,6 +66,15 @@ SPOKEN = {
 }  # fmt: skip
 
 
+def _outcome_and_cause(outcome: AttemptOutcome, cause: str) -> str:
+    """``no contestó (timbró sin que nadie contestara, Q.850 19)``: the outcome in
+    words, then the medium's cause unless it says the same."""
+    spoken = SPOKEN.get(outcome, outcome.label)
+    if not cause or cause.startswith(spoken):
+        return cause or spoken
+    return f"{spoken}; {cause}"
+
+
 def escalation_task(incident_id: str, agency: str, after: int, when: datetime) -> Task:
     """The job that takes the agency's next step once try ``after`` ended."""
     slug = agency.replace("-", "_")
@@ -399,7 +408,7 @@ class Ledger:
                     target=attempt.target,
                 ),
                 actor=SYSTEM,
-                cause=f"«{contact.label}»: {SPOKEN.get(outcome, outcome.value)} ({cause})",
+                cause=f"«{contact.label}»: {_outcome_and_cause(outcome, cause)}",
             ),
         )
         self.advance(conn, slots, contact.incident_id, attempt.agency, now)

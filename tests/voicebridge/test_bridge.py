@@ -25,6 +25,7 @@ from routing.models import (
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import Rig, bridged
 from tests.voicebridge.rig import headers as headers_of
+from tests.voicebridge.test_spanish import english_in
 from voicebridge.ami.sim import Behaviour
 from voicebridge.runtime import Runtime
 
@@ -167,6 +168,15 @@ async def test_every_try_records_its_outcome(
     assert attempt.outcome is outcome
     assert attempt.cause is not None
     assert attempt.cause.startswith(cause)
+    # the timeline says it once, in Spanish, with no parentheses within parentheses
+    [said] = [
+        e.cause
+        for e in rig.runtime.store.events(incident_id)
+        if e.kind == "attempt_ended" and e.data["agency"] == "pnp"
+    ]
+    assert said.startswith("«Guardia de prevención»: "), said
+    assert "))" not in said, said
+    assert english_in(said) == [], said
     leg = rig.leg(incident_id, "pnp")
     assert leg.state in (ContactState.FAILED, ContactState.ENDED)
     assert leg.ref not in rig.fake.channels
