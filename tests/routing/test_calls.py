@@ -855,8 +855,7 @@ def test_a_stalled_escalation_is_resumed_once_its_step_is_overdue(
     )
     assert events[-2].actor == "system:reconciliation"
     assert events[-2].cause == (
-        "el siguiente paso de Policía Nacional del Perú estaba pendiente desde hace 11 s; "
-        "se retoma"
+        "el siguiente paso de Policía Nacional del Perú estaba pendiente desde hace 11 s; se retoma"
     )
     assert contacts_of(calls, incident_id)["pnp"] == [
         ("Guardia", "failed"),

@@ -23,6 +23,7 @@ from pydantic_core.core_schema import ErrorType
 import routing
 import voicebridge
 from routing import events, models
+from routing.config import parse_config
 from routing.events import PAYLOADS, EventKind, Payload
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.conftest import Api
@@ -140,7 +141,7 @@ SAMPLES: dict[str, Any] = {
     "category": "robo",
     "district": "150132",
     "agency": "pnp",
-    "target": "pnp-sjl/1",
+    "target": "pnp-zarate/1",
     "destination": "phone:012089201",
     "limit": "3/15m",
     "incident": "LIM-2026-000002",
@@ -152,7 +153,7 @@ SAMPLES: dict[str, Any] = {
     "due_at": "2026-11-25T15:00:00+00:00",
     "district_source": "given",
     "district_note": "Distrito indicado: San Juan de Lurigancho.",
-    "agencies": ("pnp", "serenazgo-sjl"),
+    "agencies": ("pnp", "serenazgo"),
 }
 
 
@@ -180,8 +181,14 @@ def representative(cls: type[Payload]) -> list[Payload]:
 @pytest.mark.parametrize("kind", list(EventKind), ids=str)
 def test_every_event_kind_reads_in_spanish_on_the_timeline(kind: EventKind) -> None:
     assert_spanish(kind.label, f"EventKind.{kind.name}.label")
+    config = parse_config(
+        (Path(routing.__file__).parent / "data" / "lima.yaml").read_text("utf-8"), "lima.yaml"
+    )
     for payload in representative(PAYLOADS[kind]):
-        assert_spanish(timeline.describe(payload), f"{kind}: {payload}")
+        text = timeline.describe(payload)
+        assert_spanish(text, f"{kind}: {payload}")
+        shown = _DIAL.findall(text) + _CHANNEL_ID.findall(text) + codes_shown(text, config)
+        assert not shown, f"{kind}: {shown} in {text!r}"
 
 
 # ------------------------------------------------------------- error answers
