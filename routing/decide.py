@@ -132,7 +132,7 @@ def _why(rule: Rule, category: str, district: str) -> str:
 
 def _agencies(config: RoutingConfig, response: Response, district: str) -> list[tuple[Agency, str]]:
     if response.agency is not None:
-        return [(config.agencies[response.agency], f"la regla nombra a {response.agency}")]
+        return [(config.agencies[response.agency], "la regla nombra a esta entidad")]
     kind = response.kind
     if kind is None:  # a response names an agency or a kind (the schema checks)
         raise InvalidValue("respond", "la respuesta no nombra entidad ni tipo de entidad")
