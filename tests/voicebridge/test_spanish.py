@@ -495,6 +495,17 @@ async def test_a_dispatched_and_bridged_incident_reads_as_an_operator_would_writ
 # ------------------------------------------------- sentences that read right
 
 
+def test_a_rate_limit_reads_as_a_count_per_period() -> None:
+    held = events.RateLimited(
+        agency="pnp", target="pnp-zarate/1", destination="phone:017210668", limit="3/15m",
+        retry_in=42.0,
+    )  # fmt: skip
+    assert timeline.describe(held) == (
+        "El contacto a la Guardia de prevención de la Comisaría PNP Zárate (Policía Nacional "
+        "del Perú) espera por el límite de llamadas (3 en 15 min); se reintenta en 42 s."
+    )
+
+
 def test_a_point_outside_lima_reads_as_a_sentence() -> None:
     from routing.geo import OUTSIDE, place_of_code, where_phrase
 

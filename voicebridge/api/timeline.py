@@ -42,6 +42,7 @@ from routing.models import (
     Source,
     Status,
 )
+from routing.ratelimits import parse_limit
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -185,8 +186,16 @@ def _overdue(p: DispatchOverdue) -> str:
 def _rate_limited(p: RateLimited) -> str:
     return (
         f"El contacto {_to(_line(p.target, p.agency))} espera por el límite de llamadas "
-        f"({p.limit}); se reintenta en {p.retry_in:.0f} s."
+        f"({_limit(p.limit)}); se reintenta en {p.retry_in:.0f} s."
     )
+
+
+def _limit(text: str) -> str:
+    """``3 en 15 min`` for ``3/15m``; as stored if it does not read as a limit."""
+    try:
+        return parse_limit(text).spanish()
+    except ValueError:
+        return text or "sin límite indicado"
 
 
 def _skipped(p: TargetSkipped) -> str:
