@@ -67,8 +67,8 @@ SPOKEN = {
 
 
 def _outcome_and_cause(outcome: AttemptOutcome, cause: str) -> str:
-    """``no contestó (timbró sin que nadie contestara, Q.850 19)``: the outcome in
-    words, then the medium's cause unless it says the same."""
+    """``ocupado (usuario ocupado, ...)``: the outcome in words, then the medium's
+    cause unless it begins with the same words."""
     spoken = SPOKEN.get(outcome, outcome.label)
     if not cause or cause.startswith(spoken):
         return cause or spoken
