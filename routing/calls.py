@@ -187,8 +187,8 @@ class CallStore:
                         late_seconds=round(late.total_seconds(), 1),
                     ),
                     actor="system:reconciliation",
-                    cause=f"el siguiente paso de {agency} estaba pendiente desde hace "
-                    f"{round(late.total_seconds())} s; se retoma",
+                    cause=f"el siguiente paso de {found.plan.agency_name} estaba pendiente "
+                    f"desde hace {round(late.total_seconds())} s; se retoma",
                 ),
             )
             taken = self.ledger.take(conn, slots, row.id, incident_id, found.plan, found.tries, now)

@@ -437,7 +437,7 @@ class ContactLedger:
         """End a live contact: failed if it was being placed, else ended."""
         if contact.withdraw:
             call = contact.medium in (Medium.VOICE.value, Medium.TALKGROUP.value)
-            cause = f"{'colgado' if call else 'terminado'} a pedido ({cause})"
+            cause = f"{'colgado' if call else 'terminado'} a pedido; {cause}"
         placing = contact.state == ContactState.PLACING.value
         state = ContactState.FAILED if placing else ContactState.ENDED
         self._close(conn, slots, contact, state, outcome, cause, now)
@@ -503,7 +503,8 @@ class ContactLedger:
                     conn,
                     x,
                     now,
-                    f"reconexión tras {why}: se vuelve a llamar a «{x.label}» ({x.agency}) "
+                    f"reconexión tras {why}: se vuelve a llamar a «{x.label}» "
+                    f"({self.ledger.agency_name(conn, row_id, x.agency)}) "
                     f"a la sala {when}; su confirmación sigue en pie, no es un nuevo intento",
                 )
             )

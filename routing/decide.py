@@ -19,6 +19,19 @@ from routing.models import Agency, AgencyKind, Policy, Priority, Station, Target
 from routing.ratelimits import parse_limit
 from routing.schedule import active, parse_window
 
+# the shipped policies' names in Spanish, as an adjective of "Política"; a policy the
+# centre names itself is shown quoted, as named
+POLICY_LABELS = {
+    "critical": "crítica",
+    "standard": "estándar",
+    "utilities": "de servicios públicos",
+}
+
+
+def policy_label(name: str) -> str:
+    """``crítica`` for ``critical``: "Política crítica"; ``«nocturna»`` otherwise."""
+    return POLICY_LABELS.get(name, f"«{name}»")
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Facts:
@@ -119,7 +132,7 @@ def _why(rule: Rule, category: str, district: str) -> str:
 
 def _agencies(config: RoutingConfig, response: Response, district: str) -> list[tuple[Agency, str]]:
     if response.agency is not None:
-        return [(config.agencies[response.agency], f"la regla nombra a {response.agency}")]
+        return [(config.agencies[response.agency], "la regla nombra a esta entidad")]
     kind = response.kind
     if kind is None:  # a response names an agency or a kind (the schema checks)
         raise InvalidValue("respond", "la respuesta no nombra entidad ni tipo de entidad")
@@ -167,7 +180,8 @@ def _plan(
         reasons.append("Ningún destino está disponible ahora: se escala a la supervisión.")
     policy = config.policies[response.policy or agency.policy]
     reasons.append(
-        f"Política «{policy.name}»: {policy.attempts_per_target} intento(s) por destino, "
+        f"Política {policy_label(policy.name)}: {policy.attempts_per_target} intento(s) "
+        "por destino, "
         f"timbrado de {policy.ring_seconds} s, reintento tras "
         f"{', '.join(str(s) for s in policy.retry_after)} s; al final, la supervisión del centro."
         + (" (la regla la fija)" if response.policy else "")

@@ -1,9 +1,15 @@
 """Lines an operator may bring into an incident's room by hand: a line of the directory
 (by target id), or a phone number dialled through the centre's trunk."""
 
+import functools
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
 
-from routing.config import RoutingConfig
+import phonenumbers
+
+from routing.config import RoutingConfig, parse_config
 from routing.decide import PlannedTarget
 from routing.models import Target, TargetKind
 
@@ -56,3 +62,79 @@ def phone_target(config: RoutingConfig, digits: str, label: str) -> PlannedTarge
         dial=config.centre.dial.replace("{number}", digits),
     )
     return PlannedTarget(target=target, station=HAND, station_name="agregado a mano")
+
+
+# ------------------------------------------------------------------------ names
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Names:
+    """How people call what the configuration names by code: an agency by its name
+    ("Policía Nacional del Perú"), a line by its label and station ("Guardia de
+    prevención" of "Comisaría PNP Zárate"). A code the directory does not know (a
+    configuration since changed) is shown as it is."""
+
+    agencies: Mapping[str, str]  # agency code -> name
+    lines: Mapping[str, tuple[str, str]]  # target id -> (label, station or central name)
+
+    @classmethod
+    def of(cls, config: RoutingConfig) -> "Names":
+        lines: dict[str, tuple[str, str]] = {}
+        for agency in config.agencies.values():
+            for station in agency.stations:
+                for t in station.targets:
+                    lines[t.id] = (t.label or t.id, station.name)
+        centre = config.centre
+        for t in (*centre.supervisor, *((centre.operator,) if centre.operator else ())):
+            lines[t.id] = (t.label or t.id, centre.name)
+        for central in config.centrals.values():
+            lines[central.operator.id] = (
+                central.operator.label or central.operator.id,
+                central.name,
+            )
+        return cls(agencies={code: a.name for code, a in config.agencies.items()}, lines=lines)
+
+    def agency(self, code: str) -> str:
+        return self.agencies.get(code, code)
+
+    def line(self, target_id: str) -> tuple[str, str] | None:
+        return self.lines.get(target_id)
+
+
+_in_force: Names | None = None
+
+
+def use_names(config: RoutingConfig) -> None:
+    """The configuration in force names what the timeline shows (called on each load)."""
+    global _in_force
+    _in_force = Names.of(config)
+
+
+def names() -> Names:
+    """The names of the configuration in force; the shipped one's until one is loaded."""
+    return _in_force if _in_force is not None else _shipped()
+
+
+@functools.cache
+def _shipped() -> Names:
+    text = resources.files("routing").joinpath("data/lima.yaml").read_text("utf-8")
+    return Names.of(parse_config(text, "routing/data/lima.yaml"))
+
+
+def phone_shown(dial: str | None) -> str | None:
+    """The phone number a dial string calls (``PJSIP/987654321@epr-trunk``), as people
+    in Peru write it (``987 654 321``, ``(01) 2089201``); None if it holds none."""
+    found = _DIALLED.search(dial or "")
+    if found is None:
+        return None
+    digits = found.group(1)
+    try:
+        number = phonenumbers.parse(digits, "PE")
+    except phonenumbers.NumberParseException:
+        return digits
+    if not phonenumbers.is_valid_number(number):
+        return digits
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+
+
+_DIALLED = re.compile(r"/\+?(\d{3,15})(?:@|$)")

@@ -57,6 +57,17 @@ class Place:
 
 OUTSIDE = Place(ubigeo=None, name=None, province=None)
 
+
+def where_phrase(place: Place) -> str:
+    """Where a point falls, to follow a verb ("el punto cae ..."): ``en Miraflores
+    (150122)``, ``en Bellavista (070102), en el Callao``, ``fuera de Lima Metropolitana y
+    del Callao``."""
+    if place.ubigeo is None:
+        return "fuera de Lima Metropolitana y del Callao"
+    where = f"en {place.name} ({place.ubigeo})"
+    return where if place.in_lima else f"{where}, en el Callao"
+
+
 _TABLE: dict[str, tuple[str, str]] = {  # code -> (official name, province)
     d.ubigeo: (d.name, province)
     for province, table in ((LIMA, DISTRICTS), (CALLAO, CALLAO_DISTRICTS))

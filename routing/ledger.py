@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from routing import schema as t
 from routing.decide import AgencyPlan, PlannedTarget, plan_from_json
+from routing.directory import names
 from routing.escalation import IN_FLIGHT, Step, StepKind, Try, choose
 from routing.events import (
     Acknowledged,
@@ -63,6 +64,15 @@ SPOKEN = {
     Out.SKIPPED: "omitido: su canal no está configurado",
     Out.PATCHED: "enlazado a la sala (radio)", Out.DELIVERED: "mensaje entregado",
 }  # fmt: skip
+
+
+def _outcome_and_cause(outcome: AttemptOutcome, cause: str) -> str:
+    """``ocupado (usuario ocupado, ...)``: the outcome in words, then the medium's
+    cause unless it begins with the same words."""
+    spoken = SPOKEN.get(outcome, outcome.label)
+    if not cause or cause.startswith(spoken):
+        return cause or spoken
+    return f"{spoken}; {cause}"
 
 
 def escalation_task(incident_id: str, agency: str, after: int, when: datetime) -> Task:
@@ -349,6 +359,11 @@ class Ledger:
         ).scalar_one_or_none()
         return None if data is None else plan_from_json(data)
 
+    def agency_name(self, conn: Connection, row_id: int, agency: str) -> str:
+        """The agency's name as it was dispatched (its plan), for the causes people read."""
+        plan = self.plan(conn, row_id, agency)
+        return plan.agency_name if plan is not None else names().agency(agency)
+
     def public_id(self, conn: Connection, row_id: int) -> str:
         return str(
             conn.execute(
@@ -393,7 +408,7 @@ class Ledger:
                     target=attempt.target,
                 ),
                 actor=SYSTEM,
-                cause=f"«{contact.label}»: {SPOKEN.get(outcome, outcome.value)} ({cause})",
+                cause=f"«{contact.label}»: {_outcome_and_cause(outcome, cause)}",
             ),
         )
         self.advance(conn, slots, contact.incident_id, attempt.agency, now)
@@ -439,7 +454,7 @@ class Ledger:
                 event(
                     StatusChanged(from_=status.value, to=Status.ACKNOWLEDGED.value),
                     actor=actor,
-                    cause=f"{agency} confirmó la atención",
+                    cause=f"{self.agency_name(conn, row_id, agency)} confirmó la atención",
                 ),
                 status=(status, Status.ACKNOWLEDGED),
             )

@@ -42,10 +42,11 @@ def check_transition(incident_id: str, current: Status, target: Status) -> None:
         return
     if current in FINAL:
         raise IllegalTransition(
-            f"{incident_id} está {current.label}, un estado final: no puede pasar a {target.label}"
+            f"{incident_id} está {current.label}, un estado final: no puede pasar a "
+            f"«{target.label}»"
         )
-    allowed = ", ".join(sorted(s.label for s in TRANSITIONS[current]))
+    allowed = ", ".join(f"«{label}»" for label in sorted(s.label for s in TRANSITIONS[current]))
     raise IllegalTransition(
-        f"{incident_id} no puede pasar de {current.label} a {target.label} "
-        f"(desde {current.label} puede pasar a: {allowed})"
+        f"{incident_id} no puede pasar de «{current.label}» a «{target.label}» "
+        f"(desde «{current.label}» puede pasar a: {allowed})"
     )

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from routing.config import RoutingConfig, parse_config
+from routing.directory import use_names
 from routing.models import Revision
 from routing.revisions import RevisionStore
 
@@ -44,6 +45,7 @@ class RulesInForce:
         revision, changed = self.revisions.record(content, source=source, actor=actor)
         with self._lock:
             self._cached = (config, revision)
+        use_names(config)
         if changed:
             log.info("routing rules: revision %d from %s (%s)", revision.id, source, actor)
         return revision, changed
@@ -62,4 +64,5 @@ class RulesInForce:
         config = parse_config(revision.content, f"revision {revision.id} ({revision.source})")
         with self._lock:
             self._cached = (config, revision)
+        use_names(config)
         return config, revision

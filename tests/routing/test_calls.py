@@ -379,7 +379,7 @@ def test_an_acknowledgement_acknowledges_and_the_responder_joins(
     calls.contacts.joined(serenazgo.contact.ref)
     assert calls.incidents.get(incident_id).status is Status.BRIDGED
     calls.contacts.left(serenazgo.contact.ref)
-    calls.contacts.ended(serenazgo.contact.ref, "colgó (Normal Clearing, 16)")
+    calls.contacts.ended(serenazgo.contact.ref, "colgó (fin normal de la llamada, Q.850 16)")
     assert calls.incidents.get(incident_id).status is Status.ACKNOWLEDGED
     assert contact(calls, incident_id, serenazgo.contact.ref).state is ContactState.ENDED
     # the other agency goes on on its own
@@ -556,11 +556,11 @@ def test_a_manual_ack_withdraws_the_agency_s_contact_in_flight(
     ]
     assert [a.outcome for a in detail.attempts if a.agency == "serenazgo"] == [Out.CANCELLED]
     # the medium does not say why it ended: a contact withdrawn ends all the same
-    calls.contacts.ended(serenazgo.contact.ref, "colgó (Normal Clearing, 16)")
+    calls.contacts.ended(serenazgo.contact.ref, "colgó (fin normal de la llamada, Q.850 16)")
     ended = contact(calls, incident_id, serenazgo.contact.ref)
     assert (ended.state, ended.cause) == (
         ContactState.FAILED,
-        "colgado a pedido (colgó (Normal Clearing, 16))",
+        "colgado a pedido; colgó (fin normal de la llamada, Q.850 16)",
     )
     assert calls.contacts.to_withdraw(VOICE) == []
 
@@ -723,19 +723,26 @@ def test_a_contact_that_ends_before_it_is_answered_keeps_its_adapter_s_words(
     calls.contacts.ended(pnp.contact.ref, "causa desconocida (0)")
     assert contact(calls, incident_id, pnp.contact.ref).state is ContactState.PLACING
     assert outcomes(calls, incident_id, "pnp") == [Out.RINGING]
-    calls.contacts.ended(pnp.contact.ref, "rechazó la llamada (Call Rejected, 21)", Out.FAILED)
     calls.contacts.ended(
-        operator.contact.ref, "no contestó (User alerting, no answer, 19)", Out.NO_ANSWER
+        pnp.contact.ref, "rechazó la llamada (llamada rechazada, Q.850 21)", Out.FAILED
+    )
+    calls.contacts.ended(
+        operator.contact.ref,
+        "no contestó (timbró sin que nadie contestara, Q.850 19)",
+        Out.NO_ANSWER,
     )
     detail = calls.incidents.detail(incident_id)
     [attempt] = [a for a in detail.attempts if a.agency == "pnp"]
     assert (attempt.outcome, attempt.cause) == (
         Out.FAILED,
-        "rechazó la llamada (Call Rejected, 21)",
+        "rechazó la llamada (llamada rechazada, Q.850 21)",
     )
     # the operator's line has no attempt: its failure is in the timeline all the same
     [failed] = [e for e in detail.events if e.kind == "leg_failed"]
-    assert failed.cause == f"«{operator.contact.label}»: no contestó (User alerting, no answer, 19)"
+    assert (
+        failed.cause
+        == f"«{operator.contact.label}»: no contestó (timbró sin que nadie contestara, Q.850 19)"
+    )
     with pytest.raises(ValueError, match="answered is not a way of not being reached"):
         calls.contacts.not_reached(operator.contact.ref, Out.ANSWERED, "x")
 
@@ -847,6 +854,9 @@ def test_a_stalled_escalation_is_resumed_once_its_step_is_overdue(
         agency="pnp", after=1, due_at=due.isoformat(), late_seconds=11.0
     )
     assert events[-2].actor == "system:reconciliation"
+    assert events[-2].cause == (
+        "el siguiente paso de Policía Nacional del Perú estaba pendiente desde hace 11 s; se retoma"
+    )
     assert contacts_of(calls, incident_id)["pnp"] == [
         ("Guardia", "failed"),
         ("TG Miraflores", "pending"),
@@ -1064,7 +1074,7 @@ def test_a_lost_room_calls_the_operator_back_then_the_agency_that_acknowledged(
         ("operator", None, f"conferencia restablecida tras {WHY}: se vuelve a llamar al "
          "operador («Consola»)"),
         ("responder", "serenazgo", f"reconexión tras {WHY}: se vuelve a llamar a «Oficina» "
-         "(serenazgo) a la sala cuando el operador esté de vuelta en la sala; su "
+         "(Serenazgo) a la sala cuando el operador esté de vuelta en la sala; su "
          "confirmación sigue en pie, no es un nuevo intento"),
     ]  # fmt: skip
     # the operator first; serenazgo once the operator is back in the room

@@ -141,3 +141,9 @@ def test_the_district_s_own_central_joins_the_room(config: RoutingConfig) -> Non
         "016171000",
     )
     assert d.operator.target.limits == ()  # an operator's line is never held back
+
+
+def test_an_agency_the_rule_names_is_told_by_name_not_code(config: RoutingConfig) -> None:
+    d = run(config, "robo", "150122")
+    first = d.plan("pnp").reasons[0]
+    assert first == "Policía Nacional del Perú: la regla nombra a esta entidad (prioridad 2)."

@@ -47,8 +47,8 @@ def test_every_pair_not_in_the_table_is_refused() -> None:
 def test_the_refusal_says_what_is_allowed() -> None:
     with pytest.raises(
         IllegalTransition,
-        match=r"no puede pasar de recibido a en conferencia \(desde recibido puede pasar a: "
-        r"cancelado, despachado, fusionado, resuelto\)",
+        match=r"no puede pasar de «recibido» a «en conferencia» \(desde «recibido» puede pasar "
+        r"a: «cancelado», «despachado», «fusionado», «resuelto»\)",
     ):
         check_transition("LIM-2026-000009", S.RECEIVED, S.BRIDGED)
     with pytest.raises(IllegalTransition, match="LIM-2026-000009 está resuelto, un estado final"):

@@ -235,7 +235,7 @@ def test_a_status_change_writes_its_event_in_the_same_transaction(
 
 def test_an_illegal_transition_is_refused_and_changes_nothing(store: IncidentStore) -> None:
     incident, _ = store.create_incident(new(), actor=ACTOR)
-    with pytest.raises(IllegalTransition, match="no puede pasar de recibido a en conferencia"):
+    with pytest.raises(IllegalTransition, match="no puede pasar de «recibido» a «en conferencia»"):
         store.transition(incident.id, Status.BRIDGED, actor=ACTOR, cause="test")
     store.transition(incident.id, Status.RESOLVED, actor=ACTOR, cause="atendido por serenazgo")
     with pytest.raises(IllegalTransition, match="resuelto, un estado final"):

@@ -4,12 +4,17 @@ Asterisk 22.10.1 sent."""
 import pytest
 
 from routing.models import AttemptOutcome
+from tests.voicebridge.test_spanish import english_in
 from voicebridge.ami.outcomes import (
+    CAUSE_WORDS,
+    CAUSES,
+    Q850,
     hangup_outcome,
     originate_failure,
     prompt_report,
     spoken_cause,
 )
+from voicebridge.ami.sim.model import CAUSE_TEXT
 
 Out = AttemptOutcome
 
@@ -51,5 +56,25 @@ def test_hangup_causes(code: int, outcome: AttemptOutcome | None) -> None:
 
 
 def test_causes_in_spanish() -> None:
-    assert spoken_cause(21, "Call Rejected") == "rechazó la llamada (Call Rejected, 21)"
+    assert spoken_cause(21, "Call Rejected") == "rechazó la llamada (llamada rechazada, Q.850 21)"
+    assert spoken_cause(16, "Normal Clearing") == "colgó (fin normal de la llamada, Q.850 16)"
     assert spoken_cause(None, "el canal ya no existe") == "el canal ya no existe"
+    # a cause the tables do not know: its number, never Asterisk's English text
+    assert spoken_cause(4, "Some cause") == "la llamada terminó (causa sin nombre, Q.850 4)"
+
+
+# every cause Asterisk 22 names (include/asterisk/causes.h, ast_cause2str)
+ASTERISK_CAUSES = (
+    0, 1, 2, 3, 5, 6, 7, 8, 14, 16, 17, 18, 19, 20, 21, 22, 23, 26, 27, 28, 29, 30, 31, 34,
+    38, 41, 42, 43, 44, 50, 52, 54, 57, 58, 65, 66, 69, 81, 88, 95, 96, 97, 98, 99, 100,
+    101, 102, 103, 111, 127,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("code", sorted({*ASTERISK_CAUSES, *CAUSE_TEXT, *CAUSES, *CAUSE_WORDS}))
+def test_every_q850_cause_voicebridge_may_show_has_a_spanish_name(code: int) -> None:
+    text = spoken_cause(code, CAUSE_TEXT.get(code, "Unknown"))
+    assert code in Q850, code
+    assert "causa sin nombre" not in text
+    assert not english_in(text), text
+    assert CAUSE_TEXT.get(code, "\0") not in text

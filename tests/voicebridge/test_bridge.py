@@ -25,6 +25,7 @@ from routing.models import (
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import Rig, bridged
 from tests.voicebridge.rig import headers as headers_of
+from tests.voicebridge.test_spanish import english_in
 from voicebridge.ami.sim import Behaviour
 from voicebridge.runtime import Runtime
 
@@ -147,8 +148,12 @@ async def test_key_two_declines_and_the_next_target_is_called_at_once(rig: Rig) 
         (Behaviour.NO_ANSWER, Out.NO_ANSWER, "no contestó"),
         (Behaviour.BUSY, Out.BUSY, "ocupado"),
         (Behaviour.CONGESTION, Out.CONGESTION, "red congestionada"),
-        (Behaviour.REJECT, Out.FAILED, "rechazó la llamada (Call Rejected, 21)"),
-        (Behaviour.UNREACHABLE, Out.FAILED, "Asterisk no pudo hacer la llamada (Reason 0)"),
+        (Behaviour.REJECT, Out.FAILED, "rechazó la llamada (llamada rechazada, Q.850 21)"),
+        (
+            Behaviour.UNREACHABLE,
+            Out.FAILED,
+            "Asterisk no pudo hacer la llamada (código de resultado 0)",
+        ),
         (Behaviour.SILENT, Out.ANSWERED, "no marcó ninguna opción"),
     ],
 )
@@ -163,6 +168,15 @@ async def test_every_try_records_its_outcome(
     assert attempt.outcome is outcome
     assert attempt.cause is not None
     assert attempt.cause.startswith(cause)
+    # the timeline says it once, in Spanish, with no parentheses within parentheses
+    [said] = [
+        e.cause
+        for e in rig.runtime.store.events(incident_id)
+        if e.kind == "attempt_ended" and e.data["agency"] == "pnp"
+    ]
+    assert said.startswith("«Guardia de prevención»: "), said
+    assert "))" not in said, said
+    assert english_in(said) == [], said
     leg = rig.leg(incident_id, "pnp")
     assert leg.state in (ContactState.FAILED, ContactState.ENDED)
     assert leg.ref not in rig.fake.channels
@@ -285,7 +299,8 @@ async def test_a_manual_ack_hangs_up_the_agency_s_call_in_flight(rig: Rig) -> No
     [hangup] = [headers_of(h) for h in rig.fake.actions("Hangup")]
     assert (hangup["Channel"], hangup["Cause"]) == (leg.ref, "16")
     assert (
-        rig.leg(incident_id, "serenazgo").cause == "colgado a pedido (colgó (Normal Clearing, 16))"
+        rig.leg(incident_id, "serenazgo").cause
+        == "colgado a pedido; colgó (fin normal de la llamada, Q.850 16)"
     )
     assert outcomes(rig, incident_id, "serenazgo") == [Out.CANCELLED]
     rig.clock.advance(600)

@@ -6,6 +6,8 @@ A room Asterisk lost (a restart, or calls dropped while the link was down) is re
 the operator is called back once, then the agencies that had acknowledged."""
 
 import asyncio
+import logging
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -211,9 +213,9 @@ async def test_after_a_restart_the_operator_is_called_back_once_then_the_agency_
     assert why(rig, incident_id) == [
         f"conferencia restablecida tras {RESTARTED}: se vuelve a llamar al operador "
         "(«Consola del operador»)",
-        f"reconexión tras {RESTARTED}: se vuelve a llamar a «Guardia de prevención» (pnp) a la "
-        "sala cuando el operador esté de vuelta en la sala; su confirmación sigue en pie, no "
-        "es un nuevo intento",
+        f"reconexión tras {RESTARTED}: se vuelve a llamar a «Guardia de prevención» "
+        "(Policía Nacional del Perú) a la sala cuando el operador esté de vuelta en la sala; "
+        "su confirmación sigue en pie, no es un nuevo intento",
     ]
     # serenazgo had not accepted: its try ended, not called back; its escalation goes on
     serenazgo = [a for a in detail.attempts if a.agency == "serenazgo"]
@@ -235,9 +237,24 @@ async def test_after_a_restart_the_operator_is_called_back_once_then_the_agency_
     assert once_each(rig, incident_id)
 
 
+# Spanish words that an English log line has no business holding, unless quoted
+_SPANISH = frozenset({
+    "caída", "contestó", "cortado", "de", "del", "el", "en", "enlace", "estaba", "fuera",
+    "la", "las", "los", "mientras", "reinicio", "sala", "terminó", "tras", "un", "una", "y",
+})  # fmt: skip
+
+
+def spanish_in(line: str) -> list[str]:
+    """The Spanish words of a log line (a value quoted as ``cause="..."`` aside)."""
+    unquoted = re.sub(r'"[^"]*"', " ", line)
+    words = [w.strip(".,;:()[]") for w in unquoted.lower().split()]
+    return [w for w in words if w in _SPANISH]
+
+
 async def test_after_a_lost_link_where_asterisk_dropped_the_calls_the_room_is_restored(
-    rig: Rig,
+    rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="voicebridge.ami.bridge")
     incident_id = await bridged_with_both(rig)
     rig.clock.advance(1)
     await calls_dropped_unheard(rig)
@@ -256,6 +273,10 @@ async def test_after_a_lost_link_where_asterisk_dropped_the_calls_the_room_is_re
     assert len(detail.attempts) == 2
     assert len(rig.legs(incident_id)) == 6
     assert once_each(rig, incident_id)
+    # the service's log is English for its operators (issue 8, finding 14)
+    lines = [r.getMessage() for r in caplog.records if r.name == "voicebridge.ami.bridge"]
+    assert any("lost with Asterisk" in line for line in lines), lines
+    assert [(line, spanish_in(line)) for line in lines if spanish_in(line)] == []
 
 
 async def test_after_a_lost_link_where_the_calls_survived_nobody_is_called_again(
@@ -310,7 +331,7 @@ async def test_an_incident_closed_before_asterisk_lost_its_room_is_not_bridged_a
     assert len(rig.legs(closed)) == 3
     assert closed not in rig.fake.rooms
     # found gone by the reconciliation, or hung up by a sweep after the login
-    assert all((leg.cause or "").startswith("colgado a pedido (") for leg in rig.legs(closed))
+    assert all((leg.cause or "").startswith("colgado a pedido; ") for leg in rig.legs(closed))
     assert rig.runtime.store.get(closed).status is Status.RESOLVED
     assert once_each(rig, closed)
     assert once_each(rig, open_one)

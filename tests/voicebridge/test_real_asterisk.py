@@ -327,7 +327,7 @@ async def test_key_two_declines_and_the_talkgroup_is_patched(
     [
         ("epr-busy-sim", Out.BUSY, "ocupado"),
         ("epr-congestion-sim", Out.CONGESTION, "red congestionada"),
-        ("epr-reject-sim", Out.FAILED, "rechazó la llamada (Call Rejected, 21)"),
+        ("epr-reject-sim", Out.FAILED, "rechazó la llamada (llamada rechazada, Q.850 21)"),
         ("epr-noanswer-sim", Out.NO_ANSWER, "no contestó"),
     ],
 )

@@ -43,7 +43,7 @@ async def test_a_point_outside_lima_metropolitana_is_refused(api: Api) -> None:
     assert error["fields"] == [
         {
             "field": "location",
-            "message": "el punto cae en Callao, Callao (070101): fuera de Lima Metropolitana; "
+            "message": "el punto cae en Callao (070101), en el Callao; "
             "este centro atiende solo los 43 distritos de Lima Metropolitana",
         }
     ]

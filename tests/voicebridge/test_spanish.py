@@ -23,9 +23,12 @@ from pydantic_core.core_schema import ErrorType
 import routing
 import voicebridge
 from routing import events, models
+from routing.config import parse_config
 from routing.events import PAYLOADS, EventKind, Payload
-from tests.conftest import make_settings
+from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.conftest import Api
+from tests.voicebridge.rig import bridged
+from voicebridge.ami.sim.model import CAUSE_TEXT
 from voicebridge.api import spanish, timeline
 from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.errors import CODES
@@ -138,7 +141,7 @@ SAMPLES: dict[str, Any] = {
     "category": "robo",
     "district": "150132",
     "agency": "pnp",
-    "target": "pnp-sjl/1",
+    "target": "pnp-zarate/1",
     "destination": "phone:012089201",
     "limit": "3/15m",
     "incident": "LIM-2026-000002",
@@ -150,7 +153,7 @@ SAMPLES: dict[str, Any] = {
     "due_at": "2026-11-25T15:00:00+00:00",
     "district_source": "given",
     "district_note": "Distrito indicado: San Juan de Lurigancho.",
-    "agencies": ("pnp", "serenazgo-sjl"),
+    "agencies": ("pnp", "serenazgo"),
 }
 
 
@@ -178,8 +181,14 @@ def representative(cls: type[Payload]) -> list[Payload]:
 @pytest.mark.parametrize("kind", list(EventKind), ids=str)
 def test_every_event_kind_reads_in_spanish_on_the_timeline(kind: EventKind) -> None:
     assert_spanish(kind.label, f"EventKind.{kind.name}.label")
+    config = parse_config(
+        (Path(routing.__file__).parent / "data" / "lima.yaml").read_text("utf-8"), "lima.yaml"
+    )
     for payload in representative(PAYLOADS[kind]):
-        assert_spanish(timeline.describe(payload), f"{kind}: {payload}")
+        text = timeline.describe(payload)
+        assert_spanish(text, f"{kind}: {payload}")
+        shown = _DIAL.findall(text) + _CHANNEL_ID.findall(text) + codes_shown(text, config)
+        assert not shown, f"{kind}: {shown} in {text!r}"
 
 
 # ------------------------------------------------------------- error answers
@@ -393,3 +402,157 @@ def test_every_message_written_in_the_code_is_spanish() -> None:
         if english_in(text)
     ]
     assert not failures, "\n".join(failures)
+
+
+# ------------------------------------------- a whole incident, as people read it
+
+# what must never reach people: dial strings, channel ids, Asterisk's English causes,
+# global ids where a number within the incident is meant, codes where names are known
+_DIAL = re.compile(r"\b(PJSIP|SIP|IAX2|Local|DAHDI)/|@[a-z][\w-]*\b")
+_CHANNEL_ID = re.compile(r"\bvb-[0-9a-f]{6,}")
+_REPORT_ID = re.compile(r"n\.º \d")
+
+
+def people_texts(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every people-facing text of an incident's detail, each with where it is."""
+    found = []
+    for n, e in enumerate(detail["timeline"]):
+        for key in ("text", "kind_label", "cause"):
+            found.append((f"timeline[{n}] {e['kind']}.{key}", e[key]))
+    for n, leg in enumerate(detail["legs"]):
+        found.append((f"legs[{n}].cause", leg["cause"] or "-"))
+    for n, a in enumerate(detail["attempts"]):
+        found.append((f"attempts[{n}].cause", a["cause"] or "-"))
+    return found
+
+
+def codes_shown(text: str, config: Any) -> list[str]:
+    """Agency codes and target ids of the directory shown bare in ``text``."""
+    codes = set(config.agencies)
+    shown_names = set()
+    for agency in config.agencies.values():
+        codes |= {s.code for s in agency.stations}
+        codes |= {t.id for s in agency.stations for t in s.targets}
+        shown_names |= {agency.name, *(s.name for s in agency.stations)}
+        shown_names |= {t.label for s in agency.stations for t in s.targets if t.label}
+    for name in sorted(shown_names, key=len, reverse=True):  # "Central de serenazgo"
+        text = text.replace(name, " ")
+    words = set(re.findall(r"(?<![\w(«/-])[a-z][a-z0-9-]*(?:/\d+)?(?![\w/-])", text))
+    # a code may follow its name in parentheses: "Policía Nacional del Perú (pnp)"
+    return sorted(w for w in words & codes if f"({w})" not in text)
+
+
+async def test_a_dispatched_and_bridged_incident_reads_as_an_operator_would_write_it(
+    api: Api, clock: FakeClock
+) -> None:
+    """Through the API and the fake Asterisk: created, a second report, dispatched,
+    acknowledged with key 1 and bridged, a guest called in and dropped. Every text of
+    the detail is Spanish, names agencies and lines by their directory names, and
+    shows no dial string, channel id, English cause or global report id."""
+    c, auth = api.client, api.auth()
+    async with bridged(api.runtime, clock) as rig:
+        incident_id = str((await api.create(district="150132"))["id"])
+        url = f"{URL}/{incident_id}"
+        report = {"description": "otro vecino llama por lo mismo"}
+        assert (await c.post(f"{url}/reports", headers=auth, json=report)).status == 201
+        assert (await c.post(f"{url}/dispatch", headers=auth)).status == 200
+        await rig.until(
+            lambda: api.runtime.store.get(incident_id).status is models.Status.BRIDGED, "bridged"
+        )
+        response = await c.post(
+            f"{url}/legs", headers=auth, json={"number": "987 654 321", "label": "Vecino"}
+        )
+        assert response.status == 201, await response.text()
+        guest = (await response.json())["channel_id"]
+        await rig.until(
+            lambda: rig.leg_by_ref(incident_id, guest).state is models.ContactState.IN_ROOM,
+            "the guest in the room",
+        )
+        assert (await c.delete(f"{url}/legs/{guest}", headers=auth)).status == 200
+        await rig.until(
+            lambda: rig.leg_by_ref(incident_id, guest).state is models.ContactState.ENDED,
+            "the guest hung up",
+        )
+        await rig.settled()
+    detail = await (await c.get(url, headers=auth)).json()
+    config, _ = api.runtime.rules.current()
+    english_causes = set(CAUSE_TEXT.values()) - {"Unknown"}
+    failures = []
+    for where, text in people_texts(detail):
+        found = english_in(text)
+        found += _DIAL.findall(text) + _CHANNEL_ID.findall(text) + _REPORT_ID.findall(text)
+        found += codes_shown(text, config)
+        found += [cause for cause in english_causes if cause in text]
+        if found:
+            failures.append(f"{where}: {found} in {text!r}")
+    timeline_text = "\n".join(
+        f"{e['kind_label']}: {e['text']} — {e['cause']}" for e in detail["timeline"]
+    )
+    assert not failures, "\n".join(failures) + "\n\n" + timeline_text
+    texts = [e["text"] for e in detail["timeline"]]
+    assert any("Policía Nacional del Perú" in t for t in texts), timeline_text
+    assert any("Comisaría PNP" in t for t in texts), timeline_text
+    assert any("al operador distrital" in t for t in texts), timeline_text
+    assert any("987 654 321" in t for t in texts), timeline_text
+
+
+# ------------------------------------------------- sentences that read right
+
+
+def test_a_rate_limit_reads_as_a_count_per_period() -> None:
+    held = events.RateLimited(
+        agency="pnp", target="pnp-zarate/1", destination="phone:017210668", limit="3/15m",
+        retry_in=42.0,
+    )  # fmt: skip
+    assert timeline.describe(held) == (
+        "El contacto a la Guardia de prevención de la Comisaría PNP Zárate (Policía Nacional "
+        "del Perú) espera por el límite de llamadas (3 en 15 min); se reintenta en 42 s."
+    )
+
+
+def test_a_point_outside_lima_reads_as_a_sentence() -> None:
+    from routing.geo import OUTSIDE, place_of_code, where_phrase
+
+    callao = place_of_code("070102")
+    assert callao is not None
+    assert f"el punto cae {where_phrase(callao)}" == (
+        "el punto cae en Bellavista (070102), en el Callao"
+    )
+    assert f"el punto cae {where_phrase(OUTSIDE)}" == (
+        "el punto cae fuera de Lima Metropolitana y del Callao"
+    )
+
+
+def test_a_refused_transition_names_its_states_as_quoted_labels() -> None:
+    from routing.errors import IllegalTransition
+    from routing.lifecycle import check_transition
+
+    S = models.Status
+    with pytest.raises(IllegalTransition) as refused:
+        check_transition("LIM-2026-000009", S.BRIDGED, S.DISPATCHED)
+    assert str(refused.value).startswith(
+        "LIM-2026-000009 no puede pasar de «en conferencia» a «despachado» (desde «en "
+        "conferencia» puede pasar a: "
+    )
+    with pytest.raises(IllegalTransition) as refused:
+        check_transition("LIM-2026-000009", S.RESOLVED, S.CANCELLED)
+    assert str(refused.value) == (
+        "LIM-2026-000009 está resuelto, un estado final: no puede pasar a «cancelado»"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "label"),
+    [("critical", "crítica"), ("standard", "estándar"), ("utilities", "de servicios públicos")],
+)
+def test_a_plan_names_its_policy_in_spanish(policy: str, label: str) -> None:
+    from routing.decide import policy_label
+
+    assert policy_label(policy) == label
+    assert english_in(label) == []
+
+
+def test_a_policy_the_centre_named_itself_is_quoted() -> None:
+    from routing.decide import policy_label
+
+    assert policy_label("nocturna") == "«nocturna»"

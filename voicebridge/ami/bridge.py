@@ -60,6 +60,8 @@ SHUTDOWN_PAUSE_SECONDS = 30.0
 RESTARTED = "el reinicio de Asterisk"
 LOST = "una caída de Asterisk mientras el enlace estaba cortado"
 CUT_BY_RESTART = "Asterisk se reinició y cortó la llamada"
+# the same, for the service's log (English)
+LOST_HOW = {RESTARTED: "Asterisk restarted", LOST: "dropped while the link was down"}
 
 Job = Callable[[], Any]
 
@@ -352,7 +354,7 @@ class Bridge:
             log.warning(
                 "bridge: %s lost with Asterisk (%s); called back: %s",
                 ", ".join(refs),
-                why,
+                LOST_HOW.get(why, "lost"),
                 ", ".join(recalled),
             )
         return recalled

@@ -27,7 +27,8 @@ CAUSES = {
     42: Out.CONGESTION,
 }
 
-# Q.850 causes in the words the console shows (Asterisk's Cause-txt is English)
+# Q.850 causes in the words the console shows (Asterisk's Cause-txt is English): what
+# happened, in short
 CAUSE_WORDS = {
     0: "causa desconocida", 1: "número inexistente", 16: "colgó", 17: "ocupado",
     18: "el equipo no respondió", 19: "no contestó", 20: "abonado ausente",
@@ -36,19 +37,78 @@ CAUSE_WORDS = {
     41: "falla temporal de la red", 42: "central congestionada",
 }  # fmt: skip
 
+# and the cause's name, in Spanish: every cause Asterisk names (its causes.h,
+# ast_cause2str), so that no English Cause-txt reaches people
+Q850 = {
+    0: "causa no definida",
+    1: "número no asignado",
+    2: "sin ruta hacia la red de tránsito",
+    3: "sin ruta hacia el destino",
+    5: "prefijo de troncal mal marcado",
+    6: "canal no aceptable",
+    7: "llamada entregada en un canal ya establecido",
+    8: "llamada desplazada por otra de mayor prioridad",
+    14: "número portado a otra red",
+    16: "fin normal de la llamada",
+    17: "usuario ocupado",
+    18: "el usuario no responde",
+    19: "timbró sin que nadie contestara",
+    20: "abonado ausente",
+    21: "llamada rechazada",
+    22: "el número cambió",
+    23: "redirigida a otro destino",
+    26: "contestada en otro equipo",
+    27: "destino fuera de servicio",
+    28: "formato de número no válido",
+    29: "servicio rechazado",
+    30: "respuesta a una consulta de estado",
+    31: "fin normal, sin especificar",
+    34: "no hay circuito disponible",
+    38: "red fuera de servicio",
+    41: "falla temporal",
+    42: "central congestionada",
+    43: "información de acceso descartada",
+    44: "el canal pedido no está disponible",
+    47: "recurso no disponible, sin especificar",
+    50: "servicio no contratado",
+    52: "llamadas salientes bloqueadas",
+    54: "llamadas entrantes bloqueadas",
+    57: "capacidad portadora no autorizada",
+    58: "capacidad portadora no disponible",
+    65: "capacidad portadora no implementada",
+    66: "tipo de canal no implementado",
+    69: "servicio no implementado",
+    81: "referencia de llamada no válida",
+    88: "destino incompatible",
+    95: "mensaje no válido, sin especificar",
+    96: "falta un elemento de información obligatorio",
+    97: "tipo de mensaje inexistente o no implementado",
+    98: "mensaje incompatible con el estado de la llamada",
+    99: "elemento de información inexistente o no implementado",
+    100: "contenido no válido de un elemento de información",
+    101: "mensaje incompatible con el estado de la llamada",
+    102: "venció un temporizador de recuperación",
+    103: "longitud errónea de un elemento de información obligatorio",
+    111: "error de protocolo, sin especificar",
+    127: "falla de interconexión, sin especificar",
+}
+
 
 def spoken_cause(code: int | None, text: str) -> str:
-    """``rechazó la llamada (Call Rejected, 21)`` from a Hangup's Cause and Cause-txt;
-    our own words (no code) unchanged."""
+    """``rechazó la llamada (llamada rechazada, Q.850 21)`` from a Hangup's Cause (its
+    English Cause-txt is not shown); our own words (no code) unchanged."""
     if code is None:
         return text
     words = CAUSE_WORDS.get(code, "la llamada terminó")
-    return f"{words} ({text}, {code})" if text else f"{words} ({code})"
+    name = Q850.get(code, "causa sin nombre")
+    return f"{words} ({name}, Q.850 {code})"
 
 
 def originate_failure(reason: int) -> tuple[AttemptOutcome, str]:
     """What an OriginateResponse that is not "answered" means."""
-    return REASONS.get(reason, (Out.FAILED, f"Asterisk no pudo hacer la llamada (Reason {reason})"))
+    return REASONS.get(
+        reason, (Out.FAILED, f"Asterisk no pudo hacer la llamada (código de resultado {reason})")
+    )
 
 
 def hangup_outcome(code: int | None) -> AttemptOutcome | None:

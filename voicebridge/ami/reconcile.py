@@ -35,7 +35,7 @@ class Snapshot:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Change:
     ref: str
-    words: str
+    words: str  # for the service's log (English)
     apply: Callable[[ContactPort], None]
     gone: bool = False  # Asterisk no longer has its channel
 
@@ -46,17 +46,17 @@ def reconcile(contacts: Sequence[LiveContact], snapshot: Snapshot) -> list[Chang
         ref, state = contact.ref, contact.state
         if ref in snapshot.rooms.get(contact.room, set()):
             if state is not ContactState.IN_ROOM:
-                changes.append(_change(ref, "en la sala", _joined))
+                changes.append(_change(ref, "in the room", _joined))
         elif ref in snapshot.live:
             if state is ContactState.IN_ROOM:
-                changes.append(_change(ref, "fuera de la sala", _left))
+                changes.append(_change(ref, "out of the room", _left))
             elif state is ContactState.PLACING and ref in snapshot.up:
-                changes.append(_change(ref, "contestó", _answered))
+                changes.append(_change(ref, "answered", _answered))
         elif (
             state is not ContactState.PLACING
             or contact.updated_at < snapshot.taken_at - PLACING_GRACE
         ):
-            changes.append(_change(ref, "terminó", _gone, gone=True))
+            changes.append(_change(ref, "ended", _gone, gone=True))
     return changes
 
 

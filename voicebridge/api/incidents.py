@@ -13,6 +13,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from routing.categories import find_category
+from routing.geo import where_phrase
 from routing.ids import LIMA
 from routing.models import (
     IncidentQuery,
@@ -21,7 +22,7 @@ from routing.models import (
     Source,
     Status,
 )
-from routing.resolve import describe, resolve
+from routing.resolve import resolve
 from routing.store import MAX_PAGE, IncidentStore, Intake
 from voicebridge.api.auth import central_name, require, require_district
 from voicebridge.api.errors import ApiError, Problems, error, invalid
@@ -84,7 +85,7 @@ async def create_incident(request: web.Request) -> web.Response:
     if where.outside is not None:
         raise invalid(
             "location",
-            f"el punto cae en {describe(where.outside)}; este centro atiende solo "
+            f"el punto cae {where_phrase(where.outside)}; este centro atiende solo "
             "los 43 distritos de Lima Metropolitana",
         )
     if not identity.sees_district(where.district):

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from routing.categories import find_category
+from routing.directory import names, phone_shown
 from routing.districts import find_district
 from routing.events import (
     Acknowledged,
@@ -41,6 +42,7 @@ from routing.models import (
     Source,
     Status,
 )
+from routing.ratelimits import parse_limit
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -67,9 +69,83 @@ def _district(code: str | None) -> str:
     return f"distrito de {found.name}" if found is not None else f"distrito {code}"
 
 
-def _who(role: str, agency: str | None) -> str:
-    who = _label(ContactRole, role)
-    return f"{who} ({agency})" if agency else who
+# the article of a name by its first word (a name whose first word is not here, a brand
+# such as "Sedapal" or "EsSalud", goes without one)
+_FEMININE = frozenset({
+    "autoridad", "base", "brigada", "central", "comisaría", "compañía", "consola",
+    "defensa", "dirección", "división", "entidad", "gerencia", "guardia", "jefatura",
+    "línea", "mesa", "municipalidad", "oficina", "policía", "regulación", "sala",
+    "subgerencia", "supervisión", "unidad",
+})  # fmt: skip
+_MASCULINE = frozenset({
+    "centro", "cuerpo", "departamento", "escuadrón", "grupo", "hospital", "médico",
+    "ministerio", "operador", "puesto", "samu", "serenazgo", "servicio", "sistema",
+})  # fmt: skip
+
+
+def _the(name: str) -> str:
+    """``la Comisaría PNP Zárate``, ``el Serenazgo municipal``, ``Sedapal``."""
+    first = name.split(maxsplit=1)[0].lower() if name.strip() else ""
+    if first in _FEMININE:
+        return f"la {name}"
+    if first in _MASCULINE:
+        return f"el {name}"
+    return name
+
+
+def _to(phrase: str) -> str:
+    """``a`` before a noun phrase: ``al operador``, ``a la Comisaría``."""
+    return "al " + phrase[3:] if phrase.startswith("el ") else f"a {phrase}"
+
+
+def _of(phrase: str) -> str:
+    """``de`` before a noun phrase: ``del Serenazgo``, ``de la Comisaría``."""
+    return "del " + phrase[3:] if phrase.startswith("el ") else f"de {phrase}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _agency(code: str) -> str:
+    """The agency by its name, with its article: ``la Policía Nacional del Perú``."""
+    return _the(names().agency(code))
+
+
+def _agencies(codes: tuple[str, ...]) -> str:
+    shown = [names().agency(code) for code in codes]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} y {shown[-1]}"
+
+
+def _line(target_id: str, agency: str | None = None) -> str:
+    """A line of the directory by its label and station, with its agency's name:
+    ``la Guardia de prevención de la Comisaría PNP Zárate (Policía Nacional del
+    Perú)``; one no longer in the directory by its id."""
+    found = names().line(target_id)
+    if found is None:
+        text = f"la línea «{target_id}», que ya no está en el directorio"
+    else:
+        label, station = found
+        text = f"{_the(label)} {_of(_the(station))}"
+    return f"{text} ({names().agency(agency)})" if agency else text
+
+
+_ROLE_PHRASES = {
+    ContactRole.OPERATOR: "el operador distrital",
+    ContactRole.RESPONDER: "la entidad de respuesta",
+    ContactRole.SUPERVISOR: "la supervisión",
+    ContactRole.GUEST: "un invitado",
+}
+
+
+def _who(role: str, agency: str | None = None) -> str:
+    """Who a leg is: its agency by name, else its role (``el operador distrital``)."""
+    if agency:
+        return _agency(agency)
+    try:
+        return _ROLE_PHRASES[ContactRole(role)]
+    except ValueError:
+        return f"«{role}»"
 
 
 def _created(p: Created) -> str:
@@ -81,7 +157,9 @@ def _created(p: Created) -> str:
 
 
 def _report_added(p: ReportAdded) -> str:
-    return f"Reporte n.º {p.report} recibido por {_label(Source, p.source)}."
+    # p.report is the report's id among all incidents' reports: not shown (the detail's
+    # reports list them in order, each with its time)
+    return f"Otro reporte del mismo hecho, recibido por {_label(Source, p.source)}."
 
 
 def _status_changed(p: StatusChanged) -> str:
@@ -91,7 +169,7 @@ def _status_changed(p: StatusChanged) -> str:
         if p.revision is not None:
             text += f" (revisión {p.revision})"
     if p.agencies:
-        text += f"; entidades: {', '.join(p.agencies)}"
+        text += f"; se despacha a: {_agencies(p.agencies)}"
     if p.into is not None:
         text += f"; fusionado con {p.into}"
     return text + "."
@@ -107,78 +185,88 @@ def _overdue(p: DispatchOverdue) -> str:
 
 def _rate_limited(p: RateLimited) -> str:
     return (
-        f"Contacto a {p.target} ({p.agency}) retenido por el límite {p.limit}; "
-        f"se reintenta en {p.retry_in:.0f} s."
+        f"El contacto {_to(_line(p.target, p.agency))} espera por el límite de llamadas "
+        f"({_limit(p.limit)}); se reintenta en {p.retry_in:.0f} s."
     )
+
+
+def _limit(text: str) -> str:
+    """``3 en 15 min`` for ``3/15m``; as stored if it does not read as a limit."""
+    try:
+        return parse_limit(text).spanish()
+    except ValueError:
+        return text or "sin límite indicado"
 
 
 def _skipped(p: TargetSkipped) -> str:
     return (
-        f"Intento {p.number} a {p.target} ({p.agency}) omitido: no hay canal de "
+        f"Intento {p.number} {_to(_line(p.target, p.agency))} omitido: no hay canal de "
         f"{_label(Medium, p.medium)} configurado."
     )
 
 
 def _calling(p: Calling) -> str:
     return (
-        f"Intento {p.number}: se contacta a {p.target} ({p.agency}) por {_label(Medium, p.medium)}."
+        f"Intento {p.number}: se contacta {_to(_line(p.target, p.agency))} por "
+        f"{_label(Medium, p.medium)}."
     )
 
 
 def _supervisor(p: SupervisorCalled) -> str:
     return (
-        f"{p.agency} no respondió: se avisa a la supervisión ({p.target}) por "
-        f"{_label(Medium, p.medium)}."
+        f"{_capital(_agency(p.agency))} no respondió: se avisa a la supervisión "
+        f"({_line(p.target)}) por {_label(Medium, p.medium)}."
     )
 
 
 def _resumed(p: EscalationResumed) -> str:
     return (
-        f"El paso de {p.agency} tras el intento {p.after} se retomó con "
+        f"El escalamiento {_of(_agency(p.agency))} tras el intento {p.after} se retomó con "
         f"{p.late_seconds:.0f} s de retraso."
     )
 
 
 def _unanswered(p: Unanswered) -> str:
-    return f"{p.agency} no respondió en ningún destino."
+    return f"{_capital(_agency(p.agency))} no respondió en ningún destino."
 
 
 def _attempt_ended(p: AttemptEnded) -> str:
     return (
-        f"Intento {p.number} a {p.target} ({p.agency}) terminó: "
+        f"Intento {p.number} {_to(_line(p.target, p.agency))} terminó: "
         f"{_label(AttemptOutcome, p.outcome)}."
     )
 
 
 def _acknowledged(p: Acknowledged) -> str:
-    return f"{p.agency} confirmó la atención: {_label(AckMethod, p.method)}."
+    return f"{_capital(_agency(p.agency))} confirmó la atención: {_label(AckMethod, p.method)}."
 
 
 def _leg_requested(p: LegRequested) -> str:
-    where = f" ({p.dial})" if p.dial else ""
-    return f"Se llama a la sala a {_label(ContactRole, p.role)}{where}."
+    number = phone_shown(p.dial) if p.role == ContactRole.GUEST.value else None
+    where = f" ({number})" if number else ""
+    return f"Se llama {_to(_who(p.role))} a la sala{where}."
 
 
 def _leg_dropped(p: LegDropped) -> str:
-    return f"Se retira de la sala el tramo {p.leg}."
+    return "Se pide colgar una llamada de la sala."
 
 
 def _leg_joined(p: LegJoined) -> str:
-    return f"Entró a la sala: {_who(p.role, p.agency)}."
+    return f"Entró a la sala {_who(p.role, p.agency)}."
 
 
 def _leg_left(p: LegLeft) -> str:
-    return f"Salió de la sala: {_who(p.role, p.agency)}."
+    return f"Salió de la sala {_who(p.role, p.agency)}."
 
 
 def _leg_failed(p: LegFailed) -> str:
-    return f"No se logró llamar a la sala a {_label(ContactRole, p.role)} (tramo {p.leg})."
+    return f"No se logró llamar {_to(_who(p.role))} a la sala."
 
 
 def _leg_recalled(p: LegRecalled) -> str:
     return (
-        f"Se vuelve a llamar a la sala a {_who(p.role, p.agency)}: su tramo {p.lost} "
-        f"se perdió con la sala (nuevo tramo {p.leg})."
+        f"Se vuelve a llamar {_to(_who(p.role, p.agency))} a la sala: su llamada se perdió "
+        "con la sala."
     )
 
 
