@@ -1,15 +1,13 @@
 """Lines an operator may bring into an incident's room by hand: a line of the directory
 (by target id), or a phone number dialled through the centre's trunk."""
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 
 import phonenumbers
 
-from routing.config import RoutingConfig, parse_config
+from routing.config import RoutingConfig
 from routing.decide import PlannedTarget
 from routing.models import Target, TargetKind
 
@@ -99,26 +97,6 @@ class Names:
 
     def line(self, target_id: str) -> tuple[str, str] | None:
         return self.lines.get(target_id)
-
-
-_in_force: Names | None = None
-
-
-def use_names(config: RoutingConfig) -> None:
-    """The configuration in force names what the timeline shows (called on each load)."""
-    global _in_force
-    _in_force = Names.of(config)
-
-
-def names() -> Names:
-    """The names of the configuration in force; the shipped one's until one is loaded."""
-    return _in_force if _in_force is not None else _shipped()
-
-
-@functools.cache
-def _shipped() -> Names:
-    text = resources.files("routing").joinpath("data/lima.yaml").read_text("utf-8")
-    return Names.of(parse_config(text, "routing/data/lima.yaml"))
 
 
 def phone_shown(dial: str | None) -> str | None:

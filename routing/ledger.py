@@ -21,7 +21,6 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from routing import schema as t
 from routing.decide import AgencyPlan, PlannedTarget, plan_from_json
-from routing.directory import names
 from routing.escalation import IN_FLIGHT, Step, StepKind, Try, choose
 from routing.events import (
     Acknowledged,
@@ -362,7 +361,7 @@ class Ledger:
     def agency_name(self, conn: Connection, row_id: int, agency: str) -> str:
         """The agency's name as it was dispatched (its plan), for the causes people read."""
         plan = self.plan(conn, row_id, agency)
-        return plan.agency_name if plan is not None else names().agency(agency)
+        return plan.agency_name if plan is not None else agency
 
     def public_id(self, conn: Connection, row_id: int) -> str:
         return str(

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from routing.config import RoutingConfig, parse_config
-from routing.directory import use_names
+from routing.directory import Names
 from routing.models import Revision
 from routing.revisions import RevisionStore
 
@@ -35,6 +35,7 @@ class RulesInForce:
         self.path = path
         self._lock = threading.Lock()
         self._cached: tuple[RoutingConfig, Revision] | None = None
+        self._names: tuple[int, Names] | None = None
 
     def load_file(self, *, actor: str) -> tuple[Revision, bool]:
         """Validate the file and record it (a new revision only if it changed):
@@ -45,7 +46,6 @@ class RulesInForce:
         revision, changed = self.revisions.record(content, source=source, actor=actor)
         with self._lock:
             self._cached = (config, revision)
-        use_names(config)
         if changed:
             log.info("routing rules: revision %d from %s (%s)", revision.id, source, actor)
         return revision, changed
@@ -64,5 +64,17 @@ class RulesInForce:
         config = parse_config(revision.content, f"revision {revision.id} ({revision.source})")
         with self._lock:
             self._cached = (config, revision)
-        use_names(config)
         return config, revision
+
+    def names(self) -> Names:
+        """How people call what the configuration in force names by code (the timeline's
+        agencies and lines), made once per revision."""
+        config, revision = self.current()
+        with self._lock:
+            cached = self._names
+        if cached is not None and cached[0] == revision.id:
+            return cached[1]
+        names = Names.of(config)
+        with self._lock:
+            self._names = (revision.id, names)
+        return names

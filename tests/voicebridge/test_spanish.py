@@ -24,6 +24,7 @@ import routing
 import voicebridge
 from routing import events, models
 from routing.config import parse_config
+from routing.directory import Names
 from routing.events import PAYLOADS, EventKind, Payload
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.conftest import Api
@@ -185,7 +186,7 @@ def test_every_event_kind_reads_in_spanish_on_the_timeline(kind: EventKind) -> N
         (Path(routing.__file__).parent / "data" / "lima.yaml").read_text("utf-8"), "lima.yaml"
     )
     for payload in representative(PAYLOADS[kind]):
-        text = timeline.describe(payload)
+        text = timeline.describe(payload, Names.of(config))
         assert_spanish(text, f"{kind}: {payload}")
         shown = _DIAL.findall(text) + _CHANNEL_ID.findall(text) + codes_shown(text, config)
         assert not shown, f"{kind}: {shown} in {text!r}"
@@ -408,6 +409,9 @@ def test_every_message_written_in_the_code_is_spanish() -> None:
 
 # what must never reach people: dial strings, channel ids, Asterisk's English causes,
 # global ids where a number within the incident is meant, codes where names are known
+LIMA_NAMES = Names.of(
+    parse_config((Path(routing.__file__).parent / "data" / "lima.yaml").read_text("utf-8"), "lima")
+)
 _DIAL = re.compile(r"\b(PJSIP|SIP|IAX2|Local|DAHDI)/|@[a-z][\w-]*\b")
 _CHANNEL_ID = re.compile(r"\bvb-[0-9a-f]{6,}")
 _REPORT_ID = re.compile(r"n\.º \d")
@@ -504,7 +508,7 @@ def test_a_rate_limit_reads_as_a_count_per_period() -> None:
         agency="pnp", target="pnp-zarate/1", destination="phone:017210668", limit="3/15m",
         retry_in=42.0,
     )  # fmt: skip
-    assert timeline.describe(held) == (
+    assert timeline.describe(held, LIMA_NAMES) == (
         "El contacto a la Guardia de prevención de la Comisaría PNP Zárate (Policía Nacional "
         "del Perú) espera por el límite de llamadas (3 en 15 min); se reintenta en 42 s."
     )

@@ -198,9 +198,11 @@ def incident_query(q: MultiMapping[str]) -> IncidentQuery:
 @routes.get("/api/v1/incidents/{incident_id}")
 async def get_incident(request: web.Request) -> web.Response:
     identity = require(request, Role.OPERATOR)
-    detail = await request.app[BLOCKING](request.app[RUNTIME].store.detail, incident_id_of(request))
+    runtime = request.app[RUNTIME]
+    detail = await request.app[BLOCKING](runtime.store.detail, incident_id_of(request))
     require_district(identity, detail.incident.district)
-    return _json(detail_json(detail))
+    names = await request.app[BLOCKING](runtime.rules.names)
+    return _json(detail_json(detail, names))
 
 
 @routes.post("/api/v1/incidents/{incident_id}/reports")

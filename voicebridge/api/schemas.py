@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from routing.categories import CATEGORIES, category_by_code, find_category
+from routing.directory import Names
 from routing.districts import district_by_code, find_district
 from routing.ids import is_incident_id
 from routing.models import (
@@ -519,27 +520,27 @@ def ack_json(a: Ack) -> dict[str, Any]:
     }
 
 
-def event_json(e: IncidentEvent) -> dict[str, Any]:
+def event_json(e: IncidentEvent, names: Names) -> dict[str, Any]:
     return {
         "seq": e.seq,
         "at": time_json(e.at),
         "actor": e.actor,
         "kind": e.kind.value,
         "kind_label": e.kind.label,
-        "text": describe(e.payload),
+        "text": describe(e.payload, names),
         "cause": e.cause,
         "data": e.data,
     }
 
 
-def detail_json(d: IncidentDetail) -> dict[str, Any]:
+def detail_json(d: IncidentDetail, names: Names) -> dict[str, Any]:
     return {
         **incident_json(d.incident),
         "reports": [report_json(r) for r in d.reports],
         "attempts": [attempt_json(a) for a in d.attempts],
         "acks": [ack_json(a) for a in d.acks],
         "legs": [leg_json(leg) for leg in d.contacts],
-        "timeline": [event_json(e) for e in d.events],
+        "timeline": [event_json(e, names) for e in d.events],
     }
 
 

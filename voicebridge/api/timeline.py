@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from routing.categories import find_category
-from routing.directory import names, phone_shown
+from routing.directory import Names, phone_shown
 from routing.districts import find_district
 from routing.events import (
     Acknowledged,
@@ -107,27 +107,27 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _agency(code: str) -> str:
+def _agency(n: Names, code: str) -> str:
     """The agency by its name, with its article: ``la Policía Nacional del Perú``."""
-    return _the(names().agency(code))
+    return _the(n.agency(code))
 
 
-def _agencies(codes: tuple[str, ...]) -> str:
-    shown = [names().agency(code) for code in codes]
+def _agencies(n: Names, codes: tuple[str, ...]) -> str:
+    shown = [n.agency(code) for code in codes]
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} y {shown[-1]}"
 
 
-def _line(target_id: str, agency: str | None = None) -> str:
+def _line(n: Names, target_id: str, agency: str | None = None) -> str:
     """A line of the directory by its label and station, with its agency's name:
     ``la Guardia de prevención de la Comisaría PNP Zárate (Policía Nacional del
     Perú)``; one no longer in the directory by its id."""
-    found = names().line(target_id)
+    found = n.line(target_id)
     if found is None:
         text = f"la línea «{target_id}», que ya no está en el directorio"
     else:
         label, station = found
         text = f"{_the(label)} {_of(_the(station))}"
-    return f"{text} ({names().agency(agency)})" if agency else text
+    return f"{text} ({n.agency(agency)})" if agency else text
 
 
 _ROLE_PHRASES = {
@@ -138,17 +138,17 @@ _ROLE_PHRASES = {
 }
 
 
-def _who(role: str, agency: str | None = None) -> str:
+def _who(n: Names, role: str, agency: str | None = None) -> str:
     """Who a leg is: its agency by name, else its role (``el operador distrital``)."""
     if agency:
-        return _agency(agency)
+        return _agency(n, agency)
     try:
         return _ROLE_PHRASES[ContactRole(role)]
     except ValueError:
         return f"«{role}»"
 
 
-def _created(p: Created) -> str:
+def _created(p: Created, n: Names) -> str:
     return (
         f"Incidente registrado: {_category(p.category)}, prioridad "
         f"{_label(Priority, p.priority)}, {_district(p.district)}, recibido por "
@@ -156,36 +156,36 @@ def _created(p: Created) -> str:
     )
 
 
-def _report_added(p: ReportAdded) -> str:
+def _report_added(p: ReportAdded, n: Names) -> str:
     # p.report is the report's id among all incidents' reports: not shown (the detail's
     # reports list them in order, each with its time)
     return f"Otro reporte del mismo hecho, recibido por {_label(Source, p.source)}."
 
 
-def _status_changed(p: StatusChanged) -> str:
+def _status_changed(p: StatusChanged, n: Names) -> str:
     text = f"Estado: {_label(Status, p.from_)} → {_label(Status, p.to)}"
     if p.rule is not None:
         text += f", según la regla «{p.rule}»"
         if p.revision is not None:
             text += f" (revisión {p.revision})"
     if p.agencies:
-        text += f"; se despacha a: {_agencies(p.agencies)}"
+        text += f"; se despacha a: {_agencies(n, p.agencies)}"
     if p.into is not None:
         text += f"; fusionado con {p.into}"
     return text + "."
 
 
-def _merged_from(p: MergedFrom) -> str:
+def _merged_from(p: MergedFrom, n: Names) -> str:
     return f"Se fusionó aquí el incidente {p.incident}."
 
 
-def _overdue(p: DispatchOverdue) -> str:
+def _overdue(p: DispatchOverdue, n: Names) -> str:
     return f"Sin despachar {p.deadline_seconds} s después de recibido."
 
 
-def _rate_limited(p: RateLimited) -> str:
+def _rate_limited(p: RateLimited, n: Names) -> str:
     return (
-        f"El contacto {_to(_line(p.target, p.agency))} espera por el límite de llamadas "
+        f"El contacto {_to(_line(n, p.target, p.agency))} espera por el límite de llamadas "
         f"({_limit(p.limit)}); se reintenta en {p.retry_in:.0f} s."
     )
 
@@ -198,79 +198,79 @@ def _limit(text: str) -> str:
         return text or "sin límite indicado"
 
 
-def _skipped(p: TargetSkipped) -> str:
+def _skipped(p: TargetSkipped, n: Names) -> str:
     return (
-        f"Intento {p.number} {_to(_line(p.target, p.agency))} omitido: no hay canal de "
+        f"Intento {p.number} {_to(_line(n, p.target, p.agency))} omitido: no hay canal de "
         f"{_label(Medium, p.medium)} configurado."
     )
 
 
-def _calling(p: Calling) -> str:
+def _calling(p: Calling, n: Names) -> str:
     return (
-        f"Intento {p.number}: se contacta {_to(_line(p.target, p.agency))} por "
+        f"Intento {p.number}: se contacta {_to(_line(n, p.target, p.agency))} por "
         f"{_label(Medium, p.medium)}."
     )
 
 
-def _supervisor(p: SupervisorCalled) -> str:
+def _supervisor(p: SupervisorCalled, n: Names) -> str:
     return (
-        f"{_capital(_agency(p.agency))} no respondió: se avisa a la supervisión "
-        f"({_line(p.target)}) por {_label(Medium, p.medium)}."
+        f"{_capital(_agency(n, p.agency))} no respondió: se avisa a la supervisión "
+        f"({_line(n, p.target)}) por {_label(Medium, p.medium)}."
     )
 
 
-def _resumed(p: EscalationResumed) -> str:
+def _resumed(p: EscalationResumed, n: Names) -> str:
     return (
-        f"El escalamiento {_of(_agency(p.agency))} tras el intento {p.after} se retomó con "
+        f"El escalamiento {_of(_agency(n, p.agency))} tras el intento {p.after} se retomó con "
         f"{p.late_seconds:.0f} s de retraso."
     )
 
 
-def _unanswered(p: Unanswered) -> str:
-    return f"{_capital(_agency(p.agency))} no respondió en ningún destino."
+def _unanswered(p: Unanswered, n: Names) -> str:
+    return f"{_capital(_agency(n, p.agency))} no respondió en ningún destino."
 
 
-def _attempt_ended(p: AttemptEnded) -> str:
+def _attempt_ended(p: AttemptEnded, n: Names) -> str:
     return (
-        f"Intento {p.number} {_to(_line(p.target, p.agency))} terminó: "
+        f"Intento {p.number} {_to(_line(n, p.target, p.agency))} terminó: "
         f"{_label(AttemptOutcome, p.outcome)}."
     )
 
 
-def _acknowledged(p: Acknowledged) -> str:
-    return f"{_capital(_agency(p.agency))} confirmó la atención: {_label(AckMethod, p.method)}."
+def _acknowledged(p: Acknowledged, n: Names) -> str:
+    return f"{_capital(_agency(n, p.agency))} confirmó la atención: {_label(AckMethod, p.method)}."
 
 
-def _leg_requested(p: LegRequested) -> str:
+def _leg_requested(p: LegRequested, n: Names) -> str:
     number = phone_shown(p.dial) if p.role == ContactRole.GUEST.value else None
     where = f" ({number})" if number else ""
-    return f"Se llama {_to(_who(p.role))} a la sala{where}."
+    return f"Se llama {_to(_who(n, p.role))} a la sala{where}."
 
 
-def _leg_dropped(p: LegDropped) -> str:
+def _leg_dropped(p: LegDropped, n: Names) -> str:
     return "Se pide colgar una llamada de la sala."
 
 
-def _leg_joined(p: LegJoined) -> str:
-    return f"Entró a la sala {_who(p.role, p.agency)}."
+def _leg_joined(p: LegJoined, n: Names) -> str:
+    return f"Entró a la sala {_who(n, p.role, p.agency)}."
 
 
-def _leg_left(p: LegLeft) -> str:
-    return f"Salió de la sala {_who(p.role, p.agency)}."
+def _leg_left(p: LegLeft, n: Names) -> str:
+    return f"Salió de la sala {_who(n, p.role, p.agency)}."
 
 
-def _leg_failed(p: LegFailed) -> str:
-    return f"No se logró llamar {_to(_who(p.role))} a la sala."
+def _leg_failed(p: LegFailed, n: Names) -> str:
+    return f"No se logró llamar {_to(_who(n, p.role))} a la sala."
 
 
-def _leg_recalled(p: LegRecalled) -> str:
+def _leg_recalled(p: LegRecalled, n: Names) -> str:
     return (
-        f"Se vuelve a llamar {_to(_who(p.role, p.agency))} a la sala: su llamada se perdió "
+        f"Se vuelve a llamar {_to(_who(n, p.role, p.agency))} a la sala: su llamada se perdió "
         "con la sala."
     )
 
 
-_RENDER: dict[EventKind, Callable[[Any], str]] = {
+_RENDER: dict[EventKind, Callable[[Any, Names], str]] = {
     EventKind.CREATED: _created,
     EventKind.REPORT_ADDED: _report_added,
     EventKind.STATUS_CHANGED: _status_changed,
@@ -293,6 +293,7 @@ _RENDER: dict[EventKind, Callable[[Any], str]] = {
 }
 
 
-def describe(payload: Payload) -> str:
-    """What the event says happened, in Spanish."""
-    return _RENDER[payload.kind](payload)
+def describe(payload: Payload, names: Names) -> str:
+    """What the event says happened, in Spanish; agencies and lines by ``names`` (those
+    of the configuration in force)."""
+    return _RENDER[payload.kind](payload, names)
