@@ -18,6 +18,7 @@ and must be kept by every restart. Popen, poll and a timer do that in a hundred 
 """
 
 import contextlib
+import fcntl
 import logging
 import os
 import shutil
@@ -38,13 +39,22 @@ from voicebridge import migrate
 from voicebridge.apikeys import Role
 from voicebridge.errors import VoicebridgeError
 from voicebridge.runtime import build_runtime
-from voicebridge.settings import RUN_FILE, Settings, load_settings, publish, withdraw
+from voicebridge.settings import (
+    RUN_FILE,
+    Settings,
+    SettingsError,
+    load_settings,
+    publish,
+    published,
+    withdraw,
+)
 from voicebridge.worker import describe_exit
 
 log = logging.getLogger(__name__)
 
 VAR = Path("var")
 KEY_FILE = VAR / "dev-admin.key"
+LOCK_FILE = VAR / "run.lock"  # held (flock) by the live ``voicebridge run``, its pid inside
 
 BACKOFF = (0.5, 30.0)  # seconds before a dead process is started again, doubling
 STABLE_SECONDS = 10.0  # a process up this long starts its backoff over
@@ -166,8 +176,38 @@ def dev_admin_key(settings: Settings) -> str:
         runtime.close()
 
 
-def run(environ: Mapping[str, str]) -> int:
+def hold_run_lock() -> int:
+    """Take :data:`LOCK_FILE` for this process's life (the kernel's flock, released
+    when the process ends, however it ends), writing this pid in it; its descriptor.
+    Raise :class:`VoicebridgeError` naming the live run when another holds it."""
     VAR.mkdir(exist_ok=True)
+    fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise VoicebridgeError(
+            f"voicebridge run is already running here (pid {holder}, {_url_of_live_run()}); "
+            "stop it first"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _url_of_live_run() -> str:
+    try:
+        service = published(RUN_FILE)
+    except SettingsError:
+        service = None
+    if service is None or "public_url" not in service.values:
+        return "starting"
+    return service.values["public_url"][0]
+
+
+def run(environ: Mapping[str, str]) -> int:
+    lock = hold_run_lock()  # before anything is touched
     env = dict(environ)  # what every child is started (and restarted) with
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C until the supervisor runs
@@ -196,6 +236,7 @@ def run(environ: Mapping[str, str]) -> int:
     finally:
         withdraw(RUN_FILE)
         supervisor.stop()
+        os.close(lock)  # the next run may start
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -112,3 +112,33 @@ def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
     assert demo.proc.wait(30) == 0
     assert [pid for pid in children if _alive(pid)] == []
+
+
+def test_a_second_run_in_the_same_directory_refuses_and_touches_nothing(
+    demo: Demo, tmp_path: Path
+) -> None:
+    until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    run_file = tmp_path / "var" / "run.json"
+    published = run_file.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
+    env["VOICEBRIDGE_HTTP_PORT"] = str(free_port())
+    second = subprocess.run(
+        [sys.executable, "-m", "voicebridge", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert second.returncode != 0
+    assert second.stdout == ""
+    assert second.stderr.splitlines() == [
+        f"voicebridge: voicebridge run is already running here "
+        f"(pid {demo.proc.pid}, http://127.0.0.1:{demo.port}); stop it first"
+    ]
+    assert run_file.read_text() == published  # the live run's, untouched
+    assert len(list((tmp_path / "var" / "redis").glob("*.pid"))) == 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/healthz", timeout=5) as r:
+        assert r.status == 200
+    assert "died" not in demo.output()
