@@ -7,8 +7,10 @@ then ``serve`` and a ``worker``.
 Every process it starts is supervised (:class:`Supervisor`): one that dies is logged in
 one line and started again with backoff, the others go on (the API stays up). Redis
 comes back on its port with its data directory (its append-only file), the fake
-Asterisk on its port, so the others reconnect to them. Ctrl-C (or SIGTERM) stops
-everything it started, Redis last; a second Ctrl-C kills what is still stopping.
+Asterisk on its port, so the others reconnect to them. Ctrl-C (or SIGTERM, or SIGHUP)
+stops everything it started, Redis last; a second Ctrl-C kills what is still stopping.
+Killed itself, even with SIGKILL, its processes get SIGTERM from Linux
+(:func:`die_with_parent`). One runs per directory (:func:`hold_run_lock`).
 
 Why a loop of our own rather than a process manager: honcho (a Procfile runner) stops
 everything when one process exits, as this module did; supervisor and circus restart
@@ -18,6 +20,7 @@ and must be kept by every restart. Popen, poll and a timer do that in a hundred 
 """
 
 import contextlib
+import ctypes
 import fcntl
 import logging
 import os
@@ -37,12 +40,11 @@ from redis.exceptions import RedisError
 
 from voicebridge import migrate
 from voicebridge.apikeys import Role
-from voicebridge.errors import VoicebridgeError
+from voicebridge.errors import SettingsError, VoicebridgeError
 from voicebridge.runtime import build_runtime
 from voicebridge.settings import (
     RUN_FILE,
     Settings,
-    SettingsError,
     load_settings,
     publish,
     published,
@@ -103,7 +105,9 @@ def start_redis(directory: Path, port: int = 0) -> tuple[subprocess.Popen[bytes]
     answers; and its URL."""
     directory.mkdir(parents=True, exist_ok=True)
     port = port or _free_port()
-    proc = subprocess.Popen(redis_command(directory, port), start_new_session=True)  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603
+        redis_command(directory, port), start_new_session=True, preexec_fn=die_with_parent()
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = Redis.from_url(url, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
@@ -134,7 +138,12 @@ def fake_asterisk_command(port: int) -> list[str]:
 def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """``voicebridge fake-asterisk`` on a free port; its AMI URL once it listens."""
     port = _free_port()
-    proc = subprocess.Popen(fake_asterisk_command(port), env=dict(env), start_new_session=True)  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603
+        fake_asterisk_command(port),
+        env=dict(env),
+        start_new_session=True,
+        preexec_fn=die_with_parent(),
+    )
     try:
         if not wait_listening(proc, port):
             raise VoicebridgeError("the fake Asterisk did not start")
@@ -210,7 +219,8 @@ def run(environ: Mapping[str, str]) -> int:
     lock = hold_run_lock()  # before anything is touched
     env = dict(environ)  # what every child is started (and restarted) with
     supervisor = Supervisor()
-    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C until the supervisor runs
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C until the supervisor runs
+        signal.signal(signum, _interrupt)
     try:
         if "VOICEBRIDGE_REDIS_URL" not in environ:
             port = _free_port()
@@ -247,12 +257,44 @@ def _spawner(
     command: list[str], env: Mapping[str, str] | None = None
 ) -> Callable[[], subprocess.Popen[bytes]]:
     """Starts ``command`` in a process group of its own (Ctrl-C in the terminal reaches
-    ``voicebridge run`` alone, which stops each child in turn)."""
+    ``voicebridge run`` alone, which stops each child in turn), to get SIGTERM when
+    ``voicebridge run`` is gone (:func:`die_with_parent`)."""
 
     def spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+        return subprocess.Popen(  # noqa: S603
+            command, env=env, start_new_session=True, preexec_fn=die_with_parent()
+        )
 
     return spawn
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to send the child SIGTERM when the process that
+    started it ends, even killed with SIGKILL (``prctl(PR_SET_PDEATHSIG)``, kept across
+    ``exec``: redis-server gets it too); if that process ended before the child could
+    ask, the child stops at once. None (nothing to do) elsewhere than Linux.
+
+    The PyPI wrappers of prctl (python-prctl, pyprctl) are unmaintained since 2020 and
+    2021; this is one call through ctypes. The signal follows the thread that started
+    the child, here always the main thread, which lives as long as ``voicebridge run``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+    sigterm = int(signal.SIGTERM)
+
+    def preexec() -> None:  # in the child, between fork and exec
+        signal.signal(sigterm, signal.SIG_DFL)  # not this process's handler, until exec
+        prctl(PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sigterm)
+
+    return preexec
 
 
 def publish_settings(env: Mapping[str, str], environ: Mapping[str, str]) -> None:
@@ -355,7 +397,7 @@ class Supervisor:
         self.backoff = backoff
         self.stable = stable
         self.children: list[Child] = []
-        self.signals = 0  # SIGINT and SIGTERM received: one stops, two kill
+        self.signals = 0  # SIGINT, SIGTERM and SIGHUP received: one stops, two kill
 
     def adopt(
         self,
@@ -378,7 +420,7 @@ class Supervisor:
         return proc
 
     def run(self) -> int:
-        """Supervise until SIGINT or SIGTERM."""
+        """Supervise until SIGINT, SIGTERM or SIGHUP."""
         self._handle_signals()
         while not self.signals:
             self.check()
@@ -404,12 +446,13 @@ class Supervisor:
                 signal.signal(signum, handler)
 
     def _handle_signals(self) -> dict[int, Any]:
-        """Count SIGINT and SIGTERM from now on; the handlers they had."""
+        """Count SIGINT, SIGTERM and SIGHUP from now on; the handlers they had."""
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             self.signals += 1
 
-        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
+        return {sig: signal.signal(sig, on_signal) for sig in signals}
 
 
 def _stop(procs: Iterable[subprocess.Popen[bytes]], force: Callable[[], bool]) -> None:

@@ -30,8 +30,8 @@ def until(condition: Callable[[], object], what: str, within: float = 30.0) -> A
 
 
 class Demo:
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
         env["VOICEBRIDGE_HTTP_PORT"] = str(self.port)
         self.log = directory / "run.log"
@@ -118,6 +118,7 @@ def test_a_second_run_in_the_same_directory_refuses_and_touches_nothing(
     demo: Demo, tmp_path: Path
 ) -> None:
     until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    until(lambda: "AMI: connected" in demo.output(), "serve up")
     run_file = tmp_path / "var" / "run.json"
     published = run_file.read_text()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}

@@ -189,8 +189,8 @@ class Probe:
 
 
 class Supervised(Demo):
-    def __init__(self, directory: Path) -> None:
-        super().__init__(directory)
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        super().__init__(directory, port)
         self.groups: set[int] = set()  # the process groups of its children, dead or alive
 
 
@@ -257,3 +257,44 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
     assert demo.proc.wait(30) == 0
     assert group_members(demo.groups) == []  # nothing left: RQ's schedulers neither
+
+
+def started(demo: Supervised) -> dict[str, int]:
+    until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
+    pids = children(demo.proc.pid)
+    assert sorted(pids) == ["fake-asterisk", "redis", "serve", "worker"]
+    demo.groups |= set(pids.values())
+    return pids
+
+
+def test_closing_the_terminal_sighup_stops_everything_as_ctrl_c_does(demo: Supervised) -> None:
+    started(demo)
+    os.kill(demo.proc.pid, signal.SIGHUP)
+    assert demo.proc.wait(30) == 0
+    assert group_members(demo.groups) == []
+    assert "stopping…" in demo.output()
+
+
+def test_kill_9_of_make_run_leaves_no_process_and_frees_the_port(
+    demo: Supervised, tmp_path: Path
+) -> None:
+    started(demo)
+    os.kill(demo.proc.pid, signal.SIGKILL)
+    demo.proc.wait()
+    until(lambda: group_members(demo.groups) == [], "every child of the dead run gone")
+
+    again = Supervised(tmp_path, demo.port)  # the same directory and port
+    try:
+        again.groups |= set(started(again).values())
+        with urllib.request.urlopen(f"http://127.0.0.1:{again.port}/healthz", timeout=5) as r:
+            assert r.status == 200
+        os.killpg(again.proc.pid, signal.SIGINT)
+        assert again.proc.wait(30) == 0
+    finally:
+        if again.proc.poll() is None:
+            again.groups |= set(children(again.proc.pid).values())
+            os.killpg(again.proc.pid, signal.SIGKILL)
+            again.proc.wait()
+        for pid in group_members(again.groups):
+            os.kill(pid, signal.SIGKILL)
