@@ -14,11 +14,15 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from redis import Redis
+from rq.scheduler import RQScheduler
 
 from tests.voicebridge.test_devrun import Demo, until
-from voicebridge.devrun import Supervisor
+from voicebridge.devrun import StartFailed, Supervisor
+from voicebridge.queueing import QUEUES, scheduler_name
 
 # a child that records the SIGTERM it gets, then exits
 RECORDS_SIGTERM = """
@@ -54,6 +58,15 @@ def alive(pid: int) -> bool:
     return True
 
 
+def started_up(
+    supervisor: Supervisor, name: str, spawn: Callable[[], "subprocess.Popen[bytes]"], **kw: Any
+) -> "subprocess.Popen[bytes]":
+    """A process supervised as one that was up already (its death is restarted)."""
+    proc = spawn()
+    supervisor.adopt(name, proc, spawn, **kw)
+    return proc
+
+
 @pytest.fixture
 def supervisor() -> Iterator[Supervisor]:
     s = Supervisor(backoff=(0.05, 0.2), stable=60)
@@ -74,7 +87,7 @@ def test_a_process_killed_is_started_again_and_logged_once(
     supervisor: Supervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "voicebridge.devrun")
-    first = supervisor.start("sleeper", spawner("import time; time.sleep(60)"))
+    first = started_up(supervisor, "sleeper", spawner("import time; time.sleep(60)"))
     os.kill(first.pid, signal.SIGKILL)
 
     def restarted() -> bool:
@@ -93,7 +106,7 @@ def test_a_process_that_keeps_dying_is_started_again_with_growing_delays(
     supervisor: Supervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "voicebridge.devrun")
-    supervisor.start("crasher", spawner("raise SystemExit(3)"))
+    started_up(supervisor, "crasher", spawner("raise SystemExit(3)"))
 
     def died_four_times() -> bool:
         supervisor.check()
@@ -110,24 +123,55 @@ def test_a_process_that_keeps_dying_is_started_again_with_growing_delays(
     assert len({line.split(")")[0] for line in lines}) == 4  # one line per process
 
 
-def test_stop_ends_every_process_redis_last(supervisor: Supervisor, tmp_path: Path) -> None:
+def test_a_process_dying_at_its_first_start_stops_the_run_with_its_last_line(
+    supervisor: Supervisor, caplog: pytest.LogCaptureFixture
+) -> None:
+    def spawn() -> "subprocess.Popen[bytes]":
+        script = "import sys; print('starting', file=sys.stderr); sys.exit('no port for me')"
+        return subprocess.Popen(
+            [sys.executable, "-c", script], stderr=subprocess.PIPE, start_new_session=True
+        )
+
+    supervisor.start("doomed", spawn, ready=lambda proc: False)
+
+    def checked() -> str:
+        try:
+            supervisor.check()
+        except StartFailed as exc:
+            return str(exc)
+        return ""
+
+    assert until(checked, "the start-up failure", within=10) == (
+        "doomed failed at start-up (exit code 1): no port for me"
+    )
+    assert deaths(caplog, "doomed") == []  # not restarted
+
+
+def test_stop_ends_serve_and_the_worker_then_the_fake_asterisk_then_redis(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
     record = tmp_path / "stopped"
     procs = [
-        supervisor.start(name, spawner(RECORDS_SIGTERM, str(record), name), last=name == "redis")
-        for name in ("redis", "serve", "worker")
+        started_up(
+            supervisor,
+            name,
+            spawner(RECORDS_SIGTERM, str(record), name),
+            stage={"redis": 2, "fake-asterisk": 1}.get(name, 0),
+        )
+        for name in ("redis", "fake-asterisk", "serve", "worker")
     ]
-    until(lambda: len(list(tmp_path.glob("stopped.*"))) == 3, "every child ready")
+    until(lambda: len(list(tmp_path.glob("stopped.*"))) == 4, "every child ready")
     supervisor.signals = 1  # Ctrl-C
     supervisor.stop()
     lines = record.read_text().split()
     assert sorted(lines[:2]) == ["serve", "worker"]
-    assert lines[2:] == ["redis"]
+    assert lines[2:] == ["fake-asterisk", "redis"]  # serve left Asterisk before it stopped
     assert [p.pid for p in procs if alive(p.pid)] == []
 
 
 def test_a_second_ctrl_c_kills_what_does_not_stop(supervisor: Supervisor, tmp_path: Path) -> None:
     ready = tmp_path / "ready"
-    stubborn = supervisor.start("stubborn", spawner(IGNORES_SIGTERM, str(ready)))
+    stubborn = started_up(supervisor, "stubborn", spawner(IGNORES_SIGTERM, str(ready)))
     until(ready.exists, "the child ready")
     supervisor.signals = 2
     supervisor.stop()
@@ -161,6 +205,16 @@ def group_members(pgids: set[int]) -> list[int]:
     return [
         int(p) for p, g in (line.split() for line in out.stdout.splitlines()) if int(g) in pgids
     ]
+
+
+def scheduler_locks(demo: Demo) -> set[object]:
+    """Who holds RQ's scheduler locks in the Redis of ``voicebridge run``."""
+    url = re.search(r"redis +(redis://\S+)", demo.output()).group(1)  # type: ignore[union-attr]
+    redis = Redis.from_url(url)
+    try:
+        return {redis.get(RQScheduler.get_locking_key(name)) for name in QUEUES}
+    finally:
+        redis.close()
 
 
 class Probe:
@@ -225,6 +279,13 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
             )
             pids = children(demo.proc.pid)
             demo.groups |= set(pids.values())
+            if name == "worker":  # the dead one's scheduler lock released, not left 61 s
+                owner = scheduler_name(pids["worker"]).encode()
+                until(
+                    lambda owner=owner: scheduler_locks(demo) == {owner},  # type: ignore[misc]
+                    "the new worker's scheduler holding the lock",
+                    within=20,
+                )
         until(lambda: "AMI: Asterisk is back" in demo.output(), "serve back on the fake Asterisk")
         until(lambda: probe.answers > 10, "the API answering")
     finally:
@@ -247,6 +308,10 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
     assert until(acknowledged, "every agency acknowledged by keypress") == [
         "acknowledged",
         "acknowledged",
+    ]
+    released = [line for line in demo.output().splitlines() if "scheduler locks" in line]
+    assert [re.sub(r".*voicebridge\.devrun: ", "", line) for line in released] == [
+        "released the dead worker's RQ scheduler locks (voicebridge-calls, voicebridge-default)"
     ]
     died = [line for line in demo.output().splitlines() if ") died (" in line]
     assert [re.sub(r".*voicebridge\.devrun: ", "", line) for line in died] == [
