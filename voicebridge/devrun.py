@@ -337,9 +337,9 @@ def die_with_parent() -> Callable[[], None] | None:
     the child, here always the main thread, which lives as long as ``voicebridge run``."""
     if not sys.platform.startswith("linux"):
         return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
+    ulong = ctypes.c_ulong
+    prototype = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ulong, ulong, ulong, ulong)
+    prctl = prototype(("prctl", ctypes.CDLL(None)))
     parent = os.getpid()
     sigterm = int(signal.SIGTERM)
 
@@ -392,10 +392,10 @@ class Child:
     Once it was up, its death is one log line (what died, how, and when it starts
     again), whatever it left in its process group is killed (a worker's RQ scheduler),
     ``on_death`` is called with its pid, and after the delay it is started again the
-    same way. The delay doubles from ``backoff[0]`` to
-    ``backoff[1]`` while it keeps dying, and starts over once it stayed up ``stable``
-    seconds. Its standard error, when piped (:func:`_spawner`), is passed on line by line
-    to this process's, and its last line kept."""
+    same way. The delay doubles from ``backoff[0]`` to ``backoff[1]`` while it keeps
+    dying, and starts over once it stayed up ``stable`` seconds. Its standard error, when
+    piped (:func:`_spawner`), is passed on line by line to this process's, and its last
+    error kept."""
 
     def __init__(
         self,
@@ -449,7 +449,7 @@ class Child:
                     cli, following = text.removeprefix("voicebridge: "), 0
                 elif text:
                     following, last = following + 1, text
-                more = f" (and {following} more lines above)" if following else ""
+                more = f" (and {following} more lines)" if following else ""
                 self.said = f"{cli}{more}" if cli else last
 
     def check(self, now: float) -> None:

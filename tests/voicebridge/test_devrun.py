@@ -208,7 +208,7 @@ def test_an_invalid_routing_file_stops_make_run_in_one_line(tmp_path: Path) -> N
     last = demo.output().splitlines()[-1]
     assert last == (
         f"voicebridge: serve failed at start-up (exit code 2): {routing}:1: centre: missing "
-        "(and 3 more lines above)"
+        "(and 3 more lines)"
     )
     assert "restarting it" not in demo.output()
     until(lambda: processes_in(tmp_path) == [], "nothing of the run left")
