@@ -266,7 +266,11 @@ async def serve(settings: Settings) -> None:
     runner = web.AppRunner(make_app(settings), handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:  # the port taken: what setup started (the AMI session) is closed
+        await runner.cleanup()
+        raise
     for address in runner.addresses:
         host, port = address[0], address[1]
         log.info(

@@ -4,20 +4,27 @@ names one, the fake Asterisk (``voicebridge fake-asterisk``) unless
 ``VOICEBRIDGE_AMI_URL`` names an Asterisk, the schema upgraded, a development admin key,
 then ``serve`` and a ``worker``.
 
-Every process it starts is supervised (:class:`Supervisor`): one that dies is logged in
-one line and started again with backoff, the others go on (the API stays up). Redis
+Every process it starts is supervised (:class:`Supervisor`): one that fails at its first
+start stops the run in one line (:class:`StartFailed`); one that was up and dies is
+logged in one line and started again with backoff, the others go on (the API stays up);
+a dead worker's RQ scheduler locks are released (:func:`_release_scheduler`). Redis
 comes back on its port with its data directory (its append-only file), the fake
-Asterisk on its port, so the others reconnect to them. Ctrl-C (or SIGTERM) stops
-everything it started, Redis last; a second Ctrl-C kills what is still stopping.
+Asterisk on its port, so the others reconnect to them. Ctrl-C (or SIGTERM, or SIGHUP)
+stops everything it started, serve and the worker first, then the fake Asterisk, Redis
+last; a second Ctrl-C kills what is still stopping.
+Killed itself, even with SIGKILL, its processes get SIGTERM from Linux
+(:func:`die_with_parent`). One runs per directory (:func:`hold_run_lock`).
 
 Why a loop of our own rather than a process manager: honcho (a Procfile runner) stops
 everything when one process exits, as this module did; supervisor and circus restart
 processes, but as daemons of their own with a configuration file (and circus with
 ZeroMQ), while here the ports are chosen at start-up, handed to the later processes,
-and must be kept by every restart. Popen, poll and a timer do that in a hundred lines.
+and must be kept by every restart. Popen, poll and a timer do that in a few hundred lines.
 """
 
 import contextlib
+import ctypes
+import fcntl
 import logging
 import os
 import shutil
@@ -25,30 +32,43 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 from redis import Redis
 from redis.exceptions import RedisError
 
 from voicebridge import migrate
 from voicebridge.apikeys import Role
-from voicebridge.errors import VoicebridgeError
+from voicebridge.errors import SettingsError, VoicebridgeError
+from voicebridge.queueing import make_redis, release_scheduler_locks, worker_registered
 from voicebridge.runtime import build_runtime
-from voicebridge.settings import RUN_FILE, Settings, load_settings, publish, withdraw
+from voicebridge.settings import (
+    RUN_FILE,
+    Settings,
+    load_settings,
+    publish,
+    published,
+    withdraw,
+)
 from voicebridge.worker import describe_exit
 
 log = logging.getLogger(__name__)
 
 VAR = Path("var")
 KEY_FILE = VAR / "dev-admin.key"
+LOCK_FILE = VAR / "run.lock"  # held (flock) by the live ``voicebridge run``, its pid inside
 
 BACKOFF = (0.5, 30.0)  # seconds before a dead process is started again, doubling
 STABLE_SECONDS = 10.0  # a process up this long starts its backoff over
+FIRST_START_SECONDS = 5.0  # a process without a readiness check is up after this long
 POLL_SECONDS = 0.1
+STAGE_ASTERISK, STAGE_REDIS = 1, 2  # stopped after serve and the worker (stage 0), in turn
 STOP_SECONDS = 10.0  # a process that has not stopped by then is killed
 
 
@@ -93,7 +113,9 @@ def start_redis(directory: Path, port: int = 0) -> tuple[subprocess.Popen[bytes]
     answers; and its URL."""
     directory.mkdir(parents=True, exist_ok=True)
     port = port or _free_port()
-    proc = subprocess.Popen(redis_command(directory, port), start_new_session=True)  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603
+        redis_command(directory, port), start_new_session=True, preexec_fn=die_with_parent()
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = Redis.from_url(url, socket_connect_timeout=0.2)
     deadline = time.monotonic() + 10
@@ -124,7 +146,12 @@ def fake_asterisk_command(port: int) -> list[str]:
 def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """``voicebridge fake-asterisk`` on a free port; its AMI URL once it listens."""
     port = _free_port()
-    proc = subprocess.Popen(fake_asterisk_command(port), env=dict(env), start_new_session=True)  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603
+        fake_asterisk_command(port),
+        env=dict(env),
+        start_new_session=True,
+        preexec_fn=die_with_parent(),
+    )
     try:
         if not wait_listening(proc, port):
             raise VoicebridgeError("the fake Asterisk did not start")
@@ -166,29 +193,69 @@ def dev_admin_key(settings: Settings) -> str:
         runtime.close()
 
 
-def run(environ: Mapping[str, str]) -> int:
+def hold_run_lock() -> int:
+    """Take :data:`LOCK_FILE` for this process's life (the kernel's flock, released
+    when the process ends, however it ends), writing this pid in it; its descriptor.
+    Raise :class:`VoicebridgeError` naming the live run when another holds it."""
     VAR.mkdir(exist_ok=True)
+    fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise VoicebridgeError(
+            f"voicebridge run is already running here (pid {holder}, {_url_of_live_run()}); "
+            "stop it first"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _url_of_live_run() -> str:
+    try:
+        service = published(RUN_FILE)
+    except SettingsError:
+        service = None
+    if service is None or "public_url" not in service.values:
+        return "starting"
+    return service.values["public_url"][0]
+
+
+def run(environ: Mapping[str, str]) -> int:
+    lock = hold_run_lock()  # before anything is touched
     env = dict(environ)  # what every child is started (and restarted) with
     supervisor = Supervisor()
-    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C until the supervisor runs
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C until the supervisor runs
+        signal.signal(signum, _interrupt)
     try:
         if "VOICEBRIDGE_REDIS_URL" not in environ:
             port = _free_port()
             proc, env["VOICEBRIDGE_REDIS_URL"] = start_redis(VAR / "redis", port)
-            supervisor.adopt("redis", proc, _spawner(redis_command(VAR / "redis", port)), last=True)
+            spawn = _spawner(redis_command(VAR / "redis", port))
+            supervisor.adopt("redis", proc, spawn, stage=STAGE_REDIS)
         settings = load_settings(env)
         fake = ""
         if settings.ami_url is None:
             proc, env["VOICEBRIDGE_AMI_URL"] = start_fake_asterisk(env)
             port = int(env["VOICEBRIDGE_AMI_URL"].rsplit(":", 1)[1])
-            supervisor.adopt("fake-asterisk", proc, _spawner(fake_asterisk_command(port), env))
+            spawn = _spawner(fake_asterisk_command(port), env, capture=True)
+            supervisor.adopt("fake-asterisk", proc, spawn, stage=STAGE_ASTERISK)
             settings = load_settings(env)
             fake = " (the fake Asterisk: every line answers, responders press 1)"
         publish_settings(env, environ)
         migrate.upgrade(settings.database_url)
         key = dev_admin_key(settings)
-        for command in ("serve", "worker"):
-            supervisor.start(command, _spawner([sys.executable, "-m", "voicebridge", command], env))
+        serve, worker = ([sys.executable, "-m", "voicebridge", c] for c in ("serve", "worker"))
+        supervisor.start("serve", _spawner(serve, env, capture=True), ready=_answers(settings))
+        redis = make_redis(settings.redis_url, timeout=0.5)
+        supervisor.start(
+            "worker",
+            _spawner(worker, env, capture=True),
+            ready=lambda proc: worker_registered(redis, proc.pid),
+            on_death=lambda pid: _release_scheduler(redis, pid),
+        )
         _banner(settings, key, fake)
         return supervisor.run()
     except KeyboardInterrupt:
@@ -196,22 +263,93 @@ def run(environ: Mapping[str, str]) -> int:
     finally:
         withdraw(RUN_FILE)
         supervisor.stop()
+        os.close(lock)  # the next run may start
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _release_scheduler(redis: Redis, pid: int) -> None:
+    """The worker ``pid`` died, its scheduler killed with it: release that scheduler's
+    locks, which would hold for 61 s, so the next worker's scheduler takes them at once."""
+    deadline = time.monotonic() + 2
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        while time.monotonic() < deadline:  # its scheduler gone: no command of its in flight
+            os.killpg(pid, 0)
+            time.sleep(0.05)
+    try:
+        released = release_scheduler_locks(redis, pid)
+    except RedisError as exc:
+        log.warning("could not release the dead worker's RQ scheduler locks: %s", exc)
+        return
+    if released:
+        log.info("released the dead worker's RQ scheduler locks (%s)", ", ".join(released))
+
+
+def _answers(settings: Settings) -> Callable[[subprocess.Popen[bytes]], bool]:
+    """Whether serve answers ``/healthz`` (it is up)."""
+    host = settings.http_host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    url = f"http://{shown}:{settings.http_port}/healthz"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+
+    def answers(proc: subprocess.Popen[bytes]) -> bool:
+        try:
+            with opener.open(url, timeout=0.5) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    return answers
+
+
 def _spawner(
-    command: list[str], env: Mapping[str, str] | None = None
+    command: list[str], env: Mapping[str, str] | None = None, *, capture: bool = False
 ) -> Callable[[], subprocess.Popen[bytes]]:
     """Starts ``command`` in a process group of its own (Ctrl-C in the terminal reaches
-    ``voicebridge run`` alone, which stops each child in turn)."""
+    ``voicebridge run`` alone, which stops each child in turn), to get SIGTERM when
+    ``voicebridge run`` is gone (:func:`die_with_parent`)."""
 
     def spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+        return subprocess.Popen(  # noqa: S603
+            command,
+            env=env,
+            stderr=subprocess.PIPE if capture else None,
+            start_new_session=True,
+            preexec_fn=die_with_parent(),
+        )
 
     return spawn
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to send the child SIGTERM when the process that
+    started it ends, even killed with SIGKILL (``prctl(PR_SET_PDEATHSIG)``, kept across
+    ``exec``: redis-server gets it too); if that process ended before the child could
+    ask, the child stops at once. None (nothing to do) elsewhere than Linux.
+
+    The PyPI wrappers of prctl (python-prctl, pyprctl) are unmaintained since 2020 and
+    2021; this is one call through ctypes. The signal follows the thread that started
+    the child, here always the main thread, which lives as long as ``voicebridge run``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    ulong = ctypes.c_ulong
+    prototype = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ulong, ulong, ulong, ulong)
+    prctl = prototype(("prctl", ctypes.CDLL(None)))
+    parent = os.getpid()
+    sigterm = int(signal.SIGTERM)
+
+    def preexec() -> None:  # in the child, between fork and exec
+        signal.signal(sigterm, signal.SIG_DFL)  # not this process's handler, until exec
+        prctl(PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sigterm)
+
+    return preexec
 
 
 def publish_settings(env: Mapping[str, str], environ: Mapping[str, str]) -> None:
@@ -242,12 +380,22 @@ Ctrl-C stops everything.
     )
 
 
+class StartFailed(VoicebridgeError):
+    """A process of ``voicebridge run`` ended at its first start, before it was up."""
+
+
 class Child:
-    """One process of ``voicebridge run``: when it dies, one log line (what died, how,
-    and when it starts again), whatever it left in its process group killed (a worker's
-    RQ scheduler), and after the delay it is started again the same way. The delay
-    doubles from ``backoff[0]`` to ``backoff[1]`` while it keeps dying, and starts over
-    once it stayed up ``stable`` seconds."""
+    """One process of ``voicebridge run``. At its first start, until it is up (``ready``
+    says so, or it stayed up ``first_start`` seconds), its exit stops the run
+    (:class:`StartFailed`, with its error on standard error): a port taken or a bad
+    setting is not cured by starting it again (killed by a signal, it is restarted).
+    Once it was up, its death is one log line (what died, how, and when it starts
+    again), whatever it left in its process group is killed (a worker's RQ scheduler),
+    ``on_death`` is called with its pid, and after the delay it is started again the
+    same way. The delay doubles from ``backoff[0]`` to ``backoff[1]`` while it keeps
+    dying, and starts over once it stayed up ``stable`` seconds. Its standard error, when
+    piped (:func:`_spawner`), is passed on line by line to this process's, and its last
+    error kept."""
 
     def __init__(
         self,
@@ -255,28 +403,74 @@ class Child:
         proc: subprocess.Popen[bytes],
         spawn: Callable[[], subprocess.Popen[bytes]],
         *,
-        last: bool,
+        stage: int,
         backoff: tuple[float, float],
         stable: float,
+        ready: Callable[[subprocess.Popen[bytes]], bool] | None = None,
+        first_start: float = FIRST_START_SECONDS,
+        up: bool = False,
+        on_death: Callable[[int], None] | None = None,
     ) -> None:
         self.name = name
-        self.proc = proc
         self.spawn = spawn
-        self.last = last  # stopped after the others (Redis)
+        self.stage = stage  # stopped after those of a lower stage
         self.backoff = backoff
         self.stable = stable
-        self.since = time.monotonic()  # when it was started
+        self.ready = ready
+        self.first_start = first_start
+        self.up = up  # it was up once: from now on it is restarted when it dies
+        self.on_death = on_death
         self.delay = backoff[0]
         self.restart_at: float | None = None  # dead, to be started again then
+        self.said = ""  # the last error it wrote on standard error (see _pass_on)
+        self._started(proc, time.monotonic())
+
+    def _started(self, proc: subprocess.Popen[bytes], now: float) -> None:
+        self.proc = proc
+        self.since = now
+        self.relay: threading.Thread | None = None
+        if proc.stderr is not None:
+            self.relay = threading.Thread(
+                target=self._pass_on, args=(proc.stderr,), name=f"{self.name} stderr", daemon=True
+            )
+            self.relay.start()
+
+    def _pass_on(self, stream: IO[bytes]) -> None:
+        """Write what the process writes on its standard error to ours, keeping its last
+        failure: the CLI's ``voicebridge: …`` line, counting the lines that follow it (a
+        routing file's problems), else its last line."""
+        cli, following, last = "", 0, ""
+        with stream:
+            for line in stream:
+                with contextlib.suppress(OSError):  # the terminal is gone: drop it
+                    os.write(sys.stderr.fileno(), line)
+                text = line.decode(errors="replace").strip()
+                if text.startswith("voicebridge: "):
+                    cli, following = text.removeprefix("voicebridge: "), 0
+                elif text:
+                    following, last = following + 1, text
+                more = f" (and {following} more lines)" if following else ""
+                self.said = f"{cli}{more}" if cli else last
 
     def check(self, now: float) -> None:
         if self.restart_at is None:
             code = self.proc.poll()
             if code is None:
+                if not self.up:
+                    self.up = (
+                        now - self.since >= self.first_start
+                        if self.ready is None
+                        else self.ready(self.proc)
+                    )
                 if now - self.since >= self.stable:
                     self.delay = self.backoff[0]
                 return
             _kill_group(self.proc)
+            if not self.up and code >= 0:  # it gave up; killed by a signal, it is restarted
+                if self.relay is not None:
+                    self.relay.join(2)  # its last words
+                why = self.said or "nothing on stderr"
+                raise StartFailed(f"{self.name} failed at start-up ({describe_exit(code)}): {why}")
             log.warning(
                 "%s (pid %d) died (%s); restarting it in %g s",
                 self.name,
@@ -284,12 +478,13 @@ class Child:
                 describe_exit(code),
                 self.delay,
             )
+            if self.on_death is not None:
+                self.on_death(self.proc.pid)
             self._later(now)
         elif now >= self.restart_at:
             self.restart_at = None
-            self.since = now
             try:
-                self.proc = self.spawn()
+                self._started(self.spawn(), now)
             except OSError as exc:
                 log.error(
                     "%s could not be started (%s); trying again in %g s",
@@ -306,7 +501,8 @@ class Child:
 
 class Supervisor:
     """The processes of ``voicebridge run``, each a :class:`Child`: one that dies is
-    started again (:data:`BACKOFF`), the others go on."""
+    started again (:data:`BACKOFF`), the others go on; one that fails at its first start
+    stops the run."""
 
     def __init__(
         self, *, backoff: tuple[float, float] = BACKOFF, stable: float = STABLE_SECONDS
@@ -314,7 +510,7 @@ class Supervisor:
         self.backoff = backoff
         self.stable = stable
         self.children: list[Child] = []
-        self.signals = 0  # SIGINT and SIGTERM received: one stops, two kill
+        self.signals = 0  # SIGINT, SIGTERM and SIGHUP received: one stops, two kill
 
     def adopt(
         self,
@@ -322,22 +518,45 @@ class Supervisor:
         proc: subprocess.Popen[bytes],
         spawn: Callable[[], subprocess.Popen[bytes]],
         *,
-        last: bool = False,
+        stage: int = 0,
+        up: bool = True,
+        ready: Callable[[subprocess.Popen[bytes]], bool] | None = None,
+        on_death: Callable[[int], None] | None = None,
     ) -> None:
-        """Supervise ``proc``, started already; ``spawn`` starts it again."""
+        """Supervise ``proc``, started already (and up, unless ``up`` is False);
+        ``spawn`` starts it again. Those of a lower ``stage`` are stopped first."""
         self.children.append(
-            Child(name, proc, spawn, last=last, backoff=self.backoff, stable=self.stable)
+            Child(
+                name,
+                proc,
+                spawn,
+                stage=stage,
+                backoff=self.backoff,
+                stable=self.stable,
+                ready=ready,
+                up=up,
+                on_death=on_death,
+            )
         )
 
     def start(
-        self, name: str, spawn: Callable[[], subprocess.Popen[bytes]], *, last: bool = False
+        self,
+        name: str,
+        spawn: Callable[[], subprocess.Popen[bytes]],
+        *,
+        stage: int = 0,
+        ready: Callable[[subprocess.Popen[bytes]], bool] | None = None,
+        on_death: Callable[[int], None] | None = None,
     ) -> subprocess.Popen[bytes]:
+        """Start a process with ``spawn`` and supervise it; it is up once ``ready`` says so
+        (without ``ready``: once it stayed up :data:`FIRST_START_SECONDS`)."""
         proc = spawn()
-        self.adopt(name, proc, spawn, last=last)
+        self.adopt(name, proc, spawn, stage=stage, up=False, ready=ready, on_death=on_death)
         return proc
 
     def run(self) -> int:
-        """Supervise until SIGINT or SIGTERM."""
+        """Supervise until SIGINT, SIGTERM or SIGHUP (0), or until a process fails at
+        its first start (:class:`StartFailed`)."""
         self._handle_signals()
         while not self.signals:
             self.check()
@@ -353,22 +572,25 @@ class Supervisor:
 
     def stop(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL after :data:`STOP_SECONDS` or at a
-        second Ctrl-C), Redis last."""
+        second Ctrl-C), stage by stage: serve and the worker, then the fake Asterisk
+        (serve has closed its AMI session), then Redis."""
         previous = self._handle_signals()
         try:
-            _stop([c.proc for c in self.children if not c.last], lambda: self.signals > 1)
-            _stop([c.proc for c in self.children if c.last], lambda: self.signals > 1)
+            for stage in sorted({c.stage for c in self.children}):
+                procs = [c.proc for c in self.children if c.stage == stage]
+                _stop(procs, lambda: self.signals > 1)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
     def _handle_signals(self) -> dict[int, Any]:
-        """Count SIGINT and SIGTERM from now on; the handlers they had."""
+        """Count SIGINT, SIGTERM and SIGHUP from now on; the handlers they had."""
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             self.signals += 1
 
-        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
+        return {sig: signal.signal(sig, on_signal) for sig in signals}
 
 
 def _stop(procs: Iterable[subprocess.Popen[bytes]], force: Callable[[], bool]) -> None:

@@ -9,6 +9,7 @@ so the rare job that runs twice (a resend after a crash) does no harm.
 import logging
 import re
 import secrets
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
-from rq import Queue, Retry
+from rq import Queue, Retry, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.scheduler import RQScheduler
+from rq.scripts import release_lock
 from rq.serializers import JSONSerializer
 
 from routing.ports import Clock
@@ -84,6 +87,37 @@ def make_redis(url: str, *, timeout: float | None = 5.0) -> "Redis":
         health_check_interval=30,
         retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2),
     )
+
+
+def worker_registered(connection: "Redis", pid: int) -> bool:
+    """Whether an RQ worker of process ``pid`` on this machine has registered in Redis
+    (it is up). False when Redis does not answer."""
+    hostname = socket.gethostname()
+    try:
+        workers = Worker.all(connection=connection, serializer=JSONSerializer)
+    except RedisError:
+        return False
+    return any(w.pid == pid and w.hostname == hostname for w in workers)
+
+
+def scheduler_name(pid: int) -> str:
+    """The name of the RQ scheduler of the worker process ``pid`` on this machine: the
+    token of its locks (RQ's lock holds its owner's name), so that whoever saw that
+    worker die can release them (:func:`release_scheduler_locks`)."""
+    return f"voicebridge-{socket.gethostname()}-{pid}"
+
+
+def release_scheduler_locks(connection: "Redis", pid: int) -> list[str]:
+    """Release the scheduler locks still held by the scheduler of the worker process
+    ``pid``, dead (killed with its scheduler), rather than wait for them to expire (61 s);
+    a lock another scheduler holds is left alone (RQ's token-checked release). The
+    queues whose lock was released."""
+    token = scheduler_name(pid)
+    return [
+        name
+        for name in QUEUES
+        if release_lock(connection, RQScheduler.get_locking_key(name), token)
+    ]
 
 
 def queue(name: str, connection: "Redis") -> Queue:

@@ -15,6 +15,11 @@ idle worker reaches after 405 s. Here, by subclassing (no fork of RQ):
   worker is gone (an orphan would hold the scheduler's lock);
 - a scheduler that dies all the same is restarted by its worker within a second or two,
   with backoff (0.5 s doubling to 30 s), and its death is logged once;
+- a scheduler kept from its lock (another worker's scheduler holds it, or a dead
+  worker's until it expires) tries again every 2 s rather than at RQ's next maintenance,
+  logged once when it waits and once when it took the lock; it is named after its
+  worker (:func:`~voicebridge.queueing.scheduler_name`), so that whoever saw a worker die
+  can release its scheduler's locks (``voicebridge run`` does);
 - a Redis outage is logged once when it starts and once when it ends (:class:`Outage`);
   RQ's own line for every failed try, from the worker loop and its pub/sub thread, is
   left out (:class:`_RedisChatter`), and the worker tries again every 2 s at most, so
@@ -40,7 +45,7 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from voicebridge.jobs import bound
-from voicebridge.queueing import QUEUES, Outage, make_redis, queue
+from voicebridge.queueing import QUEUES, Outage, make_redis, queue, scheduler_name
 from voicebridge.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,8 @@ TURN_SECONDS = 1  # the longest an idle worker waits for a job before it looks a
 RECONNECT_SECONDS = 2.0  # the longest between two tries to reach Redis (RQ's: 60 s)
 RESTART_MIN, RESTART_MAX = 0.5, 30.0  # backoff of a dead scheduler's restarts
 STABLE_SECONDS = 30.0  # a scheduler up this long starts its backoff over
+LOCK_RETRY_SECONDS = 2.0  # how often a scheduler kept from its lock tries it again
+LOCK_TTL_SECONDS = 61  # RQ's scheduler lock: its interval (1 s) + 60 s unless refreshed
 
 
 def describe_exit(code: int | None) -> str:
@@ -150,6 +157,8 @@ class _Bound:
         self._scheduler_dead: BaseProcess | None = None  # the last one logged dead
         self._scheduler_restart_at: float | None = None
         self._scheduler_delay = RESTART_MIN
+        self._lock_wait_since: float | None = None  # its scheduler waits for the lock
+        self._lock_tried_at = 0.0
 
     @property
     def dequeue_timeout(self) -> int:
@@ -199,6 +208,7 @@ class _Bound:
         """RQ's own, with :class:`KeptScheduler`."""
         scheduler = KeptScheduler(
             self.queues,  # type: ignore[attr-defined]
+            name=scheduler_name(os.getpid()),  # its locks' token: see release_scheduler_locks
             connection=self.connection,  # type: ignore[attr-defined]
             logging_level=logging_level if logging_level is not None else "INFO",
             date_format=date_format,
@@ -207,8 +217,16 @@ class _Bound:
         )
         self.scheduler = scheduler
         scheduler.acquire_locks()  # type: ignore[no-untyped-call]
-        if not scheduler.acquired_locks:
-            return  # another worker's scheduler runs; RQ's maintenance tries again
+        if not scheduler.acquired_locks:  # tried again every LOCK_RETRY_SECONDS
+            if not burst and self._lock_wait_since is None:
+                self._lock_wait_since = self._lock_tried_at = time.monotonic()
+                log.info(
+                    "RQ's scheduler lock is held by another scheduler (another worker's, or a "
+                    "dead worker's until it expires, %d s at most); this worker's scheduler "
+                    "starts when it is free",
+                    LOCK_TTL_SECONDS,
+                )
+            return
         if burst:
             try:
                 scheduler.register_birth()
@@ -223,10 +241,25 @@ class _Bound:
         """Restart the scheduler process when it died: logged once per death, with
         backoff (0.5 s doubling to 30 s, from the start once one stayed up 30 s)."""
         scheduler = self.scheduler
-        process: BaseProcess | None = getattr(scheduler, "_process", None)
-        if scheduler is None or process is None or self.stopping:
-            return  # no scheduler here: another worker's holds the lock
+        if scheduler is None or self.stopping:
+            return
         now = time.monotonic()
+        process: BaseProcess | None = getattr(scheduler, "_process", None)
+        if self._lock_wait_since is not None:
+            if process is None and now - self._lock_tried_at >= LOCK_RETRY_SECONDS:
+                self._lock_tried_at = now
+                scheduler.acquire_locks(auto_start=True)  # type: ignore[no-untyped-call]
+                process = getattr(scheduler, "_process", None)
+            if process is None:
+                return  # another scheduler holds the lock
+            log.info(
+                "RQ's scheduler took its lock after %.0f s; it runs (pid %s)",
+                now - self._lock_wait_since,
+                process.pid,
+            )
+            self._lock_wait_since = None
+        if process is None:
+            return
         if process.is_alive():
             if process is not self._scheduler_seen:
                 self._scheduler_seen, self._scheduler_since = process, now

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,10 +31,14 @@ def until(condition: Callable[[], object], what: str, within: float = 30.0) -> A
 
 
 class Demo:
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+    def __init__(
+        self, directory: Path, port: int | None = None, *, routing: Path | None = None
+    ) -> None:
+        self.port = port or free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
         env["VOICEBRIDGE_HTTP_PORT"] = str(self.port)
+        if routing is not None:
+            env["VOICEBRIDGE_ROUTING_FILE"] = str(routing)
         self.log = directory / "run.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -112,3 +117,98 @@ def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
     assert demo.proc.wait(30) == 0
     assert [pid for pid in children if _alive(pid)] == []
+    # serve closed its AMI session before the fake Asterisk stopped: a clean stop is quiet
+    assert [line for line in demo.output().splitlines() if " ERROR " in line] == []
+
+
+def test_a_second_run_in_the_same_directory_refuses_and_touches_nothing(
+    demo: Demo, tmp_path: Path
+) -> None:
+    until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    until(lambda: "AMI: connected" in demo.output(), "serve up")
+    run_file = tmp_path / "var" / "run.json"
+    published = run_file.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
+    env["VOICEBRIDGE_HTTP_PORT"] = str(free_port())
+    second = subprocess.run(
+        [sys.executable, "-m", "voicebridge", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert second.returncode != 0
+    assert second.stdout == ""
+    assert second.stderr.splitlines() == [
+        f"voicebridge: voicebridge run is already running here "
+        f"(pid {demo.proc.pid}, http://127.0.0.1:{demo.port}); stop it first"
+    ]
+    assert run_file.read_text() == published  # the live run's, untouched
+    assert len(list((tmp_path / "var" / "redis").glob("*.pid"))) == 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/healthz", timeout=5) as r:
+        assert r.status == 200
+    assert "died" not in demo.output()
+
+
+def processes_in(directory: Path) -> list[int]:
+    """The processes working in ``directory`` or below (what a run there started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if cwd == str(directory) or cwd.startswith(f"{directory}/"):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def port_taken() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_serve_failing_at_its_first_start_stops_make_run_in_one_line(
+    tmp_path: Path, port_taken: int
+) -> None:
+    demo = Demo(tmp_path, port_taken)
+    try:
+        code = demo.proc.wait(60)
+    finally:
+        if demo.proc.poll() is None:
+            os.killpg(demo.proc.pid, signal.SIGKILL)
+    assert code != 0
+    lines = demo.output().splitlines()
+    assert lines[-1].startswith(
+        f"voicebridge: serve failed at start-up (exit code 2): "
+        f"cannot listen on 127.0.0.1:{port_taken}: "
+    )
+    assert lines[-1].endswith("address already in use")
+    assert [line for line in lines if " ERROR " in line] == []
+    assert [line for line in lines if "restarting it" in line] == []
+    until(lambda: processes_in(tmp_path) == [], "nothing of the run left")
+
+
+def test_an_invalid_routing_file_stops_make_run_in_one_line(tmp_path: Path) -> None:
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("version: 1\n")
+    demo = Demo(tmp_path, routing=routing)
+    try:
+        code = demo.proc.wait(60)
+    finally:
+        if demo.proc.poll() is None:
+            os.killpg(demo.proc.pid, signal.SIGKILL)
+    assert code != 0
+    last = demo.output().splitlines()[-1]
+    assert last == (
+        f"voicebridge: serve failed at start-up (exit code 2): {routing}:1: centre: missing "
+        "(and 3 more lines)"
+    )
+    assert "restarting it" not in demo.output()
+    until(lambda: processes_in(tmp_path) == [], "nothing of the run left")

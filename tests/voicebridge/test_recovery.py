@@ -10,6 +10,7 @@ starts it) and an SQLite file:
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq.registry import ScheduledJobRegistry
+from rq.scheduler import RQScheduler
 from sqlalchemy import select
 
 from routing import schema as t
@@ -32,9 +34,18 @@ from tests.conftest import free_port
 from tests.routing.configs import SMALL
 from voicebridge.devrun import redis_command
 from voicebridge.jobs import overdue_sweep_task
-from voicebridge.queueing import JOBS, QUEUE_CALLS, QUEUE_DEFAULT, TaskRelay, queue
+from voicebridge.queueing import (
+    JOBS,
+    QUEUE_CALLS,
+    QUEUE_DEFAULT,
+    QUEUES,
+    TaskRelay,
+    queue,
+    scheduler_name,
+)
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import load_settings
+from voicebridge.worker import LOCK_TTL_SECONDS
 
 BOUND = 15.0  # seconds from Redis's return to a lost job's run (README, "Faults")
 RETRY = 3  # seconds between the police's tries here
@@ -326,4 +337,28 @@ def test_rq_scheduler_killed_is_started_again_by_its_worker(system: System) -> N
         f"RQ's scheduler (pid {dead}) died (killed by SIGKILL); restarting it in 0.5 s"
     ]
     assert worker.proc.poll() is None
+    redis.close()
+
+
+def test_a_worker_kept_from_the_scheduler_lock_says_so_once_and_once_when_it_takes_it(
+    system: System,
+) -> None:
+    redis = Redis.from_url(system.redis.url)
+    locks = [RQScheduler.get_locking_key(name) for name in QUEUES]
+    for key in locks:  # a dead worker's scheduler's, not yet expired
+        redis.set(key, "voicebridge-elsewhere-1", ex=LOCK_TTL_SECONDS)
+    worker = system.start("worker")
+    until(lambda: "lock is held by another scheduler" in worker.output(), "the wait logged")
+    assert scheduler_pid(redis) is None
+    redis.delete(*locks)  # expired
+    until(lambda: "took its lock" in worker.output(), "the lock taken")
+    until(lambda: scheduler_pid(redis) is not None, "RQ's scheduler running")
+    lines = [line for line in worker.output().splitlines() if "lock" in line]
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        "RQ's scheduler lock is held by another scheduler (another worker's, or a dead "
+        "worker's until it expires, 61 s at most); this worker's scheduler starts when it is free"
+    )
+    assert re.search(r"RQ's scheduler took its lock after \d+ s; it runs \(pid \d+\)$", lines[1])
+    assert {redis.get(key) for key in locks} == {scheduler_name(worker.proc.pid).encode()}
     redis.close()

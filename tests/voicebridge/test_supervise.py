@@ -14,11 +14,15 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from redis import Redis
+from rq.scheduler import RQScheduler
 
 from tests.voicebridge.test_devrun import Demo, until
-from voicebridge.devrun import Supervisor
+from voicebridge.devrun import StartFailed, Supervisor
+from voicebridge.queueing import QUEUES, scheduler_name
 
 # a child that records the SIGTERM it gets, then exits
 RECORDS_SIGTERM = """
@@ -54,6 +58,15 @@ def alive(pid: int) -> bool:
     return True
 
 
+def started_up(
+    supervisor: Supervisor, name: str, spawn: Callable[[], "subprocess.Popen[bytes]"], **kw: Any
+) -> "subprocess.Popen[bytes]":
+    """A process supervised as one that was up already (its death is restarted)."""
+    proc = spawn()
+    supervisor.adopt(name, proc, spawn, **kw)
+    return proc
+
+
 @pytest.fixture
 def supervisor() -> Iterator[Supervisor]:
     s = Supervisor(backoff=(0.05, 0.2), stable=60)
@@ -74,7 +87,7 @@ def test_a_process_killed_is_started_again_and_logged_once(
     supervisor: Supervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "voicebridge.devrun")
-    first = supervisor.start("sleeper", spawner("import time; time.sleep(60)"))
+    first = started_up(supervisor, "sleeper", spawner("import time; time.sleep(60)"))
     os.kill(first.pid, signal.SIGKILL)
 
     def restarted() -> bool:
@@ -93,7 +106,7 @@ def test_a_process_that_keeps_dying_is_started_again_with_growing_delays(
     supervisor: Supervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "voicebridge.devrun")
-    supervisor.start("crasher", spawner("raise SystemExit(3)"))
+    started_up(supervisor, "crasher", spawner("raise SystemExit(3)"))
 
     def died_four_times() -> bool:
         supervisor.check()
@@ -110,24 +123,55 @@ def test_a_process_that_keeps_dying_is_started_again_with_growing_delays(
     assert len({line.split(")")[0] for line in lines}) == 4  # one line per process
 
 
-def test_stop_ends_every_process_redis_last(supervisor: Supervisor, tmp_path: Path) -> None:
+def test_a_process_dying_at_its_first_start_stops_the_run_with_its_last_line(
+    supervisor: Supervisor, caplog: pytest.LogCaptureFixture
+) -> None:
+    def spawn() -> "subprocess.Popen[bytes]":
+        script = "import sys; print('starting', file=sys.stderr); sys.exit('no port for me')"
+        return subprocess.Popen(
+            [sys.executable, "-c", script], stderr=subprocess.PIPE, start_new_session=True
+        )
+
+    supervisor.start("doomed", spawn, ready=lambda proc: False)
+
+    def checked() -> str:
+        try:
+            supervisor.check()
+        except StartFailed as exc:
+            return str(exc)
+        return ""
+
+    assert until(checked, "the start-up failure", within=10) == (
+        "doomed failed at start-up (exit code 1): no port for me"
+    )
+    assert deaths(caplog, "doomed") == []  # not restarted
+
+
+def test_stop_ends_serve_and_the_worker_then_the_fake_asterisk_then_redis(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
     record = tmp_path / "stopped"
     procs = [
-        supervisor.start(name, spawner(RECORDS_SIGTERM, str(record), name), last=name == "redis")
-        for name in ("redis", "serve", "worker")
+        started_up(
+            supervisor,
+            name,
+            spawner(RECORDS_SIGTERM, str(record), name),
+            stage={"redis": 2, "fake-asterisk": 1}.get(name, 0),
+        )
+        for name in ("redis", "fake-asterisk", "serve", "worker")
     ]
-    until(lambda: len(list(tmp_path.glob("stopped.*"))) == 3, "every child ready")
+    until(lambda: len(list(tmp_path.glob("stopped.*"))) == 4, "every child ready")
     supervisor.signals = 1  # Ctrl-C
     supervisor.stop()
     lines = record.read_text().split()
     assert sorted(lines[:2]) == ["serve", "worker"]
-    assert lines[2:] == ["redis"]
+    assert lines[2:] == ["fake-asterisk", "redis"]  # serve left Asterisk before it stopped
     assert [p.pid for p in procs if alive(p.pid)] == []
 
 
 def test_a_second_ctrl_c_kills_what_does_not_stop(supervisor: Supervisor, tmp_path: Path) -> None:
     ready = tmp_path / "ready"
-    stubborn = supervisor.start("stubborn", spawner(IGNORES_SIGTERM, str(ready)))
+    stubborn = started_up(supervisor, "stubborn", spawner(IGNORES_SIGTERM, str(ready)))
     until(ready.exists, "the child ready")
     supervisor.signals = 2
     supervisor.stop()
@@ -163,6 +207,16 @@ def group_members(pgids: set[int]) -> list[int]:
     ]
 
 
+def scheduler_locks(demo: Demo) -> set[object]:
+    """Who holds RQ's scheduler locks in the Redis of ``voicebridge run``."""
+    url = re.search(r"redis +(redis://\S+)", demo.output()).group(1)  # type: ignore[union-attr]
+    redis = Redis.from_url(url)
+    try:
+        return {redis.get(RQScheduler.get_locking_key(name)) for name in QUEUES}
+    finally:
+        redis.close()
+
+
 class Probe:
     """Asks ``/healthz`` every 0.2 s from a thread, counting the answers and failures."""
 
@@ -189,8 +243,8 @@ class Probe:
 
 
 class Supervised(Demo):
-    def __init__(self, directory: Path) -> None:
-        super().__init__(directory)
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        super().__init__(directory, port)
         self.groups: set[int] = set()  # the process groups of its children, dead or alive
 
 
@@ -225,6 +279,13 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
             )
             pids = children(demo.proc.pid)
             demo.groups |= set(pids.values())
+            if name == "worker":  # the dead one's scheduler lock released, not left 61 s
+                owner = scheduler_name(pids["worker"]).encode()
+                until(
+                    lambda owner=owner: scheduler_locks(demo) == {owner},  # type: ignore[misc]
+                    "the new worker's scheduler holding the lock",
+                    within=20,
+                )
         until(lambda: "AMI: Asterisk is back" in demo.output(), "serve back on the fake Asterisk")
         until(lambda: probe.answers > 10, "the API answering")
     finally:
@@ -248,6 +309,10 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
         "acknowledged",
         "acknowledged",
     ]
+    released = [line for line in demo.output().splitlines() if "scheduler locks" in line]
+    assert [re.sub(r".*voicebridge\.devrun: ", "", line) for line in released] == [
+        "released the dead worker's RQ scheduler locks (voicebridge-calls, voicebridge-default)"
+    ]
     died = [line for line in demo.output().splitlines() if ") died (" in line]
     assert [re.sub(r".*voicebridge\.devrun: ", "", line) for line in died] == [
         f"{name} (pid {started[name]}) died (killed by SIGKILL); restarting it in 0.5 s"
@@ -257,3 +322,44 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
     assert demo.proc.wait(30) == 0
     assert group_members(demo.groups) == []  # nothing left: RQ's schedulers neither
+
+
+def started(demo: Supervised) -> dict[str, int]:
+    until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
+    pids = children(demo.proc.pid)
+    assert sorted(pids) == ["fake-asterisk", "redis", "serve", "worker"]
+    demo.groups |= set(pids.values())
+    return pids
+
+
+def test_closing_the_terminal_sighup_stops_everything_as_ctrl_c_does(demo: Supervised) -> None:
+    started(demo)
+    os.kill(demo.proc.pid, signal.SIGHUP)
+    assert demo.proc.wait(30) == 0
+    assert group_members(demo.groups) == []
+    assert "stopping…" in demo.output()
+
+
+def test_kill_9_of_make_run_leaves_no_process_and_frees_the_port(
+    demo: Supervised, tmp_path: Path
+) -> None:
+    started(demo)
+    os.kill(demo.proc.pid, signal.SIGKILL)
+    demo.proc.wait()
+    until(lambda: group_members(demo.groups) == [], "every child of the dead run gone")
+
+    again = Supervised(tmp_path, demo.port)  # the same directory and port
+    try:
+        again.groups |= set(started(again).values())
+        with urllib.request.urlopen(f"http://127.0.0.1:{again.port}/healthz", timeout=5) as r:
+            assert r.status == 200
+        os.killpg(again.proc.pid, signal.SIGINT)
+        assert again.proc.wait(30) == 0
+    finally:
+        if again.proc.poll() is None:
+            again.groups |= set(children(again.proc.pid).values())
+            os.killpg(again.proc.pid, signal.SIGKILL)
+            again.proc.wait()
+        for pid in group_members(again.groups):
+            os.kill(pid, signal.SIGKILL)
