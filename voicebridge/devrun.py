@@ -287,11 +287,19 @@ def _release_scheduler(redis: Redis, pid: int) -> None:
         log.info("released the dead worker's RQ scheduler locks (%s)", ", ".join(released))
 
 
+def _loopback_host(host: str) -> str:
+    """Where this machine reaches serve listening on ``host``, as a URL's host: the
+    loopback address for the "any" addresses, an IPv6 address in brackets."""
+    if host == "0.0.0.0":  # noqa: S104 (what serve listens on, not what we bind)
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def _answers(settings: Settings) -> Callable[[subprocess.Popen[bytes]], bool]:
     """Whether serve answers ``/healthz`` (it is up)."""
-    host = settings.http_host
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    url = f"http://{shown}:{settings.http_port}/healthz"
+    url = f"http://{_loopback_host(settings.http_host)}:{settings.http_port}/healthz"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
 
     def answers(proc: subprocess.Popen[bytes]) -> bool:

@@ -21,6 +21,7 @@ from redis import Redis
 from rq.scheduler import RQScheduler
 
 from tests.voicebridge.test_devrun import Demo, until
+from voicebridge import devrun
 from voicebridge.devrun import StartFailed, Supervisor
 from voicebridge.queueing import QUEUES, scheduler_name
 
@@ -363,3 +364,20 @@ def test_kill_9_of_make_run_leaves_no_process_and_frees_the_port(
             again.proc.wait()
         for pid in group_members(again.groups):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("0.0.0.0", "127.0.0.1"),  # noqa: S104
+        ("::", "[::1]"),
+        ("::1", "[::1]"),
+        ("fd00::5", "[fd00::5]"),
+        ("localhost", "localhost"),
+    ],
+)
+def test_serve_is_asked_whether_it_is_up_where_it_listens(host: str, shown: str) -> None:
+    """An IPv6 address goes in brackets in the /healthz URL (else serve would never
+    count as up, and a later death would stop the run instead of restarting serve)."""
+    assert devrun._loopback_host(host) == shown
