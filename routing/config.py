@@ -17,6 +17,7 @@ district -> agencies). See the Lima defaults for a complete example.
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -30,7 +31,15 @@ from pydantic import (
 from pydantic import field_validator as validator
 
 from routing.categories import CATEGORIES, find_category
-from routing.configfile import FileProblems, Path_, Problem, field_name, load_yaml
+from routing.configfile import (
+    TOP,
+    FileProblems,
+    Path_,
+    Problem,
+    field_name,
+    load_yaml,
+    read_file,
+)
 from routing.districts import DISTRICTS, find_district
 from routing.errors import RoutingError
 from routing.models import Agency, AgencyKind, Policy, Priority, Station, Target, TargetKind
@@ -78,10 +87,7 @@ class ConfigError(RoutingError):
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [
-            f"{self.source}:{p.line if p.line is not None else '?'}: {p.field}: {p.message}"
-            for p in self.problems
-        ]
+        return [f"{p.where(self.source)}: {p.message}" for p in self.problems]
 
 
 # ------------------------------------------------------------------ the domain
@@ -349,12 +355,28 @@ class ConfigIn(_Strict):
 # ----------------------------------------------------------------- parsing
 
 
+def read_config_file(path: Path) -> str:
+    """The text of the routing file at ``path``, or :class:`ConfigError` when it cannot
+    be read, is not UTF-8 or is larger than a routing file may be."""
+    try:
+        return read_file(path)
+    except FileProblems as exc:
+        raise ConfigError(str(path), exc.problems) from None
+
+
 def parse_config(text: str, source: str = "routing.yaml") -> RoutingConfig:
     """The configuration in ``text`` (YAML), or :class:`ConfigError`."""
     try:
         data, lines = load_yaml(text)
     except FileProblems as exc:
         raise ConfigError(source, exc.problems) from None
+    if data is not None and not isinstance(data, dict):
+        what = "una lista" if isinstance(data, list) else "un solo valor"
+        message = (
+            f"el archivo debe ser un mapeo YAML de secciones («version», «centre», "
+            f"«agencies»…), no {what}"
+        )
+        raise ConfigError(source, [Problem(line=lines.get(()), field=TOP, message=message)])
     try:
         raw = ConfigIn.model_validate(data if data is not None else {})
     except ValidationError as exc:

@@ -86,10 +86,6 @@ def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> in
 def _check(path: Path | None) -> int:
     try:
         content, source = read_rules_file(path)
-    except OSError as exc:
-        print(f"voicebridge: cannot read {exc.filename or path}: {exc.strerror}", file=sys.stderr)
-        return 1
-    try:
         config = parse_config(content, source)
     except ConfigError as exc:
         print("\n".join(exc.lines()), file=sys.stderr)

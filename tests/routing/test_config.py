@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from routing.categories import CATEGORIES
-from routing.config import ConfigError, parse_config
+from routing.config import ConfigError, parse_config, read_config_file
 from routing.districts import DISTRICTS
 from routing.models import AgencyKind, TargetKind
 from tests.routing.configs import SMALL
@@ -189,10 +189,10 @@ def test_each_problem_names_the_file_line_and_field(change: tuple[str, str], exp
 
 def test_a_syntax_error_and_a_repeated_key_say_where() -> None:
     assert problems("version: 1\ncentre: [\n") == [
-        "routing.yaml:3: (file): expected the node content, but found '<stream end>'"
+        "routing.yaml:3: (archivo): columna 1: falta un valor (se encontró el fin del archivo)"
     ]
     assert problems(SMALL.replace("  slow:", "  fast:")) == [
-        "routing.yaml:17: policies.fast: 'fast' is given twice"
+        "routing.yaml:17: policies.fast: la clave 'fast' aparece dos veces"
     ]
 
 
@@ -261,3 +261,62 @@ def test_every_district_needs_a_central_or_the_centre_s_operator() -> None:
         'operator: {phone: "016171000", label: Consola}', 'operator: {sms: "+51987654321"}'
     )
     assert any("an operator is reached by phone or talkgroup" in line for line in problems(sms))
+
+
+# what a careless or hostile file holds: each is one problem, never an exception
+HOSTILE: dict[str, tuple[bytes, str]] = {
+    "not UTF-8": (
+        b"version: 1\ncentre: \xff\xfe\n",
+        ":2: (archivo): el archivo no está en UTF-8: el byte 0xff no es válido",
+    ),
+    "a recursive alias": (
+        b"a: &a [*a]\n",
+        ":1: (archivo): no se admiten alias YAML (*nombre)",
+    ),
+    "a billion laughs": (
+        b"a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + b"".join(
+            f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join([f'*{chr(97 + n)}'] * 9)}]\n".encode()
+            for n in range(8)
+        ),
+        ":2: (archivo): no se admiten alias YAML (*nombre)",
+    ),
+    "10,000 [": (b"[" * 10_000, ":1: (archivo): el documento tiene más de 32 niveles"),
+    "10,000 levels of blocks": (
+        b"- " * 10_000 + b"x\n",
+        ":1: (archivo): el documento tiene más de 32 niveles",
+    ),
+    "larger than 1 MiB": (
+        b"version: 1\n# " + b"x" * (1 << 20) + b"\n",
+        ": (archivo): el archivo pasa de 1 MiB",
+    ),
+    "a list": (b"- version: 1\n", ":1: (documento): el archivo debe ser un mapeo YAML"),
+    "a scalar": (b"hola\n", ":1: (documento): el archivo debe ser un mapeo YAML"),
+    "a control character": (
+        b"version: 1\nname: \x01\n",
+        ":2: (archivo): el carácter U+0001 no se admite en el archivo",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_file_is_one_problem(name: str, tmp_path: Path) -> None:
+    content, expected = HOSTILE[name]
+    path = tmp_path / "routing.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(read_config_file(path), str(path))
+    lines = caught.value.lines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}{expected}"), lines
+
+
+def test_a_file_that_cannot_be_read_is_one_problem(tmp_path: Path) -> None:
+    for path, expected in (
+        (tmp_path / "absent.yaml", "no existe el archivo"),
+        (tmp_path, "es una carpeta, no un archivo"),
+        (tmp_path / "absent" / "routing.yaml", "no existe el archivo"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            read_config_file(path)
+        assert caught.value.lines() == [f"{path}: (archivo): {expected}"]

@@ -246,8 +246,36 @@ def test_routing_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     missing = tmp_path / "nonexistent.yaml"
     assert main(["routing", "check", str(missing)], environ={}) == 1
     err = capsys.readouterr().err
-    assert err == f"voicebridge: cannot read {missing}: No such file or directory\n"
+    assert err == f"{missing}: (archivo): no existe el archivo\n"
     assert "Traceback" not in err
+
+
+HOSTILE_RULES = {
+    "recursive.yaml": (b"a: &a [*a]\n", ":1: (archivo): no se admiten alias YAML"),
+    "deep.yaml": (b"[" * 10_000, ":1: (archivo): el documento tiene más de 32 niveles"),
+    "latin1.yaml": (b"version: 1\n\xf1\n", ":2: (archivo): el archivo no está en UTF-8"),
+    "list.yaml": (b"- 1\n", ":1: (documento): el archivo debe ser un mapeo YAML"),
+}
+
+
+def test_a_hostile_routing_file_is_one_line_per_problem(tmp_path: Path) -> None:
+    for name, (content, expected) in HOSTILE_RULES.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        line = one_line_failure(cli("routing", "check", str(path), env={}), 1)
+        assert line.startswith(f"{path}{expected}"), line
+
+
+def test_a_hostile_routing_file_stops_serve_in_one_line(tmp_path: Path, redis_url: str) -> None:
+    path = tmp_path / "recursive.yaml"
+    path.write_bytes(b"a: &a [*a]\n")
+    env = env_for(tmp_path, redis_url, VOICEBRIDGE_ROUTING_FILE=str(path))
+    served = cli("serve", env={**env, "VOICEBRIDGE_HTTP_PORT": "0"})
+    assert (served.returncode, "Traceback" in served.stderr) == (2, False), served.stderr
+    assert served.stderr.splitlines()[-1] == (
+        f"voicebridge: {path}:1: (archivo): no se admiten alias YAML (*nombre): escriba el "
+        "valor completo"
+    )
 
 
 def test_a_bad_routing_file_stops_serve(
@@ -383,7 +411,7 @@ def test_sighup_reloads_the_routing_file(
 
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
     line = one_line_failure(cli("routing", "check", "/nonexistent.yaml", env={}), 1)
-    assert line == "voicebridge: cannot read /nonexistent.yaml: No such file or directory"
+    assert line == "/nonexistent.yaml: (archivo): no existe el archivo"
     (tmp_path / "afile").write_text("", encoding="utf-8")
     out = tmp_path / "afile" / "extensions-voicebridge.conf"
     line = one_line_failure(cli("dialplan", "render", "--out", str(out), env={}), 2)
