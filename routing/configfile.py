@@ -260,7 +260,7 @@ def syntax_problem(exc: yaml.MarkedYAMLError) -> str:
         match = pattern.search(problem)
         if match is not None:
             found = match.groupdict().get("found")
-            return column + text.format(found=_found(found) if found else "")
+            return column + text.replace("{found}", _found(found) if found else "")
     return column + "el YAML no es válido aquí"
 
 

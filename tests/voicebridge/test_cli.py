@@ -242,7 +242,9 @@ def test_routing_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     bad = tmp_path / "rules.yaml"
     bad.write_text(SMALL.replace("policy: fast", "policy: rapid"), encoding="utf-8")
     assert main(["routing", "check", str(bad)], environ={}) == 1
-    assert capsys.readouterr().err == f"{bad}:22: agencies[0].policy: no policy named 'rapid'\n"
+    assert capsys.readouterr().err == (
+        f"{bad}:22: agencies[0].policy: no hay ninguna política 'rapid'\n"
+    )
     missing = tmp_path / "nonexistent.yaml"
     assert main(["routing", "check", str(missing)], environ={}) == 1
     err = capsys.readouterr().err
@@ -286,7 +288,7 @@ def test_a_bad_routing_file_stops_serve(
     env = env_for(tmp_path, redis_url, VOICEBRIDGE_ROUTING_FILE=str(bad), VOICEBRIDGE_HTTP_PORT="0")
     assert main(["serve"], environ=env) == 2
     assert (
-        f"{bad}:28: agencies[0].stations[0].targets[0]: phone: expected 3 to 15 digits"
+        f"{bad}:28: agencies[0].stations[0].targets[0]: «phone»: se esperaba de 3 a 15 dígitos"
         in capsys.readouterr().err
     )
 

@@ -139,7 +139,7 @@ async def test_revisions_and_reload(
     error = (await response.json())["error"]
     assert error["code"] == "invalid_routing"
     assert error["fields"] == [
-        {"field": f"{path}:22: agencies[0].policy", "message": "no policy named 'rapid'"}
+        {"field": f"{path}:22: agencies[0].policy", "message": "no hay ninguna política 'rapid'"}
     ]
 
     listed = await (await client.get("/api/v1/routing/revisions", headers=admin)).json()
