@@ -66,16 +66,18 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "fake-asterisk":
+        asyncio.run(_fake_asterisk(args))
+        return 0
     try:
         if args.command == "dialplan":
             return _render(args, settings)
-        if args.command == "fake-asterisk":
-            asyncio.run(_fake_asterisk(args))
-            return 0
         return _build(args)
     except DialplanError as exc:
         raise VoicebridgeError(str(exc)) from exc
     except OSError as exc:
+        if args.out is None:  # standard output
+            raise
         # writing --out failed: a folder that cannot be made, a file that is a folder, a
         # file that refuses writes (/proc/version: EIO), a full disk
         culprit = (
