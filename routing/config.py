@@ -231,8 +231,8 @@ class TargetIn(_Strict):
         if kind is TargetKind.PHONE and str(self.phone).startswith("00"):
             # the trunk dials numbers in Peru: 00 (the international prefix) is not ours
             raise ValueError(
-                "phone: a number abroad ('00' first) is not dialled: only numbers in Peru, "
-                "as dialled there"
+                "«phone»: un número del extranjero (con «00» delante) no se marca: solo "
+                "números del Perú, tal como se marcan aquí"
             )
         if self.dtmf is not None and (kind is not TargetKind.PHONE or not _DTMF.match(self.dtmf)):
             raise ValueError(

@@ -129,8 +129,9 @@ def test_station_districts_may_be_named() -> None:
         ),
         (  # the dial template takes digits as dialled in Peru (issue 8, findings 4)
             ('- {phone: "014451111", label: Guardia}', '- {phone: "0012025550100"}'),
-            "routing.yaml:28: agencies[0].stations[0].targets[0]: phone: a number abroad "
-            "('00' first) is not dialled: only numbers in Peru, as dialled there",
+            "routing.yaml:28: agencies[0].stations[0].targets[0]: «phone»: un número del "
+            "extranjero (con «00» delante) no se marca: solo números del Perú, tal como se "
+            "marcan aquí",
         ),
         (
             ("label: TG Miraflores}", 'label: TG Miraflores, dtmf: "12"}'),

@@ -566,6 +566,7 @@ def test_a_policy_the_centre_named_itself_is_quoted() -> None:
 
     assert policy_label("nocturna") == "«nocturna»"
 
+
 # ------------------------------------------------------ the routing file's diagnostics
 
 # broken routing files: the YAML (PyYAML's syntax errors), the bounds, the schema
