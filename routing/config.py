@@ -5,7 +5,11 @@ A YAML file (``VOICEBRIDGE_ROUTING_FILE``; the Lima defaults ship in
 :class:`RoutingConfig`, or refused with a :class:`ConfigError` listing every problem
 with its file, line and field::
 
-    lima.yaml:214: agencies[3].stations[0].targets[1].phone: expected 6 to 15 digits
+    lima.yaml:214: agencies[3].stations[0].targets[1]: phone: se esperaba de 3 a 15 dígitos…
+
+The diagnostics are Spanish, for the centre's admins who write the file (pydantic's
+texts are translated by :mod:`routing.spanish`); the file's keys and codes are
+spelt as they are written.
 
 The file has six sections: ``version`` (1), ``centre`` (how numbers and talkgroups are
 dialled, and the supervisors' line: every escalation's last resort), ``rate_limits``
@@ -17,6 +21,7 @@ district -> agencies). See the Lima defaults for a complete example.
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,8 +34,17 @@ from pydantic import (
 )
 from pydantic import field_validator as validator
 
+from routing import spanish
 from routing.categories import CATEGORIES, find_category
-from routing.configfile import FileProblems, Path_, Problem, field_name, load_yaml
+from routing.configfile import (
+    TOP,
+    FileProblems,
+    Path_,
+    Problem,
+    field_name,
+    load_yaml,
+    read_file,
+)
 from routing.districts import DISTRICTS, find_district
 from routing.errors import RoutingError
 from routing.models import Agency, AgencyKind, Policy, Priority, Station, Target, TargetKind
@@ -48,19 +62,19 @@ DEFAULT_LIMITS: Mapping[TargetKind, tuple[str, ...]] = {
 
 _CODE = r"^[a-z0-9][a-z0-9-]{0,59}$"
 _FORMATS: Mapping[TargetKind, tuple[re.Pattern[str], str]] = {
-    TargetKind.PHONE: (re.compile(r"^\d{3,15}$"), "3 to 15 digits, as dialled"),
+    TargetKind.PHONE: (re.compile(r"^\d{3,15}$"), "de 3 a 15 dígitos, tal como se marcan"),
     TargetKind.TALKGROUP: (
         re.compile(r"^(\d{1,8}|\d{17})$"),
-        "a GSSI (up to 8 digits) or a TSI (17 digits: MCC, MNC, SSI)",
+        "un GSSI (hasta 8 dígitos) o un TSI (17 dígitos: MCC, MNC, SSI)",
     ),
     TargetKind.RADIO: (
         re.compile(r"^(\d{1,8}|\d{17})$"),
-        "an ISSI (up to 8 digits) or a TSI (17 digits: MCC, MNC, SSI)",
+        "un ISSI (hasta 8 dígitos) o un TSI (17 dígitos: MCC, MNC, SSI)",
     ),
-    TargetKind.SMS: (re.compile(r"^\+[1-9]\d{7,14}$"), "an E.164 number such as +51987654321"),
+    TargetKind.SMS: (re.compile(r"^\+[1-9]\d{7,14}$"), "un número E.164, como +51987654321"),
     TargetKind.TELEGRAM: (
         re.compile(r"^(-?\d{5,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$"),
-        "a chat id (digits, '-' for groups) or @channel",
+        "el id de un chat (dígitos, con «-» delante si es un grupo) o un @canal",
     ),
 }
 _DTMF = re.compile(r"^[0-9*#wW]{1,32}$")
@@ -78,10 +92,7 @@ class ConfigError(RoutingError):
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [
-            f"{self.source}:{p.line if p.line is not None else '?'}: {p.field}: {p.message}"
-            for p in self.problems
-        ]
+        return [f"{p.where(self.source)}: {p.message}" for p in self.problems]
 
 
 # ------------------------------------------------------------------ the domain
@@ -180,7 +191,7 @@ class RoutingConfig:
 
 def _code(value: str) -> str:
     if not re.match(_CODE, value):
-        raise ValueError("lower-case letters, digits and '-', e.g. pnp-miraflores")
+        raise ValueError("solo minúsculas, dígitos y «-», p. ej. pnp-miraflores")
     return value
 
 
@@ -207,27 +218,29 @@ class TargetIn(_Strict):
     def _one_kind(self) -> "TargetIn":
         given = [k for k in TargetKind if getattr(self, k.value) is not None]
         if len(given) != 1:
+            got = f" (hay {_listed([f'«{k.value}»' for k in given])})" if given else ""
             raise ValueError(
-                "give exactly one of phone, talkgroup, radio, sms, telegram"
-                + (f" (got {', '.join(k.value for k in given)})" if given else "")
+                f"indique uno solo de «phone», «talkgroup», «radio», «sms» o «telegram»{got}"
             )
         kind = given[0]
         pattern, expected = _FORMATS[kind]
         if not pattern.match(str(getattr(self, kind.value))):
             raise ValueError(
-                f"{kind.value}: expected {expected}, got {getattr(self, kind.value)!r}"
+                f"«{kind.value}»: se esperaba {expected}; se recibió {getattr(self, kind.value)!r}"
             )
         if kind is TargetKind.PHONE and str(self.phone).startswith("00"):
             # the trunk dials numbers in Peru: 00 (the international prefix) is not ours
             raise ValueError(
-                "phone: a number abroad ('00' first) is not dialled: only numbers in Peru, "
-                "as dialled there"
+                "«phone»: un número del extranjero (con «00» delante) no se marca: solo "
+                "números del Perú, tal como se marcan aquí"
             )
         if self.dtmf is not None and (kind is not TargetKind.PHONE or not _DTMF.match(self.dtmf)):
-            raise ValueError("dtmf: only on phone lines, digits 0-9 * # and w (a pause)")
+            raise ValueError(
+                "«dtmf»: solo en líneas «phone», con los dígitos 0-9, * # y w (una pausa)"
+            )
         if self.dial is not None:
             if kind not in (TargetKind.PHONE, TargetKind.TALKGROUP):
-                raise ValueError("dial: only on phone lines and talkgroups")
+                raise ValueError("«dial»: solo en líneas «phone» y en «talkgroup»")
             _template(self.dial, "number" if kind is TargetKind.PHONE else "gssi")
         return self
 
@@ -282,7 +295,7 @@ class ResponseIn(_Strict):
     @model_validator(mode="after")
     def _one(self) -> "ResponseIn":
         if (self.agency is None) == (self.kind is None):
-            raise ValueError("give either agency (a code) or kind")
+            raise ValueError("indique «agency» (un código) o «kind», uno de los dos")
         return self
 
 
@@ -321,8 +334,8 @@ class CentralIn(_Strict):
 def _template(value: str, name: str) -> str:
     if not re.fullmatch(_DIAL_SAFE + r"\{" + name + r"\}" + _DIAL_SAFE, value):
         raise ValueError(
-            f"a dial string with {{{name}}} once and only letters, digits and / @ . _ : + -"
-            f", e.g. 'PJSIP/{{{name}}}@trunk'"
+            f"una cadena de marcado con {{{name}}} una sola vez y solo letras, dígitos y "
+            f"/ @ . _ : + -, p. ej. 'PJSIP/{{{name}}}@trunk'"
         )
     return value
 
@@ -349,23 +362,43 @@ class ConfigIn(_Strict):
 # ----------------------------------------------------------------- parsing
 
 
+def read_config_file(path: Path) -> str:
+    """The text of the routing file at ``path``, or :class:`ConfigError` when it cannot
+    be read, is not UTF-8 or is larger than a routing file may be."""
+    try:
+        return read_file(path)
+    except FileProblems as exc:
+        raise ConfigError(str(path), exc.problems) from None
+
+
 def parse_config(text: str, source: str = "routing.yaml") -> RoutingConfig:
     """The configuration in ``text`` (YAML), or :class:`ConfigError`."""
     try:
         data, lines = load_yaml(text)
     except FileProblems as exc:
         raise ConfigError(source, exc.problems) from None
+    if data is not None and not isinstance(data, dict):
+        what = "una lista" if isinstance(data, list) else "un solo valor"
+        message = (
+            f"el archivo debe ser un mapeo YAML de secciones («version», «centre», "
+            f"«agencies»…), no {what}"
+        )
+        raise ConfigError(source, [Problem(line=lines.get(()), field=TOP, message=message)])
     try:
         raw = ConfigIn.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        problems = [
-            Problem(
-                line=_line(lines, tuple(e["loc"])),
-                field=field_name(tuple(e["loc"])),
-                message=_message(e),
-            )
-            for e in exc.errors()
-        ]
+        problems: list[Problem] = []
+        for e in exc.errors():
+            path = _path(e["loc"])
+            problem = Problem(line=_line(lines, path), field=field_name(path), message=_message(e))
+            last = problems[-1] if problems else None
+            if last is not None and path != tuple(e["loc"]) and last.field == problem.field:
+                # the members of a union, one refusal each: one problem, "a o b"
+                extra = problem.message.removeprefix("debe ser ")
+                problem = replace(problem, message=f"{last.message} o {extra}")
+                problems[-1] = problem
+            else:
+                problems.append(problem)
         raise ConfigError(source, problems) from None
     return _Builder(raw, lines, source).build()
 
@@ -378,13 +411,27 @@ def _line(lines: Mapping[Path_, int], path: Path_) -> int | None:
     return lines.get(())
 
 
+# a YAML mapping is not the JSON object of routing.spanish's own text
+_YAML_TEXTS: dict[str, str] = dict.fromkeys(
+    ("dict_type", "model_type", "model_attributes_type", "mapping_type"),
+    "debe ser un mapeo YAML (clave: valor)",
+)
+# the parts of pydantic's ``loc`` that name a member of a union, not a field
+_UNION_MEMBER = re.compile(r"^(list|dict|literal|function-\w+)\[.*\]$|^(str|int|none)$")
+
+
 def _message(error: Any) -> str:
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        return "unknown field"
-    if error["type"] == "missing":
-        return "missing"
-    return message
+    return spanish.message(error, _YAML_TEXTS)
+
+
+def _path(loc: Sequence[int | str]) -> Path_:
+    """pydantic's ``loc`` without the union members it names (``districts.list[str]``)."""
+    return tuple(p for p in loc if not (isinstance(p, str) and _UNION_MEMBER.match(p)))
+
+
+def _listed(items: Sequence[str]) -> str:
+    """``a, b y c``."""
+    return f"{', '.join(items[:-1])} y {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 class _Builder:
@@ -429,11 +476,11 @@ class _Builder:
             if found is None:
                 self.problem(
                     (*path, "district"),
-                    f"{raw_central.district!r} is not a district of Lima Metropolitana",
+                    f"{raw_central.district!r} no es un distrito de Lima Metropolitana",
                 )
                 continue
             if found.ubigeo in centrals:
-                self.problem((*path, "district"), f"{found.name} has two centrals")
+                self.problem((*path, "district"), f"{found.name} tiene dos centrales")
             centrals[found.ubigeo] = Central(
                 district=found.ubigeo,
                 name=raw_central.name,
@@ -446,8 +493,8 @@ class _Builder:
             if missing:
                 self.problem(
                     ("centrals",),
-                    f"no central (and no centre.operator) for "
-                    f"{', '.join(missing[:6])}" + (" ..." if len(missing) > 6 else ""),
+                    "no hay central (ni «centre.operator») para "
+                    f"{', '.join(missing[:6])}" + (" …" if len(missing) > 6 else ""),
                 )
         policies = {
             name: Policy(
@@ -504,7 +551,7 @@ class _Builder:
         """An operator's line: a phone (or a talkgroup), never held back by a limit."""
         target = self.target(raw, target_id, self.raw.centre.dial, self.raw.centre.tetra_gateway)
         if target.kind not in (TargetKind.PHONE, TargetKind.TALKGROUP):
-            self.problem(path, "an operator is reached by phone or talkgroup")
+            self.problem(path, "al operador se le llama por «phone» o por «talkgroup»")
         return replace(target, limits=())
 
     def districts(self, values: Sequence[str], path: Path_) -> frozenset[str]:
@@ -512,7 +559,7 @@ class _Builder:
         for n, value in enumerate(values):
             found = find_district(value)
             if found is None:
-                self.problem((*path, n), f"{value!r} is not a district of Lima Metropolitana")
+                self.problem((*path, n), f"{value!r} no es un distrito de Lima Metropolitana")
             else:
                 codes.add(found.ubigeo)
         return frozenset(codes)
@@ -523,14 +570,14 @@ class _Builder:
         for a, raw in enumerate(self.raw.agencies):
             path: Path_ = ("agencies", a)
             if raw.code in agencies:
-                self.problem((*path, "code"), f"agency {raw.code!r} is defined twice")
+                self.problem((*path, "code"), f"la entidad {raw.code!r} está definida dos veces")
             if raw.policy not in policies:
-                self.problem((*path, "policy"), f"no policy named {raw.policy!r}")
+                self.problem((*path, "policy"), f"no hay ninguna política {raw.policy!r}")
             stations = []
             for s, st in enumerate(raw.stations):
                 spath: Path_ = (*path, "stations", s)
                 if st.code in station_paths:
-                    self.problem((*spath, "code"), f"station {st.code!r} is defined twice")
+                    self.problem((*spath, "code"), f"la sede {st.code!r} está definida dos veces")
                 station_paths[st.code] = spath
                 stations.append(
                     Station(
@@ -560,9 +607,14 @@ class _Builder:
                     continue
                 fpath = (*station_paths[station.code], "fallback")
                 if station.fallback not in codes:
-                    self.problem(fpath, f"no station {station.fallback!r} in agency {agency.code}")
+                    self.problem(
+                        fpath,
+                        f"la entidad {agency.code} no tiene ninguna sede {station.fallback!r}",
+                    )
                 elif _cycle(agency, station.code):
-                    self.problem(fpath, f"the fallbacks from {station.code!r} go round in a circle")
+                    self.problem(
+                        fpath, f"los respaldos (fallback) desde {station.code!r} forman un círculo"
+                    )
         return agencies
 
     def rules(
@@ -573,7 +625,7 @@ class _Builder:
         for r, raw in enumerate(self.raw.rules):
             path: Path_ = ("rules", r)
             if raw.name in names:
-                self.problem((*path, "name"), f"rule {raw.name!r} is defined twice")
+                self.problem((*path, "name"), f"la regla {raw.name!r} está definida dos veces")
             names.add(raw.name)
             categories: set[str] | None = set()
             if "*" in raw.categories:
@@ -582,20 +634,22 @@ class _Builder:
                 for c, text in enumerate(raw.categories):
                     found = find_category(text)
                     if found is None:
-                        self.problem((*path, "categories", c), f"{text!r} is not a category")
+                        self.problem((*path, "categories", c), f"{text!r} no es una categoría")
                     else:
                         categories.add(found.code)  # type: ignore[union-attr]
             respond = []
             for n, resp in enumerate(raw.respond):
                 rpath = (*path, "respond", n)
                 if resp.agency is not None and resp.agency not in agencies:
-                    self.problem((*rpath, "agency"), f"no agency {resp.agency!r}")
+                    self.problem((*rpath, "agency"), f"no hay ninguna entidad {resp.agency!r}")
                 if resp.kind is not None and not any(
                     a.kind is resp.kind for a in agencies.values()
                 ):
-                    self.problem((*rpath, "kind"), f"no agency of kind {resp.kind.value}")
+                    self.problem(
+                        (*rpath, "kind"), f"no hay ninguna entidad de tipo {resp.kind.value}"
+                    )
                 if resp.policy is not None and resp.policy not in policies:
-                    self.problem((*rpath, "policy"), f"no policy named {resp.policy!r}")
+                    self.problem((*rpath, "policy"), f"no hay ninguna política {resp.policy!r}")
                 respond.append(
                     Response(
                         agency=resp.agency,
@@ -632,15 +686,16 @@ class _Builder:
             if len(missing) == len(DISTRICTS):
                 self.problem(
                     ("rules",),
-                    f"no rule covers category {category.code} (at every "
-                    "priority); add one, or a catch-all with categories: ['*']",
+                    f"ninguna regla cubre la categoría {category.code} (en toda prioridad); "
+                    "agregue una, o una regla general con «categories: ['*']»",
                 )
             elif missing:
                 shown = ", ".join(f"{d.name} ({d.ubigeo})" for d in missing[:6])
-                more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+                more = f" y {len(missing) - 6} más" if len(missing) > 6 else ""
                 self.problem(
                     ("rules",),
-                    f"no rule covers category {category.code} (at every priority) in {shown}{more}",
+                    f"ninguna regla cubre la categoría {category.code} (en toda prioridad) en "
+                    f"{shown}{more}",
                 )
         for r, rule in enumerate(config.rules):
             districts = (
@@ -649,10 +704,10 @@ class _Builder:
             for n, resp in enumerate(rule.respond):
                 uncovered = sorted(d for d in districts if not _stations(config, resp, d))
                 if uncovered:
-                    shown = ", ".join(uncovered[:6]) + (" ..." if len(uncovered) > 6 else "")
+                    shown = ", ".join(uncovered[:6]) + (" …" if len(uncovered) > 6 else "")
                     self.problem(
                         ("rules", r, "respond", n),
-                        f"{resp.describe()} has no station covering {shown}",
+                        f"{resp.describe()} no tiene ninguna sede que atienda {shown}",
                     )
 
 

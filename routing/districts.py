@@ -74,7 +74,7 @@ def district_by_code(ubigeo: str) -> District:
         return _BY_CODE[ubigeo]
     except KeyError:
         raise InvalidValue(
-            "district", f"{ubigeo!r} is not a UBIGEO code of Lima Metropolitana (150101-150143)"
+            "district", f"{ubigeo!r} no es un código UBIGEO de Lima Metropolitana (150101-150143)"
         ) from None
 
 
@@ -93,8 +93,8 @@ def resolve_district(text: str) -> District:
     if found is None:
         raise InvalidValue(
             "district",
-            f"{text!r} is neither a UBIGEO code (150101-150143) nor the name of a district "
-            "of Lima Metropolitana",
+            f"{text!r} no es un código UBIGEO (150101-150143) ni el nombre de un distrito "
+            "de Lima Metropolitana",
         )
     return found
 

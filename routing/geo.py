@@ -177,6 +177,8 @@ class Outlines:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeError, ValueError) as exc:
             raise InvalidValue("districts_file", f"cannot read {path}: {exc}") from None
+        except RecursionError:  # json's decoder recurses once per level of nesting
+            raise InvalidValue("districts_file", f"{path} is nested too deeply") from None
         if not (
             isinstance(document, dict)
             and document.get("type") == "FeatureCollection"

@@ -36,10 +36,10 @@ def parse_limit(text: str) -> Limit:
     """``"3/15m"``, ``"7/1h"``, ``"20/1d"``, ``"2/30s"``, or ValueError."""
     match = _LIMIT.match(text.strip().lower())
     if match is None:
-        raise ValueError(f"{text!r}: expected a count per period, e.g. '3/15m' or '7/1h'")
+        raise ValueError(f"{text!r}: se esperaba una cantidad por período, p. ej. '3/15m' o '7/1h'")
     count, size = int(match[1]), int(match[2] or 1)
     if count < 1 or size < 1:
-        raise ValueError(f"{text!r}: count and period must be at least 1")
+        raise ValueError(f"{text!r}: la cantidad y el período deben ser de al menos 1")
     return Limit(count=count, seconds=size * _UNIT[match[3]])
 
 

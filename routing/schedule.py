@@ -49,7 +49,9 @@ def parse_window(text: str) -> Window:
         return Window(days=frozenset(range(7)), start=time(0), end=time(0), text=text)
     match = _WINDOW.match(folded)
     if match is None:
-        raise ValueError(f"{text!r}: expected e.g. 'lun-vie 08:00-18:00', '22:00-06:00' or '24h'")
+        raise ValueError(
+            f"{text!r}: se esperaba p. ej. 'lun-vie 08:00-18:00', '22:00-06:00' o '24h'"
+        )
     days = _days(match["days"]) if match["days"] else frozenset(range(7))
     return Window(days=days, start=_time(match["start"]), end=_time(match["end"]), text=text)
 
@@ -59,7 +61,7 @@ def _time(text: str) -> time:
     if hours == 24 and minutes == 0:
         return time(0)
     if not (0 <= hours < 24 and 0 <= minutes < 60):
-        raise ValueError(f"{text!r} is not a time of day")
+        raise ValueError(f"{text!r} no es una hora del día")
     return time(hours, minutes)
 
 
@@ -68,7 +70,7 @@ def _days(text: str) -> frozenset[int]:
     for part in text.replace(" ", "").split(","):
         first, _, last = part.partition("-")
         if first not in _DAYS or (last and last not in _DAYS):
-            raise ValueError(f"{part!r}: days are mon..sun or lun..dom")
+            raise ValueError(f"{part!r}: los días son lun..dom (o mon..sun)")
         a, b = _DAYS[first], _DAYS[last or first]
         days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(days)

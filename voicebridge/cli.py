@@ -13,7 +13,7 @@ from typing import NoReturn
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 
 from routing.errors import RoutingError
 from voicebridge import cli_asterisk, cli_routing, migrate
@@ -118,7 +118,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except (RoutingError, VoicebridgeError) as exc:
         print(f"voicebridge: {exc}", file=sys.stderr)
         return 2
-    except (OperationalError, InterfaceError) as exc:
+    except DatabaseError as exc:
+        if not _unusable(exc):
+            raise
+        url = migrate.shown(resolved.settings.database_url)
+        print(f"voicebridge: cannot use the database {url}: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    except InterfaceError as exc:
         url = migrate.shown(resolved.settings.database_url)
         print(f"voicebridge: cannot use the database {url}: {_first_line(exc)}", file=sys.stderr)
         return 1
@@ -138,6 +144,15 @@ def _check_arguments(args: argparse.Namespace) -> None:
             "argument --district: only an operator key belongs to a district "
             "(admin and supervisor keys see every district)"
         )
+
+
+def _unusable(exc: DatabaseError) -> bool:
+    """The database cannot be used as it is (out of reach, locked, read-only, a file
+    that is not an SQLite database or is damaged): the driver says
+    ``OperationalError``, or SQLite its generic ``DatabaseError`` ("file is not a
+    database", "database disk image is malformed"). Its subclasses (an integrity or a
+    programming error) are bugs."""
+    return isinstance(exc, OperationalError) or type(exc) is DatabaseError
 
 
 def _first_line(exc: DBAPIError) -> str:

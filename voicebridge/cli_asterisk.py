@@ -23,6 +23,9 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         "render", help="write the contexts vb-ack and vb-room (extensions.conf syntax)"
     )
     render.add_argument("--out", type=Path, help="the file to write (default: standard output)")
+    render.add_argument(
+        "--parents", action="store_true", help="create the missing directories of --out"
+    )
     render.add_argument("--read-timeout", type=int, default=10, help="seconds to wait for a key")
     render.add_argument(
         "--max-repeats", type=int, default=3, help="plays of the message in all (9 repeats)"
@@ -38,6 +41,9 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         type=Path,
         default=Path("var/sounds"),
         help="the sounds directory (files go to <out>/es/vb/; default: var/sounds)",
+    )
+    build.add_argument(
+        "--parents", action="store_true", help="create the missing directories above --out"
     )
     fake = sub.add_parser(
         "fake-asterisk",
@@ -60,21 +66,46 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "fake-asterisk":
+        asyncio.run(_fake_asterisk(args))
+        return 0
     try:
         if args.command == "dialplan":
             return _render(args, settings)
-        if args.command == "fake-asterisk":
-            asyncio.run(_fake_asterisk(args))
-            return 0
         return _build(args)
     except DialplanError as exc:
         raise VoicebridgeError(str(exc)) from exc
     except OSError as exc:
-        if exc.filename is None:
+        if args.out is None:  # standard output
             raise
-        # the --out the user gave (a folder that cannot be made, a file that is a folder)
-        culprit = "" if str(exc.filename) == str(args.out) else f" ({exc.filename})"
-        raise VoicebridgeError(f"cannot write {args.out}: {exc.strerror}{culprit}") from exc
+        # writing --out failed: a folder that cannot be made, a file that is a folder, a
+        # file that refuses writes (/proc/version: EIO), a full disk
+        culprit = (
+            ""
+            if exc.filename is None or str(exc.filename) == str(args.out)
+            else f" ({exc.filename})"
+        )
+        reason = exc.strerror or type(exc).__name__
+        print(f"voicebridge: cannot write {args.out}: {reason}{culprit}", file=sys.stderr)
+        return 1
+    except _NoFolder as exc:
+        print(f"voicebridge: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 1
+
+
+class _NoFolder(Exception):
+    """The folder ``--out`` goes in is not there (and ``--parents`` was not given)."""
+
+
+def _folder(folder: Path, parents: bool) -> None:
+    """``folder`` exists, or is created with ``parents``; never created silently."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise _NoFolder(f"{folder} is not a directory")
+    if not parents:
+        raise _NoFolder(f"there is no directory {folder} (create it, or add --parents)")
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,7 +119,7 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    _folder(args.out.parent, args.parents)
     args.out.write_text(text, encoding="utf-8")
     print(
         f"wrote {args.out}: include it from extensions.conf (#include "
@@ -101,6 +132,7 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
 def _build(args: argparse.Namespace) -> int:
     from dialplans.prompts import build_prompts
 
+    _folder(args.out.parent, args.parents)  # --out itself and <out>/es/vb are made
     written = build_prompts(args.out)
     folder = written[0].parent if written else args.out
     print(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from routing.config import ConfigError, parse_config
+from routing.errors import NotFound
 from routing.geo import Outlines
 from routing.resolve import describe
 from voicebridge.dispatch import Explanation
@@ -23,7 +24,7 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     rules.add_parser("reload", help="validate the configured file and put it in force")
     rules.add_parser("revisions", help="list the revisions of the rules")
     show = rules.add_parser("show", help="print a revision's content and its diff")
-    show.add_argument("revision", type=int)
+    show.add_argument("revision", type=_revision_number)
 
     route = sub.add_parser("route", help="routing of an incident").add_subparsers(
         dest="route_command", required=True
@@ -37,6 +38,16 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     locate = districts.add_parser("locate", help="the district of a point (exit 1: outside)")
     locate.add_argument("lat", type=float)
     locate.add_argument("lon", type=float)
+
+
+# the largest id a revision can have (a 64-bit signed integer, SQLite's and PostgreSQL's)
+MAX_REVISION = 2**63 - 1
+
+
+def _revision_number(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a revision number (digits), got {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> int:
@@ -75,7 +86,17 @@ def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> in
                     f"{r.digest[:12]}"
                 )
         elif args.routing_command == "show":
-            r = revisions.get(args.revision)
+            try:
+                if not 1 <= args.revision <= MAX_REVISION:
+                    raise NotFound(str(args.revision))
+                r = revisions.get(args.revision)
+            except NotFound:
+                print(
+                    f"voicebridge: no revision {args.revision} of the rules "
+                    "(they are listed by: voicebridge routing revisions)",
+                    file=sys.stderr,
+                )
+                return 1
             print(r.content, end="")
             print(f"\n# --- diff from the revision before ---\n{r.diff}", end="")
         return 0
@@ -86,10 +107,6 @@ def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> in
 def _check(path: Path | None) -> int:
     try:
         content, source = read_rules_file(path)
-    except OSError as exc:
-        print(f"voicebridge: cannot read {exc.filename or path}: {exc.strerror}", file=sys.stderr)
-        return 1
-    try:
         config = parse_config(content, source)
     except ConfigError as exc:
         print("\n".join(exc.lines()), file=sys.stderr)

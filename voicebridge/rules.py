@@ -11,7 +11,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
-from routing.config import RoutingConfig, parse_config
+from routing.config import RoutingConfig, parse_config, read_config_file
 from routing.directory import Names
 from routing.models import Revision
 from routing.revisions import RevisionStore
@@ -23,10 +23,11 @@ BUNDLED = "routing/data/lima.yaml"
 
 def read_rules_file(path: Path | None) -> tuple[str, str]:
     """``(content, source)`` of the routing file; the shipped defaults when ``path`` is
-    None."""
+    None. :class:`~routing.config.ConfigError` when the file cannot be read, is not
+    UTF-8 or is too large."""
     if path is None:
         return resources.files("routing").joinpath("data/lima.yaml").read_text("utf-8"), BUNDLED
-    return path.read_text(encoding="utf-8"), str(path)
+    return read_config_file(path), str(path)
 
 
 class RulesInForce:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from routing.categories import CATEGORIES
-from routing.config import ConfigError, parse_config
+from routing.config import ConfigError, parse_config, read_config_file
 from routing.districts import DISTRICTS
 from routing.models import AgencyKind, TargetKind
 from tests.routing.configs import SMALL
@@ -101,7 +101,7 @@ def test_a_line_may_have_its_own_dial_template() -> None:
     bad = SMALL.replace(
         "label: Central 105, rate_limit: none}", 'label: Central 105, dial: "PJSIP/{number}@x,10"}'
     )
-    assert any("dial string with {number} once" in line for line in problems(bad))
+    assert any("cadena de marcado con {number} una sola vez" in line for line in problems(bad))
 
 
 def test_station_districts_may_be_named() -> None:
@@ -113,71 +113,73 @@ def test_station_districts_may_be_named() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("version: 1", "version: 2"), "routing.yaml:1: version: Input should be '1'"),
+        (("version: 1", "version: 2"), "routing.yaml:1: version: debe ser '1'"),
         (
             ('- {phone: "014451111", label: Guardia}', '- {phone: "01-445", label: Guardia}'),
-            "routing.yaml:28: agencies[0].stations[0].targets[0]: phone: expected 3 to 15 digits, "
-            "as dialled, got '01-445'",
+            "routing.yaml:28: agencies[0].stations[0].targets[0]: «phone»: se esperaba de 3 a 15 "
+            "dígitos, tal como se marcan; se recibió '01-445'",
         ),
         (
             (
                 '- {phone: "014451111", label: Guardia}',
                 '- {phone: "014451111", sms: "+51987654321"}',
             ),
-            "routing.yaml:28: agencies[0].stations[0].targets[0]: give exactly one of phone, "
-            "talkgroup, radio, sms, telegram (got phone, sms)",
+            "routing.yaml:28: agencies[0].stations[0].targets[0]: indique uno solo de «phone», "
+            "«talkgroup», «radio», «sms» o «telegram» (hay «phone» y «sms»)",
         ),
         (  # the dial template takes digits as dialled in Peru (issue 8, findings 4)
             ('- {phone: "014451111", label: Guardia}', '- {phone: "0012025550100"}'),
-            "routing.yaml:28: agencies[0].stations[0].targets[0]: phone: a number abroad "
-            "('00' first) is not dialled: only numbers in Peru, as dialled there",
+            "routing.yaml:28: agencies[0].stations[0].targets[0]: «phone»: un número del "
+            "extranjero (con «00» delante) no se marca: solo números del Perú, tal como se "
+            "marcan aquí",
         ),
         (
             ("label: TG Miraflores}", 'label: TG Miraflores, dtmf: "12"}'),
-            "dtmf: only on phone lines",
+            "«dtmf»: solo en líneas «phone»",
         ),
         (
             ("policy: fast", "policy: rapid"),
-            "routing.yaml:22: agencies[0].policy: no policy named 'rapid'",
+            "routing.yaml:22: agencies[0].policy: no hay ninguna política 'rapid'",
         ),
         (
             (
                 'districts: ["150122"]\n        targets:\n          - {phone: "014451111"',
                 'districts: ["150199"]\n        targets:\n          - {phone: "014451111"',
             ),
-            "routing.yaml:26: agencies[0].stations[0].districts[0]: '150199' is not a district",
+            "routing.yaml:26: agencies[0].stations[0].districts[0]: '150199' no es un distrito",
         ),
         (
             (
                 "categories: [robo]\n    respond:\n      - agency: pnp\n",
                 "categories: [granizo]\n    respond:\n      - agency: pnp\n",
             ),
-            "rules[0].categories[0]: 'granizo' is not a category",
+            "rules[0].categories[0]: 'granizo' no es una categoría",
         ),
         (
             ("fallback: pnp-105", "fallback: pnp-miraflores"),
-            "agencies[0].stations[1].fallback: the fallbacks from 'pnp-san-antonio' go round",
+            "agencies[0].stations[1].fallback: los respaldos (fallback) desde 'pnp-san-antonio' "
+            "forman un círculo",
         ),
         (
             ("fallback: pnp-105", "fallback: pnp-999"),
-            "agencies[0].stations[1].fallback: no station 'pnp-999' in agency pnp",
+            "agencies[0].stations[1].fallback: la entidad pnp no tiene ninguna sede 'pnp-999'",
         ),
         (
             ('dial: "Local/{number}@epr-sim"', 'dial: "Local/{number}@epr-sim,30"'),
-            "centre.dial: a dial string with {number} once",
+            "centre.dial: una cadena de marcado con {number} una sola vez",
         ),
         (
             ("ring_seconds: 20", "ring_seconds: 2"),
-            "policies.fast.ring_seconds: Input should be greater than or equal to 5",
+            "policies.fast.ring_seconds: debe ser mayor o igual que 5",
         ),
         (
             ("name: Luz del Sur\n    kind", "nombre: Luz del Sur\n    kind"),
-            "agencies[2].nombre: unknown field",
+            "agencies[2].nombre: campo desconocido: no se admite aquí",
         ),
-        (('["3/15m", "7/1h"]', '["3 per 15 minutes"]'), "expected a count per period"),
+        (('["3/15m", "7/1h"]', '["3 per 15 minutes"]'), "se esperaba una cantidad por período"),
         (
             ("- {agency: pnp, policy: slow}", "- {agency: pnp, kind: police}"),
-            "give either agency (a code) or kind",
+            "indique «agency» (un código) o «kind», uno de los dos",
         ),
     ],
 )
@@ -189,10 +191,18 @@ def test_each_problem_names_the_file_line_and_field(change: tuple[str, str], exp
 
 def test_a_syntax_error_and_a_repeated_key_say_where() -> None:
     assert problems("version: 1\ncentre: [\n") == [
-        "routing.yaml:3: (file): expected the node content, but found '<stream end>'"
+        "routing.yaml:3: (archivo): columna 1: falta un valor (se encontró el fin del archivo)"
+    ]
+    assert problems("version: 1\ncentre: {name: x\n") == [
+        "routing.yaml:3: (archivo): columna 1: se esperaba «,» o «}» (se encontró el fin del "
+        "archivo)"
+    ]
+    assert problems("version: 1\ncentre:\n\tname: x\n") == [
+        "routing.yaml:3: (archivo): columna 1: un tabulador no puede empezar un valor (para "
+        "sangrar, use espacios)"
     ]
     assert problems(SMALL.replace("  slow:", "  fast:")) == [
-        "routing.yaml:17: policies.fast: 'fast' is given twice"
+        "routing.yaml:17: policies.fast: la clave 'fast' aparece dos veces"
     ]
 
 
@@ -200,19 +210,19 @@ def test_coverage_gaps_are_refused() -> None:
     without_catch_all = SMALL[: SMALL.index("  - name: resto")]
     found = problems(without_catch_all)
     assert (
-        "routing.yaml:77: rules: no rule covers category asalto (at every priority); add "
-        "one, or a catch-all with categories: ['*']" in found
+        "routing.yaml:77: rules: ninguna regla cubre la categoría asalto (en toda prioridad); "
+        "agregue una, o una regla general con «categories: ['*']»" in found
     )
-    assert not any("category robo" in line for line in found)
+    assert not any("categoría robo" in line for line in found)
     only_one = without_catch_all.replace(
         "categories: [corte_energia, cable_caido]",
         "categories: [corte_energia, cable_caido, asalto]",
     )
     only_one = only_one.replace("  - name: luz\n", "  - name: luz\n    districts: [Miraflores]\n")
     assert (
-        "routing.yaml:77: rules: no rule covers category asalto (at every priority) in "
+        "routing.yaml:77: rules: ninguna regla cubre la categoría asalto (en toda prioridad) en "
         "Lima (150101), Ancón (150102), Ate (150103), Barranco (150104), Breña (150105), "
-        "Carabayllo (150106) and 36 more"
+        "Carabayllo (150106) y 36 más"
     ) in problems(only_one)
     only_miraflores = SMALL.replace(
         "      - code: pnp-105\n        name: Central 105\n        districts: all",
@@ -220,7 +230,8 @@ def test_coverage_gaps_are_refused() -> None:
     )
     found = problems(only_miraflores)
     assert any(
-        "rules[0].respond[0]: pnp has no station covering 150101, 150102" in line for line in found
+        "rules[0].respond[0]: pnp no tiene ninguna sede que atienda 150101, 150102" in line
+        for line in found
     ), found
 
 
@@ -247,7 +258,7 @@ def test_every_district_needs_a_central_or_the_centre_s_operator() -> None:
         '  operator: {phone: "014270001", label: Operador de turno del centro}\n', ""
     )
     assert any(
-        "no central (and no centre.operator) for Lima, Ancón, Ate" in line
+        "no hay central (ni «centre.operator») para Lima, Ancón, Ate" in line
         for line in problems(without)
     )
     twice = SMALL.replace(
@@ -255,9 +266,70 @@ def test_every_district_needs_a_central_or_the_centre_s_operator() -> None:
         'centrals:\n  - {district: Miraflores, name: Otra, operator: {phone: "016171999"}}\n',
     )
     assert any(
-        "centrals[1].district: Miraflores has two centrals" in line for line in problems(twice)
+        "centrals[1].district: Miraflores tiene dos centrales" in line for line in problems(twice)
     )
     sms = SMALL.replace(
         'operator: {phone: "016171000", label: Consola}', 'operator: {sms: "+51987654321"}'
     )
-    assert any("an operator is reached by phone or talkgroup" in line for line in problems(sms))
+    assert any(
+        "al operador se le llama por «phone» o por «talkgroup»" in line for line in problems(sms)
+    )
+
+
+# what a careless or hostile file holds: each is one problem, never an exception
+HOSTILE: dict[str, tuple[bytes, str]] = {
+    "not UTF-8": (
+        b"version: 1\ncentre: \xff\xfe\n",
+        ":2: (archivo): el archivo no está en UTF-8: el byte 0xff no es válido",
+    ),
+    "a recursive alias": (
+        b"a: &a [*a]\n",
+        ":1: (archivo): no se admiten alias YAML (*nombre)",
+    ),
+    "a billion laughs": (
+        b"a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + b"".join(
+            f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join([f'*{chr(97 + n)}'] * 9)}]\n".encode()
+            for n in range(8)
+        ),
+        ":2: (archivo): no se admiten alias YAML (*nombre)",
+    ),
+    "10,000 [": (b"[" * 10_000, ":1: (archivo): el documento tiene más de 32 niveles"),
+    "10,000 levels of blocks": (
+        b"- " * 10_000 + b"x\n",
+        ":1: (archivo): el documento tiene más de 32 niveles",
+    ),
+    "larger than 1 MiB": (
+        b"version: 1\n# " + b"x" * (1 << 20) + b"\n",
+        ": (archivo): el archivo pasa de 1 MiB",
+    ),
+    "a list": (b"- version: 1\n", ":1: (documento): el archivo debe ser un mapeo YAML"),
+    "a scalar": (b"hola\n", ":1: (documento): el archivo debe ser un mapeo YAML"),
+    "a control character": (
+        b"version: 1\nname: \x01\n",
+        ":2: (archivo): el carácter U+0001 no se admite en el archivo",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_file_is_one_problem(name: str, tmp_path: Path) -> None:
+    content, expected = HOSTILE[name]
+    path = tmp_path / "routing.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(read_config_file(path), str(path))
+    lines = caught.value.lines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}{expected}"), lines
+
+
+def test_a_file_that_cannot_be_read_is_one_problem(tmp_path: Path) -> None:
+    for path, expected in (
+        (tmp_path / "absent.yaml", "no existe el archivo"),
+        (tmp_path, "es una carpeta, no un archivo"),
+        (tmp_path / "absent" / "routing.yaml", "no existe el archivo"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            read_config_file(path)
+        assert caught.value.lines() == [f"{path}: (archivo): {expected}"]

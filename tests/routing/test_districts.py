@@ -57,7 +57,7 @@ def test_names_and_aliases_people_use(text: str, ubigeo: str) -> None:
 
 def test_callao_is_not_lima_metropolitana() -> None:
     assert find_district("Callao") is None
-    with pytest.raises(InvalidValue, match="nor the name of a district of Lima Metropolitana"):
+    with pytest.raises(InvalidValue, match="ni el nombre de un distrito de Lima Metropolitana"):
         resolve_district("Callao")
     with pytest.raises(InvalidValue, match="150144"):
         district_by_code("150144")

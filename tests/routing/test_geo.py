@@ -473,6 +473,7 @@ def test_a_file_that_is_no_feature_collection_is_refused(tmp_path: Path) -> None
         "{not json",
         '{"type": "Feature"}',
         '{"type": "FeatureCollection", "features": []}',
+        "[" * 100_000,  # json's decoder would overflow the stack
     ):
         path.write_text(text)
         with pytest.raises(InvalidValue) as raised:

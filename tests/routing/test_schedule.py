@@ -36,7 +36,7 @@ def test_windows(text: str, when: datetime, inside: bool) -> None:
 
 @pytest.mark.parametrize("text", ["8-18", "lunes 08:00-18:00", "25:00-26:00", "mon-fri"])
 def test_malformed_windows(text: str) -> None:
-    with pytest.raises(ValueError, match=r"expected|days are|not a time"):
+    with pytest.raises(ValueError, match=r"se esperaba|los días son|no es una hora"):
         parse_window(text)
 
 
@@ -60,5 +60,5 @@ def test_limits(text: str, limit: Limit, shown: str, spanish: str) -> None:
 
 @pytest.mark.parametrize("text", ["3 per 15 minutes", "0/1h", "3/0m", "3/15w"])
 def test_malformed_limits(text: str) -> None:
-    with pytest.raises(ValueError, match=r"expected a count per period|at least 1"):
+    with pytest.raises(ValueError, match=r"se esperaba una cantidad por período|al menos 1"):
         parse_limit(text)

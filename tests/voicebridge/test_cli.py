@@ -242,12 +242,42 @@ def test_routing_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     bad = tmp_path / "rules.yaml"
     bad.write_text(SMALL.replace("policy: fast", "policy: rapid"), encoding="utf-8")
     assert main(["routing", "check", str(bad)], environ={}) == 1
-    assert capsys.readouterr().err == f"{bad}:22: agencies[0].policy: no policy named 'rapid'\n"
+    assert capsys.readouterr().err == (
+        f"{bad}:22: agencies[0].policy: no hay ninguna política 'rapid'\n"
+    )
     missing = tmp_path / "nonexistent.yaml"
     assert main(["routing", "check", str(missing)], environ={}) == 1
     err = capsys.readouterr().err
-    assert err == f"voicebridge: cannot read {missing}: No such file or directory\n"
+    assert err == f"{missing}: (archivo): no existe el archivo\n"
     assert "Traceback" not in err
+
+
+HOSTILE_RULES = {
+    "recursive.yaml": (b"a: &a [*a]\n", ":1: (archivo): no se admiten alias YAML"),
+    "deep.yaml": (b"[" * 10_000, ":1: (archivo): el documento tiene más de 32 niveles"),
+    "latin1.yaml": (b"version: 1\n\xf1\n", ":2: (archivo): el archivo no está en UTF-8"),
+    "list.yaml": (b"- 1\n", ":1: (documento): el archivo debe ser un mapeo YAML"),
+}
+
+
+def test_a_hostile_routing_file_is_one_line_per_problem(tmp_path: Path) -> None:
+    for name, (content, expected) in HOSTILE_RULES.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        line = one_line_failure(cli("routing", "check", str(path), env={}), 1)
+        assert line.startswith(f"{path}{expected}"), line
+
+
+def test_a_hostile_routing_file_stops_serve_in_one_line(tmp_path: Path, redis_url: str) -> None:
+    path = tmp_path / "recursive.yaml"
+    path.write_bytes(b"a: &a [*a]\n")
+    env = env_for(tmp_path, redis_url, VOICEBRIDGE_ROUTING_FILE=str(path))
+    served = cli("serve", env={**env, "VOICEBRIDGE_HTTP_PORT": "0"})
+    assert (served.returncode, "Traceback" in served.stderr) == (2, False), served.stderr
+    assert served.stderr.splitlines()[-1] == (
+        f"voicebridge: {path}:1: (archivo): no se admiten alias YAML (*nombre): escriba el "
+        "valor completo"
+    )
 
 
 def test_a_bad_routing_file_stops_serve(
@@ -258,7 +288,7 @@ def test_a_bad_routing_file_stops_serve(
     env = env_for(tmp_path, redis_url, VOICEBRIDGE_ROUTING_FILE=str(bad), VOICEBRIDGE_HTTP_PORT="0")
     assert main(["serve"], environ=env) == 2
     assert (
-        f"{bad}:28: agencies[0].stations[0].targets[0]: phone: expected 3 to 15 digits"
+        f"{bad}:28: agencies[0].stations[0].targets[0]: «phone»: se esperaba de 3 a 15 dígitos"
         in capsys.readouterr().err
     )
 
@@ -383,15 +413,68 @@ def test_sighup_reloads_the_routing_file(
 
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
     line = one_line_failure(cli("routing", "check", "/nonexistent.yaml", env={}), 1)
-    assert line == "voicebridge: cannot read /nonexistent.yaml: No such file or directory"
+    assert line == "/nonexistent.yaml: (archivo): no existe el archivo"
     (tmp_path / "afile").write_text("", encoding="utf-8")
     out = tmp_path / "afile" / "extensions-voicebridge.conf"
-    line = one_line_failure(cli("dialplan", "render", "--out", str(out), env={}), 2)
-    assert line == f"voicebridge: cannot write {out}: File exists ({tmp_path / 'afile'})"
-    line = one_line_failure(cli("dialplan", "render", "--out", str(tmp_path), env={}), 2)
+    line = one_line_failure(cli("dialplan", "render", "--out", str(out), env={}), 1)
+    assert line == f"voicebridge: cannot write {out}: {tmp_path / 'afile'} is not a directory"
+    line = one_line_failure(cli("dialplan", "render", "--out", str(tmp_path), env={}), 1)
     assert line == f"voicebridge: cannot write {tmp_path}: Is a directory"
     line = one_line_failure(cli("settings", env={"VOICEBRIDGE_CONFIG": str(tmp_path)}), 2)
     assert line.startswith(f"voicebridge: configuration error: VOICEBRIDGE_CONFIG ({tmp_path})")
+
+
+def test_out_never_creates_a_directory_unless_told(tmp_path: Path) -> None:
+    out = tmp_path / "nonexistent" / "dir" / "extensions-voicebridge.conf"
+    line = one_line_failure(cli("dialplan", "render", "--out", str(out), env={}), 1)
+    assert line == (
+        f"voicebridge: cannot write {out}: there is no directory {out.parent} (create it, or "
+        "add --parents)"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+    sounds = tmp_path / "nonexistent" / "sounds"
+    line = one_line_failure(cli("prompts", "build", "--out", str(sounds), env={}), 1)
+    assert line.endswith(f"there is no directory {sounds.parent} (create it, or add --parents)")
+    assert not (tmp_path / "nonexistent").exists()
+    done = cli("dialplan", "render", "--out", str(out), "--parents", env={})
+    assert done.returncode == 0, done.stderr
+    assert "[vb-ack]" in out.read_text(encoding="utf-8")
+    # the README's own: the file in an existing folder
+    shown = tmp_path / "extensions-voicebridge.conf"
+    assert cli("dialplan", "render", "--out", str(shown), env={}).returncode == 0
+    assert shown.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not Path("/proc/version").exists(), reason="no /proc")
+def test_a_file_that_refuses_writes_is_one_line() -> None:
+    line = one_line_failure(cli("dialplan", "render", "--out", "/proc/version", env={}), 1)
+    assert line.startswith("voicebridge: cannot write /proc/version: "), line
+
+
+def test_a_revision_that_cannot_be_is_one_line(tmp_path: Path, redis_url: str) -> None:
+    env = env_for(tmp_path, redis_url)
+    for number in ("99999999999999999999999", "9223372036854775808", "0", "7"):
+        line = one_line_failure(cli("routing", "show", number, env=env), 1)
+        assert line == (
+            f"voicebridge: no revision {number} of the rules (they are listed by: "
+            "voicebridge routing revisions)"
+        )
+    line = one_line_failure(cli("routing", "show", "٣", env=env), 2)
+    assert "expected a revision number (digits), got '٣'" in line
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path, redis_url: str) -> None:
+    hello = tmp_path / "hello.sqlite3"
+    hello.write_text("hello\n", encoding="utf-8")
+    damaged = tmp_path / "damaged.sqlite3"
+    env = env_for(tmp_path, redis_url)
+    damaged.write_bytes((tmp_path / "vb.sqlite3").read_bytes()[:100] + bytes(range(256)) * 64)
+    for path, reason in ((hello, "file is not a database"), (damaged, "malformed")):
+        for command in (["apikey", "list"], ["routing", "revisions"], ["db", "upgrade"]):
+            env = {"VOICEBRIDGE_DATABASE_URL": f"sqlite:///{path}"}
+            line = one_line_failure(cli(*command, env=env), 1)
+            assert line.startswith(f"voicebridge: cannot use the database sqlite:///{path}: ")
+            assert reason in line, line
 
 
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:

@@ -173,6 +173,7 @@ def test_revisions_are_recorded_once_per_content_and_shared(
 def test_an_invalid_file_changes_nothing(rt: Runtime, rules_file: Path) -> None:
     before = rt.rules.revisions.current()
     rules_file.write_text(SMALL.replace("policy: fast", "policy: rapid"), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"routing.yaml:22: agencies\[0\].policy: no policy"):
+    expected = r"routing.yaml:22: agencies\[0\].policy: no hay ninguna política"
+    with pytest.raises(ConfigError, match=expected):
         rt.rules.load_file(actor="admin:a1")
     assert rt.rules.revisions.current() == before

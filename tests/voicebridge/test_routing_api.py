@@ -139,7 +139,7 @@ async def test_revisions_and_reload(
     error = (await response.json())["error"]
     assert error["code"] == "invalid_routing"
     assert error["fields"] == [
-        {"field": f"{path}:22: agencies[0].policy", "message": "no policy named 'rapid'"}
+        {"field": f"{path}:22: agencies[0].policy", "message": "no hay ninguna política 'rapid'"}
     ]
 
     listed = await (await client.get("/api/v1/routing/revisions", headers=admin)).json()
@@ -199,3 +199,43 @@ async def test_locate(api: Api, query: str, status: int, answer: dict[str, objec
     assert response.status == status
     if answer is not None:
         assert await response.json() == answer
+
+
+@pytest.mark.parametrize(
+    ("content", "field", "message"),
+    [
+        (b"a: &a [*a]\n", ":1: (archivo)", "no se admiten alias YAML (*nombre): escriba el valor"),
+        (b"[" * 10_000, ":1: (archivo)", "el documento tiene más de 32 niveles de anidamiento"),
+        (b"version: 1\n\xff\n", ":2: (archivo)", "el archivo no está en UTF-8: el byte 0xff"),
+        (b"- 1\n", ":1: (documento)", "el archivo debe ser un mapeo YAML de secciones"),
+        (b"#" * ((1 << 20) + 1), ": (archivo)", "el archivo pasa de 1 MiB"),
+        (None, ": (archivo)", "no existe el archivo"),
+    ],
+)
+async def test_a_hostile_routing_file_is_refused_on_reload(
+    runtime: Runtime,
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    content: bytes | None,
+    field: str,
+    message: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = tmp_path / "routing.yaml"
+    if content is not None:
+        path.write_bytes(content)
+    settings = replace(runtime.settings, routing_file=path)
+    rt = replace(runtime, rules=type(runtime.rules)(runtime.rules.revisions, path))
+    client: TestClient = await aiohttp_client(make_app(settings, runtime=rt))  # type: ignore[type-arg]
+    admin = {"Authorization": f"Bearer {runtime.apikeys.create(Role.ADMIN)[0]}"}
+    before = runtime.rules.revisions.current_id()
+    response = await client.post("/api/v1/routing/reload", headers=admin)
+    assert response.status == 422, await response.text()
+    error = (await response.json())["error"]
+    assert error["code"] == "invalid_routing"
+    assert error["message"] == f"1 problema en {path}; las reglas vigentes no cambiaron"
+    [problem] = error["fields"]
+    assert problem["field"] == f"{path}{field}"
+    assert problem["message"].startswith(message), problem
+    assert runtime.rules.revisions.current_id() == before
+    assert "Traceback" not in caplog.text

@@ -281,10 +281,8 @@ async def test_every_error_code_answers_in_spanish(
     assert error["code"] == code
     assert_spanish(error["message"], f"{code}: message")
     assert error["message"] != code
-    if code == "invalid_routing":
-        # each problem is the routing file's own diagnostic, the text that
-        # `voicebridge routing check` prints (English, like the CLI and the file's keys)
-        return
+    if code == "invalid_routing":  # the routing file's diagnostics, as routing check says
+        assert error["fields"], error
     for field in error.get("fields", []):
         assert_spanish(field["message"], f"{code}: fields[{field['field']}]")
 
@@ -329,18 +327,18 @@ RAISERS = {
     "Conflict",
     "IllegalTransition",
     "InvalidValue",
+    "problem",  # the routing file's Builder.problem(path, message)
+    "_Refused",  # what the routing file's YAML loader refuses
 }
-# the routing file's and the settings' diagnostics, which the CLI prints (English)
+# the settings' diagnostics (the districts file), which the CLI prints (English), and
+# the invariants of stored data; the routing file's diagnostics are people's (Spanish)
 NOT_PEOPLE_FACING = {
-    "routing/config.py",
-    "routing/configfile.py",
     "routing/geo.py",
-    "routing/districts.py",
     "routing/categories.py",
-    "routing/ratelimits.py",
-    "routing/schedule.py",
     "routing/directory.py",
 }
+# outside voicebridge/api, where a ValueError is the routing file's validators' reason
+VALIDATORS = {"routing/config.py", "routing/ratelimits.py", "routing/schedule.py"}
 NOT_PEOPLE_FACING_FIELDS = {"prefix", "districts_file"}
 
 
@@ -351,6 +349,10 @@ def _texts(node: ast.expr) -> list[str]:
         return [
             " ".join(str(v.value) if isinstance(v, ast.Constant) else "«x»" for v in node.values)
         ]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):  # "a" + f"b"
+        return [f"{a} {b}" for a in _texts(node.left) or ["«x»"] for b in _texts(node.right)]
+    if isinstance(node, ast.IfExp):
+        return _texts(node.body) + _texts(node.orelse)
     return []
 
 
@@ -380,14 +382,17 @@ def people_facing_literals() -> list[tuple[str, str]]:
                 continue  # log lines are for the service's operators: English
             if _name(node) in RAISERS:
                 if _name(node) == "ValueError" and (
-                    not rel.startswith("voicebridge/api/") or rel == "voicebridge/api/errors.py"
+                    not (rel.startswith("voicebridge/api/") or rel in VALIDATORS)
+                    or rel == "voicebridge/api/errors.py"
                 ):
                     continue  # outside the validators, ValueErrors are programming errors
                 first = node.args[0] if node.args else None
                 if isinstance(first, ast.Constant) and first.value in NOT_PEOPLE_FACING_FIELDS:
                     continue
                 args += node.args
-            args += [k.value for k in node.keywords if k.arg in ("cause", "reason", "message")]
+            args += [
+                k.value for k in node.keywords if k.arg in ("cause", "reason", "message", "problem")
+            ]
             for arg in args:
                 for text in _texts(arg):
                     if " " in text.strip():  # sentences, not codes or field names
@@ -560,3 +565,78 @@ def test_a_policy_the_centre_named_itself_is_quoted() -> None:
     from routing.decide import policy_label
 
     assert policy_label("nocturna") == "«nocturna»"
+
+
+# ------------------------------------------------------ the routing file's diagnostics
+
+# broken routing files: the YAML (PyYAML's syntax errors), the bounds, the schema
+# (pydantic's errors) and what spans sections
+BROKEN_YAML = [
+    "version: 1\ncentre: [\n",
+    "a: b: c\n",
+    "a:\n\tb: 1\n",
+    "a: 'x\n",
+    "a: [1, 2\n",
+    "a: {x: 1\n",
+    "- a\nb: 1\n",
+    'a: "\\q"\n',
+    "a: 1\n---\nb: 2\n",
+    "a: &x 1\nb: *y\n",
+    "a: &a [*a]\n",
+    "a:\n  - 1\n b: 2\n",
+    "a: |0\n x\n",
+    "a: 1\na: 2\n",
+    "[a]: 1\n",
+    "a: \x01\n",
+    "[" * 100,
+    "- 1\n",
+    "hola\n",
+    "",
+    "version: 2\ncentre: [1]\npolicies: {a: {ring_seconds: dos, x: 1}}\nagencies: 3\n",
+]
+
+
+def routing_diagnostics() -> list[str]:
+    from routing.config import ConfigError, parse_config
+    from tests.routing.configs import SMALL
+    from tests.routing.test_config import HOSTILE
+
+    texts = list(BROKEN_YAML)
+    texts += [c.decode("utf-8", "replace") for c, _ in HOSTILE.values() if len(c) < 100_000]
+    source = Path(routing.__file__).parents[1] / "tests" / "routing" / "test_config.py"
+    tree = ast.parse(source.read_text("utf-8"))
+    for node in ast.walk(tree):  # every change test_config.py makes to the small file
+        if isinstance(node, ast.Tuple) and len(node.elts) == 2:
+            pair = [
+                e.value
+                for e in node.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            ]
+            if len(pair) == 2 and pair[0] in SMALL:
+                texts.append(SMALL.replace(pair[0], pair[1]))
+    texts.append(SMALL[: SMALL.index("  - name: resto")])
+    found = []
+    for text in texts:
+        try:
+            parse_config(text, "routing.yaml")
+        except ConfigError as exc:
+            found += [p.message for p in exc.problems]
+    assert len(found) > 40, found
+    return found
+
+
+def test_every_diagnostic_of_the_routing_file_is_spanish() -> None:
+    failures = [
+        f"{english_in(text)} in {text!r}" for text in routing_diagnostics() if english_in(text)
+    ]
+    assert not failures, "\n".join(failures)
+
+
+def test_the_routing_file_s_fixed_texts_are_spanish() -> None:
+    from routing import configfile
+
+    for _, text in configfile._SYNTAX:
+        assert_spanish(text.replace("{found}", "«x»"), "configfile._SYNTAX")
+    fixed: list[tuple[object, str]] = [*configfile._TOKENS.items(), *configfile._OS_ERRORS.items()]
+    for key, text in fixed:
+        assert_spanish(text, f"configfile: {key}")

@@ -109,7 +109,7 @@ async def reload(request: web.Request) -> web.Response:
             request.app[RUNTIME].rules.load_file, actor=identity.actor
         )
     except ConfigError as exc:
-        fields = [(f"{exc.source}:{p.line or '?'}: {p.field}", p.message) for p in exc.problems]
+        fields = [(p.where(exc.source), p.message) for p in exc.problems]
         raise error(
             "invalid_routing",
             f"{_n(len(fields), 'problema', 'problemas')} en {exc.source}; "
