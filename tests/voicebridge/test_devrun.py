@@ -207,8 +207,8 @@ def test_an_invalid_routing_file_stops_make_run_in_one_line(tmp_path: Path) -> N
     assert code != 0
     last = demo.output().splitlines()[-1]
     assert last == (
-        f"voicebridge: serve failed at start-up (exit code 2): {routing}:1: centre: missing "
-        "(and 3 more lines)"
+        f"voicebridge: serve failed at start-up (exit code 2): {routing}:1: centre: "
+        "falta este campo, que es obligatorio (and 3 more lines)"
     )
     assert "restarting it" not in demo.output()
     until(lambda: processes_in(tmp_path) == [], "nothing of the run left")
