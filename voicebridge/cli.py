@@ -29,6 +29,7 @@ from voicebridge.settings import (
 )
 
 DATABASE_VARIABLE = "VOICEBRIDGE_DATABASE_URL"
+REDIS_VARIABLE = "VOICEBRIDGE_REDIS_URL"
 
 log = logging.getLogger("voicebridge")
 
@@ -268,7 +269,16 @@ def _apikey(args: argparse.Namespace, resolved: Resolved) -> int:
             except RevocationNotShared as exc:
                 print(f"voicebridge: {exc}", file=sys.stderr)
                 return 1
-            print(f"key {args.key_id} revoked in {database}")
+            redis = resolved.settings.redacted()["redis_url"]
+            source = resolved.sources[REDIS_VARIABLE]
+            told = (
+                "the default"
+                if source == DEFAULT
+                else (REDIS_VARIABLE if source == ENVIRONMENT else source)
+            )
+            print(
+                f"key {args.key_id} revoked in {database}; replicas told through {redis} ({told})"
+            )
         return 0
     finally:
         runtime.close()

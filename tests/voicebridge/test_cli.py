@@ -140,6 +140,9 @@ def test_api_keys_are_created_listed_and_revoked(
     assert f"{key_id}\toperator\t150132\tactive\tcentral SJL" in listed
     assert token.split("_", 2)[2] not in listed
     assert main(["apikey", "revoke", key_id], environ=env) == 0
+    told = capsys.readouterr().out
+    assert f"key {key_id} revoked in sqlite:///{tmp_path}/vb.sqlite3" in told
+    assert f"replicas told through {redis_url} (VOICEBRIDGE_REDIS_URL)" in told
     assert main(["apikey", "revoke", key_id], environ=env) == 1
     assert (
         main(["apikey", "create", "--role", "operator", "--district", "070101"], environ=env) == 2
