@@ -132,7 +132,8 @@ async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
     failing = False
     while True:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), RELAY_IDLE_SECONDS)
+            async with asyncio.timeout(RELAY_IDLE_SECONDS):  # not wait_for (see Bridge)
+                await wake.wait()
             await asyncio.sleep(RELAY_GATHER_SECONDS)  # let a burst of tasks gather
         wake.clear()
         try:

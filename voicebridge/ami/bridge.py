@@ -161,8 +161,11 @@ class Bridge:
         last_reconcile = loop.time()
         failing = False
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+            # that comes as the wake-up does, and the loop would outlive stop()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), POLL_SECONDS)
+                async with asyncio.timeout(POLL_SECONDS):
+                    await woken.wait()
             woken.clear()
             if not self.session.connected.is_set() or self._going_away():
                 continue
