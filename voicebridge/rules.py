@@ -11,7 +11,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
-from routing.config import RoutingConfig, parse_config, read_config_file
+from routing.config import ConfigError, RoutingConfig, parse_config, read_config_file
 from routing.directory import Names
 from routing.models import Revision
 from routing.revisions import RevisionStore
@@ -25,8 +25,12 @@ def read_rules_file(path: Path | None) -> tuple[str, str]:
     """``(content, source)`` of the routing file; the shipped defaults when ``path`` is
     None. :class:`~routing.config.ConfigError` when the file cannot be read, is not
     UTF-8 or is too large."""
-    if path is None:
-        return resources.files("routing").joinpath("data/lima.yaml").read_text("utf-8"), BUNDLED
+    if path is None:  # the shipped file, checked as any other (it may have been edited)
+        with resources.as_file(resources.files("routing").joinpath("data/lima.yaml")) as shipped:
+            try:
+                return read_config_file(shipped), BUNDLED
+            except ConfigError as exc:
+                raise ConfigError(BUNDLED, exc.problems) from None
     return read_config_file(path), str(path)
 
 
