@@ -78,6 +78,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _refuse_a_taken_port(settings: Settings) -> None:
+    """Stop before anything starts when serve's address is taken: by another
+    ``voicebridge run`` elsewhere, say, whose ``/healthz`` would answer for ours."""
+    host, port = settings.http_host, settings.http_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp listens
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise VoicebridgeError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (another voicebridge "
+                "run, or another service?); stop it or set VOICEBRIDGE_HTTP_PORT to a free port"
+            ) from None
+
+
 def redis_command(directory: Path, port: int) -> list[str]:
     """A redis-server configured as voicebridge needs it (AOF, noeviction), keeping its
     data in ``directory``."""
@@ -230,6 +246,7 @@ def run(environ: Mapping[str, str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C until the supervisor runs
         signal.signal(signum, _interrupt)
     try:
+        _refuse_a_taken_port(load_settings(env))
         if "VOICEBRIDGE_REDIS_URL" not in environ:
             port = _free_port()
             proc, env["VOICEBRIDGE_REDIS_URL"] = start_redis(VAR / "redis", port)

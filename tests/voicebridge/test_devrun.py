@@ -3,6 +3,7 @@ directory: its own Redis, the fake Asterisk, ``serve`` and a worker; an incident
 dispatched through the API is answered and acknowledged by keypress; Ctrl-C stops
 everything it started."""
 
+import http.server
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -166,15 +168,38 @@ def processes_in(directory: Path) -> list[int]:
     return found
 
 
-@pytest.fixture
-def port_taken() -> Iterator[int]:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
+class _Healthy(http.server.BaseHTTPRequestHandler):
+    """Another voicebridge's serve, as far as a /healthz can tell."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
-def test_serve_failing_at_its_first_start_stops_make_run_in_one_line(
+@pytest.fixture(params=["a socket", "another voicebridge answering /healthz"])
+def port_taken(request: pytest.FixtureRequest) -> Iterator[int]:
+    if request.param == "a socket":
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            yield holder.getsockname()[1]
+        return
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Healthy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_port_taken_stops_make_run_in_one_line_before_anything_starts(
     tmp_path: Path, port_taken: int
 ) -> None:
     demo = Demo(tmp_path, port_taken)
@@ -185,11 +210,11 @@ def test_serve_failing_at_its_first_start_stops_make_run_in_one_line(
             os.killpg(demo.proc.pid, signal.SIGKILL)
     assert code != 0
     lines = demo.output().splitlines()
-    assert lines[-1].startswith(
-        f"voicebridge: serve failed at start-up (exit code 2): "
-        f"cannot listen on 127.0.0.1:{port_taken}: "
+    assert lines[-1] == (
+        f"voicebridge: cannot listen on 127.0.0.1:{port_taken}: Address already in use "
+        "(another voicebridge run, or another service?); stop it or set "
+        "VOICEBRIDGE_HTTP_PORT to a free port"
     )
-    assert lines[-1].endswith("address already in use")
     assert [line for line in lines if " ERROR " in line] == []
     assert [line for line in lines if "restarting it" in line] == []
     until(lambda: processes_in(tmp_path) == [], "nothing of the run left")
