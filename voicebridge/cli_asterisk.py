@@ -53,7 +53,7 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     fake.add_argument("--port", type=_port, default=5038, help="the AMI port (default: 5038)")
     fake.add_argument(
         "--press-after",
-        type=float,
+        type=_seconds,
         default=4.0,
         help="seconds after answering before each responder presses 1 (default: 4)",
     )
@@ -63,6 +63,17 @@ def _port(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"expected a TCP port, 0 to 65535, got {text!r}")
     return int(text)
+
+
+def _seconds(text: str) -> float:
+    """A delay: a finite number of seconds, 0 to an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:  # NaN and infinities fail this too
+        raise argparse.ArgumentTypeError(f"expected seconds, 0 to 3600, got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

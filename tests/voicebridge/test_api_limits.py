@@ -69,6 +69,18 @@ async def test_nesting_within_the_limit_is_judged_field_by_field(api: Api) -> No
     assert fields_of(error) == ["category"]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+async def test_python_s_constants_are_not_json(api: Api, constant: str) -> None:
+    body = '{"category": "robo", "location": {"lat": -12.05, "lon": CONSTANT}}'.replace(
+        "CONSTANT", constant
+    )
+    response = await api.client.post(
+        URL, data=body, headers={**api.auth(), "Content-Type": "application/json"}
+    )
+    error = await error_of(response, 400)
+    assert error["code"] == "invalid_json"
+
+
 async def test_a_5000_digit_number_in_a_body_answers_a_clean_422(api: Api) -> None:
     body = '{"category": "robo", "location": {"lat": ' + "9" * 5000 + ', "lon": -77}}'
     response = await api.client.post(

@@ -542,6 +542,14 @@ def test_an_unreachable_redis_is_one_line(
             "voicebridge fake-asterisk: argument --port: expected a TCP port, 0 to 65535, "
             "got '99999' (see: voicebridge fake-asterisk --help)",
         ),
+        *(
+            (
+                ["fake-asterisk", "--press-after", value],
+                "voicebridge fake-asterisk: argument --press-after: expected seconds, 0 to "
+                f"3600, got '{value}' (see: voicebridge fake-asterisk --help)",
+            )
+            for value in ("-5", "nan", "1e400", "soon")
+        ),
         (
             [],
             "voicebridge: the following arguments are required: command (see: voicebridge --help)",

@@ -358,13 +358,22 @@ def _too_deep(data: Any) -> bool:
 _TOO_DEEP = f"El JSON del cuerpo tiene más de {MAX_JSON_DEPTH} niveles de anidamiento."
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def parse_json(raw: bytes) -> Any:
     """The body's JSON; 400 when it is not JSON in UTF-8, 422 when it nests too deep,
     carries an integer of more than :data:`MAX_NUMBER_DIGITS` digits or gives a key of
     one object twice."""
     try:
         # decoded here: json.loads would take UTF-16 and UTF-32 bytes as well
-        data = json.loads(raw.decode("utf-8"), parse_int=_int, object_pairs_hook=_object)
+        data = json.loads(
+            raw.decode("utf-8"),
+            parse_int=_int,
+            parse_constant=_not_json,  # NaN, Infinity: Python's, not JSON
+            object_pairs_hook=_object,
+        )
     except _KeyTwice as exc:
         raise invalid_fields(
             [(echo(exc.key), "la clave aparece más de una vez en el mismo objeto JSON")]
