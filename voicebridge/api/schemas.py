@@ -359,7 +359,7 @@ _TOO_DEEP = f"El JSON del cuerpo tiene más de {MAX_JSON_DEPTH} niveles de anida
 
 
 def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
+    raise ValueError(constant)  # answered as invalid_json by parse_json
 
 
 def parse_json(raw: bytes) -> Any:
