@@ -206,6 +206,27 @@ async def test_dates_that_are_not_dates_answer_422_naming_the_field(
     assert fields_of(error) == [field]
 
 
+async def test_a_plus_sign_lost_to_the_url_is_explained(api: Api) -> None:
+    """``+14:00`` written raw in a URL arrives as `` 14:00`` (a + is a space there)."""
+    response = await api.client.get(f"{URL}?since=9999-12-31T23:59:59+14:00", headers=api.auth())
+    error = await error_of(response, 422)
+    assert error["fields"] == [
+        {
+            "field": "since",
+            "message": "el + del desfase horario llegó como un espacio: en una URL escríbalo "
+            "%2B, p. ej. 2026-11-25T08:00:00%2B05:00",
+        }
+    ]
+
+
+async def test_a_value_quoted_back_shows_what_does_not_print_escaped(api: Api) -> None:
+    response = await api.client.get(URL, params={"category": "robo\x00\r\n"}, headers=api.auth())
+    error = await error_of(response, 422)
+    [message] = [f["message"] for f in error["fields"]]
+    assert not any(c in message for c in "\x00\r\n")
+    assert "robo\\x00\\r\\n" in message
+
+
 @pytest.mark.parametrize("value", ["²", "١٢", "٥٠", "1²", "9" * 5000, "-1", "+5", " 5"])
 async def test_a_limit_that_is_not_plain_ascii_digits_answers_422(api: Api, value: str) -> None:
     response = await api.client.get(URL, params={"limit": value}, headers=api.auth())

@@ -277,6 +277,11 @@ def _when(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
+        if " " in value and _is_iso(value.replace(" ", "+")):
+            raise ValueError(
+                "el + del desfase horario llegó como un espacio: en una URL escríbalo %2B, "
+                "p. ej. 2026-11-25T08:00:00%2B05:00"
+            ) from None
         raise ValueError(f"debe ser una fecha u hora ISO 8601, {_WHEN_EXAMPLE}") from None
     if _DATE.fullmatch(value):
         parsed = datetime.combine(parsed.date(), time(0), tzinfo=LIMA)
@@ -289,6 +294,14 @@ def _when(value: str) -> datetime:
 
 
 _LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _is_iso(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _limit(value: str) -> int:

@@ -124,14 +124,17 @@ async def locate(request: web.Request) -> web.Response:
     require(request, Role.OPERATOR)
     values = {}
     problems = Problems()
-    for name, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
+    for name, low, high, example in (
+        ("lat", -90.0, 90.0, "-12.0464"),
+        ("lon", -180.0, 180.0, "-77.0428"),
+    ):
         raw = single(request.query, name, problems)
         if raw is None:
             if name in request.query:
                 continue  # given twice: told by single()
             problems.add(name, "falta este parámetro: un número en grados (WGS84)")
         elif not _DEGREES.fullmatch(raw):
-            problems.add(name, "debe ser un número en grados (WGS84), como -12.0464")
+            problems.add(name, f"debe ser un número en grados (WGS84), como {example}")
         elif not low <= (value := float(raw)) <= high:
             problems.add(name, f"debe estar entre {low:g} y {high:g}")
         else:

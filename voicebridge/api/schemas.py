@@ -328,8 +328,10 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def echo(value: str, limit: int = 40) -> str:
-    """A value the client sent, quoted back in an error: at most ``limit`` characters."""
-    return value if len(value) <= limit else value[:limit] + "…"
+    """A value the client sent, quoted back in an error: at most ``limit`` characters,
+    a character that does not print (NUL, CR, LF...) as its escape."""
+    value = value if len(value) <= limit else value[:limit] + "…"
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value)
 
 
 def _int(text: str) -> int:
