@@ -66,6 +66,24 @@ class Demo:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             return json.load(response)
 
+    def robbery_dispatched_and_acknowledged(self) -> list[str]:
+        """Create a robbery in SJL, dispatch it, and wait until every agency acknowledged
+        by keypress (the fake Asterisk's responders press 1): their states."""
+        incident = self.call(
+            "POST",
+            "/api/v1/incidents",
+            {"category": "robo", "district": "SJL", "description": "Robo de celular"},
+        )
+        self.call("POST", f"/api/v1/incidents/{incident['id']}/dispatch")
+
+        def acknowledged() -> list[str]:
+            calls = self.call("GET", f"/api/v1/incidents/{incident['id']}/calls")
+            states = [a["state"] for a in calls["agencies"]]
+            return states if states and set(states) == {"acknowledged"} else []
+
+        states: list[str] = until(acknowledged, "every agency acknowledged by keypress")
+        return states
+
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Demo]:
@@ -93,22 +111,7 @@ def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
     demo.key = re.search(r"admin key +(\S+)", text).group(1)  # type: ignore[union-attr]
     until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
 
-    incident = demo.call(
-        "POST",
-        "/api/v1/incidents",
-        {"category": "robo", "district": "SJL", "description": "Robo de celular"},
-    )
-    demo.call("POST", f"/api/v1/incidents/{incident['id']}/dispatch")
-
-    def acknowledged() -> list[str]:
-        calls = demo.call("GET", f"/api/v1/incidents/{incident['id']}/calls")
-        states = [a["state"] for a in calls["agencies"]]
-        return states if states and set(states) == {"acknowledged"} else []
-
-    assert until(acknowledged, "every agency acknowledged by keypress") == [
-        "acknowledged",
-        "acknowledged",
-    ]
+    assert demo.robbery_dispatched_and_acknowledged() == ["acknowledged", "acknowledged"]
     children = [  # Redis, the fake Asterisk, serve and the worker
         int(pid)
         for pid in subprocess.run(

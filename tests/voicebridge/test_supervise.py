@@ -294,22 +294,7 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
     assert probe.failures == []
     assert pids["serve"] == started["serve"]  # never restarted
 
-    incident = demo.call(
-        "POST",
-        "/api/v1/incidents",
-        {"category": "robo", "district": "SJL", "description": "Robo de celular"},
-    )
-    demo.call("POST", f"/api/v1/incidents/{incident['id']}/dispatch")
-
-    def acknowledged() -> list[str]:
-        calls = demo.call("GET", f"/api/v1/incidents/{incident['id']}/calls")
-        states = [a["state"] for a in calls["agencies"]]
-        return states if states and set(states) == {"acknowledged"} else []
-
-    assert until(acknowledged, "every agency acknowledged by keypress") == [
-        "acknowledged",
-        "acknowledged",
-    ]
+    assert demo.robbery_dispatched_and_acknowledged() == ["acknowledged", "acknowledged"]
     released = [line for line in demo.output().splitlines() if "scheduler locks" in line]
     assert [re.sub(r".*voicebridge\.devrun: ", "", line) for line in released] == [
         "released the dead worker's RQ scheduler locks (voicebridge-calls, voicebridge-default)"
