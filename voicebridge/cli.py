@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, Operationa
 
 from routing.errors import RoutingError
 from voicebridge import cli_asterisk, cli_routing, migrate
-from voicebridge.errors import SettingsError, VoicebridgeError
+from voicebridge.errors import SettingsError, StdoutFailed, VoicebridgeError
 from voicebridge.settings import (
     DEFAULT,
     ENVIRONMENT,
@@ -102,8 +102,24 @@ SERVICE_COMMANDS = frozenset({"serve", "worker", "run", "fake-asterisk"})
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """The ``voicebridge`` command. An expected failure (a bad setting, a database or
-    Redis out of reach, a file that is not there) is one line on standard error and a
-    non-zero exit; anything else is a bug and shows its traceback."""
+    Redis out of reach, a file that is not there, a standard output that cannot be
+    written) is one line on standard error and a non-zero exit; anything else is a bug
+    and shows its traceback."""
+    try:
+        code = _main(argv, environ)
+        try:
+            sys.stdout.flush()
+        except OSError as exc:  # > /dev/full, a closed pipe
+            raise StdoutFailed(exc) from None
+    except StdoutFailed as exc:
+        # what is left in the buffer goes nowhere, rather than fail again at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"voicebridge: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:
     args = _parser().parse_args(argv)
     _check_arguments(args)
     env = os.environ if environ is None else environ
@@ -116,6 +132,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     setup_logging(resolved.settings.log_level)
     try:
         return _dispatch(args, resolved, env)
+    except StdoutFailed:
+        raise  # told by main, once the buffer is let go
     except (RoutingError, VoicebridgeError) as exc:
         print(f"voicebridge: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dialplans.errors import DialplanError
 from dialplans.render import DialplanParams, render_file
-from voicebridge.errors import VoicebridgeError
+from voicebridge.errors import StdoutFailed, VoicebridgeError
 from voicebridge.settings import Settings
 
 
@@ -128,7 +128,11 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     )
     text = render_file(params)
     if args.out is None:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError as exc:  # > /dev/full: the same line as main's after a flush
+            raise StdoutFailed(exc) from None
         return 0
     _folder(args.out.parent, args.parents)
     args.out.write_text(text, encoding="utf-8")

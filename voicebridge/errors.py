@@ -7,3 +7,10 @@ class VoicebridgeError(Exception):
 
 class SettingsError(VoicebridgeError):
     """A setting is missing, malformed or unknown; the message names it."""
+
+
+class StdoutFailed(VoicebridgeError):
+    """The standard output refused a write (``> /dev/full``, a closed pipe)."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(f"cannot write the standard output: {exc.strerror or exc}")

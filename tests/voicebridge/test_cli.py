@@ -454,6 +454,25 @@ def test_a_file_that_refuses_writes_is_one_line() -> None:
     assert line.startswith("voicebridge: cannot write /proc/version: "), line
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_standard_output_that_refuses_writes_is_one_line() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "voicebridge", "dialplan", "render"],
+            env=clean,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "voicebridge: cannot write the standard output: No space left on device"
+    ]
+
+
 def test_a_revision_that_cannot_be_is_one_line(tmp_path: Path, redis_url: str) -> None:
     env = env_for(tmp_path, redis_url)
     for number in ("99999999999999999999999", "9223372036854775808", "0", "7"):
