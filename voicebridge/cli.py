@@ -106,17 +106,26 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     written) is one line on standard error and a non-zero exit; anything else is a bug
     and shows its traceback."""
     try:
-        code = _main(argv, environ)
         try:
+            code = _main(argv, environ)
             sys.stdout.flush()
-        except OSError as exc:  # > /dev/full, a closed pipe
-            raise StdoutFailed(exc) from None
+        except OSError as exc:
+            if not _stdout_refused(exc):
+                raise  # not the standard output's: a bug to show
+            raise StdoutFailed(exc) from None  # > /dev/full, a closed pipe
     except StdoutFailed as exc:
         # what is left in the buffer goes nowhere, rather than fail again at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         print(f"voicebridge: {exc}", file=sys.stderr)
         return 1
     return code
+
+
+def _stdout_refused(exc: OSError) -> bool:
+    """Whether ``exc`` is the standard output refusing a write: a full device or a
+    closed pipe, on no named file (the commands' own files are named in theirs; the
+    database's and Redis's errors are their libraries' own)."""
+    return exc.filename is None and exc.errno in (errno.ENOSPC, errno.EPIPE)
 
 
 def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None) -> int:

@@ -455,11 +455,12 @@ def test_a_file_that_refuses_writes_is_one_line() -> None:
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
-def test_a_standard_output_that_refuses_writes_is_one_line() -> None:
+@pytest.mark.parametrize("command", [["dialplan", "render"], ["settings"], ["routing", "check"]])
+def test_a_standard_output_that_refuses_writes_is_one_line(command: list[str]) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            [sys.executable, "-m", "voicebridge", "dialplan", "render"],
+            [sys.executable, "-m", "voicebridge", *command],
             env=clean,
             stdout=full,
             stderr=subprocess.PIPE,
