@@ -151,6 +151,20 @@ def postgres_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def empty_postgres(postgres_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database with no schema on the test server, named after the test's module,
+    dropped after the test."""
+    base = make_url(postgres_url)
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"{base.database}_{request.module.__name__.rsplit('.', 1)[-1]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "voicebridge.sqlite3"

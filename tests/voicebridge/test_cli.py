@@ -13,7 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import create_engine, text
@@ -22,6 +21,7 @@ from sqlalchemy.engine import make_url
 from routing.models import NewIncident, NewReport, Source
 from tests.conftest import free_port
 from tests.routing.configs import SMALL
+from tests.voicebridge.test_devrun import Demo
 from voicebridge import migrate
 from voicebridge.apikeys import ApiKeys
 from voicebridge.cli import main
@@ -675,18 +675,6 @@ def test_a_database_without_the_newest_schema_is_refused(
     assert migrate.current(url) == migrate.head()
 
 
-@pytest.fixture
-def empty_postgres(postgres_url: str) -> Iterator[str]:
-    base = make_url(postgres_url)
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"{base.database}_cli"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
 @pytest.mark.postgres
 def test_a_postgresql_database_without_the_schema_is_refused(
     empty_postgres: str, redis_url: str, capsys: pytest.CaptureFixture[str]
@@ -775,25 +763,8 @@ def _a_finished_pid() -> int:
     return proc.pid
 
 
-class MakeRun:
-    """``voicebridge run`` in ``directory`` (what ``make run`` starts), on a free port."""
-
-    def __init__(self, directory: Path, **extra: str) -> None:
-        self.directory = directory
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
-        env.update(VOICEBRIDGE_HTTP_PORT=str(self.port), **extra)
-        self.log = directory / "run.log"
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "voicebridge", "run"],
-                cwd=directory,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.url = f"http://127.0.0.1:{self.port}"
+class MakeRun(Demo):
+    """:class:`Demo`, waited for until it published its settings, stopped by Ctrl-C."""
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 60

@@ -33,12 +33,22 @@ def until(condition: Callable[[], object], what: str, within: float = 30.0) -> A
 
 
 class Demo:
+    """``voicebridge run`` in ``directory`` (what ``make run`` starts), on a free port
+    unless ``port`` is given, with only the ``VOICEBRIDGE_*`` settings given here."""
+
     def __init__(
-        self, directory: Path, port: int | None = None, *, routing: Path | None = None
+        self,
+        directory: Path,
+        port: int | None = None,
+        *,
+        routing: Path | None = None,
+        **extra: str,
     ) -> None:
+        self.directory = directory
         self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
-        env["VOICEBRIDGE_HTTP_PORT"] = str(self.port)
+        env.update(VOICEBRIDGE_HTTP_PORT=str(self.port), **extra)
         if routing is not None:
             env["VOICEBRIDGE_ROUTING_FILE"] = str(routing)
         self.log = directory / "run.log"

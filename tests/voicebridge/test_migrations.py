@@ -1,15 +1,12 @@
 """The migrations build exactly the schema the code declares, on both databases."""
 
 import threading
-from collections.abc import Iterator
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import make_url
 
 from routing.schema import metadata as routing_metadata
 from tests.conftest import TABLES
@@ -52,18 +49,6 @@ def test_downgrade_and_upgrade_again(sqlite_url: str) -> None:
     assert migrate.current(sqlite_url) is None
     migrate.upgrade(sqlite_url)
     assert migrate.current(sqlite_url) == migrate.head()
-
-
-@pytest.fixture
-def empty_postgres(postgres_url: str) -> Iterator[str]:
-    base = make_url(postgres_url)
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"{base.database}_race"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.mark.postgres
