@@ -29,9 +29,10 @@ from sqlalchemy import select
 
 from routing import schema as t
 from routing.events import EventKind
-from routing.models import AttemptOutcome, Medium, NewIncident, NewReport, Source
+from routing.models import NewIncident, NewReport, Source
 from tests.conftest import free_port
 from tests.routing.configs import SMALL
+from tests.voicebridge.test_worker_faults import first_try_unanswered
 from voicebridge.devrun import redis_command
 from voicebridge.jobs import overdue_sweep_task
 from voicebridge.queueing import (
@@ -43,7 +44,7 @@ from voicebridge.queueing import (
     queue,
     scheduler_name,
 )
-from voicebridge.runtime import Runtime, build_runtime
+from voicebridge.runtime import build_runtime
 from voicebridge.settings import load_settings
 from voicebridge.worker import LOCK_TTL_SECONDS
 
@@ -191,24 +192,6 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def first_try_unanswered(runtime: Runtime) -> str:
-    """A robbery in Miraflores, dispatched; the police's first line did not answer: its
-    next try is due in :data:`RETRY` seconds, as a job scheduled in RQ."""
-    incident, _ = runtime.store.create_incident(
-        NewIncident(
-            category="robo",
-            district="150122",
-            report=NewReport(source=Source.API, text="robo al paso"),
-        ),
-        actor="operator:test",
-    )
-    runtime.dispatcher.dispatch(incident.id, actor="operator:test")
-    claimed = runtime.calls.contacts.claim(Medium.VOICE, "test-serve")
-    [pnp] = [c for c in claimed if c.contact.agency == "pnp"]
-    runtime.calls.contacts.not_reached(pnp.contact.ref, AttemptOutcome.NO_ANSWER, "no contestó")
-    return incident.id
 
 
 # calls are placed (by a serve whose Asterisk never answers): the worker takes steps to
