@@ -34,6 +34,8 @@ class EventKind(StrEnum):
     LEG_LEFT = "leg_left"
     LEG_FAILED = "leg_failed"
     LEG_RECALLED = "leg_recalled"
+    MESSAGE_SENT = "message_sent"
+    MESSAGE_STATUS = "message_status"
 
     @property
     def label(self) -> str:
@@ -61,6 +63,8 @@ _KIND_LABELS = {
     EventKind.LEG_LEFT: "salida de la sala",
     EventKind.LEG_FAILED: "llamada a la sala fallida",
     EventKind.LEG_RECALLED: "nueva llamada a la sala",
+    EventKind.MESSAGE_SENT: "mensaje enviado",
+    EventKind.MESSAGE_STATUS: "entrega de un mensaje",
 }
 
 
@@ -250,6 +254,32 @@ class LegRecalled(Payload):
     agency: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MessageSent(Payload):
+    """A message went out through a channel (an SMS, a Telegram message): to a citizen
+    (a reply, news) or to a responder (an alert). ``message`` is the outbox's id."""
+
+    kind = EventKind.MESSAGE_SENT
+    message: int
+    channel: str
+    purpose: str
+    provider_id: str | None = None
+    contact: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MessageStatus(Payload):
+    """What the channel said of a message sent: delivered, undelivered, failed, or held
+    back (the number asked for no messages, the chat blocked the bot)."""
+
+    kind = EventKind.MESSAGE_STATUS
+    message: int
+    channel: str
+    state: str
+    error_code: int | None = None
+    contact: str | None = None
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.kind: cls
     for cls in (
@@ -272,6 +302,8 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         LegLeft,
         LegFailed,
         LegRecalled,
+        MessageSent,
+        MessageStatus,
     )
 }
 

@@ -272,3 +272,63 @@ tasks = Table(
     Column("failed_at", UTCDateTime, nullable=True),
     Column("error", Text, nullable=True),
 )
+
+# every message a citizen or a responder sent through a channel, raw, as it came, under
+# its channel's id (Twilio's MessageSid, Telegram's update_id): stored before the channel
+# is answered, processed after in arrival order per chat; a repeat finds its row
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", String(12), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("chat", String(64), nullable=False),  # the number or chat it came from
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("raw", Json, nullable=False),
+    Column("processed_at", UTCDateTime, nullable=True),
+    Column("replies", Json, nullable=True),  # what the sender was answered, for a repeat
+    Column("incident", String(24), nullable=True),  # the incident it went to, if any
+    Column("failures", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("channel", "external_id"),
+)
+Index(None, inbound_messages.c.processed_at, inbound_messages.c.id)
+Index(None, inbound_messages.c.channel, inbound_messages.c.chat, inbound_messages.c.id)
+
+# one row per chat or number a channel talks with: its conversation's state, and whether
+# it may be written to (a number that sent PARA, a chat that blocked the bot)
+citizen_chats = Table(
+    "citizen_chats",
+    metadata,
+    Column("channel", String(12), primary_key=True),
+    Column("chat", String(64), primary_key=True),
+    Column("state", Json, nullable=False),
+    Column("opted_out_at", UTCDateTime, nullable=True),
+    Column("unreachable_at", UTCDateTime, nullable=True),
+    Column("unreachable_cause", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# every message voicebridge sends through a channel (replies, citizens' news, responders'
+# alerts), with its delivery as the channel reported it
+outbound_messages = Table(
+    "outbound_messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(160), nullable=False, unique=True),  # once each
+    Column("channel", String(12), nullable=False),
+    Column("chat", String(64), nullable=False),
+    Column("purpose", String(16), nullable=False),  # reply, news, alert
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=True, index=True),
+    Column("contact", String(40), nullable=True),  # the contact ledger's ref, for alerts
+    Column("body", Text, nullable=False),
+    Column("buttons", Json, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("provider_id", String(64), nullable=True, index=True),  # MessageSid, message_id
+    Column("tries", Integer, nullable=False, default=0),  # times the channel was asked
+    Column("sends", Integer, nullable=False, default=0),  # send tasks recorded so far
+    Column("error_code", Integer, nullable=True),
+    Column("cause", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

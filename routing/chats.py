@@ -1,0 +1,96 @@
+"""The chats and numbers the citizens' channels talk with: each one's conversation state
+(kept in the database, so a restart in the middle of a conversation continues it), and
+whether it may be written to: not after the number sent PARA (until INICIO), not after
+the chat blocked the bot (until it comes back)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from routing import schema as t
+from routing.db import Database
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Chat:
+    channel: str
+    chat: str
+    state: dict[str, Any]
+    opted_out_at: datetime | None
+    unreachable_at: datetime | None
+    unreachable_cause: str | None
+
+    @property
+    def writable(self) -> bool:
+        return self.opted_out_at is None and self.unreachable_at is None
+
+
+class Chats:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        dialect_insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._ensure = dialect_insert(t.citizen_chats).on_conflict_do_nothing(
+            index_elements=["channel", "chat"]
+        )
+
+    def lock(self, conn: Connection, channel: str, chat: str, now: datetime) -> Chat:
+        """In a write transaction: the chat's row, created if new, locked until the
+        transaction ends (another replica processing the same chat waits for it)."""
+        conn.execute(
+            self._ensure, {"channel": channel, "chat": chat, "state": {}, "updated_at": now}
+        )
+        c = t.citizen_chats.c
+        query = select(t.citizen_chats).where(c.channel == channel, c.chat == chat)
+        if self.db.dialect == "postgresql":
+            query = query.with_for_update()
+        return _chat(conn.execute(query).one())
+
+    def get(self, channel: str, chat: str) -> Chat | None:
+        c = t.citizen_chats.c
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(t.citizen_chats).where(c.channel == channel, c.chat == chat)
+            ).first()
+        return None if row is None else _chat(row)
+
+    def save(
+        self, conn: Connection, channel: str, chat: str, state: dict[str, Any], now: datetime
+    ) -> None:
+        self._set(conn, channel, chat, now, state=state)
+
+    def opt_out(self, conn: Connection, channel: str, chat: str, now: datetime) -> None:
+        self._set(conn, channel, chat, now, opted_out_at=now)
+
+    def opt_in(self, conn: Connection, channel: str, chat: str, now: datetime) -> None:
+        self._set(conn, channel, chat, now, opted_out_at=None)
+
+    def unreachable(self, channel: str, chat: str, cause: str, now: datetime) -> None:
+        """Nothing more is sent there (a blocked bot, a permanent delivery failure)."""
+        with self.db.write() as conn:
+            self.lock(conn, channel, chat, now)
+            self._set(conn, channel, chat, now, unreachable_at=now, unreachable_cause=cause[:500])
+
+    def reachable(self, conn: Connection, channel: str, chat: str, now: datetime) -> None:
+        self._set(conn, channel, chat, now, unreachable_at=None, unreachable_cause=None)
+
+    def _set(self, conn: Connection, channel: str, chat: str, now: datetime, **values: Any) -> None:
+        c = t.citizen_chats.c
+        conn.execute(
+            update(t.citizen_chats)
+            .where(c.channel == channel, c.chat == chat)
+            .values(updated_at=now, **values)
+        )
+
+
+def _chat(row: Any) -> Chat:
+    return Chat(
+        channel=row.channel,
+        chat=row.chat,
+        state=dict(row.state),
+        opted_out_at=row.opted_out_at,
+        unreachable_at=row.unreachable_at,
+        unreachable_cause=row.unreachable_cause,
+    )
