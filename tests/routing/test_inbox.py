@@ -38,19 +38,25 @@ def sms(sid: str, chat: str = "+51987654321", body: str = "robo") -> Inbound:
 
 def test_a_message_is_stored_once_and_a_repeat_finds_its_row(inbox: Inbox) -> None:
     [first] = inbox.store([sms("SM1")])
-    assert not first.repeated and first.processed_at is None
+    assert not first.repeated
+    assert first.processed_at is None
     [again, other] = inbox.store([sms("SM1", body="otra cosa"), sms("SM2")])
-    assert again.repeated and again.id == first.id and again.raw == {"Body": ["robo"]}
+    assert again.repeated
+    assert again.id == first.id
+    assert again.raw == {"Body": ["robo"]}
     assert not other.repeated
     [a, b] = inbox.store([sms("SM3"), sms("SM3")])  # twice in one batch
-    assert not a.repeated and b.repeated and a.id == b.id
+    assert not a.repeated
+    assert b.repeated
+    assert a.id == b.id
     assert [m.external_id for m in inbox.due()] == ["SM1", "SM2", "SM3"]
 
 
 def test_the_same_id_on_two_channels_is_two_messages(inbox: Inbox) -> None:
     one = inbox.store([Inbound(channel="telegram", external_id="7", chat="1", raw={})])[0]
     two = inbox.store([Inbound(channel="sms", external_id="7", chat="1", raw={})])[0]
-    assert one.id != two.id and not two.repeated
+    assert one.id != two.id
+    assert not two.repeated
 
 
 def test_messages_of_a_chat_are_taken_in_order(inbox: Inbox, db: Database) -> None:
@@ -69,7 +75,8 @@ def test_messages_of_a_chat_are_taken_in_order(inbox: Inbox, db: Database) -> No
         assert inbox.take(conn, first.id) is None  # processed already
         assert inbox.take(conn, second.id) is not None
     stored = inbox.get(first.id)
-    assert stored is not None and stored.replies == ("Reporte recibido",)
+    assert stored is not None
+    assert stored.replies == ("Reporte recibido",)
 
 
 def test_a_message_that_keeps_failing_is_set_aside_and_does_not_block_its_chat(
@@ -122,17 +129,21 @@ def test_a_chat_keeps_its_state_and_who_may_be_written(db: Database, clock: Fake
     now = clock.now()
     with db.write() as conn:
         chat = chats.lock(conn, "sms", "+51987654321", now)
-        assert chat.state == {} and chat.writable
+        assert chat.state == {}
+        assert chat.writable
         chats.save(conn, "sms", "+51987654321", {"step": "lugar"}, now)
         chats.opt_out(conn, "sms", "+51987654321", now)
     got = chats.get("sms", "+51987654321")
-    assert got is not None and got.state == {"step": "lugar"} and not got.writable
+    assert got is not None
+    assert got.state == {"step": "lugar"}
+    assert not got.writable
     with db.write() as conn:
         chats.opt_in(conn, "sms", "+51987654321", now)
     chats.unreachable("telegram", "42", "bloqueó al bot", now)
     assert chats.get("sms", "+51987654321").writable  # type: ignore[union-attr]
     blocked = chats.get("telegram", "42")
-    assert blocked is not None and not blocked.writable
+    assert blocked is not None
+    assert not blocked.writable
     assert blocked.unreachable_cause == "bloqueó al bot"
 
 
@@ -160,7 +171,9 @@ def test_outbox_records_once_per_key_and_logs_each_step(db: Database, clock: Fak
     tasks = TaskStore(db, clock=clock)
     assert [t.key for t in tasks.claim()] == [f"msg-{message_id}--send--1"]
     sent = outbox.sent(message_id, "SM" + "0" * 32)
-    assert sent is not None and sent.state is MessageState.SENT and sent.tries == 1
+    assert sent is not None
+    assert sent.state is MessageState.SENT
+    assert sent.tries == 1
     assert outbox.sent(message_id, "SM" + "0" * 32) is None  # a job run twice
     clock.advance(5)
     retried = outbox.settle(
@@ -170,13 +183,16 @@ def test_outbox_records_once_per_key_and_logs_each_step(db: Database, clock: Fak
         cause="teléfono apagado",
         retry_in=timedelta(seconds=60),
     )
-    assert retried is not None and retried.state is MessageState.QUEUED
+    assert retried is not None
+    assert retried.state is MessageState.QUEUED
     [again] = tasks.claim()
     assert again.key == f"msg-{message_id}--send--2"
     assert again.not_before == clock.now() + timedelta(seconds=60)
     outbox.sent(message_id, "SM" + "1" * 32)
     done = outbox.settle(message_id, MessageState.DELIVERED)
-    assert done is not None and done.state is MessageState.DELIVERED and done.tries == 2
+    assert done is not None
+    assert done.state is MessageState.DELIVERED
+    assert done.tries == 2
     assert outbox.settle(message_id, MessageState.FAILED) is None  # final already
     events = store.events(incident.id)
     kinds = [e.kind for e in events]
