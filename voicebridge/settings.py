@@ -49,10 +49,38 @@ class Settings:
     routing_file: Path | None
     districts_file: Path | None
     ami_url: str | None
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_auth_token_secondary: str | None
+    twilio_number: str | None
+    twilio_api_url: str
+    telegram_token: str | None
+    telegram_secret: str | None
+    telegram_api_url: str | None
+    telegram_mode: str
+    join_radius: int
+    join_window: int
+    photo_max_bytes: int
+
+    @property
+    def twilio_tokens(self) -> tuple[str, ...]:
+        """The auth tokens a Twilio signature may be made with (the second one while it
+        is rotated in)."""
+        return tuple(t for t in (self.twilio_auth_token, self.twilio_auth_token_secondary) if t)
+
+    @property
+    def sms_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_number)
+
+    @property
+    def telegram_configured(self) -> bool:
+        return bool(self.telegram_token)
 
     def redacted(self) -> dict[str, Any]:
         """The settings with passwords in URLs masked, for printing."""
-        return {f.name: _redact(getattr(self, f.name)) for f in fields(self)}
+        return {
+            f.name: _redact(getattr(self, f.name), secret=f.name in _SECRETS) for f in fields(self)
+        }
 
     def as_environ(self) -> dict[str, str]:
         """The settings as ``VOICEBRIDGE_*`` variables that :func:`load_settings` turns
@@ -69,7 +97,7 @@ class Settings:
                 shipped = _SHIPPED.get(spec.name)
                 out[spec.variable] = str(resources.files("routing") / shipped) if shipped else NONE
             else:
-                out[spec.variable] = _text(_redact(value))
+                out[spec.variable] = _text(_redact(value, secret=spec.secret))
         return out
 
 
@@ -79,6 +107,7 @@ class Spec:
     default: str | None  # None: derived from other settings
     parse: Callable[[str], Any]
     help: str
+    secret: bool = False  # masked wherever settings are shown
 
     @property
     def variable(self) -> str:
@@ -179,6 +208,39 @@ def _ami_url(value: str) -> str | None:
     return value
 
 
+def _optional(pattern: str, expected: str) -> Callable[[str], str | None]:
+    def parse(value: str) -> str | None:
+        if not value:
+            return None
+        if not re.fullmatch(pattern, value):
+            raise Invalid(expected)
+        return value
+
+    return parse
+
+
+def _api_url(value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise Invalid("an absolute http(s) URL")
+    return value.rstrip("/")
+
+
+def _required_api_url(value: str) -> str:
+    url = _api_url(value)
+    if url is None:
+        raise Invalid("an absolute http(s) URL")
+    return url
+
+
+def _telegram_mode(value: str) -> str:
+    if value not in ("webhook", "polling"):
+        raise Invalid("webhook (Telegram posts to /webhooks/telegram) or polling (development)")
+    return value
+
+
 def _bool(value: str) -> bool:
     folded = value.strip().lower()
     if folded in ("1", "true", "yes", "on"):
@@ -272,6 +334,90 @@ SPECS: tuple[Spec, ...] = (
         "the fake Asterisk and points this at it.",
     ),
     Spec(
+        name="twilio_account_sid",
+        default="",
+        parse=_optional(r"AC[0-9a-f]{32}", "a Twilio account SID: AC and 32 hex digits"),
+        help="Twilio account for SMS. Without it (or its token or number) SMS targets are "
+        "skipped and `/webhooks/twilio/sms` answers 404; `make run` starts the fake "
+        "Twilio and points the `VOICEBRIDGE_TWILIO_*` settings at it.",
+    ),
+    Spec(
+        name="twilio_auth_token",
+        default="",
+        parse=_optional(r"[0-9A-Za-z]{16,64}", "a Twilio auth token (letters and digits)"),
+        help="Twilio auth token: signs the webhooks Twilio sends (`X-Twilio-Signature`) "
+        "and authenticates the messages voicebridge sends.",
+        secret=True,
+    ),
+    Spec(
+        name="twilio_auth_token_secondary",
+        default="",
+        parse=_optional(r"[0-9A-Za-z]{16,64}", "a Twilio auth token (letters and digits)"),
+        help="A second auth token accepted on webhooks while the first is rotated.",
+        secret=True,
+    ),
+    Spec(
+        name="twilio_number",
+        default="",
+        parse=_optional(r"\+[1-9][0-9]{6,14}", "an E.164 number such as +51987000000"),
+        help="The Twilio number SMS are sent from and citizens write to.",
+    ),
+    Spec(
+        name="twilio_api_url",
+        default="https://api.twilio.com",
+        parse=_required_api_url,
+        help="Base URL of Twilio's REST API (the fake Twilio's under `make run`).",
+    ),
+    Spec(
+        name="telegram_token",
+        default="",
+        parse=_optional(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,64}", "a bot token from @BotFather"),
+        help="The Telegram bot's token. Without it Telegram targets are skipped and "
+        "`/webhooks/telegram` answers 404; `make run` starts the fake Bot API.",
+        secret=True,
+    ),
+    Spec(
+        name="telegram_secret",
+        default="",
+        parse=_optional(r"[A-Za-z0-9_-]{1,256}", "1 to 256 of A-Z a-z 0-9 _ -"),
+        help="The secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token` on every "
+        "webhook (set with `voicebridge telegram set-webhook`); required in webhook mode.",
+        secret=True,
+    ),
+    Spec(
+        name="telegram_api_url",
+        default="",
+        parse=_api_url,
+        help="Another Bot API server (a local `telegram-bot-api`, the fake under "
+        "`make run`), e.g. `http://127.0.0.1:8081`. Default: Telegram's.",
+    ),
+    Spec(
+        name="telegram_mode",
+        default="webhook",
+        parse=_telegram_mode,
+        help="`webhook` (Telegram posts updates to `/webhooks/telegram`) or `polling` "
+        "(serve asks with getUpdates; for development without a public URL).",
+    ),
+    Spec(
+        name="join_radius",
+        default="200",
+        parse=_int_between(0, 5000, "metres"),
+        help="A citizen's report of the same category this close (metres) to an open "
+        "incident joins it as another report.",
+    ),
+    Spec(
+        name="join_window",
+        default="30",
+        parse=_int_between(0, 1440, "minutes"),
+        help="... and this recent (minutes since the incident's last report).",
+    ),
+    Spec(
+        name="photo_max_bytes",
+        default="5242880",
+        parse=_int_between(1024, 20 * 1024 * 1024, "bytes"),
+        help="Largest citizen photo voicebridge fetches from Telegram (on demand).",
+    ),
+    Spec(
         name="db_pool_size",
         default="5",
         parse=_int_between(1, 100, "connections"),
@@ -280,6 +426,7 @@ SPECS: tuple[Spec, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SPECS}
+_SECRETS = frozenset(s.name for s in SPECS if s.secret)
 _KNOWN_VARIABLES = {s.variable for s in SPECS} | {CONFIG_VARIABLE}
 
 
@@ -369,7 +516,8 @@ def resolve_settings(environ: Mapping[str, str], *, service: Service | None = No
         ):
             theirs = from_service[spec.name][0]
             if _parsed(spec, theirs) != values[spec.name]:
-                source += f"; make run uses {_text(_redact(_parsed(spec, theirs)))}"
+                used = _redact(_parsed(spec, theirs), secret=spec.secret)
+                source += f"; make run uses {_text(used)}"
         sources[spec.variable] = source
     if "public_url" not in values:
         host = values["http_host"]
@@ -493,9 +641,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _redact(value: Any) -> Any:
+def _redact(value: Any, *, secret: bool = False) -> Any:
     if value is None:
         return ""
+    if secret and value:
+        return "***"
     if isinstance(value, str) and "://" in value:
         parts = urlsplit(value)
         if parts.password:

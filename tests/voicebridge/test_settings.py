@@ -198,3 +198,41 @@ def test_the_ami_url() -> None:
             SettingsError, match=r"VOICEBRIDGE_AMI_URL: expected ami://user:secret@host:port"
         ):
             load_settings({"VOICEBRIDGE_AMI_URL": bad})
+
+
+def test_channel_secrets_are_masked_wherever_settings_are_shown() -> None:
+    token = "123456:" + "A" * 35
+    settings = load_settings(
+        {
+            "VOICEBRIDGE_TELEGRAM_TOKEN": token,
+            "VOICEBRIDGE_TELEGRAM_SECRET": "s3cr3t-value",
+            "VOICEBRIDGE_TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "VOICEBRIDGE_TWILIO_AUTH_TOKEN": "f" * 32,
+            "VOICEBRIDGE_TWILIO_AUTH_TOKEN_SECONDARY": "e" * 32,
+            "VOICEBRIDGE_TWILIO_NUMBER": "+51987000000",
+        }
+    )
+    assert settings.sms_configured
+    assert settings.telegram_configured
+    assert settings.twilio_tokens == ("f" * 32, "e" * 32)
+    for shown in (str(settings.redacted()), str(settings.shown())):
+        for secret in (token, "s3cr3t-value", "f" * 32, "e" * 32):
+            assert secret not in shown
+        assert "AC" + "0" * 32 in shown  # an account id is not a secret
+    assert settings.as_environ()["VOICEBRIDGE_TELEGRAM_TOKEN"] == token
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("VOICEBRIDGE_TWILIO_ACCOUNT_SID", "ACxyz", "AC and 32 hex digits"),
+        ("VOICEBRIDGE_TWILIO_NUMBER", "987000000", "E.164"),
+        ("VOICEBRIDGE_TELEGRAM_SECRET", "no spaces", "A-Z a-z 0-9 _ -"),
+        ("VOICEBRIDGE_TELEGRAM_MODE", "push", "polling"),
+        ("VOICEBRIDGE_JOIN_RADIUS", "-1", "metres"),
+    ],
+)
+def test_channel_settings_say_what_is_expected(variable: str, value: str, expected: str) -> None:
+    with pytest.raises(SettingsError, match=variable) as info:
+        load_settings({variable: value})
+    assert expected in str(info.value)
