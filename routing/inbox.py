@@ -45,6 +45,7 @@ class Stored:
     received_at: datetime
     processed_at: datetime | None
     replies: tuple[str, ...] | None  # what the sender was answered once processed
+    answered: bool  # those replies went in the channel's answer (else as messages)
     incident: str | None  # the incident it went to, if any
     failures: int
     repeated: bool = False  # stored before: this delivery is a repeat
@@ -59,7 +60,8 @@ def _stored(row: Row[Any], *, repeated: bool = False) -> Stored:
         raw=dict(row.raw),
         received_at=row.received_at,
         processed_at=row.processed_at,
-        replies=None if row.replies is None else tuple(row.replies),
+        replies=None if row.replies is None else tuple(row.replies["texts"]),
+        answered=bool(row.replies and row.replies["answered"]),
         incident=row.incident,
         failures=row.failures,
         repeated=repeated,
@@ -131,6 +133,7 @@ class Inbox:
                     received_at=now,
                     processed_at=None,
                     replies=None,
+                    answered=False,
                     incident=None,
                     failures=0,
                 )
@@ -195,14 +198,22 @@ class Inbox:
         row_id: int,
         *,
         replies: Sequence[str],
+        answered: bool,
         incident: str | None,
         now: datetime,
     ) -> None:
-        """In the transaction that did what the message called for: it is processed."""
+        """In the transaction that did what the message called for: it is processed, and
+        its sender was answered ``replies``: in the channel's answer (``answered``: a
+        TwiML reply), or as messages of their own (recorded in the outbox)."""
         conn.execute(
             update(t.inbound_messages)
             .where(t.inbound_messages.c.id == bindparam("rid"))
-            .values(processed_at=now, replies=list(replies), incident=incident, error=None),
+            .values(
+                processed_at=now,
+                replies={"texts": list(replies), "answered": answered},
+                incident=incident,
+                error=None,
+            ),
             {"rid": row_id},
         )
 

@@ -69,7 +69,12 @@ def test_messages_of_a_chat_are_taken_in_order(inbox: Inbox, db: Database) -> No
         taken = inbox.take(conn, first.id)
         assert taken is not None
         inbox.processed(
-            conn, first.id, replies=["Reporte recibido"], incident=None, now=taken.received_at
+            conn,
+            first.id,
+            replies=["Reporte recibido"],
+            answered=True,
+            incident=None,
+            now=taken.received_at,
         )
     with db.write() as conn:
         assert inbox.take(conn, first.id) is None  # processed already
@@ -77,6 +82,7 @@ def test_messages_of_a_chat_are_taken_in_order(inbox: Inbox, db: Database) -> No
     stored = inbox.get(first.id)
     assert stored is not None
     assert stored.replies == ("Reporte recibido",)
+    assert stored.answered
 
 
 def test_a_message_that_keeps_failing_is_set_aside_and_does_not_block_its_chat(

@@ -1,0 +1,215 @@
+"""Intake of the messages that come through the channels (SMS, Telegram): stored first,
+processed after, in arrival order per chat.
+
+A webhook hands its message to :meth:`ChannelIntake.submit`. Messages that arrive while
+the database is busy are stored together, in one transaction (a group commit); the
+webhook may answer its channel as soon as its message is stored. They are then processed
+together, in one transaction, each by its channel's :class:`Processor` (the report filed
+or joined, the conversation advanced, the replies and news recorded), and each marked
+processed in that same transaction. A message stored by a process that died before
+processing it, or whose processing failed, is taken again by :meth:`recover` (every
+``serve`` runs it every second), so nothing stored is lost; a message processed is never
+processed again.
+"""
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Connection
+
+from routing.db import Database
+from routing.inbox import MAX_FAILURES, Inbound, Inbox, Stored
+from routing.ports import Clock
+from voicebridge.blocking import Blocking
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+STALE_SECONDS = 5.0  # a message unprocessed this long is another process's leftover
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Processed:
+    replies: tuple[str, ...] = ()  # the answers to the sender
+    incident: str | None = None  # the incident the message went to, if any
+
+
+class Processor(Protocol):
+    """What a channel does with one of its messages, in the caller's write transaction.
+    ``answering``: the sender waits for the channel's answer (an SMS webhook's TwiML),
+    which carries the replies; otherwise the processor records them as messages."""
+
+    def process(
+        self, conn: Connection, message: Stored, now: datetime, *, answering: bool
+    ) -> Processed: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    stored: Stored
+    processed: Processed | None  # None: not processed now (it will be, in order)
+    answered: bool  # the replies are the sender's answer (else they go as messages)
+
+
+@dataclass
+class _Pending:
+    message: Inbound
+    wait: bool  # the webhook waits for the processing (to answer with the replies)
+    stored: "asyncio.Future[Stored]"
+    done: "asyncio.Future[Outcome]"
+
+
+class ChannelIntake:
+    def __init__(
+        self,
+        inbox: Inbox,
+        db: Database,
+        clock: Clock,
+        blocking: Blocking,
+        processors: Mapping[str, Processor],
+    ) -> None:
+        self.inbox = inbox
+        self.db = db
+        self.clock = clock
+        self.blocking = blocking
+        self.processors = processors
+        self._pending: list[_Pending] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def submit(self, message: Inbound, *, wait: bool) -> Outcome:
+        """Store the message (a repeat finds the first one's row) and, with ``wait``,
+        process it before returning: the outcome carries the replies to answer with.
+        Without ``wait`` it returns once the message is stored; its processing follows."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(
+            message=message, wait=wait, stored=loop.create_future(), done=loop.create_future()
+        )
+        self._pending.append(pending)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = loop.create_task(self._drain(), name="voicebridge-channel-intake")
+        stored = await asyncio.shield(pending.stored)
+        if not wait:
+            return Outcome(stored=stored, processed=None, answered=False)
+        return await asyncio.shield(pending.done)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                stored = await self.blocking(self.inbox.store, [p.message for p in batch])
+            except Exception as exc:  # the database failed: nothing stored, all hear it
+                for p in batch:
+                    for future in (p.stored, p.done):
+                        if not future.done():
+                            future.set_exception(exc)
+                            future.exception()  # retrieved: a waiter may be gone
+                continue
+            for p, s in zip(batch, stored, strict=True):
+                p.stored.set_result(s)
+            answering = {s.id for p, s in zip(batch, stored, strict=True) if p.wait}
+            to_process = [s.id for s in stored if s.processed_at is None]
+            try:
+                results = await self.blocking(self.process, to_process, answering)
+            except Exception:
+                log.exception("processing %d stored message(s) failed; retried", len(batch))
+                results = {}
+            for p, s in zip(batch, stored, strict=True):
+                if p.done.done():
+                    continue
+                if s.processed_at is not None:  # a repeat of a message processed before
+                    replies = s.replies or ()
+                    p.done.set_result(
+                        Outcome(
+                            stored=s,
+                            processed=Processed(replies=replies, incident=s.incident),
+                            answered=s.answered,
+                        )
+                    )
+                else:
+                    result = results.get(s.id)
+                    p.done.set_result(
+                        Outcome(stored=s, processed=result, answered=result is not None)
+                    )
+
+    def process(self, ids: Sequence[int], answering: set[int]) -> dict[int, Processed]:
+        """Process the stored messages ``ids`` in one transaction, in order; those in
+        ``answering`` with their replies left for the channel's answer. If one fails,
+        the batch is rolled back and each is processed in a transaction of its own, the
+        failing one counted (:meth:`Inbox.failed`). The results, by id, of the messages
+        processed here (not those processed meanwhile by another process, nor those
+        whose chat has an earlier message still to process)."""
+        if not ids:
+            return {}
+        try:
+            return self._process(ids, answering)
+        except Exception:
+            if len(ids) == 1:
+                self._failed(ids[0])
+                return {}
+        results: dict[int, Processed] = {}
+        for row_id in ids:
+            try:
+                results |= self._process([row_id], answering)
+            except Exception:
+                self._failed(row_id)
+        return results
+
+    def _process(self, ids: Sequence[int], answering: set[int]) -> dict[int, Processed]:
+        now = self.clock.now()
+        results: dict[int, Processed] = {}
+        with self.db.write() as conn:
+            for row_id in ids:
+                message = self.inbox.take(conn, row_id)
+                if message is None:
+                    continue
+                processor = self.processors.get(message.channel)
+                if processor is None:
+                    raise LookupError(f"no processor for channel {message.channel!r}")
+                live = row_id in answering
+                result = processor.process(conn, message, now, answering=live)
+                self.inbox.processed(
+                    conn,
+                    row_id,
+                    replies=result.replies,
+                    answered=live,
+                    incident=result.incident,
+                    now=now,
+                )
+                results[row_id] = result
+        return results
+
+    def _failed(self, row_id: int) -> None:
+        """Called from an exception handler: count the failure, with its traceback."""
+        error = traceback.format_exc(limit=8)
+        log.error("processing inbound message %d failed: %s", row_id, error)
+        try:
+            failures = self.inbox.failed(row_id, error)
+        except Exception:
+            log.exception("could not count the failure of inbound message %d", row_id)
+            return
+        if failures >= MAX_FAILURES:
+            log.error(
+                "inbound message %d failed %d times: set aside for the operators",
+                row_id,
+                failures,
+            )
+
+    def recover(self, *, everything: bool = False) -> int:
+        """Process what is stored and not processed: the messages stored more than a few
+        seconds ago (by a process that died, or whose processing failed), or with
+        ``everything`` all of them. Replies go out as messages. The number processed."""
+        before = None if everything else self.clock.now() - timedelta(seconds=STALE_SECONDS)
+        processed = 0
+        while True:
+            due = self.inbox.due(stored_before=before)
+            if not due:
+                return processed
+            done = self.process([m.id for m in due], set())
+            processed += len(done)
+            if not done:
+                return processed  # what is left waits (its chat's turn) or keeps failing
