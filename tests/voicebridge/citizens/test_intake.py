@@ -1,0 +1,145 @@
+"""The channel intake: stored in a group commit, processed in order per chat, a repeat
+answered as the first time, a failure rolled back and retried, leftovers recovered."""
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Connection, select
+
+from routing import schema
+from routing.db import Database
+from routing.inbox import MAX_FAILURES, Inbound, Inbox, Stored
+from tests.conftest import FakeClock
+from voicebridge.blocking import Blocking
+from voicebridge.citizens.intake import ChannelIntake, Processed
+
+
+@dataclass
+class Recorder:
+    """A processor that records what it was given, and fails on demand."""
+
+    seen: list[tuple[str, bool]] = field(default_factory=list)
+    fail_on: set[str] = field(default_factory=set)
+
+    def process(
+        self, conn: Connection, message: Stored, now: datetime, *, answering: bool
+    ) -> Processed:
+        body = message.raw["Body"]
+        self.seen.append((body, answering))
+        if body in self.fail_on:
+            raise ValueError(f"no se pudo con {body}")
+        return Processed(replies=(f"recibido: {body}",), incident="LIM-2026-000001")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.from_url(database_url, pool_size=4)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def blocking() -> Iterator[Blocking]:
+    pool = Blocking(4)
+    yield pool
+    pool.shutdown()
+
+
+def msg(sid: str, body: str, chat: str = "+51987654321") -> Inbound:
+    return Inbound(channel="sms", external_id=sid, chat=chat, raw={"Body": body})
+
+
+def intake(db: Database, clock: FakeClock, blocking: Blocking, rec: Recorder) -> ChannelIntake:
+    return ChannelIntake(Inbox(db, clock=clock), db, clock, blocking, {"sms": rec})
+
+
+async def test_a_burst_is_stored_and_processed_in_order_each_answered(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    rec = Recorder()
+    channel = intake(db, clock, blocking, rec)
+    outcomes = await asyncio.gather(
+        *(channel.submit(msg(f"SM{n}", f"m{n}", chat=f"+5198765430{n % 3}"), wait=True)
+          for n in range(30))
+    )  # fmt: skip
+    assert [o.processed.replies for o in outcomes if o.processed] == [
+        (f"recibido: m{n}",) for n in range(30)
+    ]
+    assert all(o.answered for o in outcomes)
+    assert [body for body, _ in rec.seen] == [f"m{n}" for n in range(30)]
+
+
+async def test_a_repeat_is_answered_as_the_first_time_and_not_processed_again(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    rec = Recorder()
+    channel = intake(db, clock, blocking, rec)
+    first = await channel.submit(msg("SM1", "robo"), wait=True)
+    again = await channel.submit(msg("SM1", "robo"), wait=True)
+    assert again.stored.repeated
+    assert again.processed == first.processed
+    assert again.answered
+    assert rec.seen == [("robo", True)]
+
+
+async def test_without_waiting_the_message_is_stored_and_processed_after(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    rec = Recorder()
+    channel = intake(db, clock, blocking, rec)
+    outcome = await channel.submit(msg("SM1", "robo"), wait=False)
+    assert outcome.processed is None
+    for _ in range(100):
+        if rec.seen:
+            break
+        await asyncio.sleep(0.01)
+    assert rec.seen == [("robo", False)]  # nobody waits: replies go as messages
+
+
+async def test_a_failing_message_is_rolled_back_alone_and_set_aside_after_retries(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    rec = Recorder(fail_on={"roto"})
+    channel = intake(db, clock, blocking, rec)
+    bad, good, other = await asyncio.gather(
+        channel.submit(msg("SM1", "roto"), wait=True),
+        channel.submit(msg("SM2", "después", chat="+51987654321"), wait=True),
+        channel.submit(msg("SM3", "otro chat", chat="+51999888777"), wait=True),
+    )
+    assert bad.processed is None
+    assert good.processed is None  # its chat's earlier message is not processed yet
+    assert other.processed is not None
+    assert other.processed.replies == ("recibido: otro chat",)
+    inbox = Inbox(db, clock=clock)
+    for _ in range(MAX_FAILURES):
+        clock.advance(10)
+        channel.recover()
+    assert inbox.due() == []  # the failing one set aside, and the one after it processed
+    assert ("después", False) in rec.seen
+    stored = inbox.get(bad.stored.id)
+    assert stored is not None
+    assert stored.failures == MAX_FAILURES
+    assert "no se pudo con roto" in (stored_error(db, bad.stored.id) or "")
+
+
+def stored_error(db: Database, row_id: int) -> str | None:
+    with db.read() as conn:
+        return conn.execute(
+            select(schema.inbound_messages.c.error).where(schema.inbound_messages.c.id == row_id)
+        ).scalar()
+
+
+async def test_what_a_dead_process_stored_is_processed_by_recovery(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    inbox = Inbox(db, clock=clock)
+    inbox.store([msg("SM1", "robo"), msg("SM2", "otra cosa")])  # stored, then the process died
+    rec = Recorder()
+    channel = intake(db, clock, blocking, rec)
+    assert channel.recover() == 0  # fresh: maybe another live process's
+    assert channel.recover(everything=True) == 2
+    assert rec.seen == [("robo", False), ("otra cosa", False)]
+    assert inbox.due() == []
