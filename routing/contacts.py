@@ -277,6 +277,44 @@ class ContactLedger:
             for r in rows
         ]
 
+    def answerable(self, medium: Medium, address: str) -> str | None:
+        """The ref of the contact a reply from ``address`` on ``medium`` answers: the
+        latest responder's contact sent there whose try is in flight or was delivered,
+        while its agency has still to acknowledge. None when no alert went to that
+        address (a reply from anyone else changes nothing)."""
+        c, a, s = t.contacts.c, t.attempts.c, t.assignments.c
+        open_assignment = (
+            select(s.id)
+            .where(
+                s.incident_id == c.incident_id,
+                s.agency == c.agency,
+                s.state.in_([AssignmentState.PENDING.value, AssignmentState.UNANSWERED.value]),
+            )
+            .exists()
+        )
+        with self.db.read() as conn:
+            return conn.execute(
+                select(c.ref)
+                .join(t.attempts, a.id == c.attempt_id)
+                .where(
+                    c.medium == medium.value,
+                    c.address == address,
+                    c.role == ContactRole.RESPONDER.value,
+                    a.outcome.in_([*IN_FLIGHT_VALUES, *AFTER_REACHED]),
+                    open_assignment,
+                )
+                .order_by(c.id.desc())
+                .limit(1)
+            ).scalar()
+
+    def addressed(self, ref: str) -> tuple[Medium, str] | None:
+        """The medium and address of the contact ``ref`` (a button pressed in a chat
+        counts only from the chat the alert went to)."""
+        c = t.contacts.c
+        with self.db.read() as conn:
+            row = conn.execute(select(c.medium, c.address).where(c.ref == ref)).first()
+        return None if row is None else (Medium(row.medium), row.address)
+
     # ------------------------------------------------------------- reports
 
     def answered(self, ref: str) -> None:
@@ -733,3 +771,5 @@ class ContactPort(Protocol):
     def left(self, ref: str) -> None: ...
     def ended(self, ref: str, cause: str, outcome: AttemptOutcome | None = None) -> None: ...
     def dropped(self, refs: Collection[str], cause: str, why: str) -> list[str]: ...
+    def answerable(self, medium: Medium, address: str) -> str | None: ...
+    def addressed(self, ref: str) -> tuple[Medium, str] | None: ...

@@ -8,6 +8,7 @@ Telegram, on it or on an incident merged into it) and records one message each, 
 key that is recorded once.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -46,15 +47,22 @@ def news_for(new: NewEvent) -> NewsKind | None:
     return None
 
 
-def news_task(incident_id: str, kind: NewsKind) -> Task:
-    """The job that tells the incident's followers ``kind``; recorded with the event
-    (the same key again while the first is pending is not recorded twice; the messages'
-    own keys keep a later one from telling anyone twice)."""
+def news_task(incident_id: str, kind: NewsKind, seq: int) -> Task:
+    """The job that tells the incident's followers ``kind``, recorded with the event
+    ``seq`` of its log that calls for it (a second agency's confirmation records
+    another; the messages' own keys keep anyone from being told twice)."""
     return Task(
-        key=f"{incident_id}--news_{kind.value}--1",
+        key=f"{incident_id}--news_{kind.value}--{seq}",
         name="citizen_news",
         args={"incident_id": incident_id, "kind": kind.value},
     )
+
+
+def on_event(new: NewEvent, seq: int, incident_id: Callable[[], str]) -> list[Task]:
+    """The store's hook (:class:`~routing.store.IncidentStore` ``on_event``): the news
+    task an event calls for."""
+    kind = news_for(new)
+    return [] if kind is None else [news_task(incident_id(), kind, seq)]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -48,6 +48,9 @@ from routing.ports import Clock, SystemClock
 
 FollowUp = Callable[[Incident], Sequence[Task]]
 OnFinal = Callable[[Connection, int, datetime, str], None]
+# the follow-up work an event calls for, recorded with it (the citizens' news): given
+# the event, its sequence number and a way to read the incident's public id
+OnEvent = Callable[[NewEvent, int, Callable[[], str]], Sequence[Task]]
 
 
 def _nothing(conn: Connection, row_id: int, now: datetime, why: str) -> None:
@@ -117,6 +120,7 @@ class IncidentStore:
         prefix: str = "LIM",
         clock: Clock | None = None,
         on_final: OnFinal | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
         if not PREFIX_PATTERN.match(prefix):
             raise InvalidValue("prefix", f"{prefix!r} must be 2 to 8 capital letters")
@@ -127,6 +131,8 @@ class IncidentStore:
         # called, in the same transaction, when an incident becomes resolved, cancelled or
         # merged (the contact ledger ends its escalations and contacts there)
         self.on_final: OnFinal = on_final or _nothing
+        # asked, in the same transaction, for the tasks an event appended calls for
+        self.on_event = on_event
 
     # ---------------------------------------------------------------- writes
 
@@ -535,6 +541,10 @@ class IncidentStore:
                 "key": key,
             },
         )
+        if self.on_event is not None:
+            tasks = self.on_event(new, int(seq), lambda: self._public_id(conn, row_id))
+            if tasks:
+                self.add_tasks(conn, tasks, now)
         return int(seq)
 
     def _insert_report(

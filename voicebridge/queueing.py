@@ -68,6 +68,17 @@ JOBS: Mapping[str, JobSpec] = {
     "escalate": JobSpec(
         func="voicebridge.jobs.escalate", queue=QUEUE_CALLS, timeout=30, retry=(2, 5, 15)
     ),
+    # a message out (a responder's alert, a citizen's reply or news): the channel's own
+    # failures are retried by new tasks (messaging.py); these retries are for the rest
+    "send_message": JobSpec(
+        func="voicebridge.messaging.send_message", queue=QUEUE_CALLS, timeout=60, retry=(2, 10, 60)
+    ),
+    "citizen_news": JobSpec(
+        func="voicebridge.messaging.citizen_news",
+        queue=QUEUE_DEFAULT,
+        timeout=60,
+        retry=(5, 30, 120),
+    ),
     "sweep_overdue": JobSpec(
         func="voicebridge.jobs.sweep_overdue", queue=QUEUE_DEFAULT, timeout=120, retry=()
     ),

@@ -5,12 +5,16 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from routing import news
 from routing.calls import CallStore
+from routing.chats import Chats
 from routing.db import Database
 from routing.dispatching import DispatchStore
 from routing.geo import Outlines
+from routing.inbox import Inbox
 from routing.ledger import stop_all
 from routing.models import Medium
+from routing.outbox import Outbox
 from routing.ports import Clock, SystemClock
 from routing.revisions import RevisionStore
 from routing.store import IncidentStore
@@ -42,6 +46,9 @@ class Runtime:
     outlines: Outlines
     wakeup: Wakeup
     media: frozenset[Medium]
+    inbox: Inbox
+    chats: Chats
+    outbox: Outbox
 
     def after_fork(self) -> None:
         self.db.after_fork()
@@ -53,10 +60,15 @@ class Runtime:
 
 def configured_media(settings: Settings) -> frozenset[Medium]:
     """The media whose adapter the settings configure: calls and talkgroups (through
-    the radio gateway's dial string) with an Asterisk."""
+    the radio gateway's dial string) with an Asterisk, SMS with Twilio, Telegram with
+    a bot."""
     media: set[Medium] = set()
     if settings.ami_url is not None:
         media |= {Medium.VOICE, Medium.TALKGROUP}
+    if settings.sms_configured:
+        media.add(Medium.SMS)
+    if settings.telegram_configured:
+        media.add(Medium.TELEGRAM)
     return frozenset(media)
 
 
@@ -83,7 +95,13 @@ def build_runtime(
     clock = clock or SystemClock()
     media = configured_media(settings) if media is None else media
     db = Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
-    store = IncidentStore(db, prefix=settings.incident_prefix, clock=clock, on_final=stop_all)
+    store = IncidentStore(
+        db,
+        prefix=settings.incident_prefix,
+        clock=clock,
+        on_final=stop_all,
+        on_event=news.on_event,
+    )
     redis = make_redis(settings.redis_url)
     wakeup = Wakeup(redis)
     rules = RulesInForce(RevisionStore(db, clock=clock), settings.routing_file)
@@ -107,4 +125,7 @@ def build_runtime(
         outlines=outlines,
         wakeup=wakeup,
         media=media,
+        inbox=Inbox(db, clock=clock),
+        chats=Chats(db),
+        outbox=Outbox(db, store, clock=clock),
     )

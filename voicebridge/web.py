@@ -5,6 +5,7 @@ from aiohttp import web
 from voicebridge.ami.bridge import Bridge
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
+from voicebridge.citizens.intake import ChannelIntake
 from voicebridge.intake import IntakeWriter
 from voicebridge.metrics import Metrics
 from voicebridge.runtime import Runtime
@@ -14,4 +15,5 @@ BLOCKING = web.AppKey("blocking", Blocking)
 METRICS = web.AppKey("metrics", Metrics)
 INTAKE = web.AppKey("intake", IntakeWriter)
 REVOCATION_WATCH = web.AppKey("revocation_watch", RevocationWatch)
+CHANNELS = web.AppKey("channels", ChannelIntake)  # the citizens' channels' intake
 BRIDGE = web.AppKey("bridge", Bridge)  # absent without VOICEBRIDGE_AMI_URL

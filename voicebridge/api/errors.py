@@ -62,12 +62,23 @@ class ErrorCode:
 
 CODES: dict[str, ErrorCode] = {
     "invalid_json": ErrorCode(400, "El cuerpo no es JSON válido."),
+    "invalid_form": ErrorCode(
+        400, "El cuerpo no es un formulario application/x-www-form-urlencoded válido."
+    ),
     "unauthorized": ErrorCode(
         401, "Falta la clave de API, o es desconocida o fue revocada (Authorization: Bearer)."
     ),
     "forbidden": ErrorCode(403, "La clave no tiene el rol que esta operación requiere."),
     "district_forbidden": ErrorCode(
         403, "La clave pertenece a la central de otro distrito: no ve ni escribe en este."
+    ),
+    "invalid_signature": ErrorCode(
+        403,
+        "La firma del webhook (X-Twilio-Signature) o su secreto "
+        "(X-Telegram-Bot-Api-Secret-Token) falta o no es válido: no se guardó nada.",
+    ),
+    "channel_not_configured": ErrorCode(
+        404, "Ese canal (SMS, Telegram) no está configurado en este servicio."
     ),
     "not_found": ErrorCode(404, "No existe lo que se pidió (incidente, ruta, tramo, revisión)."),
     "method_not_allowed": ErrorCode(405, "Esta ruta no admite ese método HTTP."),

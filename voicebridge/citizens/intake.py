@@ -40,12 +40,26 @@ class Processed:
 
 
 class Processor(Protocol):
-    """What a channel does with one of its messages, in the caller's write transaction.
-    ``answering``: the sender waits for the channel's answer (an SMS webhook's TwiML),
-    which carries the replies; otherwise the processor records them as messages."""
+    """What a channel does with one of its messages.
+
+    :meth:`prepare` runs first, outside any transaction, for what must run in
+    transactions of its own (a responder's acknowledgement through the contact ledger);
+    it must be idempotent (it runs again if the process dies before the message is
+    marked processed). :meth:`process` then runs in the intake's write transaction, with
+    what ``prepare`` returned. ``answering``: the sender waits for the channel's answer
+    (an SMS webhook's TwiML), which carries the replies; otherwise the processor records
+    them as messages."""
+
+    def prepare(self, message: Stored, now: datetime) -> object: ...
 
     def process(
-        self, conn: Connection, message: Stored, now: datetime, *, answering: bool
+        self,
+        conn: Connection,
+        message: Stored,
+        now: datetime,
+        *,
+        answering: bool,
+        prepared: object,
     ) -> Processed: ...
 
 
@@ -112,7 +126,7 @@ class ChannelIntake:
             for p, s in zip(batch, stored, strict=True):
                 p.stored.set_result(s)
             answering = {s.id for p, s in zip(batch, stored, strict=True) if p.wait}
-            to_process = [s.id for s in stored if s.processed_at is None]
+            to_process = [s for s in stored if s.processed_at is None]
             try:
                 results = await self.blocking(self.process, to_process, answering)
             except Exception:
@@ -136,42 +150,49 @@ class ChannelIntake:
                         Outcome(stored=s, processed=result, answered=result is not None)
                     )
 
-    def process(self, ids: Sequence[int], answering: set[int]) -> dict[int, Processed]:
-        """Process the stored messages ``ids`` in one transaction, in order; those in
+    def process(self, messages: Sequence[Stored], answering: set[int]) -> dict[int, Processed]:
+        """Process the stored ``messages`` in one transaction, in order; those in
         ``answering`` with their replies left for the channel's answer. If one fails,
         the batch is rolled back and each is processed in a transaction of its own, the
         failing one counted (:meth:`Inbox.failed`). The results, by id, of the messages
         processed here (not those processed meanwhile by another process, nor those
         whose chat has an earlier message still to process)."""
-        if not ids:
+        if not messages:
             return {}
         try:
-            return self._process(ids, answering)
+            return self._process(messages, answering)
         except Exception:
-            if len(ids) == 1:
-                self._failed(ids[0])
+            if len(messages) == 1:
+                self._failed(messages[0].id)
                 return {}
         results: dict[int, Processed] = {}
-        for row_id in ids:
+        for message in messages:
             try:
-                results |= self._process([row_id], answering)
+                results |= self._process([message], answering)
             except Exception:
-                self._failed(row_id)
+                self._failed(message.id)
         return results
 
-    def _process(self, ids: Sequence[int], answering: set[int]) -> dict[int, Processed]:
+    def _processor(self, channel: str) -> Processor:
+        processor = self.processors.get(channel)
+        if processor is None:
+            raise LookupError(f"no processor for channel {channel!r}")
+        return processor
+
+    def _process(self, messages: Sequence[Stored], answering: set[int]) -> dict[int, Processed]:
         now = self.clock.now()
+        prepared = {m.id: self._processor(m.channel).prepare(m, now) for m in messages}
         results: dict[int, Processed] = {}
         with self.db.write() as conn:
-            for row_id in ids:
+            for given in messages:
+                row_id = given.id
                 message = self.inbox.take(conn, row_id)
                 if message is None:
                     continue
-                processor = self.processors.get(message.channel)
-                if processor is None:
-                    raise LookupError(f"no processor for channel {message.channel!r}")
                 live = row_id in answering
-                result = processor.process(conn, message, now, answering=live)
+                result = self._processor(message.channel).process(
+                    conn, message, now, answering=live, prepared=prepared[row_id]
+                )
                 self.inbox.processed(
                     conn,
                     row_id,
@@ -209,7 +230,7 @@ class ChannelIntake:
             due = self.inbox.due(stored_before=before)
             if not due:
                 return processed
-            done = self.process([m.id for m in due], set())
+            done = self.process(due, set())
             processed += len(done)
             if not done:
                 return processed  # what is left waits (its chat's turn) or keeps failing

@@ -24,8 +24,17 @@ class Recorder:
     seen: list[tuple[str, bool]] = field(default_factory=list)
     fail_on: set[str] = field(default_factory=set)
 
+    def prepare(self, message: Stored, now: datetime) -> object:
+        return None
+
     def process(
-        self, conn: Connection, message: Stored, now: datetime, *, answering: bool
+        self,
+        conn: Connection,
+        message: Stored,
+        now: datetime,
+        *,
+        answering: bool,
+        prepared: object,
     ) -> Processed:
         body = message.raw["Body"]
         self.seen.append((body, answering))
