@@ -155,6 +155,10 @@ SAMPLES: dict[str, Any] = {
     "district_source": "given",
     "district_note": "Distrito indicado: San Juan de Lurigancho.",
     "agencies": ("pnp", "serenazgo"),
+    "distance_m": 120.4,
+    "address": "av abancay 123",
+    "lat": -12.0464,
+    "lon": -77.0428,
 }
 
 
