@@ -5,10 +5,11 @@ lacked; an operator splits a report wrongly joined. On SQLite and on PostgreSQL.
 import math
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import create_engine, select, text
 
 from routing import categories
 from routing import schema as t
@@ -46,6 +47,7 @@ from routing.models import (
 from routing.reading import UNCLASSIFIED
 from routing.store import IncidentStore
 from tests.conftest import FakeClock
+from voicebridge import migrate
 
 ACTOR = "system:sms"
 OPERATOR = "operator:test"
@@ -703,3 +705,56 @@ def test_splits_that_are_refused_change_nothing(store: IncidentStore) -> None:
         store.split_report(first.incident.id, joined.report.id, actor=OPERATOR, cause="x y")
     assert store.count() == 2
     assert len(store.detail(first.incident.id).reports) == 2
+
+
+# -------------------------------------------------------------------- migration
+
+T0 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_the_migration_gives_stored_incidents_the_time_of_their_latest_report(
+    dialect: str, request: pytest.FixtureRequest
+) -> None:
+    url = str(request.getfixturevalue("sqlite_url" if dialect == "sqlite" else "empty_postgres"))
+
+    def stored(at: datetime) -> object:  # as the schema stores it: naive UTC text on SQLite
+        return at.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else at
+
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0005")
+        conn.commit()
+        conn.execute(
+            text(
+                "INSERT INTO incidents (id, public_id, category, priority, source, summary, "
+                "status, created_at, updated_at, created_by, version) VALUES "
+                "(1, 'LIM-2026-000001', 'robo', 'high', 'sms', 'x', 'received', "
+                ":t0, :t0, 'a', 1), (2, 'LIM-2026-000002', 'robo', 'high', 'sms', 'y', "
+                "'received', :t0, :t0, 'a', 1)"
+            ),
+            {"t0": stored(T0)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO reports (incident_id, source, received_at, text, payload) VALUES "
+                "(1, 'sms', :t0, 'x', '{}'), (1, 'sms', :t1, 'x', '{}')"
+            ),
+            {"t0": stored(T0), "t1": stored(T0 + timedelta(minutes=7))},
+        )
+        conn.commit()
+    engine.dispose()
+    migrate.upgrade(url)
+    db = Database.from_url(url)
+    with db.read() as conn:
+        latest = dict(
+            conn.execute(select(t.incidents.c.public_id, t.incidents.c.last_report_at)).all()
+        )
+    db.dispose()
+    assert latest == {
+        "LIM-2026-000001": T0 + timedelta(minutes=7),
+        "LIM-2026-000002": T0,  # no report: when it was created
+    }
