@@ -20,6 +20,7 @@ from routing.categories import category_by_code
 from routing.db import Database
 from routing.dedup import (
     Filed,
+    Match,
     Nearby,
     created_cause,
     filing_lock,
@@ -479,28 +480,9 @@ class IncidentStore:
                 nearby=nearby,
             )
             for match in matches:
-                row = conn.execute(self.sql.lock_by_id, {"rid": match.row_id}).one()
-                if Status(row.status) in FINAL:  # it ended since the candidates were read
-                    continue
-                cause = joined_cause(match, now)
-                report_id = self._insert_report(conn, match.row_id, report, now, address_key)
-                joined = ReportJoined(
-                    report=report_id,
-                    source=report.source.value,
-                    after_seconds=match.after_seconds(now),
-                    distance_m=None if match.distance_m is None else round(match.distance_m, 1),
-                    address=address_key if match.distance_m is None else None,
-                )
-                self.log(conn, match.row_id, now, event(joined, actor=actor, cause=cause))
-                incident = self.read(conn, match.row_id)
-                stored = conn.execute(self.sql.report_by_id, {"report": report_id}).one()
-                return Filed(
-                    incident=incident,
-                    report=mapped.report(stored, incident.id),
-                    joined=True,
-                    distance_m=match.distance_m,
-                    cause=cause,
-                )
+                filed = self._join(conn, match, report, now, actor=actor, address_key=address_key)
+                if filed is not None:
+                    return filed
         ids, [incident] = self._new_incidents(
             conn,
             [Intake(new=new, actor=actor, follow_up=follow_up)],
@@ -515,6 +497,40 @@ class IncidentStore:
             joined=False,
             distance_m=None,
             cause=created_cause(new.category, nearby),
+        )
+
+    def _join(
+        self,
+        conn: Connection,
+        match: Match,
+        report: NewReport,
+        now: datetime,
+        *,
+        actor: str,
+        address_key: str | None,
+    ) -> Filed | None:
+        """Add the report to the matching incident; None if it ended since it was read."""
+        row = conn.execute(self.sql.lock_by_id, {"rid": match.row_id}).one()
+        if Status(row.status) in FINAL:
+            return None
+        cause = joined_cause(match, now)
+        report_id = self._insert_report(conn, match.row_id, report, now, address_key)
+        joined = ReportJoined(
+            report=report_id,
+            source=report.source.value,
+            after_seconds=match.after_seconds(now),
+            distance_m=None if match.distance_m is None else round(match.distance_m, 1),
+            address=address_key if match.distance_m is None else None,
+        )
+        self.log(conn, match.row_id, now, event(joined, actor=actor, cause=cause))
+        incident = self.read(conn, match.row_id)
+        stored = conn.execute(self.sql.report_by_id, {"report": report_id}).one()
+        return Filed(
+            incident=incident,
+            report=mapped.report(stored, incident.id),
+            joined=True,
+            distance_m=match.distance_m,
+            cause=cause,
         )
 
     def file(
