@@ -34,6 +34,10 @@ class EventKind(StrEnum):
     LEG_LEFT = "leg_left"
     LEG_FAILED = "leg_failed"
     LEG_RECALLED = "leg_recalled"
+    REPORT_JOINED = "report_joined"
+    FILLED_IN = "filled_in"
+    REPORT_SPLIT_OUT = "report_split_out"
+    SPLIT_FROM = "split_from"
     MESSAGE_SENT = "message_sent"
     MESSAGE_STATUS = "message_status"
 
@@ -63,6 +67,10 @@ _KIND_LABELS = {
     EventKind.LEG_LEFT: "salida de la sala",
     EventKind.LEG_FAILED: "llamada a la sala fallida",
     EventKind.LEG_RECALLED: "nueva llamada a la sala",
+    EventKind.REPORT_JOINED: "reporte sumado al incidente",
+    EventKind.FILLED_IN: "datos completados",
+    EventKind.REPORT_SPLIT_OUT: "reporte separado",
+    EventKind.SPLIT_FROM: "incidente separado de otro",
     EventKind.MESSAGE_SENT: "mensaje enviado",
     EventKind.MESSAGE_STATUS: "entrega de un mensaje",
 }
@@ -255,6 +263,56 @@ class LegRecalled(Payload):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ReportJoined(Payload):
+    """A citizen's report joined this open incident by itself (:mod:`routing.dedup`):
+    the same category, near in space and time. ``distance_m`` is from the incident's
+    point, when both have one; otherwise they matched on district and ``address`` (the
+    normalised address). ``after_seconds``: since the incident's latest report."""
+
+    kind = EventKind.REPORT_JOINED
+    report: int
+    source: str
+    after_seconds: int
+    distance_m: float | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FilledIn(Payload):
+    """A later message of the citizen completed what the incident lacked: only the
+    fields filled are set (``category`` when it was unclassified, with the ``priority``
+    when that changed too; ``lat`` and ``lon`` together)."""
+
+    kind = EventKind.FILLED_IN
+    category: str | None = None
+    priority: str | None = None
+    district: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReportSplitOut(Payload):
+    """A report wrongly joined left this incident: it is incident ``into`` now."""
+
+    kind = EventKind.REPORT_SPLIT_OUT
+    report: int
+    source: str
+    into: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SplitFrom(Payload):
+    """This incident began as a report of ``incident``, split out of it."""
+
+    kind = EventKind.SPLIT_FROM
+    incident: str
+    report: int
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class MessageSent(Payload):
     """A message went out through a channel (an SMS, a Telegram message): to a citizen
     (a reply, news) or to a responder (an alert). ``message`` is the outbox's id."""
@@ -302,6 +360,10 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         LegLeft,
         LegFailed,
         LegRecalled,
+        ReportJoined,
+        FilledIn,
+        ReportSplitOut,
+        SplitFrom,
         MessageSent,
         MessageStatus,
     )

@@ -28,7 +28,9 @@ from routing.models import (
 )
 
 
-def report_row(incident_row_id: int, report: NewReport, now: datetime) -> dict[str, Any]:
+def report_row(
+    incident_row_id: int, report: NewReport, now: datetime, address_key: str | None = None
+) -> dict[str, Any]:
     return {
         "incident_id": incident_row_id,
         "source": report.source.value,
@@ -36,6 +38,7 @@ def report_row(incident_row_id: int, report: NewReport, now: datetime) -> dict[s
         "received_at": now,
         "text": report.text,
         "payload": report.payload,
+        "address_key": address_key,
         **location_columns(report.location),
         **reporter_columns(report.reporter),
     }
@@ -56,6 +59,19 @@ def reporter_columns(reporter: Reporter) -> dict[str, Any]:
         "reporter_phone": reporter.phone,
         "reporter_handle": reporter.handle,
     }
+
+
+def new_report(r: Row[Any]) -> NewReport:
+    """A stored report as it arrived (to file it again elsewhere: a split)."""
+    stored = report(r, "")
+    return NewReport(
+        source=stored.source,
+        text=stored.text,
+        reporter=stored.reporter,
+        location=stored.location,
+        external_id=stored.external_id,
+        payload=dict(r.payload),
+    )
 
 
 def incident(m: Mapping[Any, Any]) -> Incident:

@@ -114,6 +114,11 @@ incidents = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("created_by", String(80), nullable=False),
     Column("version", Integer, nullable=False),
+    # what a citizen's report is matched on to join an open incident (routing.dedup): the
+    # normalised address and when the incident's latest report arrived (set on every
+    # write; nullable only so that the migration adds it without rebuilding the table)
+    Column("address_key", String(200), nullable=True),
+    Column("last_report_at", UTCDateTime, nullable=True),
     _one_of("status", Status, "status"),
     _one_of("priority", Priority, "priority"),
     _one_of("source", Source, "source"),
@@ -122,6 +127,7 @@ Index(None, incidents.c.created_at, incidents.c.id)
 Index(None, incidents.c.district, incidents.c.created_at)
 Index(None, incidents.c.status, incidents.c.created_at)
 Index(None, incidents.c.category, incidents.c.created_at)
+Index(None, incidents.c.category, incidents.c.last_report_at)
 
 reports = Table(
     "reports",
@@ -140,6 +146,7 @@ reports = Table(
     Column("address", Text, nullable=True),
     Column("reference", Text, nullable=True),
     Column("payload", Json, nullable=False),
+    Column("address_key", String(200), nullable=True),  # as the incident's
     UniqueConstraint("source", "external_id"),
     _one_of("source", Source, "source"),
 )

@@ -18,14 +18,28 @@ from routing import rows as mapped
 from routing import schema as t
 from routing.categories import category_by_code
 from routing.db import Database
+from routing.dedup import (
+    Filed,
+    Match,
+    Nearby,
+    created_cause,
+    filing_lock,
+    find_matches,
+    joined_cause,
+    repeated_cause,
+)
 from routing.districts import district_by_code
 from routing.errors import Conflict, InvalidValue, NotFound, RoutingError
 from routing.events import Created as CreatedEvent
 from routing.events import (
     EventKind,
+    FilledIn,
     MergedFrom,
     NewEvent,
     ReportAdded,
+    ReportJoined,
+    ReportSplitOut,
+    SplitFrom,
     StatusChanged,
     event,
 )
@@ -39,12 +53,14 @@ from routing.models import (
     NewIncident,
     NewReport,
     Page,
+    Priority,
     Report,
     Source,
     Status,
     Task,
 )
 from routing.ports import Clock, SystemClock
+from routing.reading import UNCLASSIFIED
 
 FollowUp = Callable[[Incident], Sequence[Task]]
 OnFinal = Callable[[Connection, int, datetime, str], None]
@@ -93,6 +109,19 @@ class _Sql:
             self.by_public_id.with_for_update() if dialect == "postgresql" else self.by_public_id
         )
         self.by_id = select(t.incidents).where(c.id == bindparam("rid"))
+        self.lock_by_id = self.by_id.with_for_update() if dialect == "postgresql" else self.by_id
+        self.touch = (
+            update(t.incidents)
+            .where(c.id == bindparam("rid"))
+            .values(last_report_at=bindparam("at"))
+        )
+        self.report_by_id = select(t.reports).where(t.reports.c.id == bindparam("report"))
+        self.first_report = (
+            select(t.reports)
+            .where(t.reports.c.incident_id == bindparam("rid"))
+            .order_by(t.reports.c.id)
+            .limit(1)
+        )
         self.bump = (
             update(t.incidents)
             .where(c.id == bindparam("rid"))
@@ -199,18 +228,8 @@ class IncidentStore:
 
     def _write_new(self, intakes: Sequence[Intake]) -> list[Incident]:
         now = self.clock.now()
-        year = lima_year(now)
         with self.db.write() as conn:
-            last = int(
-                conn.execute(
-                    self.sql.next_numbers, {"prefix": self.prefix, "year": year, "n": len(intakes)}
-                ).scalar_one()
-            )
-            rows = [
-                _incident_row(intake, format_incident_id(self.prefix, year, number), now)
-                for number, intake in enumerate(intakes, start=last - len(intakes) + 1)
-            ]
-            ids = conn.execute(self.sql.insert_incidents, rows).scalars().all()
+            ids, incidents = self._new_incidents(conn, intakes, now)
             conn.execute(
                 self.sql.insert_report,
                 [
@@ -218,31 +237,60 @@ class IncidentStore:
                     for row_id, intake in zip(ids, intakes, strict=True)
                 ],
             )
-            conn.execute(
-                self.sql.insert_event,
-                [
-                    {
-                        "incident_id": row_id,
-                        "seq": 1,
-                        "at": now,
-                        "actor": intake.actor,
-                        "kind": EventKind.CREATED.value,
-                        "cause": f"reporte recibido por {Source(row['source']).label}",
-                        "key": None,
-                        "data": _created(row, intake.new).to_data(),
-                    }
-                    for row_id, row, intake in zip(ids, rows, intakes, strict=True)
-                ],
-            )
-            incidents = [mapped.incident(row) for row in rows]
-            tasks = [
-                task
-                for incident, intake in zip(incidents, intakes, strict=True)
-                if intake.follow_up is not None
-                for task in intake.follow_up(incident)
-            ]
-            self.add_tasks(conn, tasks, now)
         return incidents
+
+    def _new_incidents(
+        self,
+        conn: Connection,
+        intakes: Sequence[Intake],
+        now: datetime,
+        *,
+        address_keys: Sequence[str | None] | None = None,
+        causes: Sequence[str] | None = None,
+    ) -> tuple[list[int], list[Incident]]:
+        """Number and store new incidents with their first event and follow-up tasks, in
+        this transaction; their row ids and values. Their reports are the caller's."""
+        year = lima_year(now)
+        last = int(
+            conn.execute(
+                self.sql.next_numbers, {"prefix": self.prefix, "year": year, "n": len(intakes)}
+            ).scalar_one()
+        )
+        keys = address_keys or [None] * len(intakes)
+        rows = [
+            _incident_row(intake, format_incident_id(self.prefix, year, number), now, key)
+            for number, intake, key in zip(
+                range(last - len(intakes) + 1, last + 1), intakes, keys, strict=True
+            )
+        ]
+        ids = [int(i) for i in conn.execute(self.sql.insert_incidents, rows).scalars().all()]
+        conn.execute(
+            self.sql.insert_event,
+            [
+                {
+                    "incident_id": row_id,
+                    "seq": 1,
+                    "at": now,
+                    "actor": intake.actor,
+                    "kind": EventKind.CREATED.value,
+                    "cause": causes[n]
+                    if causes is not None
+                    else f"reporte recibido por {Source(row['source']).label}",
+                    "key": None,
+                    "data": _created(row, intake.new).to_data(),
+                }
+                for n, (row_id, row, intake) in enumerate(zip(ids, rows, intakes, strict=True))
+            ],
+        )
+        incidents = [mapped.incident(row) for row in rows]
+        tasks = [
+            task
+            for incident, intake in zip(incidents, intakes, strict=True)
+            if intake.follow_up is not None
+            for task in intake.follow_up(incident)
+        ]
+        self.add_tasks(conn, tasks, now)
+        return ids, incidents
 
     def add_report(self, incident_id: str, report: NewReport, *, actor: str) -> tuple[Report, bool]:
         """Attach another report of the same event; a repeated report is not stored twice."""
@@ -381,6 +429,338 @@ class IncidentStore:
             cause=new.cause,
             data=new.payload.to_data(),
         )
+
+    # ------------------------------------ citizens' reports: one incident per event
+
+    def file_report(
+        self,
+        conn: Connection,
+        new: NewIncident,
+        *,
+        actor: str,
+        nearby: Nearby | None,
+        address_key: str | None = None,
+        follow_up: FollowUp | None = None,
+    ) -> Filed:
+        """File a citizen's report in this write transaction (see :mod:`routing.dedup`):
+        with ``nearby``, it joins the best matching open incident of its category (a
+        ``report_joined`` event saying why); otherwise, or when none matches, it becomes
+        a new incident exactly as :meth:`create_incidents` makes one (``follow_up`` then
+        gives its tasks). ``address_key`` is the report's normalised address.
+
+        A report whose ``(source, external_id)`` is stored already is a repeat: nothing
+        is written, and the answer says where it went (``repeated``). A concurrent
+        writer storing the same report first makes this transaction fail with
+        :class:`~sqlalchemy.exc.IntegrityError` (:meth:`file` tries again).
+
+        On PostgreSQL this takes the category's filing lock (:func:`routing.dedup.
+        filing_lock`) until the transaction ends; a transaction that files several
+        reports takes the locks of all their categories first, with that function.
+        """
+        _check(new)
+        report = new.report
+        if nearby is not None:
+            filing_lock(conn, [new.category])
+        now = self.clock.now()
+        if report.external_id is not None:
+            found = self._stored_report(conn, report.source, report.external_id)
+            if found is not None:
+                incident = self.read(conn, found.incident_id)
+                return Filed(
+                    incident=incident,
+                    report=mapped.report(found, incident.id),
+                    joined=False,
+                    repeated=True,
+                    distance_m=None,
+                    cause=repeated_cause(incident.id),
+                )
+        if nearby is not None:
+            matches = find_matches(
+                conn,
+                category=new.category,
+                now=now,
+                lat=report.location.lat,
+                lon=report.location.lon,
+                district=new.district,
+                address_key=address_key,
+                nearby=nearby,
+            )
+            for match in matches:
+                filed = self._join(conn, match, report, now, actor=actor, address_key=address_key)
+                if filed is not None:
+                    return filed
+        ids, [incident] = self._new_incidents(
+            conn,
+            [Intake(new=new, actor=actor, follow_up=follow_up)],
+            now,
+            address_keys=[address_key],
+        )
+        report_id = self._insert_report(conn, ids[0], report, now, address_key)
+        stored = conn.execute(self.sql.report_by_id, {"report": report_id}).one()
+        return Filed(
+            incident=incident,
+            report=mapped.report(stored, incident.id),
+            joined=False,
+            distance_m=None,
+            cause=created_cause(new.category, nearby),
+        )
+
+    def _join(
+        self,
+        conn: Connection,
+        match: Match,
+        report: NewReport,
+        now: datetime,
+        *,
+        actor: str,
+        address_key: str | None,
+    ) -> Filed | None:
+        """Add the report to the matching incident; None if it ended since it was read."""
+        row = conn.execute(self.sql.lock_by_id, {"rid": match.row_id}).one()
+        if Status(row.status) in FINAL:
+            return None
+        cause = joined_cause(match, now)
+        report_id = self._insert_report(conn, match.row_id, report, now, address_key)
+        joined = ReportJoined(
+            report=report_id,
+            source=report.source.value,
+            after_seconds=match.after_seconds(now),
+            distance_m=None if match.distance_m is None else round(match.distance_m, 1),
+            address=address_key if match.distance_m is None else None,
+        )
+        self.log(conn, match.row_id, now, event(joined, actor=actor, cause=cause))
+        incident = self.read(conn, match.row_id)
+        stored = conn.execute(self.sql.report_by_id, {"report": report_id}).one()
+        return Filed(
+            incident=incident,
+            report=mapped.report(stored, incident.id),
+            joined=True,
+            distance_m=match.distance_m,
+            cause=cause,
+        )
+
+    def file(
+        self,
+        new: NewIncident,
+        *,
+        actor: str,
+        nearby: Nearby | None,
+        address_key: str | None = None,
+        follow_up: FollowUp | None = None,
+    ) -> Filed:
+        """:meth:`file_report` in a write transaction of its own."""
+        try:
+            with self.db.write() as conn:
+                return self.file_report(
+                    conn,
+                    new,
+                    actor=actor,
+                    nearby=nearby,
+                    address_key=address_key,
+                    follow_up=follow_up,
+                )
+        except IntegrityError:
+            if new.report.external_id is None:
+                raise
+        # a concurrent writer stored the same report first: now it is found as a repeat
+        with self.db.write() as conn:
+            return self.file_report(
+                conn, new, actor=actor, nearby=nearby, address_key=address_key, follow_up=follow_up
+            )
+
+    def fill_in(
+        self,
+        conn: Connection,
+        incident_id: str,
+        *,
+        category: str | None = None,
+        priority: Priority | None = None,
+        district: str | None = None,
+        address: str | None = None,
+        address_key: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        actor: str,
+        cause: str,
+    ) -> Incident:
+        """Complete, in this write transaction, what the incident lacked, from a later
+        message of the same citizen: the category only when it is unclassified (the
+        priority then becomes the most urgent of its own, the category's and
+        ``priority``), the district, the address (with its key) and the point only when
+        missing. A ``filled_in`` event says what was filled. Nothing is written when
+        nothing it lacked was given, or once the incident is no longer ``received``
+        (operators may have acted on it): the incident is returned as it is."""
+        row = self.locked(conn, incident_id)
+        if Status(row.status) is not Status.RECEIVED:
+            return mapped.incident(row._mapping)
+        values: dict[str, Any] = {}
+        if category is not None and category != UNCLASSIFIED and row.category == UNCLASSIFIED:
+            found = category_by_code(category)
+            values["category"] = found.code
+            given = [Priority(row.priority), found.priority, *([priority] if priority else [])]
+            urgent = min(given, key=list(Priority).index)
+            if urgent.value != row.priority:
+                values["priority"] = urgent.value
+        if district is not None and row.district is None:
+            values["district"] = district_by_code(district).ubigeo
+        if address and row.address is None:
+            values |= {"address": address, "address_key": address_key}
+        if lat is not None and lon is not None and row.lat is None:
+            _check_point(lat, lon)
+            values |= {"lat": lat, "lon": lon}
+        if not values:
+            return mapped.incident(row._mapping)
+        now = self.clock.now()
+        conn.execute(update(t.incidents).where(t.incidents.c.id == row.id).values(**values))
+        filled = FilledIn(**{k: v for k, v in values.items() if k != "address_key"})
+        self.log(conn, row.id, now, event(filled, actor=actor, cause=cause))
+        return self.read(conn, row.id)
+
+    def fill_in_missing(
+        self,
+        incident_id: str,
+        *,
+        category: str | None = None,
+        priority: Priority | None = None,
+        district: str | None = None,
+        address: str | None = None,
+        address_key: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        actor: str,
+        cause: str,
+    ) -> Incident:
+        """:meth:`fill_in` in a write transaction of its own."""
+        with self.db.write() as conn:
+            return self.fill_in(
+                conn,
+                incident_id,
+                category=category,
+                priority=priority,
+                district=district,
+                address=address,
+                address_key=address_key,
+                lat=lat,
+                lon=lon,
+                actor=actor,
+                cause=cause,
+            )
+
+    def split_out(
+        self,
+        conn: Connection,
+        incident_id: str,
+        report_id: int,
+        *,
+        actor: str,
+        cause: str,
+        category: str | None = None,
+        district: str | None = None,
+        follow_up: FollowUp | None = None,
+    ) -> Incident:
+        """Make a report wrongly joined to ``incident_id`` an incident of its own, in this
+        write transaction; the new incident. It takes the report's place, reporter and
+        source, the category and district of ``incident_id`` unless given (the priority
+        too, while the category is the same), and the report's time as its latest
+        report's. Both logs record it (``report_split_out``, and ``created`` then
+        ``split_from``).
+
+        Refused with :class:`NotFound` when the report is not on the incident, and with
+        :class:`Conflict` when it is the incident's first report (the one it was created
+        from) or the incident is resolved, cancelled or merged."""
+        row = self.locked(conn, incident_id)
+        status = Status(row.status)
+        if status in FINAL:
+            raise Conflict(
+                f"{incident_id} está {status.label}: no se separan reportes de un incidente cerrado"
+            )
+        report = conn.execute(self.sql.report_by_id, {"report": report_id}).first()
+        if report is None or report.incident_id != row.id:
+            raise NotFound(f"{incident_id} no tiene un reporte con ese número")
+        first = conn.execute(self.sql.first_report, {"rid": row.id}).one()
+        if first.id == report.id:
+            count = conn.execute(
+                select(func.count()).where(t.reports.c.incident_id == row.id)
+            ).scalar_one()
+            raise Conflict(
+                f"es el único reporte de {incident_id}: no hay nada que separar"
+                if count == 1
+                else f"es el primer reporte de {incident_id}, del que nació el incidente: "
+                "no se separa (separe los otros, o cambie o cancele el incidente)"
+            )
+        code = category_by_code(category).code if category is not None else row.category
+        if district is not None:
+            district = district_by_code(district).ubigeo
+        moved = mapped.new_report(report)
+        new = NewIncident(
+            category=code,
+            district=district if district is not None else row.district,
+            report=moved,
+            priority=Priority(row.priority) if code == row.category else None,
+            summary=moved.text,
+        )
+        now = self.clock.now()
+        source = moved.source
+        ids, [split] = self._new_incidents(
+            conn,
+            [Intake(new=new, actor=actor, follow_up=follow_up)],
+            now,
+            address_keys=[report.address_key],
+            causes=[f"reporte recibido por {source.label}, separado de {incident_id}"],
+        )
+        new_id = ids[0]
+        r = t.reports.c
+        conn.execute(update(t.reports).where(r.id == report.id).values(incident_id=new_id))
+        conn.execute(self.sql.touch, {"rid": new_id, "at": report.received_at})
+        latest = select(func.max(r.received_at)).where(r.incident_id == row.id).scalar_subquery()
+        conn.execute(
+            update(t.incidents).where(t.incidents.c.id == row.id).values(last_report_at=latest)
+        )
+        self.log(
+            conn,
+            row.id,
+            now,
+            event(
+                ReportSplitOut(report=report.id, source=source.value, into=split.id),
+                actor=actor,
+                cause=cause,
+            ),
+        )
+        self.log(
+            conn,
+            new_id,
+            now,
+            event(
+                SplitFrom(incident=incident_id, report=report.id, source=source.value),
+                actor=actor,
+                cause=cause,
+            ),
+        )
+        return self.read(conn, new_id)
+
+    def split_report(
+        self,
+        incident_id: str,
+        report_id: int,
+        *,
+        actor: str,
+        cause: str,
+        category: str | None = None,
+        district: str | None = None,
+        follow_up: FollowUp | None = None,
+    ) -> Incident:
+        """:meth:`split_out` in a write transaction of its own."""
+        with self.db.write() as conn:
+            return self.split_out(
+                conn,
+                incident_id,
+                report_id,
+                actor=actor,
+                cause=cause,
+                category=category,
+                district=district,
+                follow_up=follow_up,
+            )
 
     # ----------------------------------------------------------------- reads
 
@@ -548,10 +928,18 @@ class IncidentStore:
         return int(seq)
 
     def _insert_report(
-        self, conn: Connection, row_id: int, report: NewReport, now: datetime
+        self,
+        conn: Connection,
+        row_id: int,
+        report: NewReport,
+        now: datetime,
+        address_key: str | None = None,
     ) -> int:
-        row = mapped.report_row(row_id, report, now)
-        return int(conn.execute(self.sql.insert_report_id, row).scalar_one())
+        """Store another report of the incident, which was reported last now."""
+        row = mapped.report_row(row_id, report, now, address_key)
+        report_id = int(conn.execute(self.sql.insert_report_id, row).scalar_one())
+        conn.execute(self.sql.touch, {"rid": row_id, "at": now})
+        return report_id
 
     def add_tasks(self, conn: Connection, tasks: Sequence[Task], now: datetime) -> None:
         """Record follow-up tasks in this transaction."""
@@ -606,6 +994,11 @@ def _check(new: NewIncident) -> None:
         district_by_code(new.district)
 
 
+def _check_point(lat: float, lon: float) -> None:
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidValue("location", "lat va de -90 a 90 y lon de -180 a 180")
+
+
 def _created(row: Mapping[str, Any], new: NewIncident) -> CreatedEvent:
     return CreatedEvent(
         category=row["category"],
@@ -622,7 +1015,9 @@ def _report_key(new: NewIncident) -> tuple[str, str] | None:
     return None if report.external_id is None else (report.source.value, report.external_id)
 
 
-def _incident_row(intake: Intake, public_id: str, now: datetime) -> dict[str, Any]:
+def _incident_row(
+    intake: Intake, public_id: str, now: datetime, address_key: str | None = None
+) -> dict[str, Any]:
     new, report = intake.new, intake.new.report
     category = category_by_code(new.category)
     return {
@@ -640,4 +1035,6 @@ def _incident_row(intake: Intake, public_id: str, now: datetime) -> dict[str, An
         "created_by": intake.actor,
         "merged_into": None,
         "version": 1,
+        "address_key": address_key,
+        "last_report_at": now,
     }

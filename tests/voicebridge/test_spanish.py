@@ -22,7 +22,7 @@ from pydantic_core.core_schema import ErrorType
 
 import routing
 import voicebridge
-from routing import events, models
+from routing import events, models, outbox
 from routing.config import parse_config
 from routing.directory import Names
 from routing.events import PAYLOADS, EventKind, Payload
@@ -137,6 +137,8 @@ ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "to": models.Status,
     "priority": models.Priority,
     "source": models.Source,
+    "purpose": outbox.Purpose,
+    "state": outbox.MessageState,
 }
 SAMPLES: dict[str, Any] = {
     "category": "robo",
@@ -155,6 +157,13 @@ SAMPLES: dict[str, Any] = {
     "district_source": "given",
     "district_note": "Distrito indicado: San Juan de Lurigancho.",
     "agencies": ("pnp", "serenazgo"),
+    "distance_m": 120.4,
+    "address": "av abancay 123",
+    "lat": -12.0464,
+    "lon": -77.0428,
+    "channel": "telegram",
+    "provider_id": "SM0123456789abcdef0123456789abcdef",
+    "contact": "vb-0a1b2c3d4e5f60718293",
 }
 
 

@@ -30,6 +30,7 @@ from voicebridge.api.schemas import (
     IncidentIn,
     MergeIn,
     ReportIn,
+    SplitIn,
     StatusIn,
     detail_json,
     district_code,
@@ -38,6 +39,7 @@ from voicebridge.api.schemas import (
     incident_id_of,
     incident_json,
     read_body,
+    report_id_of,
     report_json,
     single,
 )
@@ -247,6 +249,34 @@ async def merge(request: web.Request) -> web.Response:
         store.merge, incident_id, body.into, actor=identity.actor, cause=body.cause
     )
     return _json(incident_json(incident))
+
+
+SPLIT_CAUSE = "un operador lo separó: era de otro hecho"
+
+
+@routes.post("/api/v1/incidents/{incident_id}/reports/{report_id}/split")
+async def split_report(request: web.Request) -> web.Response:
+    """A report wrongly joined to this incident becomes an incident of its own."""
+    identity = require(request, Role.OPERATOR)
+    incident_id = incident_id_of(request)
+    report_id = report_id_of(request)
+    body = await read_body(request, SplitIn) if request.body_exists else SplitIn()
+    store = await _visible(request, identity, incident_id)
+    if body.district is not None:
+        require_district(identity, body.district)
+    incident = await request.app[BLOCKING](
+        store.split_report,
+        incident_id,
+        report_id,
+        actor=identity.actor,
+        cause=body.cause or SPLIT_CAUSE,
+        category=body.category,
+        district=body.district,
+    )
+    metric = request.app[METRICS].incidents_created
+    metric.labels(incident.source.value, incident.category).inc()
+    headers = {"Location": f"/api/v1/incidents/{incident.id}"}
+    return _json(incident_json(incident), status=201, headers=headers)
 
 
 # ------------------------------------------------------------------ helpers

@@ -20,7 +20,15 @@ from pydantic.json_schema import models_json_schema
 from routing.models import Priority, Status
 from routing.store import MAX_PAGE
 from voicebridge.api.errors import CODES, MAX_HEADER_BYTES
-from voicebridge.api.schemas import AckIn, IncidentIn, LegIn, MergeIn, ReportIn, StatusIn
+from voicebridge.api.schemas import (
+    AckIn,
+    IncidentIn,
+    LegIn,
+    MergeIn,
+    ReportIn,
+    SplitIn,
+    StatusIn,
+)
 
 PATH = "/api/v1/openapi.json"
 
@@ -28,7 +36,15 @@ routes = web.RouteTableDef()
 
 Schema = dict[str, Any]
 
-_BODIES: tuple[type[BaseModel], ...] = (IncidentIn, ReportIn, StatusIn, MergeIn, LegIn, AckIn)
+_BODIES: tuple[type[BaseModel], ...] = (
+    IncidentIn,
+    ReportIn,
+    StatusIn,
+    MergeIn,
+    LegIn,
+    AckIn,
+    SplitIn,
+)
 
 
 def _ref(name: str) -> Schema:
@@ -281,6 +297,13 @@ _CHANNEL_ID = {
     "description": "a leg's `channel_id` (the contact's ref)",
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
 }
+_REPORT_ID = {
+    "name": "report_id",
+    "in": "path",
+    "required": True,
+    "description": "a report's `id`, as the incident's file lists its reports",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1, "examples": [2]},
+}
 _REVISION_ID = {
     "name": "revision_id",
     "in": "path",
@@ -373,6 +396,7 @@ def _op(
     errors: tuple[int, ...] = (),
     parameters: list[Schema] | None = None,
     body: type[BaseModel] | None = None,
+    body_required: bool = True,
     keyed: bool = True,
     content_type: str = "application/json",
 ) -> Schema:
@@ -396,7 +420,7 @@ def _op(
         op["parameters"] = parameters
     if body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": body_required,
             "content": {"application/json": {"schema": _ref(body.__name__)}},
         }
     op["security"] = [{"bearer": []}] if keyed else []
@@ -457,6 +481,19 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 ),
                 200,
                 _json(_ref("Report"), "the same report, received already"),
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/reports/{report_id}/split": {
+            "post": _op(
+                "Split a report wrongly joined to this incident into an incident of its "
+                "own (operator); the body is optional",
+                201,
+                _ref("Incident"),
+                "the new incident, with a Location header",
+                errors=(404, 409),
+                parameters=[_INCIDENT_ID, _REPORT_ID],
+                body=SplitIn,
+                body_required=False,
             ),
         },
         "/api/v1/incidents/{incident_id}/status": {

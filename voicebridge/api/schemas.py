@@ -218,6 +218,17 @@ class MergeIn(Strict):
     cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["mismo robo"])]
 
 
+class SplitIn(Strict):
+    """Every field optional (and the body too): the new incident takes the category and
+    district of the incident the report leaves unless given."""
+
+    category: Annotated[CategoryCode, Field(examples=["incendio"])] | None = None
+    district: Annotated[DistrictCode, Field(examples=["Miraflores"])] | None = None
+    cause: (
+        Annotated[Text, Field(min_length=3, max_length=500, examples=["es otro robo"])] | None
+    ) = None
+
+
 def _target_id(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+", value):
         raise ValueError("debe ser una línea del directorio, como pnp-miraflores/1")
@@ -276,6 +287,17 @@ def incident_id_of(request: web.Request) -> str:
     if not could_be_incident_id(incident_id):
         raise error("not_found", f"«{echo(incident_id)}» no es un id de incidente.")
     return incident_id
+
+
+_REPORT_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def report_id_of(request: web.Request) -> int:
+    """The report number of the path; 404 when it cannot be one."""
+    raw = request.match_info["report_id"]
+    if not (raw.isascii() and _REPORT_ID.fullmatch(raw)):
+        raise error("not_found", f"«{echo(raw)}» no es el número de un reporte.")
+    return int(raw)
 
 
 _CONTACT_REF = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -18,6 +18,7 @@ from routing.events import (
     DispatchOverdue,
     EscalationResumed,
     EventKind,
+    FilledIn,
     LegDropped,
     LegFailed,
     LegJoined,
@@ -25,9 +26,14 @@ from routing.events import (
     LegRecalled,
     LegRequested,
     MergedFrom,
+    MessageSent,
+    MessageStatus,
     Payload,
     RateLimited,
     ReportAdded,
+    ReportJoined,
+    ReportSplitOut,
+    SplitFrom,
     StatusChanged,
     SupervisorCalled,
     TargetSkipped,
@@ -270,6 +276,86 @@ def _leg_recalled(p: LegRecalled, n: Names) -> str:
     )
 
 
+_CHANNELS = {"sms": "SMS", "telegram": "Telegram"}
+_PURPOSES = {
+    "reply": "Respuesta al ciudadano",
+    "news": "Aviso de novedades al ciudadano",
+    "alert": "Alerta a la entidad",
+}
+_DELIVERY = {
+    "delivered": "entregado",
+    "undelivered": "no entregado",
+    "failed": "falló",
+    "held": "retenido (el destinatario no recibe mensajes)",
+    "sent": "enviado",
+    "queued": "en cola",
+}
+
+
+def _message_sent(p: MessageSent, n: Names) -> str:
+    purpose = _PURPOSES.get(p.purpose, "Mensaje")
+    return f"{purpose} enviada por {_CHANNELS.get(p.channel, p.channel)} (mensaje {p.message})."
+
+
+def _message_status(p: MessageStatus, n: Names) -> str:
+    state = _DELIVERY.get(p.state, p.state)
+    code = f", código {p.error_code}" if p.error_code is not None else ""
+    channel = _CHANNELS.get(p.channel, p.channel)
+    return f"Mensaje {p.message} por {channel}: {state}{code}."
+
+
+def _after(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _report_joined(p: ReportJoined, n: Names) -> str:
+    if p.distance_m is not None:
+        why = f"a {p.distance_m:.0f} m del punto del incidente"
+    elif p.address is not None:
+        why = f"en la misma dirección («{p.address}») y distrito"
+    else:
+        why = "en la misma dirección y distrito"
+    return (
+        f"Otro reporte del mismo hecho, recibido por {_label(Source, p.source)}, se sumó "
+        f"automáticamente: misma categoría, {why}, {_after(p.after_seconds)} después del reporte "
+        "anterior."
+    )
+
+
+def _filled_in(p: FilledIn, n: Names) -> str:
+    parts = []
+    if p.category is not None:
+        parts.append(f"categoría {_category(p.category)}")
+    if p.priority is not None:
+        parts.append(f"prioridad {_label(Priority, p.priority)}")
+    if p.district is not None:
+        parts.append(_district(p.district))
+    if p.address is not None:
+        parts.append(f"dirección «{p.address}»")
+    if p.lat is not None and p.lon is not None:
+        parts.append("ubicación en el mapa")
+    filled = "; ".join(parts) if parts else "nada"
+    return f"Se completó lo que faltaba: {filled}."
+
+
+def _report_split_out(p: ReportSplitOut, n: Names) -> str:
+    return (
+        f"Un reporte recibido por {_label(Source, p.source)} era de otro hecho: se separó "
+        f"como el incidente {p.into}."
+    )
+
+
+def _split_from(p: SplitFrom, n: Names) -> str:
+    return (
+        f"Incidente separado de {p.incident}: su reporte, recibido por "
+        f"{_label(Source, p.source)}, se había sumado allí y era de otro hecho."
+    )
+
+
 _RENDER: dict[EventKind, Callable[[Any, Names], str]] = {
     EventKind.CREATED: _created,
     EventKind.REPORT_ADDED: _report_added,
@@ -290,6 +376,12 @@ _RENDER: dict[EventKind, Callable[[Any, Names], str]] = {
     EventKind.LEG_LEFT: _leg_left,
     EventKind.LEG_FAILED: _leg_failed,
     EventKind.LEG_RECALLED: _leg_recalled,
+    EventKind.REPORT_JOINED: _report_joined,
+    EventKind.FILLED_IN: _filled_in,
+    EventKind.REPORT_SPLIT_OUT: _report_split_out,
+    EventKind.SPLIT_FROM: _split_from,
+    EventKind.MESSAGE_SENT: _message_sent,
+    EventKind.MESSAGE_STATUS: _message_status,
 }
 
 
