@@ -35,6 +35,8 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from channels.telegram.transport import FloodWait
+
 
 class TelegramChannelError(Exception):
     """Base class of the Telegram channel's errors."""
@@ -141,15 +143,15 @@ _BAD_REQUEST = (
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
-    """The wait a 429 asked for, in seconds, without PTB's deprecation warning.
+    """The wait of a PTB ``RetryAfter`` raised by a transport other than
+    :class:`~channels.telegram.transport.FloodAwareRequest` (which raises
+    :class:`~channels.telegram.transport.FloodWait` instead: see there why).
 
     PTB 22.2+ answers ``RetryAfter.retry_after`` with an int and a
     ``PTBDeprecationWarning`` unless the environment sets ``PTB_TIMEDELTA=1``, then a
     ``timedelta`` (``telegram/_utils/datetime.py``, ``get_timedelta_value``). This reads
-    it under both settings, silencing only that warning category for this one read
-    instead of changing the process environment. ``warnings.catch_warnings`` is not
-    thread-safe on Python 3.11: call it from the event loop's thread or a worker process
-    (an RQ job), as the channel does.
+    it under both settings, silencing only that category for this one synchronous read.
+    (PTB's constructor has already warned once, unless ``PTB_TIMEDELTA=1``.)
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -168,8 +170,8 @@ def classify(error: BaseException, *, secret: str | None = None) -> Retryable | 
     bot token) is blanked out of the reason if Telegram's text carried it."""
     if isinstance(error, Retryable | Permanent):
         return error
-    if isinstance(error, RetryAfter):
-        after = retry_after_seconds(error)
+    if isinstance(error, FloodWait | RetryAfter):
+        after = error.seconds if isinstance(error, FloodWait) else retry_after_seconds(error)
         return Retryable(
             f"Telegram limitó los envíos (429): reintentar en {after:g} s", after_seconds=after
         )
