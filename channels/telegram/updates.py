@@ -278,7 +278,9 @@ def _from_message(
             **common,
         )
     if message.location is not None:
-        live = message.location.live_period is not None
+        # from the raw update: PTB's Location.live_period warns (a deprecated int)
+        raw_location = raw.get("location")
+        live = isinstance(raw_location, dict) and raw_location.get("live_period") is not None
         return _location(update_id, message, message.location, live=live)
     if message.photo:
         largest = max(message.photo, key=_area)
