@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 MAX_BODY = 60 * 1024 * 1024  # uploads go up to 50 MB on Telegram
+FILE_CHUNK = 1024
+FILE_DOWNLOAD = "GET /file"  # the recorder's name for a download
 CONFLICT_WEBHOOK = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
     "delete the webhook first"
@@ -83,6 +85,8 @@ class FakeTelegram:
         )
         self._runner: web.AppRunner | None = None
         self._poll = 0  # the newest getUpdates call; an older one waiting gets 409
+        self._polling = asyncio.Event()  # set while a getUpdates call waits
+        self._waiting = 0
         self._closing = False
 
     # lifecycle
@@ -173,13 +177,18 @@ class FakeTelegram:
             update = {"update_id": self.state.counters.next_update_id(), **update}
         return await self._deliverer.deliver(update, duplicate=duplicate)
 
+    async def polled(self) -> None:
+        """Return once a ``getUpdates`` call is waiting for updates."""
+        await self._polling.wait()
+
     def sent(self, chat_id: int) -> list[Sent]:
         """What the bot sent to ``chat_id``, oldest first."""
         return list(self.state.sent.get(chat_id, []))
 
     @property
     def requests(self) -> list[Recorded]:
-        """Every Bot API request, oldest first."""
+        """Every Bot API request and file download (method ``GET /file``), oldest
+        first."""
         return list(self.state.requests)
 
     def calls(self, method: str) -> list[Recorded]:
@@ -285,14 +294,38 @@ class FakeTelegram:
         return web.json_response(body, status=status)
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        stored = self.state.paths.get(path)
         try:
             self._check_token(request.match_info["token"])
+            if stored is None:
+                raise not_found()
         except ApiError as error:
+            self._record_file(request, path, error.code)
             return web.json_response(error.body(), status=error.code)
-        stored = self.state.paths.get(request.match_info["path"])
-        if stored is None:
-            return web.json_response(not_found().body(), status=404)
-        return web.Response(body=stored.data, content_type="image/jpeg")
+        self._record_file(request, path, 200)
+        if stored.declare_size:
+            return web.Response(body=stored.data, content_type="image/jpeg")
+        # a file of undeclared size comes chunked, without Content-Length
+        response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(stored.data), FILE_CHUNK):
+            await response.write(stored.data[start : start + FILE_CHUNK])
+        await response.write_eof()
+        return response
+
+    def _record_file(self, request: web.Request, path: str, status: int) -> None:
+        self.state.requests.append(
+            Recorded(
+                method=FILE_DOWNLOAD,
+                params={"file_path": path},
+                files=(),
+                content_type=request.content_type,
+                status=status,
+                description=None if status == 200 else "Not Found",
+            )
+        )
 
     def _check_token(self, token: str) -> None:
         if token != self.token:
@@ -317,18 +350,30 @@ class FakeTelegram:
         mine = self._poll
         await self._deliverer.wake_pollers()  # an older poll still waiting ends in 409
         if not state.pending and timeout > 0 and not self._closing:
-            arrived = self._deliverer.arrived
+            await self._wait_for_updates(mine, timeout)
+        if self._poll != mine:
+            raise ApiError(409, CONFLICT_POLL)
+        return ok(state.pending[:limit])
+
+    async def _wait_for_updates(self, mine: int, seconds: int) -> None:
+        """Until an update arrives, a newer poll starts, the server stops, or
+        ``seconds`` pass."""
+        arrived = self._deliverer.arrived
+        self._waiting += 1
+        self._polling.set()
+        try:
             async with arrived:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         arrived.wait_for(
-                            lambda: bool(state.pending) or self._poll != mine or self._closing
+                            lambda: bool(self.state.pending) or self._poll != mine or self._closing
                         ),
-                        timeout,
+                        seconds,
                     )
-        if self._poll != mine:
-            raise ApiError(409, CONFLICT_POLL)
-        return ok(state.pending[:limit])
+        finally:
+            self._waiting -= 1
+            if not self._waiting:
+                self._polling.clear()
 
 
 async def _read(request: web.Request) -> tuple[dict[str, object], dict[str, bytes]]:
