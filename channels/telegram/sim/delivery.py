@@ -84,6 +84,11 @@ class Deliverer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settle(self) -> None:
+        """Until the background deliveries (a flush after setWebhook) are done."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def wake_pollers(self) -> None:
         async with self.arrived:
             self.arrived.notify_all()

@@ -177,6 +177,11 @@ class FakeTelegram:
             update = {"update_id": self.state.counters.next_update_id(), **update}
         return await self._deliverer.deliver(update, duplicate=duplicate)
 
+    async def settled(self) -> None:
+        """Return once the deliveries the fake started by itself (the updates that
+        waited for getUpdates, sent to a new webhook) are done."""
+        await self._deliverer.settle()
+
     async def polled(self) -> None:
         """Return once a ``getUpdates`` call is waiting for updates."""
         await self._polling.wait()
