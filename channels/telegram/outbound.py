@@ -16,6 +16,7 @@ Lifecycle: ``async with TelegramSender(...) as sender``. Entering calls ``getMe`
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -263,8 +264,10 @@ class TelegramSender:
     ) -> list[dict[str, Any]]:
         """One long poll (polling mode, no webhook): the updates from ``offset`` on (which
         confirms those before it), waiting up to ``timeout`` seconds for one. They come
-        back as JSON objects (PTB's ``to_dict`` of what the server sent: the same fields,
-        dates as epoch seconds), to go through the same intake as a webhook's body."""
+        back as JSON objects (PTB's ``to_json`` of what the server sent: the same fields,
+        dates as epoch seconds, plus PTB's default flags such as
+        ``"delete_chat_photo": false``), to go through the same intake as a webhook's
+        body."""
         updates = await self._call(
             "getUpdates",
             self._bot.get_updates(
@@ -274,7 +277,7 @@ class TelegramSender:
                 allowed_updates=list(allowed_updates) if allowed_updates is not None else None,
             ),
         )
-        return [update.to_dict() for update in updates]
+        return [json.loads(update.to_json()) for update in updates]
 
     async def _call(self, method: str, call: Awaitable[T]) -> T:
         """Await a PTB call, raising its failure classified."""

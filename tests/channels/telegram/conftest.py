@@ -48,9 +48,19 @@ class Receiver:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    gate: asyncio.Event | None = None  # when set up, every POST waits for it to open
+    in_flight: int = 0
+    most_in_flight: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set on every POST
 
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append(Received(dict(request.headers), json.loads(await request.read())))
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.arrived.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        self.in_flight -= 1
         status = self.statuses.pop(0) if self.statuses else 200
         return web.json_response({}, status=status)
 

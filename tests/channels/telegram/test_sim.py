@@ -292,6 +292,22 @@ async def test_an_unreachable_webhook(fake: FakeTelegram) -> None:
     assert (failed.attempts[0].error or "").startswith("Connection failed")
 
 
+async def test_parallel_deliveries_up_to_max_connections(
+    fake: FakeTelegram, receiver: Receiver
+) -> None:
+    await set_webhook(fake, receiver.url, max_connections=2)
+    receiver.gate = asyncio.Event()
+    citizens = [fake.citizen(CHAT + n) for n in range(4)]
+    deliveries = [asyncio.create_task(c.says("sismo")) for c in citizens]
+    while len(receiver.received) < 2:  # two POSTs reach the bot and wait there
+        receiver.arrived.clear()
+        await receiver.arrived.wait()
+    assert receiver.in_flight == 2
+    receiver.gate.set()
+    assert {d.outcome for d in await asyncio.gather(*deliveries)} == {"delivered"}
+    assert (len(receiver.received), receiver.most_in_flight) == (4, 2)
+
+
 async def test_a_duplicate_delivery(fake: FakeTelegram, receiver: Receiver) -> None:
     await set_webhook(fake, receiver.url)
     delivery = await fake.citizen(CHAT).says("robo", duplicate=True)
