@@ -25,7 +25,6 @@ off unless asked for; ``chat_id`` as ``@username`` is not known.
 """
 
 from channels.telegram.sim.citizens import Citizen
-from channels.telegram.sim.delivery import SECRET_HEADER
 from channels.telegram.sim.model import (
     Attempt,
     Delivery,
@@ -37,6 +36,7 @@ from channels.telegram.sim.model import (
 from channels.telegram.sim.remote import FakeTelegramRemote, RemoteError
 from channels.telegram.sim.runner import run_fake_telegram, serve
 from channels.telegram.sim.server import FakeTelegram
+from channels.telegram.webhook import SECRET_HEADER
 
 __all__ = [
     "SECRET_HEADER",

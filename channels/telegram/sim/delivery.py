@@ -17,10 +17,9 @@ import aiohttp
 
 from channels.telegram.sim.model import NOT_BY_DEFAULT, Attempt, Delivery
 from channels.telegram.sim.state import BotState
+from channels.telegram.webhook import SECRET_HEADER
 
 log = logging.getLogger(__name__)
-
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
 def update_kind(update: dict[str, Any]) -> str:

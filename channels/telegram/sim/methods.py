@@ -6,20 +6,19 @@ raises :class:`~channels.telegram.sim.wire.ApiError` with Telegram's own descrip
 Method names are case-insensitive, as Telegram's are.
 """
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from channels.telegram.sim.model import Webhook
 from channels.telegram.sim.state import MAX_DOWNLOAD, BotState
 from channels.telegram.sim.wire import Params, bad_request, ok
+from channels.telegram.webhook import valid_secret
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_BUTTONS = 100
 MAX_ANSWER_TEXT = 200
-_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -126,7 +125,7 @@ def set_webhook(state: BotState, params: Params) -> dict[str, Any]:
     if not url:
         return delete_webhook(state, params)
     secret = params.text("secret_token")
-    if secret is not None and not _SECRET.fullmatch(secret):
+    if secret is not None and not valid_secret(secret):
         raise bad_request("secret token contains unallowed characters")
     connections = params.integer("max_connections", 40) or 40
     if not 1 <= connections <= 100:
