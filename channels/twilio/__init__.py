@@ -19,6 +19,7 @@ from channels.twilio.inbound import InboundSms, parse_inbound
 from channels.twilio.outbound import Sent, SmsSender, classify, send_retry
 from channels.twilio.segments import Segments, fits_one_segment, segments
 from channels.twilio.signature import (
+    SETTINGS_HEADER,
     SIGNATURE_HEADER,
     public_request_url,
     sign,
@@ -30,6 +31,7 @@ from channels.twilio.twiml import CONTENT_TYPE, twiml_reply
 
 __all__ = [
     "CONTENT_TYPE",
+    "SETTINGS_HEADER",
     "SIGNATURE_HEADER",
     "BadForm",
     "InboundSms",

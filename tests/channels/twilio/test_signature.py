@@ -134,3 +134,27 @@ def test_a_json_body_is_checked_by_its_hash() -> None:
     assert not verify_body(
         public_url=BASE, path=path, body=BODY, signature=signature, tokens=["54321"]
     )
+
+
+def test_a_shared_key_signature_with_hmac_sha256() -> None:
+    """twilio 9.13: X-Twilio-Webhooks-Signature-Settings names the algorithm."""
+    secret = "shared-key-secret"
+    signature = sign(secret, BASE + PATH, PARAMS, "HMAC_SHA256")
+    assert signature != sign(secret, BASE + PATH, PARAMS)
+    assert len(signature) == 44  # base64 of 32 bytes
+
+    def check(signature: str, token: str, settings: str | None) -> bool:
+        return verify(
+            public_url=BASE,
+            path=PATH,
+            params=PARAMS,
+            signature=signature,
+            tokens=[token],
+            settings=settings,
+        )
+
+    assert check(signature, secret, "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256")
+    assert not check(signature, secret, None)
+    assert not check(signature, secret, "key=k,algorithm=HMAC_MD5")
+    assert check(EXPECTED, TOKEN, "")  # an empty header: the auth token's HMAC-SHA1
+    assert check(EXPECTED, TOKEN, "key=k")
