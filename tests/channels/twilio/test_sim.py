@@ -18,11 +18,12 @@ from channels.twilio.sim import (
     DEMO_AUTH_TOKEN,
     DEMO_NUMBER,
     FakeTwilio,
-    run_fake_twilio,
 )
+from channels.twilio.simrun import run_fake_twilio
 from channels.twilio.simstate import Outcome
 from channels.twilio.status import MessageStatus
 from tests.channels.twilio.conftest import CITIZEN, PUBLIC, STATUS_URL, App, send
+from tests.conftest import FakeClock
 
 B2_FIELDS = {
     "ToCountry", "ToState", "SmsMessageSid", "NumMedia", "ToCity", "FromZip", "SmsSid",
@@ -349,9 +350,17 @@ async def test_through_a_messaging_service(app: App) -> None:
     assert {c.params["MessagingServiceSid"][0] for c in fake.callbacks} == {service}
 
 
-async def test_the_message_resource(fake: FakeTwilio, sender: SmsSender) -> None:
-    sent = await send(sender, CITIZEN, "¿Dónde?")
-    resource = fake.outbox[0].resource()
+async def test_the_message_resource(clock: FakeClock) -> None:
+    # the status stays queued: the next change is an hour away, the fake stops before
+    async with FakeTwilio(callback_delay=3600, clock=clock.now) as fake:
+        with SmsSender(
+            account_sid=DEMO_ACCOUNT_SID,
+            auth_token=DEMO_AUTH_TOKEN,
+            from_=DEMO_NUMBER,
+            api_base_url=fake.url,
+        ) as own:
+            sent = await send(own, CITIZEN, "¿Dónde?")
+        resource = fake.outbox[0].resource()
     assert resource == {
         "account_sid": DEMO_ACCOUNT_SID,
         "api_version": "2010-04-01",
