@@ -69,14 +69,23 @@ def _sms(template: str, /, *, shrink: Sequence[str] = (), **values: str) -> str:
     too long, the values named in ``shrink`` are cut to a common length, the longest
     first, down to a few words each. The template's own words are never cut."""
     values = {k: to_gsm7(v) for k, v in values.items()}
-    text = template.format(**values)
-    lengths = [septets(values[name]) or 0 for name in shrink]
-    cap = max(lengths, default=0)
-    while (septets(text) or 0) > SEGMENT and cap > _MIN_KEEP:
-        cap -= 1
+
+    def filled(cap: int | None) -> str:
+        if cap is None:
+            return template.format(**values)
         cut = {name: truncate(values[name], cap) for name in shrink}
-        text = template.format(**{**values, **cut})
-    text = text.replace("....", "...")  # a cut value before the template's full stop
+        return template.format(**{**values, **cut}).replace("....", "...")
+
+    text = filled(None)
+    if (septets(text) or 0) > SEGMENT and shrink:
+        low, high = _MIN_KEEP, max(septets(values[name]) or 0 for name in shrink)
+        while low < high:  # the longest common length that fits
+            middle = (low + high + 1) // 2
+            if (septets(filled(middle)) or 0) <= SEGMENT:
+                low = middle
+            else:
+                high = middle - 1
+        text = filled(low)
     return text if (septets(text) or 0) <= SEGMENT else truncate(text, SEGMENT)  # last resort
 
 
@@ -128,7 +137,7 @@ _QUESTIONS = {
 
 def _question(missing: Sequence[str]) -> str:
     key = tuple(m for m in (MISSING_CATEGORY, MISSING_PLACE) if m in missing)
-    return _QUESTIONS[key]
+    return _QUESTIONS.get(key) or _QUESTIONS[MISSING_CATEGORY, MISSING_PLACE]
 
 
 def ask_missing(missing: Sequence[str] = (MISSING_CATEGORY, MISSING_PLACE)) -> str:
