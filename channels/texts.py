@@ -42,10 +42,11 @@ _MIN_KEEP = 12  # septets a cut value keeps at least ("Av. Abanca...")
 
 
 def category_label(code: str) -> str:
-    """The Spanish label of a category code; "Sin clasificar" for an unclassified one."""
+    """The Spanish label of a category code; "Sin clasificar" for an unclassified one,
+    and a code voicebridge does not know as words (codes are Spanish slugs)."""
     if code == UNCLASSIFIED:
         return "Sin clasificar"
-    return _LABELS.get(code, code)
+    return _LABELS.get(code) or code.replace("_", " ").strip().capitalize() or "Otro"
 
 
 def district_name(ubigeo: str | None) -> str | None:
@@ -214,11 +215,12 @@ def incident_status(
 ) -> str:
     """The answer to "ESTADO <id>" / "/estado <id>": the status's label, what it means
     for the citizen, and the agencies that confirmed (by name)."""
-    note = _STATUS_NOTES[status].replace("{into}", merged_into or "otro reporte")
-    head = f"Estado de {{id}}: {status.label}. {note}"
+    head = f"Estado de {{id}}: {status.label}. {_STATUS_NOTES[status]}"
+    into = merged_into or "otro reporte"
     if not confirmed:
-        return _one(channel, head, id=incident_id)
-    return _with_names(head + " Confirmaron: {names}.", confirmed, channel, id=incident_id)
+        return _one(channel, head, id=incident_id, into=into)
+    template = head + " Confirmaron: {names}."
+    return _with_names(template, confirmed, channel, id=incident_id, into=into)
 
 
 def incident_not_found(channel: Channel, incident_id: str) -> str:
@@ -312,7 +314,8 @@ def responder_alert(
     priority: Priority | None = None,
 ) -> str:
     """The alert a responder gets: incident, category (code), place and how to answer.
-    By SMS the address, then the district, then the label are cut to fit."""
+    By SMS the label, the address and the district are cut to a common length to fit,
+    the longest first."""
     label = category_label(category)
     name = district_name(district)
     if channel is Channel.SMS:

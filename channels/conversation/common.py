@@ -1,9 +1,8 @@
-"""What both conversations share: the actions they ask the integrator for, the injected
-reader of free text, and the incident ids citizens type."""
+"""What both conversations share: the injected reader of free text, the incident ids
+citizens type, and the checks of their states' data."""
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,28 +12,6 @@ from routing.text import strip_accents
 
 Reader = Callable[[str], Reading]
 """Reads a citizen's free text: ``routing.normalise.read_message`` in production."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class FileReport:
-    """A new report: the integrator creates an incident or joins an open one for the same
-    event, then asks the conversation for the reply (``filed``). ``reading`` is final:
-    its category and priority are the ones to file (a Telegram button's choice already
-    applied), its district and address the place the text gave."""
-
-    reading: Reading
-    text: str  # everything the citizen wrote for this report, as written
-    lat: float | None = None  # a point the citizen shared (Telegram)
-    lon: float | None = None
-    photo_file_id: str | None = None  # a Telegram file id, fetched on demand
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AskStatus:
-    """The citizen asks for an incident's status: answer with ``texts.incident_status``
-    or ``texts.incident_not_found``."""
-
-    incident_id: str
 
 
 # ------------------------------------------------------------------ incident ids

@@ -31,22 +31,23 @@ report went to, which gives the reply and the state to store. Store the state in
 transaction that applies the action.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from channels import texts
-from channels.conversation.common import (
+from channels.conversation.common import Reader, aware, example_id, parse_incident_id
+from channels.conversation.models import (
+    AddToIncident,
     AskStatus,
     FileReport,
-    Reader,
-    aware,
-    example_id,
-    parse_incident_id,
-    text_of,
-    texts_of,
-    time_data,
-    time_of,
+    Help,
+    LastReport,
+    OptIn,
+    OptOut,
+    SmsAction,
+    SmsReply,
+    SmsState,
+    SmsTurn,
 )
 from channels.texts import Channel
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
@@ -70,7 +71,6 @@ __all__ = [
 
 COMPLETION_WINDOW = timedelta(minutes=30)
 MAX_ASKS = 3  # replies that ask for what an incident lacks; then the operators triage it
-_VERSION = 1
 
 OPT_OUT = {
     "para",
@@ -86,115 +86,6 @@ OPT_OUT = {
 OPT_IN = {"inicio", "start", "alta", "unstop", "yes"}
 HELP = {"ayuda", "help", "info", "cancelar"}
 STATUS = "estado"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AddToIncident:
-    """This SMS completes (or follows up) the number's previous incident: add it as
-    another report of ``incident_id`` and fill in what that incident lacked from the
-    reading. If that incident can no longer take it (closed, merged), file a
-    ``FileReport(reading=..., text=...)`` instead and pass that to :func:`filed`."""
-
-    incident_id: str
-    reading: Reading
-    text: str
-    still_missing: tuple[str, ...]  # what the incident lacks once this is added
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OptOut:
-    """Send nothing more to this number (the reply, a confirmation, is the last)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OptIn:
-    """The number may be sent messages again."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Help:
-    """The number asked for help: the reply says how to report, ask and stop."""
-
-
-SmsAction = FileReport | AddToIncident | AskStatus | OptOut | OptIn | Help
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LastReport:
-    """The number's last incident, and what it still lacked."""
-
-    incident_id: str
-    at: datetime  # when the SMS that created or last completed it arrived
-    missing: tuple[str, ...] = ()
-    category: str | None = None  # its category, when known
-    district: str | None = None
-    address_key: str | None = None
-    asked: int = 0  # replies that asked for what it lacks
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SmsState:
-    last: LastReport | None = None
-
-    def to_data(self) -> dict[str, Any]:
-        last = self.last
-        return {
-            "v": _VERSION,
-            "last": None
-            if last is None
-            else {
-                "incident_id": last.incident_id,
-                "at": time_data(last.at),
-                "missing": list(last.missing),
-                "category": last.category,
-                "district": last.district,
-                "address_key": last.address_key,
-                "asked": last.asked,
-            },
-        }
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "SmsState":
-        """The state :meth:`to_data` wrote; ValueError when it is not one."""
-        if not isinstance(data, dict) or data.get("v") != _VERSION:
-            raise ValueError(f"not an SMS conversation state: {data!r}")
-        last = data.get("last")
-        if last is None:
-            return cls()
-        if not isinstance(last, dict) or not isinstance(last.get("asked", 0), int):
-            raise ValueError(f"not an SMS conversation state: {data!r}")
-        at = time_of(last.get("at"))
-        incident_id = text_of(last.get("incident_id"), optional=False)
-        if at is None or incident_id is None:
-            raise ValueError(f"not an SMS conversation state: {data!r}")
-        return cls(
-            last=LastReport(
-                incident_id=incident_id,
-                at=at,
-                missing=texts_of(last.get("missing", [])),
-                category=text_of(last.get("category")),
-                district=text_of(last.get("district")),
-                address_key=text_of(last.get("address_key")),
-                asked=last.get("asked", 0),
-            )
-        )
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SmsTurn:
-    """What to do with one inbound SMS. ``reply`` is None exactly when the reply needs
-    the integrator: after FileReport / AddToIncident (:func:`filed`) and after AskStatus
-    (``texts.incident_status`` / ``texts.incident_not_found`` with ``Channel.SMS``)."""
-
-    state: SmsState
-    action: SmsAction | None
-    reply: str | None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SmsReply:
-    state: SmsState
-    reply: str
 
 
 def _words(text: str) -> str:

@@ -25,26 +25,32 @@ transaction that applies the action.
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from channels import texts
-from channels.conversation.common import (
+from channels.conversation.common import Reader, aware, example_id, parse_incident_id
+from channels.conversation.models import (
     AskStatus,
+    Button,
+    Buttons,
+    Cancelled,
+    Command,
+    Event,
     FileReport,
-    Reader,
-    aware,
-    example_id,
-    parse_incident_id,
-    text_of,
-    texts_of,
-    time_data,
-    time_of,
+    Location,
+    Message,
+    Photo,
+    Step,
+    TelegramAction,
+    TelegramState,
+    TelegramTurn,
+    Text,
 )
 from channels.texts import Channel
 from routing.categories import CATEGORIES, category_by_code
 from routing.models import Priority
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
+from routing.text import fold
 
 __all__ = [
     "CATEGORY_BUTTONS",
@@ -81,165 +87,7 @@ CATEGORY_BUTTONS = (
     "otro",
 )
 _CODES = {c.code for c in CATEGORIES}
-_VERSION = 1
 _RANK = {Priority.CRITICAL: 0, Priority.HIGH: 1, Priority.MEDIUM: 2, Priority.LOW: 3}
-
-
-# ---------------------------------------------------------------------- input
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Location:
-    lat: float
-    lon: float
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Photo:
-    file_id: str  # the largest size's
-    caption: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Button:
-    data: str  # the pressed inline button's callback_data
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Command:
-    name: str  # "estado", "/estado" or "/estado@bot": case and the slash ignored
-    args: str = ""
-
-
-Event = Text | Location | Photo | Button | Command
-
-
-# --------------------------------------------------------------------- output
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback_data)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Message:
-    """A message to send. At most one markup: inline ``buttons``, a reply keyboard with
-    one button labelled ``request_location`` that shares the location, or the removal
-    of that keyboard."""
-
-    text: str
-    buttons: Buttons = ()
-    request_location: str | None = None
-    remove_keyboard: bool = False
-
-    def __post_init__(self) -> None:
-        if sum((bool(self.buttons), self.request_location is not None, self.remove_keyboard)) > 1:
-            raise ValueError("a message carries one markup at most")
-
-    @property
-    def has_markup(self) -> bool:
-        return bool(self.buttons) or self.request_location is not None or self.remove_keyboard
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Cancelled:
-    """The citizen abandoned the draft (nothing was filed)."""
-
-
-TelegramAction = FileReport | AskStatus | Cancelled
-
-
-class Step(StrEnum):
-    IDLE = "idle"  # no draft
-    CATEGORY = "category"
-    LOCATION = "location"
-    DESCRIPTION = "description"
-    PHOTO = "photo"
-    CONFIRM = "confirm"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TelegramState:
-    step: Step = Step.IDLE
-    draft: int = 0  # the number of the chat's current (or last) draft
-    category: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    address: str | None = None  # the place as typed
-    description: str | None = None
-    photo_file_id: str | None = None
-    photo_offered: bool = False  # asked for (or skipped by a complete first message)
-    notes: tuple[str, ...] = ()  # other words of the citizen's, kept for the report
-    tries: int = 0  # unexpected inputs at this step
-    updated_at: datetime | None = None
-    last_incident: str | None = None
-
-    @property
-    def has_place(self) -> bool:
-        return self.lat is not None or self.address is not None
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "v": _VERSION,
-            "step": self.step.value,
-            "draft": self.draft,
-            "category": self.category,
-            "lat": self.lat,
-            "lon": self.lon,
-            "address": self.address,
-            "description": self.description,
-            "photo_file_id": self.photo_file_id,
-            "photo_offered": self.photo_offered,
-            "notes": list(self.notes),
-            "tries": self.tries,
-            "updated_at": time_data(self.updated_at),
-            "last_incident": self.last_incident,
-        }
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "TelegramState":
-        """The state :meth:`to_data` wrote; ValueError when it is not one."""
-        if not isinstance(data, dict) or data.get("v") != _VERSION:
-            raise ValueError(f"not a Telegram conversation state: {data!r}")
-        numbers = [data.get(k) for k in ("lat", "lon")]
-        if not all(n is None or isinstance(n, int | float) for n in numbers):
-            raise ValueError(f"not a Telegram conversation state: {data!r}")
-        lat, lon = (None if n is None else float(n) for n in numbers)
-        draft, tries = data.get("draft", 0), data.get("tries", 0)
-        offered = data.get("photo_offered", False)
-        if not (isinstance(draft, int) and isinstance(tries, int) and isinstance(offered, bool)):
-            raise ValueError(f"not a Telegram conversation state: {data!r}")
-        return cls(
-            step=Step(str(data.get("step"))),
-            draft=draft,
-            category=text_of(data.get("category")),
-            lat=lat,
-            lon=lon,
-            address=text_of(data.get("address")),
-            description=text_of(data.get("description")),
-            photo_file_id=text_of(data.get("photo_file_id")),
-            photo_offered=offered,
-            notes=texts_of(data.get("notes", [])),
-            tries=tries,
-            updated_at=time_of(data.get("updated_at")),
-            last_incident=text_of(data.get("last_incident")),
-        )
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TelegramTurn:
-    """What to do with one update: the messages to send in order, the answer to the
-    pressed button (always a text when the event was a :class:`Button`, else None), at
-    most one action, and the state to store. After :class:`AskStatus` the integrator
-    also sends ``texts.incident_status`` / ``texts.incident_not_found`` (Channel.TELEGRAM)."""
-
-    state: TelegramState
-    messages: tuple[Message, ...] = ()
-    answer: str | None = None
-    action: TelegramAction | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -350,13 +198,14 @@ def _turn(
     action: TelegramAction | None = None,
 ) -> TelegramTurn:
     """The turn; leaving the location step removes its reply keyboard (on the first
-    message without markup, or on a message of its own)."""
+    message without markup, or on a message of its own; once filed, :func:`filed`'s
+    message does)."""
     if before.step is Step.LOCATION and after.step is not Step.LOCATION:
         bare = next((i for i, m in enumerate(messages) if not m.has_markup), None)
-        if bare is None:
-            messages.insert(0, Message(text=texts.TG_PLACE_NOTED, remove_keyboard=True))
-        else:
+        if bare is not None:
             messages[bare] = replace(messages[bare], remove_keyboard=True)
+        elif after.step is not Step.IDLE:
+            messages.insert(0, Message(text=texts.TG_PLACE_NOTED, remove_keyboard=True))
     return TelegramTurn(state=after, messages=tuple(messages), answer=answer, action=action)
 
 
@@ -484,9 +333,10 @@ def _input(state: TelegramState, event: Text | Location | Photo, ctx: _Context) 
             return _again(replace(state, description=_joined(state.description, text)), ctx)
         case Step.CONFIRM:
             answer = texts.responder_answer(text)
-            if answer == "accept" or text.casefold() in ("confirmar", "enviar"):
+            word = fold(text).strip(" .!¡")
+            if answer == "accept" or word in ("confirmar", "enviar", "enviar asi"):
                 return _file(state, ctx)
-            if answer == "decline" or text.casefold() == "cancelar":
+            if answer == "decline" or word in ("cancelar", "descartar"):
                 return _cancel(state, ctx)
             return _again(replace(state, description=_joined(state.description, text)), ctx)
     raise AssertionError(state.step)  # pragma: no cover
@@ -616,4 +466,5 @@ def filed(
         text = texts.report_joined(Channel.TELEGRAM, incident_id)
     else:
         text = texts.report_received(Channel.TELEGRAM, incident_id)
-    return TelegramTurn(state=after, messages=(Message(text=text),))
+    # the reply keyboard of the location step, if the report was sent from there, goes
+    return TelegramTurn(state=after, messages=(Message(text=text, remove_keyboard=True),))

@@ -7,8 +7,8 @@ import pytest
 
 from channels import texts
 from channels.conversation import sms
-from channels.conversation.common import AskStatus, FileReport
 from channels.conversation.gsm7 import fits_one_segment
+from channels.conversation.models import AskStatus, FileReport
 from channels.conversation.sms import (
     AddToIncident,
     Help,

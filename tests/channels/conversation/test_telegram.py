@@ -9,7 +9,7 @@ import pytest
 
 from channels import texts
 from channels.conversation import telegram
-from channels.conversation.common import AskStatus, FileReport
+from channels.conversation.models import AskStatus, FileReport
 from channels.conversation.telegram import (
     CATEGORY_BUTTONS,
     IDLE_LIMIT,
@@ -139,7 +139,9 @@ def test_the_guided_report_with_buttons_a_shared_location_and_a_photo() -> None:
     assert chat.state == TelegramState(draft=1, updated_at=chat.now)
 
     done = telegram.filed(chat.state, incident_id=ID, now=chat.now)
-    assert said(done) == [texts.report_received(Channel.TELEGRAM, ID)]
+    assert done.messages == (
+        Message(text=texts.report_received(Channel.TELEGRAM, ID), remove_keyboard=True),
+    )
     assert f"/estado {ID}" in done.messages[0].text
     assert done.state.last_incident == ID
     joined = telegram.filed(chat.state, incident_id=ID, joined=True, now=chat.now)
@@ -207,8 +209,10 @@ def test_a_first_location_or_photo_is_kept() -> None:
     assert (other.state.photo_file_id, other.state.description) == ("F1", "se cayó un árbol")
     other.press("cat:1:arbol_caido")
     assert other.at() is Step.LOCATION
-    other.send(POINT)
+    turn = other.send(POINT)
     assert other.at() is Step.CONFIRM  # described and photographed already
+    assert turn.messages[0] == Message(text=texts.TG_PLACE_NOTED, remove_keyboard=True)
+    assert data_of(turn) == ["ok:1", "cancel:1"]
 
 
 def test_the_category_in_words() -> None:
@@ -277,7 +281,9 @@ def test_an_unrecognised_place_is_asked_again_then_may_be_sent_as_it_is() -> Non
     turn = chat.send(Photo(file_id="F2"))
     assert said(turn) == [texts.TG_REASK_LOCATION, texts.TG_AS_IS_OFFER]
     assert data_of(turn) == ["asis:1"]
-    filing = report(chat.press("asis:1"))
+    turn = chat.press("asis:1")
+    assert turn.messages == ()  # filed's message removes the location keyboard
+    filing = report(turn)
     assert filing.reading.missing == (MISSING_PLACE,)
     assert filing.reading.category == "robo"
     assert filing.photo_file_id == "F2"
@@ -332,8 +338,11 @@ def test_words_at_the_photo_step_add_to_the_description() -> None:
     )
 
 
-@pytest.mark.parametrize(("words", "filed"), [("si", True), ("OK", True), ("no", False),
-                                              ("cancelar", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("words", "filed"),
+    [("si", True), ("OK", True), ("Confirmar.", True), ("enviar así", True), ("no", False),
+     ("Cancelar", False), ("descartar", False)],
+)  # fmt: skip
 def test_the_summary_answered_in_words(words: str, filed: bool) -> None:
     chat = Chat()
     chat.say("robo en av abancay 123 cercado")

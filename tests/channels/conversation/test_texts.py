@@ -328,6 +328,7 @@ def test_other_button_data_is_not_a_responder_s(data: str) -> None:
 LABELS: list[tuple[Callable[[], str], str]] = [
     (lambda: texts.category_label("buzon_sin_tapa"), "Buzón sin tapa"),
     (lambda: texts.category_label(UNCLASSIFIED), "Sin clasificar"),
+    (lambda: texts.category_label("granizo_fuerte"), "Granizo fuerte"),
     (lambda: texts.place_text("150122", "Av. Larco 400"), "Av. Larco 400, Miraflores"),
     (lambda: texts.place_text("070102", None), "Bellavista"),
     (lambda: texts.place_text(None, None), "lugar por confirmar"),
