@@ -72,19 +72,11 @@ __all__ = [
 COMPLETION_WINDOW = timedelta(minutes=30)
 MAX_ASKS = 3  # replies that ask for what an incident lacks; then the operators triage it
 
-OPT_OUT = {
-    "para",
-    "stop",
-    "baja",
-    "cancelar suscripcion",
-    "stopall",
-    "unsubscribe",
-    "cancel",
-    "end",
-    "quit",
-}
-OPT_IN = {"inicio", "start", "alta", "unstop", "yes"}
-HELP = {"ayuda", "help", "info", "cancelar"}
+# whole messages, folded (see _words); Twilio's own keywords too, which it also acts on
+OPT_OUT = frozenset(("para", "stop", "baja", "cancelar suscripcion", "stopall", "unsubscribe",
+                     "cancel", "end", "quit"))  # fmt: skip
+OPT_IN = frozenset(("inicio", "start", "alta", "unstop", "yes"))
+HELP = frozenset(("ayuda", "help", "info", "cancelar"))
 STATUS = "estado"
 
 
@@ -222,7 +214,7 @@ def filed(
         category=before.category or category,
         district=before.district or reading.district,
         address_key=before.address_key or reading.address_key,
-        asked=before.asked + ask,
+        asked=before.asked + int(ask),
     )
     missing = action.still_missing if ask else ()
     reply = texts.report_completed(Channel.SMS, incident_id, missing=missing)

@@ -1,6 +1,7 @@
 """The SMS conversation: keywords, status questions, reports and their completion."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from channels.conversation.sms import (
     filed,
 )
 from channels.texts import Channel
-from routing.reading import MISSING_CATEGORY, MISSING_PLACE
+from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED
 from tests.channels.conversation.fakes import read
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -231,6 +232,14 @@ def test_a_report_lacking_something_is_received_with_the_question(
     assert "?" in done.reply
     assert done.state.last is not None
     assert (done.state.last.missing, done.state.last.asked) == (missing, 1)
+
+
+def test_an_unclassified_reading_counts_as_lacking_its_category() -> None:
+    reading = replace(read("robo en av abancay 123"), category=UNCLASSIFIED)
+    done = filed(SmsState(), FileReport(reading=reading, text="x"), incident_id=ID, now=NOW)
+    assert done.state.last is not None
+    assert done.state.last.missing == (MISSING_CATEGORY,)
+    assert done.reply == texts.report_received(Channel.SMS, ID, missing=(MISSING_CATEGORY,))
 
 
 def test_a_report_that_joined_an_open_incident_says_so() -> None:

@@ -525,6 +525,7 @@ def test_the_state_round_trips_through_json_at_every_step() -> None:
         {"v": 1, "step": "idle", "photo_offered": 1},
         {"v": 1, "step": "idle", "notes": [1]},
         {"v": 1, "step": "idle", "updated_at": "2026-11-25T15:00:00"},
+        {"v": 1, "step": "idle", "updated_at": 1764082800},
         {"v": 1, "step": "idle", "category": 5},
     ],
 )
