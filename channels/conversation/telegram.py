@@ -11,6 +11,16 @@ unclassified if need be. A button of an old message (another draft, another step
 answered with a short text and changes nothing. A draft idle for more than 2 hours
 starts over.
 
+The category the citizen chose stands, except "Otro": then the description's words may
+name one. Words at the category step that name a category choose it (and name the place
+too, if they do). A report's reading is that of all the citizen's words together, with
+the chosen category (its priority, unless the words raised it higher) and the place the
+typed address names; a shared point is the FileReport's ``lat``/``lon`` (the district of
+a point is the integrator's to resolve).
+
+Responders' buttons (``ack:``/``dec:``, :func:`channels.texts.responder_button`) are
+the integrator's to route before this machine; here they are stale.
+
 Button data: ``<kind>:<draft>[:<category>]`` with kind ``cat`` (a category), ``skip``
 (no photo), ``ok`` / ``cancel`` (the summary's) and ``asis`` (send as it is); ``draft``
 numbers the chat's drafts, so a button of an earlier draft is stale.
