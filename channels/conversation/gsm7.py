@@ -15,7 +15,7 @@ labels, district and agency names, addresses a citizen typed) go through
 
 import unicodedata
 
-from gsm0338.charset import (  # type: ignore[import-untyped]
+from gsm0338.charset import (  # type: ignore[import-untyped, unused-ignore]
     BASIC_CHARACTER_SET,
     BASIC_CHARACTER_SET_EXTENSION,
 )
