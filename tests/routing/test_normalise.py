@@ -5,6 +5,7 @@ import unicodedata
 
 import pytest
 
+from routing.districts import find_in_text
 from routing.text import printable
 
 
@@ -45,3 +46,59 @@ def test_no_control_or_format_character_survives() -> None:
     assert [c for c in shown if c.isspace()] == [" "] * shown.count(" ")
     assert "  " not in shown
     assert shown == shown.strip()
+
+
+# ------------------------------------------------------------ districts in free text
+
+
+@pytest.mark.parametrize(
+    ("text", "ubigeo", "words", "misspelt"),
+    [
+        ("robo en sjl", "150132", "sjl", False),
+        ("robo en S.J.L.", "150132", "sjl", False),
+        ("choque en s.m.p", "150135", "smp", False),
+        ("pelea en el cercado", "150101", "cercado", False),
+        ("robo en jesus maria", "150113", "jesus maria", False),
+        ("asalto en surco", "150140", "surco", False),
+        ("incendio en chorrillos", "150108", "chorrillos", False),
+        ("huaico en lurigancho chosica", "150118", "lurigancho chosica", False),
+        ("losa de villa maria", "150143", "villa maria", False),
+        ("robo en miraflres", "150122", "miraflres", True),
+        ("choque en san borga", "150130", "san borga", True),
+        ("asalto en chorrilos", "150108", "chorrilos", True),
+        ("buzon en surquiyo", "150141", "surquiyo", True),
+        ("herido en independecia", "150112", "independecia", True),
+        ("no hay luz en la vitoria", "150115", "la vitoria", True),
+        ("incendio en los olibos", "150117", "los olibos", True),
+        ("arbol en villa el salvado", "150142", "villa el salvado", True),
+        ("pelea en carabayo", "150106", "carabayo", True),
+        ("me robaron en sanjuan de lurigancho", "150132", "sanjuan de lurigancho", True),
+        ("incendio en el mercado de la parada", "150115", "la parada", False),
+        ("me robaron en gamarra", "150115", "gamarra", False),
+        ("se cayo una pared en barrios altos", "150101", "barrios altos", False),
+        ("pelea en huaycan", "150103", "huaycan", False),
+        ("el parque de pueblo libre", "150121", "pueblo libre", False),  # a place's, not a road's
+        ("el malecon de barranco", "150104", "barranco", False),
+    ],
+)
+def test_districts_as_people_write_them(text: str, ubigeo: str, words: str, misspelt: bool) -> None:
+    match = find_in_text(text)
+    assert match is not None
+    assert (match.district.ubigeo, match.words, match.misspelt) == (ubigeo, words, misspelt)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "choque en la av. proceres de la independencia",  # the avenue's name
+        "Av. de la Marina 2000",
+        "choque en barranca",  # a province north of Lima, not Barranco
+        "esta en coma",  # not Comas: short names are never guessed
+        "juego en la calle",
+        "robo en la av. san luis",
+        "en san martin",
+        "Jr. Gamarra 700",  # the street, not the emporium
+    ],
+)
+def test_no_district_guessed(text: str) -> None:
+    assert find_in_text(text) is None
