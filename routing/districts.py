@@ -6,6 +6,7 @@ not in this table, and a report from Callao is outside Lima Metropolitana for ro
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
@@ -109,6 +110,8 @@ PLACES: tuple[tuple[str, str], ...] = (
     ("Centro de Lima", "150101"),
     ("Barrios Altos", "150101"),
     ("Mesa Redonda", "150101"),
+    ("Mercado Central", "150101"),
+    ("Parque de la Exposición", "150101"),
     ("La Parada", "150115"),
     ("Gamarra", "150115"),
     ("Matute", "150115"),
@@ -269,3 +272,19 @@ def _names_a_street(words: tuple[str, ...], start: int) -> bool:
             if word.isdigit():
                 break
     return False
+
+
+def name_at(words: Sequence[str], start: int) -> int:
+    """How many of the folded ``words`` from ``start`` spell a district's name, alias or
+    known place (``["la", "victoria", "123"]`` -> 2); 0 when none starts there."""
+    if start >= len(words):
+        return 0
+    spelt = tuple(words[start:])
+    return max(
+        (
+            len(name)
+            for name, _ in _BY_FIRST_WORD.get(words[start], ())
+            if spelt[: len(name)] == name
+        ),
+        default=0,
+    )
