@@ -1,16 +1,17 @@
 """What a citizen's free text says: category, priority, district and street address, read
 the same way for every channel (SMS, Telegram, the API's descriptions, the phone IVR's
-transcriptions). Pure: no I/O, no logging.
+transcriptions): :func:`read_message`. Pure: no I/O, no logging.
 
 **Category.** Each category has cues: words and phrases people in Lima use for it
 (``"me robaron el celular"``, ``"choque de combi"``, ``"huele a gas"``, ``"se sale el
 agua del buzon"``, ``"me arrancharon"``), its code, label and aliases in
 :mod:`routing.categories` among them. Words are compared folded (no accents, no case)
 and by how they sound (:func:`routing.text.sounds`: ``insendio``, ``rovaron``, ``kable
-kaido``), without the little words (``de``, ``la``, ``en``, ``hay``), and a word of six
-letters or more one letter away from a cue's word (two from nine letters: ``asltaron``,
-``malogado``) is taken for it; no letter is swapped for another (``juego`` is no
-``fuego``, ``calles`` no ``cables``). A cue is a phrase (consecutive words) or words
+kaido``), without the little words (``de``, ``la``, ``en``, ``hay``); a plural is read
+as its singular, and a word of six letters or more that is a cue's word with a letter
+left out (two, from ten letters) is taken for it (``asltaron``, ``malogado``); no letter
+swapped or put in counts (``juego`` is no ``fuego``, ``calles`` no ``cables``,
+``carretera`` no ``cartera``). A cue is a phrase (consecutive words) or words
 that must all appear (``tuberia + rota``); its weight is its number of words unless
 given: weak cues (``herido``, ``gas``, ``perro``) name a category only when nothing
 else does, and the combinations that tell two categories apart weigh more (a robbery
@@ -22,10 +23,10 @@ heaviest cue wins; between equal ones, the one named first. No cue: the category
 risk: a life at stake right now (a weapon, a shot, blood, fire or flames, someone not
 breathing, unconscious, not responding, an explosion) makes it **critical**; an injured
 person, a child (``niño``, ``bebé``, ``menor de edad``, ``hijo de 8 años``), an elderly
-person (``abuelita``, ``adulto mayor``) or a pregnant woman raises it **one level** (not
-more, however many). Words denied (``no hay heridos``, ``sin heridos``, ``se armó la
-bronca``) raise nothing. ``raised_by`` lists the words that raised it, empty when the
-priority is the category's default.
+person (``abuelita``, ``adulto mayor``), a pregnant woman or someone living on oxygen
+raises it **one level** (not more, however many). Words denied (``no hay heridos``,
+``sin heridos``, ``se armó la bronca``) raise nothing. ``raised_by`` lists the words
+that raised it, empty when the priority is the category's default.
 
 **District.** Named in the text (:func:`routing.districts.find_in_text`: names,
 nicknames, known places, misspellings), else the central that received the report,
@@ -52,6 +53,7 @@ from routing.resolve import DistrictSource
 from routing.text import fold, printable, sounds
 
 SUMMARY_MAX = 500  # characters of the text kept for operators
+READ_MAX = 4096  # characters read: Telegram's longest message (an SMS through Twilio: 1,600)
 
 # ---------------------------------------------------------------------------- cues
 
@@ -407,11 +409,6 @@ def _find(phrase: tuple[int, ...], words: list[frozenset[int]]) -> int | None:
     return None
 
 
-def classify(text: str) -> str:
-    """The category code the text names (:data:`UNCLASSIFIED` when none)."""
-    return _classify(_content(_words(text)))
-
-
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(text))
 
@@ -507,7 +504,8 @@ def _priority(default: Priority, words: list[str]) -> tuple[Priority, tuple[str,
 def read_message(text: str, *, central: str | None = None) -> Reading:
     """What ``text`` says (see the module's description). ``central`` is the UBIGEO of
     the district central that received the report: the district when the text names
-    none."""
+    none. Only the first :data:`READ_MAX` characters are read."""
+    text = text[:READ_MAX]
     words = _words(text)
     category = _classify(_content(words))
     priority, raised_by = _priority(category_by_code(category).priority, words)

@@ -10,7 +10,7 @@ from routing.categories import CATEGORIES, category_by_code
 from routing.config import parse_config
 from routing.districts import find_in_text
 from routing.models import Priority
-from routing.normalise import SUMMARY_MAX, address_key, find_address, read_message
+from routing.normalise import READ_MAX, SUMMARY_MAX, address_key, find_address, read_message
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
 from routing.resolve import DistrictSource
 from routing.text import printable
@@ -310,6 +310,13 @@ def test_whatever_arrives_is_read(text: str) -> None:
     assert len(reading.summary) <= SUMMARY_MAX
     assert reading.summary == reading.summary.strip()
     assert reading.summary.isprintable()
+
+
+def test_a_long_text_is_read_as_far_as_the_longest_message_goes() -> None:
+    text = " ".join(m.text for m in MESSAGES)
+    assert len(text) > 4 * READ_MAX
+    reading = read_message(text)
+    assert reading == read_message(text[:READ_MAX])
 
 
 def test_the_summary_is_one_clean_line_of_at_most_500_characters() -> None:
