@@ -6,10 +6,13 @@ not in this table, and a report from Callao is outside Lima Metropolitana for ro
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Levenshtein
+
 from routing.errors import InvalidValue
-from routing.text import fold
+from routing.text import fold, sounds
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,7 +65,7 @@ DISTRICTS: tuple[District, ...] = (
     District(ubigeo="150140", name="Santiago de Surco", aliases=("Surco",)),
     District(ubigeo="150141", name="Surquillo"),
     District(ubigeo="150142", name="Villa El Salvador", aliases=("VES",)),
-    District(ubigeo="150143", name="Villa María del Triunfo", aliases=("VMT",)),
+    District(ubigeo="150143", name="Villa María del Triunfo", aliases=("VMT", "Villa María")),
 )
 
 _BY_CODE: dict[str, District] = {d.ubigeo: d for d in DISTRICTS}
@@ -101,53 +104,187 @@ def resolve_district(text: str) -> District:
 
 # ------------------------------------------------------------ in free text
 
-# words after which a district's name is a street's or a place's, not the district
-_STREET = {
+# places everybody in Lima knows the district of, named in messages instead of it (only
+# in free text: they are no district's name for find_district)
+PLACES: tuple[tuple[str, str], ...] = (
+    ("Centro de Lima", "150101"),
+    ("Barrios Altos", "150101"),
+    ("Mesa Redonda", "150101"),
+    ("Mercado Central", "150101"),
+    ("Parque de la Exposición", "150101"),
+    ("La Parada", "150115"),
+    ("Gamarra", "150115"),
+    ("Matute", "150115"),
+    ("Huaycán", "150103"),
+    ("Canto Grande", "150132"),
+    ("Zárate", "150132"),
+    ("Mangomarca", "150132"),
+    ("Caja de Agua", "150132"),
+    ("Collique", "150110"),
+    ("Tahuantinsuyo", "150112"),
+    ("Condevilla", "150135"),
+    ("Parque Kennedy", "150122"),
+    ("Larcomar", "150122"),
+    ("Higuereta", "150140"),
+    ("Matellini", "150108"),
+    ("Pamplona Alta", "150133"),
+    ("Tablada de Lurín", "150143"),
+    ("Manchay", "150123"),
+    ("Zapallal", "150125"),
+)
+
+# words after which a district's name is a street's or a place's, not the district; after
+# a road's word and "de" too (Av. de la Marina), not after a place's ("el parque de
+# Pueblo Libre" is in Pueblo Libre)
+_ROAD = {
     "av", "avenida", "jr", "jiron", "calle", "ca", "psje", "pasaje", "prolongacion", "prol",
-    "malecon", "ovalo", "plaza", "parque", "pque", "puente", "via", "carretera",
+    "via", "carretera",
+}  # fmt: skip
+_STREET = _ROAD | {
+    "malecon", "ovalo", "plaza", "parque", "pque", "puente",
     "urbanizacion", "urb", "asentamiento", "aahh",
 }  # fmt: skip
 # "Lima" alone names the city more often than the Cercado district
 _NOT_IN_TEXT = {"lima"}
-_NAMES = sorted(
-    ((fold(name), d) for d in DISTRICTS for name in (d.name, *d.aliases)
-     if fold(name) not in _NOT_IN_TEXT),
-    key=lambda pair: -len(pair[0]),
-)  # fmt: skip
+# a district's name misspelt: only names this long are looked for so (a one-letter slip
+# in "Lince" or "Comas" makes another word), and never these, which are other places
+_FUZZY_MIN = 7
+_NOT_FUZZY = {"barranca", "huaral", "huarochiri", "chilca", "callao", "sanmartin"}
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z0-9]+", fold(text)))
+
+
+_NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(
+    (words, d)
+    for d in DISTRICTS
+    for name in (d.name, *d.aliases, *(p for p, code in PLACES if code == d.ubigeo))
+    if (words := _words(name)) and " ".join(words) not in _NOT_IN_TEXT
+)
+_BY_FIRST_WORD: dict[str, list[tuple[tuple[str, ...], District]]] = {}
+for _name, _district in _NAMES:
+    _BY_FIRST_WORD.setdefault(_name[0], []).append((_name, _district))
+# official names, spelt together and as they sound, for misspellings ("miraflres",
+# "san borga", "sanjuan de lurigancho", "surquiyo")
+_FUZZY: tuple[tuple[tuple[str, ...], District], ...] = tuple(
+    (_words(d.name), d) for d in DISTRICTS if len("".join(_words(d.name))) >= _FUZZY_MIN
+)
+_SPELT = ["".join(words) for words, _ in _FUZZY]
+_SOUNDED = ["".join(sounds(w) for w in words) for words, _ in _FUZZY]
+_FUZZY_MAX = max(len(spelt) for spelt in _SPELT)
+_FUZZY_BY_START: dict[str, list[int]] = {}  # a slip is seldom in the first letter
+for _i, (_spelt, _heard) in enumerate(zip(_SPELT, _SOUNDED, strict=True)):
+    for _letter in {_spelt[0], _heard[0]}:
+        _FUZZY_BY_START.setdefault(_letter, []).append(_i)
+# words no district's name starts with (La Molina, El Agustino, Los Olivos do)
+_NOT_FIRST = {"de", "del", "en", "a", "al", "y", "o", "un", "una", "mi", "su", "por", "con",
+              "que", "se", "me", "le", "lo", "las", "hay", "esta", "es"}  # fmt: skip
+_ABBREVIATION = re.compile(r"\b([a-z])\.\s?([a-z])\.\s?([a-z])\b\.?", re.IGNORECASE)  # S.J.L.
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TextMatch:
     district: District
     words: str  # the words that named it, folded
+    misspelt: bool = False  # named by a misspelling: "miraflres"
 
 
 def find_in_text(text: str) -> TextMatch | None:
     """The district an address or a message names: ``"Jr. Huallaga 123, Cercado de Lima"``
-    -> Lima; ``"Av. Próceres 1250, SJL"`` -> San Juan de Lurigancho. A name right after a
-    street word (``Av. La Molina``) names the street. When several districts are named,
-    the one named last wins (addresses end with the district), unless the text says
-    ``distrito de ...``; None when no district is named."""
-    parts = [fold(p) for p in re.split(r"[,;\n/()]", text) if p.strip()]
-    found: list[tuple[int, int, District, str]] = []  # (part, position, district, words)
-    for n, part in enumerate(parts):
-        taken: list[tuple[int, int]] = []
-        for name, district in _NAMES:  # longest first: "san juan de miraflores" before "miraflores"
-            for match in re.finditer(rf"\b{re.escape(name)}\b", part):
-                start, end = match.span()
-                if any(s < end and start < e for s, e in taken):
-                    continue
-                taken.append((start, end))
-                before = part[:start].split()
-                if before and before[-1] in _STREET:
-                    continue
-                if len(before) >= 2 and before[-1] in ("de", "del") and before[-2] in _STREET:
-                    continue
-                found.append((n, start, district, name))
+    -> Lima; ``"Av. Próceres 1250, SJL"`` (or ``S.J.L.``) -> San Juan de Lurigancho;
+    ``"en La Parada"`` -> La Victoria; ``"robo en miraflres"`` -> Miraflores (a misspelt
+    official name of 7 letters or more, one slip, or two from 11 letters, as written or
+    as it sounds). A name right after a street word (``Av. La Molina``), or after ``de
+    la`` in a street's name (``Av. Próceres de la Independencia``), names the street.
+    When several districts are named, the one named last wins (addresses end with the
+    district), unless the text says ``distrito de ...``; None when no district is named."""
+    text = _ABBREVIATION.sub(r"\1\2\3", text)
+    found: list[tuple[int, int, District, str, bool]] = []  # (part, start, district, ...)
+    for n, part in enumerate(re.split(r"[,;\n/()]", text)):
+        words = _words(part)
+        for start, end, district, slip in _named(words):
+            if re.search(r"\bdistrito( de)?$", " ".join(words[:start])):
+                return TextMatch(district=district, words=" ".join(words[start:end]), misspelt=slip)
+            found.append((n, start, district, " ".join(words[start:end]), slip))
     if not found:
         return None
-    for n, start, district, name in found:
-        if re.search(r"\bdistrito( de)?$", parts[n][:start].strip()):
-            return TextMatch(district=district, words=name)
-    n, start, district, name = max(found, key=lambda f: (f[0], f[1]))
-    return TextMatch(district=district, words=name)
+    _, _, district, named, slip = max(found, key=lambda f: (f[0], f[1]))
+    return TextMatch(district=district, words=named, misspelt=slip)
+
+
+def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
+    """The districts ``words`` name, as (start, end, district, misspelt), in order. Where
+    names overlap the longest wins, then the best spelt: ``sanjuan de lurigancho`` (a
+    slip: spelt together) wins the ``lurigancho`` in it."""
+    candidates: list[tuple[int, float, int, int, District]] = []  # (length, slips, start, ...)
+    for start, word in enumerate(words):
+        for name, district in _BY_FIRST_WORD.get(word, ()):
+            if words[start : start + len(name)] == name:
+                candidates.append((len("".join(name)), 0, start, start + len(name), district))
+    sounded = [sounds(w) for w in words]
+    for start in range(len(words)):
+        if words[start] in _NOT_FIRST:
+            continue
+        for end in range(start + 1, min(start + 5, len(words)) + 1):
+            if words[end - 1].isdigit():
+                break
+            spelt = "".join(words[start:end])
+            if len(spelt) > _FUZZY_MAX + 2:
+                break
+            if len(spelt) < _FUZZY_MIN - 1 or spelt in _NOT_FUZZY:
+                continue
+            heard = "".join(sounded[start:end])
+            for i in _FUZZY_BY_START.get(spelt[0], ()):
+                name, district = _FUZZY[i]
+                allowed = 1 if len(_SPELT[i]) < 11 else 2
+                slips = min(
+                    Levenshtein.distance(spelt, _SPELT[i], score_cutoff=allowed + 1),
+                    Levenshtein.distance(heard, _SOUNDED[i], score_cutoff=allowed + 1),
+                )
+                fits = slips <= allowed and abs(end - start - len(name)) <= 1
+                if fits and words[start:end] != name:
+                    candidates.append((len(_SPELT[i]), slips + 0.5, start, end, district))
+    taken: list[tuple[int, int]] = []
+    named: list[tuple[int, int, District, bool]] = []
+    for _, cost, start, end, district in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
+        if any(s < end and start < e for s, e in taken):
+            continue
+        taken.append((start, end))
+        if not _names_a_street(words, start):
+            named.append((start, end, district, cost > 0))
+    return sorted(named, key=lambda c: c[0])
+
+
+def _names_a_street(words: tuple[str, ...], start: int) -> bool:
+    """Whether the name at ``start`` is part of a street's: ``Av. La Molina``, ``Av. de
+    la Marina``, ``Av. Próceres de la Independencia`` (a street word a few words before,
+    no number between)."""
+    before = words[:start]
+    if before and before[-1] in _STREET:
+        return True
+    if len(before) >= 2 and before[-1] in ("de", "del") and before[-2] in _ROAD:
+        return True
+    if len(before) >= 3 and before[-2] == "de" and before[-1] in ("la", "los", "las"):
+        for word in reversed(before[-6:-2]):
+            if word in _ROAD:
+                return True
+            if word.isdigit():
+                break
+    return False
+
+
+def name_at(words: Sequence[str], start: int) -> int:
+    """How many of the folded ``words`` from ``start`` spell a district's name, alias or
+    known place (``["la", "victoria", "123"]`` -> 2); 0 when none starts there."""
+    if start >= len(words):
+        return 0
+    spelt = tuple(words[start:])
+    return max(
+        (
+            len(name)
+            for name, _ in _BY_FIRST_WORD.get(words[start], ())
+            if spelt[: len(name)] == name
+        ),
+        default=0,
+    )

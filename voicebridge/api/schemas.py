@@ -36,6 +36,7 @@ from routing.models import (
     Reporter,
     Status,
 )
+from routing.phones import to_e164
 from voicebridge.api.errors import Problems, error, invalid_fields
 from voicebridge.api.spanish import message, where
 from voicebridge.api.timeline import describe
@@ -58,9 +59,6 @@ def _text(value: str) -> str:
     return value
 
 
-_PE_MOBILE = re.compile(r"(?:\+?51)?(9[0-9]{8})")
-
-
 PERU = 51  # the country code of every number the centre's trunk dials
 
 
@@ -78,17 +76,13 @@ def _parse_phone(value: str) -> phonenumbers.PhoneNumber:
 
 
 def _phone(value: str) -> str:
-    """E.164, of any country (a reporter's phone is kept, not dialled). Peruvian mobile
-    numbers (9 digits from 9, most reports) are recognised directly; anything else goes
-    through libphonenumber. An extension is refused: E.164 would drop it."""
-    if mobile := _PE_MOBILE.fullmatch(re.sub(r"[\s\-()]", "", value)):
-        return "+51" + mobile.group(1)
-    number = _parse_phone(value)
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(
-            "no es un número de teléfono válido (números peruanos: 9 dígitos, o +51...)"
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """E.164, of any country (a reporter's phone is kept, not dialled), as every channel
+    reads it (:func:`routing.phones.to_e164`: a bare 7-digit Lima number gets its 01).
+    An extension is refused: E.164 would drop it."""
+    if (e164 := to_e164(value)) is not None:
+        return e164
+    _parse_phone(value)  # why not: no number at all, or an extension
+    raise ValueError("no es un número de teléfono válido (números peruanos: 9 dígitos, o +51...)")
 
 
 def _dialable(value: str) -> str:
