@@ -71,7 +71,11 @@ class Chats:
         """Nothing more is sent there (a blocked bot, a permanent delivery failure)."""
         with self.db.write() as conn:
             self.lock(conn, channel, chat, now)
-            self._set(conn, channel, chat, now, unreachable_at=now, unreachable_cause=cause[:500])
+            self.block(conn, channel, chat, cause, now)
+
+    def block(self, conn: Connection, channel: str, chat: str, cause: str, now: datetime) -> None:
+        """:meth:`unreachable` in the caller's transaction (the chat's row locked)."""
+        self._set(conn, channel, chat, now, unreachable_at=now, unreachable_cause=cause[:500])
 
     def reachable(self, conn: Connection, channel: str, chat: str, now: datetime) -> None:
         self._set(conn, channel, chat, now, unreachable_at=None, unreachable_cause=None)

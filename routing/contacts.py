@@ -97,6 +97,18 @@ class ToPlace:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Alerted:
+    """A responder's alert that a reply from its address answers (:meth:`ContactLedger.
+    alerted`)."""
+
+    ref: str
+    incident: str  # its incident's public id
+    waiting: bool  # its agency has still to acknowledge, and its try may still be answered
+    medium: Medium
+    address: str  # where it went
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class LiveContact:
     """A contact in flight, as the ledger has it (for an adapter's reconciliation)."""
 
@@ -277,43 +289,49 @@ class ContactLedger:
             for r in rows
         ]
 
-    def answerable(self, medium: Medium, address: str) -> str | None:
-        """The ref of the contact a reply from ``address`` on ``medium`` answers: the
-        latest responder's contact sent there whose try is in flight or was delivered,
-        while its agency has still to acknowledge. None when no alert went to that
-        address (a reply from anyone else changes nothing)."""
-        c, a, s = t.contacts.c, t.attempts.c, t.assignments.c
-        open_assignment = (
-            select(s.id)
-            .where(
-                s.incident_id == c.incident_id,
-                s.agency == c.agency,
-                s.state.in_([AssignmentState.PENDING.value, AssignmentState.UNANSWERED.value]),
-            )
-            .exists()
+    def alerted(self, medium: Medium, address: str, since: datetime) -> "Alerted | None":
+        """The latest responder's alert sent to ``address`` on ``medium`` since
+        ``since``, which a reply from there answers (:class:`Alerted`). None when no
+        alert went there (a reply from anyone else changes nothing)."""
+        c = t.contacts.c
+        return self._alert(
+            c.medium == medium.value,
+            c.address == address,
+            c.created_at >= since,
         )
+
+    def alert(self, ref: str) -> "Alerted | None":
+        """The responder's alert ``ref`` (a button pressed names it: it counts only from
+        the chat the alert went to)."""
+        return self._alert(t.contacts.c.ref == ref)
+
+    def _alert(self, *where: ColumnElement[bool]) -> "Alerted | None":
+        c, a, s, i = t.contacts.c, t.attempts.c, t.assignments.c, t.incidents.c
         with self.db.read() as conn:
-            return conn.execute(
-                select(c.ref)
+            row = conn.execute(
+                select(c.ref, c.medium, c.address, c.agency, c.incident_id, a.outcome, i.public_id)
                 .join(t.attempts, a.id == c.attempt_id)
-                .where(
-                    c.medium == medium.value,
-                    c.address == address,
-                    c.role == ContactRole.RESPONDER.value,
-                    a.outcome.in_([*IN_FLIGHT_VALUES, *AFTER_REACHED]),
-                    open_assignment,
-                )
+                .join(t.incidents, i.id == c.incident_id)
+                .where(c.role == ContactRole.RESPONDER.value, *where)
                 .order_by(c.id.desc())
                 .limit(1)
+            ).first()
+            if row is None:
+                return None
+            state = conn.execute(
+                select(s.state).where(s.incident_id == row.incident_id, s.agency == row.agency)
             ).scalar()
-
-    def addressed(self, ref: str) -> tuple[Medium, str] | None:
-        """The medium and address of the contact ``ref`` (a button pressed in a chat
-        counts only from the chat the alert went to)."""
-        c = t.contacts.c
-        with self.db.read() as conn:
-            row = conn.execute(select(c.medium, c.address).where(c.ref == ref)).first()
-        return None if row is None else (Medium(row.medium), row.address)
+        waiting = row.outcome in (*IN_FLIGHT_VALUES, *AFTER_REACHED) and state in (
+            AssignmentState.PENDING.value,
+            AssignmentState.UNANSWERED.value,
+        )
+        return Alerted(
+            ref=row.ref,
+            incident=row.public_id,
+            waiting=waiting,
+            medium=Medium(row.medium),
+            address=row.address,
+        )
 
     # ------------------------------------------------------------- reports
 
@@ -771,5 +789,5 @@ class ContactPort(Protocol):
     def left(self, ref: str) -> None: ...
     def ended(self, ref: str, cause: str, outcome: AttemptOutcome | None = None) -> None: ...
     def dropped(self, refs: Collection[str], cause: str, why: str) -> list[str]: ...
-    def answerable(self, medium: Medium, address: str) -> str | None: ...
-    def addressed(self, ref: str) -> tuple[Medium, str] | None: ...
+    def alerted(self, medium: Medium, address: str, since: datetime) -> Alerted | None: ...
+    def alert(self, ref: str) -> Alerted | None: ...

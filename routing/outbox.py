@@ -73,7 +73,10 @@ class Outgoing:
     incident_row: int | None = None
     contact: str | None = None  # the contact ledger's ref of an alert
     buttons: Buttons | None = None
-    location_button: bool = False  # Telegram: a keyboard button that shares the location
+    # Telegram: a keyboard button with this label that shares the location
+    location_button: str | None = None
+    remove_keyboard: bool = False  # Telegram: take such a keyboard away
+    answers: str | None = None  # Telegram: the pressed button (callback query) answered
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -88,7 +91,9 @@ class OutMessage:
     incident: str | None  # its public id
     contact: str | None
     buttons: Buttons | None
-    location_button: bool
+    location_button: str | None
+    remove_keyboard: bool
+    answers: str | None
     state: MessageState
     provider_id: str | None
     tries: int
@@ -305,10 +310,18 @@ class Outbox:
 
 
 def _buttons_data(m: Outgoing) -> dict[str, Any] | None:
-    if m.buttons is None and not m.location_button:
+    if m.buttons is None and not (m.location_button or m.remove_keyboard or m.answers):
         return None
-    rows = [[list(b) for b in row] for row in (m.buttons or ())]
-    return {"rows": rows, "location": m.location_button}
+    data: dict[str, Any] = {}
+    if m.buttons is not None:
+        data["rows"] = [[list(b) for b in row] for row in m.buttons]
+    if m.location_button:
+        data["location"] = m.location_button
+    if m.remove_keyboard:
+        data["remove"] = True
+    if m.answers:
+        data["answers"] = m.answers
+    return data
 
 
 def _message(row: Row[Any]) -> OutMessage:
@@ -325,7 +338,9 @@ def _message(row: Row[Any]) -> OutMessage:
         incident=row.public_id,
         contact=row.contact,
         buttons=None if rows is None else tuple(tuple((b[0], b[1]) for b in r) for r in rows),
-        location_button=bool(data.get("location", False)),
+        location_button=data.get("location"),
+        remove_keyboard=bool(data.get("remove", False)),
+        answers=data.get("answers"),
         state=MessageState(row.state),
         provider_id=row.provider_id,
         tries=row.tries,

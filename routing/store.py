@@ -294,26 +294,9 @@ class IncidentStore:
 
     def add_report(self, incident_id: str, report: NewReport, *, actor: str) -> tuple[Report, bool]:
         """Attach another report of the same event; a repeated report is not stored twice."""
-        now = self.clock.now()
         try:
             with self.db.write() as conn:
-                row = self.locked(conn, incident_id)
-                if report.external_id is not None:
-                    found = self._stored_report(conn, report.source, report.external_id)
-                    if found is not None:
-                        return mapped.report(found, self._public_id(conn, found.incident_id)), False
-                report_id = self._insert_report(conn, row.id, report, now)
-                self.log(
-                    conn,
-                    row.id,
-                    now,
-                    event(
-                        ReportAdded(report=report_id, source=report.source.value),
-                        actor=actor,
-                        cause=f"otro reporte del mismo hecho, por {report.source.label}",
-                    ),
-                )
-                stored = conn.execute(select(t.reports).where(t.reports.c.id == report_id)).one()
+                return self.add_report_in(conn, incident_id, report, actor=actor)
         except IntegrityError:
             if report.external_id is not None:
                 with self.db.read() as conn:
@@ -321,6 +304,38 @@ class IncidentStore:
                     if found is not None:
                         return mapped.report(found, self._public_id(conn, found.incident_id)), False
             raise
+
+    def add_report_in(
+        self,
+        conn: Connection,
+        incident_id: str,
+        report: NewReport,
+        *,
+        actor: str,
+        cause: str | None = None,
+        address_key: str | None = None,
+    ) -> tuple[Report, bool]:
+        """:meth:`add_report` in the caller's write transaction (``cause``: why, for the
+        log; by default "another report of the same event"; ``address_key``: the
+        report's normalised address)."""
+        now = self.clock.now()
+        row = self.locked(conn, incident_id)
+        if report.external_id is not None:
+            found = self._stored_report(conn, report.source, report.external_id)
+            if found is not None:
+                return mapped.report(found, self._public_id(conn, found.incident_id)), False
+        report_id = self._insert_report(conn, row.id, report, now, address_key)
+        self.log(
+            conn,
+            row.id,
+            now,
+            event(
+                ReportAdded(report=report_id, source=report.source.value),
+                actor=actor,
+                cause=cause or f"otro reporte del mismo hecho, por {report.source.label}",
+            ),
+        )
+        stored = conn.execute(select(t.reports).where(t.reports.c.id == report_id)).one()
         return mapped.report(stored, incident_id), True
 
     def transition(

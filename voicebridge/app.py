@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from voicebridge import webhooks
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.api import calls as calls_api
@@ -24,6 +25,7 @@ from voicebridge.api.errors import (
 )
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
+from voicebridge.citizens.channels import channels_ctx as _channels_ctx
 from voicebridge.intake import IntakeWriter
 from voicebridge.jobs import overdue_sweep_task, sweep_period
 from voicebridge.metrics import Metrics
@@ -58,12 +60,14 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.cleanup_ctx.append(_blocking_ctx)
     app.cleanup_ctx.append(_revocations_ctx)
     app.cleanup_ctx.append(_relay_ctx)
+    app.cleanup_ctx.append(_channels_ctx)
     app.cleanup_ctx.append(_ami_ctx)
     app.add_routes(health.routes)
     app.add_routes(incidents.routes)
     app.add_routes(routing_api.routes)
     app.add_routes(calls_api.routes)
     app.add_routes(openapi.routes)
+    app.add_routes(webhooks.routes)
     return app
 
 

@@ -377,3 +377,16 @@ def send_text_sync(
             )
 
     return asyncio.run(send())
+
+
+def answer_button_sync(
+    token: str, api_url: str | None, callback_query_id: str, text: str | None = None
+) -> bool:
+    """:meth:`TelegramSender.answer_button` for a synchronous caller (an RQ job), like
+    :func:`send_text_sync`."""
+
+    async def answer() -> bool:
+        async with TelegramSender(token, api_url, check_token=False) as sender:
+            return await sender.answer_button(callback_query_id, text or None)
+
+    return asyncio.run(answer())

@@ -1,0 +1,148 @@
+"""The citizens' channels in ``serve``: the intake of their messages (the webhooks hand
+them over), the recovery of what was stored and not processed, the responders' alerts
+by SMS and Telegram (the contact ledger's adapter of those media), and, in Telegram's
+polling mode, the loop that asks the Bot API for updates."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from channels.telegram.errors import BadUpdate, SendFailed
+from channels.telegram.outbound import TelegramSender
+from channels.telegram.updates import chat_key, parse_update, update_id_of
+from routing.inbox import Inbound
+from voicebridge.citizens.intake import ChannelIntake, Processor
+from voicebridge.citizens.sms import SmsProcessor
+from voicebridge.citizens.telegram import TelegramProcessor
+from voicebridge.messaging import AlertAdapter, bot_api
+from voicebridge.web import BLOCKING, CHANNELS, RUNTIME
+
+log = logging.getLogger(__name__)
+
+RECOVER_SECONDS = 1.0
+ALERT_SECONDS = 1.0
+POLL_TIMEOUT = 25  # seconds a getUpdates call waits for updates
+POLL_BACKOFF = (1.0, 30.0)
+
+
+async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    settings = runtime.settings
+    processors: dict[str, Processor] = {}
+    if settings.sms_configured:
+        processors["sms"] = SmsProcessor(runtime)
+    if settings.telegram_configured:
+        processors["telegram"] = TelegramProcessor(runtime)
+    intake = ChannelIntake(runtime.inbox, runtime.db, runtime.clock, app[BLOCKING], processors)
+    app[CHANNELS] = intake
+    tasks = []
+    if processors:
+        tasks.append(asyncio.create_task(_recover(app, intake), name="voicebridge-recover"))
+    adapter = AlertAdapter(runtime, runtime.media, f"{socket.gethostname()}:{os.getpid()}")
+    if adapter.media:
+        tasks.append(asyncio.create_task(_alerts(app, adapter), name="voicebridge-alerts"))
+    if settings.telegram_configured and settings.telegram_mode == "polling":
+        tasks.append(asyncio.create_task(_poll(app, intake), name="voicebridge-telegram-poll"))
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _recover(app: web.Application, intake: ChannelIntake) -> None:
+    """Messages stored and not processed (by a process that died, or whose processing
+    failed) are processed: all of them at start-up, then every second those left a few
+    seconds behind."""
+    everything = True
+    failing = False
+    while True:
+        try:
+            done = await app[BLOCKING](intake.recover, everything=everything)
+            if done:
+                log.warning("%d stored message(s) processed late (recovered)", done)
+            everything = False
+            if failing:
+                log.info("recovering stored messages works again")
+                failing = False
+        except Exception:
+            if not failing:
+                log.exception("recovering stored messages failed; trying again")
+                failing = True
+        await asyncio.sleep(RECOVER_SECONDS)
+
+
+async def _alerts(app: web.Application, adapter: AlertAdapter) -> None:
+    """Responders' contacts by SMS and Telegram become alerts, as soon as the ledger
+    has them (woken like the AMI bridge) and at least every second."""
+    runtime = app[RUNTIME]
+    woken = runtime.wakeup.listener()
+    failing = False
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ALERT_SECONDS):
+                    await woken.wait()
+            woken.clear()
+            try:
+                await app[BLOCKING](adapter.turn)
+                if failing:
+                    log.info("responders' alerts by SMS and Telegram work again")
+                    failing = False
+            except Exception:
+                if not failing:
+                    log.exception("placing responders' alerts failed; trying again")
+                    failing = True
+    finally:
+        runtime.wakeup.forget(woken)
+
+
+async def _poll(app: web.Application, intake: ChannelIntake) -> None:
+    """Telegram's polling mode: updates asked for with getUpdates, each stored like a
+    webhook's before the next offset confirms it to Telegram."""
+    settings = app[RUNTIME].settings
+    assert settings.telegram_token is not None  # noqa: S101 - polling needs the bot
+    offset: int | None = None
+    delay = POLL_BACKOFF[0]
+    down = False
+    while True:
+        try:
+            async with TelegramSender(
+                settings.telegram_token, bot_api(settings.telegram_api_url)
+            ) as sender:
+                await sender.delete_webhook()
+                while True:
+                    updates = await sender.get_updates(offset, POLL_TIMEOUT)
+                    if down:
+                        log.info("Telegram answers getUpdates again")
+                        down, delay = False, POLL_BACKOFF[0]
+                    for raw in updates:
+                        offset = max(offset or 0, update_id_of(raw) + 1)
+                        await _take(intake, raw)
+        except asyncio.CancelledError:
+            raise
+        except (SendFailed, OSError) as exc:
+            if not down:
+                log.warning("Telegram's getUpdates failed (%s); retrying", exc)
+                down = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, POLL_BACKOFF[1])
+
+
+async def _take(intake: ChannelIntake, raw: dict[str, object]) -> None:
+    try:
+        parsed = parse_update(raw)
+    except BadUpdate as exc:
+        log.warning("a malformed Telegram update skipped: %s", exc)
+        return
+    chat = chat_key(parsed) or "-"
+    await intake.submit(
+        Inbound(channel="telegram", external_id=str(update_id_of(raw)), chat=chat, raw=raw),
+        wait=False,
+    )
