@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from channels.twilio.segments import fits_one_segment
 from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER, FakeTwilio
@@ -28,7 +29,7 @@ CITIZEN = "+51987654321"
 @dataclass
 class Sms:
     runtime: Runtime
-    client: TestClient[object, object]
+    client: TestClient[web.Request, web.Application]
     fake: FakeTwilio
 
     async def says(self, body: str, sender: str = CITIZEN) -> str:
@@ -45,7 +46,7 @@ class Sms:
         await asyncio.to_thread(run_due_tasks, self.runtime)
         await self.fake.settled()
 
-    def count(self, table: t.Table) -> int:
+    def count(self, table: Table) -> int:
         with self.runtime.db.read() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
@@ -80,7 +81,7 @@ def runtime(
 
 @pytest.fixture
 async def sms(runtime: Runtime, fake: FakeTwilio) -> AsyncIterator[Sms]:
-    client: TestClient[object, object] = TestClient(
+    client: TestClient[web.Request, web.Application] = TestClient(
         TestServer(make_app(runtime.settings, runtime=runtime))
     )
     await client.start_server()
