@@ -614,17 +614,18 @@ class _Tok:
 
 
 class _Tokens(list[_Tok]):
-    low: list[str]  # each token folded
+    def __init__(self, tokens: list[_Tok]) -> None:
+        super().__init__(tokens)
+        self.low = [t.low for t in tokens]  # each token folded
 
 
 def _tokens(text: str) -> _Tokens:
-    tokens = _Tokens()
+    tokens = []
     last = 0
     for m in _TOKEN.finditer(text):
         tokens.append(_Tok(m.group(), fold(m.group()), bool(_CUT.search(text, last, m.start()))))
         last = m.end()
-    tokens.low = [t.low for t in tokens]
-    return tokens
+    return _Tokens(tokens)
 
 
 def _tidy(word: _Tok, first: bool) -> str:

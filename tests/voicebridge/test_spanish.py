@@ -19,9 +19,11 @@ from typing import Any
 
 import pytest
 from pydantic_core.core_schema import ErrorType
+from pytest_aiohttp import AiohttpClient
 
 import routing
 import voicebridge
+from channels.twilio.signature import sign
 from routing import events, models, outbox
 from routing.config import parse_config
 from routing.directory import Names
@@ -34,6 +36,7 @@ from voicebridge.api import spanish, timeline
 from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.errors import CODES
 from voicebridge.apikeys import Role
+from voicebridge.app import make_app
 from voicebridge.settings import Settings
 
 # Common English words and stems that are not Spanish words (so not "no", "use",
@@ -222,7 +225,9 @@ async def _dispatched(api: Api) -> str:
     return str(created["id"])
 
 
-async def _answer(api: Api, code: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+async def _answer(
+    api: Api, code: str, monkeypatch: pytest.MonkeyPatch, channels_client: AiohttpClient
+) -> Any:
     """A real request that the API answers with ``code``."""
     c, auth = api.client, api.auth()
     json_ = {**auth, "Content-Type": "application/json"}
@@ -269,6 +274,27 @@ async def _answer(api: Api, code: str, monkeypatch: pytest.MonkeyPatch) -> Any:
         return await c.post("/api/v1/routing/reload", headers=api.auth("admin"))
     if code == "headers_too_large":
         return await c.get(URL, headers={**auth, "X-Relleno": "x" * 9000})
+    if code == "channel_not_configured":
+        return await c.post("/webhooks/telegram", json={"update_id": 1})
+    if code in ("invalid_signature", "invalid_form"):
+        settings = make_settings(
+            api.runtime.settings.database_url,
+            api.runtime.settings.redis_url,
+            twilio_account_sid="AC" + "0" * 32,
+            twilio_auth_token="f" * 32,
+            twilio_number="+15005550006",
+        )
+        runtime = dataclasses.replace(api.runtime, settings=settings)
+        sms = await channels_client(make_app(settings, runtime=runtime))
+        if code == "invalid_signature":
+            return await sms.post("/webhooks/twilio/sms", data={"Body": "robo"})
+        raw = "Body=%FF%FE"  # not UTF-8, and so not signed by anyone
+        signature = sign("f" * 32, settings.public_url + "/webhooks/twilio/sms", {})
+        headers = {
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        return await sms.post("/webhooks/twilio/sms", data=raw, headers=headers)
     if code == "internal_error":
 
         def broken(*args: object) -> None:
@@ -281,10 +307,10 @@ async def _answer(api: Api, code: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.mark.parametrize("code", sorted(CODES))
 async def test_every_error_code_answers_in_spanish(
-    api: Api, code: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, code: str, monkeypatch: pytest.MonkeyPatch, aiohttp_client: AiohttpClient
 ) -> None:
     assert_spanish(CODES[code].meaning, f"CODES[{code!r}]")
-    response = await _answer(api, code, monkeypatch)
+    response = await _answer(api, code, monkeypatch, aiohttp_client)
     assert response.status == CODES[code].status, await response.text()
     error = (await response.json())["error"]
     assert error["code"] == code

@@ -698,6 +698,71 @@ def _paths() -> dict[str, dict[str, Schema]]:
     }
 
 
+_TWILIO_FORM = {
+    "type": "object",
+    "description": "Twilio's form, every parameter as Twilio sends it (see its docs); "
+    "signed with `X-Twilio-Signature` over VOICEBRIDGE_PUBLIC_URL plus the path.",
+    "properties": {
+        name: {"type": "string"}
+        for name in ("MessageSid", "AccountSid", "From", "To", "Body", "NumMedia", "MessageStatus")
+    },
+    "additionalProperties": {"type": "string"},
+}
+_WEBHOOK_ERRORS = (400, 403, 404, 413, 414, 422, 431, 500)
+
+
+def _webhook(summary: str, ok: str, ok_response: Schema, body: Schema, kind: str) -> Schema:
+    responses: dict[str, Any] = {ok: ok_response}
+    for status in (*_WEBHOOK_ERRORS, *((415,) if kind == "application/json" else ())):
+        responses[str(status)] = _error_response(status)
+    return {
+        "summary": summary,
+        "requestBody": {"required": True, "content": {kind: {"schema": body}}},
+        "responses": dict(sorted(responses.items())),
+        "security": [],
+    }
+
+
+def _webhooks() -> dict[str, dict[str, Schema]]:
+    """The channels' webhooks: verified by their signature or secret, not by a key."""
+    form = "application/x-www-form-urlencoded"
+    return {
+        "/webhooks/twilio/sms": {
+            "post": _webhook(
+                "A citizen's or responder's SMS, from Twilio; answered in TwiML",
+                "200",
+                {
+                    "description": "TwiML: the reply SMS (the incident's number, what follows)",
+                    "content": {"text/xml": {"schema": {"type": "string"}}},
+                },
+                _TWILIO_FORM,
+                form,
+            )
+        },
+        "/webhooks/twilio/status": {
+            "post": _webhook(
+                "What became of an SMS voicebridge sent (Twilio's status callback)",
+                "204",
+                {"description": "recorded"},
+                _TWILIO_FORM,
+                form,
+            )
+        },
+        "/webhooks/telegram": {
+            "post": _webhook(
+                "An update from Telegram (X-Telegram-Bot-Api-Secret-Token)",
+                "200",
+                _json(
+                    {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+                    "stored; processed next, in order per chat",
+                ),
+                {"type": "object", "description": "a Telegram Update"},
+                "application/json",
+            )
+        },
+    }
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (built once)."""
@@ -705,7 +770,7 @@ def document() -> dict[str, Any]:
         [(model, "validation") for model in _BODIES],
         ref_template="#/components/schemas/{model}",
     )
-    paths = _paths()
+    paths = _paths() | _webhooks()
     return {
         "openapi": "3.1.0",
         "info": {
