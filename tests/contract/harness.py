@@ -3,26 +3,45 @@ people it reaches respond, to take its peer down and up, and to say what it plac
 withdrew.
 
 :class:`RecordingAdapter` is the reference adapter of a medium that has no real one yet
-(SMS, Telegram, radio SDS, talkgroups through a radio): it claims the contacts of its
-medium through the contact port and reports what its script says, as every adapter
-does. :class:`AmiHarness` runs the real AMI adapter against the fake Asterisk. The
-adapters the coming issues add get a harness here and join the parametrisation.
+(radio SDS, talkgroups through a radio): it claims the contacts of its medium through
+the contact port and reports what its script says, as every adapter does.
+:class:`AmiHarness` runs the real AMI adapter against the fake Asterisk;
+:class:`ChannelHarness` the real SMS and Telegram adapter (alerts through the outbox,
+sent by the send job, answered by replies through the app's webhooks) against the fake
+Twilio and the fake Bot API. The adapters the coming issues add get a harness here and
+join the parametrisation.
 """
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from channels.telegram.outbound import TelegramSender
+from channels.telegram.sim import FakeTelegram
+from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER, FakeTwilio
+from routing import schema as t
 from routing.models import AckMethod, AttemptOutcome, Medium, TargetKind
+from routing.outbox import OutMessage
 from tests.conftest import FakeClock, make_settings
+from tests.voicebridge.citizens.jobs import run_due_tasks
 from tests.voicebridge.rig import SPEED, Rig, bridged
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
+from voicebridge.app import make_app
+from voicebridge.messaging import AlertAdapter
 from voicebridge.runtime import Runtime, build_runtime
+from voicebridge.settings import Settings
+
+PUBLIC = "https://vb.example.pe"
 
 
 class Response(StrEnum):
@@ -209,6 +228,138 @@ class AmiHarness:
         await self.rig.settled()
 
 
+TELEGRAM_TOKEN = "123456:" + "C" * 35
+TELEGRAM_SECRET = "contrato"
+
+
+@dataclass
+class ChannelHarness:
+    """The real adapter of SMS or Telegram: :class:`AlertAdapter` turns the ledger's
+    contacts into alerts, the send job sends them to the fake, and the people scripted
+    to answer reply through the fake into the app's webhook ("1", "2"; on Telegram the
+    alert's buttons)."""
+
+    runtime: Runtime
+    medium: Medium
+    adapter: AlertAdapter
+    fake: FakeTwilio | FakeTelegram
+    client: TestClient[web.Request, web.Application]
+    script: dict[str, Response] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
+    running: bool = True
+
+    def respond(self, target: int, response: Response) -> None:
+        address = ADDRESSES[KIND_OF[self.medium]][target]
+        self.script[address] = response
+        if isinstance(self.fake, FakeTwilio):
+            self.fake.script(address, landline=response is Response.NO_ANSWER)
+        else:  # a chat that never wrote to the bot cannot be written to: 403
+            self.fake.citizen(int(address), started=response is not Response.NO_ANSWER)
+
+    def _alert(self, ref: str) -> OutMessage | None:
+        return next(
+            (m for m in self._alerts() if m.contact == ref),
+            None,
+        )
+
+    def _alerts(self) -> list[OutMessage]:
+        c = t.outbound_messages.c
+        with self.runtime.db.read() as conn:
+            ids = conn.execute(select(c.id).where(c.purpose == "alert").order_by(c.id)).scalars()
+            found = [self.runtime.outbox.get(int(i)) for i in list(ids)]
+        return [m for m in found if m is not None]
+
+    def placed(self, ref: str) -> int:
+        alert = self._alert(ref)
+        return 0 if alert is None else alert.tries
+
+    def withdrawn(self, ref: str) -> bool:
+        contact = self.runtime.calls.contacts.ledger
+        with contact.db.read() as conn:
+            row = contact.contact_row(conn, ref)
+        return row is not None and row.withdraw and "a pedido" in (row.cause or "")
+
+    async def down(self) -> None:
+        self.running = False
+
+    async def up(self) -> None:
+        self.running = True
+
+    async def settled(self) -> None:
+        if not self.running:
+            return
+        await asyncio.to_thread(self.adapter.turn)
+        await asyncio.to_thread(run_due_tasks, self.runtime)
+        await self.fake.settled()
+        for alert in self._alerts():
+            response = self.script.get(alert.chat, Response.RECEIVE)
+            if alert.provider_id is None or alert.contact in self.answered:
+                continue
+            if response not in (Response.ACKNOWLEDGE, Response.DECLINE):
+                continue
+            assert alert.contact is not None
+            self.answered.add(alert.contact)
+            if isinstance(self.fake, FakeTwilio):
+                reply = "SI" if response is Response.ACKNOWLEDGE else "NO"
+                result = await self.fake.send_inbound(alert.chat, reply)
+                assert result.ok, result.error
+            else:
+                label = "Confirmo (1)" if response is Response.ACKNOWLEDGE else "No puedo (2)"
+                await self.fake.citizen(int(alert.chat)).presses(label)
+                await self.fake.settled()
+                await asyncio.to_thread(self.runtime.wakeup.local)
+        await asyncio.sleep(0.05)  # the intake processes what the webhook stored
+
+
+@asynccontextmanager
+async def channel_harness(
+    medium: Medium, settings_for: Callable[..., Settings], clock: FakeClock
+) -> AsyncIterator[ChannelHarness]:
+    fake: FakeTwilio | FakeTelegram
+    if medium is Medium.SMS:
+        fake = FakeTwilio(public_url=PUBLIC)
+        await fake.start()
+        settings = settings_for(
+            public_url=PUBLIC,
+            twilio_account_sid=DEMO_ACCOUNT_SID,
+            twilio_auth_token=DEMO_AUTH_TOKEN,
+            twilio_number=DEMO_NUMBER,
+            twilio_api_url=fake.url,
+        )
+    else:
+        fake = FakeTelegram(TELEGRAM_TOKEN, webhook_backoff=0)
+        await fake.start()
+        settings = settings_for(
+            public_url=PUBLIC,
+            telegram_token=TELEGRAM_TOKEN,
+            telegram_secret=TELEGRAM_SECRET,
+            telegram_api_url=fake.url,
+        )
+    runtime = build_runtime(settings, clock=clock, media=frozenset({medium}))
+    runtime.rules.load_file(actor="test")
+    # the app takes the replies; the harness's adapter places the alerts (so that it
+    # can be taken down): the app's own alert loop has no media to place
+    quiet = dataclasses.replace(runtime, media=frozenset())
+    client: TestClient[web.Request, web.Application] = TestClient(
+        TestServer(make_app(settings, runtime=quiet))
+    )
+    await client.start_server()
+    try:
+        if isinstance(fake, FakeTwilio):
+            fake.webhook_url = str(client.make_url("/webhooks/twilio/sms"))
+        else:
+            async with TelegramSender(TELEGRAM_TOKEN, fake.api_url) as bot:
+                await bot.set_webhook(str(client.make_url("/webhooks/telegram")), TELEGRAM_SECRET)
+        adapter = AlertAdapter(runtime, frozenset({medium}), "contract")
+        yield ChannelHarness(
+            runtime=runtime, medium=medium, adapter=adapter, fake=fake, client=client
+        )
+    finally:
+        await client.close()
+        await fake.stop()
+        runtime.close()
+
+
 @asynccontextmanager
 async def harness(
     medium: Medium, sqlite_url: str, redis_url: str, clock: FakeClock, tmp_path: Path
@@ -217,6 +368,14 @@ async def harness(
     path.write_text(routing_for(medium), encoding="utf-8")
     settings = make_settings(sqlite_url, redis_url, routing_file=str(path))
     media = frozenset({medium})
+    if medium in (Medium.SMS, Medium.TELEGRAM):
+
+        def settings_for(**channel: str) -> Settings:
+            return make_settings(sqlite_url, redis_url, routing_file=str(path), **channel)
+
+        async with channel_harness(medium, settings_for, clock) as channel:
+            yield channel
+        return
     runtime = build_runtime(settings, clock=clock, media=media)
     runtime.rules.load_file(actor="test")
     try:
