@@ -244,6 +244,7 @@ class ChannelHarness:
     adapter: AlertAdapter
     fake: FakeTwilio | FakeTelegram
     client: TestClient[web.Request, web.Application]
+    clock: FakeClock
     script: dict[str, Response] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
     running: bool = True
@@ -288,6 +289,7 @@ class ChannelHarness:
     async def settled(self) -> None:
         if not self.running:
             return
+        self.clock.advance(1.1)  # Telegram's flood limit: one message a second in a chat
         await asyncio.to_thread(self.adapter.turn)
         await asyncio.to_thread(run_due_tasks, self.runtime)
         await self.fake.settled()
@@ -352,7 +354,7 @@ async def channel_harness(
                 await bot.set_webhook(str(client.make_url("/webhooks/telegram")), TELEGRAM_SECRET)
         adapter = AlertAdapter(runtime, frozenset({medium}), "contract")
         yield ChannelHarness(
-            runtime=runtime, medium=medium, adapter=adapter, fake=fake, client=client
+            runtime=runtime, medium=medium, adapter=adapter, fake=fake, client=client, clock=clock
         )
     finally:
         await client.close()
