@@ -3,99 +3,19 @@
 sends through the twilio client and posts signed status callbacks to the app."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+import dataclasses
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from redis import Redis
-from sqlalchemy import Table, func, select
 
 from channels.twilio.segments import fits_one_segment
-from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER, FakeTwilio
+from channels.twilio.signature import sign
+from channels.twilio.sim import DEMO_NUMBER
 from routing import schema as t
 from routing.models import Source, Status
 from routing.outbox import MessageState
-from tests.conftest import FakeClock, make_settings
-from tests.voicebridge.citizens.jobs import run_due_tasks
+from tests.voicebridge.citizens.conftest import CITIZEN, Sms, incident_of, row_of
 from voicebridge.app import make_app
-from voicebridge.runtime import Runtime, build_runtime
-
-PUBLIC = "https://vb.example.pe"
-CITIZEN = "+51987654321"
-
-
-@dataclass
-class Sms:
-    runtime: Runtime
-    client: TestClient[web.Request, web.Application]
-    fake: FakeTwilio
-
-    async def says(self, body: str, sender: str = CITIZEN) -> str:
-        """The citizen's SMS; the one reply it got (its TwiML)."""
-        result = await self.fake.send_inbound(sender, body)
-        assert result.ok, result.error
-        assert len(result.replies) == 1, result.replies
-        return result.replies[0].body
-
-    async def jobs(self) -> None:
-        """Run the stored tasks that are due, as a worker would, until none is left (in a
-        thread: the sends reach the fake Twilio on this loop), and let the fake's status
-        callbacks reach the app."""
-        await asyncio.to_thread(run_due_tasks, self.runtime)
-        await self.fake.settled()
-
-    def count(self, table: Table) -> int:
-        with self.runtime.db.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTwilio]:
-    twilio = FakeTwilio(public_url=PUBLIC)
-    await twilio.start()
-    yield twilio
-    await twilio.stop()
-
-
-@pytest.fixture
-def runtime(
-    sqlite_url: str, redis_url: str, redis: Redis, clock: FakeClock, fake: FakeTwilio
-) -> Iterator[Runtime]:
-    del redis  # emptied for the test
-    settings = make_settings(
-        sqlite_url,
-        redis_url,
-        public_url=PUBLIC,
-        twilio_account_sid=DEMO_ACCOUNT_SID,
-        twilio_auth_token=DEMO_AUTH_TOKEN,
-        twilio_number=DEMO_NUMBER,
-        twilio_api_url=fake.url,
-    )
-    rt = build_runtime(settings, clock=clock)
-    rt.rules.load_file(actor="test")
-    yield rt
-    rt.close()
-
-
-@pytest.fixture
-async def sms(runtime: Runtime, fake: FakeTwilio) -> AsyncIterator[Sms]:
-    client: TestClient[web.Request, web.Application] = TestClient(
-        TestServer(make_app(runtime.settings, runtime=runtime))
-    )
-    await client.start_server()
-    fake.webhook_url = str(client.make_url("/webhooks/twilio/sms"))
-    try:
-        yield Sms(runtime=runtime, client=client, fake=fake)
-    finally:
-        await client.close()
-
-
-def incident_of(rt: Runtime, reply: str) -> str:
-    ids = [w.strip(".,:") for w in reply.split() if w.startswith(rt.settings.incident_prefix + "-")]
-    assert ids, reply
-    return ids[0]
 
 
 async def test_a_citizens_sms_becomes_an_incident_answered_with_its_number(sms: Sms) -> None:
@@ -143,7 +63,9 @@ async def test_news_reach_the_citizen_once_each_with_their_delivery_in_the_log(s
     await sms.jobs()  # again: nobody is told twice
     assert len([m for m in sms.fake.sent_to(CITIZEN) if m.direction == "outbound-api"]) == 1
     [message] = [
-        m for m in sms.runtime.outbox.of_incident(_row(sms, incident_id)) if m.purpose == "news"
+        m
+        for m in sms.runtime.outbox.of_incident(row_of(sms.runtime, incident_id))
+        if m.purpose == "news"
     ]
     assert message.state is MessageState.DELIVERED  # the fake's signed status callback
     kinds = [e.kind.value for e in sms.runtime.store.events(incident_id)]
@@ -158,7 +80,11 @@ async def test_para_stops_every_message_until_inicio(sms: Sms) -> None:
     await asyncio.to_thread(sms.runtime.dispatcher.dispatch, incident_id, actor="operator:test")
     await sms.jobs()
     assert [m for m in sms.fake.sent_to(CITIZEN) if m.direction == "outbound-api"] == []
-    news = [m for m in sms.runtime.outbox.of_incident(_row(sms, incident_id)) if m.chat == CITIZEN]
+    news = [
+        m
+        for m in sms.runtime.outbox.of_incident(row_of(sms.runtime, incident_id))
+        if m.chat == CITIZEN
+    ]
     assert [m.state for m in news] == [MessageState.HELD]
     await sms.says("INICIO")
     await asyncio.to_thread(
@@ -184,10 +110,61 @@ async def test_estado_answers_the_state_of_the_citizens_own_incident_only(sms: S
     assert "No encontramos" in stranger
 
 
-def _row(sms: Sms, incident_id: str) -> int:
-    with sms.runtime.db.read() as conn:
-        return int(
-            conn.execute(
-                select(t.incidents.c.id).where(t.incidents.c.public_id == incident_id)
-            ).scalar_one()
-        )
+async def test_a_second_report_of_the_same_event_joins_it_and_is_told_its_number(
+    sms: Sms,
+) -> None:
+    first = incident_of(sms.runtime, await sms.says("fuga de gas en jr. huallaga 450 cercado"))
+    second = await sms.says("huele a gas en el jr huallaga 450, cercado de lima", "+51912345678")
+    assert incident_of(sms.runtime, second) == first
+    assert fits_one_segment(second)
+    detail = sms.runtime.store.detail(first)
+    assert len(detail.reports) == 2
+    assert "report_joined" in [e.kind.value for e in detail.events]
+
+
+async def test_the_second_token_of_a_rotation_is_accepted(sms: Sms) -> None:
+    form = {
+        "MessageSid": "SM" + "b" * 32,
+        "AccountSid": sms.runtime.settings.twilio_account_sid or "",
+        "From": CITIZEN,
+        "To": DEMO_NUMBER,
+        "Body": "robo en av abancay 123 cercado",
+    }
+    url = sms.runtime.settings.public_url + "/webhooks/twilio/sms"
+    rotated = dataclasses.replace(sms.runtime.settings, twilio_auth_token_secondary="a" * 32)
+    app = make_app(rotated, runtime=dataclasses.replace(sms.runtime, settings=rotated))
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        signed = {"X-Twilio-Signature": sign("a" * 32, url, {k: [v] for k, v in form.items()})}
+        response = await client.post("/webhooks/twilio/sms", data=form, headers=signed)
+        assert response.status == 200
+        assert "<Message>" in await response.text()
+        wrong = {"X-Twilio-Signature": sign("c" * 32, url, {k: [v] for k, v in form.items()})}
+        form["MessageSid"] = "SM" + "c" * 32
+        response = await client.post("/webhooks/twilio/sms", data=form, headers=wrong)
+        assert response.status == 403
+    finally:
+        await client.close()
+
+
+async def test_a_body_too_large_is_413_and_a_malformed_field_422_named(sms: Sms) -> None:
+    big = {"Body": "x" * (sms.runtime.settings.max_body_bytes + 1)}
+    response = await sms.client.post("/webhooks/twilio/sms", data=big)
+    assert response.status == 413
+    url = sms.runtime.settings.public_url + "/webhooks/twilio/sms"
+    form = {"MessageSid": "no-es-un-sid", "From": CITIZEN, "To": DEMO_NUMBER, "Body": "robo"}
+    token = sms.runtime.settings.twilio_auth_token or ""
+    signed = {"X-Twilio-Signature": sign(token, url, {k: [v] for k, v in form.items()})}
+    response = await sms.client.post("/webhooks/twilio/sms", data=form, headers=signed)
+    assert response.status == 422
+    [field] = (await response.json())["error"]["fields"]
+    assert field["field"] == "MessageSid"
+    assert sms.count(t.inbound_messages) == 0
+
+
+async def test_what_operators_read_has_no_control_characters(sms: Sms) -> None:
+    reply = await sms.says("robo\x1b[31m en av abancay\u202e 123\r\ncercado\x00")
+    detail = sms.runtime.store.detail(incident_of(sms.runtime, reply))
+    for text in (detail.reports[0].text, detail.incident.summary):
+        assert not any(ord(c) < 32 or c in "\u202e\x7f" for c in text), text
