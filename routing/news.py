@@ -8,7 +8,6 @@ Telegram, on it or on an incident merged into it) and records one message each, 
 key that is recorded once.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,11 +57,15 @@ def news_task(incident_id: str, kind: NewsKind, seq: int) -> Task:
     )
 
 
-def on_event(new: NewEvent, seq: int, incident_id: Callable[[], str]) -> list[Task]:
+def on_event(conn: Connection, row_id: int, new: NewEvent, seq: int) -> list[Task]:
     """The store's hook (:class:`~routing.store.IncidentStore` ``on_event``): the news
-    task an event calls for."""
+    task an event calls for, when some citizen follows the incident."""
     kind = news_for(new)
-    return [] if kind is None else [news_task(incident_id(), kind, seq)]
+    if kind is None or not followers(conn, row_id):
+        return []
+    i = t.incidents.c
+    incident_id = conn.execute(select(i.public_id).where(i.id == row_id)).scalar_one()
+    return [news_task(incident_id, kind, seq)]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

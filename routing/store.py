@@ -65,8 +65,8 @@ from routing.reading import UNCLASSIFIED
 FollowUp = Callable[[Incident], Sequence[Task]]
 OnFinal = Callable[[Connection, int, datetime, str], None]
 # the follow-up work an event calls for, recorded with it (the citizens' news): given
-# the event, its sequence number and a way to read the incident's public id
-OnEvent = Callable[[NewEvent, int, Callable[[], str]], Sequence[Task]]
+# the transaction, the incident's row id, the event and its sequence number
+OnEvent = Callable[[Connection, int, NewEvent, int], Sequence[Task]]
 
 
 def _nothing(conn: Connection, row_id: int, now: datetime, why: str) -> None:
@@ -937,7 +937,7 @@ class IncidentStore:
             },
         )
         if self.on_event is not None:
-            tasks = self.on_event(new, int(seq), lambda: self._public_id(conn, row_id))
+            tasks = self.on_event(conn, row_id, new, int(seq))
             if tasks:
                 self.add_tasks(conn, tasks, now)
         return int(seq)
