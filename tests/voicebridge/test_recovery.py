@@ -29,7 +29,8 @@ from sqlalchemy import select
 
 from routing import schema as t
 from routing.events import EventKind
-from routing.models import NewIncident, NewReport, Source
+from routing.models import NewIncident, NewReport, Reporter, Source, Status
+from routing.outbox import Outgoing, Purpose
 from tests.conftest import free_port
 from tests.routing.configs import SMALL
 from tests.voicebridge.test_worker_faults import first_try_unanswered
@@ -201,9 +202,28 @@ UNREACHABLE_ASTERISK = {"VOICEBRIDGE_AMI_URL": "ami://voicebridge:unused@127.0.0
 
 @pytest.mark.parametrize("system", [UNREACHABLE_ASTERISK], indirect=True)
 def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: System) -> None:
-    assert set(JOBS) == {"escalate", "sweep_overdue"}  # a new kind of job joins this test
+    # a new kind of job joins this test
+    assert set(JOBS) == {"escalate", "sweep_overdue", "citizen_news", "send_message"}
     rt = system.runtime
+    # a citizen's report, cancelled: the job that tells them; and a message to send
+    citizens, _ = rt.store.create_incident(
+        NewIncident(
+            category="robo",
+            district="150122",
+            report=NewReport(
+                source=Source.SMS, text="robo", reporter=Reporter(phone="+51987654321")
+            ),
+        ),
+        actor="citizen:sms",
+    )
+    rt.store.transition(citizens.id, Status.CANCELLED, actor="operator:test", cause="falsa")
+    [message] = rt.outbox.record(
+        [Outgoing(key="reply-test", channel="sms", chat="+51987654321", purpose=Purpose.REPLY,
+                  body="Reporte recibido")]
+    )  # fmt: skip
     serve = system.start("serve")
+    # its relay sends the escalation before it is due (RETRY s after the try), not after
+    until(lambda: "serves on" in serve.output(), "serve listening", within=60)
     incident_id = first_try_unanswered(rt)
     redis = Redis.from_url(system.redis.url)
     scheduled = ScheduledJobRegistry(queue=queue(QUEUE_CALLS, redis))  # type: ignore[no-untyped-call]
@@ -212,9 +232,12 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
     # overdue sweep (in its queue: no worker runs yet)
     until(lambda: scheduled.get_job_ids() == [escalation], "the escalation scheduled")
     until(lambda: queue(QUEUE_DEFAULT, redis).count > 0, "a sweep in the queue")
+    until(lambda: len(rt.tasks.in_queue_keys()) >= 4, "every task sent to Redis")
     lost = rt.tasks.in_queue_keys()
     assert escalation in lost
     assert any(key.startswith("periodic--sweep_overdue--") for key in lost)
+    assert any(key.startswith(f"{citizens.id}--news_cancelled--") for key in lost)
+    assert f"msg-{message}--send--1" in lost
 
     system.redis.stop()
     system.redis.wipe()
