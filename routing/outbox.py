@@ -125,10 +125,21 @@ class Outbox:
             .returning(t.outbound_messages.c.id)
         )
 
-    def add(self, conn: Connection, messages: Sequence[Outgoing], now: datetime) -> list[int]:
+    def add(
+        self,
+        conn: Connection,
+        messages: Sequence[Outgoing],
+        now: datetime,
+        *,
+        answered: bool = False,
+    ) -> list[int]:
         """Record messages and the tasks that send them, in the caller's transaction; a
-        message whose key is recorded already is not recorded again. The new ids."""
+        message whose key is recorded already is not recorded again. The new ids.
+
+        ``answered``: the messages went already, in the channel's answer to the webhook
+        (an SMS's TwiML reply): recorded as sent, with their event, and no task."""
         added: list[int] = []
+        state = MessageState.SENT if answered else MessageState.QUEUED
         for m in messages:
             row_id = conn.execute(
                 self._insert,
@@ -141,16 +152,31 @@ class Outbox:
                     "contact": m.contact,
                     "body": m.body,
                     "buttons": _buttons_data(m),
-                    "state": MessageState.QUEUED.value,
-                    "tries": 0,
-                    "sends": 1,
+                    "state": state.value,
+                    "tries": 1 if answered else 0,
+                    "sends": 0 if answered else 1,
                     "created_at": now,
                     "updated_at": now,
                 },
             ).scalar()
-            if row_id is not None:
-                added.append(int(row_id))
-        self.incidents.add_tasks(conn, [send_task(i, 1) for i in added], now)
+            if row_id is None:
+                continue
+            added.append(int(row_id))
+            if answered and m.incident_row is not None:
+                self.incidents.log(
+                    conn,
+                    m.incident_row,
+                    now,
+                    event(
+                        MessageSent(
+                            message=int(row_id), channel=m.channel, purpose=m.purpose.value
+                        ),
+                        actor=SENDER,
+                        cause=f"respuesta al ciudadano, en la respuesta a su {_channel(m.channel)}",
+                    ),
+                )
+        if not answered:
+            self.incidents.add_tasks(conn, [send_task(i, 1) for i in added], now)
         return added
 
     def record(self, messages: Sequence[Outgoing]) -> list[int]:

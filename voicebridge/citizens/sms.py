@@ -145,9 +145,10 @@ class SmsProcessor:
         incident: str | None,
         answering: bool,
     ) -> Processed:
-        """The replies: the webhook's answer carries them, or (nobody waits for it: the
-        message was processed after a restart) they go as messages of their own."""
-        if not answering and replies:
+        """The replies: the webhook's answer carries them (recorded as sent, in the
+        incident's log), or (nobody waits for it: the message was processed after a
+        restart) they go as messages of their own."""
+        if replies:
             row = self.filing.row_of(conn, incident) if incident else None
             self.rt.outbox.add(
                 conn,
@@ -163,6 +164,7 @@ class SmsProcessor:
                     for n, text in enumerate(replies)
                 ],
                 self.rt.clock.now(),
+                answered=answering,
             )
         return Processed(replies=replies, incident=incident)
 

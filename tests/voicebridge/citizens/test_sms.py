@@ -27,6 +27,8 @@ async def test_a_citizens_sms_becomes_an_incident_answered_with_its_number(sms: 
     assert detail.incident.district == "150101"
     assert detail.incident.source is Source.SMS
     assert detail.incident.location.address == "Av. Abancay 123"
+    told = sms.runtime.outbox.of_incident(row_of(sms.runtime, incident_id))
+    assert [(m.purpose, m.state, m.body) for m in told] == [("reply", MessageState.SENT, reply)]
     [report] = detail.reports
     assert report.reporter.phone == CITIZEN
     assert report.external_id is not None
@@ -83,7 +85,7 @@ async def test_para_stops_every_message_until_inicio(sms: Sms) -> None:
     news = [
         m
         for m in sms.runtime.outbox.of_incident(row_of(sms.runtime, incident_id))
-        if m.chat == CITIZEN
+        if m.chat == CITIZEN and m.purpose == "news"
     ]
     assert [m.state for m in news] == [MessageState.HELD]
     await sms.says("INICIO")
