@@ -6,6 +6,7 @@ python-telegram-bot, and the test reads what each chat received."""
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from aiohttp import web
@@ -14,10 +15,12 @@ from redis import Redis
 from sqlalchemy import Table, func, select
 
 from channels import texts
+from channels.conversation.models import Step, TelegramState
 from channels.telegram.outbound import TelegramSender
-from channels.telegram.sim import Citizen, FakeTelegram, Sent
+from channels.telegram.sim import SECRET_HEADER, Citizen, FakeTelegram, Sent
 from routing import schema as t
-from routing.models import Source
+from routing.models import Source, Status
+from routing.outbox import MessageState, OutMessage, Purpose
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.citizens.jobs import run_due_tasks
 from voicebridge.app import make_app
@@ -76,7 +79,7 @@ class Tg:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(TOKEN) as telegram:
+    async with FakeTelegram(TOKEN, webhook_backoff=0.0) as telegram:
         yield telegram
 
 
@@ -194,3 +197,252 @@ async def test_a_guided_conversation_becomes_an_incident_with_its_receipt(tg: Tg
         answered, text = tg.fake.answer_to(str(query))
         assert answered
         assert text
+
+
+async def test_a_photo_is_kept_as_its_telegram_file_id(tg: Tg) -> None:
+    rosa = tg.fake.citizen(502)
+    incident_id = await report(tg, rosa, "Se llevaron mi mochila", photo=True)
+    photo = [r for r in tg.fake.requests if r.method == "getFile"]
+    assert photo == []  # not fetched: kept as its id, fetched when an operator asks
+    [payload] = reports_payloads(tg, incident_id)
+    sizes = rosa_photo_sizes(tg, 502)
+    assert payload == {"photo": sizes[-1]["file_id"]}  # the largest size
+
+
+def reports_payloads(tg: Tg, incident_id: str) -> list[dict[str, object]]:
+    r, i = t.reports.c, t.incidents.c
+    with tg.runtime.db.read() as conn:
+        rows = conn.execute(
+            select(r.payload)
+            .join(t.incidents, i.id == r.incident_id)
+            .where(i.public_id == incident_id)
+            .order_by(r.id)
+        ).scalars()
+        return [dict(p) for p in rows]
+
+
+def rosa_photo_sizes(tg: Tg, chat_id: int) -> list[dict[str, object]]:
+    """The sizes of the last photo the citizen of ``chat_id`` sent."""
+    photos = [
+        m["photo"]
+        for (chat, _), m in sorted(tg.fake.state.messages.items())
+        if chat == chat_id and "photo" in m
+    ]
+    assert photos
+    return list(photos[-1])
+
+
+async def test_estado_answers_the_state_of_the_citizens_own_incident_only(tg: Tg) -> None:
+    rosa = tg.fake.citizen(503)
+    incident_id = await report(tg, rosa, "Robaron una cartera")
+    await rosa.command("estado", incident_id)
+    await tg.jobs()
+    answer = rosa.last().text or ""
+    assert answer.startswith(f"Estado de {incident_id}"), answer
+    stranger = tg.fake.citizen(504, first_name="Pedro")
+    await stranger.command("estado", incident_id)
+    await tg.jobs()
+    assert stranger.last().text == texts.incident_not_found(texts.Channel.TELEGRAM, incident_id)
+
+
+async def test_cancelar_drops_the_draft(tg: Tg) -> None:
+    rosa = tg.fake.citizen(505)
+    await rosa.starts()
+    await tg.jobs()
+    category_message = rosa.last().message_id
+    await rosa.presses(texts.category_label("incendio"))
+    await tg.jobs()
+    await rosa.command("cancelar")
+    await tg.jobs()
+    assert rosa.last().text == texts.TG_CANCELLED
+    chat = tg.runtime.chats.get("telegram", "505")
+    assert chat is not None
+    state = TelegramState.from_data(chat.state)
+    assert state.step is Step.IDLE
+    assert state.category is None
+    # the draft's buttons are stale now
+    delivery = await rosa.presses(texts.category_label("robo"), message_id=category_message)
+    await tg.jobs()
+    query = delivery.update["callback_query"]["id"]
+    assert tg.fake.answer_to(query) == (True, texts.TG_STALE)
+    assert tg.count(t.incidents) == 0
+
+
+async def test_a_restart_in_the_middle_of_a_conversation_continues_it(
+    tg: Tg, runtime: Runtime, clock: FakeClock, fake: FakeTelegram
+) -> None:
+    rosa = tg.fake.citizen(506)
+    await rosa.starts()
+    await tg.jobs()
+    await rosa.presses(texts.category_label("robo"))
+    await tg.jobs()
+    await rosa.shares_location(*KENNEDY)
+    await tg.jobs()
+    await tg.client.close()  # the process stops; another starts on the same database
+    again = build_runtime(runtime.settings, clock=clock)
+    client: TestClient[web.Request, web.Application] = TestClient(
+        TestServer(make_app(again.settings, runtime=again))
+    )
+    await client.start_server()
+    try:
+        async with TelegramSender(TOKEN, fake.api_url) as sender:
+            await sender.set_webhook(str(client.make_url("/webhooks/telegram")), SECRET)
+        after = Tg(runtime=again, client=client, fake=fake, clock=clock)
+        await rosa.says("Un tipo con cuchillo le quitó el celular a una señora")
+        await after.jobs()
+        assert rosa.last().text == texts.TG_ASK_PHOTO
+        await rosa.presses(texts.TG_SKIP_BUTTON)
+        await after.jobs()
+        await rosa.presses(texts.TG_CONFIRM_BUTTON)
+        await after.jobs()
+        incident = again.store.detail(incident_in(after, rosa.last().text or "")).incident
+        assert incident.category == "robo"
+        assert incident.district == MIRAFLORES
+    finally:
+        await client.close()
+        again.close()
+
+
+@pytest.mark.parametrize("header", [None, "otro-secreto", SECRET + "x", ""])
+async def test_without_the_right_secret_it_is_403_and_nothing_is_stored(
+    tg: Tg, header: str | None
+) -> None:
+    update = {
+        "update_id": 900,
+        "message": {
+            "message_id": 1,
+            "date": 1_795_000_000,
+            "chat": {"id": 507, "type": "private", "first_name": "Rosa"},
+            "from": {"id": 507, "is_bot": False, "first_name": "Rosa"},
+            "text": "/start",
+        },
+    }
+    headers = {} if header is None else {SECRET_HEADER: header}
+    response = await tg.client.post("/webhooks/telegram", json=update, headers=headers)
+    assert response.status == 403
+    assert (await response.json())["error"]["code"] == "invalid_signature"
+    assert tg.count(t.inbound_messages) == 0
+
+
+async def test_a_webhook_set_with_another_secret_is_refused(tg: Tg) -> None:
+    async with TelegramSender(TOKEN, tg.fake.api_url) as sender:
+        await sender.set_webhook(str(tg.client.make_url("/webhooks/telegram")), "otro-secreto")
+    delivery = await tg.fake.citizen(508).starts()
+    assert delivery.outcome == "failed"
+    assert {a.status for a in delivery.attempts} == {403}
+    assert tg.count(t.inbound_messages) == 0
+    assert tg.fake.webhook.last_error_message is not None
+
+
+async def test_a_repeated_update_is_stored_and_processed_once(tg: Tg) -> None:
+    rosa = tg.fake.citizen(509)
+    delivery = await rosa.says("/start", duplicate=True)
+    assert delivery.status == 200
+    assert [a.status for a in delivery.duplicates] == [200]
+    await tg.jobs()
+    assert tg.count(t.inbound_messages) == 1
+    assert texts_of(rosa.sent()) == [texts.TG_GREETING, texts.TG_ASK_CATEGORY]
+
+
+async def test_a_citizen_who_blocks_the_bot_is_unreachable_and_gets_no_news(tg: Tg) -> None:
+    rosa = tg.fake.citizen(510)
+    incident_id = await report(tg, rosa, "Robaron en la tienda de la esquina")
+    before = len(rosa.sent())
+    await rosa.blocks()
+    await tg.settle()
+    chat = tg.runtime.chats.get("telegram", "510")
+    assert chat is not None
+    assert chat.unreachable_at is not None
+    await asyncio.to_thread(tg.runtime.dispatcher.dispatch, incident_id, actor="operator:test")
+    await tg.jobs()
+    assert len(rosa.sent()) == before
+    news = [m for m in outbox_of(tg, incident_id) if m.purpose is Purpose.NEWS]
+    assert news
+    assert {m.state for m in news} == {MessageState.HELD}
+
+
+async def test_a_403_on_send_marks_the_chat_unreachable(tg: Tg) -> None:
+    rosa = tg.fake.citizen(511)
+    incident_id = await report(tg, rosa, "Robaron una bicicleta")
+    before = len(rosa.sent())
+    tg.fake.script(code=403, description="Forbidden: bot was blocked by the user", chat_id=511)
+    await asyncio.to_thread(tg.runtime.dispatcher.dispatch, incident_id, actor="operator:test")
+    await tg.jobs()
+    [news] = [m for m in outbox_of(tg, incident_id) if m.purpose is Purpose.NEWS]
+    assert news.state is MessageState.FAILED
+    chat = tg.runtime.chats.get("telegram", "511")
+    assert chat is not None
+    assert chat.unreachable_at is not None
+    await asyncio.to_thread(
+        tg.runtime.store.transition,
+        incident_id,
+        Status.RESOLVED,
+        actor="operator:test",
+        cause="atendido",
+    )
+    await tg.jobs()
+    assert len(rosa.sent()) == before  # the later news held, never tried
+    states = [m.state for m in outbox_of(tg, incident_id) if m.purpose is Purpose.NEWS]
+    assert states == [MessageState.FAILED, MessageState.HELD]
+
+
+async def test_a_429_is_sent_again_after_its_retry_after(tg: Tg) -> None:
+    rosa = tg.fake.citizen(512, started=True)
+    await rosa.command("ayuda")
+    await tg.settle()
+    tg.fake.flood(512, retry_after=7)
+    await asyncio.to_thread(run_due_tasks, tg.runtime)
+    [message] = outbox_rows(tg, "512")
+    assert message.state is MessageState.QUEUED
+    assert message.tries == 1
+    [retry] = send_tasks(tg, message.id, number=2)
+    assert retry == tg.clock.now() + timedelta(seconds=7)
+    tg.clock.advance(6)
+    await asyncio.to_thread(run_due_tasks, tg.runtime)
+    assert rosa.sent() == []
+    tg.clock.advance(1)
+    await asyncio.to_thread(run_due_tasks, tg.runtime)
+    assert rosa.last().text is not None
+    [message] = outbox_rows(tg, "512")
+    assert message.state is MessageState.DELIVERED
+
+
+async def test_the_updates_of_a_chat_are_processed_in_arrival_order(tg: Tg) -> None:
+    rosa = tg.fake.citizen(513)
+    await rosa.starts()
+    await tg.jobs()
+    words = [f"mensaje {n}" for n in range(12)]
+    deliveries = await asyncio.gather(*(rosa.says(w) for w in words))
+    assert all(d.status == 200 for d in deliveries)
+    await tg.settle()
+    c = t.inbound_messages.c
+    with tg.runtime.db.read() as conn:
+        stored = conn.execute(select(c.raw).where(c.chat == "513").order_by(c.id)).scalars()
+        arrived = [raw["message"].get("text") for raw in stored]
+    chat = tg.runtime.chats.get("telegram", "513")
+    assert chat is not None
+    state = TelegramState.from_data(chat.state)
+    assert list(state.notes) == [w for w in arrived if w in words]
+    assert sorted(state.notes) == sorted(words)
+
+
+def outbox_of(tg: Tg, incident_id: str) -> list[OutMessage]:
+    with tg.runtime.db.read() as conn:
+        row = conn.execute(
+            select(t.incidents.c.id).where(t.incidents.c.public_id == incident_id)
+        ).scalar_one()
+    return tg.runtime.outbox.of_incident(int(row))
+
+
+def outbox_rows(tg: Tg, chat: str) -> list[OutMessage]:
+    c = t.outbound_messages.c
+    with tg.runtime.db.read() as conn:
+        ids = list(conn.execute(select(c.id).where(c.chat == chat).order_by(c.id)).scalars())
+    return [m for i in ids if (m := tg.runtime.outbox.get(int(i))) is not None]
+
+
+def send_tasks(tg: Tg, message_id: int, *, number: int) -> list[datetime | None]:
+    c = t.tasks.c
+    with tg.runtime.db.read() as conn:
+        rows = conn.execute(select(c.args, c.not_before).where(c.name == "send_message")).all()
+    return [r.not_before for r in rows if r.args == {"message_id": message_id, "number": number}]
