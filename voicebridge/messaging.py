@@ -69,7 +69,10 @@ def deliver(rt: Runtime, message_id: int) -> str:
             rt.outbox.settle(message_id, MessageState.HELD, cause=why, tried=False)
             return f"message {message_id}: held ({why})"
     if message.channel == "telegram":
-        wait = _telegram_wait(rt, message)
+        # a pressed button's answer is no message to the chat: it stops the citizen's
+        # spinner at once, outside the flood limits (which would delay it, and the
+        # message after it, by the chat's second)
+        wait = 0.0 if message.answers is not None else _telegram_wait(rt, message)
         if wait > 0:
             rt.outbox.wait(message_id, wait)
             return f"message {message_id}: flood limit, in {wait:.1f} s"

@@ -446,3 +446,16 @@ def send_tasks(tg: Tg, message_id: int, *, number: int) -> list[datetime | None]
     with tg.runtime.db.read() as conn:
         rows = conn.execute(select(c.args, c.not_before).where(c.name == "send_message")).all()
     return [r.not_before for r in rows if r.args == {"message_id": message_id, "number": number}]
+
+
+async def test_a_pressed_button_is_answered_at_once_with_the_next_question(tg: Tg) -> None:
+    rosa = tg.fake.citizen(514)
+    await rosa.starts()
+    await tg.jobs()
+    delivery = await rosa.presses(texts.category_label("robo"))
+    tg.clock.advance(1)  # the chat's flood slot of the last question is free again
+    await tg.settle()
+    await asyncio.to_thread(run_due_tasks, tg.runtime)  # one round, no time passing
+    query = delivery.update["callback_query"]["id"]
+    assert tg.fake.answer_to(query) == (True, texts.TG_ANSWER_NOTED)
+    assert rosa.last().text == texts.TG_ASK_LOCATION
