@@ -19,6 +19,7 @@ from channels.conversation.models import (
     Event,
     FileReport,
     Message,
+    Step,
     TelegramState,
 )
 from channels.telegram import updates as tg
@@ -144,7 +145,13 @@ class TelegramProcessor:
         row = rt.chats.lock(conn, CHANNEL, chat, now)
         if row.unreachable_at is not None:  # writing again after a block: reachable again
             rt.chats.reachable(conn, CHANNEL, chat, now)
-        state = TelegramState.from_data(row.state) if row.state else TelegramState()
+        state = _state(row.state, chat)
+        if isinstance(parsed, tg.SharedLocation) and "edited_message" in message.raw:
+            # a live location moving: the draft's point follows it, without a turn
+            if state.step is not Step.IDLE and state.lat is not None:
+                moved = replace(state, lat=parsed.lat, lon=parsed.lon)
+                rt.chats.save(conn, CHANNEL, chat, moved.to_data(), now)
+            return self._done(conn, out, None, now)
         turn = machine.step(state, event, now, read_message, prefix=rt.settings.incident_prefix)
         if isinstance(parsed, tg.Button):
             out.answer(parsed.callback_query_id, turn.answer)
@@ -204,6 +211,18 @@ class TelegramProcessor:
         if out.messages:
             self.rt.outbox.add(conn, out.outgoing(row), now)
         return Processed(replies=tuple(m.body for m in out.messages if m.body), incident=incident)
+
+
+def _state(data: dict[str, Any], chat: str) -> TelegramState:
+    """The chat's stored conversation; one that cannot be read (written by another
+    version) starts over rather than failing every message of the chat."""
+    if not data:
+        return TelegramState()
+    try:
+        return TelegramState.from_data(data)
+    except ValueError:
+        log.warning("telegram chat %s: unreadable conversation state, started over", chat)
+        return TelegramState()
 
 
 def _sender_name(raw: dict[str, Any]) -> str | None:

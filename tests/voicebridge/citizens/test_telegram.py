@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis import Redis
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, update
 
 from channels import texts
 from channels.conversation.models import Step, TelegramState
@@ -459,3 +459,41 @@ async def test_a_pressed_button_is_answered_at_once_with_the_next_question(tg: T
     query = delivery.update["callback_query"]["id"]
     assert tg.fake.answer_to(query) == (True, texts.TG_ANSWER_NOTED)
     assert rosa.last().text == texts.TG_ASK_LOCATION
+
+
+async def test_a_live_location_moving_moves_the_draft_point_without_a_word(tg: Tg) -> None:
+    rosa = tg.fake.citizen(515)
+    await rosa.starts()
+    await tg.jobs()
+    await rosa.presses(texts.category_label("accidente_transito"))
+    await tg.jobs()
+    await rosa.shares_location(*KENNEDY, live_period=900)
+    await tg.jobs()
+    asked = len(rosa.sent())
+    assert rosa.last().text == texts.TG_ASK_DESCRIPTION
+    for step in range(1, 4):
+        await rosa.moves_to(KENNEDY[0] - step * 0.0005, KENNEDY[1])
+    await tg.jobs()
+    assert len(rosa.sent()) == asked  # no question asked again for each move
+    await rosa.says("Choque de combi con un auto, hay un herido")
+    await tg.jobs()
+    await rosa.presses(texts.TG_SKIP_BUTTON)
+    await tg.jobs()
+    await rosa.presses(texts.TG_CONFIRM_BUTTON)
+    await tg.jobs()
+    incident = tg.runtime.store.detail(incident_in(tg, rosa.last().text or "")).incident
+    assert incident.location.lat == pytest.approx(KENNEDY[0] - 0.0015)
+
+
+async def test_a_conversation_state_it_cannot_read_starts_over(tg: Tg) -> None:
+    rosa = tg.fake.citizen(516)
+    await rosa.starts()
+    await tg.jobs()
+    c = t.citizen_chats.c
+    with tg.runtime.db.write() as conn:  # as another version of voicebridge wrote it
+        conn.execute(
+            update(t.citizen_chats).where(c.chat == "516").values(state={"v": 99, "paso": 3})
+        )
+    await rosa.starts()
+    await tg.jobs()
+    assert texts_of(rosa.sent())[-2:] == [texts.TG_GREETING, texts.TG_ASK_CATEGORY]
