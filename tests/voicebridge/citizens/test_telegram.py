@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -17,12 +18,15 @@ from sqlalchemy import Table, func, select, update
 from channels import texts
 from channels.conversation.models import Step, TelegramState
 from channels.telegram.outbound import TelegramSender
-from channels.telegram.sim import SECRET_HEADER, Citizen, FakeTelegram, Sent
+from channels.telegram.sim import SECRET_HEADER, Citizen, FakeTelegram, Sent, methods
+from channels.telegram.sim.state import BotState
+from channels.telegram.sim.wire import Params
 from routing import schema as t
 from routing.models import Source, Status
 from routing.outbox import MessageState, OutMessage, Purpose
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.citizens.jobs import run_due_tasks
+from voicebridge.apikeys import Role
 from voicebridge.app import make_app
 from voicebridge.runtime import Runtime, build_runtime
 
@@ -31,7 +35,9 @@ SECRET = "s3creto-del-webhook"
 PUBLIC = "https://vb.example.pe"
 KENNEDY = (-12.1211, -77.0297)  # Parque Kennedy, Miraflores
 MIRAFLORES = "150122"
-PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40  # a JPEG's head, ~10 KB
+PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8  # a JPEG's head, ~2 KB
+PHOTO_MAX = 4096
+BIG_PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 24  # past PHOTO_MAX
 
 
 @dataclass
@@ -95,6 +101,7 @@ def runtime(
         telegram_token=TOKEN,
         telegram_secret=SECRET,
         telegram_api_url=fake.url,
+        photo_max_bytes=str(PHOTO_MAX),
     )
     rt = build_runtime(settings, clock=clock)
     rt.rules.load_file(actor="test")
@@ -120,7 +127,9 @@ def texts_of(sent: list[Sent]) -> list[str]:
     return [s.text or "" for s in sent]
 
 
-async def report(tg: Tg, citizen: Citizen, words: str, *, photo: bool = False) -> str:
+async def report(
+    tg: Tg, citizen: Citizen, words: str, *, photo: bytes | None = None, declare_size: bool = True
+) -> str:
     """The guided report from /start to the receipt (a robbery at Parque Kennedy);
     the incident's id."""
     await citizen.starts()
@@ -131,8 +140,8 @@ async def report(tg: Tg, citizen: Citizen, words: str, *, photo: bool = False) -
     await tg.jobs()
     await citizen.says(words)
     await tg.jobs()
-    if photo:
-        await citizen.sends_photo(PHOTO)
+    if photo is not None:
+        await citizen.sends_photo(photo, declare_size=declare_size)
     else:
         await citizen.presses(texts.TG_SKIP_BUTTON)
     await tg.jobs()
@@ -201,7 +210,7 @@ async def test_a_guided_conversation_becomes_an_incident_with_its_receipt(tg: Tg
 
 async def test_a_photo_is_kept_as_its_telegram_file_id(tg: Tg) -> None:
     rosa = tg.fake.citizen(502)
-    incident_id = await report(tg, rosa, "Se llevaron mi mochila", photo=True)
+    incident_id = await report(tg, rosa, "Se llevaron mi mochila", photo=PHOTO)
     photo = [r for r in tg.fake.requests if r.method == "getFile"]
     assert photo == []  # not fetched: kept as its id, fetched when an operator asks
     [payload] = reports_payloads(tg, incident_id)
@@ -497,3 +506,101 @@ async def test_a_conversation_state_it_cannot_read_starts_over(tg: Tg) -> None:
     await rosa.starts()
     await tg.jobs()
     assert texts_of(rosa.sent())[-2:] == [texts.TG_GREETING, texts.TG_ASK_CATEGORY]
+
+
+# ------------------------------------------------------------- the photo, on demand
+
+
+def photo_url(incident_id: str, report_id: int) -> str:
+    return f"/api/v1/incidents/{incident_id}/reports/{report_id}/photo"
+
+
+def key(tg: Tg, district: str | None = None) -> dict[str, str]:
+    secret, _ = tg.runtime.apikeys.create(Role.OPERATOR, district=district, label="central")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def photo_report(tg: Tg, chat_id: int, photo: bytes, **kwargs: bool) -> tuple[str, int]:
+    citizen = tg.fake.citizen(chat_id)
+    incident_id = await report(tg, citizen, "Me arranchan la cartera", photo=photo, **kwargs)
+    [filed] = tg.runtime.store.detail(incident_id).reports
+    return incident_id, filed.id
+
+
+async def test_an_operator_gets_the_photo_fetched_from_telegram_when_asked(tg: Tg) -> None:
+    incident_id, report_id = await photo_report(tg, 520, PHOTO)
+    response = await tg.client.get(photo_url(incident_id, report_id), headers=key(tg))
+    assert response.status == 200
+    assert response.content_type == "image/jpeg"
+    assert await response.read() == PHOTO
+    assert [r.status for r in tg.fake.calls("getFile")] == [200]
+    assert [r.status for r in tg.fake.calls("GET /file")] == [200]
+    # the district's central sees it; another's does not, and nothing is fetched for it
+    ok = await tg.client.get(photo_url(incident_id, report_id), headers=key(tg, MIRAFLORES))
+    assert ok.status == 200
+    other = await tg.client.get(photo_url(incident_id, report_id), headers=key(tg, "150132"))
+    assert other.status == 403
+    assert (await other.json())["error"]["code"] == "district_forbidden"
+    assert len(tg.fake.calls("getFile")) == 2
+    anonymous = await tg.client.get(photo_url(incident_id, report_id))
+    assert anonymous.status == 401
+
+
+async def test_a_report_without_a_photo_is_404(tg: Tg) -> None:
+    incident_id = await report(tg, tg.fake.citizen(521), "Robaron un celular")
+    [filed] = tg.runtime.store.detail(incident_id).reports
+    for url in (
+        photo_url(incident_id, filed.id),
+        photo_url(incident_id, filed.id + 1),  # not a report of this incident
+        photo_url("LIM-2026-000999", filed.id),
+    ):
+        response = await tg.client.get(url, headers=key(tg))
+        assert response.status == 404, url
+        assert (await response.json())["error"]["code"] == "not_found"
+    assert tg.fake.calls("getFile") == []
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_a_photo_past_the_cap_is_refused_with_413(tg: Tg, declared: bool) -> None:
+    incident_id, report_id = await photo_report(tg, 522, BIG_PHOTO, declare_size=declared)
+    response = await tg.client.get(photo_url(incident_id, report_id), headers=key(tg))
+    assert response.status == 413
+    error = (await response.json())["error"]
+    assert error["code"] == "photo_too_large"
+    assert str(PHOTO_MAX) in error["message"]
+    downloads = tg.fake.calls("GET /file")
+    assert downloads == [] if declared else len(downloads) == 1  # refused before, or cut
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "retry_after"),
+    [
+        (500, "Internal Server Error", None),
+        (429, "Too Many Requests: retry after 9", 9),
+        (400, "Bad Request: invalid file_id", None),
+    ],
+)
+async def test_telegram_failing_to_give_the_photo_is_a_clear_502(
+    tg: Tg, code: int, description: str, retry_after: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident_id, report_id = await photo_report(tg, 523, PHOTO)
+    get_file = methods.HANDLERS["getfile"]
+
+    def scripted(state: BotState, params: Params) -> dict[str, Any]:
+        state.apply_scripts("getFile", None)  # the fake scripts errors of sends only
+        return get_file(state, params)
+
+    monkeypatch.setitem(methods.HANDLERS, "getfile", scripted)
+    tg.fake.script(code=code, description=description, retry_after=retry_after, methods=["getFile"])
+    response = await tg.client.get(photo_url(incident_id, report_id), headers=key(tg))
+    assert response.status == 502
+    assert (await response.json())["error"]["code"] == "photo_unavailable"
+    assert response.headers.get("Retry-After") == (str(retry_after) if retry_after else None)
+
+
+async def test_telegram_out_of_reach_is_a_clear_502(tg: Tg) -> None:
+    incident_id, report_id = await photo_report(tg, 524, PHOTO)
+    await tg.fake.stop()
+    response = await tg.client.get(photo_url(incident_id, report_id), headers=key(tg))
+    assert response.status == 502
+    assert (await response.json())["error"]["code"] == "photo_unavailable"
