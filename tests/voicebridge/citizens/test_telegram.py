@@ -604,3 +604,18 @@ async def test_telegram_out_of_reach_is_a_clear_502(tg: Tg) -> None:
     response = await tg.client.get(photo_url(incident_id, report_id), headers=key(tg))
     assert response.status == 502
     assert (await response.json())["error"]["code"] == "photo_unavailable"
+
+
+async def test_after_a_429_the_chats_next_messages_wait_too_and_keep_their_order(
+    tg: Tg,
+) -> None:
+    rosa = tg.fake.citizen(517, started=True)
+    await rosa.starts()  # two messages: the greeting, then the question
+    await tg.settle()
+    tg.fake.flood(517, retry_after=7)
+    for _ in range(6):
+        await asyncio.to_thread(run_due_tasks, tg.runtime)
+        tg.clock.advance(1)
+    assert rosa.sent() == []  # Telegram said to wait 7 s: nothing before
+    await tg.jobs()
+    assert texts_of(rosa.sent()) == [texts.TG_GREETING, texts.TG_ASK_CATEGORY]
