@@ -619,3 +619,46 @@ async def test_after_a_429_the_chats_next_messages_wait_too_and_keep_their_order
     assert rosa.sent() == []  # Telegram said to wait 7 s: nothing before
     await tg.jobs()
     assert texts_of(rosa.sent()) == [texts.TG_GREETING, texts.TG_ASK_CATEGORY]
+
+
+CALIDDA_GROUP = -1003324491181  # the directory's Telegram target of Cálidda
+
+
+async def test_a_responders_group_confirms_an_alert_with_its_button(tg: Tg) -> None:
+    group = tg.fake.citizen(CALIDDA_GROUP, user_id=7001, first_name="Luis", started=True)
+    rosa = tg.fake.citizen(518)
+    await rosa.starts()
+    await tg.jobs()
+    await rosa.presses(texts.category_label("fuga_gas"))
+    await tg.jobs()
+    await rosa.shares_location(*KENNEDY)
+    await tg.jobs()
+    await rosa.says("Huele fuerte a gas en el edificio")
+    await tg.jobs()
+    await rosa.presses(texts.TG_SKIP_BUTTON)
+    await tg.jobs()
+    await rosa.presses(texts.TG_CONFIRM_BUTTON)
+    await tg.jobs()
+    incident_id = incident_in(tg, rosa.last().text or "")
+    await asyncio.to_thread(tg.runtime.dispatcher.dispatch, incident_id, actor="operator:test")
+    for _ in range(300):  # serve's alert loop records the alert (woken, or each second)
+        await tg.jobs()
+        if group.sent():
+            break
+        await asyncio.sleep(0.01)
+    alert = group.last()
+    assert incident_id in (alert.text or "")
+    delivery = await group.presses("Confirmo (1)")
+    await tg.settle()
+    await tg.jobs()
+    query = delivery.update["callback_query"]["id"]
+    answered, text = tg.fake.answer_to(query)
+    assert answered
+    assert text
+    assert group.last().text == texts.responder_confirmed(texts.Channel.TELEGRAM, incident_id)
+    acks = tg.runtime.store.detail(incident_id).acks
+    assert [a.agency for a in acks] == ["calidda"]
+    confirmed = texts.news_confirmed(
+        texts.Channel.TELEGRAM, incident_id, tg.runtime.rules.names().agency("calidda")
+    )
+    assert rosa.last().text == confirmed  # and the citizen hears it, in their chat
