@@ -248,7 +248,7 @@ def _event(parsed: tg.Parsed) -> Event | None:
         return machine.Photo(file_id=parsed.file_id, caption=parsed.caption)
     if isinstance(parsed, tg.Button):
         return machine.Button(data=parsed.data)
-    if isinstance(parsed, tg.Unsupported):
+    if isinstance(parsed, tg.Unsupported | tg.SharedContact):  # the step is asked again
         return machine.Text(text="")
     return None
 

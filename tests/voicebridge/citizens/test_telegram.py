@@ -662,3 +662,28 @@ async def test_a_responders_group_confirms_an_alert_with_its_button(tg: Tg) -> N
         texts.Channel.TELEGRAM, incident_id, tg.runtime.rules.names().agency("calidda")
     )
     assert rosa.last().text == confirmed  # and the citizen hears it, in their chat
+
+
+@pytest.mark.parametrize(
+    "sends",
+    [
+        {"contact": {"phone_number": "+51987654321", "first_name": "Rosa", "user_id": 519}},
+        {"sticker": {"file_id": "CAACAgIAAx", "file_unique_id": "AgAD", "width": 512,
+                     "height": 512, "is_animated": False, "is_video": False,
+                     "type": "regular"}},
+    ],
+    ids=["contact", "sticker"],
+)  # fmt: skip
+async def test_what_the_conversation_does_not_take_asks_the_step_again(
+    tg: Tg, sends: dict[str, Any]
+) -> None:
+    rosa = tg.fake.citizen(519)
+    await rosa.starts()
+    await tg.jobs()
+    await rosa.presses(texts.category_label("robo"))
+    await tg.jobs()
+    before = len(rosa.sent())
+    await rosa.sends(**sends)
+    await tg.jobs()
+    assert len(rosa.sent()) == before + 1  # never silence
+    assert rosa.last().text == texts.TG_REASK_LOCATION
