@@ -353,7 +353,7 @@ async def test_a_repeated_update_is_stored_and_processed_once(tg: Tg) -> None:
     assert texts_of(rosa.sent()) == [texts.TG_GREETING, texts.TG_ASK_CATEGORY]
 
 
-async def test_a_citizen_who_blocks_the_bot_is_unreachable_and_gets_no_news(tg: Tg) -> None:
+async def test_a_citizen_who_blocks_the_bot_gets_no_news_until_unblocking(tg: Tg) -> None:
     rosa = tg.fake.citizen(510)
     incident_id = await report(tg, rosa, "Robaron en la tienda de la esquina")
     before = len(rosa.sent())
@@ -368,6 +368,20 @@ async def test_a_citizen_who_blocks_the_bot_is_unreachable_and_gets_no_news(tg: 
     news = [m for m in outbox_of(tg, incident_id) if m.purpose is Purpose.NEWS]
     assert news
     assert {m.state for m in news} == {MessageState.HELD}
+    await rosa.unblocks()  # "Reiniciar": the chat may be written to again
+    await tg.settle()
+    chat = tg.runtime.chats.get("telegram", "510")
+    assert chat is not None
+    assert chat.writable
+    await asyncio.to_thread(
+        tg.runtime.store.transition,
+        incident_id,
+        Status.RESOLVED,
+        actor="operator:test",
+        cause="atendido",
+    )
+    await tg.jobs()
+    assert rosa.last().text == texts.news_resolved(texts.Channel.TELEGRAM, incident_id)
 
 
 async def test_a_403_on_send_marks_the_chat_unreachable(tg: Tg) -> None:
