@@ -14,7 +14,7 @@ from voicebridge import webhooks
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.api import calls as calls_api
-from voicebridge.api import health, incidents, openapi
+from voicebridge.api import health, incidents, openapi, photos
 from voicebridge.api import routing as routing_api
 from voicebridge.api.auth import auth_middleware
 from voicebridge.api.errors import (
@@ -64,6 +64,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.cleanup_ctx.append(_ami_ctx)
     app.add_routes(health.routes)
     app.add_routes(incidents.routes)
+    app.add_routes(photos.routes)
     app.add_routes(routing_api.routes)
     app.add_routes(calls_api.routes)
     app.add_routes(openapi.routes)

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from channels import texts
@@ -46,6 +47,8 @@ TELEGRAM_CHAT = (Limit(count=1, seconds=1),)  # FloodLimit.MESSAGES_PER_SECOND_P
 TELEGRAM_GROUP = (Limit(count=1, seconds=1), Limit(count=20, seconds=60))
 TELEGRAM_OVERALL = (Limit(count=30, seconds=1),)  # FloodLimit.MESSAGES_PER_SECOND
 OPTED_OUT = 21610
+HOLD_PREFIX = "voicebridge:telegram:hold"  # a chat Telegram told to wait for (429)
+HOLD_MARGIN = 60.0  # seconds the hold outlives its retry_after in Redis
 
 
 def send_message(message_id: int, number: int) -> str:
@@ -69,7 +72,10 @@ def deliver(rt: Runtime, message_id: int) -> str:
             rt.outbox.settle(message_id, MessageState.HELD, cause=why, tried=False)
             return f"message {message_id}: held ({why})"
     if message.channel == "telegram":
-        wait = _telegram_wait(rt, message)
+        # a pressed button's answer is no message to the chat: it stops the citizen's
+        # spinner at once, outside the flood limits (which would delay it, and the
+        # message after it, by the chat's second)
+        wait = 0.0 if message.answers is not None else _telegram_wait(rt, message)
         if wait > 0:
             rt.outbox.wait(message_id, wait)
             return f"message {message_id}: flood limit, in {wait:.1f} s"
@@ -135,6 +141,8 @@ def _send_telegram(rt: Runtime, message: OutMessage) -> str:
     except tg_errors.Retryable as exc:
         if message.answers is not None:  # a button's answer is worth nothing later
             return _failed(rt, message, None, exc.reason)
+        if exc.after_seconds is not None:
+            _hold(rt, message.chat, exc.after_seconds)
         delay = None
         if message.tries < MAX_TELEGRAM_RETRIES:
             delay = tg_errors.retry_delay(exc, message.tries)
@@ -154,8 +162,37 @@ def bot_api(url: str | None) -> str | None:
     return url if url.endswith("/bot") else url.rstrip("/") + "/bot"
 
 
+def _hold(rt: Runtime, chat: str, seconds: float) -> None:
+    """Telegram said to wait (429 ``retry_after``): nothing more goes to the chat until
+    then, so that its next messages neither hit the limit again nor overtake the one
+    that waits (the chat's messages keep their order)."""
+    key = f"{HOLD_PREFIX}:{chat}"
+    until = rt.clock.now().timestamp() + seconds
+    try:
+        held = rt.redis.get(key)
+        if held is None or float(held) < until:
+            rt.redis.set(key, repr(until), px=int((seconds + HOLD_MARGIN) * 1000))
+    except RedisError as exc:  # the retry is scheduled all the same
+        log.warning("could not hold Telegram chat %s for %.0f s: %s", chat, seconds, exc)
+
+
+def _held(rt: Runtime, chat: str) -> float:
+    """Seconds the chat is still held by a 429 (0: not held)."""
+    try:
+        held = rt.redis.get(f"{HOLD_PREFIX}:{chat}")
+    except RedisError:
+        return 0.0
+    if held is None:
+        return 0.0
+    return max(0.0, float(held) - rt.clock.now().timestamp())
+
+
 def _telegram_wait(rt: Runtime, message: OutMessage) -> float:
-    """Seconds to wait for Telegram's flood limits (0: send now, the slot counted)."""
+    """Seconds to wait for Telegram's flood limits or a 429's ``retry_after`` (0: send
+    now, the slot counted)."""
+    held = _held(rt, message.chat)
+    if held > 0:
+        return held
     limiter = RedisLimiter(rt.redis, rt.clock)
     group = message.chat.startswith("-")
     per_chat = limiter.acquire(

@@ -20,11 +20,14 @@ from typing import Any
 import pytest
 from pydantic_core.core_schema import ErrorType
 from pytest_aiohttp import AiohttpClient
+from sqlalchemy import select, update
 
 import routing
 import voicebridge
+from channels.telegram.errors import FileTooLarge
+from channels.telegram.outbound import TelegramSender
 from channels.twilio.signature import sign
-from routing import events, models, outbox
+from routing import events, models, outbox, schema
 from routing.config import parse_config
 from routing.directory import Names
 from routing.events import PAYLOADS, EventKind, Payload
@@ -295,6 +298,31 @@ async def _answer(
             "Content-Type": "application/x-www-form-urlencoded",
         }
         return await sms.post("/webhooks/twilio/sms", data=raw, headers=headers)
+    if code in ("photo_too_large", "photo_unavailable"):
+        settings = make_settings(
+            api.runtime.settings.database_url,
+            api.runtime.settings.redis_url,
+            telegram_token="123456:" + "A" * 35,
+            telegram_secret="secreto-del-webhook",
+            telegram_api_url="http://127.0.0.1:9",  # nothing listens there: unreachable
+        )
+        runtime = dataclasses.replace(api.runtime, settings=settings)
+        created = await api.create()
+        i, r = schema.incidents.c, schema.reports.c
+        with runtime.db.write() as conn:  # as a citizen's Telegram report keeps its photo
+            row = conn.execute(select(i.id).where(i.public_id == created["id"])).scalar_one()
+            report_id = conn.execute(select(r.id).where(r.incident_id == row)).scalar_one()
+            conn.execute(
+                update(schema.reports).where(r.id == report_id).values(payload={"photo": "AgAC1"})
+            )
+        if code == "photo_too_large":
+
+            async def too_large(self: TelegramSender, file_id: str, max_bytes: int) -> bytes:
+                raise FileTooLarge(limit=max_bytes, size=max_bytes * 2)
+
+            monkeypatch.setattr(TelegramSender, "get_file", too_large)
+        telegram = await channels_client(make_app(settings, runtime=runtime))
+        return await telegram.get(f"{URL}/{created['id']}/reports/{report_id}/photo", headers=auth)
     if code == "internal_error":
 
         def broken(*args: object) -> None:

@@ -89,6 +89,11 @@ CODES: dict[str, ErrorCode] = {
     "payload_too_large": ErrorCode(
         413, "El cuerpo supera el tamaño máximo (VOICEBRIDGE_MAX_BODY_BYTES)."
     ),
+    "photo_too_large": ErrorCode(
+        413,
+        "La foto del reporte supera el tamaño máximo que el servicio descarga de Telegram "
+        "(VOICEBRIDGE_PHOTO_MAX_BYTES).",
+    ),
     "uri_too_long": ErrorCode(414, "La dirección pedida (ruta y parámetros) supera los 8 KiB."),
     "unsupported_media_type": ErrorCode(415, "El cuerpo debe enviarse como application/json."),
     "validation_failed": ErrorCode(
@@ -106,6 +111,10 @@ CODES: dict[str, ErrorCode] = {
     ),
     "headers_too_large": ErrorCode(431, "Una cabecera de la solicitud supera los 8 KiB."),
     "internal_error": ErrorCode(500, "Error interno del servicio; quedó registrado."),
+    "photo_unavailable": ErrorCode(
+        502,
+        "Telegram no entregó la foto del reporte: no respondió, falló o ya no la tiene.",
+    ),
 }
 
 

@@ -496,6 +496,18 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 body_required=False,
             ),
         },
+        "/api/v1/incidents/{incident_id}/reports/{report_id}/photo": {
+            "get": _op(
+                "The photo a citizen sent by Telegram with a report, fetched from Telegram "
+                "when asked, at most VOICEBRIDGE_PHOTO_MAX_BYTES (operator)",
+                200,
+                None,
+                "the photo (JPEG)",
+                errors=(404, 413, 502),
+                parameters=[_INCIDENT_ID, _REPORT_ID],
+                content_type="image/jpeg",
+            ),
+        },
         "/api/v1/incidents/{incident_id}/status": {
             "post": _op(
                 "Resolve or cancel by hand (operator)",

@@ -105,7 +105,9 @@ async def _alerts(app: web.Application, adapter: AlertAdapter) -> None:
 
 async def _poll(app: web.Application, intake: ChannelIntake) -> None:
     """Telegram's polling mode: updates asked for with getUpdates, each stored like a
-    webhook's before the next offset confirms it to Telegram."""
+    webhook's; the next call's offset confirms to Telegram only those stored. When an
+    update cannot be stored (the database failing) the loop waits and asks again from
+    it: it is not confirmed, so it is not lost; nothing else stops the loop."""
     settings = app[RUNTIME].settings
     assert settings.telegram_token is not None  # noqa: S101 - polling needs the bot
     offset: int | None = None
@@ -120,22 +122,28 @@ async def _poll(app: web.Application, intake: ChannelIntake) -> None:
                 while True:
                     updates = await sender.get_updates(offset, POLL_TIMEOUT)
                     if down:
-                        log.info("Telegram answers getUpdates again")
+                        log.info("Telegram's updates are read and stored again")
                         down, delay = False, POLL_BACKOFF[0]
                     for raw in updates:
-                        offset = max(offset or 0, update_id_of(raw) + 1)
+                        update_id = update_id_of(raw)
                         await _take(intake, raw)
+                        offset = max(offset or 0, update_id + 1)  # stored: confirm it
         except asyncio.CancelledError:
             raise
-        except (SendFailed, OSError) as exc:
+        except Exception as exc:
             if not down:
-                log.warning("Telegram's getUpdates failed (%s); retrying", exc)
+                if isinstance(exc, SendFailed | OSError):
+                    log.warning("Telegram's getUpdates failed (%s); retrying", exc)
+                else:
+                    log.exception("storing Telegram's updates failed; asking for them again")
                 down = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, POLL_BACKOFF[1])
 
 
 async def _take(intake: ChannelIntake, raw: dict[str, object]) -> None:
+    """Store an update for its processing; a malformed one is skipped (logged): asked
+    for again it would be the same."""
     try:
         parsed = parse_update(raw)
     except BadUpdate as exc:

@@ -4,8 +4,10 @@ a citizen's step through the guided report (:mod:`channels.conversation.telegram
 whose messages go out through the outbox. The conversation's state is the chat's row,
 saved in the transaction that applies its step."""
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -17,19 +19,25 @@ from channels.conversation.models import (
     Event,
     FileReport,
     Message,
+    Step,
     TelegramState,
 )
 from channels.telegram import updates as tg
 from channels.telegram.errors import BadUpdate
 from channels.texts import Channel
+from routing.geo import where_phrase
 from routing.inbox import Stored
 from routing.models import AckMethod, Medium
 from routing.normalise import read_message
 from routing.outbox import Outgoing, Purpose
+from routing.reading import Reading
+from routing.resolve import DistrictSource, resolve
 from routing.text import printable
 from voicebridge.citizens.intake import Processed
 from voicebridge.citizens.reports import Filing
 from voicebridge.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 ACTOR = "citizen:telegram"
@@ -137,7 +145,13 @@ class TelegramProcessor:
         row = rt.chats.lock(conn, CHANNEL, chat, now)
         if row.unreachable_at is not None:  # writing again after a block: reachable again
             rt.chats.reachable(conn, CHANNEL, chat, now)
-        state = TelegramState.from_data(row.state) if row.state else TelegramState()
+        state = _state(row.state, chat)
+        if isinstance(parsed, tg.SharedLocation) and "edited_message" in message.raw:
+            # a live location moving: the draft's point follows it, without a turn
+            if state.step is not Step.IDLE and state.lat is not None:
+                moved = replace(state, lat=parsed.lat, lon=parsed.lon)
+                rt.chats.save(conn, CHANNEL, chat, moved.to_data(), now)
+            return self._done(conn, out, None, now)
         turn = machine.step(state, event, now, read_message, prefix=rt.settings.incident_prefix)
         if isinstance(parsed, tg.Button):
             out.answer(parsed.callback_query_id, turn.answer)
@@ -149,18 +163,18 @@ class TelegramProcessor:
         if isinstance(action, AskStatus):
             out.send(Message(text=self.filing.status(conn, action.incident_id, chat)))
         elif isinstance(action, FileReport):
-            user = getattr(parsed, "first_name", None)
+            reading = self._placed(action.reading, action.lat, action.lon)
             report = self.filing.report(
                 text=action.text,
-                reading=action.reading,
+                reading=reading,
                 external_id=message.external_id,
                 handle=chat,
-                name=user,
+                name=_sender_name(message.raw),
                 lat=action.lat,
                 lon=action.lon,
                 payload={"photo": action.photo_file_id} if action.photo_file_id else {},
             )
-            result = self.filing.file(conn, action.reading, report, actor=ACTOR)
+            result = self.filing.file(conn, reading, report, actor=ACTOR)
             incident = result.incident.id
             receipt = machine.filed(new_state, incident_id=incident, joined=result.joined, now=now)
             new_state = receipt.state
@@ -171,6 +185,25 @@ class TelegramProcessor:
         rt.chats.save(conn, CHANNEL, chat, new_state.to_data(), now)
         return self._done(conn, out, incident, now)
 
+    def _placed(self, reading: Reading, lat: float | None, lon: float | None) -> Reading:
+        """The reading with the district of the shared point (which wins over words, as
+        for every report); a point outside Lima Metropolitana leaves the words' district
+        and says where it fell."""
+        if lat is None or lon is None:
+            return reading
+        where = resolve(self.rt.outlines, lat=lat, lon=lon)
+        if where.source is DistrictSource.POINT:
+            return replace(
+                reading,
+                district=where.district,
+                district_source=where.source.value,
+                district_note=where.detail,
+            )
+        if where.outside is not None:
+            note = f"El punto compartido ({lat:.5f}, {lon:.5f}) cae {where_phrase(where.outside)}."
+            return replace(reading, district_note=f"{reading.district_note} {note}".strip())
+        return reading
+
     def _done(
         self, conn: Connection, out: "_Out", incident: str | None, now: datetime
     ) -> Processed:
@@ -178,6 +211,29 @@ class TelegramProcessor:
         if out.messages:
             self.rt.outbox.add(conn, out.outgoing(row), now)
         return Processed(replies=tuple(m.body for m in out.messages if m.body), incident=incident)
+
+
+def _state(data: dict[str, Any], chat: str) -> TelegramState:
+    """The chat's stored conversation; one that cannot be read (written by another
+    version) starts over rather than failing every message of the chat."""
+    if not data:
+        return TelegramState()
+    try:
+        return TelegramState.from_data(data)
+    except ValueError:
+        log.warning("telegram chat %s: unreadable conversation state, started over", chat)
+        return TelegramState()
+
+
+def _sender_name(raw: dict[str, Any]) -> str | None:
+    """The first name of who sent the update (a message's or a button press's sender)."""
+    for kind in ("message", "callback_query"):
+        part = raw.get(kind)
+        sender = part.get("from") if isinstance(part, dict) else None
+        name = sender.get("first_name") if isinstance(sender, dict) else None
+        if isinstance(name, str) and name.strip():
+            return name
+    return None
 
 
 def _event(parsed: tg.Parsed) -> Event | None:
@@ -192,7 +248,7 @@ def _event(parsed: tg.Parsed) -> Event | None:
         return machine.Photo(file_id=parsed.file_id, caption=parsed.caption)
     if isinstance(parsed, tg.Button):
         return machine.Button(data=parsed.data)
-    if isinstance(parsed, tg.Unsupported):
+    if isinstance(parsed, tg.Unsupported | tg.SharedContact):  # the step is asked again
         return machine.Text(text="")
     return None
 
