@@ -380,6 +380,7 @@ class Report:
     reporter: Reporter
     location: Location
     external_id: str | None = None
+    photo: bool = False  # a citizen's photo comes with it (fetched on demand)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

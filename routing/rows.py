@@ -107,6 +107,7 @@ def report(r: Row[Any], incident_id: str) -> Report:
         reporter=Reporter(name=r.reporter_name, phone=r.reporter_phone, handle=r.reporter_handle),
         location=Location(lat=r.lat, lon=r.lon, address=r.address, reference=r.reference),
         external_id=r.external_id,
+        photo=bool((r.payload or {}).get("photo")),
     )
 
 

@@ -220,6 +220,10 @@ _RESPONSES: dict[str, Schema] = {
             "text": {"type": "string"},
             "reporter": _ref("Reporter"),
             "location": _ref("Location"),
+            "photo_url": {
+                "type": ["string", "null"],
+                "description": "where the citizen's photo is fetched (GET), if one came",
+            },
         },
     },
     "Calls": {

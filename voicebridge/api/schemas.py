@@ -484,6 +484,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
 
 
 def report_json(report: Report) -> dict[str, Any]:
+    photo = f"/api/v1/incidents/{report.incident_id}/reports/{report.id}/photo"
     return {
         "id": report.id,
         "source": report.source.value,
@@ -492,6 +493,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "text": report.text,
         "reporter": _reporter(report.reporter),
         "location": _location(report.location),
+        "photo_url": photo if report.photo else None,
     }
 
 

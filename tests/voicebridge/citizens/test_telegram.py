@@ -216,6 +216,8 @@ async def test_a_photo_is_kept_as_its_telegram_file_id(tg: Tg) -> None:
     [payload] = reports_payloads(tg, incident_id)
     sizes = rosa_photo_sizes(tg, 502)
     assert payload == {"photo": sizes[-1]["file_id"]}  # the largest size
+    [shown] = tg.runtime.store.detail(incident_id).reports
+    assert shown.photo  # the report says so: operators fetch it from its photo_url
 
 
 def reports_payloads(tg: Tg, incident_id: str) -> list[dict[str, object]]:
