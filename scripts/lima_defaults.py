@@ -452,6 +452,8 @@ def render() -> str:
         ("semáforo averiado", ["semaforo_averiado"], None, ["atu", "serenazgo"]),
         ("árbol caído", ["arbol_caido"], None, ["serenazgo", "cgbvp"]),
         ("otros", ["otro"], None, ["serenazgo"]),
+        ("sin clasificar (un reporte ciudadano por clasificar)", ["sin_clasificar"], None,
+         ["serenazgo"]),
         ("cualquier otra categoría", ["*"], None, ["serenazgo", "pnp"]),
     ]  # fmt: skip
     for name, categories, where, respond in rules:
