@@ -170,3 +170,30 @@ async def test_what_operators_read_has_no_control_characters(sms: Sms) -> None:
     detail = sms.runtime.store.detail(incident_of(sms.runtime, reply))
     for text in (detail.reports[0].text, detail.incident.summary):
         assert not any(ord(c) < 32 or c in "\u202e\x7f" for c in text), text
+
+
+async def test_the_signature_is_checked_over_the_public_url_never_the_host(sms: Sms) -> None:
+    """Behind a proxy the app sees another scheme, host and port than Twilio called: a
+    signature made over what the app sees (or a forged Host header) is refused."""
+    form = {
+        "MessageSid": "SM" + "e" * 32,
+        "AccountSid": sms.runtime.settings.twilio_account_sid or "",
+        "From": CITIZEN,
+        "To": DEMO_NUMBER,
+        "Body": "robo",
+    }
+    token = sms.runtime.settings.twilio_auth_token or ""
+    params = {k: [v] for k, v in form.items()}
+    seen = str(sms.client.make_url("/webhooks/twilio/sms"))
+    for url, host in ((seen, None), ("https://evil.example/webhooks/twilio/sms", "evil.example")):
+        headers = {"X-Twilio-Signature": sign(token, url, params)}
+        if host:
+            headers["Host"] = host
+            headers["X-Forwarded-Host"] = host
+            headers["X-Forwarded-Proto"] = "https"
+        response = await sms.client.post("/webhooks/twilio/sms", data=form, headers=headers)
+        assert response.status == 403
+    public = sms.runtime.settings.public_url + "/webhooks/twilio/sms"
+    headers = {"X-Twilio-Signature": sign(token, public, params), "Host": "evil.example"}
+    response = await sms.client.post("/webhooks/twilio/sms", data=form, headers=headers)
+    assert response.status == 200
