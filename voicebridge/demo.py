@@ -21,13 +21,14 @@ from typing import Any
 
 from voicebridge import migrate
 from voicebridge.cli_channels import Failed, bot_server
-from voicebridge.errors import VoicebridgeError
-from voicebridge.settings import Settings
+from voicebridge.errors import SettingsError, VoicebridgeError
+from voicebridge.settings import RUN_FILE, Settings, published
 
 CITIZEN = "+51987654321"
 CHAT = 5001
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.1
+SET_BY_RUN = "set by voicebridge run"  # the source of what it set, in var/run.json
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
@@ -141,6 +142,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def fake_twilio(settings: Settings) -> str:
     """The fake Twilio's URL (the one ``make run`` started), or a one-line refusal."""
     url = settings.twilio_api_url
+    _refuse_the_runs_own("twilio_api_url", "the Twilio", "fake Twilio to write SMS with")
     if not settings.sms_configured or not _on_loopback(url):
         raise VoicebridgeError(
             f"no fake Twilio to write SMS with (VOICEBRIDGE_TWILIO_API_URL is {url}): run this "
@@ -153,6 +155,7 @@ def fake_twilio(settings: Settings) -> str:
 def fake_telegram(settings: Settings) -> str:
     """The fake Bot API's URL (the one ``make run`` started), or a one-line refusal."""
     url = settings.telegram_api_url
+    _refuse_the_runs_own("telegram_api_url", "the Bot API", "fake Bot API to write to the bot with")
     if url is None or not settings.telegram_configured or not _on_loopback(url):
         raise VoicebridgeError(
             f"no fake Bot API to write to the bot with (VOICEBRIDGE_TELEGRAM_API_URL is "
@@ -160,6 +163,22 @@ def fake_telegram(settings: Settings) -> str:
             "starts the fake Bot API unless VOICEBRIDGE_TELEGRAM_TOKEN is set"
         )
     return url.removesuffix("/bot")
+
+
+def _refuse_the_runs_own(name: str, what: str, fake: str) -> None:
+    """Refuse when the ``make run`` running here uses a server of its own for ``name``
+    (it started no fake then), rather than call it as a fake."""
+    try:
+        service = published(RUN_FILE)
+    except SettingsError:
+        return  # the command has said so already
+    if service is None or name not in service.values:
+        return
+    url, source = service.values[name]
+    if source != SET_BY_RUN:
+        raise VoicebridgeError(
+            f"no {fake}: make run uses {what} at {url or 'its default'} ({source}), no fake"
+        )
 
 
 def _on_loopback(url: str) -> bool:
