@@ -44,7 +44,12 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         default=CITIZEN,
         help=f"the citizen's number (default: {CITIZEN})",
     )
-    sms.add_argument("text", help="what the citizen writes, e.g. 'robo en av abancay 123 cercado'")
+    sms.add_argument(
+        "words",
+        nargs="+",
+        metavar="TEXT",
+        help="what the citizen writes, e.g. robo en av abancay 123 cercado",
+    )
     telegram = demo.add_parser(
         "telegram",
         help="a citizen writes to the bot, presses a button, shares a place or a photo; "
@@ -72,7 +77,12 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         default=WAIT_SECONDS,
         help=f"seconds to wait for the bot's answer (default: {WAIT_SECONDS:g})",
     )
-    telegram.add_argument("text", nargs="?", help="what the citizen writes, e.g. /start")
+    telegram.add_argument(
+        "words",
+        nargs="*",
+        metavar="TEXT",
+        help="what the citizen writes, e.g. /start or /estado LIM-2026-000123",
+    )
     telegram.set_defaults(refuse=telegram.error)
     outbox = demo.add_parser(
         "outbox", help="what the fakes received: SMS sent, the bot's messages per chat"
@@ -214,10 +224,11 @@ def control(url: str, path: str, body: dict[str, Any] | None = None, *, name: st
 
 def _sms(args: argparse.Namespace, settings: Settings) -> int:
     url = fake_twilio(settings)
+    text = " ".join(args.words)  # quoted or not
     result = control(
-        url, "/_fake/inbound", {"from": args.sender, "body": args.text}, name="the fake Twilio"
+        url, "/_fake/inbound", {"from": args.sender, "body": text}, name="the fake Twilio"
     )
-    print(f"SMS {args.sender} -> {settings.twilio_number}: {args.text}")
+    print(f"SMS {args.sender} -> {settings.twilio_number}: {text}")
     if result.get("error"):
         raise Failed(f"voicebridge did not take the SMS ({result['error']}); see make run's output")
     replies = result.get("replies") or []
@@ -234,7 +245,7 @@ def _sms(args: argparse.Namespace, settings: Settings) -> int:
 def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     from channels.telegram.sim.remote import FakeTelegramRemote, RemoteError
 
-    action, fields, shown = _action(args)
+    action, fields, shown = _action(args, " ".join(args.words))
     url = fake_telegram(settings)
     remote = FakeTelegramRemote(url, timeout=WAIT_SECONDS + 10)
     try:
@@ -275,23 +286,24 @@ def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _action(args: argparse.Namespace) -> tuple[str, dict[str, Any], str]:
-    """The fake's action for the arguments, its fields, and how to show it."""
+def _action(args: argparse.Namespace, text: str) -> tuple[str, dict[str, Any], str]:
+    """The fake's action for the arguments and the citizen's words, its fields, and how
+    to show it."""
     if args.location is not None:
-        if args.text is not None:
+        if text:
             args.refuse("a location is sent without words: leave out the text")
         lat, lon = args.location
         return "location", {"lat": lat, "lon": lon}, f"(location {lat}, {lon})"
     if args.press is not None:
-        if args.text is not None:
+        if text:
             args.refuse("a button is pressed without words: leave out the text")
         return "presses", {"button": args.press}, f"[{args.press}]"
     if args.photo:
-        caption = {"caption": args.text} if args.text else {}
-        return "photo", caption, "(photo)" + (f" {args.text}" if args.text else "")
-    if not args.text:
+        caption = {"caption": text} if text else {}
+        return "photo", caption, "(photo)" + (f" {text}" if text else "")
+    if not text:
         args.refuse("say what the citizen does: a text, --press, --location or --photo")
-    return "says", {"text": args.text}, args.text
+    return "says", {"text": text}, text
 
 
 def _wait_answered(settings: Settings, chat: int, update_id: int, seconds: float) -> str:

@@ -435,7 +435,15 @@ def test_demo_sms_prints_the_twiml_reply_and_outbox_what_was_sent(
         "reply (TwiML): Reporte LIM-2026-000123 recibido: robo en av abancay 123 cercado",
     ]
     code, out, err = command(
-        capsys, "demo", "sms", "--from", "987 000 111", "fuga de gas", **settings
+        capsys,
+        "demo",
+        "sms",
+        "--from",
+        "987 000 111",
+        "fuga",
+        "de",
+        "gas",
+        **settings,  # unquoted
     )
     assert out[0] == f"SMS +51987000111 -> {DEMO_NUMBER}: fuga de gas"
     assert stub.bodies == ["robo en av abancay 123 cercado", "fuga de gas"]

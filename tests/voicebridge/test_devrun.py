@@ -126,13 +126,23 @@ class Demo:
         return states
 
 
+def stop(d: Demo) -> None:
+    """Ctrl-C, as a person would (a run killed outright leaves its worker to Linux's
+    SIGTERM, with Redis going at the same moment); SIGKILL if it does not stop."""
+    if d.proc.poll() is None:
+        os.killpg(d.proc.pid, signal.SIGINT)
+        try:
+            d.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(d.proc.pid, signal.SIGKILL)
+            d.proc.wait()
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Demo]:
     d = Demo(tmp_path)
     yield d
-    if d.proc.poll() is None:
-        os.killpg(d.proc.pid, signal.SIGKILL)
-        d.proc.wait()
+    stop(d)
 
 
 def _alive(pid: int) -> bool:
@@ -415,6 +425,4 @@ def test_make_run_leaves_configured_channels_alone(tmp_path: Path) -> None:
             "voicebridge: no fake Bot API to write to the bot with: make run uses the Bot API at "
         )
     finally:
-        if d.proc.poll() is None:
-            os.killpg(d.proc.pid, signal.SIGKILL)
-            d.proc.wait()
+        stop(d)
