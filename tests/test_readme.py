@@ -1,7 +1,9 @@
 """The README's walkthrough runs as written: its ```` ```sh walkthrough ```` blocks,
 pasted in order into one bash, against ``voicebridge run`` (what ``make run`` starts) in
 an empty directory; the incident they report is dispatched and both agencies
-acknowledge it through the fake Asterisk. So the examples cannot go stale."""
+acknowledge it through the fake Asterisk; the citizens' SMS and Telegram report through
+the fake Twilio and the fake Bot API get their incident numbers. So the examples cannot
+go stale."""
 
 import json
 import os
@@ -138,12 +140,39 @@ def test_the_walkthrough_runs_as_written(service: Service) -> None:
         time.sleep(0.2)
     assert states == [("pnp", "acknowledged"), ("serenazgo", "acknowledged")]
     assert calls["incident"]["status"] in ("acknowledged", "bridged")
-    # the key the walkthrough made with the CLI (the last block) is one the service
-    # accepts: the CLI found the service's database through var/run.json
-    last = len(blocks)
-    output = done.stdout.split(f"--- walkthrough block {last - 1} done")[1]
-    listed = json.loads(output.split(f"--- walkthrough block {last} done")[0])
+    # the key the walkthrough made with the CLI is one the service accepts: the CLI
+    # found the service's database through var/run.json
+    [central] = [n for n, block in enumerate(blocks, 1) if "SJL_KEY=" in block]
+    listed = json.loads(output_of(done.stdout, central))
     assert [i["id"] for i in listed["items"]] == [incident_id.group(1)]
+
+    # a citizen's SMS answered with its incident, a Telegram report confirmed with its own
+    [sms] = [n for n, block in enumerate(blocks, 1) if "demo sms" in block]
+    reply = re.search(
+        r"^reply \(TwiML\): Reporte (\S+) recibido\.", output_of(done.stdout, sms), re.M
+    )
+    assert reply, report
+    [telegram] = [n for n, block in enumerate(blocks, 1) if "demo telegram" in block]
+    receipt = re.search(
+        r"^bot > Reporte (\S+) recibido\.", output_of(done.stdout, telegram), re.MULTILINE
+    )
+    assert receipt, report
+    found = {i: service.get(f"/api/v1/incidents/{i}") for i in (reply[1], receipt[1])}
+    assert (found[reply[1]]["source"], found[reply[1]]["category"]) == ("sms", "robo")
+    assert (found[receipt[1]]["source"], found[receipt[1]]["category"]) == (
+        "telegram",
+        "fuga_gas",
+    )
+    [outbox] = [n for n, block in enumerate(blocks, 1) if "demo outbox" in block]
+    sent = output_of(done.stdout, outbox)
+    assert f"Reporte {reply[1]} recibido." in sent
+    assert f"bot > Reporte {receipt[1]} recibido." in sent
+
+
+def output_of(stdout: str, n: int) -> str:
+    """What walkthrough block ``n`` printed."""
+    before = stdout.split(f"--- walkthrough block {n - 1} done\n")[1] if n > 1 else stdout
+    return before.split(f"--- walkthrough block {n} done")[0]
 
 
 def test_the_replay_tests_say_how_to_find_the_recorded_traces() -> None:

@@ -16,7 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 
 from routing.errors import RoutingError
-from voicebridge import cli_asterisk, cli_routing, migrate
+from voicebridge import cli_asterisk, cli_channels, cli_routing, migrate
 from voicebridge.errors import SettingsError, StdoutFailed, VoicebridgeError
 from voicebridge.settings import (
     DEFAULT,
@@ -92,12 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     cli_routing.add_parsers(sub)
     cli_asterisk.add_parsers(sub)
+    cli_channels.add_parsers(sub)
     return parser
 
 
 # The commands that are the service, or start it: they never read the settings a
 # running ``voicebridge run`` published (the others do, to act on its database).
-SERVICE_COMMANDS = frozenset({"serve", "worker", "run", "fake-asterisk"})
+SERVICE_COMMANDS = (
+    frozenset({"serve", "worker", "run", "fake-asterisk"}) | cli_channels.SERVICE_COMMANDS
+)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -258,6 +261,8 @@ def _dispatch(args: argparse.Namespace, resolved: Resolved, environ: Mapping[str
         return cli_routing.run(args, settings, origin=origin)
     if args.command in ("dialplan", "prompts", "fake-asterisk"):
         return cli_asterisk.run(args, settings)
+    if args.command in cli_channels.COMMANDS:
+        return cli_channels.run(args, settings)
     raise AssertionError(args.command)  # pragma: no cover
 
 

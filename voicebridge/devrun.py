@@ -1,17 +1,21 @@
 """``voicebridge run`` (what ``make run`` starts): the whole service on one machine with
 embedded defaults. A local Redis under ``./var/redis`` unless ``VOICEBRIDGE_REDIS_URL``
 names one, the fake Asterisk (``voicebridge fake-asterisk``) unless
-``VOICEBRIDGE_AMI_URL`` names an Asterisk, the schema upgraded, a development admin key,
-then ``serve`` and a ``worker``.
+``VOICEBRIDGE_AMI_URL`` names an Asterisk, the fake Twilio (``voicebridge fake-twilio``)
+unless ``VOICEBRIDGE_TWILIO_ACCOUNT_SID`` is set, the fake Bot API (``voicebridge
+fake-telegram``) unless ``VOICEBRIDGE_TELEGRAM_TOKEN`` is set, the schema upgraded, a
+development admin key, then ``serve`` and a ``worker``; once serve is up, the bot's
+webhook is registered on the fake Bot API (:class:`FakeBotWebhook`), so that citizens
+played with ``voicebridge demo`` reach serve.
 
 Every process it starts is supervised (:class:`Supervisor`): one that fails at its first
 start stops the run in one line (:class:`StartFailed`); one that was up and dies is
 logged in one line and started again with backoff, the others go on (the API stays up);
 a dead worker's RQ scheduler locks are released (:func:`_release_scheduler`). Redis
-comes back on its port with its data directory (its append-only file), the fake
-Asterisk on its port, so the others reconnect to them. Ctrl-C (or SIGTERM, or SIGHUP)
-stops everything it started, serve and the worker first, then the fake Asterisk, Redis
-last; a second Ctrl-C kills what is still stopping.
+comes back on its port with its data directory (its append-only file), the fakes on
+their ports, so the others reconnect to them. Ctrl-C (or SIGTERM, or SIGHUP) stops
+everything it started, serve and the worker first, then the fakes, Redis last; a second
+Ctrl-C kills what is still stopping.
 Killed itself, even with SIGKILL, its processes get SIGTERM from Linux
 (:func:`die_with_parent`). One runs per directory (:func:`hold_run_lock`).
 
@@ -22,11 +26,13 @@ ZeroMQ), while here the ports are chosen at start-up, handed to the later proces
 and must be kept by every restart. Popen, poll and a timer do that in a few hundred lines.
 """
 
+import asyncio
 import contextlib
 import ctypes
 import fcntl
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -45,6 +51,7 @@ from redis.exceptions import RedisError
 
 from voicebridge import migrate
 from voicebridge.apikeys import Role
+from voicebridge.cli_channels import DEMO_TELEGRAM_TOKEN, SMS_PATH, set_webhook
 from voicebridge.errors import SettingsError, VoicebridgeError
 from voicebridge.queueing import make_redis, release_scheduler_locks, worker_registered
 from voicebridge.runtime import build_runtime
@@ -68,7 +75,8 @@ BACKOFF = (0.5, 30.0)  # seconds before a dead process is started again, doublin
 STABLE_SECONDS = 10.0  # a process up this long starts its backoff over
 FIRST_START_SECONDS = 5.0  # a process without a readiness check is up after this long
 POLL_SECONDS = 0.1
-STAGE_ASTERISK, STAGE_REDIS = 1, 2  # stopped after serve and the worker (stage 0), in turn
+STAGE_FAKES, STAGE_REDIS = 1, 2  # stopped after serve and the worker (stage 0), in turn
+WEBHOOK_RETRY_SECONDS = 1.0  # a webhook the fake Bot API refused is registered again then
 STOP_SECONDS = 10.0  # a process that has not stopped by then is killed
 
 
@@ -159,22 +167,41 @@ def fake_asterisk_command(port: int) -> list[str]:
     return [sys.executable, "-m", "voicebridge", "fake-asterisk", "--port", str(port)]
 
 
-def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """``voicebridge fake-asterisk`` on a free port; its AMI URL once it listens."""
-    port = _free_port()
+def fake_twilio_command(port: int, webhook_url: str, public_url: str) -> list[str]:
+    return [
+        *(sys.executable, "-m", "voicebridge", "fake-twilio", "--port", str(port)),
+        *("--webhook-url", webhook_url, "--public-url", public_url),
+    ]
+
+
+def fake_telegram_command(port: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "voicebridge", "fake-telegram", "--port", str(port)),
+        *("--token", DEMO_TELEGRAM_TOKEN),
+    ]
+
+
+def start_fake(
+    name: str, command: list[str], port: int, env: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
+    """``command``, a fake listening on 127.0.0.1:``port``, once it listens."""
     proc = subprocess.Popen(  # noqa: S603
-        fake_asterisk_command(port),
-        env=dict(env),
-        start_new_session=True,
-        preexec_fn=die_with_parent(),
+        command, env=dict(env), start_new_session=True, preexec_fn=die_with_parent()
     )
     try:
         if not wait_listening(proc, port):
-            raise VoicebridgeError("the fake Asterisk did not start")
+            raise VoicebridgeError(f"the {name} did not start")
     except BaseException:  # Ctrl-C too: nothing is left running
         proc.kill()
         proc.wait()
         raise
+    return proc
+
+
+def start_fake_asterisk(env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``voicebridge fake-asterisk`` on a free port; its AMI URL once it listens."""
+    port = _free_port()
+    proc = start_fake("fake Asterisk", fake_asterisk_command(port), port, env)
     return proc, f"ami://voicebridge:voicebridge@127.0.0.1:{port}"
 
 
@@ -253,14 +280,8 @@ def run(environ: Mapping[str, str]) -> int:
             spawn = _spawner(redis_command(VAR / "redis", port))
             supervisor.adopt("redis", proc, spawn, stage=STAGE_REDIS)
         settings = load_settings(env)
-        fake = ""
-        if settings.ami_url is None:
-            proc, env["VOICEBRIDGE_AMI_URL"] = start_fake_asterisk(env)
-            port = int(env["VOICEBRIDGE_AMI_URL"].rsplit(":", 1)[1])
-            spawn = _spawner(fake_asterisk_command(port), env, capture=True)
-            supervisor.adopt("fake-asterisk", proc, spawn, stage=STAGE_ASTERISK)
-            settings = load_settings(env)
-            fake = " (the fake Asterisk: every line answers, responders press 1)"
+        fakes = _start_fakes(supervisor, env, settings)
+        settings = load_settings(env)
         publish_settings(env, environ)
         migrate.upgrade(settings.database_url)
         key = dev_admin_key(settings)
@@ -273,7 +294,10 @@ def run(environ: Mapping[str, str]) -> int:
             ready=lambda proc: worker_registered(redis, proc.pid),
             on_death=lambda pid: _release_scheduler(redis, pid),
         )
-        _banner(settings, key, fake)
+        if "fake-telegram" in fakes and settings.telegram_mode == "webhook":
+            serving, bot = supervisor.child("serve"), supervisor.child("fake-telegram")
+            supervisor.watch(FakeBotWebhook(settings, serving, bot).check)
+        _banner(settings, key, fakes)
         return supervisor.run()
     except KeyboardInterrupt:
         return 130
@@ -281,6 +305,78 @@ def run(environ: Mapping[str, str]) -> int:
         withdraw(RUN_FILE)
         supervisor.stop()
         os.close(lock)  # the next run may start
+
+
+def _start_fakes(supervisor: "Supervisor", env: dict[str, str], settings: Settings) -> set[str]:
+    """The fakes of what the settings leave out, started, supervised and written into
+    ``env``: the fake Asterisk without an AMI URL, the fake Twilio without a Twilio
+    account, the fake Bot API without a bot. Their names."""
+    started = set()
+    if settings.ami_url is None:
+        proc, env["VOICEBRIDGE_AMI_URL"] = start_fake_asterisk(env)
+        port = int(env["VOICEBRIDGE_AMI_URL"].rsplit(":", 1)[1])
+        spawn = _spawner(fake_asterisk_command(port), env, capture=True)
+        supervisor.adopt("fake-asterisk", proc, spawn, stage=STAGE_FAKES)
+        started.add("fake-asterisk")
+    if settings.twilio_account_sid is None:
+        from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER
+
+        port = _free_port()
+        serve = f"http://{_loopback_host(settings.http_host)}:{settings.http_port}"
+        command = fake_twilio_command(port, serve + SMS_PATH, settings.public_url)
+        proc = start_fake("fake Twilio", command, port, env)
+        supervisor.adopt(
+            "fake-twilio", proc, _spawner(command, env, capture=True), stage=STAGE_FAKES
+        )
+        env["VOICEBRIDGE_TWILIO_ACCOUNT_SID"] = DEMO_ACCOUNT_SID
+        env["VOICEBRIDGE_TWILIO_AUTH_TOKEN"] = DEMO_AUTH_TOKEN
+        env["VOICEBRIDGE_TWILIO_NUMBER"] = DEMO_NUMBER
+        env["VOICEBRIDGE_TWILIO_API_URL"] = f"http://127.0.0.1:{port}"
+        env.pop("VOICEBRIDGE_TWILIO_AUTH_TOKEN_SECONDARY", None)
+        started.add("fake-twilio")
+    if settings.telegram_token is None:
+        port = _free_port()
+        command = fake_telegram_command(port)
+        proc = start_fake("fake Bot API", command, port, env)
+        spawn = _spawner(command, env, capture=True)
+        supervisor.adopt("fake-telegram", proc, spawn, stage=STAGE_FAKES)
+        env["VOICEBRIDGE_TELEGRAM_TOKEN"] = DEMO_TELEGRAM_TOKEN
+        env["VOICEBRIDGE_TELEGRAM_SECRET"] = secrets.token_urlsafe(32)  # this run's
+        env["VOICEBRIDGE_TELEGRAM_API_URL"] = f"http://127.0.0.1:{port}"
+        started.add("fake-telegram")
+    return started
+
+
+class FakeBotWebhook:
+    """Keeps the fake Bot API posting updates to serve: the webhook is registered once
+    serve is up (``voicebridge telegram set-webhook``'s logic), and again whenever the
+    fake was started again (it forgets it); a refusal is logged and tried again."""
+
+    def __init__(self, settings: Settings, serve: "Child", fake: "Child") -> None:
+        self.settings = settings
+        self.serve = serve
+        self.fake = fake
+        self.registered: int | None = None  # the pid of the fake that has it
+        self.next_try = 0.0
+        self.failing = False
+
+    def check(self, now: float) -> None:
+        fake = self.fake
+        running = fake.restart_at is None and fake.proc.poll() is None
+        if not self.serve.up or not running or self.registered == fake.proc.pid:
+            return
+        if now < self.next_try:
+            return
+        try:
+            url = asyncio.run(set_webhook(self.settings))
+        except VoicebridgeError as exc:
+            if not self.failing:
+                log.warning("the fake Bot API refused the webhook (%s); trying again", exc)
+                self.failing = True
+            self.next_try = now + WEBHOOK_RETRY_SECONDS
+            return
+        self.registered, self.failing = fake.proc.pid, False
+        log.info("the fake Bot API posts the bot's updates to %s", url)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -383,26 +479,67 @@ def publish_settings(env: Mapping[str, str], environ: Mapping[str, str]) -> None
     publish(RUN_FILE, env, set_by_run={k for k, v in env.items() if environ.get(k) != v})
 
 
-def _banner(settings: Settings, key: str, fake: str) -> None:
+def _banner(settings: Settings, key: str, fakes: set[str]) -> None:
     url = settings.public_url
+    shown = settings.redacted()
+    asterisk = " (the fake Asterisk: every line answers, responders press 1)"
+    sms = telegram = "not configured"
+    if settings.sms_configured:
+        sms = f"{settings.twilio_api_url}, number {settings.twilio_number}"
+        sms += " (the fake Twilio: no SMS is sent)" if "fake-twilio" in fakes else ""
+    if settings.telegram_configured:
+        telegram = f"{settings.telegram_api_url or 'https://api.telegram.org'}"
+        telegram += f", {settings.telegram_mode}"
+        telegram += (
+            " (the fake Bot API: nothing reaches Telegram)" if "fake-telegram" in fakes else ""
+        )
     print(
         f"""
 voicebridge is starting
   API          {url}/api/v1/incidents
   health       {url}/healthz   {url}/readyz   metrics {url}/metrics
-  database     {settings.redacted()["database_url"]}
-  redis        {settings.redacted()["redis_url"]}
-  asterisk     {settings.redacted()["ami_url"]}{fake}
+  database     {shown["database_url"]}
+  redis        {shown["redis_url"]}
+  asterisk     {shown["ami_url"]}{asterisk if "fake-asterisk" in fakes else ""}
+  sms          {sms}
+  telegram     {telegram}
   admin key    {key}   (development only; kept in {KEY_FILE})
 
   try:  curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
           -d '{{"category": "robo", "district": "SJL", "description": "Robo de celular"}}' \\
           {url}/api/v1/incidents
-
+{_demo(fakes)}
 Ctrl-C stops everything.
 """,
         flush=True,
     )
+
+
+def _demo(fakes: set[str]) -> str:
+    """How to play citizens through the fakes (``voicebridge demo``), for the banner."""
+    here = Path(".venv/bin/voicebridge")
+    command = f"{here} demo" if here.exists() else "voicebridge demo"
+    lines = []
+    if "fake-twilio" in fakes:
+        lines += [
+            "a citizen's SMS, and voicebridge's reply:",
+            f"{command} sms 'robo en av abancay 123 cercado'",
+        ]
+    if "fake-telegram" in fakes:
+        tg = f"{command} telegram"
+        lines += [
+            "a citizen's report on Telegram, step by step:",
+            f"{tg} /start",
+            f"{tg} --press 'Fuga de gas'",
+            f"{tg} --location=-12.1211,-77.0297",
+            f"{tg} 'huele a gas en el pasillo'",
+            f"{tg} --press Omitir",
+            f"{tg} --press Confirmar",
+        ]
+    if lines:
+        lines += ["what the fakes were sent:", f"{command} outbox"]
+    shown = [f"  {line}" if line.endswith(":") else f"        {line}" for line in lines]
+    return "\n" + "\n".join(shown) + "\n" if shown else ""
 
 
 class StartFailed(VoicebridgeError):
@@ -535,6 +672,7 @@ class Supervisor:
         self.backoff = backoff
         self.stable = stable
         self.children: list[Child] = []
+        self.hooks: list[Callable[[float], None]] = []  # called at every check
         self.signals = 0  # SIGINT, SIGTERM and SIGHUP received: one stops, two kill
 
     def adopt(
@@ -579,6 +717,13 @@ class Supervisor:
         self.adopt(name, proc, spawn, stage=stage, up=False, ready=ready, on_death=on_death)
         return proc
 
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    def watch(self, hook: Callable[[float], None]) -> None:
+        """Call ``hook`` with the monotonic time at every check, after the processes'."""
+        self.hooks.append(hook)
+
     def run(self) -> int:
         """Supervise until SIGINT, SIGTERM or SIGHUP (0), or until a process fails at
         its first start (:class:`StartFailed`)."""
@@ -594,11 +739,13 @@ class Supervisor:
         now = time.monotonic()
         for child in self.children:
             child.check(now)
+        for hook in self.hooks:
+            hook(now)
 
     def stop(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL after :data:`STOP_SECONDS` or at a
-        second Ctrl-C), stage by stage: serve and the worker, then the fake Asterisk
-        (serve has closed its AMI session), then Redis."""
+        second Ctrl-C), stage by stage: serve and the worker, then the fakes (serve has
+        closed its AMI session), then Redis."""
         previous = self._handle_signals()
         try:
             for stage in sorted({c.stage for c in self.children}):

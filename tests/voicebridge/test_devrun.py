@@ -1,7 +1,8 @@
 """``voicebridge run``, what ``make run`` starts, as a real process tree in an empty
-directory: its own Redis, the fake Asterisk, ``serve`` and a worker; an incident
-dispatched through the API is answered and acknowledged by keypress; Ctrl-C stops
-everything it started."""
+directory: its own Redis, the fake Asterisk, the fake Twilio, the fake Bot API,
+``serve`` and a worker; an incident dispatched through the API is answered and
+acknowledged by keypress; a citizen's SMS and Telegram report through the fakes
+(``voicebridge demo``) get their incident numbers; Ctrl-C stops everything it started."""
 
 import http.server
 import json
@@ -66,6 +67,36 @@ class Demo:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """``voicebridge argv`` in the run's directory (it reads ``var/run.json``)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")}
+        return subprocess.run(
+            [sys.executable, "-m", "voicebridge", *argv],
+            cwd=self.directory,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def children(self) -> dict[str, int]:
+        """The processes ``voicebridge run`` started, by what they run (the command of
+        ``python -m voicebridge``, or the program)."""
+        found = {}
+        pids = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        for pid in pids:
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+            except OSError:
+                continue
+            voicebridge = argv[1:3] == ["-m", "voicebridge"]
+            program = Path(argv[0].split(" ")[0]).name  # redis-server retitles itself
+            found[argv[3] if voicebridge else program] = int(pid)
+        return found
+
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
@@ -95,13 +126,23 @@ class Demo:
         return states
 
 
+def stop(d: Demo) -> None:
+    """Ctrl-C, as a person would (a run killed outright leaves its worker to Linux's
+    SIGTERM, with Redis going at the same moment); SIGKILL if it does not stop."""
+    if d.proc.poll() is None:
+        os.killpg(d.proc.pid, signal.SIGINT)
+        try:
+            d.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(d.proc.pid, signal.SIGKILL)
+            d.proc.wait()
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Demo]:
     d = Demo(tmp_path)
     yield d
-    if d.proc.poll() is None:
-        os.killpg(d.proc.pid, signal.SIGKILL)
-        d.proc.wait()
+    stop(d)
 
 
 def _alive(pid: int) -> bool:
@@ -117,22 +158,27 @@ def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
     assert banner
     text = demo.output()
     assert re.search(r"asterisk +ami://voicebridge:\*\*\*@127\.0\.0\.1:\d+ \(the fake", text)
+    assert re.search(r"sms +http://127\.0\.0\.1:\d+, number \+15005550006 \(the fake", text)
+    assert re.search(r"telegram +http://127\.0\.0\.1:\d+, webhook \(the fake Bot API", text)
     assert "database     sqlite:///" in text
     demo.key = re.search(r"admin key +(\S+)", text).group(1)  # type: ignore[union-attr]
     until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
 
     assert demo.robbery_dispatched_and_acknowledged() == ["acknowledged", "acknowledged"]
-    children = [  # Redis, the fake Asterisk, serve and the worker
-        int(pid)
-        for pid in subprocess.run(
-            ["pgrep", "-P", str(demo.proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
+    found = demo.children()
+    assert sorted(found) == [
+        "fake-asterisk",
+        "fake-telegram",
+        "fake-twilio",
+        "redis-server",
+        "serve",
+        "worker",
     ]
-    assert len(children) == 4
+    children = list(found.values())
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
     assert demo.proc.wait(30) == 0
     assert [pid for pid in children if _alive(pid)] == []
-    # serve closed its AMI session before the fake Asterisk stopped: a clean stop is quiet
+    # serve closed its AMI session before the fakes stopped: a clean stop is quiet
     assert [line for line in demo.output().splitlines() if " ERROR " in line] == []
 
 
@@ -250,3 +296,133 @@ def test_an_invalid_routing_file_stops_make_run_in_one_line(tmp_path: Path) -> N
     )
     assert "restarting it" not in demo.output()
     until(lambda: processes_in(tmp_path) == [], "nothing of the run left")
+
+
+def banner_and_serve_up(demo: Demo) -> str:
+    until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
+    until(lambda: "AMI: connected" in demo.output(), "serve up")
+    return demo.output()
+
+
+def fake_bot(demo: Demo) -> dict[str, Any]:
+    """The fake Bot API's overview (its webhook, its chats)."""
+    url = re.search(r"telegram +(http://127\.0\.0\.1:\d+)", demo.output())
+    assert url, demo.output()
+    with urllib.request.urlopen(f"{url.group(1)}/_fake", timeout=5) as response:  # noqa: S310
+        overview: dict[str, Any] = json.load(response)
+    return overview
+
+
+def webhook_of(demo: Demo) -> str:
+    """Where the fake Bot API posts updates ("" while it is not answering)."""
+    try:
+        return str(fake_bot(demo)["webhook"]["url"])
+    except OSError:
+        return ""
+
+
+def test_make_run_lets_a_citizen_report_by_sms_and_telegram(demo: Demo) -> None:
+    text = banner_and_serve_up(demo)
+    assert ".venv/bin/voicebridge demo" not in text  # no .venv here: the command's name
+    assert "        voicebridge demo sms 'robo en av abancay 123 cercado'" in text
+    assert "        voicebridge demo telegram /start" in text
+    # the webhook on the fake Bot API, registered once serve was up
+    webhook = f"{demo.url}/webhooks/telegram"
+    until(lambda: webhook_of(demo) == webhook, "the webhook registered")
+    assert fake_bot(demo)["webhook"]["allowed_updates"] == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
+
+    sms = demo.cli("demo", "sms", "robo en av abancay 123 cercado")
+    assert sms.returncode == 0, sms.stderr
+    sent, reply = sms.stdout.splitlines()
+    assert sent == "SMS +51987654321 -> +15005550006: robo en av abancay 123 cercado"
+    found = re.fullmatch(r"reply \(TwiML\): Reporte (LIM-\d{4}-\d{6}) recibido\. .*", reply)
+    assert found, reply
+    sms_incident = found.group(1)
+
+    said = []
+    for step in (
+        ["/start"],
+        ["--press", "Fuga de gas"],
+        ["--location=-12.1211,-77.0297"],
+        ["huele a gas en el pasillo del edificio"],
+        ["--press", "Omitir"],
+        ["--press", "Confirmar"],
+    ):
+        done = demo.cli("demo", "telegram", *step)
+        assert done.returncode == 0, done.stderr
+        said.append(done.stdout)
+    assert "[Fuga de gas] [Buzón sin tapa]" in said[0]
+    assert "keyboard: [Compartir ubicación]" in said[1]
+    assert "Tipo: Fuga de gas" in said[4]
+    receipt = re.search(r"^bot > Reporte (LIM-\d{4}-\d{6}) recibido\.", said[5], re.MULTILINE)
+    assert receipt, said[5]
+    assert receipt.group(1) != sms_incident
+
+    demo.key = re.search(r"admin key +(\S+)", text).group(1)  # type: ignore[union-attr]
+    incident = demo.call("GET", f"/api/v1/incidents/{receipt.group(1)}")
+    assert (incident["source"], incident["category"]) == ("telegram", "fuga_gas")
+    assert incident["location"]["lat"] == -12.1211
+    assert demo.call("GET", f"/api/v1/incidents/{sms_incident}")["source"] == "sms"
+
+    outbox = demo.cli("demo", "outbox")
+    assert outbox.returncode == 0, outbox.stderr
+    lines = outbox.stdout.splitlines()
+    assert lines[0] == "SMS sent through the fake Twilio (1):"
+    assert f"Reporte {sms_incident} recibido" in lines[1]
+    assert lines[2:4] == ["Telegram chats of the fake Bot API (1):", "  chat 5001 (Rosa):"]
+    assert f"    bot > Reporte {receipt.group(1)} recibido." in "\n".join(lines)
+    assert " ERROR " not in demo.output()
+
+
+def test_a_fake_bot_api_started_again_gets_the_webhook_again(demo: Demo) -> None:
+    banner_and_serve_up(demo)
+    webhook = f"{demo.url}/webhooks/telegram"
+    until(lambda: webhook_of(demo) == webhook, "the webhook registered")
+    first = demo.children()["fake-telegram"]
+    os.kill(first, signal.SIGKILL)
+    until(lambda: demo.children().get("fake-telegram", first) != first, "the fake started again")
+    until(lambda: "fake-telegram (pid" in demo.output(), "its death logged")
+    until(lambda: webhook_of(demo) == webhook, "the webhook registered again")
+    done = demo.cli("demo", "telegram", "/start")
+    assert done.returncode == 0, done.stderr
+    assert "bot > ¿Qué está pasando?" in done.stdout
+
+
+def test_make_run_leaves_configured_channels_alone(tmp_path: Path) -> None:
+    """A Twilio account and a bot of one's own: no fake for them, and the demo says so."""
+    d = Demo(
+        tmp_path,
+        VOICEBRIDGE_TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        VOICEBRIDGE_TWILIO_AUTH_TOKEN="2" * 32,
+        VOICEBRIDGE_TWILIO_NUMBER="+51987000000",
+        VOICEBRIDGE_TWILIO_API_URL=f"http://127.0.0.1:{free_port()}",
+        VOICEBRIDGE_TELEGRAM_TOKEN="7000000009:a-bot-of-ones-own-for-the-test",
+        VOICEBRIDGE_TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}",  # never the internet
+        VOICEBRIDGE_TELEGRAM_MODE="polling",
+    )
+    try:
+        text = banner_and_serve_up(d)
+        assert sorted(d.children()) == ["fake-asterisk", "redis-server", "serve", "worker"]
+        assert "sms          http://127.0.0.1:" in text
+        assert "the fake Twilio" not in text
+        assert re.search(r"telegram +http://127\.0\.0\.1:\d+, polling\n", text)
+        assert "voicebridge demo" not in text
+        done = d.cli("demo", "sms", "hola")
+        assert done.returncode == 2
+        assert done.stderr.startswith(
+            "voicebridge: no fake Twilio to write SMS with: make run uses the Twilio at "
+            "http://127.0.0.1:"
+        )
+        assert done.stderr.endswith(" (environment), no fake\n")
+        done = d.cli("demo", "telegram", "/start")
+        assert done.returncode == 2
+        assert done.stderr.startswith(
+            "voicebridge: no fake Bot API to write to the bot with: make run uses the Bot API at "
+        )
+    finally:
+        stop(d)

@@ -1,7 +1,8 @@
 """``voicebridge run`` supervises what it starts: a process that dies is logged in one
 line and started again with backoff, the others go on; Ctrl-C stops everything, Redis
 last. First the supervisor on small scripts, then ``voicebridge run`` itself as a real
-process tree whose worker, fake Asterisk and Redis are killed with ``kill -9`` in turn.
+process tree whose worker, fakes (Asterisk, Twilio, Bot API) and Redis are killed with
+``kill -9`` in turn.
 """
 
 import logging
@@ -249,6 +250,9 @@ class Supervised(Demo):
         self.groups: set[int] = set()  # the process groups of its children, dead or alive
 
 
+RESTARTED = ("worker", "fake-asterisk", "fake-twilio", "fake-telegram", "redis")
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Supervised]:
     d = Supervised(tmp_path)
@@ -261,17 +265,24 @@ def demo(tmp_path: Path) -> Iterator[Supervised]:
         os.kill(pid, signal.SIGKILL)
 
 
-def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervised) -> None:
+def test_make_run_restarts_the_worker_the_fakes_and_redis(demo: Supervised) -> None:
     until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
     demo.key = re.search(r"admin key +(\S+)", demo.output()).group(1)  # type: ignore[union-attr]
     until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
     started = children(demo.proc.pid)
-    assert sorted(started) == ["fake-asterisk", "redis", "serve", "worker"]
+    assert sorted(started) == [
+        "fake-asterisk",
+        "fake-telegram",
+        "fake-twilio",
+        "redis",
+        "serve",
+        "worker",
+    ]
     probe = Probe(demo.port)
     demo.groups |= set(started.values())
     try:
         pids = dict(started)
-        for name in ("worker", "fake-asterisk", "redis"):
+        for name in RESTARTED:
             dead = pids[name]
             os.kill(dead, signal.SIGKILL)
             until(
@@ -302,7 +313,7 @@ def test_make_run_restarts_the_worker_the_fake_asterisk_and_redis(demo: Supervis
     died = [line for line in demo.output().splitlines() if ") died (" in line]
     assert [re.sub(r".*voicebridge\.devrun: ", "", line) for line in died] == [
         f"{name} (pid {started[name]}) died (killed by SIGKILL); restarting it in 0.5 s"
-        for name in ("worker", "fake-asterisk", "redis")
+        for name in RESTARTED
     ]
 
     os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
@@ -314,7 +325,14 @@ def started(demo: Supervised) -> dict[str, int]:
     until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
     until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
     pids = children(demo.proc.pid)
-    assert sorted(pids) == ["fake-asterisk", "redis", "serve", "worker"]
+    assert sorted(pids) == [
+        "fake-asterisk",
+        "fake-telegram",
+        "fake-twilio",
+        "redis",
+        "serve",
+        "worker",
+    ]
     demo.groups |= set(pids.values())
     return pids
 
