@@ -50,6 +50,10 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # httpx (python-telegram-bot's transport) logs every request's URL at INFO, and a Bot
+    # API URL carries the bot's token
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
 class _Parser(argparse.ArgumentParser):

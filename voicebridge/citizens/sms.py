@@ -134,6 +134,10 @@ class SmsProcessor:
             rt.chats.save(conn, CHANNEL, sender, new_state.to_data(), now)
         if opted_out and not isinstance(action, OptOut):
             return Processed(replies=(), incident=incident)  # it asked for no messages
+        if isinstance(action, OptOut | OptIn) and _field(message, "OptOutType"):
+            # Twilio's Advanced Opt-Out took the keyword and answered it itself (a reply
+            # of ours to a number that just opted out would be refused, 21610)
+            return Processed(replies=(), incident=incident)
         replies = (reply,) if reply else ()
         return self._replied(conn, message, replies, incident, answering)
 
