@@ -24,7 +24,7 @@ from tests.routing.configs import SMALL
 from tests.voicebridge.test_devrun import Demo
 from voicebridge import migrate
 from voicebridge.apikeys import ApiKeys
-from voicebridge.cli import main
+from voicebridge.cli import main, setup_logging
 from voicebridge.runtime import build_runtime
 from voicebridge.settings import RUN_FILE, SPECS, load_settings, publish
 
@@ -837,3 +837,18 @@ def test_under_make_run_the_commands_use_the_services_settings(make_run: MakeRun
         "redis://127.0.0.1:6379/0",
         "default",
     )
+
+
+def test_no_process_logs_the_bot_token_with_each_request() -> None:
+    """httpx, python-telegram-bot's transport, logs every request's URL at INFO, and a
+    Bot API URL carries the token: kept below WARNING in every voicebridge process."""
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    try:
+        for level in ("DEBUG", "INFO"):
+            setup_logging(level)
+            for name in ("httpx", "httpcore"):
+                assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(before[0])
+        root.handlers[:] = before[1]
