@@ -203,3 +203,33 @@ async def test_the_signature_is_checked_over_the_public_url_never_the_host(sms: 
     headers = {"X-Twilio-Signature": sign(token, public, params), "Host": "evil.example"}
     response = await sms.client.post("/webhooks/twilio/sms", data=form, headers=headers)
     assert response.status == 200
+
+
+async def test_the_first_agency_that_confirms_and_a_merge_are_told_once_each(sms: Sms) -> None:
+    other = "+51912345678"
+    first = incident_of(sms.runtime, await sms.says("robo en av abancay 123 cercado"))
+    second = incident_of(sms.runtime, await sms.says("incendio en jr. huallaga 450", other))
+    await asyncio.to_thread(sms.runtime.dispatcher.dispatch, first, actor="operator:test")
+    for agency in ("pnp", "serenazgo"):  # two agencies confirm: the first one is told
+        await asyncio.to_thread(
+            sms.runtime.dispatcher.acknowledge,
+            first,
+            agency,
+            actor="supervisor:test",
+            cause="confirmó por radio",
+        )
+    await sms.jobs()
+    await asyncio.to_thread(
+        sms.runtime.store.merge, second, first, actor="operator:test", cause="el mismo hecho"
+    )
+    await sms.jobs()
+    told = [m.body for m in sms.fake.sent_to(CITIZEN) if m.direction == "outbound-api"]
+    assert len(told) == 2  # derived to..., then the first agency that confirmed
+    assert "confirm" in told[1].lower()
+    merged = [m.body for m in sms.fake.sent_to(other) if m.direction == "outbound-api"]
+    assert len(merged) == 1
+    assert first in merged[0]
+    assert second in merged[0]
+    await sms.jobs()  # again: nobody is told twice
+    citizens = [m for m in sms.fake.outbox if m.to in (CITIZEN, other)]
+    assert len([m for m in citizens if m.direction == "outbound-api"]) == 3
