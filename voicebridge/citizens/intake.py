@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, tuple_
 
+from routing import schema as t
 from routing.db import Database
 from routing.inbox import MAX_FAILURES, Inbound, Inbox, Stored
 from routing.ports import Clock
@@ -184,11 +185,8 @@ class ChannelIntake:
         prepared = {m.id: self._processor(m.channel).prepare(m, now) for m in messages}
         results: dict[int, Processed] = {}
         with self.db.write() as conn:
-            for given in messages:
-                row_id = given.id
-                message = self.inbox.take(conn, row_id)
-                if message is None:
-                    continue
+            for message in self._turns(conn, messages):
+                row_id = message.id
                 live = row_id in answering
                 result = self._processor(message.channel).process(
                     conn, message, now, answering=live, prepared=prepared[row_id]
@@ -203,6 +201,40 @@ class ChannelIntake:
                 )
                 results[row_id] = result
         return results
+
+    def _turns(self, conn: Connection, messages: Sequence[Stored]) -> list[Stored]:
+        """In the write transaction: the ``messages`` to process now, each once, in order,
+        what :meth:`Inbox.take` says of each one in turn, for the whole batch in two
+        statements: a message still unprocessed (locked, on PostgreSQL) whose chat has no
+        earlier message still to process (not set aside after repeated failures) other
+        than those taken before it here (processed before it in this transaction)."""
+        c = t.inbound_messages.c
+        batch = sorted({m.id: m for m in messages}.values(), key=lambda m: m.id)
+        query = select(c.id).where(c.id.in_([m.id for m in batch]), c.processed_at.is_(None))
+        if self.db.dialect == "postgresql":
+            query = query.order_by(c.id).with_for_update()
+        unprocessed = set(conn.execute(query).scalars())
+        chats = list({(m.channel, m.chat) for m in batch if m.id in unprocessed})
+        if not chats:
+            return []
+        waiting: dict[tuple[str, str], list[int]] = {}
+        for row in conn.execute(
+            select(c.channel, c.chat, c.id).where(
+                tuple_(c.channel, c.chat).in_(chats),
+                c.processed_at.is_(None),
+                c.failures < MAX_FAILURES,
+                c.id < max(unprocessed),
+            )
+        ):
+            waiting.setdefault((row.channel, row.chat), []).append(row.id)
+        taken: set[int] = set()
+        turns = []
+        for m in batch:
+            earlier = (i for i in waiting.get((m.channel, m.chat), ()) if i < m.id)
+            if m.id in unprocessed and all(i in taken for i in earlier):
+                taken.add(m.id)
+                turns.append(m)
+        return turns
 
     def _failed(self, row_id: int) -> None:
         """Called from an exception handler: count the failure, with its traceback."""
