@@ -14,6 +14,7 @@ processed again.
 
 import asyncio
 import logging
+import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,51 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 STALE_SECONDS = 5.0  # a message unprocessed this long is another process's leftover
+# a webhook that waits for its message's processing (an SMS, for its TwiML) waits this
+# long at most: Twilio gives up after 15 s, and its citizen would never hear the reply;
+# past it the webhook answers without replies, and the replies go as messages
+ANSWER_SECONDS = 10.0
+
+
+class _Waiters:
+    """The stored messages whose webhook still waits to answer with their replies. The
+    processing (in a worker thread) takes one to answer it, or the webhook (on the event
+    loop) gives up on it past its deadline: whichever comes first, under one lock, so a
+    reply is either in the answer or sent as a message, never lost nor sent twice."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[int] = set()
+        self._taken: set[int] = set()
+
+    def wait(self, row_id: int) -> None:
+        with self._lock:
+            self._open.add(row_id)
+
+    def take(self, row_id: int) -> bool:
+        """Processing: whether the webhook still waits (its replies go in its answer)."""
+        with self._lock:
+            if row_id in self._open:
+                self._taken.add(row_id)
+                return True
+            return False
+
+    def give_up(self, row_id: int) -> bool:
+        """The webhook's deadline: False when processing took it already (wait on)."""
+        with self._lock:
+            if row_id in self._taken:
+                return False
+            self._open.discard(row_id)
+            return True
+
+    def taken(self, row_id: int) -> bool:
+        with self._lock:
+            return row_id in self._taken
+
+    def done(self, row_id: int) -> None:
+        with self._lock:
+            self._open.discard(row_id)
+            self._taken.discard(row_id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -87,8 +133,12 @@ class ChannelIntake:
         clock: Clock,
         blocking: Blocking,
         processors: Mapping[str, Processor],
+        *,
+        answer_within: float = ANSWER_SECONDS,
     ) -> None:
         self.inbox = inbox
+        self.answer_within = answer_within
+        self._waiters = _Waiters()
         self.db = db
         self.clock = clock
         self.blocking = blocking
@@ -110,7 +160,19 @@ class ChannelIntake:
         stored = await asyncio.shield(pending.stored)
         if not wait:
             return Outcome(stored=stored, processed=None, answered=False)
-        return await asyncio.shield(pending.done)
+        try:
+            async with asyncio.timeout(self.answer_within):
+                return await asyncio.shield(pending.done)
+        except TimeoutError:
+            if not self._waiters.give_up(stored.id):
+                return await asyncio.shield(pending.done)  # being processed: a moment
+            log.warning(
+                "message %d not processed within %.0f s: answered without replies, which "
+                "go as messages once it is",
+                stored.id,
+                self.answer_within,
+            )
+            return Outcome(stored=stored, processed=None, answered=False)
 
     async def _drain(self) -> None:
         while self._pending:
@@ -125,11 +187,12 @@ class ChannelIntake:
                             future.exception()  # retrieved: a waiter may be gone
                 continue
             for p, s in zip(batch, stored, strict=True):
+                if p.wait and s.processed_at is None:
+                    self._waiters.wait(s.id)
                 p.stored.set_result(s)
-            answering = {s.id for p, s in zip(batch, stored, strict=True) if p.wait}
             to_process = [s for s in stored if s.processed_at is None]
             try:
-                results = await self.blocking(self.process, to_process, answering)
+                results = await self.blocking(self.process, to_process)
             except Exception:
                 log.exception("processing %d stored message(s) failed; retried", len(batch))
                 results = {}
@@ -147,13 +210,14 @@ class ChannelIntake:
                     )
                 else:
                     result = results.get(s.id)
-                    p.done.set_result(
-                        Outcome(stored=s, processed=result, answered=result is not None)
-                    )
+                    answered = result is not None and self._waiters.taken(s.id)
+                    p.done.set_result(Outcome(stored=s, processed=result, answered=answered))
+            for s in stored:
+                self._waiters.done(s.id)
 
-    def process(self, messages: Sequence[Stored], answering: set[int]) -> dict[int, Processed]:
-        """Process the stored ``messages`` in one transaction, in order; those in
-        ``answering`` with their replies left for the channel's answer. If one fails,
+    def process(self, messages: Sequence[Stored]) -> dict[int, Processed]:
+        """Process the stored ``messages`` in one transaction, in order; those whose
+        webhook still waits with their replies left for its answer. If one fails,
         the batch is rolled back and each is processed in a transaction of its own, the
         failing one counted (:meth:`Inbox.failed`). The results, by id, of the messages
         processed here (not those processed meanwhile by another process, nor those
@@ -161,7 +225,7 @@ class ChannelIntake:
         if not messages:
             return {}
         try:
-            return self._process(messages, answering)
+            return self._process(messages)
         except Exception:
             if len(messages) == 1:
                 self._failed(messages[0].id)
@@ -169,7 +233,7 @@ class ChannelIntake:
         results: dict[int, Processed] = {}
         for message in messages:
             try:
-                results |= self._process([message], answering)
+                results |= self._process([message])
             except Exception:
                 self._failed(message.id)
         return results
@@ -180,14 +244,14 @@ class ChannelIntake:
             raise LookupError(f"no processor for channel {channel!r}")
         return processor
 
-    def _process(self, messages: Sequence[Stored], answering: set[int]) -> dict[int, Processed]:
+    def _process(self, messages: Sequence[Stored]) -> dict[int, Processed]:
         now = self.clock.now()
         prepared = {m.id: self._processor(m.channel).prepare(m, now) for m in messages}
         results: dict[int, Processed] = {}
         with self.db.write() as conn:
             for message in self._turns(conn, messages):
                 row_id = message.id
-                live = row_id in answering
+                live = self._waiters.take(row_id)
                 result = self._processor(message.channel).process(
                     conn, message, now, answering=live, prepared=prepared[row_id]
                 )
@@ -262,7 +326,7 @@ class ChannelIntake:
             due = self.inbox.due(stored_before=before)
             if not due:
                 return processed
-            done = self.process(due, set())
+            done = self.process(due)
             processed += len(done)
             if not done:
                 return processed  # what is left waits (its chat's turn) or keeps failing

@@ -2,6 +2,7 @@
 answered as the first time, a failure rolled back and retried, leftovers recovered."""
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -152,3 +153,41 @@ async def test_what_a_dead_process_stored_is_processed_by_recovery(
     assert channel.recover(everything=True) == 2
     assert rec.seen == [("robo", False), ("otra cosa", False)]
     assert inbox.due() == []
+
+
+async def test_a_webhook_past_its_deadline_answers_without_replies_which_go_as_messages(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    """Twilio gives up on a webhook after 15 s: one whose message is not processed in
+    time answers without its replies, and its processing then sends them as messages
+    (never both, never neither)."""
+    release = threading.Event()
+
+    class Slow(Recorder):
+        def prepare(self, message: Stored, now: datetime) -> object:
+            release.wait(5)
+            return None
+
+    rec = Slow()
+    channel = ChannelIntake(
+        Inbox(db, clock=clock), db, clock, blocking, {"sms": rec}, answer_within=0.2
+    )
+    late = await channel.submit(msg("SM1", "robo"), wait=True)
+    assert late.processed is None
+    assert not late.answered
+    release.set()
+    for _ in range(200):
+        if rec.seen:
+            break
+        await asyncio.sleep(0.01)
+    assert rec.seen == [("robo", False)]  # processed for messages, not for the answer
+    stored = Inbox(db, clock=clock).get(late.stored.id)
+    for _ in range(200):
+        stored = Inbox(db, clock=clock).get(late.stored.id)
+        if stored is not None and stored.processed_at is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert stored is not None
+    assert not stored.answered
+    on_time = await channel.submit(msg("SM2", "otro"), wait=True)
+    assert on_time.answered
