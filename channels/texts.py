@@ -344,6 +344,31 @@ def responder_alert(
     )
 
 
+def supervisor_notice(
+    channel: Channel, incident_id: str, *, category: str, district: str | None, address: str | None
+) -> str:
+    """The centre's supervisors, told by SMS or Telegram that an agency did not answer an
+    incident's escalation (nothing to answer: they act on the console)."""
+    label = category_label(category)
+    if channel is Channel.SMS:
+        return _sms(
+            "Aviso {id}: {category}, {place}. Una entidad no confirmo la atencion: "
+            "revise el incidente.",
+            shrink=("place", "category"),
+            id=incident_id,
+            category=label,
+            place=place_text(district, address),
+        )
+    return "\n".join(
+        (
+            f"Aviso {incident_id}",
+            label,
+            f"Lugar: {place_text(district, address)}",
+            "Una entidad no confirmó la atención: revise el incidente.",
+        )
+    )
+
+
 _REF = re.compile(r"[\x21-\x7e]{1,40}")  # printable ASCII: one byte a character
 
 

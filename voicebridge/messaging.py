@@ -31,7 +31,7 @@ from channels.twilio.status import MessageStatus as TwilioStatus
 from channels.twilio.status import StatusReport, status_retry
 from routing import schema as t
 from routing.contacts import ToPlace
-from routing.models import AttemptOutcome, IncidentDetail, Medium
+from routing.models import AttemptOutcome, ContactRole, IncidentDetail, Medium
 from routing.news import NewsKind, followers
 from routing.outbox import MessageState, Outgoing, OutMessage, Purpose
 from routing.ratelimits import Limit
@@ -359,15 +359,26 @@ class AlertAdapter:
         contact = call.contact
         channel = Channel(contact.medium.value)
         incident = self.rt.store.get(call.room)
-        body = texts.responder_alert(
-            channel,
-            call.room,
-            category=call.category,
-            district=incident.district,
-            address=incident.location.address,
-            priority=incident.priority,
-        )
-        buttons = texts.responder_buttons(contact.ref) if channel is Channel.TELEGRAM else None
+        buttons = None
+        if contact.role is not ContactRole.RESPONDER:  # the supervisors: nothing to answer
+            body = texts.supervisor_notice(
+                channel,
+                call.room,
+                category=call.category,
+                district=incident.district,
+                address=incident.location.address,
+            )
+        else:
+            body = texts.responder_alert(
+                channel,
+                call.room,
+                category=call.category,
+                district=incident.district,
+                address=incident.location.address,
+                priority=incident.priority,
+            )
+            if channel is Channel.TELEGRAM:
+                buttons = texts.responder_buttons(contact.ref)
         now = self.rt.clock.now()
         with self.rt.db.write() as conn:
             row_id = conn.execute(

@@ -94,6 +94,10 @@ def sms_texts() -> Iterator[Sample]:
                     sms, i, category=category, district=district, address=address
                 )
                 yield "responder_alert", text, (i, "Responda 1 o SI para confirmar, 2 o NO")
+                notice = texts.supervisor_notice(
+                    sms, i, category=category, district=district, address=address
+                )
+                yield "supervisor_notice", notice, (i, "revise el incidente.")
     for district in DISTRICT_CODES:
         text = texts.responder_alert(
             sms, WORST_ID, category="derrumbe", district=district, address=ADDRESSES[-1]
@@ -130,6 +134,12 @@ def telegram_texts() -> Iterator[tuple[str, str]]:
                     tg, i, category=category, district="150132", address=address,
                     priority=priority,
                 )  # fmt: skip
+        yield (
+            "supervisor_notice",
+            texts.supervisor_notice(
+                tg, i, category="derrumbe", district="150132", address=ADDRESSES[-1]
+            ),
+        )
         yield "responder_confirmed", texts.responder_confirmed(tg, i)
         yield "responder_declined", texts.responder_declined(tg, i)
         yield "responder_not_understood", texts.responder_not_understood(tg, i)
