@@ -344,13 +344,16 @@ class AlertAdapter:
             return 0
         port = self.rt.calls.contacts
         recorded = 0
+        failed: Exception | None = None
         for call in port.claim(self.media, self.owner):
             try:
                 self._alert(call)
                 recorded += 1
-            except Exception:
+            except Exception as exc:  # this one waits for the next turn; the others go on
                 port.unclaim(call.contact.ref)
-                raise
+                failed = exc
+        if failed is not None:
+            raise failed
         for contact in port.to_withdraw(self.media):
             port.ended(contact.ref, "la alerta ya no espera respuesta")
         return recorded

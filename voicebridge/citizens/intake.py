@@ -215,17 +215,23 @@ class ChannelIntake:
             for s in stored:
                 self._waiters.done(s.id)
 
-    def process(self, messages: Sequence[Stored]) -> dict[int, Processed]:
-        """Process the stored ``messages`` in one transaction, in order; those whose
-        webhook still waits with their replies left for its answer. If one fails,
+    def process(
+        self, messages: Sequence[Stored], *, answering: bool = True
+    ) -> dict[int, Processed]:
+        """Process the stored ``messages`` in one transaction, in order; with
+        ``answering``, those whose webhook still waits with their replies left for its
+        answer (the recovery never answers: its replies go as messages). If one fails,
         the batch is rolled back and each is processed in a transaction of its own, the
-        failing one counted (:meth:`Inbox.failed`). The results, by id, of the messages
-        processed here (not those processed meanwhile by another process, nor those
-        whose chat has an earlier message still to process)."""
+        failing one counted (:meth:`Inbox.failed`); what each message's processor
+        prepared (a responder's answer taken through the ledger) is prepared once and
+        used again. The results, by id, of the messages processed here (not those
+        processed meanwhile by another process, nor those whose chat has an earlier
+        message still to process)."""
         if not messages:
             return {}
+        prepared: dict[int, object] = {}
         try:
-            return self._process(messages)
+            return self._process(messages, prepared, answering)
         except Exception:
             if len(messages) == 1:
                 self._failed(messages[0].id)
@@ -233,7 +239,7 @@ class ChannelIntake:
         results: dict[int, Processed] = {}
         for message in messages:
             try:
-                results |= self._process([message])
+                results |= self._process([message], prepared, answering)
             except Exception:
                 self._failed(message.id)
         return results
@@ -244,14 +250,18 @@ class ChannelIntake:
             raise LookupError(f"no processor for channel {channel!r}")
         return processor
 
-    def _process(self, messages: Sequence[Stored]) -> dict[int, Processed]:
+    def _process(
+        self, messages: Sequence[Stored], prepared: dict[int, object], answering: bool
+    ) -> dict[int, Processed]:
         now = self.clock.now()
-        prepared = {m.id: self._processor(m.channel).prepare(m, now) for m in messages}
+        for m in messages:
+            if m.id not in prepared:
+                prepared[m.id] = self._processor(m.channel).prepare(m, now)
         results: dict[int, Processed] = {}
         with self.db.write() as conn:
             for message in self._turns(conn, messages):
                 row_id = message.id
-                live = self._waiters.take(row_id)
+                live = answering and self._waiters.take(row_id)
                 result = self._processor(message.channel).process(
                     conn, message, now, answering=live, prepared=prepared[row_id]
                 )
@@ -326,7 +336,7 @@ class ChannelIntake:
             due = self.inbox.due(stored_before=before)
             if not due:
                 return processed
-            done = self.process(due)
+            done = self.process(due, answering=False)
             processed += len(done)
             if not done:
                 return processed  # what is left waits (its chat's turn) or keeps failing

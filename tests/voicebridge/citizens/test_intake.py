@@ -191,3 +191,37 @@ async def test_a_webhook_past_its_deadline_answers_without_replies_which_go_as_m
     assert not stored.answered
     on_time = await channel.submit(msg("SM2", "otro"), wait=True)
     assert on_time.answered
+
+
+async def test_the_recovery_never_answers_for_a_webhook_that_still_waits(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    """A message another thread's recovery takes while its webhook still waits: its
+    replies go as messages, since the webhook will not get them."""
+    rec = Recorder()
+    channel = intake(db, clock, blocking, rec)
+    [stored] = Inbox(db, clock=clock).store([msg("SM1", "robo")])
+    channel._waiters.wait(stored.id)
+    assert channel.recover(everything=True) == 1
+    assert rec.seen == [("robo", False)]
+
+
+async def test_a_failed_batch_prepares_each_message_once(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    """What a processor prepared outside the transaction (a responder's answer taken
+    through the ledger) is not taken again when the batch is retried message by
+    message."""
+    prepared: list[str] = []
+
+    class Counting(Recorder):
+        def prepare(self, message: Stored, now: datetime) -> object:
+            prepared.append(message.raw["Body"])
+            return None
+
+    rec = Counting(fail_on={"roto"})
+    channel = intake(db, clock, blocking, rec)
+    Inbox(db, clock=clock).store([msg("SM1", "roto"), msg("SM2", "bien", chat="+51999888777")])
+    channel.recover(everything=True)
+    assert prepared.count("bien") == 1
+    assert ("bien", False) in rec.seen
