@@ -4,7 +4,7 @@ acknowledgements, races, cancellation, rate limits, the media configured and the
 resumption of stalled escalations."""
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import psycopg
@@ -103,13 +103,6 @@ class CountingLimiter:
 @pytest.fixture(scope="module")
 def config() -> RoutingConfig:
     return parse_config(SMALL)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url, pool_size=8)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

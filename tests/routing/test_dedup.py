@@ -4,7 +4,6 @@ lacked; an operator splits a report wrongly joined. On SQLite and on PostgreSQL.
 
 import math
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,18 +56,6 @@ LAT, LON = -12.0, -77.0
 M_LAT = 1 / (math.pi * EARTH_RADIUS_M / 180)
 M_LON = M_LAT / math.cos(math.radians(LAT))
 SJL, MIRAFLORES = "150132", "150122"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url, pool_size=8)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def store(db: Database, clock: FakeClock) -> IncidentStore:
-    return IncidentStore(db, clock=clock)
 
 
 @pytest.fixture

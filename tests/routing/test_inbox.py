@@ -2,7 +2,6 @@
 SQLite and on PostgreSQL."""
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -18,13 +17,6 @@ from routing.outbox import MessageState, Outbox, Outgoing, Purpose
 from routing.store import IncidentStore
 from routing.tasks import TaskStore
 from tests.conftest import FakeClock
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url, pool_size=8)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The incident store, run on SQLite and on PostgreSQL (see the database_url fixture)."""
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,18 +37,6 @@ from routing.tasks import TaskStore
 from tests.conftest import FakeClock
 
 ACTOR = "operator:test"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url, pool_size=8)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def store(db: Database, clock: FakeClock) -> IncidentStore:
-    return IncidentStore(db, clock=clock)
 
 
 def new(category: str = "robo", district: str | None = "150132", **report: object) -> NewIncident:
