@@ -980,6 +980,13 @@ class IncidentStore:
             )
         ).first()
 
+    def row_id(self, conn: Connection, incident_id: str) -> int | None:
+        """The row id of the incident ``incident_id`` (its public id), None if none."""
+        found = conn.execute(
+            select(t.incidents.c.id).where(t.incidents.c.public_id == incident_id)
+        ).scalar()
+        return None if found is None else int(found)
+
     def _public_id(self, conn: Connection, row_id: int) -> str:
         return str(
             conn.execute(

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
 from channels import texts
 from channels.telegram import errors as tg_errors
@@ -29,7 +28,6 @@ from channels.twilio import errors as sms_errors
 from channels.twilio.outbound import SmsSender, send_retry
 from channels.twilio.status import MessageStatus as TwilioStatus
 from channels.twilio.status import StatusReport, status_retry
-from routing import schema as t
 from routing.contacts import ToPlace
 from routing.models import AttemptOutcome, ContactRole, IncidentDetail, Medium
 from routing.news import NewsKind, followers
@@ -273,9 +271,9 @@ def tell(rt: Runtime, incident_id: str, kind: NewsKind) -> str:
     names = rt.rules.names()
     now = rt.clock.now()
     with rt.db.write() as conn:
-        row_id = conn.execute(
-            select(t.incidents.c.id).where(t.incidents.c.public_id == incident_id)
-        ).scalar_one()
+        row_id = rt.store.row_id(conn, incident_id)
+        if row_id is None:
+            return f"{incident_id}: no such incident"
         following = followers(conn, row_id)
         messages = []
         for f in following:
@@ -384,9 +382,7 @@ class AlertAdapter:
                 buttons = texts.responder_buttons(contact.ref)
         now = self.rt.clock.now()
         with self.rt.db.write() as conn:
-            row_id = conn.execute(
-                select(t.incidents.c.id).where(t.incidents.c.public_id == call.room)
-            ).scalar_one()
+            row_id = self.rt.store.row_id(conn, call.room)
             self.rt.outbox.add(
                 conn,
                 [

@@ -114,15 +114,14 @@ class Filing:
         """How the incident goes, for a citizen who reported it (by this channel and
         chat); to anyone else it does not exist (incident numbers are not secret, what
         happens to them is nobody else's business)."""
-        i = t.incidents.c
-        row = conn.execute(select(i.id).where(i.public_id == incident_id)).first()
-        if row is None or Follower(channel=self.channel.value, chat=chat) not in followers(
-            conn, row.id
+        row_id = self.row_of(conn, incident_id)
+        if row_id is None or Follower(channel=self.channel.value, chat=chat) not in followers(
+            conn, row_id
         ):
             return texts.incident_not_found(self.channel, incident_id)
-        incident = self.rt.store.read(conn, row.id)
+        incident = self.rt.store.read(conn, row_id)
         a = t.acks.c
-        agencies = conn.execute(select(a.agency).where(a.incident_id == row.id).order_by(a.at))
+        agencies = conn.execute(select(a.agency).where(a.incident_id == row_id).order_by(a.at))
         names = self.rt.rules.names()
         confirmed = list(dict.fromkeys(names.agency(code) for code in agencies.scalars()))
         return texts.incident_status(
@@ -134,6 +133,4 @@ class Filing:
         )
 
     def row_of(self, conn: Connection, incident_id: str) -> int | None:
-        i = t.incidents.c
-        found = conn.execute(select(i.id).where(i.public_id == incident_id)).scalar()
-        return None if found is None else int(found)
+        return self.rt.store.row_id(conn, incident_id)
