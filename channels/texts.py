@@ -175,6 +175,30 @@ def report_joined(channel: Channel, incident_id: str) -> str:
     )
 
 
+def report_joined_later(channel: Channel, ticket: str, incident_id: str) -> str:
+    """After the reply gave the report its own number (``ticket``): the report turned out
+    to be of an incident already open for the same event, which the number now names."""
+    return _one(
+        channel,
+        "Su reporte {t} es del mismo hecho que el incidente {id}, que ya se atiende; "
+        "los unimos. Puede consultar con cualquiera de los dos.",
+        t=ticket,
+        id=incident_id,
+    )
+
+
+def report_refiled(channel: Channel, closed: str, incident_id: str) -> str:
+    """A message meant to complete an incident that had ended meanwhile: it became an
+    incident of its own."""
+    return _one(
+        channel,
+        "El incidente {old} ya estaba cerrado; su mensaje es el reporte nuevo {id}. "
+        f"Le enviaremos novedades {_MEDIUM[channel]}.",
+        old=closed,
+        id=incident_id,
+    )
+
+
 def report_completed(channel: Channel, incident_id: str, *, missing: Sequence[str] = ()) -> str:
     """A later message completed the citizen's incident; asks again for what it lacks."""
     if any(m in missing for m in (MISSING_CATEGORY, MISSING_PLACE)):

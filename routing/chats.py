@@ -3,11 +3,12 @@
 whether it may be written to: not after the number sent PARA (until INICIO), not after
 the chat blocked the bot (until it comes back)."""
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from routing import schema as t
@@ -47,6 +48,58 @@ class Chats:
         if self.db.dialect == "postgresql":
             query = query.with_for_update()
         return _chat(conn.execute(query).one())
+
+    def lock_many(
+        self, conn: Connection, channel: str, chats: Collection[str], now: datetime
+    ) -> dict[str, Chat]:
+        """:meth:`lock` for many chats of a channel at once (three statements)."""
+        if not chats:
+            return {}
+        c = t.citizen_chats.c
+        wanted = sorted(set(chats))
+        have = set(
+            conn.execute(select(c.chat).where(c.channel == channel, c.chat.in_(wanted))).scalars()
+        )
+        missing = [chat for chat in wanted if chat not in have]
+        if missing:
+            conn.execute(
+                self._ensure,
+                [
+                    {"channel": channel, "chat": chat, "state": {}, "updated_at": now}
+                    for chat in missing
+                ],
+            )
+        query = select(t.citizen_chats).where(c.channel == channel, c.chat.in_(wanted))
+        if self.db.dialect == "postgresql":
+            query = query.order_by(c.chat).with_for_update()
+        return {row.chat: _chat(row) for row in conn.execute(query)}
+
+    def save_many(
+        self, conn: Connection, channel: str, chats: Sequence[Chat], now: datetime
+    ) -> None:
+        """Write the state and opt-out of ``chats`` (locked by :meth:`lock_many`), in one
+        statement."""
+        if not chats:
+            return
+        c = t.citizen_chats.c
+        conn.execute(
+            update(t.citizen_chats)
+            .where(c.channel == bindparam("b_channel"), c.chat == bindparam("b_chat"))
+            .values(
+                state=bindparam("b_state"),
+                opted_out_at=bindparam("b_opted_out_at"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_channel": channel,
+                    "b_chat": chat.chat,
+                    "b_state": chat.state,
+                    "b_opted_out_at": chat.opted_out_at,
+                }
+                for chat in chats
+            ],
+        )
 
     def get(self, channel: str, chat: str) -> Chat | None:
         c = t.citizen_chats.c

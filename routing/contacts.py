@@ -18,7 +18,7 @@ starts again. Only the report that ends a live contact recalls it, so a second r
 (another replica, another reconciliation) calls nobody twice.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -298,6 +298,26 @@ class ContactLedger:
             c.medium == medium.value,
             c.address == address,
             c.created_at >= since,
+        )
+
+    def alerted_among(
+        self, conn: Connection, medium: Medium, addresses: Sequence[str], since: datetime
+    ) -> set[str]:
+        """Which of ``addresses`` a responder's alert went to on ``medium`` since
+        ``since`` (a message from there may answer it: :meth:`alerted` says how), in the
+        caller's transaction, in one query."""
+        if not addresses:
+            return set()
+        c = t.contacts.c
+        return set(
+            conn.execute(
+                select(c.address).where(
+                    c.role == ContactRole.RESPONDER.value,
+                    c.medium == medium.value,
+                    c.address.in_(sorted(set(addresses))),
+                    c.created_at >= since,
+                )
+            ).scalars()
         )
 
     def alert(self, ref: str) -> "Alerted | None":

@@ -265,6 +265,8 @@ contacts = Table(
     _one_of("state", ContactState, "state"),
 )
 Index(None, contacts.c.medium, contacts.c.state)
+# a message from a number or chat: whether an alert went there (a responder's answer)
+Index(None, contacts.c.medium, contacts.c.address, contacts.c.created_at)
 
 tasks = Table(
     "tasks",
@@ -297,10 +299,23 @@ inbound_messages = Table(
     Column("incident", String(24), nullable=True),  # the incident it went to, if any
     Column("failures", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
+    # what the intake decided and answered before processing (an SMS answered at once):
+    # the processing carries it out; None when the processing decides everything
+    Column("plan", Json, nullable=True),
     UniqueConstraint("channel", "external_id"),
 )
 Index(None, inbound_messages.c.processed_at, inbound_messages.c.id)
 Index(None, inbound_messages.c.channel, inbound_messages.c.chat, inbound_messages.c.id)
+
+# an incident number given to a citizen at intake whose report then joined an incident
+# already open for the same event: the number names that incident too
+incident_aliases = Table(
+    "incident_aliases",
+    metadata,
+    Column("public_id", String(24), primary_key=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
 
 # one row per chat or number a channel talks with: its conversation's state, and whether
 # it may be written to (a number that sent PARA, a chat that blocked the bot)

@@ -247,21 +247,16 @@ class IncidentStore:
         *,
         address_keys: Sequence[str | None] | None = None,
         causes: Sequence[str] | None = None,
+        public_ids: Sequence[str] | None = None,
     ) -> tuple[list[int], list[Incident]]:
         """Number and store new incidents with their first event and follow-up tasks, in
-        this transaction; their row ids and values. Their reports are the caller's."""
-        year = lima_year(now)
-        last = int(
-            conn.execute(
-                self.sql.next_numbers, {"prefix": self.prefix, "year": year, "n": len(intakes)}
-            ).scalar_one()
-        )
+        this transaction; their row ids and values. Their reports are the caller's.
+        ``public_ids``: numbers reserved for them before (:meth:`reserve_ids`)."""
+        numbers = public_ids or self._numbers(conn, len(intakes), now)
         keys = address_keys or [None] * len(intakes)
         rows = [
-            _incident_row(intake, format_incident_id(self.prefix, year, number), now, key)
-            for number, intake, key in zip(
-                range(last - len(intakes) + 1, last + 1), intakes, keys, strict=True
-            )
+            _incident_row(intake, public_id, now, key)
+            for public_id, intake, key in zip(numbers, intakes, keys, strict=True)
         ]
         ids = [int(i) for i in conn.execute(self.sql.insert_incidents, rows).scalars().all()]
         conn.execute(
@@ -291,6 +286,22 @@ class IncidentStore:
         ]
         self.add_tasks(conn, tasks, now)
         return ids, incidents
+
+    def _numbers(self, conn: Connection, n: int, now: datetime) -> list[str]:
+        year = lima_year(now)
+        last = int(
+            conn.execute(
+                self.sql.next_numbers, {"prefix": self.prefix, "year": year, "n": n}
+            ).scalar_one()
+        )
+        return [format_incident_id(self.prefix, year, k) for k in range(last - n + 1, last + 1)]
+
+    def reserve_ids(self, conn: Connection) -> "Reservation":
+        """Incident numbers taken one at a time in this write transaction, for incidents
+        filed later (a citizen's SMS is answered with its number before its report is
+        filed): :meth:`file_report` with ``public_id`` uses one, or makes it an alias of
+        the incident the report joined. :meth:`Reservation.close` before the commit."""
+        return Reservation(self, conn)
 
     def add_report(self, incident_id: str, report: NewReport, *, actor: str) -> tuple[Report, bool]:
         """Attach another report of the same event; a repeated report is not stored twice."""
@@ -456,12 +467,16 @@ class IncidentStore:
         nearby: Nearby | None,
         address_key: str | None = None,
         follow_up: FollowUp | None = None,
+        public_id: str | None = None,
     ) -> Filed:
         """File a citizen's report in this write transaction (see :mod:`routing.dedup`):
         with ``nearby``, it joins the best matching open incident of its category (a
         ``report_joined`` event saying why); otherwise, or when none matches, it becomes
         a new incident exactly as :meth:`create_incidents` makes one (``follow_up`` then
         gives its tasks). ``address_key`` is the report's normalised address.
+        ``public_id``: the number reserved for this report (:meth:`reserve_ids`), the new
+        incident's; when the report joins an incident instead, it becomes an alias of
+        that incident (the citizen was told that number).
 
         A report whose ``(source, external_id)`` is stored already is a repeat: nothing
         is written, and the answer says where it went (``repeated``). A concurrent
@@ -503,12 +518,15 @@ class IncidentStore:
             for match in matches:
                 filed = self._join(conn, match, report, now, actor=actor, address_key=address_key)
                 if filed is not None:
+                    if public_id is not None:
+                        self.alias(conn, public_id, match.row_id, now)
                     return filed
         ids, [incident] = self._new_incidents(
             conn,
             [Intake(new=new, actor=actor, follow_up=follow_up)],
             now,
             address_keys=[address_key],
+            public_ids=None if public_id is None else [public_id],
         )
         report_id = self._insert_report(conn, ids[0], report, now, address_key)
         stored = conn.execute(self.sql.report_by_id, {"report": report_id}).one()
@@ -780,18 +798,29 @@ class IncidentStore:
     # ----------------------------------------------------------------- reads
 
     def get(self, incident_id: str) -> Incident:
+        """The incident with the number ``incident_id`` (or an alias of it)."""
         with self.db.read() as conn:
-            row = conn.execute(self.sql.by_public_id, {"pid": incident_id}).first()
+            row = self._by_number(conn, incident_id)
         if row is None:
             raise NotFound(f"no existe el incidente {incident_id}")
         return mapped.incident(row._mapping)
 
+    def _by_number(self, conn: Connection, incident_id: str) -> Row[Any] | None:
+        row = conn.execute(self.sql.by_public_id, {"pid": incident_id}).first()
+        if row is None:
+            a = t.incident_aliases.c
+            found = conn.execute(select(a.incident_id).where(a.public_id == incident_id)).scalar()
+            if found is not None:
+                row = conn.execute(self.sql.by_id, {"rid": found}).first()
+        return row
+
     def detail(self, incident_id: str) -> IncidentDetail:
         with self.db.read() as conn:
-            row = conn.execute(self.sql.by_public_id, {"pid": incident_id}).first()
+            row = self._by_number(conn, incident_id)
             if row is None:
                 raise NotFound(f"no existe el incidente {incident_id}")
             rid = row.id
+            incident_id = row.public_id  # its own number, when asked by an alias
             reports = conn.execute(
                 select(t.reports).where(t.reports.c.incident_id == rid).order_by(t.reports.c.id)
             ).all()
@@ -981,11 +1010,33 @@ class IncidentStore:
         ).first()
 
     def row_id(self, conn: Connection, incident_id: str) -> int | None:
-        """The row id of the incident ``incident_id`` (its public id), None if none."""
+        """The row id of the incident ``incident_id`` (its public id, or a number given
+        to a report that then joined it: :meth:`alias`), None if none."""
         found = conn.execute(
             select(t.incidents.c.id).where(t.incidents.c.public_id == incident_id)
         ).scalar()
+        if found is None:
+            a = t.incident_aliases.c
+            found = conn.execute(select(a.incident_id).where(a.public_id == incident_id)).scalar()
         return None if found is None else int(found)
+
+    def resolve(self, conn: Connection, incident_id: str) -> str | None:
+        """The incident's own number for ``incident_id`` (itself, or the incident an
+        alias names); None if no incident has that number."""
+        row_id = self.row_id(conn, incident_id)
+        return None if row_id is None else self._public_id(conn, row_id)
+
+    def alias(self, conn: Connection, public_id: str, row_id: int, now: datetime) -> None:
+        """``public_id`` (a number reserved for a report that joined the incident
+        ``row_id``) names that incident too; once (a repeat changes nothing)."""
+        a = t.incident_aliases.c
+        known = conn.execute(select(a.incident_id).where(a.public_id == public_id)).scalar()
+        if known is None:
+            conn.execute(
+                insert(t.incident_aliases).values(
+                    public_id=public_id, incident_id=row_id, created_at=now
+                )
+            )
 
     def _public_id(self, conn: Connection, row_id: int) -> str:
         return str(
@@ -1008,6 +1059,34 @@ class IncidentStore:
                 .where(tuple_(r.source, r.external_id).in_(list(keys)))
             ).all()
         return {(row.report_source, row.external_id): mapped.incident(row._mapping) for row in rows}
+
+
+class Reservation:
+    """Incident numbers handed out one by one in a write transaction: the year's counter
+    is read (and, on PostgreSQL, locked) at the first and moved past the last by
+    :meth:`close`, in two statements whatever their number."""
+
+    def __init__(self, store: IncidentStore, conn: Connection) -> None:
+        self._store = store
+        self._conn = conn
+        self._year = lima_year(store.clock.now())
+        self._last: int | None = None
+        self._taken = 0
+
+    def take(self) -> str:
+        if self._last is None:
+            self._last = self._move(0)
+        self._taken += 1
+        return format_incident_id(self._store.prefix, self._year, self._last + self._taken)
+
+    def close(self) -> None:
+        if self._taken:
+            self._move(self._taken)
+            self._last, self._taken = None, 0
+
+    def _move(self, n: int) -> int:
+        params = {"prefix": self._store.prefix, "year": self._year, "n": n}
+        return int(self._conn.execute(self._store.sql.next_numbers, params).scalar_one())
 
 
 def _check(new: NewIncident) -> None:

@@ -60,8 +60,17 @@ class Filing:
             payload=payload or {},
         )
 
-    def file(self, conn: Connection, reading: Reading, report: NewReport, *, actor: str) -> Filed:
-        """A new incident, or another report of the open one of the same event."""
+    def file(
+        self,
+        conn: Connection,
+        reading: Reading,
+        report: NewReport,
+        *,
+        actor: str,
+        public_id: str | None = None,
+    ) -> Filed:
+        """A new incident, or another report of the open one of the same event.
+        ``public_id``: the number the citizen was given for it (reserved at intake)."""
         new = NewIncident(
             category=reading.category,
             district=reading.district,
@@ -72,7 +81,12 @@ class Filing:
             district_note=reading.district_note,
         )
         return self.rt.store.file_report(
-            conn, new, actor=actor, nearby=self.nearby, address_key=reading.address_key
+            conn,
+            new,
+            actor=actor,
+            nearby=self.nearby,
+            address_key=reading.address_key,
+            public_id=public_id,
         )
 
     def add_to(
@@ -126,7 +140,7 @@ class Filing:
         confirmed = list(dict.fromkeys(names.agency(code) for code in agencies.scalars()))
         return texts.incident_status(
             self.channel,
-            incident_id,
+            incident.id,  # its own number, when asked by the one a joined report got
             incident.status,
             confirmed=confirmed,
             merged_into=incident.merged_into,

@@ -69,6 +69,8 @@ def sms_texts() -> Iterator[Sample]:
         yield "sms_help", texts.sms_help(example=i), (i, "PARA.")
         yield "status_usage", texts.status_usage(sms, example=i), (i,)
         yield "report_joined", texts.report_joined(sms, i), (i, "por este medio.")
+        yield "report_joined_later", texts.report_joined_later(sms, i, WORST_ID), (i, WORST_ID)
+        yield "report_refiled", texts.report_refiled(sms, WORST_ID, i), (i, WORST_ID, "medio.")
         yield "incident_not_found", texts.incident_not_found(sms, i), (i,)
         yield "news_resolved", texts.news_resolved(sms, i), (i,)
         yield "news_cancelled", texts.news_cancelled(sms, i), (i,)
@@ -115,6 +117,8 @@ def telegram_texts() -> Iterator[tuple[str, str]]:
         yield "status_usage", texts.status_usage(tg, example=i)
         yield "report_received", texts.report_received(tg, i)
         yield "report_joined", texts.report_joined(tg, i)
+        yield "report_joined_later", texts.report_joined_later(tg, i, i)
+        yield "report_refiled", texts.report_refiled(tg, i, i)
         for missing in MISSING:
             yield "report_completed", texts.report_completed(tg, i, missing=missing)
         yield "incident_not_found", texts.incident_not_found(tg, i)
