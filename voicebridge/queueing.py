@@ -79,6 +79,13 @@ JOBS: Mapping[str, JobSpec] = {
         timeout=60,
         retry=(5, 30, 120),
     ),
+    # citizens' messages answered at intake (an SMS's TwiML reply): filed by a worker
+    "process_inbox": JobSpec(
+        func="voicebridge.citizens.channels.process_inbox",
+        queue=QUEUE_CALLS,
+        timeout=300,
+        retry=(2, 10, 60),
+    ),
     "sweep_overdue": JobSpec(
         func="voicebridge.jobs.sweep_overdue", queue=QUEUE_DEFAULT, timeout=120, retry=()
     ),

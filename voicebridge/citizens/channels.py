@@ -17,9 +17,11 @@ from channels.telegram.outbound import TelegramSender
 from channels.telegram.updates import chat_key, parse_update, update_id_of
 from routing.inbox import Inbound
 from voicebridge.citizens.intake import ChannelIntake, Processor
-from voicebridge.citizens.sms import SmsProcessor
+from voicebridge.citizens.sms import SmsAnswerer, SmsProcessor
 from voicebridge.citizens.telegram import TelegramProcessor
+from voicebridge.jobs import current_runtime
 from voicebridge.messaging import AlertAdapter, bot_api
+from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, CHANNELS, RUNTIME
 
 log = logging.getLogger(__name__)
@@ -30,15 +32,40 @@ POLL_TIMEOUT = 25  # seconds a getUpdates call waits for updates
 POLL_BACKOFF = (1.0, 30.0)
 
 
+def channel_processors(runtime: Runtime) -> dict[str, Processor]:
+    """What processes each configured channel's messages."""
+    processors: dict[str, Processor] = {}
+    if runtime.settings.sms_configured:
+        processors["sms"] = SmsProcessor(runtime)
+    if runtime.settings.telegram_configured:
+        processors["telegram"] = TelegramProcessor(runtime)
+    return processors
+
+
+def process_inbox() -> int:
+    """The workers' job: process the messages answered at intake (in order per chat;
+    see :meth:`ChannelIntake.work`). How many were processed."""
+    runtime = current_runtime()
+    intake = ChannelIntake(
+        runtime.inbox, runtime.db, runtime.clock, None, channel_processors(runtime)
+    )
+    return intake.work()
+
+
 async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     settings = runtime.settings
-    processors: dict[str, Processor] = {}
-    if settings.sms_configured:
-        processors["sms"] = SmsProcessor(runtime)
-    if settings.telegram_configured:
-        processors["telegram"] = TelegramProcessor(runtime)
-    intake = ChannelIntake(runtime.inbox, runtime.db, runtime.clock, app[BLOCKING], processors)
+    processors = channel_processors(runtime)
+    intake = ChannelIntake(
+        runtime.inbox,
+        runtime.db,
+        runtime.clock,
+        app[BLOCKING],
+        processors,
+        answerers={"sms": SmsAnswerer(runtime)} if settings.sms_configured else {},
+        hand_over=lambda conn, task: runtime.store.add_tasks(conn, [task], runtime.clock.now()),
+        wake=runtime.wakeup.local,
+    )
     app[CHANNELS] = intake
     tasks = []
     if processors:

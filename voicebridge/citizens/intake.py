@@ -3,36 +3,48 @@ processed after, in arrival order per chat.
 
 A webhook hands its message to :meth:`ChannelIntake.submit`. Messages that arrive while
 the database is busy are stored together, in one transaction (a group commit); the
-webhook may answer its channel as soon as its message is stored. They are then processed
-together, in one transaction, each by its channel's :class:`Processor` (the report filed
-or joined, the conversation advanced, the replies and news recorded), and each marked
-processed in that same transaction. A message stored by a process that died before
-processing it, or whose processing failed, is taken again by :meth:`recover` (every
-``serve`` runs it every second), so nothing stored is lost; a message processed is never
-processed again.
+webhook may answer its channel as soon as its message is stored.
+
+A channel with an answer hook (SMS: :class:`~voicebridge.citizens.sms.SmsAnswerer`)
+answers its messages in that same transaction, and records a ``process_inbox`` task
+there: the workers process those messages (:meth:`ChannelIntake.work`), and the webhook
+does not wait for them. The others (Telegram's updates, and the SMS whose answer needs
+the processing: ESTADO, a responder's answer) are processed here, right after, together
+with what their chats sent before and is still unprocessed, in one transaction, each by
+its channel's :class:`Processor` (the report filed or joined, the conversation advanced,
+the replies and news recorded), and each marked processed in that same transaction. A
+message stored by a process that died before processing it, or whose processing failed,
+is taken again by :meth:`recover` (every ``serve`` runs it every second, for what is
+older than :data:`STALE_SECONDS`), so nothing stored is lost; a message processed is
+never processed again.
 """
 
 import asyncio
 import logging
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from routing import schema as t
 from routing.db import Database
-from routing.inbox import MAX_FAILURES, Inbound, Inbox, Stored
+from routing.inbox import MAX_FAILURES, Answer, Answering, Inbound, Inbox, Stored
+from routing.models import Task
 from routing.ports import Clock
 from voicebridge.blocking import Blocking
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-STALE_SECONDS = 5.0  # a message unprocessed this long is another process's leftover
+# a message unprocessed this long is a leftover: of a process that died, or of workers
+# that are not running or far behind (then the recovery of every serve helps them)
+STALE_SECONDS = 30.0
+PROCESS_INBOX = "process_inbox"  # the workers' task: process what was answered at intake
 # a webhook that waits for its message's processing (an SMS, for its TwiML) waits this
 # long at most: Twilio gives up after 15 s, and its citizen would never hear the reply;
 # past it the webhook answers without replies, and the replies go as messages
@@ -131,12 +143,22 @@ class ChannelIntake:
         inbox: Inbox,
         db: Database,
         clock: Clock,
-        blocking: Blocking,
+        blocking: Blocking | None,  # None: used only synchronously (a worker)
         processors: Mapping[str, Processor],
         *,
+        answerers: Mapping[str, Answering] | None = None,
+        hand_over: Callable[[Connection, Task], None] | None = None,
+        wake: Callable[[], None] | None = None,
         answer_within: float = ANSWER_SECONDS,
     ) -> None:
+        """``answerers``: the channels that answer at intake (their hook, by channel);
+        ``hand_over`` records the workers' task in the storing transaction (without it,
+        what was answered at intake is processed here too), and ``wake`` tells the task
+        relay once it is committed."""
+        self.wake = wake
         self.inbox = inbox
+        self.answerers = dict(answerers or {})
+        self.hand_over = hand_over
         self.answer_within = answer_within
         self._waiters = _Waiters()
         self.db = db
@@ -174,11 +196,44 @@ class ChannelIntake:
             )
             return Outcome(stored=stored, processed=None, answered=False)
 
+    def _answer(
+        self, conn: Connection, messages: Sequence[Inbound], now: datetime
+    ) -> list[Answer | None]:
+        """The inbox's answer hook: each channel's answerer on its messages (in order per
+        channel; channels are independent), and the workers' task when any was answered."""
+        out: list[Answer | None] = [None] * len(messages)
+        for channel, answerer in self.answerers.items():
+            mine = [n for n, m in enumerate(messages) if m.channel == channel]
+            if mine:
+                answers = answerer(conn, [messages[n] for n in mine], now)
+                for n, answer in zip(mine, answers, strict=True):
+                    out[n] = answer
+        if self.hand_over is not None and any(a is not None for a in out):
+            task = Task(key=f"inbox-{uuid.uuid4().hex}", name=PROCESS_INBOX, args={})
+            self.hand_over(conn, task)
+        return out
+
+    def _store(self, messages: Sequence[Inbound]) -> list[Stored]:
+        return self.inbox.store(messages, self._answer if self.answerers else None)
+
+    def _here(self, stored: Sequence[Stored]) -> list[Stored]:
+        """The stored messages to process in this process now, with what their chats
+        sent before and is unprocessed (in the chat's order)."""
+        mine = [
+            s
+            for s in stored
+            if s.processed_at is None and (s.plan is None or self.hand_over is None)
+        ]
+        return self.inbox.earlier(mine) if mine else []
+
     async def _drain(self) -> None:
+        blocking = self.blocking
+        if blocking is None:
+            raise RuntimeError("an intake without a thread pool cannot take submissions")
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                stored = await self.blocking(self.inbox.store, [p.message for p in batch])
+                stored = await blocking(self._store, [p.message for p in batch])
             except Exception as exc:  # the database failed: nothing stored, all hear it
                 for p in batch:
                     for future in (p.stored, p.done):
@@ -186,13 +241,18 @@ class ChannelIntake:
                             future.set_exception(exc)
                             future.exception()  # retrieved: a waiter may be gone
                 continue
+            if self.wake is not None and any(s.plan and not s.repeated for s in stored):
+                self.wake()
             for p, s in zip(batch, stored, strict=True):
-                if p.wait and s.processed_at is None:
+                if s.plan is not None:  # answered at intake (or a repeat of one)
+                    processed = Processed(replies=s.replies or (), incident=s.incident)
+                    p.done.set_result(Outcome(stored=s, processed=processed, answered=True))
+                elif p.wait and s.processed_at is None:
                     self._waiters.wait(s.id)
                 p.stored.set_result(s)
-            to_process = [s for s in stored if s.processed_at is None]
             try:
-                results = await self.blocking(self.process, to_process)
+                to_process = await blocking(self._here, stored)
+                results = await blocking(self.process, to_process) if to_process else {}
             except Exception:
                 log.exception("processing %d stored message(s) failed; retried", len(batch))
                 results = {}
@@ -269,7 +329,7 @@ class ChannelIntake:
                     conn,
                     row_id,
                     replies=result.replies,
-                    answered=live,
+                    answered=live or message.plan is not None,
                     incident=result.incident,
                     now=now,
                 )
@@ -288,19 +348,23 @@ class ChannelIntake:
         if self.db.dialect == "postgresql":
             query = query.order_by(c.id).with_for_update()
         unprocessed = set(conn.execute(query).scalars())
-        chats = list({(m.channel, m.chat) for m in batch if m.id in unprocessed})
+        chats = {(m.channel, m.chat) for m in batch if m.id in unprocessed}
         if not chats:
             return []
         waiting: dict[tuple[str, str], list[int]] = {}
-        for row in conn.execute(
-            select(c.channel, c.chat, c.id).where(
-                tuple_(c.channel, c.chat).in_(chats),
-                c.processed_at.is_(None),
-                c.failures < MAX_FAILURES,
-                c.id < max(unprocessed),
-            )
-        ):
-            waiting.setdefault((row.channel, row.chat), []).append(row.id)
+        for channel in sorted({channel for channel, _ in chats}):
+            # one channel per query: the (channel, chat, id) index answers it (a
+            # row-value IN over both columns scans the table on SQLite)
+            for row in conn.execute(
+                select(c.channel, c.chat, c.id).where(
+                    c.channel == channel,
+                    c.chat.in_(sorted(chat for ch, chat in chats if ch == channel)),
+                    c.processed_at.is_(None),
+                    c.failures < MAX_FAILURES,
+                    c.id < max(unprocessed),
+                )
+            ):
+                waiting.setdefault((row.channel, row.chat), []).append(row.id)
         taken: set[int] = set()
         turns = []
         for m in batch:
@@ -325,6 +389,18 @@ class ChannelIntake:
                 row_id,
                 failures,
             )
+
+    def work(self) -> int:
+        """The workers' share (the ``process_inbox`` task): every message answered at
+        intake and not processed yet, oldest first, until none is left or none of those
+        left can go now (its chat waits for an earlier message processed elsewhere, or
+        it keeps failing). Replies go out as messages. The number processed."""
+        processed = 0
+        while True:
+            done = self.process(self.inbox.due(MAX_BATCH, answered_only=True), answering=False)
+            processed += len(done)
+            if not done:
+                return processed
 
     def recover(self, *, everything: bool = False) -> int:
         """Process what is stored and not processed: the messages stored more than a few

@@ -1,10 +1,22 @@
-"""What an SMS does once stored: a responder's answer to an alert (1/SI/OK accepts for
-its agency, 2/NO declines), or a citizen's message through the SMS conversation (a
-report filed on a new incident or joined to the open one of the same event, what it
-lacked filled in by the next message, ESTADO, PARA/INICIO, AYUDA)."""
+"""What an SMS does: a responder's answer to an alert (1/SI/OK accepts for its agency,
+2/NO declines), or a citizen's message through the SMS conversation (a report filed on
+a new incident or joined to the open one of the same event, what it lacked filled in by
+the next message, ESTADO, PARA/INICIO, AYUDA).
 
-from dataclasses import dataclass
+A citizen's SMS is answered in the transaction that stores it (:class:`SmsAnswerer`):
+the conversation's step runs there, on the number's state, and a new report gets its
+incident number there (reserved), so the TwiML reply never waits for the filing, which
+the workers do after (:meth:`SmsProcessor.process` carries out the stored plan). When
+the filing finds the report is of an incident already open for the same event, the
+number it was given becomes an alias of that incident and the citizen is told by a
+message of its own. ESTADO and a responder's answer are not answered at intake: their
+processing answers them (the webhook waits for it).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -19,11 +31,13 @@ from channels.conversation.models import (
 )
 from channels.conversation.sms import filed, step
 from channels.texts import Channel
-from routing.inbox import Stored
-from routing.models import AckMethod, Medium
+from routing.chats import Chat
+from routing.inbox import Answer, Inbound, Stored
+from routing.models import AckMethod, Medium, NewReport
 from routing.normalise import read_message
 from routing.outbox import Outgoing, Purpose
 from routing.phones import to_e164
+from routing.reading import Reading
 from routing.text import printable
 from voicebridge.citizens.intake import Processed
 from voicebridge.citizens.reports import Filing
@@ -42,9 +56,82 @@ class Answered:
     incident: str
 
 
-def _field(message: Stored, name: str) -> str:
+def _field(message: Stored | Inbound, name: str) -> str:
     values = message.raw.get(name) or [""]
     return str(values[0])
+
+
+# the plans an answer at intake leaves for the processing (``plan["do"]``)
+FILE, ADD, NOTHING = "file", "add", "nothing"
+
+
+class SmsAnswerer:
+    """Answers citizens' SMS in the transaction that stores them (the inbox's answer
+    hook): the conversation's step on the number's state, opt-out and opt-in recorded,
+    a new report's incident number reserved; the state saved. A message from a number
+    an alert went to (a responder's answer, maybe) and ESTADO are left to the
+    processing (None)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def __call__(
+        self, conn: Connection, messages: Sequence[Inbound], now: datetime
+    ) -> list[Answer | None]:
+        rt = self.rt
+        senders = [_field(m, "From") for m in messages]
+        alerted = rt.calls.contacts.alerted_among(conn, Medium.SMS, senders, now - ALERT_ANSWERS)
+        chats = rt.chats.lock_many(conn, CHANNEL, set(senders) - alerted, now)
+        before = dict(chats)
+        numbers = rt.store.reserve_ids(conn)
+        out: list[Answer | None] = []
+        for message, sender in zip(messages, senders, strict=True):
+            chat = chats.get(sender)
+            answered = None if chat is None else self._answer(message, chat, now, numbers.take)
+            if answered is None:
+                out.append(None)
+                continue
+            chats[sender], answer = answered
+            out.append(answer)
+        numbers.close()
+        changed = [chat for key, chat in chats.items() if chat != before[key]]
+        rt.chats.save_many(conn, CHANNEL, changed, now)
+        return out
+
+    def _answer(
+        self, message: Inbound, chat: Chat, now: datetime, reserve: Callable[[], str]
+    ) -> tuple[Chat, Answer] | None:
+        state = SmsState.from_data(chat.state) if chat.state else SmsState()
+        body = _field(message, "Body")
+        turn = step(state, body, now, read_message, prefix=self.rt.settings.incident_prefix)
+        action, reply, new_state = turn.action, turn.reply, turn.state
+        plan: dict[str, Any] = {"do": NOTHING}
+        opted_out = chat.opted_out_at is not None
+        if isinstance(action, AskStatus):
+            return None  # the processing reads the incident, in the number's turn
+        if isinstance(action, OptOut):
+            chat = replace(chat, opted_out_at=chat.opted_out_at or now)
+        elif isinstance(action, OptIn):
+            chat = replace(chat, opted_out_at=None)
+            opted_out = False
+        elif isinstance(action, FileReport):
+            number = reserve()
+            done = filed(state, action, incident_id=number, now=now)
+            reply, new_state = done.reply, done.state
+            plan = {"do": FILE, "incident": number}
+        elif isinstance(action, AddToIncident):
+            done = filed(state, action, incident_id=action.incident_id, now=now)
+            reply, new_state = done.reply, done.state
+            plan = {"do": ADD, "incident": action.incident_id}
+        if new_state != state:
+            chat = replace(chat, state=new_state.to_data())
+        if opted_out and not isinstance(action, OptOut):
+            replies: tuple[str, ...] = ()  # it asked for no messages
+        elif isinstance(action, OptOut | OptIn) and _field(message, "OptOutType"):
+            replies = ()  # Twilio's Advanced Opt-Out answered the keyword itself
+        else:
+            replies = (reply,) if reply else ()
+        return chat, Answer(replies=replies, plan=plan)
 
 
 class SmsProcessor:
@@ -89,6 +176,8 @@ class SmsProcessor:
         prepared: object,
     ) -> Processed:
         sender = _field(message, "From")
+        if message.plan is not None:
+            return self._carry_out(conn, message, message.plan, now)
         if isinstance(prepared, Answered):
             return self._replied(conn, message, (prepared.reply,), prepared.incident, answering)
         rt = self.rt
@@ -107,15 +196,7 @@ class SmsProcessor:
         elif isinstance(action, AskStatus):
             reply = self.filing.status(conn, action.incident_id, sender)
         elif isinstance(action, AddToIncident | FileReport):
-            reporter_phone = to_e164(sender)
-            report = self.filing.report(
-                text=action.text,
-                reading=action.reading,
-                external_id=message.external_id,
-                phone=reporter_phone,
-                handle=None if reporter_phone else sender,
-                payload={"media": _media(message)} if _media(message) else {},
-            )
+            report = self._report(message, action.reading, action.text)
             if isinstance(action, AddToIncident):
                 added = self.filing.add_to(conn, action, report, actor=ACTOR)
                 if added is None:  # that incident can take no more: a report of its own
@@ -141,6 +222,62 @@ class SmsProcessor:
         replies = (reply,) if reply else ()
         return self._replied(conn, message, replies, incident, answering)
 
+    def _carry_out(
+        self, conn: Connection, message: Stored, plan: dict[str, Any], now: datetime
+    ) -> Processed:
+        """What the intake answered this SMS with, done: its report filed under the
+        number the reply gave (or that number made an alias of the incident it joined,
+        and the citizen told), or added to the incident it completes (or, that incident
+        ended meanwhile, filed on its own, and the citizen told); the reply recorded."""
+        replies = message.replies or ()
+        incident: str | None = None
+        told: list[str] = []
+        if plan["do"] in (FILE, ADD):
+            number = str(plan["incident"])
+            body = _field(message, "Body")
+            reading = read_message(body)  # as the intake's step read it
+            report = self._report(message, reading, body)
+            if plan["do"] == FILE:
+                result = self.filing.file(conn, reading, report, actor=ACTOR, public_id=number)
+                incident = result.incident.id
+                if result.joined:
+                    told.append(texts.report_joined_later(Channel.SMS, number, incident))
+            else:
+                target = self.rt.store.resolve(conn, number)
+                action = AddToIncident(
+                    incident_id=target or number, reading=reading, text=body, still_missing=()
+                )
+                incident = self.filing.add_to(conn, action, report, actor=ACTOR) if target else None
+                if incident is None:  # that incident ended meanwhile: a report of its own
+                    incident = self.filing.file(conn, reading, report, actor=ACTOR).incident.id
+                    told.append(texts.report_refiled(Channel.SMS, number, incident))
+                    self._follow(conn, _field(message, "From"), number, incident, now)
+        self._replied(conn, message, replies, incident, answering=True)
+        if told:
+            self._replied(conn, message, tuple(told), incident, answering=False, key="told")
+        return Processed(replies=replies, incident=incident)
+
+    def _report(self, message: Stored, reading: Reading, body: str) -> NewReport:
+        sender = _field(message, "From")
+        reporter_phone = to_e164(sender)
+        media = _media(message)
+        return self.filing.report(
+            text=body,
+            reading=reading,
+            external_id=message.external_id,
+            phone=reporter_phone,
+            handle=None if reporter_phone else sender,
+            payload={"media": media} if media else {},
+        )
+
+    def _follow(self, conn: Connection, sender: str, old: str, new: str, now: datetime) -> None:
+        """The number's next messages complete ``new``, not the ended ``old``."""
+        chat = self.rt.chats.lock(conn, CHANNEL, sender, now)
+        state = SmsState.from_data(chat.state) if chat.state else SmsState()
+        if state.last is not None and state.last.incident_id == old:
+            moved = SmsState(last=replace(state.last, incident_id=new))
+            self.rt.chats.save(conn, CHANNEL, sender, moved.to_data(), now)
+
     def _replied(
         self,
         conn: Connection,
@@ -148,6 +285,8 @@ class SmsProcessor:
         replies: tuple[str, ...],
         incident: str | None,
         answering: bool,
+        *,
+        key: str = "reply",
     ) -> Processed:
         """The replies: the webhook's answer carries them (recorded as sent, in the
         incident's log), or (nobody waits for it: the message was processed after a
@@ -158,7 +297,7 @@ class SmsProcessor:
                 conn,
                 [
                     Outgoing(
-                        key=f"reply-{message.id}-{n}",
+                        key=f"{key}-{message.id}-{n}",
                         channel=CHANNEL,
                         chat=_field(message, "From"),
                         purpose=Purpose.REPLY,

@@ -15,7 +15,7 @@ from sqlalchemy import Table, func, select
 from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER, FakeTwilio
 from routing import schema as t
 from tests.conftest import FakeClock, make_settings
-from tests.voicebridge.citizens.jobs import run_due_tasks
+from tests.voicebridge.citizens.jobs import FILING, run_due_tasks
 from voicebridge.app import make_app
 from voicebridge.runtime import Runtime, build_runtime
 
@@ -30,11 +30,16 @@ class Sms:
     fake: FakeTwilio
 
     async def says(self, body: str, sender: str = CITIZEN) -> str:
-        """The citizen's SMS; the one reply it got (its TwiML)."""
+        """The citizen's SMS; the one reply it got (its TwiML), once a worker filed it."""
         result = await self.fake.send_inbound(sender, body)
         assert result.ok, result.error
         assert len(result.replies) == 1, result.replies
+        await self.filed()
         return result.replies[0].body
+
+    async def filed(self) -> int:
+        """Run the workers' filing of the SMS answered at intake (``process_inbox``)."""
+        return await asyncio.to_thread(run_due_tasks, self.runtime, names=FILING)
 
     async def jobs(self) -> None:
         """Run the stored tasks that are due, as a worker would, until none is left (in a

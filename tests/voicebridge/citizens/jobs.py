@@ -1,8 +1,10 @@
 """Running the stored tasks in a test, as the relay and a worker would: each due task's
-job function, with the runtime bound, then its row deleted."""
+job function, with the runtime bound, then its row deleted. The filing of what was
+answered at intake (``process_inbox``) and the messages and news are run apart, as the
+tests need."""
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -19,14 +21,18 @@ def job(name: str) -> Callable[..., Any]:
     return found
 
 
-def due(rt: Runtime) -> list[tuple[str, str, dict[str, Any]]]:
+MESSAGES = ("send_message", "citizen_news")
+FILING = ("process_inbox",)  # the SMS answered at intake, filed
+
+
+def due(rt: Runtime, names: Sequence[str] = MESSAGES) -> list[tuple[str, str, dict[str, Any]]]:
     c = t.tasks.c
     with rt.db.read() as conn:
         rows = conn.execute(
             select(c.key, c.name, c.args)
             .where(
                 c.failed_at.is_(None),
-                c.name.in_(["send_message", "citizen_news"]),
+                c.name.in_(list(names)),
                 (c.not_before.is_(None)) | (c.not_before <= rt.clock.now()),
             )
             .order_by(c.id)
@@ -34,11 +40,12 @@ def due(rt: Runtime) -> list[tuple[str, str, dict[str, Any]]]:
     return [(r.key, r.name, dict(r.args)) for r in rows]
 
 
-def run_due_tasks(rt: Runtime, rounds: int = 10) -> int:
-    """Run the due message and news tasks until none is left; how many ran."""
+def run_due_tasks(rt: Runtime, rounds: int = 10, names: Sequence[str] = MESSAGES) -> int:
+    """Run the due tasks of ``names`` (the message and news tasks) until none is left;
+    how many ran."""
     ran = 0
     for _ in range(rounds):
-        tasks = due(rt)
+        tasks = due(rt, names)
         if not tasks:
             break
         for key, name, args in tasks:

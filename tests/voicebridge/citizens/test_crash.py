@@ -108,7 +108,7 @@ def test_a_message_stored_by_a_serve_killed_before_processing_it_is_processed_on
     second = _start(env, tmp_path, "second")
     try:
         until(lambda: _rows(engine)[0][1] is not None, "processed by the next serve")
-        assert "processed late (recovered)" in second.output()
+        until(lambda: "processed late (recovered)" in second.output(), "the recovery logged")
         o, c = t.outbound_messages.c, t.citizen_chats.c
         with engine.connect() as conn:
             sent = conn.execute(select(o.chat, o.body).order_by(o.id)).all()

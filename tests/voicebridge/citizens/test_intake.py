@@ -15,7 +15,7 @@ from routing.db import Database
 from routing.inbox import MAX_FAILURES, Inbound, Inbox, Stored
 from tests.conftest import FakeClock
 from voicebridge.blocking import Blocking
-from voicebridge.citizens.intake import ChannelIntake, Processed
+from voicebridge.citizens.intake import STALE_SECONDS, ChannelIntake, Processed
 
 
 @dataclass
@@ -125,7 +125,7 @@ async def test_a_failing_message_is_rolled_back_alone_and_set_aside_after_retrie
     assert other.processed.replies == ("recibido: otro chat",)
     inbox = Inbox(db, clock=clock)
     for _ in range(MAX_FAILURES):
-        clock.advance(10)
+        clock.advance(STALE_SECONDS + 1)
         channel.recover()
     assert inbox.due() == []  # the failing one set aside, and the one after it processed
     assert ("después", False) in rec.seen

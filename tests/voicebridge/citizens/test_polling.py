@@ -159,10 +159,10 @@ async def test_an_update_that_could_not_be_stored_is_asked_for_again(
     store = runtime.inbox.store
     failures = [OperationalError("INSERT", {}, Exception("disk I/O error"))]
 
-    def failing(messages: Any) -> Any:
+    def failing(messages: Any, *args: Any) -> Any:
         if failures:
             raise failures.pop()
-        return store(messages)
+        return store(messages, *args)
 
     monkeypatch.setattr(runtime.inbox, "store", failing)
     client = await serving(runtime)

@@ -38,6 +38,9 @@ async def test_a_citizens_sms_becomes_an_incident_answered_with_its_number(sms: 
 async def test_a_repeated_sms_is_answered_as_the_first_time_and_stored_once(sms: Sms) -> None:
     first = await sms.fake.send_inbound(CITIZEN, "fuga de gas jr. huallaga 450")
     again = await sms.fake.redeliver(first.message_sid)
+    assert sms.count(t.incidents) == 0  # answered at intake: a worker files it
+    await sms.filed()
+    again = await sms.fake.redeliver(first.message_sid)
     assert [m.body for m in again.replies] == [m.body for m in first.replies]
     assert sms.count(t.incidents) == 1
     assert sms.count(t.inbound_messages) == 1
@@ -122,12 +125,22 @@ async def test_a_second_report_of_the_same_event_joins_it_and_is_told_its_number
     sms: Sms,
 ) -> None:
     first = incident_of(sms.runtime, await sms.says("fuga de gas en jr. huallaga 450 cercado"))
-    second = await sms.says("huele a gas en el jr huallaga 450, cercado de lima", "+51912345678")
-    assert incident_of(sms.runtime, second) == first
-    assert fits_one_segment(second)
+    other = "+51912345678"
+    reply = await sms.says("huele a gas en el jr huallaga 450, cercado de lima", other)
+    ticket = incident_of(sms.runtime, reply)  # its own number, given at intake
+    assert ticket != first
+    assert fits_one_segment(reply)
     detail = sms.runtime.store.detail(first)
     assert len(detail.reports) == 2
     assert "report_joined" in [e.kind.value for e in detail.events]
+    assert sms.count(t.incidents) == 1  # the number given names the incident it joined
+    assert sms.runtime.store.get(ticket).id == first
+    await sms.jobs()
+    [told] = [m.body for m in sms.fake.sent_to(other) if m.direction == "outbound-api"]
+    assert ticket in told and first in told
+    assert fits_one_segment(told)
+    status = await sms.says(f"estado {ticket}", other)  # either number answers
+    assert first in status and "No encontramos" not in status
 
 
 async def test_the_second_token_of_a_rotation_is_accepted(sms: Sms) -> None:
