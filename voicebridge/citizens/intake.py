@@ -45,6 +45,7 @@ MAX_BATCH = 256
 # that are not running or far behind (then the recovery of every serve helps them)
 STALE_SECONDS = 30.0
 PROCESS_INBOX = "process_inbox"  # the workers' task: process what was answered at intake
+WAKE_SECONDS = 0.1  # the task relay is woken at most this often for the intake's tasks
 # a webhook that waits for its message's processing (an SMS, for its TwiML) waits this
 # long at most: Twilio gives up after 15 s, and its citizen would never hear the reply;
 # past it the webhook answers without replies, and the replies go as messages
@@ -156,6 +157,8 @@ class ChannelIntake:
         what was answered at intake is processed here too), and ``wake`` tells the task
         relay once it is committed."""
         self.wake = wake
+        self._wake_pending = False
+        self._woken_at = float("-inf")
         self.inbox = inbox
         self.answerers = dict(answerers or {})
         self.hand_over = hand_over
@@ -213,18 +216,35 @@ class ChannelIntake:
             self.hand_over(conn, task)
         return out
 
-    def _store(self, messages: Sequence[Inbound]) -> list[Stored]:
+    def store(self, messages: Sequence[Inbound]) -> list[Stored]:
+        """Store (and, for the channels that answer at intake, answer) ``messages`` now,
+        in this thread, in one transaction."""
         return self.inbox.store(messages, self._answer if self.answerers else None)
 
     def _here(self, stored: Sequence[Stored]) -> list[Stored]:
-        """The stored messages to process in this process now, with what their chats
-        sent before and is unprocessed (in the chat's order)."""
-        mine = [
+        """The stored messages to process in this process now (not those handed over to
+        the workers)."""
+        return [
             s
             for s in stored
             if s.processed_at is None and (s.plan is None or self.hand_over is None)
         ]
-        return self.inbox.earlier(mine) if mine else []
+
+    def _wake_soon(self) -> None:
+        """Tell the task relay of the workers' tasks just committed: at once, then at
+        most every :data:`WAKE_SECONDS` (each wake-up also stirs the other loops)."""
+        if self.wake is None or self._wake_pending:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._woken_at + WAKE_SECONDS - loop.time())
+        self._wake_pending = True
+        loop.call_later(delay, self._wake_now)
+
+    def _wake_now(self) -> None:
+        self._wake_pending = False
+        self._woken_at = asyncio.get_running_loop().time()
+        if self.wake is not None:
+            self.wake()
 
     async def _drain(self) -> None:
         blocking = self.blocking
@@ -233,7 +253,7 @@ class ChannelIntake:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                stored = await blocking(self._store, [p.message for p in batch])
+                stored = await blocking(self.store, [p.message for p in batch])
             except Exception as exc:  # the database failed: nothing stored, all hear it
                 for p in batch:
                     for future in (p.stored, p.done):
@@ -241,8 +261,8 @@ class ChannelIntake:
                             future.set_exception(exc)
                             future.exception()  # retrieved: a waiter may be gone
                 continue
-            if self.wake is not None and any(s.plan and not s.repeated for s in stored):
-                self.wake()
+            if any(s.plan and not s.repeated for s in stored):
+                self._wake_soon()
             for p, s in zip(batch, stored, strict=True):
                 if s.plan is not None:  # answered at intake (or a repeat of one)
                     processed = Processed(replies=s.replies or (), incident=s.incident)
@@ -251,7 +271,9 @@ class ChannelIntake:
                     self._waiters.wait(s.id)
                 p.stored.set_result(s)
             try:
-                to_process = await blocking(self._here, stored)
+                here = self._here(stored)
+                # with what their chats sent before and is unprocessed, in order
+                to_process = await blocking(self.inbox.earlier, here) if here else []
                 results = await blocking(self.process, to_process) if to_process else {}
             except Exception:
                 log.exception("processing %d stored message(s) failed; retried", len(batch))

@@ -246,3 +246,38 @@ async def test_the_first_agency_that_confirms_and_a_merge_are_told_once_each(sms
     await sms.jobs()  # again: nobody is told twice
     citizens = [m for m in sms.fake.outbox if m.to in (CITIZEN, other)]
     assert len([m for m in citizens if m.direction == "outbound-api"]) == 3
+
+
+async def test_an_sms_is_answered_with_its_number_before_a_worker_files_it(sms: Sms) -> None:
+    result = await sms.fake.send_inbound(CITIZEN, "incendio en jr. huallaga 450 cercado")
+    [reply] = result.replies
+    number = incident_of(sms.runtime, reply.body)
+    assert sms.count(t.incidents) == 0  # the TwiML did not wait for the filing
+    assert await sms.filed() == 1
+    incident = sms.runtime.store.get(number)
+    assert incident.id == number and incident.category == "incendio"
+    [report] = sms.runtime.store.detail(number).reports
+    assert report.source is Source.SMS
+    [answer] = [m for m in sms.runtime.outbox.of_incident(row_of(sms.runtime, number))]
+    assert answer.body == reply.body and answer.state is MessageState.SENT  # in its log
+
+
+async def test_a_completion_of_an_incident_that_ended_meanwhile_is_filed_on_its_own(
+    sms: Sms,
+) -> None:
+    first = incident_of(sms.runtime, await sms.says("robo en av abancay 123 cercado"))
+    sms.runtime.store.transition(first, Status.CANCELLED, actor="operator:test", cause="falsa")
+    result = await sms.fake.send_inbound(CITIZEN, "gracias, apurense")  # says nothing new
+    [reply] = result.replies
+    assert first in reply.body  # the intake took it for a completion of the number's last
+    await sms.filed()
+    second = sms.runtime.store.detail(first)
+    assert len(second.reports) == 1  # not added to the ended incident
+    await sms.jobs()
+    told = [m.body for m in sms.fake.sent_to(CITIZEN) if m.direction == "outbound-api"]
+    refiled = [body for body in told if "cerrado" in body]
+    assert len(refiled) == 1 and first in refiled[0]
+    [new] = [w.strip(".,") for w in refiled[0].split() if w.startswith("LIM-") and first not in w]
+    assert sms.runtime.store.get(new).status is Status.RECEIVED
+    again = await sms.says("por favor rapido")  # the number's next one goes to the new one
+    assert new in again
