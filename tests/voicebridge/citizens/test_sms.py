@@ -137,10 +137,12 @@ async def test_a_second_report_of_the_same_event_joins_it_and_is_told_its_number
     assert sms.runtime.store.get(ticket).id == first
     await sms.jobs()
     [told] = [m.body for m in sms.fake.sent_to(other) if m.direction == "outbound-api"]
-    assert ticket in told and first in told
+    assert ticket in told
+    assert first in told
     assert fits_one_segment(told)
     status = await sms.says(f"estado {ticket}", other)  # either number answers
-    assert first in status and "No encontramos" not in status
+    assert first in status
+    assert "No encontramos" not in status
 
 
 async def test_the_second_token_of_a_rotation_is_accepted(sms: Sms) -> None:
@@ -255,11 +257,13 @@ async def test_an_sms_is_answered_with_its_number_before_a_worker_files_it(sms: 
     assert sms.count(t.incidents) == 0  # the TwiML did not wait for the filing
     assert await sms.filed() == 1
     incident = sms.runtime.store.get(number)
-    assert incident.id == number and incident.category == "incendio"
+    assert incident.id == number
+    assert incident.category == "incendio"
     [report] = sms.runtime.store.detail(number).reports
     assert report.source is Source.SMS
-    [answer] = [m for m in sms.runtime.outbox.of_incident(row_of(sms.runtime, number))]
-    assert answer.body == reply.body and answer.state is MessageState.SENT  # in its log
+    [answer] = list(sms.runtime.outbox.of_incident(row_of(sms.runtime, number)))
+    assert answer.body == reply.body
+    assert answer.state is MessageState.SENT
 
 
 async def test_a_completion_of_an_incident_that_ended_meanwhile_is_filed_on_its_own(
@@ -276,7 +280,8 @@ async def test_a_completion_of_an_incident_that_ended_meanwhile_is_filed_on_its_
     await sms.jobs()
     told = [m.body for m in sms.fake.sent_to(CITIZEN) if m.direction == "outbound-api"]
     refiled = [body for body in told if "cerrado" in body]
-    assert len(refiled) == 1 and first in refiled[0]
+    assert len(refiled) == 1
+    assert first in refiled[0]
     [new] = [w.strip(".,") for w in refiled[0].split() if w.startswith("LIM-") and first not in w]
     assert sms.runtime.store.get(new).status is Status.RECEIVED
     again = await sms.says("por favor rapido")  # the number's next one goes to the new one
