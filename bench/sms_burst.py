@@ -1,7 +1,9 @@
 """An earthquake evening: a burst of 2,000 SMS and Telegram posts at once, counted.
 
-One ``serve`` (no worker) takes Twilio's SMS webhook and Telegram's, on SQLite, then on
-PostgreSQL. At one instant this process posts, over fresh connections:
+One ``serve`` takes Twilio's SMS webhook and Telegram's, and one ``worker`` files the SMS
+that ``serve`` answered at intake (and sends what is to be sent, to addresses that answer
+nothing here), on SQLite, then on PostgreSQL. At one instant this process posts, over
+fresh connections:
 
 - the SMS of 600 numbers (two or three each: a report, then what they add or another
   report, now and then ``ESTADO``), each validly signed with its own MessageSid, all at
@@ -15,9 +17,10 @@ PostgreSQL. At one instant this process posts, over fresh connections:
 
 Then it counts: every post answered 2xx is in the inbox once (rows == distinct ids
 answered 2xx, per channel), every row processed (none failed), each SMS's TwiML gives
-the incident its row went to (and a repeat the same answer), one report per message that
+the incident its row went to, or a number that is now an alias of it (the report joined
+an incident of the same event), and a repeat the same answer, one report per message that
 filed one (none twice), every incident has its reports, every Telegram update has its
-replies in the outbox (recorded only: no worker sends them). The times: until the last
+replies in the outbox. The times: until the last
 post was answered, and until the last message was processed (its report filed on an
 incident), seen by polling the inbox every 0.1 s.
 """
@@ -329,6 +332,11 @@ def _count(name: str, url: str, answers: list[Answer], settled: float | None) ->
         reports = conn.execute(select(r.external_id, r.incident_id, r.source)).all()
         incidents = dict(conn.execute(select(i.id, i.public_id)).all())
         replies = conn.execute(select(o.key).where(o.key.like("tg-%"))).scalars().all()
+        al = t.incident_aliases.c
+        aliases = {
+            alias: incidents[row_id]
+            for alias, row_id in conn.execute(select(al.public_id, al.incident_id)).all()
+        }
     engine.dispose()
 
     stored: dict[str, Counter[str]] = {"sms": Counter(), "telegram": Counter()}
@@ -356,6 +364,7 @@ def _count(name: str, url: str, answers: list[Answer], settled: float | None) ->
         if len(texts) > 1:
             problems.append(f"SMS {sid} answered differently on its repeat")
         said = INCIDENT_ID.findall(" ".join(MESSAGE.findall(next(iter(texts)))))
+        said += [aliases[n] for n in said if n in aliases]
         found = by_key.get(("sms", sid))
         if found is not None and found.incident and found.incident not in said:
             mismatched.append(f"{sid}: answered {said}, went to {found.incident}")
@@ -419,12 +428,14 @@ def _run(name: str, url: str, redis_url: str, burst: Burst) -> Result:
         capture_output=True,
     )
     serve = python("-m", "voicebridge", "serve", env=env)
+    worker = python("-m", "voicebridge", "worker", env=env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", serve)
         answers, began = asyncio.run(_fire(f"http://127.0.0.1:{port}", burst))
         settled = _settled(url, began)
     finally:
         stop(serve)
+        stop(worker)
     return _count(name, url, answers, settled)
 
 

@@ -6,18 +6,22 @@ with Twilio's inbound SMS webhook: the fake Twilio's full field set, each reques
 own MessageSid, validly signed (signed here beforehand: ``bench.sms_load``), Spanish
 reports of an earthquake evening from 5,000 numbers. voicebridge (``serve``, no worker)
 does the whole intake: the signature over ``VOICEBRIDGE_PUBLIC_URL`` and the path, the
-form parsed and validated, the message stored in the inbox (group commit), processed
-(the text read, the report filed on a new incident or joined to the open one of the
-same event, the chat's state saved, the message marked processed) and answered with the
-TwiML reply that carries the incident's number; the news and the dispatch wait in the
-database and Redis for the worker. The bare handler parses the form and answers a fixed
-TwiML reply. The naive handler (``bench.bare_sms``) checks the signature and the form,
-inserts the message's row in a transaction of its own and enqueues an RQ job, blocking
-the event loop for both, and answers a fixed TwiML reply. Logging is at WARNING (no
-access log) for all. Rounds alternate between the servers; medians are reported.
+form parsed and validated, the message stored in the inbox (group commit) with its
+answer decided in the same transaction (the text read, the number's conversation
+advanced and its state saved, a new report's incident number reserved) and a task for
+the workers, and the TwiML reply that carries the incident's number; the filing (the
+report on a new incident, or joined to the open one of the same event), the news and
+the dispatch wait in the database and Redis for the workers, which do not run during
+the timed rounds. After them one worker files everything (``voicebridge worker
+--burst``), timed: the rate of the filing is reported apart. The bare handler parses
+the form and answers a fixed TwiML reply. The naive handler (``bench.bare_sms``) checks
+the signature and the form, inserts the message's row in a transaction of its own and
+enqueues an RQ job, blocking the event loop for both, and answers a fixed TwiML reply.
+Logging is at WARNING (no access log) for all. Rounds alternate between the servers;
+medians are reported.
 Afterwards, for the servers that store, the number of messages stored during the timed
-rounds must equal the number of 2xx answers, and voicebridge must have processed every
-one of them.
+rounds must equal the number of 2xx answers, and voicebridge's worker must have processed
+every one of them. Each server has a Redis database of its own.
 
 With PostgreSQL reachable (VOICEBRIDGE_TEST_POSTGRES_URL, or the role `make test` sets
 up), the storing servers are measured on PostgreSQL too, in scratch databases.
@@ -86,15 +90,20 @@ class Server:
     runs: list[Load] = field(default_factory=list)
     signed: list[int] = field(default_factory=list)  # requests signed for each round
     warm_rate: float = 0.0
+    filing: float = 0.0  # seconds one worker took to file what the rounds stored
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def env(self, redis_url: str) -> dict[str, str]:
+        assert self.database_url is not None
+        redis = f"{redis_url.rsplit('/', 1)[0]}/{self.tag}"  # a database of its own
+        return {**os.environ, **sms_env(self.database_url, redis, self.port)}
+
     def start(self, redis_url: str) -> None:
         if self.voicebridge:
-            assert self.database_url is not None
-            env = {**os.environ, **sms_env(self.database_url, redis_url, self.port)}
+            env = self.env(redis_url)
             upgrade(env)
             self.proc = python("-m", "voicebridge", "serve", env=env)
         elif self.database_url is not None:
@@ -130,6 +139,20 @@ class Server:
                 self.signed.append(signed)
 
 
+def file_all(server: Server, redis_url: str) -> float:
+    """One worker, until the queues are empty: what the timed rounds stored is filed;
+    its seconds."""
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "voicebridge", "worker", "--burst"],
+        env=server.env(redis_url),
+        check=True,
+        capture_output=True,
+        timeout=3600,
+    )
+    return time.perf_counter() - began
+
+
 def upgrade(env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "-m", "voicebridge", "db", "upgrade"],
@@ -161,11 +184,17 @@ def main() -> None:
             for server in servers:
                 warm = server.load(directory, 0, 20_000, WARMUP_SECONDS)
                 server.warm_rate = warm.requests_per_second
+            for server in servers:
+                if server.voicebridge:
+                    file_all(server, redis.url)  # the warm-up's, before the counts
             before = {s.name: settled(s.database_url) for s in servers if s.database_url}
             for round_ in range(1, ROUNDS + 1):
                 for server in servers:
                     load = server.load(directory, round_, server.requests(), SECONDS)
                     server.runs.append(load)
+            for server in servers:
+                if server.voicebridge:
+                    server.filing = file_all(server, redis.url)
             after = {s.name: settled(s.database_url) for s in servers if s.database_url}
         finally:
             for server in servers:
@@ -216,7 +245,8 @@ def report(servers: list[Server], before: dict[str, Counts], after: dict[str, Co
         if server.voicebridge:
             line += (
                 f", {processed} processed, {last.incidents - first.incidents} incidents, "
-                f"{last.reports - first.reports} reports"
+                f"{last.reports - first.reports} reports; one worker filed them in "
+                f"{server.filing:.1f} s ({processed / server.filing:.0f} SMS/s)"
             )
         print(line)
         # wrk counts only the answers it read before its deadline; the server may have

@@ -52,27 +52,29 @@ class Chats:
     def lock_many(
         self, conn: Connection, channel: str, chats: Collection[str], now: datetime
     ) -> dict[str, Chat]:
-        """:meth:`lock` for many chats of a channel at once (three statements)."""
+        """:meth:`lock` for many chats of a channel at once (one statement when they all
+        exist, three when some are new)."""
         if not chats:
             return {}
         c = t.citizen_chats.c
         wanted = sorted(set(chats))
-        have = set(
-            conn.execute(select(c.chat).where(c.channel == channel, c.chat.in_(wanted))).scalars()
-        )
-        missing = [chat for chat in wanted if chat not in have]
+        query = select(t.citizen_chats).where(c.channel == channel, c.chat.in_(wanted))
+        if self.db.dialect == "postgresql":
+            query = query.order_by(c.chat).with_for_update()
+        found = {row.chat: _chat(row) for row in conn.execute(query)}
+        missing = [chat for chat in wanted if chat not in found]
         if missing:
             conn.execute(
                 self._ensure,
                 [
-                    {"channel": channel, "chat": chat, "state": {}, "updated_at": now}
-                    for chat in missing
+                    {"channel": channel, "chat": ch, "state": {}, "updated_at": now}
+                    for ch in missing
                 ],
             )
-        query = select(t.citizen_chats).where(c.channel == channel, c.chat.in_(wanted))
-        if self.db.dialect == "postgresql":
-            query = query.order_by(c.chat).with_for_update()
-        return {row.chat: _chat(row) for row in conn.execute(query)}
+            # new rows, or another replica's created a moment ago: read (and lock) them
+            again = query.where(c.chat.in_(missing))
+            found |= {row.chat: _chat(row) for row in conn.execute(again)}
+        return found
 
     def save_many(
         self, conn: Connection, channel: str, chats: Sequence[Chat], now: datetime

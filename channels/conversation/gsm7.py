@@ -53,8 +53,18 @@ EXTENSION: frozenset[str] = frozenset(
 )
 
 
+# what :func:`to_gsm7` keeps as it is (a text of only these is returned unchanged)
+_KEPT: frozenset[str] = frozenset(
+    ch
+    for ch in BASIC | EXTENSION
+    if ch not in "\n\r\t" and unicodedata.category(ch) not in ("Cc", "Cf")
+)
+
+
 def septets(text: str) -> int | None:
     """The septets ``text`` takes in GSM-7, or None when it cannot be sent in GSM-7."""
+    if BASIC.issuperset(text):  # the usual case, at C speed
+        return len(text)
     count = 0
     for ch in text:
         if ch in BASIC:
@@ -96,6 +106,8 @@ def to_gsm7(text: str) -> str:
     """``text`` in the GSM-7 alphabet: é, ñ, ü, ¿, ¡ kept; á, í, ó, ú written without
     their accent; typographic quotes and dashes as their ASCII look-alikes; line breaks
     as spaces; control characters and what has no GSM-7 look-alike (emoji) dropped."""
+    if _KEPT.issuperset(text):
+        return text
     return "".join(_char(ch) for ch in text)
 
 
