@@ -183,6 +183,8 @@ class ChannelIntake:
         if self._drainer is None or self._drainer.done():
             self._drainer = loop.create_task(self._drain(), name="voicebridge-channel-intake")
         stored = await asyncio.shield(pending.stored)
+        if pending.done.done():  # answered at intake
+            return pending.done.result()
         if not wait:
             return Outcome(stored=stored, processed=None, answered=False)
         try:
