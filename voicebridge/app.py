@@ -6,9 +6,11 @@ import logging
 import os
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from prometheus_client import Counter, Histogram
 
 from voicebridge import webhooks
 from voicebridge.ami.bridge import Bridge
@@ -215,6 +217,44 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
     await session.stop()
 
 
+class _HttpChildren:
+    """The labelled children of one :class:`Metrics`' HTTP request metrics, by their label
+    values. ``labels()`` converts and checks the values and looks the child up under a
+    lock on every call; a child, once made, stays the same object (nothing removes or
+    clears these metrics), so it is looked up here once per (method, route, status)."""
+
+    def __init__(self, requests: Counter, latency: Histogram) -> None:
+        self._requests = requests
+        self._latency = latency
+        self._counts: dict[tuple[str, str, int], Counter] = {}
+        self._times: dict[str, Histogram] = {}
+
+    def count(self, method: str, route: str, status: int) -> Counter:
+        key = (method, route, status)
+        child = self._counts.get(key)
+        if child is None:
+            child = self._counts[key] = self._requests.labels(method, route, str(status))
+        return child
+
+    def time(self, route: str) -> Histogram:
+        child = self._times.get(route)
+        if child is None:
+            child = self._times[route] = self._latency.labels(route)
+        return child
+
+
+_HTTP_CHILDREN: "weakref.WeakKeyDictionary[Metrics, _HttpChildren]" = weakref.WeakKeyDictionary()
+"""Per app's Metrics (a test makes many), forgotten with it."""
+
+
+def _http_children(metrics: Metrics) -> _HttpChildren:
+    children = _HTTP_CHILDREN.get(metrics)
+    if children is None:
+        children = _HttpChildren(metrics.http_requests, metrics.http_latency)
+        _HTTP_CHILDREN[metrics] = children
+    return children
+
+
 @web.middleware
 async def _metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
@@ -226,6 +266,6 @@ async def _metrics_middleware(request: web.Request, handler: Handler) -> web.Str
     finally:
         route = request.match_info.route.resource
         name = route.canonical if route is not None else "unmatched"
-        metrics = request.app[METRICS]
-        metrics.http_requests.labels(request.method, name, str(status)).inc()
-        metrics.http_latency.labels(name).observe(time.perf_counter() - started)
+        children = _http_children(request.app[METRICS])
+        children.count(request.method, name, status).inc()
+        children.time(name).observe(time.perf_counter() - started)

@@ -49,6 +49,8 @@ class InboundSms:
 
 
 def _media(form: Mapping[str, Sequence[str]], num_media: int) -> tuple[tuple[str, str], ...]:
+    if not num_media:
+        return ()  # most messages: text alone
     media = []
     for n in range(num_media):
         url = required(form, f"MediaUrl{n}")
@@ -86,5 +88,5 @@ def parse_inbound(form: Mapping[str, Sequence[str]]) -> InboundSms:
         num_segments=num_segments,
         messaging_service_sid=service,
         opt_out_type=opt_out.upper() if opt_out else None,
-        params={name: list(values) for name, values in form.items()},
+        params={name: [*values] for name, values in form.items()},  # a copy of its own
     )

@@ -4,9 +4,18 @@ Twilio does.
 Twilio signs the URL it called (scheme, host, path, query) followed by every POST
 parameter name and value, names sorted, each name's distinct values sorted, with
 HMAC-SHA1 keyed by the account's auth token, base64 (twilio-python
-``RequestValidator.compute_signature``, which does the computing here). Twilio's back
-end is not consistent about the port: a URL is accepted signed with and without it
-(``:443``/``:80`` added, or any port removed), as ``RequestValidator.validate`` does.
+``RequestValidator.compute_signature``). Twilio's back end is not consistent about the
+port: a URL is accepted signed with and without it (``:443``/``:80`` added, or any port
+removed), as ``RequestValidator.validate`` does.
+
+:func:`sign` is twilio-python's own code (the fake Twilio's signing, and the reference
+the tests hold :func:`verify` to). :func:`verify` computes the same algorithm itself,
+because it runs on every webhook: the parameters' part of the signed text is built once
+per request and each URL variant is prepended to it (the variants of a public URL and
+path are cached), the HMAC is the standard library's one-shot, and the check stops at
+the first (token, variant) that matches: the variants are public and the order is
+fixed, so stopping on success tells nothing about a token, and a wrong signature is
+still compared with every variant under every token.
 
 The URL is never rebuilt from what the request says of itself (a proxy changes scheme,
 host and port): it is the configured public base URL followed by the request's path and
@@ -21,6 +30,8 @@ promised to be constant, and a missing header makes it raise TypeError: this mod
 compares with :func:`hmac.compare_digest` and answers False for a missing signature.
 """
 
+import base64
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterator, Mapping, Sequence
@@ -48,6 +59,11 @@ SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 """Present when the webhook is signed with a SharedKey rather than the auth token
 (twilio 9.13): ``key=<sharedKeyId>,algorithm=HMAC_SHA256``."""
 SUPPORTED = frozenset({"HMAC_SHA1", "HMAC_SHA256"})
+_DIGESTS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
+"""The hash of each supported algorithm, by the name :func:`hmac.digest` takes."""
+VARIANTS_CACHED = 256
+"""(public URL, path and query) pairs whose URL variants are kept: the path of a
+webhook is fixed, but its query is whatever the caller sent."""
 
 
 class _Params:
@@ -87,25 +103,56 @@ def sign(
 def _algorithm(settings: str | None) -> str | None:
     """The algorithm a ``X-Twilio-Webhooks-Signature-Settings`` header names (HMAC-SHA1
     without one); None when this code does not know it."""
+    if not settings:
+        return "HMAC_SHA1"  # what get_signature_algorithm answers for no header
     name: str = get_signature_algorithm(settings).upper()
     return name if name in SUPPORTED else None
 
 
-def _variants(url: str) -> tuple[str, ...]:
-    parsed = urlsplit(url)
+@functools.lru_cache(maxsize=VARIANTS_CACHED)
+def _variants(public_url: str, path: str) -> tuple[str, ...]:
+    """The URL Twilio called (:func:`public_request_url`) without and with its port, as
+    ``RequestValidator.validate`` tries them (one when both are the same)."""
+    parsed = urlsplit(public_request_url(public_url, path))
     return tuple(dict.fromkeys((remove_port(parsed), add_port(parsed))))
 
 
+def _signed_params(params: Mapping[str, Sequence[str]]) -> bytes:
+    """The parameters' part of the text Twilio signs, UTF-8: each name (sorted) followed
+    by each of its distinct values (sorted), as ``RequestValidator.compute_signature``
+    appends them to the URL."""
+    parts: list[str] = []
+    for name in sorted(params):
+        values = params[name]
+        if len(values) == 1:
+            parts.append(name + values[0])
+        else:
+            parts.extend(name + value for value in sorted(set(values)))
+    return "".join(parts).encode("utf-8")
+
+
+def _signature(key: bytes, url: bytes, data: bytes, digest: str) -> bytes:
+    """``RequestValidator.compute_signature`` of the URL and the parameters' part
+    (:func:`_signed_params`), ASCII base64."""
+    return base64.b64encode(hmac.digest(key, url + data, digest))
+
+
 def _matches(
-    signature: str, token: str, urls: Sequence[str], params: _Params, algorithm: str
+    signature: str, tokens: Sequence[str], urls: Sequence[str], data: bytes, algorithm: str
 ) -> bool:
+    """Whether ``signature`` is the HMAC of any of ``urls`` followed by ``data`` under any
+    non-empty token; compared in constant time, stopping at the first match."""
+    keys = [token.encode("utf-8") for token in tokens if token]
+    if not keys:
+        return False
     given = signature.encode("utf-8")
-    validator = RequestValidator(token)
-    found = False
-    for url in urls:  # every variant is computed and compared: no early exit
-        computed: str = validator.compute_signature(url, params, algorithm)
-        found |= hmac.compare_digest(computed.encode("utf-8"), given)
-    return found
+    digest = _DIGESTS[algorithm]
+    encoded = [url.encode("utf-8") for url in urls]
+    for key in keys:
+        for url in encoded:
+            if hmac.compare_digest(_signature(key, url, data, digest), given):
+                return True
+    return False
 
 
 def verify(
@@ -128,9 +175,10 @@ def verify(
     algorithm = _algorithm(settings)
     if not signature or algorithm is None:
         return False
-    urls = _variants(public_request_url(public_url, path))
-    wrapped = _Params(params)
-    return any(_matches(signature, token, urls, wrapped, algorithm) for token in tokens if token)
+    urls = _variants(public_url, path)
+    if not any(tokens):
+        return False
+    return _matches(signature, tokens, urls, _signed_params(params), algorithm)
 
 
 def verify_body(
@@ -154,7 +202,4 @@ def verify_body(
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     if not hmac.compare_digest(digest.encode("ascii"), claimed[0].encode("utf-8")):
         return False
-    urls = _variants(url)
-    return any(
-        _matches(signature, token, urls, _Params({}), algorithm) for token in tokens if token
-    )
+    return _matches(signature, tokens, _variants(public_url, path), b"", algorithm)

@@ -3,13 +3,17 @@ sender (each an outbound message of direction ``outbound-reply``). Pure.
 
 Serve :func:`twiml_reply`'s text as ``text/xml``; no reply is ``<Response />``, which
 tells Twilio to send nothing (CHANNELS.md B3).
+
+The document is written here, byte for byte what twilio-python's ``MessagingResponse``
+(``to_xml``, ElementTree in UTF-8) makes of the same texts, without building the tree:
+the declaration, and each body with ``&``, ``<`` and ``>`` escaped (quotes and non-ASCII
+characters as they are); the tests hold it to ``MessagingResponse``.
 """
 
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-
-from twilio.twiml.messaging_response import MessagingResponse  # type: ignore[import-untyped]
+from xml.sax.saxutils import escape
 
 from channels.twilio.errors import BadForm
 
@@ -21,16 +25,21 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot carry (most control characters, lone surrogates)."""
 
 
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+_NOTHING = _DECLARATION + "<Response />"
+
+
 def twiml_reply(texts: Sequence[str]) -> str:
     """The TwiML document answering with one ``<Message>`` per text, in order (empty
     texts skipped; characters XML cannot carry removed)."""
-    response = MessagingResponse()
+    messages = []
     for text in texts:
         clean = _NOT_XML.sub("", text)
         if clean:
-            response.message(clean)
-    xml: str = response.to_xml()
-    return xml
+            messages.append("<Message>" + escape(clean) + "</Message>")
+    if not messages:
+        return _NOTHING
+    return _DECLARATION + "<Response>" + "".join(messages) + "</Response>"
 
 
 def parse_twiml(document: str | bytes) -> tuple[str, ...]:

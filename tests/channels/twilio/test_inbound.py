@@ -1,7 +1,8 @@
 """Inbound SMS webhook forms: a real one (the key set of CHANNELS.md B2), with media,
 through a Messaging Service, and a table of malformed ones naming the field."""
 
-from urllib.parse import urlencode
+import random
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -153,3 +154,81 @@ def test_a_form_body_that_cannot_be_read(body: bytes, message: str) -> None:
     with pytest.raises(BadForm) as caught:
         parse_form(body)
     assert (caught.value.field, caught.value.message) == ("(formulario)", message)
+
+
+def _parse_qsl_form(body: bytes) -> dict[str, list[str]] | tuple[str, str]:
+    """What parse_form answered when it was parse_qsl's reading collected into a dict
+    (or the BadForm it raised), the reference for the one-pass reader."""
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except UnicodeDecodeError:
+        return ("(formulario)", "el cuerpo no es UTF-8 válido")
+    except ValueError:
+        return ("(formulario)", f"más de {MAX_FIELDS} parámetros")
+    form: dict[str, list[str]] = {}
+    for name, value in pairs:
+        form.setdefault(name, []).append(value)
+    return form
+
+
+def _parsed(body: bytes) -> dict[str, list[str]] | tuple[str, str]:
+    try:
+        return parse_form(body)
+    except BadForm as exc:
+        return (exc.field, exc.message)
+
+
+PIECES = (
+    "a", "Body", "From", "=", "==", "&", "&&", "+", "++", "%", "%2", "%2B", "%2b", "%20",
+    "%26", "%3D", "%25", "%C3", "%B1", "%C3%B1", "%C3%A9", "%F0%9F%9A%91", "%F0%9F", "%FF",
+    "%ED%A0%80", "%zz", "%%", "%0A", "%00", "ñ", "é", "🚑", "漢", ";", " ", "?", "#", "\t",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        REAL.encode(),
+        b"",
+        b"&",
+        b"&&a=1&&",
+        b"=",
+        b"=1&=2&a",
+        b"a==b&c=d=e",
+        b"a+b=c+d&a%2Bb=c%2Bd",
+        b"a=%zz&b=%&c=%2&d=100%",
+        b"Body=%C3%B1%C3",
+        b"Body=%C3+%B1",
+        b"Body=\xc3\xb1%C3%B1",
+        b"Body=%C3\xb1",
+        b"Body=\xff",
+        b"Body=%ED%A0%80",
+        b"Body=%F0%9F%9A%91&Body=&Body",
+        "Ñandú=ñ+é&ñ=1".encode(),
+        b"&".join([b"a=1"] * MAX_FIELDS),
+        b"&".join([b"a=1"] * MAX_FIELDS) + b"&",
+        b"&".join([b"a=1"] * (MAX_FIELDS - 1)) + b"&" + b"%FF=1",
+        b"&".join([b"a=1"] * (MAX_FIELDS + 1)) + b"&" + b"%FF=1",
+        b"&" * (MAX_FIELDS - 1),
+        b"&" * MAX_FIELDS,
+    ],
+)
+def test_the_form_is_read_as_parse_qsl_reads_it(body: bytes) -> None:
+    assert _parsed(body) == _parse_qsl_form(body)
+
+
+def test_generated_bodies_are_read_as_parse_qsl_reads_them() -> None:
+    rng = random.Random(20260509)
+    for _ in range(3000):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randrange(0, 16)))
+        body = text.encode("utf-8")
+        if rng.random() < 0.1:  # a raw byte that is not UTF-8 somewhere
+            at = rng.randrange(len(body) + 1)
+            body = body[:at] + bytes([rng.randrange(0x80, 0x100)]) + body[at:]
+        assert _parsed(body) == _parse_qsl_form(body), body

@@ -1,8 +1,21 @@
 """X-Twilio-Signature: twilio-python's own test vectors (tests/unit/test_request_validator.py),
 the port variants Twilio's back end produces, token rotation, and what is refused."""
 
-import pytest
+import random
+from urllib.parse import urlencode, urlsplit
 
+import pytest
+from multidict import MultiDict
+from twilio.request_validator import (  # type: ignore[import-untyped]
+    HMAC_SHA1,
+    HMAC_SHA256,
+    RequestValidator,
+    add_port,
+    remove_port,
+)
+
+from channels.twilio import signature as signature_module
+from channels.twilio.form import parse_form
 from channels.twilio.signature import public_request_url, sign, verify, verify_body
 
 TOKEN = "12345"
@@ -158,3 +171,155 @@ def test_a_shared_key_signature_with_hmac_sha256() -> None:
     assert not check(signature, secret, "key=k,algorithm=HMAC_MD5")
     assert check(EXPECTED, TOKEN, "")  # an empty header: the auth token's HMAC-SHA1
     assert check(EXPECTED, TOKEN, "key=k")
+
+
+# verify's own computation, held to twilio-python's RequestValidator on a table: the
+# vectors above, and generated forms (repeated names and values, empty values, Spanish,
+# emoji, the characters a form encodes), every URL with and without its port, both
+# algorithms.
+
+ALGORITHMS = (HMAC_SHA1, HMAC_SHA256)
+URLS = (
+    "https://mycompany.com/myapp.php?foo=1&bar=2",
+    "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+    "http://mycompany.com:80/myapp.php?foo=1&bar=2",
+    "http://mycompany.com:1234/myapp.php?foo=1&bar=2",
+    "https://vb.example.pe/webhooks/twilio/sms",
+    "https://vb.example.pe:443/lima/webhooks/twilio/sms?x=%C3%B1&y=",
+    "http://127.0.0.1:8080/webhooks/twilio/sms",
+)
+NAMES = ("Body", "body", "From", "To", "Sid", "SidAccount", "MediaUrl0", "Ñandú", "a", "")
+VALUES = (
+    "",
+    "1234",
+    "+51987654321",
+    "¿Algún herido? Sí, en Jr. Huallaga 450 — ¡rápido!",
+    "ñ",
+    "🚑🔥",
+    "a&b=c+d%20e",
+    "<b>\"x\" 'y'</b>",
+    " espacios ",
+    "línea\nnueva\ttab",
+    "漢字",
+)
+
+
+def _generated_forms(count: int) -> list[dict[str, list[str]]]:
+    rng = random.Random(20260509)
+    forms = []
+    for _ in range(count):
+        pairs = [(rng.choice(NAMES), rng.choice(VALUES)) for _ in range(rng.randrange(0, 12))]
+        if pairs and rng.random() < 0.5:
+            pairs.append(rng.choice(pairs))  # a name and a value given twice
+        # what the webhook verifies: the body as parse_form reads it
+        forms.append(parse_form(urlencode(pairs).encode("utf-8")))
+    return forms
+
+
+FORMS = [
+    PARAMS,
+    {"Sid": ["CA123"], "SidAccount": ["AC123"], "Digits": ["5678", "1234"]},
+    {"Sid": ["CA123"], "SidAccount": ["AC123"], "Digits": ["1234", "5678", "1234"]},
+    {},
+    {"Body": [""], "To": ["", ""]},
+    *_generated_forms(40),
+]
+
+
+def _split(url: str) -> tuple[str, str]:
+    """``url`` as verify takes it: the public base URL, and the path with its query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}", url[len(f"{parts.scheme}://{parts.netloc}") :]
+
+
+def _other_form(url: str) -> str:
+    """The URL with its port if it has none, without it if it has one."""
+    parts = urlsplit(url)
+    return add_port(parts) if parts.port is None else remove_port(parts)  # type: ignore[no-any-return]
+
+
+def _multidict(params: dict[str, list[str]]) -> MultiDict[str]:
+    """The form as RequestValidator reads one from a web framework (``getall``)."""
+    return MultiDict([(name, value) for name, values in params.items() for value in values])
+
+
+def _fast(token: str, url: str, params: dict[str, list[str]], algorithm: str) -> str:
+    data = signature_module._signed_params(params)
+    digest = signature_module._DIGESTS[algorithm]
+    return signature_module._signature(token.encode(), url.encode(), data, digest).decode()
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("url", URLS)
+def test_the_fast_signature_is_twilios(url: str, algorithm: str) -> None:
+    for token in (TOKEN, "fedcba9876543210" * 2, "clave-ñ"):
+        validator = RequestValidator(token)
+        for params in FORMS:
+            for signed_url in (url, _other_form(url)):
+                expected = validator.compute_signature(signed_url, _multidict(params), algorithm)
+                assert _fast(token, signed_url, params, algorithm) == expected
+                assert sign(token, signed_url, params, algorithm) == expected
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("url", URLS)
+def test_verify_agrees_with_request_validator(url: str, algorithm: str) -> None:
+    settings = None if algorithm == HMAC_SHA1 else f"key=k1,algorithm={algorithm}"
+    public_url, path = _split(url)
+    for params in FORMS:
+        right = sign(TOKEN, url, params, algorithm)
+        with_other_port = sign(TOKEN, _other_form(url), params, algorithm)
+        other_token = sign("54321", url, params, algorithm)
+        changed = right[:5] + ("A" if right[5] != "A" else "B") + right[6:]
+        for signature in (right, with_other_port, other_token, changed, right[:-1]):
+            for tokens in ([TOKEN], ["54321", TOKEN], ["", TOKEN, "x"], ["x"]):
+                expected = any(
+                    RequestValidator(token).validate(url, _multidict(params), signature, algorithm)
+                    for token in tokens
+                    if token
+                )
+                assert (
+                    verify(
+                        public_url=public_url,
+                        path=path,
+                        params=params,
+                        signature=signature,
+                        tokens=tokens,
+                        settings=settings,
+                    )
+                    is expected
+                ), (url, params, signature, tokens)
+        assert right != other_token
+
+
+def test_a_match_stops_the_check_a_wrong_signature_checks_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopping on success tells nothing about the token (the variants are public and
+    tried in a fixed order); a wrong signature is computed for every variant and token."""
+    calls: list[tuple[bytes, bytes]] = []
+    computed = signature_module._signature
+
+    def counting(key: bytes, url: bytes, data: bytes, digest: str) -> bytes:
+        calls.append((key, url))
+        return computed(key, url, data, digest)
+
+    monkeypatch.setattr(signature_module, "_signature", counting)
+
+    def check(signature: str, tokens: list[str]) -> bool:
+        calls.clear()
+        return verify(public_url=BASE, path=PATH, params=PARAMS, signature=signature, tokens=tokens)
+
+    assert check(EXPECTED, [TOKEN, "new-token"])
+    assert calls == [(b"12345", b"https://mycompany.com/myapp.php?foo=1&bar=2")]
+    assert check("kvajT1Ptam85bY51eRf/AJRuM3w=", ["new-token", TOKEN])  # :443, second token
+    assert len(calls) == 4
+    assert not check("A" * 28, ["new-token", "", TOKEN])
+    assert calls == [
+        (key, url)
+        for key in (b"new-token", b"12345")
+        for url in (
+            b"https://mycompany.com/myapp.php?foo=1&bar=2",
+            b"https://mycompany.com:443/myapp.php?foo=1&bar=2",
+        )
+    ]
