@@ -41,6 +41,7 @@ else None.
 import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import extractOne
@@ -602,12 +603,14 @@ _NAME_ENDS = _set(
     "s/n sn # ° º altura mercado colegio parque puente estacion lleno llena cerca todas "
     "cuadra cuadras cdra cda mz mza manzana lote lt lte sector grupo"
 )
-_TOKEN = re.compile(r"[^\W_]+(?:/[^\W_]+)?|[#°º]")
+_TOKEN = re.compile(r"([^\W_]+(?:/[^\W_]+)?|[#°º])")  # captured: split keeps them
 _CUT = re.compile(r"[,;:!?()\n]")
+_NUMBER = re.compile(r"\d")
+_MZ = re.compile(r"\bMz\. ")
+_SHORT_WORD = 30  # letters: a word folded once for all its messages, if not longer
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):
     raw: str
     low: str  # folded
     cut: bool  # a comma, a colon... before it
@@ -620,12 +623,18 @@ class _Tokens(list[_Tok]):
 
 
 def _tokens(text: str) -> _Tokens:
+    parts = _TOKEN.split(text)  # what is before the first token, the token, ...
     tokens = []
-    last = 0
-    for m in _TOKEN.finditer(text):
-        tokens.append(_Tok(m.group(), fold(m.group()), bool(_CUT.search(text, last, m.start()))))
-        last = m.end()
+    for before, raw in zip(parts[0::2], parts[1::2], strict=False):
+        low = _fold_word(raw) if len(raw) <= _SHORT_WORD else fold(raw)
+        cut = before != " " and _CUT.search(before) is not None
+        tokens.append(_Tok(raw, low, cut))
     return _Tokens(tokens)
+
+
+@functools.lru_cache(maxsize=16384)  # words recur (a long one seldom does: not cached)
+def _fold_word(word: str) -> str:
+    return fold(word)
 
 
 def _tidy(word: _Tok, first: bool) -> str:
@@ -703,9 +712,11 @@ def _block(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     parts: list[str] = []
     while i + 1 < len(tokens) and (parts == [] or not tokens[i].cut):
         kind = _BLOCK.get(tokens[i].low) or _BLOCK_MORE.get(tokens[i].low)
+        if kind is None:
+            break
         value = tokens[i + 1]
         plausible = _BLOCK_VALUE.fullmatch(value.low) and value.low not in _CONNECTORS
-        if kind is None or value.cut or not plausible:
+        if value.cut or not plausible:
             break
         parts.append(f"{kind} {value.raw.upper()}")
         i += 2
@@ -772,6 +783,10 @@ def _settlement(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     return None
 
 
+# the words a street, a block, a settlement or "cuadra 3 de la av. brasil" start with
+_STARTS = frozenset((*_ROADS, *_NAMED_FIRST, *_CUADRA, *_BLOCK, *_BLOCK_MORE, *_SETTLEMENT_FIRST))
+
+
 def find_address(text: str) -> str | None:
     """The first street address in ``text``, tidy: ``"robo en av abancay 123 cercado"``
     -> ``"Av. Abancay 123"``; ``"jr. huallaga 450"`` -> ``"Jr. Huallaga 450"``; ``"la
@@ -786,10 +801,13 @@ def find_address(text: str) -> str | None:
     i = 0
     while i < len(tokens):
         low = tokens[i].low
+        if low not in _STARTS:
+            i += 1
+            continue
         found: tuple[str, int] | None
         if street is None and (found := _street(tokens, i)) is not None:
             street, i = found
-            if block is None and re.search(r"\bMz\. ", street):
+            if block is None and _MZ.search(street):
                 block = ""
             continue
         if street is None and low in _CUADRA and (found := _number(tokens, i)) is not None:
@@ -797,7 +815,7 @@ def find_address(text: str) -> str | None:
             while k < len(tokens) and tokens[k].low in ("de", "del", "la") and not tokens[k].cut:
                 k += 1
             if k > found[1] and k < len(tokens) and (road := _street(tokens, k)) is not None:
-                street = road[0] if re.search(r"\d", road[0]) else f"{road[0]} {found[0]}"
+                street = road[0] if _NUMBER.search(road[0]) else f"{road[0]} {found[0]}"
                 i = road[1]
                 continue
         if block is None and (found := _block(tokens, i)) is not None:
