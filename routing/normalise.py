@@ -453,8 +453,9 @@ _ONE_UP_PHRASES = ("menor de edad", "adulto mayor", "senor mayor", "senora mayor
 _DENIED = frozenset(("no", "sin", "ni", "ningun", "ninguno", "ninguna", "nadie"))
 _CRITICAL_SLOT = _slot(_CRITICAL)
 _ONE_UP_SLOT = _slot(_ONE_UP)
-_CRITICAL_PATTERNS = [(p, re.compile(rf"\b{p}\b")) for p in _CRITICAL_PHRASES]
-_ONE_UP_PATTERNS = [(p, re.compile(rf"\b{p}\b")) for p in _ONE_UP_PHRASES]
+# (phrase, its words, where it is): looked for only in a text with all its words
+_CRITICAL_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _CRITICAL_PHRASES]
+_ONE_UP_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _ONE_UP_PHRASES]
 _MINOR = re.compile(r"\b(\d{1,2}) anos\b")
 _LEVELS = (Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL)
 
@@ -469,9 +470,15 @@ def _raises(word: str) -> int:
 def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
     text = " ".join(words)
-    critical = [p for p, pattern in _CRITICAL_PATTERNS if pattern.search(text)]
-    one_up = [p for p, pattern in _ONE_UP_PATTERNS if pattern.search(text)]
-    one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
+    present = set(words)
+    critical = [
+        p for p, needs, pattern in _CRITICAL_PATTERNS if needs <= present and pattern.search(text)
+    ]
+    one_up = [
+        p for p, needs, pattern in _ONE_UP_PATTERNS if needs <= present and pattern.search(text)
+    ]
+    if "anos" in present:
+        one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
     for n, word in enumerate(words):
         kind = _raises(word)
         if not kind:
