@@ -403,15 +403,20 @@ def _slots_of(word: str) -> frozenset[int]:
 
 def _find(phrase: tuple[int, ...], words: list[frozenset[int]]) -> int | None:
     """Where the phrase first appears in ``words`` (each the slots it fills), or None."""
-    k = len(phrase)
-    for start in range(len(words) - k + 1):
-        if all(slot in words[start + i] for i, slot in enumerate(phrase)):
+    first, rest = phrase[0], phrase[1:]
+    for start in range(len(words) - len(rest)):
+        if first in words[start] and all(
+            slot in words[start + i] for i, slot in enumerate(rest, 1)
+        ):
             return start
     return None
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", fold(text))
+    return _WORD.findall(fold(text))
 
 
 def _content(words: list[str]) -> list[frozenset[int]]:
