@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from routing.errors import InvalidValue
-from routing.text import fold, sounds
+from routing.text import fold, sounds, strip_accents
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -157,7 +157,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(fold(text)))
+    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
+    return tuple(_WORD.findall(strip_accents(text).casefold()))
 
 
 _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(
@@ -225,7 +226,6 @@ _NOT_FIRST = {"de", "del", "en", "a", "al", "y", "o", "un", "una", "mi", "su", "
               "que", "se", "me", "le", "lo", "las", "hay", "esta", "es"}  # fmt: skip
 _ABBREVIATION = re.compile(r"\b([a-z])\.\s?([a-z])\.\s?([a-z])\b\.?", re.IGNORECASE)  # S.J.L.
 _PARTS = re.compile(r"[,;\n/()]")
-_DISTRITO = re.compile(r"\bdistrito( de)?$")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -244,12 +244,13 @@ def find_in_text(text: str) -> TextMatch | None:
     la`` in a street's name (``Av. Próceres de la Independencia``), names the street.
     When several districts are named, the one named last wins (addresses end with the
     district), unless the text says ``distrito de ...``; None when no district is named."""
-    text = _ABBREVIATION.sub(r"\1\2\3", text)
+    if "." in text:
+        text = _ABBREVIATION.sub(r"\1\2\3", text)
     found: list[tuple[int, int, District, str, bool]] = []  # (part, start, district, ...)
     for n, part in enumerate(_PARTS.split(text)):
         words = _words(part)
         for start, end, district, slip in _named(words):
-            if _DISTRITO.search(" ".join(words[:start])):
+            if _says_distrito(words[:start]):
                 return TextMatch(district=district, words=" ".join(words[start:end]), misspelt=slip)
             found.append((n, start, district, " ".join(words[start:end]), slip))
     if not found:
@@ -258,17 +259,24 @@ def find_in_text(text: str) -> TextMatch | None:
     return TextMatch(district=district, words=named, misspelt=slip)
 
 
+def _says_distrito(before: tuple[str, ...]) -> bool:
+    """Whether the words ``before`` a name end with ``distrito`` or ``distrito de``."""
+    return before[-1:] == ("distrito",) or before[-2:] == ("distrito", "de")
+
+
 def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     """The districts ``words`` name, as (start, end, district, misspelt), in order. Where
     names overlap the longest wins, then the best spelt: ``sanjuan de lurigancho`` (a
     slip: spelt together) wins the ``lurigancho`` in it."""
     candidates: list[tuple[int, float, int, int, District]] = []  # (length, slips, start, ...)
     for start, word in enumerate(words):
-        for name, district in _BY_FIRST_WORD.get(word, ()):
+        if word not in _BY_FIRST_WORD:
+            continue
+        for name, district in _BY_FIRST_WORD[word]:
             if words[start : start + len(name)] == name:
                 candidates.append((len("".join(name)), 0, start, start + len(name), district))
-    for start, first in enumerate(words):
-        if first in _NOT_FIRST or not _may_start(first):
+    for start, names in enumerate(map(_may_start, words)):
+        if not names:
             continue
         length = 0  # of words[start:end] together
         for end in range(start + 1, min(start + 5, len(words)) + 1):
@@ -296,7 +304,9 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
 def _may_start(word: str) -> tuple[_Fuzzy, ...]:
     """The official names a misspelling starting with the folded ``word`` may be of:
     those starting with its letter (as written or as they sound) that it may start
-    (:meth:`_Fuzzy.may_start`)."""
+    (:meth:`_Fuzzy.may_start`); none from the little words no name starts with."""
+    if word in _NOT_FIRST:
+        return ()
     heard = sounds(word)
     return tuple(f for f in _FUZZY_BY_START.get(word[0], ()) if f.may_start(word, heard))
 
