@@ -51,7 +51,7 @@ from routing.districts import district_by_code, find_in_text, name_at
 from routing.models import Priority
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
 from routing.resolve import DistrictSource
-from routing.text import fold, printable, sounds
+from routing.text import fold, printable, sounds, strip_accents
 
 SUMMARY_MAX = 500  # characters of the text kept for operators
 READ_MAX = 4096  # characters read: Telegram's longest message (an SMS through Twilio: 1,600)
@@ -416,7 +416,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
+    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
+    return _WORD.findall(strip_accents(text).casefold())
 
 
 def _content(words: list[str]) -> list[frozenset[int]]:
@@ -484,10 +485,10 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     ]
     if "anos" in present:
         one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
-    for n, word in enumerate(words):
-        kind = _raises(word)
+    for n, kind in enumerate(map(_raises, words)):
         if not kind:
             continue
+        word = words[n]
         denied = any(w in _DENIED for w in words[max(0, n - 2) : n])
         if denied or (n and words[n - 1] == "se" and word.startswith("arm")):
             continue  # "no hay heridos", "sin heridos", "se arma la bronca"
