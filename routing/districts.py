@@ -353,14 +353,10 @@ def _names_a_street(words: tuple[str, ...], start: int) -> bool:
 def name_at(words: Sequence[str], start: int) -> int:
     """How many of the folded ``words`` from ``start`` spell a district's name, alias or
     known place (``["la", "victoria", "123"]`` -> 2); 0 when none starts there."""
-    if start >= len(words):
+    if start >= len(words) or words[start] not in _BY_FIRST_WORD:
         return 0
     spelt = tuple(words[start : start + _LONGEST])
     return max(
-        (
-            len(name)
-            for name, _ in _BY_FIRST_WORD.get(words[start], ())
-            if spelt[: len(name)] == name
-        ),
+        (len(name) for name, _ in _BY_FIRST_WORD[words[start]] if spelt[: len(name)] == name),
         default=0,
     )

@@ -693,6 +693,7 @@ def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> tuple[list[_Tok
     return words, j
 
 
+@functools.lru_cache(maxsize=8192)
 def _is_cue(word: str) -> bool:
     """Whether a folded word is one of the cues' (spelt right or as it sounds)."""
     sound = sounds(word)
@@ -753,7 +754,7 @@ def _street(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     low = tokens.low
     if low[i] not in _ROADS and low[i] not in _NAMED_FIRST:
         return None
-    for words, tidy in _NAMED_ROADS.items():
+    for words, tidy in _NAMED_ROADS.items() if low[i] in _NAMED_FIRST else ():
         if tuple(low[i : i + len(words)]) == words:
             text, j = tidy, i + len(words)
             break
