@@ -41,7 +41,6 @@ else None.
 import functools
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import extractOne
@@ -594,6 +593,7 @@ _SETTLEMENT_FIRST = {words[0] for words in _SETTLEMENTS}
 _BLOCK = {"mz": "Mz.", "mza": "Mz.", "manzana": "Mz.", "lt": "Lt.", "lte": "Lt.", "lote": "Lt."}
 _BLOCK_MORE = {"sector": "Sector", "grupo": "Grupo"}
 _CUADRA = {"cuadra", "cdra", "cda", "cuadras"}
+_COUNTED = _CUADRA | {"km", "kilometro"}  # "cuadra 5", "km 22"
 _NUMBER_WORDS = {
     w: str(n)
     for n, w in enumerate(
@@ -623,26 +623,24 @@ _MZ = re.compile(r"\bMz\. ")
 _SHORT_WORD = 30  # letters: a word folded once for all its messages, if not longer
 
 
-class _Tok(NamedTuple):
-    raw: str
-    low: str  # folded
-    cut: bool  # a comma, a colon... before it
+class _Tokens(list[str]):
+    """A text's words (and its ``#``, ``°``), as written; ``low`` has each folded, and
+    ``cut`` whether a comma, a colon... comes before it."""
 
-
-class _Tokens(list[_Tok]):
-    def __init__(self, tokens: list[_Tok]) -> None:
-        super().__init__(tokens)
-        self.low = [t.low for t in tokens]  # each token folded
+    def __init__(self, raw: list[str], low: list[str], cut: list[bool]) -> None:
+        super().__init__(raw)
+        self.low = low
+        self.cut = cut
 
 
 def _tokens(text: str) -> _Tokens:
     parts = _TOKEN.split(text)  # what is before the first token, the token, ...
-    tokens = []
-    for before, raw in zip(parts[0::2], parts[1::2], strict=False):
-        low = _fold_word(raw) if len(raw) <= _SHORT_WORD else fold(raw)
-        cut = before != " " and _CUT.search(before) is not None
-        tokens.append(_Tok(raw, low, cut))
-    return _Tokens(tokens)
+    raw = parts[1::2]
+    return _Tokens(
+        raw,
+        [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw],
+        [before != " " and _CUT.search(before) is not None for before in parts[0:-1:2]],
+    )
 
 
 @functools.lru_cache(maxsize=16384)  # words recur (a long one seldom does: not cached)
@@ -650,47 +648,46 @@ def _fold_word(word: str) -> str:
     return fold(word)
 
 
-def _tidy(word: _Tok, first: bool) -> str:
+def _tidy(raw: str, low: str, first: bool) -> str:
     """``PRÓCERES`` -> ``Próceres``; ``de``, ``del``, ``y`` stay small, and the articles
     too but first: ``Jr. de la Unión``, ``Calle Las Begonias``."""
-    if word.low in _CONNECTORS and (not first or word.low in ("de", "del", "y")):
-        return word.low
-    if word.raw.isdigit():
-        return word.raw
-    lower = word.raw.lower()
+    if low in _CONNECTORS and (not first or low in ("de", "del", "y")):
+        return low
+    if raw.isdigit():
+        return raw
+    lower = raw.lower()
     return lower[:1].upper() + lower[1:]
 
 
-def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> tuple[list[_Tok], int]:
-    """A street's or settlement's name from ``tokens[i]``: ``Los Pinos``, ``28 de Julio``,
-    ``Próceres de la Independencia``, and when ``numbered`` a number alone (``Calle 5``);
-    ([], i) if none."""
-    words: list[_Tok] = []
+def _tidy_name(tokens: _Tokens, start: int, end: int) -> str:
+    """``tokens[start:end]``, a name, tidy (:func:`_tidy`)."""
+    return " ".join(_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end))
+
+
+def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> int:
+    """Where a street's or settlement's name from ``tokens[i]`` ends: ``Los Pinos``,
+    ``28 de Julio``, ``Próceres de la Independencia``, and when ``numbered`` a number
+    alone (``Calle 5``); ``i`` if none starts there."""
+    low, cut = tokens.low, tokens.cut
     j = i
-    if j < len(tokens) and tokens[j].raw.isdigit() and not tokens[j].cut:
-        if j + 2 < len(tokens) and tokens[j + 1].low == "de" and not tokens[j + 2].cut:
-            return tokens[j : j + 3], j + 3  # "28 de Julio", "9 de Octubre"
-        return (tokens[j : j + 1], j + 1) if numbered else ([], i)
-    low = tokens.low
-    while j < len(tokens) and len(words) < 6:
-        t = tokens[j]
-        if t.cut or t.raw.isdigit() or t.low in _NAME_ENDS or t.low in _ROADS:
+    if j < len(tokens) and tokens[j].isdigit() and not cut[j]:
+        if j + 2 < len(tokens) and low[j + 1] == "de" and not cut[j + 2]:
+            return j + 3  # "28 de Julio", "9 de Octubre"
+        return j + 1 if numbered else i
+    while j < len(tokens) and j - i < 6:
+        if cut[j] or tokens[j].isdigit() or low[j] in _NAME_ENDS or low[j] in _ROADS:
             break
         # a district's name ends the street's ("calle schell miraflores"), but after "de
         # la" it is the street's ("Av. Próceres de la Independencia")
-        of_the = len(words) >= 2 and words[-2].low == "de" and words[-1].low in _ARTICLES
-        if words and not of_the and name_at(low, j):
+        of_the = j - i >= 2 and low[j - 2] == "de" and low[j - 1] in _ARTICLES
+        if j > i and not of_the and name_at(low, j):
             break
-        if words and not of_the and _is_cue(t.low):
+        if j > i and not of_the and _is_cue(low[j]):
             break  # "av. larco choque de combi"
-        words.append(t)
         j += 1
-    while words and words[-1].low in _CONNECTORS:
-        words.pop()
+    while j > i and low[j - 1] in _CONNECTORS:
         j -= 1
-    if not [w for w in words if w.low not in _CONNECTORS]:
-        return [], i
-    return words, j
+    return j
 
 
 @functools.lru_cache(maxsize=8192)
@@ -702,48 +699,51 @@ def _is_cue(word: str) -> bool:
 
 def _number(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     """A number after a street's name: ``123``, ``nro 123``, ``cuadra 5``, ``km 22``."""
-    if i >= len(tokens) or tokens[i].cut:
+    if i >= len(tokens) or tokens.cut[i]:
         return None
-    t = tokens[i]
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-    if t.raw.isdigit() and len(t.raw) <= 5:
-        return t.raw, i + 1
-    if t.low == "s/n":
+    raw, low = tokens[i], tokens.low[i]
+    more = i + 1 < len(tokens)
+    if raw.isdigit() and len(raw) <= 5:
+        return raw, i + 1
+    if low == "s/n":
         return "s/n", i + 1
-    if nxt is not None and t.low in ("nro", "numero", "no", "n", "#"):
-        k = i + 1 + (nxt.low in ("°", "º"))
-        if k < len(tokens) and tokens[k].raw.isdigit():
-            return tokens[k].raw, k + 1
-    if nxt is not None and t.low in _CUADRA | {"km", "kilometro"}:
-        value = nxt.raw if nxt.raw.isdigit() else _NUMBER_WORDS.get(nxt.low)
+    if more and low in ("nro", "numero", "no", "n", "#"):
+        k = i + 1 + (tokens.low[i + 1] in ("°", "º"))
+        if k < len(tokens) and tokens[k].isdigit():
+            return tokens[k], k + 1
+    if more and low in _COUNTED:
+        nxt = tokens[i + 1]
+        value = nxt if nxt.isdigit() else _NUMBER_WORDS.get(tokens.low[i + 1])
         if value is not None:
-            return f"{'km' if t.low in ('km', 'kilometro') else 'cuadra'} {value}", i + 2
+            return f"{'km' if low in ('km', 'kilometro') else 'cuadra'} {value}", i + 2
     return None
 
 
 def _block(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     """``mz. A lote 5`` -> ``Mz. A Lt. 5``; ``sector 3 grupo 1``."""
+    low, cut = tokens.low, tokens.cut
     parts: list[str] = []
-    while i + 1 < len(tokens) and (parts == [] or not tokens[i].cut):
-        kind = _BLOCK.get(tokens[i].low) or _BLOCK_MORE.get(tokens[i].low)
+    while i + 1 < len(tokens) and (parts == [] or not cut[i]):
+        kind = _BLOCK.get(low[i]) or _BLOCK_MORE.get(low[i])
         if kind is None:
             break
-        value = tokens[i + 1]
-        plausible = _BLOCK_VALUE.fullmatch(value.low) and value.low not in _CONNECTORS
-        if value.cut or not plausible:
+        value = low[i + 1]
+        plausible = _BLOCK_VALUE.fullmatch(value) and value not in _CONNECTORS
+        if cut[i + 1] or not plausible:
             break
-        parts.append(f"{kind} {value.raw.upper()}")
+        parts.append(f"{kind} {tokens[i + 1].upper()}")
         i += 2
     return (" ".join(parts), i) if parts else None
 
 
 def _skip_altura(tokens: _Tokens, i: int) -> int:
     """Past ``a la altura de la``, ``altura del``."""
+    low, cut = tokens.low, tokens.cut
     j = i
-    while j < len(tokens) and not tokens[j].cut and tokens[j].low in ("a", "la", "altura"):
+    while j < len(tokens) and not cut[j] and low[j] in ("a", "la", "altura"):
         j += 1
-    if j > i and j < len(tokens) and tokens[j - 1].low == "altura":
-        while j < len(tokens) and tokens[j].low in ("de", "del", "la"):
+    if j > i and j < len(tokens) and low[j - 1] == "altura":
+        while j < len(tokens) and low[j] in ("de", "del", "la"):
             j += 1
         return j
     return i
@@ -762,25 +762,23 @@ def _street(tokens: _Tokens, i: int) -> tuple[str, int] | None:
         kind = _ROADS.get(low[i])
         if kind is None:
             return None
-        name, j = _name(tokens, i + 1, numbered=kind in ("Calle", "Psje."))
-        if not name:
+        j = _name(tokens, i + 1, numbered=kind in ("Calle", "Psje."))
+        if j == i + 1:
             return None
-        text = f"{kind} " + " ".join(_tidy(w, n == 0) for n, w in enumerate(name))
+        text = f"{kind} {_tidy_name(tokens, i + 1, j)}"
     for _ in range(3):  # "123", "cuadra 5", "mz. A lote 5", "con Jr. Ucayali"
         k = _skip_altura(tokens, j)
         if (found := _number(tokens, k)) is not None or (found := _block(tokens, k)):
             text, j = f"{text} {found[0]}", found[1]
             continue
-        if k < len(tokens) and not tokens[k].cut and low[k] in ("con", "y", "esquina"):
+        if k < len(tokens) and not tokens.cut[k] and low[k] in ("con", "y", "esquina"):
             k += 1
             while k < len(tokens) and low[k] in ("con", "de", "la", "el", "los", "las"):
                 k += 1
             if k < len(tokens) and (crossing := _street(tokens, k)) is not None:
                 return f"{text} con {crossing[0]}", crossing[1]
-            if low[k - 1] == "con" and (bare := _name(tokens, k))[0]:
-                return f"{text} con " + " ".join(
-                    _tidy(w, n == 0) for n, w in enumerate(bare[0])
-                ), bare[1]
+            if low[k - 1] == "con" and (end := _name(tokens, k)) > k:
+                return f"{text} con {_tidy_name(tokens, k, end)}", end
         break
     return text, j
 
@@ -791,9 +789,9 @@ def _settlement(tokens: _Tokens, i: int) -> tuple[str, int] | None:
         return None
     for words, kind in _SETTLEMENTS.items():
         if tuple(low[i : i + len(words)]) == words:
-            name, j = _name(tokens, i + len(words))
-            if name:
-                return f"{kind} " + " ".join(_tidy(w, n == 0) for n, w in enumerate(name)), j
+            start = i + len(words)
+            if (end := _name(tokens, start)) > start:
+                return f"{kind} {_tidy_name(tokens, start, end)}", end
     return None
 
 
@@ -809,13 +807,15 @@ def find_address(text: str) -> str | None:
     ucayali"`` -> ``"Av. Arequipa con Jr. Ucayali"``; ``"mz b lote 12 urb. santa
     luzmila"`` -> ``"Mz. B Lt. 12, Urb. Santa Luzmila"``. None when it gives none."""
     tokens = _tokens(text)
+    low = tokens.low
+    if _STARTS.isdisjoint(low):
+        return None
     street: str | None = None
     block: str | None = None
     settlement: str | None = None
     i = 0
     while i < len(tokens):
-        low = tokens[i].low
-        if low not in _STARTS:
+        if low[i] not in _STARTS:
             i += 1
             continue
         found: tuple[str, int] | None
@@ -824,9 +824,9 @@ def find_address(text: str) -> str | None:
             if block is None and _MZ.search(street):
                 block = ""
             continue
-        if street is None and low in _CUADRA and (found := _number(tokens, i)) is not None:
+        if street is None and low[i] in _CUADRA and (found := _number(tokens, i)) is not None:
             k = found[1]  # "la cuadra 3 de (la) Av. Brasil"
-            while k < len(tokens) and tokens[k].low in ("de", "del", "la") and not tokens[k].cut:
+            while k < len(tokens) and low[k] in ("de", "del", "la") and not tokens.cut[k]:
                 k += 1
             if k > found[1] and k < len(tokens) and (road := _street(tokens, k)) is not None:
                 street = road[0] if _NUMBER.search(road[0]) else f"{road[0]} {found[0]}"
