@@ -428,13 +428,13 @@ def _classify(content: list[frozenset[int]]) -> str:
     found = UNCLASSIFIED
     present = frozenset().union(*content)
     for order in sorted({n for slot in present for n in _CUES_OF_SLOT.get(slot, ())}):
-        cue = _CUE_LIST[order]
         if not _CUE_SLOTS[order] <= present:
             continue
-        where = [_find(part, content) for part in cue.parts]
-        if any(w is None for w in where):
+        cue = _CUE_LIST[order]
+        where = [at for part in cue.parts if (at := _find(part, content)) is not None]
+        if len(where) < len(cue.parts):
             continue
-        score = (cue.weight, -min(w for w in where if w is not None), -order)
+        score = (cue.weight, -min(where), -order)
         if best is None or score > best:
             best, found = score, cue.category
     return found
