@@ -643,7 +643,7 @@ def _tokens(text: str) -> _Tokens:
     )
 
 
-@functools.lru_cache(maxsize=16384)  # words recur (a long one seldom does: not cached)
+@functools.lru_cache(maxsize=16384)  # words recur (long ones seldom do: not cached)
 def _fold_word(word: str) -> str:
     return fold(word)
 
