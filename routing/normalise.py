@@ -354,8 +354,13 @@ _CUES_OF_SLOT: dict[int, list[int]] = {}
 for _order, _slots in enumerate(_CUE_SLOTS):
     for _n in _slots:
         _CUES_OF_SLOT.setdefault(_n, []).append(_order)
-_SLOTS_BY_STEM = [(s, n) for n, slot in enumerate(_SLOTS) for s in slot.stems]
-_SLOTS_BY_HEARD_STEM = [(s, n) for n, slot in enumerate(_SLOTS) for s in slot.heard_stems]
+_SLOTS_BY_STEM: dict[str, set[int]] = {}
+_SLOTS_BY_HEARD_STEM: dict[str, set[int]] = {}
+for _n, _s in enumerate(_SLOTS):
+    for _stem in _s.stems:
+        _SLOTS_BY_STEM.setdefault(_stem, set()).add(_n)
+    for _stem in _s.heard_stems:
+        _SLOTS_BY_HEARD_STEM.setdefault(_stem, set()).add(_n)
 
 
 # real words a letter short of a cue's word, which are no misspelling of it
@@ -395,8 +400,10 @@ def _slots_of(word: str) -> frozenset[int]:
     """The slots (of :data:`_SLOTS`) a folded word fills."""
     heard = _heard(word)
     found = set(_SLOTS_BY_WORD.get(heard, ()))
-    found.update(n for stem, n in _SLOTS_BY_STEM if word.startswith(stem))
-    found.update(n for stem, n in _SLOTS_BY_HEARD_STEM if heard.startswith(stem))
+    for k in range(len(word) + 1):  # the slots of the stems it starts with
+        found.update(_SLOTS_BY_STEM.get(word[:k], ()))
+    for k in range(len(heard) + 1):
+        found.update(_SLOTS_BY_HEARD_STEM.get(heard[:k], ()))
     return frozenset(found)
 
 
