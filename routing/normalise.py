@@ -407,7 +407,7 @@ def _slots_of(word: str) -> frozenset[int]:
     return frozenset(found)
 
 
-def _find(phrase: tuple[int, ...], words: list[frozenset[int]]) -> int | None:
+def _find(phrase: tuple[int, ...], words: tuple[frozenset[int], ...]) -> int | None:
     """Where the phrase first appears in ``words`` (each the slots it fills), or None."""
     first, rest = phrase[0], phrase[1:]
     for start in range(len(words) - len(rest)):
@@ -426,11 +426,24 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(strip_accents(text).casefold())
 
 
-def _content(words: list[str]) -> list[frozenset[int]]:
-    return [_slots_of(w) for w in words if w not in _LITTLE]
+def _content(words: list[str]) -> tuple[frozenset[int], ...]:
+    """The slots each word but the little ones fills, in order; a run of words that fill
+    none as one (which changes neither where a phrase's words are side by side nor which
+    of two phrases comes first)."""
+    content: list[frozenset[int]] = []
+    for word in words:
+        if word in _LITTLE:
+            continue
+        slots = _slots_of(word)
+        if slots or not content or content[-1]:
+            content.append(slots)
+    return tuple(content)
 
 
-def _classify(content: list[frozenset[int]]) -> str:
+@functools.lru_cache(maxsize=8192)  # messages of a kind have the same content
+def _classify(content: tuple[frozenset[int], ...]) -> str:
+    """The category of the heaviest cue in ``content`` (:func:`_content`); between equal
+    ones, the one found first, then the one named first."""
     best: tuple[float, int, int] | None = None  # (weight, -position, -order)
     found = UNCLASSIFIED
     present = frozenset().union(*content)
