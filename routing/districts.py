@@ -247,17 +247,17 @@ def find_in_text(text: str) -> TextMatch | None:
     district), unless the text says ``distrito de ...``; None when no district is named."""
     if _DOTTED.search(text):
         text = _ABBREVIATION.sub(r"\1\2\3", text)
-    found: list[tuple[int, int, District, str, bool]] = []  # (part, start, district, ...)
-    for n, part in enumerate(_PARTS.split(text)):
+    last: tuple[tuple[str, ...], int, int, District, bool] | None = None
+    for part in _PARTS.split(text):
         words = _words(part)
-        for start, end, district, slip in _named(words):
+        for start, end, district, slip in _named(words):  # in order
             if _says_distrito(words[:start]):
                 return TextMatch(district=district, words=" ".join(words[start:end]), misspelt=slip)
-            found.append((n, start, district, " ".join(words[start:end]), slip))
-    if not found:
+            last = (words, start, end, district, slip)
+    if last is None:
         return None
-    _, _, district, named, slip = max(found, key=lambda f: (f[0], f[1]))
-    return TextMatch(district=district, words=named, misspelt=slip)
+    words, start, end, district, slip = last
+    return TextMatch(district=district, words=" ".join(words[start:end]), misspelt=slip)
 
 
 def _says_distrito(before: tuple[str, ...]) -> bool:
@@ -290,15 +290,18 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
                 continue
             for fuzzy, slips in _misspelt(words[start:end]):
                 candidates.append((len(fuzzy.spelt), slips + 0.5, start, end, fuzzy.district))
-    taken: list[tuple[int, int]] = []
+    if not candidates:
+        return []
+    taken: set[int] = set()  # the words of the names taken
     named: list[tuple[int, int, District, bool]] = []
     for _, cost, start, end, district in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
-        if any(s < end and start < e for s, e in taken):
+        if not taken.isdisjoint(range(start, end)):
             continue
-        taken.append((start, end))
+        taken.update(range(start, end))
         if not _names_a_street(words, start):
             named.append((start, end, district, cost > 0))
-    return sorted(named, key=lambda c: c[0])
+    named.sort()  # by start: names taken do not overlap
+    return named
 
 
 @functools.lru_cache(maxsize=8192)  # words recur
