@@ -5,14 +5,15 @@ Callao is a separate constitutional province (UBIGEO 07xxxx) with its own centra
 not in this table, and a report from Callao is outside Lima Metropolitana for routing.
 """
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 from routing.errors import InvalidValue
-from routing.text import fold, sounds
+from routing.text import fold, sounds, strip_accents
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -152,8 +153,12 @@ _FUZZY_MIN = 7
 _NOT_FUZZY = {"barranca", "huaral", "huarochiri", "chilca", "callao", "sanmartin"}
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"[a-z0-9]+", fold(text)))
+    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
+    return tuple(_WORD.findall(strip_accents(text).casefold()))
 
 
 _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(
@@ -165,22 +170,63 @@ _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(
 _BY_FIRST_WORD: dict[str, list[tuple[tuple[str, ...], District]]] = {}
 for _name, _district in _NAMES:
     _BY_FIRST_WORD.setdefault(_name[0], []).append((_name, _district))
-# official names, spelt together and as they sound, for misspellings ("miraflres",
-# "san borga", "sanjuan de lurigancho", "surquiyo")
-_FUZZY: tuple[tuple[tuple[str, ...], District], ...] = tuple(
-    (_words(d.name), d) for d in DISTRICTS if len("".join(_words(d.name))) >= _FUZZY_MIN
+_LONGEST = max(len(name) for name, _ in _NAMES)  # in words
+
+
+@dataclass(frozen=True, slots=True)
+class _Fuzzy:
+    """An official name looked for misspelt ("miraflres", "san borga", "sanjuan de
+    lurigancho", "surquiyo")."""
+
+    words: tuple[str, ...]
+    district: District
+    spelt: str  # its words together: "sanborja"
+    heard: str  # and as they sound: "sanborja"
+    slips: int  # how many it may have: one, two from 11 letters
+
+    def may_start(self, word: str, heard: str) -> bool:
+        """Whether a misspelling of the name may start with the folded ``word`` (``heard``
+        as it sounds), as written or as it sounds (:func:`_may_begin`)."""
+        return _may_begin(word, self.spelt, self.slips) or _may_begin(heard, self.heard, self.slips)
+
+    def may_be(self, words: int, spelt: int, heard: int) -> bool:
+        """Whether ``words`` words, ``spelt`` letters long together and ``heard`` long as
+        they sound, may misspell the name: a word more or less, and a length within the
+        slips (nearer it cannot be), as written or as it sounds."""
+        return abs(words - len(self.words)) <= 1 and (
+            abs(spelt - len(self.spelt)) <= self.slips or abs(heard - len(self.heard)) <= self.slips
+        )
+
+
+def _may_begin(start: str, name: str, slips: int) -> bool:
+    """Whether ``name`` with ``slips`` slips or fewer may begin with ``start``: then the
+    name's first letters, as many as ``start``'s and the slips, hold all of ``start``'s
+    letters but the slips, in order (a slip changes, drops or adds one letter)."""
+    return LCSseq.similarity(start, name[: len(start) + slips]) >= len(start) - slips
+
+
+_FUZZY: tuple[_Fuzzy, ...] = tuple(
+    _Fuzzy(
+        words=words,
+        district=d,
+        spelt="".join(words),
+        heard="".join(sounds(w) for w in words),
+        slips=1 if len("".join(words)) < 11 else 2,
+    )
+    for d in DISTRICTS
+    if len("".join(words := _words(d.name))) >= _FUZZY_MIN
 )
-_SPELT = ["".join(words) for words, _ in _FUZZY]
-_SOUNDED = ["".join(sounds(w) for w in words) for words, _ in _FUZZY]
-_FUZZY_MAX = max(len(spelt) for spelt in _SPELT)
-_FUZZY_BY_START: dict[str, list[int]] = {}  # a slip is seldom in the first letter
-for _i, (_spelt, _heard) in enumerate(zip(_SPELT, _SOUNDED, strict=True)):
-    for _letter in {_spelt[0], _heard[0]}:
-        _FUZZY_BY_START.setdefault(_letter, []).append(_i)
+_FUZZY_MAX = max(len(f.spelt) for f in _FUZZY)
+_FUZZY_BY_START: dict[str, list[_Fuzzy]] = {}  # a slip is seldom in the first letter
+for _fuzzy in _FUZZY:
+    for _letter in {_fuzzy.spelt[0], _fuzzy.heard[0]}:
+        _FUZZY_BY_START.setdefault(_letter, []).append(_fuzzy)
 # words no district's name starts with (La Molina, El Agustino, Los Olivos do)
 _NOT_FIRST = {"de", "del", "en", "a", "al", "y", "o", "un", "una", "mi", "su", "por", "con",
               "que", "se", "me", "le", "lo", "las", "hay", "esta", "es"}  # fmt: skip
 _ABBREVIATION = re.compile(r"\b([a-z])\.\s?([a-z])\.\s?([a-z])\b\.?", re.IGNORECASE)  # S.J.L.
+_DOTTED = re.compile(r"\.\s?[a-z]\.", re.IGNORECASE)  # in every abbreviation, quicker found
+_PARTS = re.compile(r"[,;\n/()]")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -199,18 +245,24 @@ def find_in_text(text: str) -> TextMatch | None:
     la`` in a street's name (``Av. Próceres de la Independencia``), names the street.
     When several districts are named, the one named last wins (addresses end with the
     district), unless the text says ``distrito de ...``; None when no district is named."""
-    text = _ABBREVIATION.sub(r"\1\2\3", text)
-    found: list[tuple[int, int, District, str, bool]] = []  # (part, start, district, ...)
-    for n, part in enumerate(re.split(r"[,;\n/()]", text)):
+    if _DOTTED.search(text):
+        text = _ABBREVIATION.sub(r"\1\2\3", text)
+    last: tuple[tuple[str, ...], int, int, District, bool] | None = None
+    for part in _PARTS.split(text):
         words = _words(part)
-        for start, end, district, slip in _named(words):
-            if re.search(r"\bdistrito( de)?$", " ".join(words[:start])):
+        for start, end, district, slip in _named(words):  # in order
+            if _says_distrito(words[:start]):
                 return TextMatch(district=district, words=" ".join(words[start:end]), misspelt=slip)
-            found.append((n, start, district, " ".join(words[start:end]), slip))
-    if not found:
+            last = (words, start, end, district, slip)
+    if last is None:
         return None
-    _, _, district, named, slip = max(found, key=lambda f: (f[0], f[1]))
-    return TextMatch(district=district, words=named, misspelt=slip)
+    words, start, end, district, slip = last
+    return TextMatch(district=district, words=" ".join(words[start:end]), misspelt=slip)
+
+
+def _says_distrito(before: tuple[str, ...]) -> bool:
+    """Whether the words ``before`` a name end with ``distrito`` or ``distrito de``."""
+    return before[-1:] == ("distrito",) or before[-2:] == ("distrito", "de")
 
 
 def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
@@ -219,41 +271,69 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     slip: spelt together) wins the ``lurigancho`` in it."""
     candidates: list[tuple[int, float, int, int, District]] = []  # (length, slips, start, ...)
     for start, word in enumerate(words):
-        for name, district in _BY_FIRST_WORD.get(word, ()):
+        if word not in _BY_FIRST_WORD:
+            continue
+        for name, district in _BY_FIRST_WORD[word]:
             if words[start : start + len(name)] == name:
                 candidates.append((len("".join(name)), 0, start, start + len(name), district))
-    sounded = [sounds(w) for w in words]
-    for start in range(len(words)):
-        if words[start] in _NOT_FIRST:
+    for start, names in enumerate(map(_may_start, words)):
+        if not names:
             continue
+        length = 0  # of words[start:end] together
         for end in range(start + 1, min(start + 5, len(words)) + 1):
             if words[end - 1].isdigit():
                 break
-            spelt = "".join(words[start:end])
-            if len(spelt) > _FUZZY_MAX + 2:
+            length += len(words[end - 1])
+            if length > _FUZZY_MAX + 2:
                 break
-            if len(spelt) < _FUZZY_MIN - 1 or spelt in _NOT_FUZZY:
+            if length < _FUZZY_MIN - 1:
                 continue
-            heard = "".join(sounded[start:end])
-            for i in _FUZZY_BY_START.get(spelt[0], ()):
-                name, district = _FUZZY[i]
-                allowed = 1 if len(_SPELT[i]) < 11 else 2
-                slips = min(
-                    Levenshtein.distance(spelt, _SPELT[i], score_cutoff=allowed + 1),
-                    Levenshtein.distance(heard, _SOUNDED[i], score_cutoff=allowed + 1),
-                )
-                fits = slips <= allowed and abs(end - start - len(name)) <= 1
-                if fits and words[start:end] != name:
-                    candidates.append((len(_SPELT[i]), slips + 0.5, start, end, district))
-    taken: list[tuple[int, int]] = []
+            for fuzzy, slips in _misspelt(words[start:end]):
+                candidates.append((len(fuzzy.spelt), slips + 0.5, start, end, fuzzy.district))
+    if not candidates:
+        return []
+    taken: set[int] = set()  # the words of the names taken
     named: list[tuple[int, int, District, bool]] = []
     for _, cost, start, end, district in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
-        if any(s < end and start < e for s, e in taken):
+        if not taken.isdisjoint(range(start, end)):
             continue
-        taken.append((start, end))
+        taken.update(range(start, end))
         if not _names_a_street(words, start):
             named.append((start, end, district, cost > 0))
-    return sorted(named, key=lambda c: c[0])
+    named.sort()  # by start: names taken do not overlap
+    return named
+
+
+@functools.lru_cache(maxsize=8192)  # words recur
+def _may_start(word: str) -> tuple[_Fuzzy, ...]:
+    """The official names a misspelling starting with the folded ``word`` may be of:
+    those starting with its letter (as written or as they sound) that it may start
+    (:meth:`_Fuzzy.may_start`); none from the little words no name starts with."""
+    if word in _NOT_FIRST:
+        return ()
+    heard = sounds(word)
+    return tuple(f for f in _FUZZY_BY_START.get(word[0], ()) if f.may_start(word, heard))
+
+
+@functools.lru_cache(maxsize=8192)  # so do runs of words: "la av", "san isidro"
+def _misspelt(window: tuple[str, ...]) -> tuple[tuple[_Fuzzy, int], ...]:
+    """The official names the folded words of ``window`` misspell (with one word more or
+    less, as written or as they sound), each with its slips; not the name spelt right."""
+    spelt = "".join(window)
+    if spelt in _NOT_FUZZY:
+        return ()
+    heard = "".join(sounds(w) for w in window)
+    found = []
+    for fuzzy in _may_start(window[0]):
+        if not fuzzy.may_be(len(window), len(spelt), len(heard)):
+            continue
+        slips = min(
+            Levenshtein.distance(spelt, fuzzy.spelt, score_cutoff=fuzzy.slips + 1),
+            Levenshtein.distance(heard, fuzzy.heard, score_cutoff=fuzzy.slips + 1),
+        )
+        if slips <= fuzzy.slips and window != fuzzy.words:
+            found.append((fuzzy, slips))
+    return tuple(found)
 
 
 def _names_a_street(words: tuple[str, ...], start: int) -> bool:
@@ -277,14 +357,10 @@ def _names_a_street(words: tuple[str, ...], start: int) -> bool:
 def name_at(words: Sequence[str], start: int) -> int:
     """How many of the folded ``words`` from ``start`` spell a district's name, alias or
     known place (``["la", "victoria", "123"]`` -> 2); 0 when none starts there."""
-    if start >= len(words):
+    if start >= len(words) or words[start] not in _BY_FIRST_WORD:
         return 0
-    spelt = tuple(words[start:])
+    spelt = tuple(words[start : start + _LONGEST])
     return max(
-        (
-            len(name)
-            for name, _ in _BY_FIRST_WORD.get(words[start], ())
-            if spelt[: len(name)] == name
-        ),
+        (len(name) for name, _ in _BY_FIRST_WORD[words[start]] if spelt[: len(name)] == name),
         default=0,
     )

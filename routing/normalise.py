@@ -50,7 +50,7 @@ from routing.districts import district_by_code, find_in_text, name_at
 from routing.models import Priority
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
 from routing.resolve import DistrictSource
-from routing.text import fold, printable, sounds
+from routing.text import fold, printable, sounds, strip_accents
 
 SUMMARY_MAX = 500  # characters of the text kept for operators
 READ_MAX = 4096  # characters read: Telegram's longest message (an SMS through Twilio: 1,600)
@@ -354,8 +354,13 @@ _CUES_OF_SLOT: dict[int, list[int]] = {}
 for _order, _slots in enumerate(_CUE_SLOTS):
     for _n in _slots:
         _CUES_OF_SLOT.setdefault(_n, []).append(_order)
-_SLOTS_BY_STEM = [(s, n) for n, slot in enumerate(_SLOTS) for s in slot.stems]
-_SLOTS_BY_HEARD_STEM = [(s, n) for n, slot in enumerate(_SLOTS) for s in slot.heard_stems]
+_SLOTS_BY_STEM: dict[str, set[int]] = {}
+_SLOTS_BY_HEARD_STEM: dict[str, set[int]] = {}
+for _n, _s in enumerate(_SLOTS):
+    for _stem in _s.stems:
+        _SLOTS_BY_STEM.setdefault(_stem, set()).add(_n)
+    for _stem in _s.heard_stems:
+        _SLOTS_BY_HEARD_STEM.setdefault(_stem, set()).add(_n)
 
 
 # real words a letter short of a cue's word, which are no misspelling of it
@@ -395,40 +400,61 @@ def _slots_of(word: str) -> frozenset[int]:
     """The slots (of :data:`_SLOTS`) a folded word fills."""
     heard = _heard(word)
     found = set(_SLOTS_BY_WORD.get(heard, ()))
-    found.update(n for stem, n in _SLOTS_BY_STEM if word.startswith(stem))
-    found.update(n for stem, n in _SLOTS_BY_HEARD_STEM if heard.startswith(stem))
+    for k in range(len(word) + 1):  # the slots of the stems it starts with
+        found.update(_SLOTS_BY_STEM.get(word[:k], ()))
+    for k in range(len(heard) + 1):
+        found.update(_SLOTS_BY_HEARD_STEM.get(heard[:k], ()))
     return frozenset(found)
 
 
-def _find(phrase: tuple[int, ...], words: list[frozenset[int]]) -> int | None:
+def _find(phrase: tuple[int, ...], words: tuple[frozenset[int], ...]) -> int | None:
     """Where the phrase first appears in ``words`` (each the slots it fills), or None."""
-    k = len(phrase)
-    for start in range(len(words) - k + 1):
-        if all(slot in words[start + i] for i, slot in enumerate(phrase)):
+    first, rest = phrase[0], phrase[1:]
+    for start in range(len(words) - len(rest)):
+        if first in words[start] and all(
+            slot in words[start + i] for i, slot in enumerate(rest, 1)
+        ):
             return start
     return None
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", fold(text))
+    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
+    return _WORD.findall(strip_accents(text).casefold())
 
 
-def _content(words: list[str]) -> list[frozenset[int]]:
-    return [_slots_of(w) for w in words if w not in _LITTLE]
+def _content(words: list[str]) -> tuple[frozenset[int], ...]:
+    """The slots each word but the little ones fills, in order; a run of words that fill
+    none as one (which changes neither where a phrase's words are side by side nor which
+    of two phrases comes first)."""
+    content: list[frozenset[int]] = []
+    for word in words:
+        if word in _LITTLE:
+            continue
+        slots = _slots_of(word)
+        if slots or not content or content[-1]:
+            content.append(slots)
+    return tuple(content)
 
 
-def _classify(content: list[frozenset[int]]) -> str:
+@functools.lru_cache(maxsize=8192)  # messages of a kind have the same content
+def _classify(content: tuple[frozenset[int], ...]) -> str:
+    """The category of the heaviest cue in ``content`` (:func:`_content`); between equal
+    ones, the one found first, then the one named first."""
     best: tuple[float, int, int] | None = None  # (weight, -position, -order)
     found = UNCLASSIFIED
     present = frozenset().union(*content)
     for order in sorted({n for slot in present for n in _CUES_OF_SLOT.get(slot, ())}):
-        cue = _CUE_LIST[order]
         if not _CUE_SLOTS[order] <= present:
             continue
-        where = [_find(part, content) for part in cue.parts]
-        if any(w is None for w in where):
+        cue = _CUE_LIST[order]
+        where = [at for part in cue.parts if (at := _find(part, content)) is not None]
+        if len(where) < len(cue.parts):
             continue
-        score = (cue.weight, -min(w for w in where if w is not None), -order)
+        score = (cue.weight, -min(where), -order)
         if best is None or score > best:
             best, found = score, cue.category
     return found
@@ -452,8 +478,9 @@ _ONE_UP_PHRASES = ("menor de edad", "adulto mayor", "senor mayor", "senora mayor
 _DENIED = frozenset(("no", "sin", "ni", "ningun", "ninguno", "ninguna", "nadie"))
 _CRITICAL_SLOT = _slot(_CRITICAL)
 _ONE_UP_SLOT = _slot(_ONE_UP)
-_CRITICAL_PATTERNS = [(p, re.compile(rf"\b{p}\b")) for p in _CRITICAL_PHRASES]
-_ONE_UP_PATTERNS = [(p, re.compile(rf"\b{p}\b")) for p in _ONE_UP_PHRASES]
+# (phrase, its words, where it is): looked for only in a text with all its words
+_CRITICAL_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _CRITICAL_PHRASES]
+_ONE_UP_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _ONE_UP_PHRASES]
 _MINOR = re.compile(r"\b(\d{1,2}) anos\b")
 _LEVELS = (Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL)
 
@@ -468,13 +495,19 @@ def _raises(word: str) -> int:
 def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
     text = " ".join(words)
-    critical = [p for p, pattern in _CRITICAL_PATTERNS if pattern.search(text)]
-    one_up = [p for p, pattern in _ONE_UP_PATTERNS if pattern.search(text)]
-    one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
-    for n, word in enumerate(words):
-        kind = _raises(word)
+    present = set(words)
+    critical = [
+        p for p, needs, pattern in _CRITICAL_PATTERNS if needs <= present and pattern.search(text)
+    ]
+    one_up = [
+        p for p, needs, pattern in _ONE_UP_PATTERNS if needs <= present and pattern.search(text)
+    ]
+    if "anos" in present:
+        one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
+    for n, kind in enumerate(map(_raises, words)):
         if not kind:
             continue
+        word = words[n]
         denied = any(w in _DENIED for w in words[max(0, n - 2) : n])
         if denied or (n and words[n - 1] == "se" and word.startswith("arm")):
             continue  # "no hay heridos", "sin heridos", "se arma la bronca"
@@ -580,6 +613,7 @@ _SETTLEMENT_FIRST = {words[0] for words in _SETTLEMENTS}
 _BLOCK = {"mz": "Mz.", "mza": "Mz.", "manzana": "Mz.", "lt": "Lt.", "lte": "Lt.", "lote": "Lt."}
 _BLOCK_MORE = {"sector": "Sector", "grupo": "Grupo"}
 _CUADRA = {"cuadra", "cdra", "cda", "cuadras"}
+_COUNTED = _CUADRA | {"km", "kilometro"}  # "cuadra 5", "km 22"
 _NUMBER_WORDS = {
     w: str(n)
     for n, w in enumerate(
@@ -602,75 +636,81 @@ _NAME_ENDS = _set(
     "s/n sn # ° º altura mercado colegio parque puente estacion lleno llena cerca todas "
     "cuadra cuadras cdra cda mz mza manzana lote lt lte sector grupo"
 )
-_TOKEN = re.compile(r"[^\W_]+(?:/[^\W_]+)?|[#°º]")
+_TOKEN = re.compile(r"([^\W_]+(?:/[^\W_]+)?|[#°º])")  # captured: split keeps them
 _CUT = re.compile(r"[,;:!?()\n]")
+_NUMBER = re.compile(r"\d")
+_MZ = re.compile(r"\bMz\. ")
+_SHORT_WORD = 30  # letters: a word folded once for all its messages, if not longer
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    raw: str
-    low: str  # folded
-    cut: bool  # a comma, a colon... before it
+class _Tokens(list[str]):
+    """A text's words (and its ``#``, ``°``), as written; ``low`` has each folded, and
+    ``cut`` whether a comma, a colon... comes before it."""
 
-
-class _Tokens(list[_Tok]):
-    def __init__(self, tokens: list[_Tok]) -> None:
-        super().__init__(tokens)
-        self.low = [t.low for t in tokens]  # each token folded
+    def __init__(self, raw: list[str], low: list[str], cut: list[bool]) -> None:
+        super().__init__(raw)
+        self.low = low
+        self.cut = cut
 
 
 def _tokens(text: str) -> _Tokens:
-    tokens = []
-    last = 0
-    for m in _TOKEN.finditer(text):
-        tokens.append(_Tok(m.group(), fold(m.group()), bool(_CUT.search(text, last, m.start()))))
-        last = m.end()
-    return _Tokens(tokens)
+    parts = _TOKEN.split(text)  # what is before the first token, the token, ...
+    raw = parts[1::2]
+    return _Tokens(
+        raw,
+        [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw],
+        [before != " " and _CUT.search(before) is not None for before in parts[0:-1:2]],
+    )
 
 
-def _tidy(word: _Tok, first: bool) -> str:
+@functools.lru_cache(maxsize=16384)  # words recur (long ones seldom do: not cached)
+def _fold_word(word: str) -> str:
+    return fold(word)
+
+
+def _tidy(raw: str, low: str, first: bool) -> str:
     """``PRÓCERES`` -> ``Próceres``; ``de``, ``del``, ``y`` stay small, and the articles
     too but first: ``Jr. de la Unión``, ``Calle Las Begonias``."""
-    if word.low in _CONNECTORS and (not first or word.low in ("de", "del", "y")):
-        return word.low
-    if word.raw.isdigit():
-        return word.raw
-    lower = word.raw.lower()
+    if low in _CONNECTORS and (not first or low in ("de", "del", "y")):
+        return low
+    if raw.isdigit():
+        return raw
+    lower = raw.lower()
     return lower[:1].upper() + lower[1:]
 
 
-def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> tuple[list[_Tok], int]:
-    """A street's or settlement's name from ``tokens[i]``: ``Los Pinos``, ``28 de Julio``,
-    ``Próceres de la Independencia``, and when ``numbered`` a number alone (``Calle 5``);
-    ([], i) if none."""
-    words: list[_Tok] = []
+def _tidy_name(tokens: _Tokens, start: int, end: int) -> str:
+    """``tokens[start:end]``, a name, tidy (:func:`_tidy`)."""
+    return " ".join(_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end))
+
+
+def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> int:
+    """Where a street's or settlement's name from ``tokens[i]`` ends: ``Los Pinos``,
+    ``28 de Julio``, ``Próceres de la Independencia``, and when ``numbered`` a number
+    alone (``Calle 5``); ``i`` if none starts there."""
+    low, cut = tokens.low, tokens.cut
     j = i
-    if j < len(tokens) and tokens[j].raw.isdigit() and not tokens[j].cut:
-        if j + 2 < len(tokens) and tokens[j + 1].low == "de" and not tokens[j + 2].cut:
-            return tokens[j : j + 3], j + 3  # "28 de Julio", "9 de Octubre"
-        return (tokens[j : j + 1], j + 1) if numbered else ([], i)
-    low = tokens.low
-    while j < len(tokens) and len(words) < 6:
-        t = tokens[j]
-        if t.cut or t.raw.isdigit() or t.low in _NAME_ENDS or t.low in _ROADS:
+    if j < len(tokens) and tokens[j].isdigit() and not cut[j]:
+        if j + 2 < len(tokens) and low[j + 1] == "de" and not cut[j + 2]:
+            return j + 3  # "28 de Julio", "9 de Octubre"
+        return j + 1 if numbered else i
+    while j < len(tokens) and j - i < 6:
+        if cut[j] or tokens[j].isdigit() or low[j] in _NAME_ENDS or low[j] in _ROADS:
             break
         # a district's name ends the street's ("calle schell miraflores"), but after "de
         # la" it is the street's ("Av. Próceres de la Independencia")
-        of_the = len(words) >= 2 and words[-2].low == "de" and words[-1].low in _ARTICLES
-        if words and not of_the and name_at(low, j):
+        of_the = j - i >= 2 and low[j - 2] == "de" and low[j - 1] in _ARTICLES
+        if j > i and not of_the and name_at(low, j):
             break
-        if words and not of_the and _is_cue(t.low):
+        if j > i and not of_the and _is_cue(low[j]):
             break  # "av. larco choque de combi"
-        words.append(t)
         j += 1
-    while words and words[-1].low in _CONNECTORS:
-        words.pop()
+    while j > i and low[j - 1] in _CONNECTORS:
         j -= 1
-    if not [w for w in words if w.low not in _CONNECTORS]:
-        return [], i
-    return words, j
+    return j
 
 
+@functools.lru_cache(maxsize=8192)
 def _is_cue(word: str) -> bool:
     """Whether a folded word is one of the cues' (spelt right or as it sounds)."""
     sound = sounds(word)
@@ -679,46 +719,51 @@ def _is_cue(word: str) -> bool:
 
 def _number(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     """A number after a street's name: ``123``, ``nro 123``, ``cuadra 5``, ``km 22``."""
-    if i >= len(tokens) or tokens[i].cut:
+    if i >= len(tokens) or tokens.cut[i]:
         return None
-    t = tokens[i]
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-    if t.raw.isdigit() and len(t.raw) <= 5:
-        return t.raw, i + 1
-    if t.low == "s/n":
+    raw, low = tokens[i], tokens.low[i]
+    more = i + 1 < len(tokens)
+    if raw.isdigit() and len(raw) <= 5:
+        return raw, i + 1
+    if low == "s/n":
         return "s/n", i + 1
-    if nxt is not None and t.low in ("nro", "numero", "no", "n", "#"):
-        k = i + 1 + (nxt.low in ("°", "º"))
-        if k < len(tokens) and tokens[k].raw.isdigit():
-            return tokens[k].raw, k + 1
-    if nxt is not None and t.low in _CUADRA | {"km", "kilometro"}:
-        value = nxt.raw if nxt.raw.isdigit() else _NUMBER_WORDS.get(nxt.low)
+    if more and low in ("nro", "numero", "no", "n", "#"):
+        k = i + 1 + (tokens.low[i + 1] in ("°", "º"))
+        if k < len(tokens) and tokens[k].isdigit():
+            return tokens[k], k + 1
+    if more and low in _COUNTED:
+        nxt = tokens[i + 1]
+        value = nxt if nxt.isdigit() else _NUMBER_WORDS.get(tokens.low[i + 1])
         if value is not None:
-            return f"{'km' if t.low in ('km', 'kilometro') else 'cuadra'} {value}", i + 2
+            return f"{'km' if low in ('km', 'kilometro') else 'cuadra'} {value}", i + 2
     return None
 
 
 def _block(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     """``mz. A lote 5`` -> ``Mz. A Lt. 5``; ``sector 3 grupo 1``."""
+    low, cut = tokens.low, tokens.cut
     parts: list[str] = []
-    while i + 1 < len(tokens) and (parts == [] or not tokens[i].cut):
-        kind = _BLOCK.get(tokens[i].low) or _BLOCK_MORE.get(tokens[i].low)
-        value = tokens[i + 1]
-        plausible = _BLOCK_VALUE.fullmatch(value.low) and value.low not in _CONNECTORS
-        if kind is None or value.cut or not plausible:
+    while i + 1 < len(tokens) and (parts == [] or not cut[i]):
+        kind = _BLOCK.get(low[i]) or _BLOCK_MORE.get(low[i])
+        if kind is None:
             break
-        parts.append(f"{kind} {value.raw.upper()}")
+        value = low[i + 1]
+        plausible = _BLOCK_VALUE.fullmatch(value) and value not in _CONNECTORS
+        if cut[i + 1] or not plausible:
+            break
+        parts.append(f"{kind} {tokens[i + 1].upper()}")
         i += 2
     return (" ".join(parts), i) if parts else None
 
 
 def _skip_altura(tokens: _Tokens, i: int) -> int:
     """Past ``a la altura de la``, ``altura del``."""
+    low, cut = tokens.low, tokens.cut
     j = i
-    while j < len(tokens) and not tokens[j].cut and tokens[j].low in ("a", "la", "altura"):
+    while j < len(tokens) and not cut[j] and low[j] in ("a", "la", "altura"):
         j += 1
-    if j > i and j < len(tokens) and tokens[j - 1].low == "altura":
-        while j < len(tokens) and tokens[j].low in ("de", "del", "la"):
+    if j > i and j < len(tokens) and low[j - 1] == "altura":
+        while j < len(tokens) and low[j] in ("de", "del", "la"):
             j += 1
         return j
     return i
@@ -729,7 +774,7 @@ def _street(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     low = tokens.low
     if low[i] not in _ROADS and low[i] not in _NAMED_FIRST:
         return None
-    for words, tidy in _NAMED_ROADS.items():
+    for words, tidy in _NAMED_ROADS.items() if low[i] in _NAMED_FIRST else ():
         if tuple(low[i : i + len(words)]) == words:
             text, j = tidy, i + len(words)
             break
@@ -737,25 +782,23 @@ def _street(tokens: _Tokens, i: int) -> tuple[str, int] | None:
         kind = _ROADS.get(low[i])
         if kind is None:
             return None
-        name, j = _name(tokens, i + 1, numbered=kind in ("Calle", "Psje."))
-        if not name:
+        j = _name(tokens, i + 1, numbered=kind in ("Calle", "Psje."))
+        if j == i + 1:
             return None
-        text = f"{kind} " + " ".join(_tidy(w, n == 0) for n, w in enumerate(name))
+        text = f"{kind} {_tidy_name(tokens, i + 1, j)}"
     for _ in range(3):  # "123", "cuadra 5", "mz. A lote 5", "con Jr. Ucayali"
         k = _skip_altura(tokens, j)
         if (found := _number(tokens, k)) is not None or (found := _block(tokens, k)):
             text, j = f"{text} {found[0]}", found[1]
             continue
-        if k < len(tokens) and not tokens[k].cut and low[k] in ("con", "y", "esquina"):
+        if k < len(tokens) and not tokens.cut[k] and low[k] in ("con", "y", "esquina"):
             k += 1
             while k < len(tokens) and low[k] in ("con", "de", "la", "el", "los", "las"):
                 k += 1
             if k < len(tokens) and (crossing := _street(tokens, k)) is not None:
                 return f"{text} con {crossing[0]}", crossing[1]
-            if low[k - 1] == "con" and (bare := _name(tokens, k))[0]:
-                return f"{text} con " + " ".join(
-                    _tidy(w, n == 0) for n, w in enumerate(bare[0])
-                ), bare[1]
+            if low[k - 1] == "con" and (end := _name(tokens, k)) > k:
+                return f"{text} con {_tidy_name(tokens, k, end)}", end
         break
     return text, j
 
@@ -766,10 +809,14 @@ def _settlement(tokens: _Tokens, i: int) -> tuple[str, int] | None:
         return None
     for words, kind in _SETTLEMENTS.items():
         if tuple(low[i : i + len(words)]) == words:
-            name, j = _name(tokens, i + len(words))
-            if name:
-                return f"{kind} " + " ".join(_tidy(w, n == 0) for n, w in enumerate(name)), j
+            start = i + len(words)
+            if (end := _name(tokens, start)) > start:
+                return f"{kind} {_tidy_name(tokens, start, end)}", end
     return None
+
+
+# the words a street, a block, a settlement or "cuadra 3 de la av. brasil" start with
+_STARTS = frozenset((*_ROADS, *_NAMED_FIRST, *_CUADRA, *_BLOCK, *_BLOCK_MORE, *_SETTLEMENT_FIRST))
 
 
 def find_address(text: str) -> str | None:
@@ -780,24 +827,29 @@ def find_address(text: str) -> str | None:
     ucayali"`` -> ``"Av. Arequipa con Jr. Ucayali"``; ``"mz b lote 12 urb. santa
     luzmila"`` -> ``"Mz. B Lt. 12, Urb. Santa Luzmila"``. None when it gives none."""
     tokens = _tokens(text)
+    low = tokens.low
+    if _STARTS.isdisjoint(low):
+        return None
     street: str | None = None
     block: str | None = None
     settlement: str | None = None
     i = 0
     while i < len(tokens):
-        low = tokens[i].low
+        if low[i] not in _STARTS:
+            i += 1
+            continue
         found: tuple[str, int] | None
         if street is None and (found := _street(tokens, i)) is not None:
             street, i = found
-            if block is None and re.search(r"\bMz\. ", street):
+            if block is None and _MZ.search(street):
                 block = ""
             continue
-        if street is None and low in _CUADRA and (found := _number(tokens, i)) is not None:
+        if street is None and low[i] in _CUADRA and (found := _number(tokens, i)) is not None:
             k = found[1]  # "la cuadra 3 de (la) Av. Brasil"
-            while k < len(tokens) and tokens[k].low in ("de", "del", "la") and not tokens[k].cut:
+            while k < len(tokens) and low[k] in ("de", "del", "la") and not tokens.cut[k]:
                 k += 1
             if k > found[1] and k < len(tokens) and (road := _street(tokens, k)) is not None:
-                street = road[0] if re.search(r"\d", road[0]) else f"{road[0]} {found[0]}"
+                street = road[0] if _NUMBER.search(road[0]) else f"{road[0]} {found[0]}"
                 i = road[1]
                 continue
         if block is None and (found := _block(tokens, i)) is not None:

@@ -9,6 +9,8 @@ _SPACES = re.compile(r"[\s\-_.,]+")
 
 def strip_accents(text: str) -> str:
     """``"Sáb Peña"`` -> ``"Sab Pena"``."""
+    if text.isascii():
+        return text  # no ASCII character decomposes, none is a combining mark
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
