@@ -29,14 +29,11 @@ from sqlalchemy import select
 
 from routing import schema as t
 from routing.events import EventKind
-from routing.inbox import Inbound
 from routing.models import NewIncident, NewReport, Reporter, Source, Status
 from routing.outbox import Outgoing, Purpose
 from tests.conftest import free_port
 from tests.routing.configs import SMALL
 from tests.voicebridge.test_worker_faults import first_try_unanswered
-from voicebridge.citizens.intake import ChannelIntake
-from voicebridge.citizens.sms import SmsAnswerer
 from voicebridge.devrun import redis_command
 from voicebridge.jobs import overdue_sweep_task
 from voicebridge.queueing import (
@@ -200,20 +197,14 @@ def _alive(pid: int) -> bool:
 
 # calls are placed (by a serve whose Asterisk never answers): the worker takes steps to
 # phone targets rather than skipping them
-UNREACHABLE_ASTERISK = {
-    "VOICEBRIDGE_AMI_URL": "ami://voicebridge:unused@127.0.0.1:9",
-    # and SMS taken (nothing is sent: the fake Twilio's address answers nothing)
-    "VOICEBRIDGE_PUBLIC_URL": "https://vb.example.pe",
-    "VOICEBRIDGE_TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-    "VOICEBRIDGE_TWILIO_AUTH_TOKEN": "t" * 32,
-    "VOICEBRIDGE_TWILIO_NUMBER": "+5114000000",
-    "VOICEBRIDGE_TWILIO_API_URL": "http://127.0.0.1:9",
-}
+UNREACHABLE_ASTERISK = {"VOICEBRIDGE_AMI_URL": "ami://voicebridge:unused@127.0.0.1:9"}
 
 
 @pytest.mark.parametrize("system", [UNREACHABLE_ASTERISK], indirect=True)
 def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: System) -> None:
     # a new kind of job joins this test
+    # (process_inbox is no stored task: a job lost with Redis leaves its messages in the
+    # inbox, which every serve's recovery takes: tests/voicebridge/citizens/test_sms.py)
     assert set(JOBS) == {
         "escalate",
         "sweep_overdue",
@@ -238,22 +229,6 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
         [Outgoing(key="reply-test", channel="sms", chat="+51987654321", purpose=Purpose.REPLY,
                   body="Reporte recibido")]
     )  # fmt: skip
-    # a citizen's SMS answered at intake, its filing left to a worker
-    intake = ChannelIntake(
-        rt.inbox,
-        rt.db,
-        rt.clock,
-        None,
-        {},
-        answerers={"sms": SmsAnswerer(rt)},
-        hand_over=lambda conn, task: rt.store.add_tasks(conn, [task], rt.clock.now()),
-    )
-    sender = "+51987654000"
-    [sms] = intake.store(
-        [Inbound(channel="sms", external_id="SM" + "c" * 32, chat=sender,
-                 raw={"From": [sender], "Body": ["incendio en jr. huallaga 450 cercado"]})]
-    )  # fmt: skip
-    assert sms.plan is not None
     serve = system.start("serve")
     # its relay sends the escalation before it is due (RETRY s after the try), not after
     until(lambda: "serves on" in serve.output(), "serve listening", within=60)
@@ -265,9 +240,8 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
     # overdue sweep (in its queue: no worker runs yet)
     until(lambda: scheduled.get_job_ids() == [escalation], "the escalation scheduled")
     until(lambda: queue(QUEUE_DEFAULT, redis).count > 0, "a sweep in the queue")
-    until(lambda: len(rt.tasks.in_queue_keys()) >= 5, "every task sent to Redis")
+    until(lambda: len(rt.tasks.in_queue_keys()) >= 4, "every task sent to Redis")
     lost = rt.tasks.in_queue_keys()
-    assert any(key.startswith("inbox-") for key in lost)
     assert escalation in lost
     assert any(key.startswith("periodic--sweep_overdue--") for key in lost)
     assert any(key.startswith(f"{citizens.id}--news_cancelled--") for key in lost)
@@ -285,7 +259,6 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
         return not left
 
     until(run, "every lost job run", within=BOUND - (time.monotonic() - back))
-    assert rt.store.get(sms.plan["incident"]).category == "incendio"  # the SMS filed
     pnp = [leg for leg in rt.calls.legs(incident_id) if leg.agency == "pnp"]
     assert len(pnp) == 2  # the police's second try, taken by the job itself...
     kinds = [e.kind for e in rt.store.events(incident_id)]

@@ -11,6 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from rq import Retry
 
 from channels.telegram.errors import BadUpdate, SendFailed
 from channels.telegram.outbound import TelegramSender
@@ -21,12 +22,16 @@ from voicebridge.citizens.sms import SmsAnswerer, SmsProcessor
 from voicebridge.citizens.telegram import TelegramProcessor
 from voicebridge.jobs import current_runtime
 from voicebridge.messaging import AlertAdapter, bot_api
+from voicebridge.queueing import FAILURE_TTL, JOBS, RESULT_TTL, queue
 from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, CHANNELS, RUNTIME
 
 log = logging.getLogger(__name__)
 
 RECOVER_SECONDS = 1.0
+PROCESS_INBOX = "process_inbox"  # the workers' job (voicebridge.queueing.JOBS)
+KICK_KEY = "voicebridge:inbox:queued"  # set while a process_inbox job waits to start
+KICK_TTL = 600  # seconds: a key left by a job that never started stops nothing for long
 ALERT_SECONDS = 1.0
 POLL_TIMEOUT = 25  # seconds a getUpdates call waits for updates
 POLL_BACKOFF = (1.0, 30.0)
@@ -42,10 +47,36 @@ def channel_processors(runtime: Runtime) -> dict[str, Processor]:
     return processors
 
 
+def kick_workers(runtime: Runtime) -> bool:
+    """Queue a ``process_inbox`` job, unless one is queued and not started yet (it will
+    take what was just stored): whether one was queued. Raises RedisError when Redis is
+    down (the messages wait in the inbox; every serve's recovery takes them after
+    :data:`~voicebridge.citizens.intake.STALE_SECONDS`)."""
+    redis = runtime.redis
+    if not redis.set(KICK_KEY, b"1", nx=True, ex=KICK_TTL):
+        return False
+    spec = JOBS[PROCESS_INBOX]
+    try:
+        queue(spec.queue, redis).enqueue_call(
+            spec.func,
+            timeout=spec.timeout,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            retry=Retry(max=len(spec.retry), interval=list(spec.retry)),
+            description=PROCESS_INBOX,
+        )
+    except BaseException:
+        redis.delete(KICK_KEY)  # the next commit asks again
+        raise
+    return True
+
+
 def process_inbox() -> int:
     """The workers' job: process the messages answered at intake (in order per chat;
-    see :meth:`ChannelIntake.work`). How many were processed."""
+    see :meth:`ChannelIntake.work`). How many were processed. A job queued from now on
+    (:func:`kick_workers`) takes what is stored after this one's last look."""
     runtime = current_runtime()
+    runtime.redis.delete(KICK_KEY)
     intake = ChannelIntake(
         runtime.inbox, runtime.db, runtime.clock, None, channel_processors(runtime)
     )
@@ -63,8 +94,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
         app[BLOCKING],
         processors,
         answerers={"sms": SmsAnswerer(runtime)} if settings.sms_configured else {},
-        hand_over=lambda conn, task: runtime.store.add_tasks(conn, [task], runtime.clock.now()),
-        wake=runtime.wakeup.local,
+        kick=lambda: kick_workers(runtime),
     )
     app[CHANNELS] = intake
     tasks = []

@@ -6,13 +6,14 @@ the database is busy are stored together, in one transaction (a group commit); t
 webhook may answer its channel as soon as its message is stored.
 
 A channel with an answer hook (SMS: :class:`~voicebridge.citizens.sms.SmsAnswerer`)
-answers its messages in that same transaction, and records a ``process_inbox`` task
-there: the workers process those messages (:meth:`ChannelIntake.work`), and the webhook
-does not wait for them. The others (Telegram's updates, and the SMS whose answer needs
-the processing: ESTADO, a responder's answer) are processed here, right after, together
-with what their chats sent before and is still unprocessed, in one transaction, each by
-its channel's :class:`Processor` (the report filed or joined, the conversation advanced,
-the replies and news recorded), and each marked processed in that same transaction. A
+answers its messages in that same transaction; once it commits, the workers are asked to
+process them (``kick``: one ``process_inbox`` job queued unless one is queued already;
+:meth:`ChannelIntake.work` is the job's), and the webhook does not wait for them. The
+others (Telegram's updates, and the SMS whose answer needs the processing: ESTADO, a
+responder's answer) are processed here, right after, together with what their chats
+sent before and is still unprocessed, in one transaction, each by its channel's
+:class:`Processor` (the report filed or joined, the conversation advanced, the replies
+and news recorded), and each marked processed in that same transaction. A
 message stored by a process that died before processing it, or whose processing failed,
 is taken again by :meth:`recover` (every ``serve`` runs it every second, for what is
 older than :data:`STALE_SECONDS`), so nothing stored is lost; a message processed is
@@ -23,7 +24,6 @@ import asyncio
 import logging
 import threading
 import traceback
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +34,6 @@ from sqlalchemy import Connection, select
 from routing import schema as t
 from routing.db import Database
 from routing.inbox import MAX_FAILURES, Answer, Answering, Inbound, Inbox, Stored
-from routing.models import Task
 from routing.ports import Clock
 from voicebridge.blocking import Blocking
 
@@ -44,8 +43,7 @@ MAX_BATCH = 256
 # a message unprocessed this long is a leftover: of a process that died, or of workers
 # that are not running or far behind (then the recovery of every serve helps them)
 STALE_SECONDS = 30.0
-PROCESS_INBOX = "process_inbox"  # the workers' task: process what was answered at intake
-WAKE_SECONDS = 0.1  # the task relay is woken at most this often for the intake's tasks
+KICK_SECONDS = 0.1  # the workers are asked at most this often (the job takes all there is)
 # a webhook that waits for its message's processing (an SMS, for its TwiML) waits this
 # long at most: Twilio gives up after 15 s, and its citizen would never hear the reply;
 # past it the webhook answers without replies, and the replies go as messages
@@ -148,20 +146,17 @@ class ChannelIntake:
         processors: Mapping[str, Processor],
         *,
         answerers: Mapping[str, Answering] | None = None,
-        hand_over: Callable[[Connection, Task], None] | None = None,
-        wake: Callable[[], None] | None = None,
+        kick: Callable[[], object] | None = None,
         answer_within: float = ANSWER_SECONDS,
     ) -> None:
         """``answerers``: the channels that answer at intake (their hook, by channel);
-        ``hand_over`` records the workers' task in the storing transaction (without it,
-        what was answered at intake is processed here too), and ``wake`` tells the task
-        relay once it is committed."""
-        self.wake = wake
-        self._wake_pending = False
-        self._woken_at = float("-inf")
+        ``kick`` asks the workers to process what was answered (it runs in the thread
+        pool; without it, what was answered at intake is processed here too)."""
+        self.kick = kick
+        self._kick_pending = False
+        self._kicked_at = float("-inf")
         self.inbox = inbox
         self.answerers = dict(answerers or {})
-        self.hand_over = hand_over
         self.answer_within = answer_within
         self._waiters = _Waiters()
         self.db = db
@@ -213,9 +208,6 @@ class ChannelIntake:
                 answers = answerer(conn, [messages[n] for n in mine], now)
                 for n, answer in zip(mine, answers, strict=True):
                     out[n] = answer
-        if self.hand_over is not None and any(a is not None for a in out):
-            task = Task(key=f"inbox-{uuid.uuid4().hex}", name=PROCESS_INBOX, args={})
-            self.hand_over(conn, task)
         return out
 
     def store(self, messages: Sequence[Inbound]) -> list[Stored]:
@@ -227,26 +219,28 @@ class ChannelIntake:
         """The stored messages to process in this process now (not those handed over to
         the workers)."""
         return [
-            s
-            for s in stored
-            if s.processed_at is None and (s.plan is None or self.hand_over is None)
+            s for s in stored if s.processed_at is None and (s.plan is None or self.kick is None)
         ]
 
-    def _wake_soon(self) -> None:
-        """Tell the task relay of the workers' tasks just committed: at once, then at
-        most every :data:`WAKE_SECONDS` (each wake-up also stirs the other loops)."""
-        if self.wake is None or self._wake_pending:
+    def _kick_soon(self) -> None:
+        """Ask the workers for what was just committed: at once, then at most every
+        :data:`KICK_SECONDS` (a job takes everything there is when it starts)."""
+        if self.kick is None or self._kick_pending:
             return
         loop = asyncio.get_running_loop()
-        delay = max(0.0, self._woken_at + WAKE_SECONDS - loop.time())
-        self._wake_pending = True
-        loop.call_later(delay, self._wake_now)
+        delay = max(0.0, self._kicked_at + KICK_SECONDS - loop.time())
+        self._kick_pending = True
+        loop.call_later(delay, lambda: loop.create_task(self._kick_now()))
 
-    def _wake_now(self) -> None:
-        self._wake_pending = False
-        self._woken_at = asyncio.get_running_loop().time()
-        if self.wake is not None:
-            self.wake()
+    async def _kick_now(self) -> None:
+        self._kick_pending = False
+        self._kicked_at = asyncio.get_running_loop().time()
+        if self.kick is None or self.blocking is None:
+            return
+        try:
+            await self.blocking(self.kick)
+        except Exception:  # Redis down: the recovery processes them (STALE_SECONDS)
+            log.warning("could not ask the workers to file what was answered", exc_info=True)
 
     async def _drain(self) -> None:
         blocking = self.blocking
@@ -264,7 +258,7 @@ class ChannelIntake:
                             future.exception()  # retrieved: a waiter may be gone
                 continue
             if any(s.plan and not s.repeated for s in stored):
-                self._wake_soon()
+                self._kick_soon()
             for p, s in zip(batch, stored, strict=True):
                 if s.plan is not None:  # answered at intake (or a repeat of one)
                     processed = Processed(replies=s.replies or (), incident=s.incident)

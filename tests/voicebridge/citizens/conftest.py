@@ -15,8 +15,10 @@ from sqlalchemy import Table, func, select
 from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER, FakeTwilio
 from routing import schema as t
 from tests.conftest import FakeClock, make_settings
-from tests.voicebridge.citizens.jobs import FILING, run_due_tasks
+from tests.voicebridge.citizens.jobs import run_due_tasks
 from voicebridge.app import make_app
+from voicebridge.citizens.channels import process_inbox
+from voicebridge.jobs import bound
 from voicebridge.runtime import Runtime, build_runtime
 
 PUBLIC = "https://vb.example.pe"
@@ -39,7 +41,12 @@ class Sms:
 
     async def filed(self) -> int:
         """Run the workers' filing of the SMS answered at intake (``process_inbox``)."""
-        return await asyncio.to_thread(run_due_tasks, self.runtime, names=FILING)
+
+        def job() -> int:
+            with bound(self.runtime):
+                return process_inbox()
+
+        return await asyncio.to_thread(job)
 
     async def jobs(self) -> None:
         """Run the stored tasks that are due, as a worker would, until none is left (in a

@@ -1,7 +1,5 @@
 """Running the stored tasks in a test, as the relay and a worker would: each due task's
-job function, with the runtime bound, then its row deleted. The filing of what was
-answered at intake (``process_inbox``) and the messages and news are run apart, as the
-tests need."""
+job function, with the runtime bound, then its row deleted."""
 
 import importlib
 from collections.abc import Callable, Sequence
@@ -22,7 +20,6 @@ def job(name: str) -> Callable[..., Any]:
 
 
 MESSAGES = ("send_message", "citizen_news")
-FILING = ("process_inbox",)  # the SMS answered at intake, filed
 
 
 def due(rt: Runtime, names: Sequence[str] = MESSAGES) -> list[tuple[str, str, dict[str, Any]]]:
