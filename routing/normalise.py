@@ -558,7 +558,8 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
         note = f"Central distrital que recibió el reporte: {district_by_code(central).name}."
     else:
         note = "No se pudo determinar el distrito."
-    address = find_address(text)
+    # an ASCII text's words include the tokens an address starts with (if it has one)
+    address = None if text.isascii() and _STARTS.isdisjoint(words) else find_address(text)
     summary = printable(text)
     if len(summary) > SUMMARY_MAX:
         summary = summary[: SUMMARY_MAX - 1].rstrip() + "…"
