@@ -508,7 +508,7 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
         if not kind:
             continue
         word = words[n]
-        denied = any(w in _DENIED for w in words[max(0, n - 2) : n])
+        denied = not _DENIED.isdisjoint(words[max(0, n - 2) : n])
         if denied or (n and words[n - 1] == "se" and word.startswith("arm")):
             continue  # "no hay heridos", "sin heridos", "se arma la bronca"
         found = critical if kind == 2 else one_up
@@ -669,6 +669,7 @@ def _fold_word(word: str) -> str:
     return fold(word)
 
 
+@functools.lru_cache(maxsize=8192)  # streets recur
 def _tidy(raw: str, low: str, first: bool) -> str:
     """``PRÓCERES`` -> ``Próceres``; ``de``, ``del``, ``y`` stay small, and the articles
     too but first: ``Jr. de la Unión``, ``Calle Las Begonias``."""
@@ -682,7 +683,7 @@ def _tidy(raw: str, low: str, first: bool) -> str:
 
 def _tidy_name(tokens: _Tokens, start: int, end: int) -> str:
     """``tokens[start:end]``, a name, tidy (:func:`_tidy`)."""
-    return " ".join(_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end))
+    return " ".join([_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end)])
 
 
 def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> int:
