@@ -41,6 +41,7 @@ else None.
 import functools
 import re
 from dataclasses import dataclass
+from itertools import compress
 
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import extractOne
@@ -638,6 +639,7 @@ _NAME_ENDS = _set(
     "cuadra cuadras cdra cda mz mza manzana lote lt lte sector grupo"
 )
 _TOKEN = re.compile(r"([^\W_]+(?:/[^\W_]+)?|[#°º])")  # captured: split keeps them
+_ASCII_TOKEN = re.compile(r"([a-zA-Z0-9]+(?:/[a-zA-Z0-9]+)?|#)")  # the same, in ASCII text
 _CUT = re.compile(r"[,;:!?()\n]")
 _NUMBER = re.compile(r"\d")
 _MZ = re.compile(r"\bMz\. ")
@@ -655,13 +657,15 @@ class _Tokens(list[str]):
 
 
 def _tokens(text: str) -> _Tokens:
-    parts = _TOKEN.split(text)  # what is before the first token, the token, ...
-    raw = parts[1::2]
-    return _Tokens(
-        raw,
-        [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw],
-        [before != " " and _CUT.search(before) is not None for before in parts[0:-1:2]],
-    )
+    if text.isascii():  # quicker found, and an ASCII token folded is in lower case
+        parts = _ASCII_TOKEN.split(text)  # what is before the first token, the token, ...
+        raw = parts[1::2]
+        low = list(map(str.lower, raw))
+    else:
+        parts = _TOKEN.split(text)
+        raw = parts[1::2]
+        low = [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw]
+    return _Tokens(raw, low, list(map(bool, map(_CUT.search, parts[0:-1:2]))))
 
 
 @functools.lru_cache(maxsize=16384)  # words recur (long ones seldom do: not cached)
@@ -830,16 +834,14 @@ def find_address(text: str) -> str | None:
     luzmila"`` -> ``"Mz. B Lt. 12, Urb. Santa Luzmila"``. None when it gives none."""
     tokens = _tokens(text)
     low = tokens.low
-    if _STARTS.isdisjoint(low):
-        return None
     street: str | None = None
     block: str | None = None
     settlement: str | None = None
-    i = 0
-    while i < len(tokens):
-        if low[i] not in _STARTS:
-            i += 1
-            continue
+    i = 0  # where the words not read yet start
+    for start in compress(range(len(low)), map(_STARTS.__contains__, low)):  # may start one
+        if start < i:
+            continue  # in a part read
+        i = start
         found: tuple[str, int] | None
         if street is None and (found := _street(tokens, i)) is not None:
             street, i = found
@@ -859,8 +861,6 @@ def find_address(text: str) -> str | None:
             continue
         if settlement is None and (found := _settlement(tokens, i)) is not None:
             settlement, i = found
-            continue
-        i += 1
     parts = [p for p in (street, block, settlement) if p]
     return ", ".join(parts) if parts else None
 
