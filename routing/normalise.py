@@ -482,6 +482,7 @@ _ONE_UP_SLOT = _slot(_ONE_UP)
 # (phrase, its words, where it is): looked for only in a text with all its words
 _CRITICAL_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _CRITICAL_PHRASES]
 _ONE_UP_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _ONE_UP_PHRASES]
+_PHRASES_FIRST = frozenset(p.split()[0] for p in _CRITICAL_PHRASES + _ONE_UP_PHRASES)
 _MINOR = re.compile(r"\b(\d{1,2}) anos\b")
 _LEVELS = (Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL)
 
@@ -495,20 +496,22 @@ def _raises(word: str) -> int:
 
 def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
-    text = " ".join(words)
+    critical: list[str] = []
+    one_up: list[str] = []
     present = set(words)
-    critical = [
-        p for p, needs, pattern in _CRITICAL_PATTERNS if needs <= present and pattern.search(text)
-    ]
-    one_up = [
-        p for p, needs, pattern in _ONE_UP_PATTERNS if needs <= present and pattern.search(text)
-    ]
-    if "anos" in present:
+    # the phrases, and the years of a minor ("8 anos"), only in a text with their words
+    if not present.isdisjoint(_PHRASES_FIRST) or "anos" in present:
+        text = " ".join(words)
+        for p, needs, pattern in _CRITICAL_PATTERNS:
+            if needs <= present and pattern.search(text):
+                critical.append(p)
+        for p, needs, pattern in _ONE_UP_PATTERNS:
+            if needs <= present and pattern.search(text):
+                one_up.append(p)
         one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
-    for n, kind in enumerate(map(_raises, words)):
-        if not kind:
-            continue
-        word = words[n]
+    kinds = list(map(_raises, words))
+    for n in compress(range(len(words)), kinds):  # the words that raise it
+        kind, word = kinds[n], words[n]
         denied = not _DENIED.isdisjoint(words[max(0, n - 2) : n])
         if denied or (n and words[n - 1] == "se" and word.startswith("arm")):
             continue  # "no hay heridos", "sin heridos", "se arma la bronca"
