@@ -9,6 +9,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress
 
 from rapidfuzz.distance import LCSseq, Levenshtein
 
@@ -167,10 +168,12 @@ _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(
     for name in (d.name, *d.aliases, *(p for p, code in PLACES if code == d.ubigeo))
     if (words := _words(name)) and " ".join(words) not in _NOT_IN_TEXT
 )
-_BY_FIRST_WORD: dict[str, list[tuple[tuple[str, ...], District]]] = {}
-for _name, _district in _NAMES:
-    _BY_FIRST_WORD.setdefault(_name[0], []).append((_name, _district))
-_LONGEST = max(len(name) for name, _ in _NAMES)  # in words
+_NAMED: dict[tuple[str, ...], District] = dict(_NAMES)  # no two districts share a name
+# a name's first word -> how many words the names it starts have, longest first
+_SIZES: dict[str, tuple[int, ...]] = {
+    first: tuple(sorted({len(name) for name in _NAMED if name[0] == first}, reverse=True))
+    for first in {name[0] for name in _NAMED}
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,14 +273,14 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     names overlap the longest wins, then the best spelt: ``sanjuan de lurigancho`` (a
     slip: spelt together) wins the ``lurigancho`` in it."""
     candidates: list[tuple[int, float, int, int, District]] = []  # (length, slips, start, ...)
-    for start, word in enumerate(words):
-        if word not in _BY_FIRST_WORD:
-            continue
-        for name, district in _BY_FIRST_WORD[word]:
-            if words[start : start + len(name)] == name:
-                candidates.append((len("".join(name)), 0, start, start + len(name), district))
-    for start, names in enumerate(map(_may_start, words)):
-        if not names:
+    starting = list(map(_starting, words))
+    for start in compress(range(len(words)), starting):  # the words a name may start with
+        sizes, misspelt = starting[start] or ((), ())
+        for size in sizes:
+            name = words[start : start + size]  # shorter at the end
+            if len(name) == size and (district := _NAMED.get(name)) is not None:
+                candidates.append((len("".join(name)), 0, start, start + size, district))
+        if not misspelt:
             continue
         length = 0  # of words[start:end] together
         for end in range(start + 1, min(start + 5, len(words)) + 1):
@@ -302,6 +305,15 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
             named.append((start, end, district, cost > 0))
     named.sort()  # by start: names taken do not overlap
     return named
+
+
+@functools.lru_cache(maxsize=8192)  # words recur
+def _starting(word: str) -> tuple[tuple[int, ...], tuple[_Fuzzy, ...]] | None:
+    """How many words the names starting with the folded ``word`` have (:data:`_SIZES`),
+    and the official names a misspelling starting with it may be of
+    (:func:`_may_start`); None if neither."""
+    sizes, misspelt = _SIZES.get(word, ()), _may_start(word)
+    return (sizes, misspelt) if sizes or misspelt else None
 
 
 @functools.lru_cache(maxsize=8192)  # words recur
@@ -357,10 +369,9 @@ def _names_a_street(words: tuple[str, ...], start: int) -> bool:
 def name_at(words: Sequence[str], start: int) -> int:
     """How many of the folded ``words`` from ``start`` spell a district's name, alias or
     known place (``["la", "victoria", "123"]`` -> 2); 0 when none starts there."""
-    if start >= len(words) or words[start] not in _BY_FIRST_WORD:
+    if start >= len(words) or words[start] not in _SIZES:
         return 0
-    spelt = tuple(words[start : start + _LONGEST])
-    return max(
-        (len(name) for name, _ in _BY_FIRST_WORD[words[start]] if spelt[: len(name)] == name),
-        default=0,
-    )
+    for size in _SIZES[words[start]]:  # longest first
+        if start + size <= len(words) and tuple(words[start : start + size]) in _NAMED:
+            return size
+    return 0

@@ -41,6 +41,7 @@ else None.
 import functools
 import re
 from dataclasses import dataclass
+from itertools import compress
 
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import extractOne
@@ -481,6 +482,7 @@ _ONE_UP_SLOT = _slot(_ONE_UP)
 # (phrase, its words, where it is): looked for only in a text with all its words
 _CRITICAL_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _CRITICAL_PHRASES]
 _ONE_UP_PATTERNS = [(p, _set(p), re.compile(rf"\b{p}\b")) for p in _ONE_UP_PHRASES]
+_PHRASES_FIRST = frozenset(p.split()[0] for p in _CRITICAL_PHRASES + _ONE_UP_PHRASES)
 _MINOR = re.compile(r"\b(\d{1,2}) anos\b")
 _LEVELS = (Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL)
 
@@ -494,21 +496,23 @@ def _raises(word: str) -> int:
 
 def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
-    text = " ".join(words)
+    critical: list[str] = []
+    one_up: list[str] = []
     present = set(words)
-    critical = [
-        p for p, needs, pattern in _CRITICAL_PATTERNS if needs <= present and pattern.search(text)
-    ]
-    one_up = [
-        p for p, needs, pattern in _ONE_UP_PATTERNS if needs <= present and pattern.search(text)
-    ]
-    if "anos" in present:
+    # the phrases, and the years of a minor ("8 anos"), only in a text with their words
+    if not present.isdisjoint(_PHRASES_FIRST) or "anos" in present:
+        text = " ".join(words)
+        for p, needs, pattern in _CRITICAL_PATTERNS:
+            if needs <= present and pattern.search(text):
+                critical.append(p)
+        for p, needs, pattern in _ONE_UP_PATTERNS:
+            if needs <= present and pattern.search(text):
+                one_up.append(p)
         one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
-    for n, kind in enumerate(map(_raises, words)):
-        if not kind:
-            continue
-        word = words[n]
-        denied = any(w in _DENIED for w in words[max(0, n - 2) : n])
+    kinds = list(map(_raises, words))
+    for n in compress(range(len(words)), kinds):  # the words that raise it
+        kind, word = kinds[n], words[n]
+        denied = not _DENIED.isdisjoint(words[max(0, n - 2) : n])
         if denied or (n and words[n - 1] == "se" and word.startswith("arm")):
             continue  # "no hay heridos", "sin heridos", "se arma la bronca"
         found = critical if kind == 2 else one_up
@@ -558,7 +562,8 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
         note = f"Central distrital que recibió el reporte: {district_by_code(central).name}."
     else:
         note = "No se pudo determinar el distrito."
-    address = find_address(text)
+    # an ASCII text's words include the tokens an address starts with (if it has one)
+    address = None if text.isascii() and _STARTS.isdisjoint(words) else find_address(text)
     summary = printable(text)
     if len(summary) > SUMMARY_MAX:
         summary = summary[: SUMMARY_MAX - 1].rstrip() + "…"
@@ -637,6 +642,7 @@ _NAME_ENDS = _set(
     "cuadra cuadras cdra cda mz mza manzana lote lt lte sector grupo"
 )
 _TOKEN = re.compile(r"([^\W_]+(?:/[^\W_]+)?|[#°º])")  # captured: split keeps them
+_ASCII_TOKEN = re.compile(r"([a-zA-Z0-9]+(?:/[a-zA-Z0-9]+)?|#)")  # the same, in ASCII text
 _CUT = re.compile(r"[,;:!?()\n]")
 _NUMBER = re.compile(r"\d")
 _MZ = re.compile(r"\bMz\. ")
@@ -654,13 +660,15 @@ class _Tokens(list[str]):
 
 
 def _tokens(text: str) -> _Tokens:
-    parts = _TOKEN.split(text)  # what is before the first token, the token, ...
-    raw = parts[1::2]
-    return _Tokens(
-        raw,
-        [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw],
-        [before != " " and _CUT.search(before) is not None for before in parts[0:-1:2]],
-    )
+    if text.isascii():  # quicker found, and an ASCII token folded is in lower case
+        parts = _ASCII_TOKEN.split(text)  # what is before the first token, the token, ...
+        raw = parts[1::2]
+        low = list(map(str.lower, raw))
+    else:
+        parts = _TOKEN.split(text)
+        raw = parts[1::2]
+        low = [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw]
+    return _Tokens(raw, low, list(map(bool, map(_CUT.search, parts[0:-1:2]))))
 
 
 @functools.lru_cache(maxsize=16384)  # words recur (long ones seldom do: not cached)
@@ -668,6 +676,7 @@ def _fold_word(word: str) -> str:
     return fold(word)
 
 
+@functools.lru_cache(maxsize=8192)  # streets recur
 def _tidy(raw: str, low: str, first: bool) -> str:
     """``PRÓCERES`` -> ``Próceres``; ``de``, ``del``, ``y`` stay small, and the articles
     too but first: ``Jr. de la Unión``, ``Calle Las Begonias``."""
@@ -681,7 +690,7 @@ def _tidy(raw: str, low: str, first: bool) -> str:
 
 def _tidy_name(tokens: _Tokens, start: int, end: int) -> str:
     """``tokens[start:end]``, a name, tidy (:func:`_tidy`)."""
-    return " ".join(_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end))
+    return " ".join([_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end)])
 
 
 def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> int:
@@ -828,16 +837,14 @@ def find_address(text: str) -> str | None:
     luzmila"`` -> ``"Mz. B Lt. 12, Urb. Santa Luzmila"``. None when it gives none."""
     tokens = _tokens(text)
     low = tokens.low
-    if _STARTS.isdisjoint(low):
-        return None
     street: str | None = None
     block: str | None = None
     settlement: str | None = None
-    i = 0
-    while i < len(tokens):
-        if low[i] not in _STARTS:
-            i += 1
-            continue
+    i = 0  # where the words not read yet start
+    for start in compress(range(len(low)), map(_STARTS.__contains__, low)):  # may start one
+        if start < i:
+            continue  # in a part read
+        i = start
         found: tuple[str, int] | None
         if street is None and (found := _street(tokens, i)) is not None:
             street, i = found
@@ -857,8 +864,6 @@ def find_address(text: str) -> str | None:
             continue
         if settlement is None and (found := _settlement(tokens, i)) is not None:
             settlement, i = found
-            continue
-        i += 1
     parts = [p for p in (street, block, settlement) if p]
     return ", ".join(parts) if parts else None
 

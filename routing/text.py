@@ -5,13 +5,18 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"[\s\-_.,]+")
+# the combining marks NFKD leaves after Latin letters (á: a + U+0301), but U+034F, which
+# is none (the grapheme joiner)
+_LATIN_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")
 
 
 def strip_accents(text: str) -> str:
     """``"Sáb Peña"`` -> ``"Sab Pena"``."""
     if text.isascii():
         return text  # no ASCII character decomposes, none is a combining mark
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text))
+    if decomposed.isascii():
+        return decomposed  # "Peña": "Pen" + U+0303 + "a" -> "Pena"
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
