@@ -12,8 +12,10 @@ advanced and its state saved, a new report's incident number reserved) and a tas
 the workers, and the TwiML reply that carries the incident's number; the filing (the
 report on a new incident, or joined to the open one of the same event), the news and
 the dispatch wait in the database and Redis for the workers, which do not run during
-the timed rounds. After them one worker files everything (``voicebridge worker
---burst``), timed: the rate of the filing is reported apart. The bare handler parses
+the timed rounds. After each round a worker's job files everything the round stored,
+timed: the rate of the filing is reported apart (a round starts with nothing older
+than itself in the inbox, so ``serve``'s recovery of what waited 30 s has nothing to
+take). The bare handler parses
 the form and answers a fixed TwiML reply. The naive handler (``bench.bare_sms``) checks
 the signature and the form, inserts the message's row in a transaction of its own and
 enqueues an RQ job, blocking the event loop for both, and answers a fixed TwiML reply.
@@ -208,9 +210,8 @@ def main() -> None:
                 for server in servers:
                     load = server.load(directory, round_, server.requests(), SECONDS)
                     server.runs.append(load)
-            for server in servers:
-                if server.voicebridge:
-                    server.filing = file_all(server, redis.url)
+                    if server.voicebridge:  # each round starts with nothing left to file
+                        server.filing += file_all(server, redis.url)
             after = {s.name: settled(s.database_url) for s in servers if s.database_url}
         finally:
             for server in servers:
