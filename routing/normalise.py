@@ -613,8 +613,15 @@ _SETTLEMENTS = {
     ("residencial",): "Res.", ("res",): "Res.", ("conjunto", "habitacional"): "C.H.",
     ("a", "h"): "A.H.", ("p", "j"): "P.J.", ("c", "h"): "C.H.", ("coop",): "Coop.",
 }  # fmt: skip
-_NAMED_FIRST = {words[0] for words in _NAMED_ROADS}
-_SETTLEMENT_FIRST = {words[0] for words in _SETTLEMENTS}
+# each by its first word, in order
+_NAMED_FIRST = {
+    first: [(words, tidy) for words, tidy in _NAMED_ROADS.items() if words[0] == first]
+    for first in {words[0] for words in _NAMED_ROADS}
+}
+_SETTLEMENT_FIRST = {
+    first: [(words, tidy) for words, tidy in _SETTLEMENTS.items() if words[0] == first]
+    for first in {words[0] for words in _SETTLEMENTS}
+}
 _BLOCK = {"mz": "Mz.", "mza": "Mz.", "manzana": "Mz.", "lt": "Lt.", "lte": "Lt.", "lote": "Lt."}
 _BLOCK_MORE = {"sector": "Sector", "grupo": "Grupo"}
 _CUADRA = {"cuadra", "cdra", "cda", "cuadras"}
@@ -783,7 +790,7 @@ def _street(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     low = tokens.low
     if low[i] not in _ROADS and low[i] not in _NAMED_FIRST:
         return None
-    for words, tidy in _NAMED_ROADS.items() if low[i] in _NAMED_FIRST else ():
+    for words, tidy in _NAMED_FIRST.get(low[i], ()):
         if tuple(low[i : i + len(words)]) == words:
             text, j = tidy, i + len(words)
             break
@@ -816,7 +823,7 @@ def _settlement(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     low = tokens.low
     if low[i] not in _SETTLEMENT_FIRST:
         return None
-    for words, kind in _SETTLEMENTS.items():
+    for words, kind in _SETTLEMENT_FIRST[low[i]]:
         if tuple(low[i : i + len(words)]) == words:
             start = i + len(words)
             if (end := _name(tokens, start)) > start:
