@@ -675,6 +675,8 @@ def _tokens(text: str) -> _Tokens:
         parts = _TOKEN.split(text)
         raw = parts[1::2]
         low = [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw]
+    if _CUT.search(text) is None:  # no comma, no colon...: nothing cut
+        return _Tokens(raw, low, [False] * len(raw))
     return _Tokens(raw, low, list(map(bool, map(_CUT.search, parts[0:-1:2]))))
 
 
@@ -855,7 +857,7 @@ def find_address(text: str) -> str | None:
         found: tuple[str, int] | None
         if street is None and (found := _street(tokens, i)) is not None:
             street, i = found
-            if block is None and _MZ.search(street):
+            if block is None and "Mz. " in street and _MZ.search(street):
                 block = ""
             continue
         if street is None and low[i] in _CUADRA and (found := _number(tokens, i)) is not None:
