@@ -685,7 +685,6 @@ def _fold_word(word: str) -> str:
     return fold(word)
 
 
-@functools.lru_cache(maxsize=8192)  # streets recur
 def _tidy(raw: str, low: str, first: bool) -> str:
     """``PRÓCERES`` -> ``Próceres``; ``de``, ``del``, ``y`` stay small, and the articles
     too but first: ``Jr. de la Unión``, ``Calle Las Begonias``."""
@@ -699,7 +698,14 @@ def _tidy(raw: str, low: str, first: bool) -> str:
 
 def _tidy_name(tokens: _Tokens, start: int, end: int) -> str:
     """``tokens[start:end]``, a name, tidy (:func:`_tidy`)."""
-    return " ".join([_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end)])
+    return _tidy_words(tuple(tokens[start:end]))
+
+
+@functools.lru_cache(maxsize=8192)  # streets recur
+def _tidy_words(words: tuple[str, ...]) -> str:
+    """A name's words as written, tidy (:func:`_tidy`, each word with its :func:`fold`,
+    the folded form its token has)."""
+    return " ".join(_tidy(word, fold(word), n == 0) for n, word in enumerate(words))
 
 
 def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> int:
