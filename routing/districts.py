@@ -14,7 +14,7 @@ from itertools import compress
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from routing.errors import InvalidValue
-from routing.text import fold, sounds, strip_accents
+from routing.text import fold, folded_words, sounds
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -154,12 +154,8 @@ _FUZZY_MIN = 7
 _NOT_FUZZY = {"barranca", "huaral", "huarochiri", "chilca", "callao", "sanmartin"}
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
 def _words(text: str) -> tuple[str, ...]:
-    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
-    return tuple(_WORD.findall(strip_accents(text).casefold()))
+    return tuple(folded_words(text))
 
 
 _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(

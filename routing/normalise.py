@@ -51,7 +51,7 @@ from routing.districts import district_by_code, find_in_text, name_at
 from routing.models import Priority
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
 from routing.resolve import DistrictSource
-from routing.text import fold, printable, sounds, strip_accents
+from routing.text import fold, folded_words, printable, sounds
 
 SUMMARY_MAX = 500  # characters of the text kept for operators
 READ_MAX = 4096  # characters read: Telegram's longest message (an SMS through Twilio: 1,600)
@@ -419,14 +419,6 @@ def _find(phrase: tuple[int, ...], words: tuple[frozenset[int], ...]) -> int | N
     return None
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def _words(text: str) -> list[str]:
-    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
-    return _WORD.findall(strip_accents(text).casefold())
-
-
 def _content(words: list[str]) -> tuple[frozenset[int], ...]:
     """The slots each word but the little ones fills, in order; a run of words that fill
     none as one (which changes neither where a phrase's words are side by side nor which
@@ -543,7 +535,7 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
     the district central that received the report: the district when the text names
     none. Only the first :data:`READ_MAX` characters are read."""
     text = text[:READ_MAX]
-    words = _words(text)
+    words = folded_words(text)
     category = _classify(_content(words))
     priority, raised_by = _priority(category_by_code(category).priority, words)
     district: str | None = None
