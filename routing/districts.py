@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress
+from typing import NamedTuple
 
 from rapidfuzz.distance import LCSseq, Levenshtein
 
@@ -270,22 +271,22 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     slip: spelt together) wins the ``lurigancho`` in it."""
     candidates: list[tuple[int, float, int, int, District]] = []  # (length, slips, start, ...)
     starting = list(map(_starting, words))
-    for start in compress(range(len(words)), starting):  # the words a name may start with
-        sizes, misspelt = starting[start] or ((), ())
-        for size in sizes:
+    # the words a name may start with, and what
+    for start, may in zip(
+        compress(range(len(words)), starting), filter(None, starting), strict=True
+    ):
+        for size in may.sizes:
             name = words[start : start + size]  # shorter at the end
             if len(name) == size and (district := _NAMED.get(name)) is not None:
                 candidates.append((len("".join(name)), 0, start, start + size, district))
-        if not misspelt:
-            continue
         length = 0  # of words[start:end] together
-        for end in range(start + 1, min(start + 5, len(words)) + 1):
+        for end in range(start + 1, min(start + may.most, len(words)) + 1):
             if words[end - 1].isdigit():
                 break
             length += len(words[end - 1])
             if length > _FUZZY_MAX + 2:
                 break
-            if length < _FUZZY_MIN - 1:
+            if length < may.shortest or end - start < may.fewest:
                 continue
             for fuzzy, slips in _misspelt(words[start:end]):
                 candidates.append((len(fuzzy.spelt), slips + 0.5, start, end, fuzzy.district))
@@ -303,13 +304,28 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     return named
 
 
+class _Start(NamedTuple):
+    """The names that may start at a word."""
+
+    sizes: tuple[int, ...]  # how many words those spelt right have (:data:`_SIZES`)
+    most: int  # how many words a misspelling of one (:func:`_may_start`) has at most
+    fewest: int  # and at least (a word more or less than the name)
+    shortest: int  # how many letters at least (those of the shortest as it sounds, less its
+    # slips; never fewer than a misspelt name's)
+
+
 @functools.lru_cache(maxsize=8192)  # words recur
-def _starting(word: str) -> tuple[tuple[int, ...], tuple[_Fuzzy, ...]] | None:
-    """How many words the names starting with the folded ``word`` have (:data:`_SIZES`),
-    and the official names a misspelling starting with it may be of
-    (:func:`_may_start`); None if neither."""
+def _starting(word: str) -> _Start | None:
+    """The names that may start at the folded ``word``; None if none."""
     sizes, misspelt = _SIZES.get(word, ()), _may_start(word)
-    return (sizes, misspelt) if sizes or misspelt else None
+    if not misspelt:
+        return _Start(sizes, most=0, fewest=0, shortest=0) if sizes else None
+    return _Start(
+        sizes,
+        most=min(5, max(len(f.words) for f in misspelt) + 1),
+        fewest=min(len(f.words) for f in misspelt) - 1,
+        shortest=max(_FUZZY_MIN - 1, min(len(f.heard) - f.slips for f in misspelt)),
+    )
 
 
 @functools.lru_cache(maxsize=8192)  # words recur
