@@ -9,7 +9,6 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress
 from typing import NamedTuple
 
 from rapidfuzz.distance import LCSseq, Levenshtein
@@ -270,11 +269,9 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     names overlap the longest wins, then the best spelt: ``sanjuan de lurigancho`` (a
     slip: spelt together) wins the ``lurigancho`` in it."""
     candidates: list[tuple[int, float, int, int, District]] = []  # (length, slips, start, ...)
-    starting = list(map(_starting, words))
-    # the words a name may start with, and what
-    for start, may in zip(
-        compress(range(len(words)), starting), filter(None, starting), strict=True
-    ):
+    for start, may in enumerate(map(_starting, words)):
+        if may is None:
+            continue  # no name starts with the word
         for size in may.sizes:
             name = words[start : start + size]  # shorter at the end
             if len(name) == size and (district := _NAMED.get(name)) is not None:

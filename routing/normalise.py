@@ -41,7 +41,6 @@ else None.
 import functools
 import re
 from dataclasses import dataclass
-from itertools import compress
 
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import extractOne
@@ -501,9 +500,10 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
             if needs <= present and pattern.search(text):
                 one_up.append(p)
         one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
-    kinds = list(map(_raises, words))
-    for n in compress(range(len(words)), kinds):  # the words that raise it
-        kind, word = kinds[n], words[n]
+    for n, kind in enumerate(map(_raises, words)):
+        if not kind:
+            continue
+        word = words[n]
         denied = not _DENIED.isdisjoint(words[max(0, n - 2) : n])
         if denied or (n and words[n - 1] == "se" and word.startswith("arm")):
             continue  # "no hay heridos", "sin heridos", "se arma la bronca"
@@ -848,9 +848,9 @@ def find_address(text: str) -> str | None:
     block: str | None = None
     settlement: str | None = None
     i = 0  # where the words not read yet start
-    for start in compress(range(len(low)), map(_STARTS.__contains__, low)):  # may start one
-        if start < i:
-            continue  # in a part read
+    for start, word in enumerate(low):
+        if start < i or word not in _STARTS:
+            continue  # in a part read, or no part starts with it
         i = start
         found: tuple[str, int] | None
         if street is None and (found := _street(tokens, i)) is not None:
