@@ -289,9 +289,11 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
                 candidates.append((len(fuzzy.spelt), slips + 0.5, start, end, fuzzy.district))
     if not candidates:
         return []
+    if len(candidates) > 1:
+        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
     taken: set[int] = set()  # the words of the names taken
     named: list[tuple[int, int, District, bool]] = []
-    for _, cost, start, end, district in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
+    for _, cost, start, end, district in candidates:
         if not taken.isdisjoint(range(start, end)):
             continue
         taken.update(range(start, end))

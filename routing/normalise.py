@@ -489,9 +489,9 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
     critical: list[str] = []
     one_up: list[str] = []
-    present = set(words)
     # the phrases, and the years of a minor ("8 anos"), only in a text with their words
-    if not present.isdisjoint(_PHRASES_FIRST) or "anos" in present:
+    if not _PHRASES_FIRST.isdisjoint(words) or "anos" in words:
+        present = set(words)
         text = " ".join(words)
         for p, needs, pattern in _CRITICAL_PATTERNS:
             if needs <= present and pattern.search(text):
@@ -530,6 +530,10 @@ def _priority(default: Priority, words: list[str]) -> tuple[Priority, tuple[str,
 # ------------------------------------------------------------------------- reading
 
 
+_FROM_ADDRESS = DistrictSource.ADDRESS.value
+_FROM_CENTRAL = DistrictSource.CENTRAL.value
+
+
 def read_message(text: str, *, central: str | None = None) -> Reading:
     """What ``text`` says (see the module's description). ``central`` is the UBIGEO of
     the district central that received the report: the district when the text names
@@ -539,10 +543,10 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
     category = _classify(_content(words))
     priority, raised_by = _priority(category_by_code(category).priority, words)
     district: str | None = None
-    source: DistrictSource | None = None
+    source: str | None = None  # a DistrictSource's value
     match = find_in_text(text)
     if match is not None:
-        district, source = match.district.ubigeo, DistrictSource.ADDRESS
+        district, source = match.district.ubigeo, _FROM_ADDRESS
         if match.misspelt:
             note = f"El texto nombra «{match.words}», que se lee como {match.district.name}."
         else:
@@ -550,7 +554,7 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
         if central is not None and central != district:
             note += f" Lo recibió la central de {district_by_code(central).name}."
     elif central is not None:
-        district, source = central, DistrictSource.CENTRAL
+        district, source = central, _FROM_CENTRAL
         note = f"Central distrital que recibió el reporte: {district_by_code(central).name}."
     else:
         note = "No se pudo determinar el distrito."
@@ -568,7 +572,7 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
         category=category,
         priority=priority,
         district=district,
-        district_source=None if source is None else source.value,
+        district_source=source,
         district_note=note,
         address=address,
         address_key=None if address is None else fold(address),
