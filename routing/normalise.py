@@ -647,6 +647,9 @@ _NAME_ENDS = _set(
 _TOKEN = re.compile(r"([^\W_]+(?:/[^\W_]+)?|[#°º])")  # captured: split keeps them
 _ASCII_TOKEN = re.compile(r"([a-zA-Z0-9]+(?:/[a-zA-Z0-9]+)?|#)")  # the same, in ASCII text
 _CUT = re.compile(r"[,;:!?()\n]")
+# an ASCII text without these has tokens its runs of letters and digits, none cut
+_NOT_PLAIN = re.compile(r"[,;:!?()\n/#]")
+_PLAIN = "".join(c if c.isalnum() else " " for c in map(chr, range(128)))  # the rest: spaces
 _NUMBER = re.compile(r"\d")
 _MZ = re.compile(r"\bMz\. ")
 _SHORT_WORD = 30  # letters: a word folded once for all its messages, if not longer
@@ -664,6 +667,9 @@ class _Tokens(list[str]):
 
 def _tokens(text: str) -> _Tokens:
     if text.isascii():  # quicker found, and an ASCII token folded is in lower case
+        if _NOT_PLAIN.search(text) is None:
+            raw = text.translate(_PLAIN).split()
+            return _Tokens(raw, list(map(str.lower, raw)), [False] * len(raw))
         parts = _ASCII_TOKEN.split(text)  # what is before the first token, the token, ...
         raw = parts[1::2]
         low = list(map(str.lower, raw))
