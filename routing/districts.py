@@ -9,12 +9,12 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress
+from typing import NamedTuple
 
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from routing.errors import InvalidValue
-from routing.text import fold, sounds, strip_accents
+from routing.text import fold, folded_words, sounds
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -154,12 +154,8 @@ _FUZZY_MIN = 7
 _NOT_FUZZY = {"barranca", "huaral", "huarochiri", "chilca", "callao", "sanmartin"}
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
 def _words(text: str) -> tuple[str, ...]:
-    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
-    return tuple(_WORD.findall(strip_accents(text).casefold()))
+    return tuple(folded_words(text))
 
 
 _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(
@@ -273,31 +269,31 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     names overlap the longest wins, then the best spelt: ``sanjuan de lurigancho`` (a
     slip: spelt together) wins the ``lurigancho`` in it."""
     candidates: list[tuple[int, float, int, int, District]] = []  # (length, slips, start, ...)
-    starting = list(map(_starting, words))
-    for start in compress(range(len(words)), starting):  # the words a name may start with
-        sizes, misspelt = starting[start] or ((), ())
-        for size in sizes:
+    for start, may in enumerate(map(_starting, words)):
+        if may is None:
+            continue  # no name starts with the word
+        for size in may.sizes:
             name = words[start : start + size]  # shorter at the end
             if len(name) == size and (district := _NAMED.get(name)) is not None:
                 candidates.append((len("".join(name)), 0, start, start + size, district))
-        if not misspelt:
-            continue
         length = 0  # of words[start:end] together
-        for end in range(start + 1, min(start + 5, len(words)) + 1):
+        for end in range(start + 1, min(start + may.most, len(words)) + 1):
             if words[end - 1].isdigit():
                 break
             length += len(words[end - 1])
             if length > _FUZZY_MAX + 2:
                 break
-            if length < _FUZZY_MIN - 1:
+            if length < may.shortest or end - start < may.fewest:
                 continue
             for fuzzy, slips in _misspelt(words[start:end]):
                 candidates.append((len(fuzzy.spelt), slips + 0.5, start, end, fuzzy.district))
     if not candidates:
         return []
+    if len(candidates) > 1:
+        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
     taken: set[int] = set()  # the words of the names taken
     named: list[tuple[int, int, District, bool]] = []
-    for _, cost, start, end, district in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
+    for _, cost, start, end, district in candidates:
         if not taken.isdisjoint(range(start, end)):
             continue
         taken.update(range(start, end))
@@ -307,13 +303,28 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
     return named
 
 
+class _Start(NamedTuple):
+    """The names that may start at a word."""
+
+    sizes: tuple[int, ...]  # how many words those spelt right have (:data:`_SIZES`)
+    most: int  # how many words a misspelling of one (:func:`_may_start`) has at most
+    fewest: int  # and at least (a word more or less than the name)
+    shortest: int  # how many letters at least (those of the shortest as it sounds, less its
+    # slips; never fewer than a misspelt name's)
+
+
 @functools.lru_cache(maxsize=8192)  # words recur
-def _starting(word: str) -> tuple[tuple[int, ...], tuple[_Fuzzy, ...]] | None:
-    """How many words the names starting with the folded ``word`` have (:data:`_SIZES`),
-    and the official names a misspelling starting with it may be of
-    (:func:`_may_start`); None if neither."""
+def _starting(word: str) -> _Start | None:
+    """The names that may start at the folded ``word``; None if none."""
     sizes, misspelt = _SIZES.get(word, ()), _may_start(word)
-    return (sizes, misspelt) if sizes or misspelt else None
+    if not misspelt:
+        return _Start(sizes, most=0, fewest=0, shortest=0) if sizes else None
+    return _Start(
+        sizes,
+        most=min(5, max(len(f.words) for f in misspelt) + 1),
+        fewest=min(len(f.words) for f in misspelt) - 1,
+        shortest=max(_FUZZY_MIN - 1, min(len(f.heard) - f.slips for f in misspelt)),
+    )
 
 
 @functools.lru_cache(maxsize=8192)  # words recur

@@ -41,7 +41,6 @@ else None.
 import functools
 import re
 from dataclasses import dataclass
-from itertools import compress
 
 from rapidfuzz.distance import Indel
 from rapidfuzz.process import extractOne
@@ -51,7 +50,7 @@ from routing.districts import district_by_code, find_in_text, name_at
 from routing.models import Priority
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
 from routing.resolve import DistrictSource
-from routing.text import fold, printable, sounds, strip_accents
+from routing.text import fold, folded_words, printable, sounds
 
 SUMMARY_MAX = 500  # characters of the text kept for operators
 READ_MAX = 4096  # characters read: Telegram's longest message (an SMS through Twilio: 1,600)
@@ -419,14 +418,6 @@ def _find(phrase: tuple[int, ...], words: tuple[frozenset[int], ...]) -> int | N
     return None
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def _words(text: str) -> list[str]:
-    """The words of ``fold(text)`` (found without folding the spaces, which they need not)."""
-    return _WORD.findall(strip_accents(text).casefold())
-
-
 def _content(words: list[str]) -> tuple[frozenset[int], ...]:
     """The slots each word but the little ones fills, in order; a run of words that fill
     none as one (which changes neither where a phrase's words are side by side nor which
@@ -498,9 +489,9 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
     critical: list[str] = []
     one_up: list[str] = []
-    present = set(words)
     # the phrases, and the years of a minor ("8 anos"), only in a text with their words
-    if not present.isdisjoint(_PHRASES_FIRST) or "anos" in present:
+    if not _PHRASES_FIRST.isdisjoint(words) or "anos" in words:
+        present = set(words)
         text = " ".join(words)
         for p, needs, pattern in _CRITICAL_PATTERNS:
             if needs <= present and pattern.search(text):
@@ -509,9 +500,10 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
             if needs <= present and pattern.search(text):
                 one_up.append(p)
         one_up += [age.group(0) for age in _MINOR.finditer(text) if int(age.group(1)) < 18]
-    kinds = list(map(_raises, words))
-    for n in compress(range(len(words)), kinds):  # the words that raise it
-        kind, word = kinds[n], words[n]
+    for n, kind in enumerate(map(_raises, words)):
+        if not kind:
+            continue
+        word = words[n]
         denied = not _DENIED.isdisjoint(words[max(0, n - 2) : n])
         if denied or (n and words[n - 1] == "se" and word.startswith("arm")):
             continue  # "no hay heridos", "sin heridos", "se arma la bronca"
@@ -538,19 +530,23 @@ def _priority(default: Priority, words: list[str]) -> tuple[Priority, tuple[str,
 # ------------------------------------------------------------------------- reading
 
 
+_FROM_ADDRESS = DistrictSource.ADDRESS.value
+_FROM_CENTRAL = DistrictSource.CENTRAL.value
+
+
 def read_message(text: str, *, central: str | None = None) -> Reading:
     """What ``text`` says (see the module's description). ``central`` is the UBIGEO of
     the district central that received the report: the district when the text names
     none. Only the first :data:`READ_MAX` characters are read."""
     text = text[:READ_MAX]
-    words = _words(text)
+    words = folded_words(text)
     category = _classify(_content(words))
     priority, raised_by = _priority(category_by_code(category).priority, words)
     district: str | None = None
-    source: DistrictSource | None = None
+    source: str | None = None  # a DistrictSource's value
     match = find_in_text(text)
     if match is not None:
-        district, source = match.district.ubigeo, DistrictSource.ADDRESS
+        district, source = match.district.ubigeo, _FROM_ADDRESS
         if match.misspelt:
             note = f"El texto nombra «{match.words}», que se lee como {match.district.name}."
         else:
@@ -558,7 +554,7 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
         if central is not None and central != district:
             note += f" Lo recibió la central de {district_by_code(central).name}."
     elif central is not None:
-        district, source = central, DistrictSource.CENTRAL
+        district, source = central, _FROM_CENTRAL
         note = f"Central distrital que recibió el reporte: {district_by_code(central).name}."
     else:
         note = "No se pudo determinar el distrito."
@@ -576,7 +572,7 @@ def read_message(text: str, *, central: str | None = None) -> Reading:
         category=category,
         priority=priority,
         district=district,
-        district_source=None if source is None else source.value,
+        district_source=source,
         district_note=note,
         address=address,
         address_key=None if address is None else fold(address),
@@ -613,8 +609,15 @@ _SETTLEMENTS = {
     ("residencial",): "Res.", ("res",): "Res.", ("conjunto", "habitacional"): "C.H.",
     ("a", "h"): "A.H.", ("p", "j"): "P.J.", ("c", "h"): "C.H.", ("coop",): "Coop.",
 }  # fmt: skip
-_NAMED_FIRST = {words[0] for words in _NAMED_ROADS}
-_SETTLEMENT_FIRST = {words[0] for words in _SETTLEMENTS}
+# each by its first word, in order
+_NAMED_FIRST = {
+    first: [(words, tidy) for words, tidy in _NAMED_ROADS.items() if words[0] == first]
+    for first in {words[0] for words in _NAMED_ROADS}
+}
+_SETTLEMENT_FIRST = {
+    first: [(words, tidy) for words, tidy in _SETTLEMENTS.items() if words[0] == first]
+    for first in {words[0] for words in _SETTLEMENTS}
+}
 _BLOCK = {"mz": "Mz.", "mza": "Mz.", "manzana": "Mz.", "lt": "Lt.", "lte": "Lt.", "lote": "Lt."}
 _BLOCK_MORE = {"sector": "Sector", "grupo": "Grupo"}
 _CUADRA = {"cuadra", "cdra", "cda", "cuadras"}
@@ -644,6 +647,9 @@ _NAME_ENDS = _set(
 _TOKEN = re.compile(r"([^\W_]+(?:/[^\W_]+)?|[#°º])")  # captured: split keeps them
 _ASCII_TOKEN = re.compile(r"([a-zA-Z0-9]+(?:/[a-zA-Z0-9]+)?|#)")  # the same, in ASCII text
 _CUT = re.compile(r"[,;:!?()\n]")
+# an ASCII text without these has tokens its runs of letters and digits, none cut
+_NOT_PLAIN = re.compile(r"[,;:!?()\n/#]")
+_PLAIN = "".join(c if c.isalnum() else " " for c in map(chr, range(128)))  # the rest: spaces
 _NUMBER = re.compile(r"\d")
 _MZ = re.compile(r"\bMz\. ")
 _SHORT_WORD = 30  # letters: a word folded once for all its messages, if not longer
@@ -661,6 +667,9 @@ class _Tokens(list[str]):
 
 def _tokens(text: str) -> _Tokens:
     if text.isascii():  # quicker found, and an ASCII token folded is in lower case
+        if _NOT_PLAIN.search(text) is None:
+            raw = text.translate(_PLAIN).split()
+            return _Tokens(raw, list(map(str.lower, raw)), [False] * len(raw))
         parts = _ASCII_TOKEN.split(text)  # what is before the first token, the token, ...
         raw = parts[1::2]
         low = list(map(str.lower, raw))
@@ -668,6 +677,8 @@ def _tokens(text: str) -> _Tokens:
         parts = _TOKEN.split(text)
         raw = parts[1::2]
         low = [_fold_word(word) if len(word) <= _SHORT_WORD else fold(word) for word in raw]
+    if _CUT.search(text) is None:  # no comma, no colon...: nothing cut
+        return _Tokens(raw, low, [False] * len(raw))
     return _Tokens(raw, low, list(map(bool, map(_CUT.search, parts[0:-1:2]))))
 
 
@@ -676,7 +687,6 @@ def _fold_word(word: str) -> str:
     return fold(word)
 
 
-@functools.lru_cache(maxsize=8192)  # streets recur
 def _tidy(raw: str, low: str, first: bool) -> str:
     """``PRÓCERES`` -> ``Próceres``; ``de``, ``del``, ``y`` stay small, and the articles
     too but first: ``Jr. de la Unión``, ``Calle Las Begonias``."""
@@ -690,7 +700,14 @@ def _tidy(raw: str, low: str, first: bool) -> str:
 
 def _tidy_name(tokens: _Tokens, start: int, end: int) -> str:
     """``tokens[start:end]``, a name, tidy (:func:`_tidy`)."""
-    return " ".join([_tidy(tokens[k], tokens.low[k], k == start) for k in range(start, end)])
+    return _tidy_words(tuple(tokens[start:end]))
+
+
+@functools.lru_cache(maxsize=8192)  # streets recur
+def _tidy_words(words: tuple[str, ...]) -> str:
+    """A name's words as written, tidy (:func:`_tidy`, each word with its :func:`fold`,
+    the folded form its token has)."""
+    return " ".join(_tidy(word, fold(word), n == 0) for n, word in enumerate(words))
 
 
 def _name(tokens: _Tokens, i: int, *, numbered: bool = False) -> int:
@@ -783,7 +800,7 @@ def _street(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     low = tokens.low
     if low[i] not in _ROADS and low[i] not in _NAMED_FIRST:
         return None
-    for words, tidy in _NAMED_ROADS.items() if low[i] in _NAMED_FIRST else ():
+    for words, tidy in _NAMED_FIRST.get(low[i], ()):
         if tuple(low[i : i + len(words)]) == words:
             text, j = tidy, i + len(words)
             break
@@ -816,7 +833,7 @@ def _settlement(tokens: _Tokens, i: int) -> tuple[str, int] | None:
     low = tokens.low
     if low[i] not in _SETTLEMENT_FIRST:
         return None
-    for words, kind in _SETTLEMENTS.items():
+    for words, kind in _SETTLEMENT_FIRST[low[i]]:
         if tuple(low[i : i + len(words)]) == words:
             start = i + len(words)
             if (end := _name(tokens, start)) > start:
@@ -841,14 +858,14 @@ def find_address(text: str) -> str | None:
     block: str | None = None
     settlement: str | None = None
     i = 0  # where the words not read yet start
-    for start in compress(range(len(low)), map(_STARTS.__contains__, low)):  # may start one
-        if start < i:
-            continue  # in a part read
+    for start, word in enumerate(low):
+        if start < i or word not in _STARTS:
+            continue  # in a part read, or no part starts with it
         i = start
         found: tuple[str, int] | None
         if street is None and (found := _street(tokens, i)) is not None:
             street, i = found
-            if block is None and _MZ.search(street):
+            if block is None and "Mz. " in street and _MZ.search(street):
                 block = ""
             continue
         if street is None and low[i] in _CUADRA and (found := _number(tokens, i)) is not None:

@@ -30,6 +30,20 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", strip_accents(text).casefold()).strip()
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+# an ASCII character -> itself if a letter or a digit folded, else a space
+_ASCII_WORD_CHARS = "".join(c if re.fullmatch("[a-z0-9]", c) else " " for c in map(chr, range(128)))
+
+
+def folded_words(text: str) -> list[str]:
+    """The words of ``fold(text)``, its runs of letters a to z and digits:
+    ``"Av. Próceres 1250, S.J.L."`` -> ``["av", "proceres", "1250", "s", "j", "l"]``."""
+    folded = strip_accents(text).casefold()  # fold's spaces do not change its words
+    if folded.isascii():  # quicker than the pattern
+        return folded.translate(_ASCII_WORD_CHARS).split()
+    return _WORD.findall(folded)
+
+
 # what separates words although it is not a space: tabs, newlines, the Unicode line and
 # paragraph separators; any other control or format character is dropped
 _BREAKS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\u2028\u2029")

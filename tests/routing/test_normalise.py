@@ -1,6 +1,7 @@
 """A citizen's free text read: what is shown to operators, the category and priority,
 the district and the address; measured against the table of tests.routing.messages."""
 
+import re
 import unicodedata
 from importlib import resources
 
@@ -13,7 +14,7 @@ from routing.models import Priority
 from routing.normalise import READ_MAX, SUMMARY_MAX, address_key, find_address, read_message
 from routing.reading import MISSING_CATEGORY, MISSING_PLACE, UNCLASSIFIED, Reading
 from routing.resolve import DistrictSource
-from routing.text import printable
+from routing.text import fold, folded_words, printable
 from tests.routing.messages import LATER, MESSAGES, Message
 
 
@@ -54,6 +55,27 @@ def test_no_control_or_format_character_survives() -> None:
     assert [c for c in shown if c.isspace()] == [" "] * shown.count(" ")
     assert "  " not in shown
     assert shown == shown.strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Av. Próceres 1250, S.J.L.", ["av", "proceres", "1250", "s", "j", "l"]),
+        ("ROBO en  av_abancay-123", ["robo", "en", "av", "abancay", "123"]),
+        ("Niño herido, ¡AYUDA!", ["nino", "herido", "ayuda"]),
+        ("ﬁesta ½ ²", ["fiesta", "1", "2", "2"]),  # NFKD: ligature, fraction, superscript
+        ("🔥 incendio\n", ["incendio"]),
+        ("", []),
+    ],
+)
+def test_the_words_of_a_folded_text(text: str, words: list[str]) -> None:
+    assert folded_words(text) == words
+
+
+def test_folded_words_are_those_of_fold() -> None:
+    text = "".join(chr(c) for c in range(0x3100)) + " Ärger Straße İstanbul"
+    for chunk in (text, text.encode("ascii", "ignore").decode(), "Jesús María 12-B"):
+        assert folded_words(chunk) == re.findall("[a-z0-9]+", fold(chunk))
 
 
 # ------------------------------------------------------------ districts in free text
