@@ -155,7 +155,7 @@ _NOT_FUZZY = {"barranca", "huaral", "huarochiri", "chilca", "callao", "sanmartin
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(folded_words(text))
+    return folded_words(text)
 
 
 _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(

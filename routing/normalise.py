@@ -418,7 +418,7 @@ def _find(phrase: tuple[int, ...], words: tuple[frozenset[int], ...]) -> int | N
     return None
 
 
-def _content(words: list[str]) -> tuple[frozenset[int], ...]:
+def _content(words: tuple[str, ...]) -> tuple[frozenset[int], ...]:
     """The slots each word but the little ones fills, in order; a run of words that fill
     none as one (which changes neither where a phrase's words are side by side nor which
     of two phrases comes first)."""
@@ -485,7 +485,7 @@ def _raises(word: str) -> int:
     return 2 if _CRITICAL_SLOT(heard) else 1 if _ONE_UP_SLOT(heard) else 0
 
 
-def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
+def _raisers(words: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
     critical: list[str] = []
     one_up: list[str] = []
@@ -513,7 +513,7 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     return critical, one_up
 
 
-def _priority(default: Priority, words: list[str]) -> tuple[Priority, tuple[str, ...]]:
+def _priority(default: Priority, words: tuple[str, ...]) -> tuple[Priority, tuple[str, ...]]:
     critical, one_up = _raisers(words)
     level = _LEVELS.index(default)
     if critical:

@@ -35,13 +35,14 @@ _WORD = re.compile(r"[a-z0-9]+")
 _ASCII_WORD_CHARS = "".join(c if re.fullmatch("[a-z0-9]", c) else " " for c in map(chr, range(128)))
 
 
-def folded_words(text: str) -> list[str]:
+@functools.lru_cache(maxsize=64)  # a message's readers ask for its words in turn
+def folded_words(text: str) -> tuple[str, ...]:
     """The words of ``fold(text)``, its runs of letters a to z and digits:
-    ``"Av. Próceres 1250, S.J.L."`` -> ``["av", "proceres", "1250", "s", "j", "l"]``."""
+    ``"Av. Próceres 1250, S.J.L."`` -> ``("av", "proceres", "1250", "s", "j", "l")``."""
     folded = strip_accents(text).casefold()  # fold's spaces do not change its words
     if folded.isascii():  # quicker than the pattern
-        return folded.translate(_ASCII_WORD_CHARS).split()
-    return _WORD.findall(folded)
+        return tuple(folded.translate(_ASCII_WORD_CHARS).split())
+    return tuple(_WORD.findall(folded))
 
 
 # what separates words although it is not a space: tabs, newlines, the Unicode line and
