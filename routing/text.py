@@ -5,6 +5,8 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"[\s\-_.,]+")
+# an ASCII character -> a space if one of those, else itself
+_ASCII_SPACES = "".join(" " if c in "-_.," else c for c in map(chr, range(128)))
 # the combining marks NFKD leaves after Latin letters (á: a + U+0301), but U+034F, which
 # is none (the grapheme joiner)
 _LATIN_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")
@@ -27,6 +29,8 @@ def fold(text: str) -> str:
     (ñ becomes n, as people type it without the tilde too), case is folded and runs of
     spaces, hyphens, underscores, dots and commas collapse to one space.
     """
+    if text.isascii():  # the same, quicker: split at the spaces, joined by one
+        return " ".join(text.lower().translate(_ASCII_SPACES).split())
     return _SPACES.sub(" ", strip_accents(text).casefold()).strip()
 
 
