@@ -155,7 +155,7 @@ _NOT_FUZZY = {"barranca", "huaral", "huarochiri", "chilca", "callao", "sanmartin
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(folded_words(text))
+    return folded_words(text)
 
 
 _NAMES: tuple[tuple[tuple[str, ...], District], ...] = tuple(
@@ -276,6 +276,8 @@ def _named(words: tuple[str, ...]) -> list[tuple[int, int, District, bool]]:
             name = words[start : start + size]  # shorter at the end
             if len(name) == size and (district := _NAMED.get(name)) is not None:
                 candidates.append((len("".join(name)), 0, start, start + size, district))
+        if not may.most:
+            continue  # no misspelt name starts with it
         length = 0  # of words[start:end] together
         for end in range(start + 1, min(start + may.most, len(words)) + 1):
             if words[end - 1].isdigit():
@@ -307,10 +309,10 @@ class _Start(NamedTuple):
     """The names that may start at a word."""
 
     sizes: tuple[int, ...]  # how many words those spelt right have (:data:`_SIZES`)
-    most: int  # how many words a misspelling of one (:func:`_may_start`) has at most
-    fewest: int  # and at least (a word more or less than the name)
-    shortest: int  # how many letters at least (those of the shortest as it sounds, less its
-    # slips; never fewer than a misspelt name's)
+    most: int  # how many words a misspelling of one (:func:`_may_start`) has at most; 0: none
+    fewest: int  # and at least (a name's, one more or less)
+    shortest: int  # and letters at least: the shortest name's as it sounds less its slips,
+    # and never fewer than _FUZZY_MIN - 1
 
 
 @functools.lru_cache(maxsize=8192)  # words recur

@@ -418,7 +418,7 @@ def _find(phrase: tuple[int, ...], words: tuple[frozenset[int], ...]) -> int | N
     return None
 
 
-def _content(words: list[str]) -> tuple[frozenset[int], ...]:
+def _content(words: tuple[str, ...]) -> tuple[frozenset[int], ...]:
     """The slots each word but the little ones fills, in order; a run of words that fill
     none as one (which changes neither where a phrase's words are side by side nor which
     of two phrases comes first)."""
@@ -485,7 +485,7 @@ def _raises(word: str) -> int:
     return 2 if _CRITICAL_SLOT(heard) else 1 if _ONE_UP_SLOT(heard) else 0
 
 
-def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
+def _raisers(words: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """The words for critical and the words for one level up, in order."""
     critical: list[str] = []
     one_up: list[str] = []
@@ -513,7 +513,7 @@ def _raisers(words: list[str]) -> tuple[list[str], list[str]]:
     return critical, one_up
 
 
-def _priority(default: Priority, words: list[str]) -> tuple[Priority, tuple[str, ...]]:
+def _priority(default: Priority, words: tuple[str, ...]) -> tuple[Priority, tuple[str, ...]]:
     critical, one_up = _raisers(words)
     level = _LEVELS.index(default)
     if critical:
@@ -647,9 +647,10 @@ _NAME_ENDS = _set(
 _TOKEN = re.compile(r"([^\W_]+(?:/[^\W_]+)?|[#°º])")  # captured: split keeps them
 _ASCII_TOKEN = re.compile(r"([a-zA-Z0-9]+(?:/[a-zA-Z0-9]+)?|#)")  # the same, in ASCII text
 _CUT = re.compile(r"[,;:!?()\n]")
-# an ASCII text without these has tokens its runs of letters and digits, none cut
+# an ASCII text without these has for tokens its runs of letters and digits, none cut
 _NOT_PLAIN = re.compile(r"[,;:!?()\n/#]")
-_PLAIN = "".join(c if c.isalnum() else " " for c in map(chr, range(128)))  # the rest: spaces
+# an ASCII character -> itself if a letter or a digit, else a space
+_PLAIN = "".join(c if c.isalnum() else " " for c in map(chr, range(128)))
 _NUMBER = re.compile(r"\d")
 _MZ = re.compile(r"\bMz\. ")
 _SHORT_WORD = 30  # letters: a word folded once for all its messages, if not longer
@@ -705,8 +706,8 @@ def _tidy_name(tokens: _Tokens, start: int, end: int) -> str:
 
 @functools.lru_cache(maxsize=8192)  # streets recur
 def _tidy_words(words: tuple[str, ...]) -> str:
-    """A name's words as written, tidy (:func:`_tidy`, each word with its :func:`fold`,
-    the folded form its token has)."""
+    """A name's words as written, tidy: each by :func:`_tidy`, with its :func:`fold` (what
+    its token has for folded)."""
     return " ".join(_tidy(word, fold(word), n == 0) for n, word in enumerate(words))
 
 

@@ -5,6 +5,8 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"[\s\-_.,]+")
+# an ASCII character -> a space if one of those, else itself
+_ASCII_SPACES = "".join(" " if c in "-_.," else c for c in map(chr, range(128)))
 # the combining marks NFKD leaves after Latin letters (á: a + U+0301), but U+034F, which
 # is none (the grapheme joiner)
 _LATIN_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")
@@ -27,6 +29,8 @@ def fold(text: str) -> str:
     (ñ becomes n, as people type it without the tilde too), case is folded and runs of
     spaces, hyphens, underscores, dots and commas collapse to one space.
     """
+    if text.isascii():  # the same, quicker: split at the spaces, joined by one
+        return " ".join(text.lower().translate(_ASCII_SPACES).split())
     return _SPACES.sub(" ", strip_accents(text).casefold()).strip()
 
 
@@ -35,13 +39,14 @@ _WORD = re.compile(r"[a-z0-9]+")
 _ASCII_WORD_CHARS = "".join(c if re.fullmatch("[a-z0-9]", c) else " " for c in map(chr, range(128)))
 
 
-def folded_words(text: str) -> list[str]:
+@functools.lru_cache(maxsize=64)  # a message's readers ask for its words in turn
+def folded_words(text: str) -> tuple[str, ...]:
     """The words of ``fold(text)``, its runs of letters a to z and digits:
-    ``"Av. Próceres 1250, S.J.L."`` -> ``["av", "proceres", "1250", "s", "j", "l"]``."""
+    ``"Av. Próceres 1250, S.J.L."`` -> ``("av", "proceres", "1250", "s", "j", "l")``."""
     folded = strip_accents(text).casefold()  # fold's spaces do not change its words
     if folded.isascii():  # quicker than the pattern
-        return folded.translate(_ASCII_WORD_CHARS).split()
-    return _WORD.findall(folded)
+        return tuple(folded.translate(_ASCII_WORD_CHARS).split())
+    return tuple(_WORD.findall(folded))
 
 
 # what separates words although it is not a space: tabs, newlines, the Unicode line and
