@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,24 +92,28 @@ end
 """
 
 
-def wrk(url: str, body: str, token: str, *, seconds: int, connections: int = 32) -> WrkResult:
+def run_wrk(script: str, args: Sequence[str], *, seconds: int, connections: int) -> str:
+    """wrk, one thread, with the Lua ``script`` (its ``done`` writes ``p50=``), and the
+    URL and the script's arguments in ``args``; its output."""
     binary = shutil.which("wrk")
     if binary is None:
         raise SystemExit("wrk is not installed (make bench installs it: apt-get install wrk)")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"token": token, "body": body})
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
     try:
-        done = subprocess.run(
-            [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        command = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", file.name]
+        done = subprocess.run([*command, *args], check=True, capture_output=True, text=True)
     finally:
-        Path(script.name).unlink()
+        Path(file.name).unlink()
     out = done.stdout
     if done.stderr.strip() or "p50=" not in out:
         raise SystemExit(f"wrk failed: {done.stderr.strip() or out}")
+    return out
+
+
+def wrk(url: str, body: str, token: str, *, seconds: int, connections: int = 32) -> WrkResult:
+    script = WRK_SCRIPT % {"token": token, "body": body}
+    out = run_wrk(script, [url], seconds=seconds, connections=connections)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -11,14 +11,12 @@ happen where they matter).
 
 import random
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.common import run_wrk
 from channels.twilio.signature import sign
 from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER
 from channels.twilio.simstate import inbound_params
@@ -164,24 +162,9 @@ def wrk_signed(
     base_url: str, path: str, requests: Path, *, seconds: int, connections: int = 32
 ) -> Load:
     """wrk (1 thread) posting the file's signed forms to ``base_url`` + ``path``."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise SystemExit("wrk is not installed (make bench installs it: apt-get install wrk)")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"form_type": FORM_TYPE})
-    try:
-        command = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name]
-        done = subprocess.run(
-            [*command, base_url, "--", str(requests), path],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    finally:
-        Path(script.name).unlink()
-    out = done.stdout
-    if done.stderr.strip() or "p50=" not in out:
-        raise SystemExit(f"wrk failed: {done.stderr.strip() or out}")
+    script = WRK_SCRIPT % {"form_type": FORM_TYPE}
+    args = [base_url, "--", str(requests), path]
+    out = run_wrk(script, args, seconds=seconds, connections=connections)
 
     def number(pattern: str, default: str | None = None) -> str:
         found = re.search(pattern, out)
