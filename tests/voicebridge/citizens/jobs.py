@@ -2,7 +2,7 @@
 job function, with the runtime bound, then its row deleted."""
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -19,17 +19,14 @@ def job(name: str) -> Callable[..., Any]:
     return found
 
 
-MESSAGES = ("send_message", "citizen_news")
-
-
-def due(rt: Runtime, names: Sequence[str] = MESSAGES) -> list[tuple[str, str, dict[str, Any]]]:
+def due(rt: Runtime) -> list[tuple[str, str, dict[str, Any]]]:
     c = t.tasks.c
     with rt.db.read() as conn:
         rows = conn.execute(
             select(c.key, c.name, c.args)
             .where(
                 c.failed_at.is_(None),
-                c.name.in_(list(names)),
+                c.name.in_(["send_message", "citizen_news"]),
                 (c.not_before.is_(None)) | (c.not_before <= rt.clock.now()),
             )
             .order_by(c.id)
@@ -37,12 +34,11 @@ def due(rt: Runtime, names: Sequence[str] = MESSAGES) -> list[tuple[str, str, di
     return [(r.key, r.name, dict(r.args)) for r in rows]
 
 
-def run_due_tasks(rt: Runtime, rounds: int = 10, names: Sequence[str] = MESSAGES) -> int:
-    """Run the due tasks of ``names`` (the message and news tasks) until none is left;
-    how many ran."""
+def run_due_tasks(rt: Runtime, rounds: int = 10) -> int:
+    """Run the due message and news tasks until none is left; how many ran."""
     ran = 0
     for _ in range(rounds):
-        tasks = due(rt, names)
+        tasks = due(rt)
         if not tasks:
             break
         for key, name, args in tasks:
