@@ -161,6 +161,7 @@ class ChannelIntake:
         self._waiters = _Waiters()
         self.db = db
         self.clock = clock
+        self._started = clock.now()
         self.blocking = blocking
         self.processors = processors
         self._pending: list[_Pending] = []
@@ -421,10 +422,13 @@ class ChannelIntake:
                 return processed
 
     def recover(self, *, everything: bool = False) -> int:
-        """Process what is stored and not processed: the messages stored more than a few
-        seconds ago (by a process that died, or whose processing failed), or with
-        ``everything`` all of them. Replies go out as messages. The number processed."""
-        before = None if everything else self.clock.now() - timedelta(seconds=STALE_SECONDS)
+        """Process what is stored and not processed: the messages stored more than
+        :data:`STALE_SECONDS` ago (by a process that died, whose processing failed, or
+        that no worker took), or with ``everything`` all those stored before this intake
+        was made (at start-up: not the ones it took since, which are on their way).
+        Replies go out as messages. The number processed."""
+        stale = self.clock.now() - timedelta(seconds=STALE_SECONDS)
+        before = self._started if everything else stale
         processed = 0
         while True:
             due = self.inbox.due(stored_before=before)

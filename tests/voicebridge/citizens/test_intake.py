@@ -147,6 +147,7 @@ async def test_what_a_dead_process_stored_is_processed_by_recovery(
 ) -> None:
     inbox = Inbox(db, clock=clock)
     inbox.store([msg("SM1", "robo"), msg("SM2", "otra cosa")])  # stored, then the process died
+    clock.advance(1)  # the next one starts
     rec = Recorder()
     channel = intake(db, clock, blocking, rec)
     assert channel.recover() == 0  # fresh: maybe another live process's
@@ -198,9 +199,10 @@ async def test_the_recovery_never_answers_for_a_webhook_that_still_waits(
 ) -> None:
     """A message another thread's recovery takes while its webhook still waits: its
     replies go as messages, since the webhook will not get them."""
+    [stored] = Inbox(db, clock=clock).store([msg("SM1", "robo")])
+    clock.advance(1)
     rec = Recorder()
     channel = intake(db, clock, blocking, rec)
-    [stored] = Inbox(db, clock=clock).store([msg("SM1", "robo")])
     channel._waiters.wait(stored.id)
     assert channel.recover(everything=True) == 1
     assert rec.seen == [("robo", False)]
@@ -219,9 +221,24 @@ async def test_a_failed_batch_prepares_each_message_once(
             prepared.append(message.raw["Body"])
             return None
 
+    Inbox(db, clock=clock).store([msg("SM1", "roto"), msg("SM2", "bien", chat="+51999888777")])
+    clock.advance(1)
     rec = Counting(fail_on={"roto"})
     channel = intake(db, clock, blocking, rec)
-    Inbox(db, clock=clock).store([msg("SM1", "roto"), msg("SM2", "bien", chat="+51999888777")])
     channel.recover(everything=True)
     assert prepared.count("bien") == 1
     assert ("bien", False) in rec.seen
+
+
+async def test_the_start_up_recovery_leaves_what_this_intake_took_since(
+    db: Database, clock: FakeClock, blocking: Blocking
+) -> None:
+    """At start-up everything a dead process left is taken, not what this serve stored
+    itself meanwhile (on its way to its own processing, or to the workers)."""
+    Inbox(db, clock=clock).store([msg("SM1", "robo")])  # left by a process that died
+    clock.advance(1)
+    rec = Recorder()
+    channel = intake(db, clock, blocking, rec)
+    Inbox(db, clock=clock).store([msg("SM2", "otra cosa", chat="+51999888777")])  # since
+    assert channel.recover(everything=True) == 1
+    assert rec.seen == [("robo", False)]
