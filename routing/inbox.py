@@ -96,9 +96,10 @@ class Inbox:
         self.db = db
         self.clock: Clock = clock or SystemClock()
         c = t.inbound_messages.c
-        self._insert = insert(t.inbound_messages).returning(
-            c.id, c.external_id, sort_by_parameter_order=True
-        )
+        # the new rows' ids are matched by their keys (unique in a batch), not
+        # by the order of RETURNING: asking for that order makes SQLAlchemy insert one row
+        # per statement on SQLite
+        self._insert = insert(t.inbound_messages).returning(c.id, c.channel, c.external_id)
 
     def store(self, messages: Sequence[Inbound], answer: Answering | None = None) -> list[Stored]:
         """Store messages, in order, in one transaction (a group commit): each one's row,
@@ -149,9 +150,11 @@ class Inbox:
                 }
                 for m, a in zip(new, answers, strict=True)
             ]
-            ids = [int(r.id) for r in conn.execute(self._insert, rows)] if rows else []
-            for row_id, n, a in zip(ids, fresh.values(), answers, strict=True):
+            inserted = conn.execute(self._insert, rows) if rows else ()
+            ids = {(r.channel, r.external_id): int(r.id) for r in inserted}
+            for n, a in zip(fresh.values(), answers, strict=True):
                 m = messages[n]
+                row_id = ids[(m.channel, m.external_id)]
                 out[n] = Stored(
                     id=row_id,
                     channel=m.channel,

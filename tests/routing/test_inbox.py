@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from routing import schema
 from routing.chats import Chats
@@ -42,6 +42,31 @@ def test_a_message_is_stored_once_and_a_repeat_finds_its_row(inbox: Inbox) -> No
     assert b.repeated
     assert a.id == b.id
     assert [m.external_id for m in inbox.due()] == ["SM1", "SM2", "SM3"]
+
+
+def test_a_batch_is_inserted_in_one_statement_and_each_gets_its_own_id(
+    inbox: Inbox, db: Database
+) -> None:
+    inserts: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO INBOUND_MESSAGES"):
+            inserts.append(statement)
+
+    batch = [sms(f"SM{n}", chat=f"+5198765{n:04d}") for n in range(40)]
+    batch.append(Inbound(channel="telegram", external_id="SM7", chat="1", raw={}))
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        stored = inbox.store(batch)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    with db.read() as conn:
+        rows = conn.execute(select(schema.inbound_messages)).all()
+    by_id = {r.id: (r.channel, r.external_id, r.chat) for r in rows}
+    assert len(by_id) == len(batch)
+    for message, s in zip(batch, stored, strict=True):
+        assert by_id[s.id] == (message.channel, message.external_id, message.chat)
 
 
 def test_the_same_id_on_two_channels_is_two_messages(inbox: Inbox) -> None:
