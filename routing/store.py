@@ -99,7 +99,9 @@ class _Sql:
             index_elements=["prefix", "year"],
             set_={"last": t.incident_counters.c.last + counter.excluded.last},
         ).returning(t.incident_counters.c.last)
-        self.insert_incidents = insert(t.incidents).returning(c.id, sort_by_parameter_order=True)
+        # ids matched by number: asking RETURNING for the rows' order makes SQLAlchemy
+        # insert one row per statement on SQLite
+        self.insert_incidents = insert(t.incidents).returning(c.id, c.public_id)
         self.insert_report = insert(t.reports)
         self.insert_report_id = insert(t.reports).returning(t.reports.c.id)
         self.insert_event = insert(t.incident_events)
@@ -258,7 +260,8 @@ class IncidentStore:
             _incident_row(intake, public_id, now, key)
             for public_id, intake, key in zip(numbers, intakes, keys, strict=True)
         ]
-        ids = [int(i) for i in conn.execute(self.sql.insert_incidents, rows).scalars().all()]
+        by_number = {r.public_id: int(r.id) for r in conn.execute(self.sql.insert_incidents, rows)}
+        ids = [by_number[row["public_id"]] for row in rows]
         conn.execute(
             self.sql.insert_event,
             [

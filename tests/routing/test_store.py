@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import DBAPIError
 
 from routing.db import Database
@@ -472,7 +473,18 @@ def test_a_batch_of_intakes_in_one_transaction(store: IncidentStore) -> None:
         Intake(new=new(external_id="a", text="uno otra vez"), actor=ACTOR),  # a repeat
         Intake(new=new(category="aniego", text="tres"), actor=ACTOR),
     ]
-    results = store.create_incidents(intakes)
+    inserts: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO INCIDENTS "):
+            inserts.append(statement)
+
+    sa_event.listen(store.db.engine, "before_cursor_execute", count)
+    try:
+        results = store.create_incidents(intakes)
+    finally:
+        sa_event.remove(store.db.engine, "before_cursor_execute", count)
+    assert len(inserts) == 1  # the batch's new incidents in one statement
     assert isinstance(results[1], InvalidValue)
     created = [r for r in results if isinstance(r, tuple)]
     assert [(i.id, c) for i, c in created] == [
