@@ -10,9 +10,23 @@ voicebridge uses), then, on the event loop, a transaction that inserts the messa
 row, and a blocking RQ enqueue of a job to process it later; the answer is a fixed
 TwiML reply (the incident is not known yet). The database's schema is voicebridge's
 (``voicebridge db upgrade``); the jobs are never run.
+
+``python -m bench.bare_sms PORT DATABASE_URL --floor`` (SQLite): the floor, the least
+any intake that answers with a number can do on this machine: the signature and the form
+checked as above, the text read (``read_message``), the message's row written by a group
+commit in a thread of its own (the sqlite3 driver, one multi-row INSERT a batch, no
+SQLAlchemy) and a TwiML reply with a number counted in memory. None of the rest of what
+voicebridge does at intake: no middleware, no metrics, no check for repeats, no
+conversation or its state, no number reserved in the database.
 """
 
+import asyncio
+import itertools
+import json
+import sqlite3
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -22,11 +36,14 @@ from sqlalchemy import Engine, insert
 
 from bench.sms_load import PUBLIC_URL
 from channels.twilio.errors import BadForm
+from channels.twilio.form import parse_form
 from channels.twilio.inbound import parse_inbound
 from channels.twilio.signature import SIGNATURE_HEADER, verify
 from channels.twilio.sim import DEMO_AUTH_TOKEN
+from channels.twilio.twiml import CONTENT_TYPE, twiml_reply
 from routing import schema as t
-from routing.db import make_engine
+from routing.db import SQLITE_PRAGMAS, make_engine
+from routing.normalise import read_message
 from routing.ports import SystemClock
 
 REPLY = (
@@ -74,13 +91,94 @@ async def naive(request: web.Request) -> web.Response:
     return web.Response(text=REPLY, content_type="text/xml", charset="utf-8")
 
 
+INSERT_COLUMNS = "channel, external_id, chat, received_at, raw, failures"
+
+
+@dataclass
+class Floor:
+    """The floor's group commit: what the handlers queued, written a batch at a time."""
+
+    path: str
+    pending: list[tuple[tuple[str, str, str], "asyncio.Future[int]"]] = field(default_factory=list)
+    drainer: "asyncio.Task[None] | None" = None
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    numbers: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
+    conn: sqlite3.Connection | None = None
+
+    def write(self, rows: list[tuple[str, str, str]]) -> int:
+        if self.conn is None:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            for pragma in SQLITE_PRAGMAS:
+                self.conn.execute(pragma)
+        now = SystemClock().now().isoformat(sep=" ")
+        values = ",".join(["(?, ?, ?, ?, ?, 0)"] * len(rows))
+        params = [v for sid, chat, raw in rows for v in ("sms", sid, chat, now, raw)]
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            written = len(
+                self.conn.execute(
+                    f"INSERT INTO inbound_messages ({INSERT_COLUMNS}) VALUES {values} "  # noqa: S608 - placeholders only
+                    "RETURNING id",
+                    params,
+                ).fetchall()
+            )
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        return written
+
+    async def drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.pending:
+            batch, self.pending = self.pending[:256], self.pending[256:]
+            await loop.run_in_executor(self.pool, self.write, [row for row, _ in batch])
+            for _, future in batch:
+                future.set_result(next(self.numbers))
+
+    async def stored(self, row: tuple[str, str, str]) -> int:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self.pending.append((row, future))
+        if self.drainer is None or self.drainer.done():
+            self.drainer = loop.create_task(self.drain())
+        return await future
+
+
+FLOOR = web.AppKey("floor", Floor)
+
+
+async def floor(request: web.Request) -> web.Response:
+    body = await request.read()
+    params = parse_form(body)
+    if not verify(
+        public_url=PUBLIC_URL,
+        path=request.raw_path,
+        params=params,
+        signature=request.headers.get(SIGNATURE_HEADER),
+        tokens=(DEMO_AUTH_TOKEN,),
+    ):
+        raise web.HTTPForbidden()
+    try:
+        sms = parse_inbound(params)
+    except BadForm as exc:
+        raise web.HTTPUnprocessableEntity(text=exc.message) from None
+    reading = read_message(sms.body)
+    number = await request.app[FLOOR].stored((sms.message_sid, sms.from_, json.dumps(params)))
+    reply = f"Recibimos su reporte ({reading.category}) LIM-2026-{number:06d}. Le avisaremos."
+    return web.Response(text=twiml_reply((reply,)), content_type=CONTENT_TYPE, charset="utf-8")
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
 def main() -> None:
     app = web.Application()
-    if len(sys.argv) > 2:
+    if sys.argv[3:] == ["--floor"]:
+        app[FLOOR] = Floor(sys.argv[2].removeprefix("sqlite:///"))
+        app.router.add_post("/webhooks/twilio/sms", floor)
+    elif len(sys.argv) > 2:
         app[ENGINE] = make_engine(sys.argv[2])
         app[QUEUE] = Queue("bench-naive", connection=Redis.from_url(sys.argv[3]))
         app.router.add_post("/webhooks/twilio/sms", naive)

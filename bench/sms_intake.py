@@ -19,6 +19,11 @@ take). The bare handler parses
 the form and answers a fixed TwiML reply. The naive handler (``bench.bare_sms``) checks
 the signature and the form, inserts the message's row in a transaction of its own and
 enqueues an RQ job, blocking the event loop for both, and answers a fixed TwiML reply.
+The floor (``bench.bare_sms --floor``, SQLite) is the least any intake that answers with
+a number can do: the signature and the form, the text read, a group commit of the raw
+rows in a thread with the sqlite3 driver, a number counted in memory; what voicebridge
+does beyond it (repeats found, the conversation and its state, a number reserved in the
+database, its middleware and metrics) is what separates the two.
 Logging is at WARNING (no access log) for all. Rounds alternate between the servers;
 medians are reported.
 Afterwards, for the servers that store, the number of messages stored during the timed
@@ -87,6 +92,7 @@ class Server:
     tag: int  # makes its MessageSids its own
     database_url: str | None = None  # None: stores nothing
     voicebridge: bool = False
+    floor: bool = False  # bench.bare_sms --floor
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     runs: list[Load] = field(default_factory=list)
@@ -108,6 +114,10 @@ class Server:
             env = self.env(redis_url)
             upgrade(env)
             self.proc = python("-m", "voicebridge", "serve", env=env)
+        elif self.floor:
+            assert self.database_url is not None
+            upgrade({**os.environ, "VOICEBRIDGE_DATABASE_URL": self.database_url})
+            self.proc = python("-m", "bench.bare_sms", str(self.port), self.database_url, "--floor")
         elif self.database_url is not None:
             upgrade({**os.environ, "VOICEBRIDGE_DATABASE_URL": self.database_url})
             self.proc = python("-m", "bench.bare_sms", str(self.port), self.database_url, redis_url)
@@ -191,6 +201,8 @@ def main() -> None:
         servers.append(Server("naive, SQLite", 2, f"sqlite:///{directory / 'naive.sqlite3'}"))
         if naive_pg is not None:
             servers.append(Server("naive, PostgreSQL", 3, naive_pg))
+        floor = f"sqlite:///{directory / 'floor.sqlite3'}"
+        servers.append(Server("floor, SQLite", 6, floor, floor=True))
         servers.append(
             Server("voicebridge, SQLite", 4, f"sqlite:///{directory / 'vb.sqlite3'}", True)
         )
@@ -232,6 +244,10 @@ def settled(url: str) -> Counts:
     return now
 
 
+def kind(server: Server) -> str:
+    return (server.database_url or "").split(":", 1)[0]
+
+
 def report(servers: list[Server], before: dict[str, Counts], after: dict[str, Counts]) -> None:
     def mid(server: Server, attr: str) -> float:
         return median([float(getattr(r, attr)) for r in server.runs])
@@ -241,12 +257,20 @@ def report(servers: list[Server], before: dict[str, Counts], after: dict[str, Co
         f"sms_intake: POST {SMS_PATH} (signed, a MessageSid each), wrk -t1 -c{CONNECTIONS}, "
         f"{ROUNDS} rounds of {SECONDS} s, medians"
     )
+    naive = {
+        kind(s): mid(s, "requests_per_second")
+        for s in servers
+        if s.database_url and not (s.voicebridge or s.floor)
+    }
     for server in servers:
         rps = mid(server, "requests_per_second")
+        baseline = not (server.voicebridge or server.floor)
+        against = None if baseline else naive.get(kind(server))
         print(
             f"  {server.name:26} {rps:8.0f} req/s  {rps / base:6.3f}x   "
             f"p50 {mid(server, 'latency_p50_ms'):7.2f} ms   "
             f"p99 {mid(server, 'latency_p99_ms'):7.2f} ms"
+            + (f"   {rps / against:4.1f}x the naive one" if against else "")
         )
     failures = []
     for server in servers:
