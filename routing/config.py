@@ -79,6 +79,9 @@ _FORMATS: Mapping[TargetKind, tuple[re.Pattern[str], str]] = {
 }
 _DTMF = re.compile(r"^[0-9*#wW]{1,32}$")
 _DIAL_SAFE = r"[A-Za-z0-9/@._:+-]*"
+INBOUND_PATTERN = r"^[0-9]{3,15}$"
+"""A number citizens call, as the trunk passes it to the IVR (the dialled extension):
+digits only, so it is an extension of its own in the rendered ``vb-citizen``."""
 
 
 class ConfigError(RoutingError):
@@ -105,6 +108,7 @@ class Centre:
     tetra_gateway: str  # "PJSIP/{gssi}@tetra-gw"
     supervisor: tuple[Target, ...]
     operator: Target | None = None  # for districts without a central of their own
+    inbound: tuple[str, ...] = ()  # numbers citizens call that serve every district
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,6 +118,7 @@ class Central:
     district: str
     name: str
     operator: Target
+    inbound: tuple[str, ...] = ()  # the numbers citizens call to reach it
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,6 +170,17 @@ class RoutingConfig:
     rules: tuple[Rule, ...]
     rate_limits: Mapping[TargetKind, tuple[Limit, ...]] = field(default_factory=dict)
     centrals: Mapping[str, Central] = field(default_factory=dict)  # by UBIGEO
+
+    def citizen_lines(self) -> dict[str, str | None]:
+        """The numbers citizens call (as the trunk passes them to the IVR), each with
+        the district it serves (UBIGEO), or None for a number that serves several (the
+        centre's, or one listed by more than one central): the caller then keys in the
+        district's code."""
+        lines: dict[str, str | None] = dict.fromkeys(self.centre.inbound)
+        for central in self.centrals.values():
+            for number in central.inbound:
+                lines[number] = central.district if number not in lines else None
+        return lines
 
     def operator_of(self, district: str) -> tuple[str, Target] | None:
         """``(who, line)`` of the operator a dispatch in ``district`` conferences."""
@@ -313,6 +329,7 @@ class CentreIn(_Strict):
     tetra_gateway: str
     supervisor: list[TargetIn] = Field(min_length=1)
     operator: TargetIn | None = None  # the operator line of districts without a central
+    inbound: list[Annotated[str, Field(pattern=INBOUND_PATTERN)]] = []
 
     @validator("dial")
     @classmethod
@@ -329,6 +346,7 @@ class CentralIn(_Strict):
     district: str
     name: str = Field(min_length=1, max_length=160)
     operator: TargetIn
+    inbound: list[Annotated[str, Field(pattern=INBOUND_PATTERN)]] = []
 
 
 def _template(value: str, name: str) -> str:
@@ -468,6 +486,7 @@ class _Builder:
             operator=None
             if raw.centre.operator is None
             else self.operator(raw.centre.operator, "centre/operator", ("centre", "operator")),
+            inbound=tuple(dict.fromkeys(raw.centre.inbound)),
         )
         centrals: dict[str, Central] = {}
         for n, raw_central in enumerate(raw.centrals):
@@ -487,6 +506,7 @@ class _Builder:
                 operator=self.operator(
                     raw_central.operator, f"central/{found.ubigeo}", (*path, "operator")
                 ),
+                inbound=tuple(dict.fromkeys(raw_central.inbound)),
             )
         if centre.operator is None:
             missing = [d.name for d in DISTRICTS if d.ubigeo not in centrals]

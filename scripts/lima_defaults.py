@@ -128,6 +128,15 @@ ENEL = ["150101", "150102", "150105", "150106", "150110", "150112", "150113", "1
 LUZ_DEL_SUR = [d for d in ALL if d not in ENEL]
 
 
+CENTRE_INBOUND = "018990000"
+
+
+def inbound(ubigeo: str) -> str:
+    """A central's fictitious inbound number: 0180, the UBIGEO's last two digits, 000
+    (outside the 01 2000000-7999999 of the lines, so it takes none of their numbers)."""
+    return f"0180{ubigeo[-2:]}000"
+
+
 def _digits(code: str, low: int, high: int) -> int:
     return low + zlib.crc32(code.encode()) % (high - low)
 
@@ -220,6 +229,8 @@ def render() -> str:
     w(f"    - {supervisor[:-1]}, rate_limit: none}}")
     mobile = q(w.numbers.mobile("cic-supervision-sms"))
     w(f"    - {{sms: {mobile}, label: {q('Supervisor de turno')}, rate_limit: none}}")
+    w("  # a number for every district: the IVR asks the caller for the district's code")
+    w(f"  inbound: [{q(CENTRE_INBOUND)}]")
     w()
     w("# per destination, shared by every worker (GoAlert's buckets for voice lines)")
     w("rate_limits:")
@@ -236,13 +247,15 @@ def render() -> str:
     w("  standard: {ring_seconds: 30, attempts_per_target: 2, retry_after: [60, 120]}")
     w("  utilities: {ring_seconds: 30, attempts_per_target: 3, retry_after: [120, 300]}")
     w()
-    w("# the district centrals: their operator is conferenced with the agencies")
+    w("# the district centrals: their operator is conferenced with the agencies; citizens")
+    w("# call their inbound numbers (as the trunk passes them on) and the IVR knows the")
+    w("# district from the number they dialled")
     w("centrals:")
     for d in DISTRICTS:
         line = w.phone(f"central-{slug(d.name)}", "Consola del operador")
         w(
             f"  - {{district: {q(d.ubigeo)}, name: {q('Central de emergencias de ' + d.name)}, "
-            f"operator: {line}}}"
+            f"operator: {line}, inbound: [{q(inbound(d.ubigeo))}]}}"
         )
     w()
     w("agencies:")

@@ -333,3 +333,27 @@ def test_a_file_that_cannot_be_read_is_one_problem(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as caught:
             read_config_file(path)
         assert caught.value.lines() == [f"{path}: (archivo): {expected}"]
+
+
+def test_citizens_inbound_numbers_give_the_district_or_ask_for_it() -> None:
+    lima = parse_config(LIMA, "lima.yaml").citizen_lines()
+    assert lima["018001000"] == "150101"  # the central of Lima (Cercado)
+    assert lima["018043000"] == "150143"
+    assert lima["018990000"] is None  # the centre's: every district, the code asked
+    assert len(lima) == len(DISTRICTS) + 1
+    shared = SMALL.replace(
+        "centrals:\n",
+        'centrals:\n  - {district: Lima, name: Lima, operator: {phone: "016171998"}, '
+        'inbound: ["017000000", "017000001"]}\n'
+        '  - {district: Ate, name: Ate, operator: {phone: "016171997"}, '
+        'inbound: ["017000001"]}\n',
+    )
+    lines = parse_config(shared).citizen_lines()
+    assert lines["017000000"] == "150101"
+    assert lines["017000001"] is None  # two centrals answer it: the caller says which
+    bad = SMALL.replace(
+        "centrals:\n",
+        'centrals:\n  - {district: Ate, name: Ate, operator: {phone: "016171997"}, '
+        'inbound: ["01 700,0000"]}\n',
+    )
+    assert any("centrals[0].inbound[0]" in line for line in problems(bad))
