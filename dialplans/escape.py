@@ -146,6 +146,15 @@ def integer(value: object, *, name: str, minimum: int, maximum: int) -> Dialplan
     return DialplanText(str(value))
 
 
+def digits(value: object, *, name: str, minimum: int, maximum: int) -> DialplanText:
+    """Decimal digits only, ``minimum`` to ``maximum`` of them (a number dialled, a menu
+    key, a district's code), leading zeros kept."""
+    text = argument(value, name=name)
+    if not (text.isascii() and text.isdigit() and minimum <= len(text) <= maximum):
+        raise _refuse(name, text, f"is not {minimum} to {maximum} digits")
+    return DialplanText(text)
+
+
 def prompt_path(directory: object, prompt: object, *, name: str) -> DialplanText:
     """``<directory>/<prompt>``, the file name Playback() and Read() take (no extension:
     Asterisk picks the format, and the language directory from CHANNEL(language))."""

@@ -23,8 +23,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from dialplans.citizen import MENU, menu_text
 from dialplans.errors import PromptBuildFailed, ToolMissing
 from routing.categories import CATEGORIES
+from routing.districts import DISTRICTS
 
 PROMPT_DIR: Final = "vb"
 """The sub-directory of the language's sounds directory that holds our prompts."""
@@ -47,8 +49,30 @@ PROMPTS: Final[Mapping[str, str]] = MappingProxyType(
         "ack-accepted": "Aceptado. Le comunicamos con el operador.",
         "ack-declined": "Rechazado. Llamaremos a otra unidad.",
         "ack-no-answer": "No se registró su respuesta.",
+        # the citizen IVR (vb-citizen); its two menus are said from dialplans.citizen
+        "citizen-welcome": "Central de emergencias de",
+        "citizen-welcome-centre": "Centro de coordinación de emergencias de Lima Metropolitana.",
+        "citizen-invalid": "Esa opción no es válida.",
+        "citizen-silent": "No escuchamos ninguna opción.",
+        "citizen-district": (
+            "Marque los dos dígitos de su distrito. Por ejemplo: cero uno para el Cercado "
+            "de Lima, dos dos para Miraflores."
+        ),
+        "citizen-you-dialled": "Usted marcó",
+        "citizen-confirm": "Marque 1 para confirmar, o 2 para corregir.",
+        "citizen-registering": "Estamos registrando su reporte. Por favor, no cuelgue.",
+        "citizen-number": "Su reporte fue registrado con el número",
+        "citizen-bridge": "Le comunicamos con el operador de su central. No cuelgue.",
+        "citizen-to-operator": "Le comunicamos con un operador. No cuelgue.",
+        "citizen-goodbye": "Gracias. Ya avisamos a las unidades de respuesta. Hasta luego.",
+        "citizen-sorry": "No pudimos registrar su reporte. Por favor, llame nuevamente.",
     }
 )
+MENU_PROMPT: Final = "citizen-menu"
+SERVICES_PROMPT: Final = "citizen-menu-"
+"""``citizen-menu-<key>``: the second menu behind a first-level key (6)."""
+DISTRICT_PREFIX: Final = "distrito-"
+"""``distrito-<NN>``: a district's name, NN the last two digits of its UBIGEO."""
 
 VOICE: Final = "es-419"
 """espeak-ng's Latin-American Spanish voice."""
@@ -64,11 +88,25 @@ def category_prompt(code: str) -> str:
     return f"{CATEGORY_PREFIX}{code}"
 
 
+def district_prompt(ubigeo: str) -> str:
+    """The prompt name of a district: ``distrito-<NN>``."""
+    return f"{DISTRICT_PREFIX}{ubigeo[-2:]}"
+
+
+def menu_prompts() -> dict[str, str]:
+    """The citizen IVR's menus, name -> what they say (:mod:`dialplans.citizen`)."""
+    texts = {MENU_PROMPT: menu_text(MENU)}
+    texts.update({f"{SERVICES_PROMPT}{o.key}": menu_text(o.options) for o in MENU if o.options})
+    return texts
+
+
 def all_prompts() -> dict[str, str]:
-    """Every prompt to build, name -> Spanish text: the fixed phrases, then one per
-    category speaking its label."""
+    """Every prompt to build, name -> Spanish text: the fixed phrases, the citizen
+    IVR's menus, one per category speaking its label, one per district its name."""
     texts = dict(PROMPTS)
+    texts.update(menu_prompts())
     texts.update({category_prompt(c.code): c.label for c in CATEGORIES})
+    texts.update({district_prompt(d.ubigeo): d.name for d in DISTRICTS})
     return texts
 
 

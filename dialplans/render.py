@@ -20,19 +20,26 @@ from typing import Final
 import jinja2
 
 from dialplans import escape
+from dialplans.citizen import MENU, OPERATOR_KEY, Option
 from dialplans.errors import InvalidParameter, TemplateProblem
 from dialplans.prompts import (
     CATEGORY_PREFIX,
     DIGITS_DIR,
+    DISTRICT_PREFIX,
     LANGUAGE,
+    MENU_PROMPT,
     PAUSE_DIR,
     PAUSE_PROMPT,
     PROMPT_DIR,
     PROMPTS,
+    SERVICES_PROMPT,
 )
+from routing.districts import DISTRICTS
 
 ACK_TEMPLATE: Final = "vb-ack.conf.j2"
 ROOM_TEMPLATE: Final = "vb-room.conf.j2"
+CITIZEN_TEMPLATE: Final = "vb-citizen.conf.j2"
+MENU_TEMPLATE: Final = "vb-citizen-menu.conf.j2"
 CONFIG_FILE: Final = "extensions.conf"
 DIALPLAN_MODULE: Final = "pbx_config"
 MESSAGE_SECONDS: Final = 25
@@ -54,6 +61,24 @@ line makes Asterisk answer ``Failed to parse message: line too long``."""
 STAGING_SUFFIX: Final = "-staging"
 """Appended to a context's name for the category that receives its new text before the
 last UpdateConfig action renames it into place (see :func:`to_update_config`)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CitizenLine:
+    """A number citizens call, as the trunk passes it (the dialled extension), and the
+    district it serves: the last two digits of its UBIGEO, or None when the caller keys
+    the district in (a number that serves several)."""
+
+    number: str
+    district: str | None = None
+
+    @classmethod
+    def from_routing(cls, lines: Mapping[str, str | None]) -> tuple["CitizenLine", ...]:
+        """The lines of :meth:`routing.config.RoutingConfig.citizen_lines`."""
+        return tuple(
+            cls(number=n, district=None if d is None else d[-2:]) for n, d in lines.items()
+        )
+
 
 UpdateConfigAction = list[tuple[str, str]]
 """The headers of one AMI UpdateConfig action, after ``Action`` and ``ActionID``."""
@@ -79,10 +104,25 @@ class DialplanParams:
     """The prefix of incident ids, which are the room names."""
     ack_context: str = "vb-ack"
     room_context: str = "vb-room"
+    citizen_context: str = "vb-citizen"
+    """The citizen IVR; its menus are ``<citizen_context>-menu`` and
+    ``<citizen_context>-menu-<key>``."""
+    citizen_lines: tuple[CitizenLine, ...] = ()
+    """The citizens' numbers of the routing file (:meth:`CitizenLine.from_routing`)."""
+    menu_timeout: int = 6
+    """How long WaitExten() and the district code's Read() wait after their prompt."""
+    menu_tries: int = 3
+    """How many times a menu plays (or the district code is asked) before the operator."""
+    citizen_wait: int = 20
+    """How long the caller waits, after the report left, for voicebridge to take the
+    call on before hearing an apology."""
+    ivr_timeout: int = 600
+    """TIMEOUT(absolute) of the IVR, until the caller joins a conference."""
 
     def __post_init__(self) -> None:
         template_values(self)  # raises InvalidParameter naming the first bad field
-        if self.ack_context == self.room_context:
+        names = [self.ack_context, self.room_context, *menu_contexts(self.citizen_context)]
+        if len(set(names)) != len(names):
             raise InvalidParameter("room_context", "must differ from ack_context")
         needed = self.max_repeats * (MESSAGE_SECONDS + self.read_timeout) + CLOSING_SECONDS
         if self.absolute_timeout < needed:
@@ -121,6 +161,79 @@ def template_values(params: DialplanParams) -> dict[str, object]:
         "digit_dir": escape.identifier(DIGITS_DIR, name="digit prompts", kind="prompt"),
         "pause_prompt": escape.prompt_path(PAUSE_DIR, PAUSE_PROMPT, name="pause prompt"),
         "max_digits": text(MAX_DIGITS, name="max_digits", minimum=1, maximum=9),
+        **_citizen_values(params, folder),
+    }
+
+
+def menu_contexts(citizen_context: str) -> list[str]:
+    """The citizen IVR's contexts: itself, its menu, and each sub-menu's."""
+    menu = f"{citizen_context}-menu"
+    return [citizen_context, menu, *(f"{menu}-{o.key}" for o in MENU if o.options)]
+
+
+def _citizen_values(params: DialplanParams, folder: escape.DialplanText) -> dict[str, object]:
+    text = escape.integer
+    context = escape.identifier(params.citizen_context, name="citizen_context", kind="context")
+    seen: set[str] = set()
+    lines = []
+    for n, line in enumerate(params.citizen_lines):
+        name = f"citizen_lines[{n}]"
+        number = escape.digits(line.number, name=f"{name}.number", minimum=3, maximum=15)
+        if number in seen:
+            raise InvalidParameter(f"{name}.number", f"{number} is listed twice")
+        seen.add(number)
+        district = "" if line.district is None else line.district
+        if district and not (district.isdigit() and 1 <= int(district) <= len(DISTRICTS)):
+            raise InvalidParameter(f"{name}.district", f"is not 01 to {len(DISTRICTS)}")
+        code = (
+            escape.digits(district, name=f"{name}.district", minimum=2, maximum=2)
+            if district
+            else escape.DialplanText("")
+        )
+        lines.append({"number": number, "district": code})
+    return {
+        "citizen_context": context,
+        "citizen_lines": lines,
+        "menu_timeout": text(params.menu_timeout, name="menu_timeout", minimum=2, maximum=30),
+        "menu_tries": text(params.menu_tries, name="menu_tries", minimum=1, maximum=5),
+        "citizen_wait": text(params.citizen_wait, name="citizen_wait", minimum=5, maximum=120),
+        "ivr_timeout": text(params.ivr_timeout, name="ivr_timeout", minimum=120, maximum=3600),
+        "districts": text(len(DISTRICTS), name="districts", minimum=1, maximum=99),
+        "district_prompt": escape.prompt_path(folder, DISTRICT_PREFIX, name="district prompts"),
+        "operator_key": escape.digits(OPERATOR_KEY, name="operator key", minimum=1, maximum=1),
+    }
+
+
+def _menu_values(
+    values: Mapping[str, object],
+    context: str,
+    options: tuple[Option, ...],
+    *,
+    prompt: str,
+    counter: str,
+    parent: str = "",
+) -> dict[str, object]:
+    """The values of one menu's template: the shared ones, and its own. A choice is the
+    key pressed after its ``parent``'s (a sub-menu's ``61``)."""
+    folder = escape.identifier(PROMPT_DIR, name="prompt_dir", kind="prompt")
+    own = escape.identifier(context, name="menu context", kind="context")
+    rendered: list[dict[str, object]] = []
+    for option in options:
+        key = escape.digits(option.key, name=f"{context} key", minimum=1, maximum=1)
+        if option.options:
+            sub = escape.identifier(f"{context}-{option.key}", name="sub-menu", kind="context")
+            rendered.append({"key": key, "submenu": sub})
+        else:
+            choice = escape.digits(
+                parent + option.key, name=f"{context} choice", minimum=1, maximum=2
+            )
+            rendered.append({"key": key, "submenu": None, "choice": choice})
+    return {
+        **values,
+        "menu_context": own,
+        "options": rendered,
+        "menu_prompt": escape.prompt_path(folder, prompt, name="menu prompt"),
+        "counter": escape.identifier(counter, name="menu counter", kind="variable"),
     }
 
 
@@ -175,10 +288,27 @@ def render_contexts(params: DialplanParams) -> dict[str, str]:
     """Context name -> extensions.conf text of that context (its comments, its
     ``[header]`` and its lines), in the order they are installed."""
     values = template_values(params)
-    return {
+    citizen, menu, *subs = menu_contexts(params.citizen_context)
+    contexts = {
         params.ack_context: render_template(ACK_TEMPLATE, values),
         params.room_context: render_template(ROOM_TEMPLATE, values),
+        citizen: render_template(CITIZEN_TEMPLATE, values),
+        menu: render_template(
+            MENU_TEMPLATE,
+            _menu_values(values, menu, MENU, prompt=MENU_PROMPT, counter="VB_TRIES"),
+        ),
     }
+    for option, sub in zip((o for o in MENU if o.options), subs, strict=True):
+        sub_values = _menu_values(
+            values,
+            sub,
+            option.options,
+            prompt=f"{SERVICES_PROMPT}{option.key}",
+            counter="VB_SUBTRIES",
+            parent=option.key,
+        )
+        contexts[sub] = render_template(MENU_TEMPLATE, sub_values)
+    return contexts
 
 
 def _version() -> str:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from dialplans.errors import DialplanError
-from dialplans.render import DialplanParams, render_file
+from dialplans.render import CitizenLine, DialplanParams, render_file
 from voicebridge.errors import StdoutFailed, VoicebridgeError
 from voicebridge.settings import Settings
 
@@ -20,7 +20,9 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         dest="dialplan_command", required=True
     )
     render = dialplan.add_parser(
-        "render", help="write the contexts vb-ack and vb-room (extensions.conf syntax)"
+        "render",
+        help="write the contexts vb-ack, vb-room and the citizen IVR vb-citizen (with the "
+        "routing file's citizens' numbers), in extensions.conf syntax",
     )
     render.add_argument("--out", type=Path, help="the file to write (default: standard output)")
     render.add_argument(
@@ -120,11 +122,17 @@ def _folder(folder: Path, parents: bool) -> None:
 
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
+    from routing.config import parse_config
+    from voicebridge.rules import read_rules_file
+
+    content, source = read_rules_file(settings.routing_file)  # ConfigError: exit 2, named
+    lines = parse_config(content, source).citizen_lines()
     params = DialplanParams(
         read_timeout=args.read_timeout,
         max_repeats=args.max_repeats,
         absolute_timeout=max(180, args.max_repeats * (25 + args.read_timeout) + 10),
         room_prefix=settings.incident_prefix,
+        citizen_lines=CitizenLine.from_routing(lines),
     )
     text = render_file(params)
     if args.out is None:

@@ -8,9 +8,18 @@ from pathlib import Path
 import pytest
 
 from dialplans import escape
+from dialplans.citizen import MENU, OPERATOR_KEY, choices
 from dialplans.errors import PromptBuildFailed, ToolMissing
-from dialplans.prompts import PROMPTS, all_prompts, build_prompts, category_prompt
-from routing.categories import CATEGORIES
+from dialplans.prompts import (
+    PROMPTS,
+    all_prompts,
+    build_prompts,
+    category_prompt,
+    district_prompt,
+    menu_prompts,
+)
+from routing.categories import CATEGORIES, find_category
+from routing.districts import DISTRICTS
 
 HAVE_TOOLS = shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
 needs_tools = pytest.mark.skipif(
@@ -31,11 +40,35 @@ def test_the_fixed_phrases() -> None:
         PROMPTS["x"] = "y"  # type: ignore[index]
 
 
-def test_every_category_has_a_prompt_speaking_its_label() -> None:
+def test_every_category_and_district_has_a_prompt_speaking_its_name() -> None:
     texts = all_prompts()
     for category in CATEGORIES:
         assert texts[category_prompt(category.code)] == category.label
-    assert len(texts) == len(PROMPTS) + len(CATEGORIES)
+    for district in DISTRICTS:
+        assert texts[district_prompt(district.ubigeo)] == district.name
+    assert texts[district_prompt("150122")] == "Miraflores"
+    menus = menu_prompts()
+    assert texts["citizen-menu"].startswith("Marque 1 para robo o asalto; 2, accidente")
+    assert texts["citizen-menu-6"].startswith("Marque 1 para agua o desagüe; 2, luz")
+    assert len(texts) == len(PROMPTS) + len(menus) + len(CATEGORIES) + len(DISTRICTS)
+
+
+def test_every_choice_of_the_ivr_is_a_category_with_a_key_of_its_own() -> None:
+    assert choices() == {
+        "1": "asalto",
+        "2": "accidente_transito",
+        "3": "incendio",
+        "4": "emergencia_medica",
+        "5": "fuga_gas",
+        "61": "aniego",
+        "62": "corte_energia",
+        "63": "buzon_sin_tapa",
+    }
+    for code in choices().values():
+        assert find_category(code) is not None
+    keys = [o.key for o in MENU]
+    assert len(set(keys)) == len(keys)
+    assert OPERATOR_KEY not in keys
 
 
 def test_prompt_names_are_safe_file_names() -> None:
@@ -107,7 +140,9 @@ def test_every_prompt_is_8khz_mono_16bit_pcm(built: tuple[Path, list[Path]]) -> 
             assert sound.getsampwidth() == 2
             assert sound.getcomptype() == "NONE"
             seconds = sound.getnframes() / sound.getframerate()
-        assert 0.3 < seconds < 15, (path.name, seconds)
+        # a menu is the longest (a key stops it at once); every other prompt is short
+        longest = 20 if path.stem in menu_prompts() else 15
+        assert 0.3 < seconds < longest, (path.name, seconds)
 
 
 @needs_tools

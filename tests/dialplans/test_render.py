@@ -8,7 +8,15 @@ import pytest
 
 from dialplans import escape
 from dialplans.errors import InvalidParameter, TemplateProblem
-from dialplans.prompts import CATEGORY_PREFIX, PROMPTS, all_prompts, category_prompt
+from dialplans.prompts import (
+    CATEGORY_PREFIX,
+    DISTRICT_PREFIX,
+    PROMPTS,
+    all_prompts,
+    category_prompt,
+    district_prompt,
+    menu_prompts,
+)
 from dialplans.render import (
     ACK_TEMPLATE,
     MAX_DIGITS,
@@ -20,6 +28,7 @@ from dialplans.render import (
     template_values,
 )
 from routing.categories import CATEGORIES
+from routing.districts import DISTRICTS
 from routing.ids import format_incident_id, is_incident_id
 from tests.dialplans.goldens import assert_golden
 
@@ -57,7 +66,13 @@ def contexts() -> dict[str, str]:
 
 
 def test_the_default_contexts_match_the_golden_files(contexts: dict[str, str]) -> None:
-    assert list(contexts) == ["vb-ack", "vb-room"]
+    assert list(contexts) == [
+        "vb-ack",
+        "vb-room",
+        "vb-citizen",
+        "vb-citizen-menu",
+        "vb-citizen-menu-6",
+    ]
     for name, text in contexts.items():
         assert_golden(f"{name}.conf", text)
 
@@ -220,7 +235,9 @@ SANITISER = re.compile(
     r" same => n,Set\((?P<target>VB_[A-Z_]+)="
     r"\$\{(?P<function>FILTER\([^,]+,|LEN\()\$\{(?P<source>[A-Z_]+)\}\)\}\)"
 )
-CHANNEL_INPUT = re.compile(r"\$\{(VB_ROOM|VB_INCIDENT|VB_DIGITS|VB_CATEGORY|EXTEN)[}:]")
+CHANNEL_INPUT = re.compile(
+    r"\$\{(VB_ROOM|VB_INCIDENT|VB_DIGITS|VB_CATEGORY|VB_BRIDGE|VB_CODE|VB_OK|EXTEN)[}:]"
+)
 """A read of channel input: ``${NAME}`` or a substring of it, ``${NAME:offset:length}``."""
 
 
@@ -321,14 +338,21 @@ def test_every_prompt_played_is_built() -> None:
     names = (names - {"${VB_MESSAGE}"}) | set(_message_files(contexts["vb-ack"]))
     assert names >= ASTERISK_SOUNDS
     built = all_prompts()
+    # the welcome goes before the first play of the citizen's menu (VB_WELCOME)
+    names = {n.removeprefix("${VB_WELCOME}") for n in names for n in n.split("&")}
+    welcome = re.findall(r"Set\(VB_WELCOME=([^)]*)&\)", contexts["vb-citizen"])
+    names |= {n for w in welcome for n in w.split("&")}
     for path in names - ASTERISK_SOUNDS:
         folder, _, name = path.partition("/")
         assert folder == "vb", path
         if name == f"{CATEGORY_PREFIX}${{VB_CATEGORY}}":
             assert {category_prompt(c.code) for c in CATEGORIES} <= set(built)
+        elif name in (f"{DISTRICT_PREFIX}${{VB_DISTRICT}}", f"{DISTRICT_PREFIX}${{VB_CODE}}"):
+            assert {district_prompt(d.ubigeo) for d in DISTRICTS} <= set(built)
         else:
-            assert name in PROMPTS, name
-    assert {f"vb/{name}" for name in PROMPTS} <= names, "a phrase no template plays"
+            assert name in PROMPTS or name in menu_prompts(), name
+    played = {f"vb/{name}" for name in [*PROMPTS, *menu_prompts()]}
+    assert played <= names, "a phrase no template plays"
 
 
 def test_custom_params_reach_the_lines() -> None:
@@ -345,7 +369,13 @@ def test_custom_params_reach_the_lines() -> None:
         room_context="cic-room",
     )
     contexts = render_contexts(params)
-    assert list(contexts) == ["cic-ack", "cic-room"]
+    assert list(contexts) == [
+        "cic-ack",
+        "cic-room",
+        "vb-citizen",
+        "vb-citizen-menu",
+        "vb-citizen-menu-6",
+    ]
     ack = contexts["cic-ack"]
     assert "[cic-ack]" in ack
     assert "Read(VB_KEY,${VB_MESSAGE},1,,1,5)" in ack
