@@ -80,7 +80,7 @@ def _seconds(text: str) -> float:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "fake-asterisk":
-        asyncio.run(_fake_asterisk(args))
+        asyncio.run(_fake_asterisk(args, _citizen_lines(settings)))
         return 0
     try:
         if args.command == "dialplan":
@@ -121,18 +121,22 @@ def _folder(folder: Path, parents: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
-def _render(args: argparse.Namespace, settings: Settings) -> int:
+def _citizen_lines(settings: Settings) -> tuple[CitizenLine, ...]:
+    """The routing file's citizens' numbers (ConfigError, exit 2, names its problems)."""
     from routing.config import parse_config
     from voicebridge.rules import read_rules_file
 
-    content, source = read_rules_file(settings.routing_file)  # ConfigError: exit 2, named
-    lines = parse_config(content, source).citizen_lines()
+    content, source = read_rules_file(settings.routing_file)
+    return CitizenLine.from_routing(parse_config(content, source).citizen_lines())
+
+
+def _render(args: argparse.Namespace, settings: Settings) -> int:
     params = DialplanParams(
         read_timeout=args.read_timeout,
         max_repeats=args.max_repeats,
         absolute_timeout=max(180, args.max_repeats * (25 + args.read_timeout) + 10),
         room_prefix=settings.incident_prefix,
-        citizen_lines=CitizenLine.from_routing(lines),
+        citizen_lines=_citizen_lines(settings),
     )
     text = render_file(params)
     if args.out is None:
@@ -166,13 +170,16 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _fake_asterisk(args: argparse.Namespace) -> None:
+async def _fake_asterisk(args: argparse.Namespace, lines: tuple[CitizenLine, ...]) -> None:
     """Serve until SIGINT or SIGTERM. Every line answers; whoever hears voicebridge's
     prompt presses 1 ``--press-after`` seconds after answering (the lab's dial strings,
-    ``Local/s@epr-busy-sim`` and the others, behave as their names say)."""
+    ``Local/s@epr-busy-sim`` and the others, behave as their names say). The citizen IVR
+    runs with the routing file's citizens' numbers."""
     from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 
-    fake = FakeAsterisk(default=Endpoint(behaviour=Behaviour.PRESS, after=args.press_after))
+    fake = FakeAsterisk(
+        default=Endpoint(behaviour=Behaviour.PRESS, after=args.press_after), citizen_lines=lines
+    )
     try:
         await fake.start(args.host, args.port)
     except OSError as exc:

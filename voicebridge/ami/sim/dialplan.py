@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from dialplans.render import DialplanParams, render_contexts
+from dialplans.render import CitizenLine, DialplanParams, menu_contexts, render_contexts
 from voicebridge.ami.sim.config import Category, ConfigFile, Var
 
 
@@ -224,23 +224,30 @@ def parse_extensions(text: str) -> ConfigFile:
     return ConfigFile(categories)
 
 
-@lru_cache(maxsize=1)
-def _voicebridge_contexts() -> tuple[str, str, str, str]:
-    params = DialplanParams()
+@lru_cache(maxsize=8)
+def _voicebridge_contexts(lines: tuple[CitizenLine, ...]) -> tuple[str, str, str, str, str]:
+    params = DialplanParams(citizen_lines=lines)
     texts = render_contexts(params)
     ack, room = params.ack_context, params.room_context
-    return ack, texts[ack], room, texts[room]
+    citizen = "".join(texts[name] for name in menu_contexts(params.citizen_context))
+    return ack, texts[ack], room, texts[room], citizen
 
 
-def builtin_contexts(ack_names: Iterable[str], room_names: Iterable[str]) -> Dialplan:
+def builtin_contexts(
+    ack_names: Iterable[str],
+    room_names: Iterable[str],
+    citizen_lines: tuple[CitizenLine, ...] = (),
+) -> Dialplan:
     """voicebridge's contexts as ``dialplans/templates`` render them today (default
-    parameters), under each of the given names: what the fake runs for an ack or room
-    context its loaded dialplan lacks, so a test need not push them first (a real
-    Asterisk would answer ``Extension does not exist.``)."""
-    ack, ack_text, room, room_text = _voicebridge_contexts()
+    parameters), under each of the given names, and the citizen IVR (``vb-citizen``
+    and its menus, with ``citizen_lines``): what the fake runs for a context its loaded
+    dialplan lacks, so a test need not push them first (a real Asterisk would answer
+    ``Extension does not exist.``)."""
+    ack, ack_text, room, room_text, citizen = _voicebridge_contexts(citizen_lines)
     text = "".join(
         [ack_text.replace(f"[{ack}]", f"[{name}]", 1) for name in ack_names]
         + [room_text.replace(f"[{room}]", f"[{name}]", 1) for name in room_names]
+        + [citizen]
     )
     return build_dialplan(parse_extensions(text))
 

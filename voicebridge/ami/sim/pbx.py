@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
+from dialplans.render import CitizenLine
 from voicebridge.ami.sim.apps import Applications
 from voicebridge.ami.sim.calls import CallPlacer
 from voicebridge.ami.sim.config import ConfigStore
@@ -77,6 +78,7 @@ class Pbx:
         sounds: Mapping[str, float],
         device_states: bool,
         default: Endpoint,
+        citizen_lines: tuple[CitizenLine, ...] = (),
     ) -> None:
         self.emit = emit
         self.speed = speed
@@ -86,8 +88,10 @@ class Pbx:
         self.builtin = builtin_contexts(
             [c for c in dict.fromkeys(ack_contexts) if c not in own],
             [c for c in dict.fromkeys(room_contexts) if c not in own],
+            citizen_lines,
         )
-        """voicebridge's ack and room contexts, run when the loaded dialplan lacks them."""
+        """voicebridge's ack and room contexts and its citizen IVR, run when the loaded
+        dialplan lacks them."""
         self.channels: dict[str, SimChannel] = {}
         self.confs: dict[str, Conference] = {}
         self.calls: set[Call] = set()

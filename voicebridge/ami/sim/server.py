@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 
+from dialplans.render import CitizenLine
 from voicebridge.ami.sim.media import SHARED_SOUNDS
 from voicebridge.ami.sim.model import Behaviour, Endpoint, Received, SimChannel
 from voicebridge.ami.sim.pbx import Pbx
@@ -27,6 +28,9 @@ class FakeAsterisk:
     its loaded dialplan lacks them, so a test need not push them first; once pushed
     (UpdateConfig with ``Reload``), the pushed ones run. The lab's own contexts
     (``ack-prompt``, ``conf``) are in its extensions.conf.
+
+    The citizen IVR (``vb-citizen`` and its menus) runs from the same built-in copy,
+    rendered with ``citizen_lines`` (the routing file's citizens' numbers).
 
     ``read_timeout``: every Read()'s timeout, in seconds (None: the dialplan's own).
     ``sounds``: sound file -> seconds it plays; any other file plays ``prompt_seconds``
@@ -60,6 +64,7 @@ class FakeAsterisk:
         device_states: bool = False,
         default: Endpoint | None = None,
         boot_window: float = 0.0,
+        citizen_lines: tuple[CitizenLine, ...] = (),
     ) -> None:
         self.username = username
         self.secret = secret
@@ -80,6 +85,7 @@ class FakeAsterisk:
             speed=speed,
             ack_contexts=ack_contexts,
             room_contexts=room_contexts,
+            citizen_lines=citizen_lines,
             read_timeout=read_timeout,
             prompt_seconds=prompt_seconds,
             sounds=sounds,
