@@ -9,7 +9,10 @@ they do) and that is either
   point (haversine), when both have a point; or
 - in the same district with the same normalised address (``address_key``, from
   :func:`routing.normalise.read_message`), when either lacks a point: points decide
-  when both have one, the address otherwise.
+  when both have one, the address otherwise; or
+- in the same district, for a report that has neither a point nor an address when
+  :attr:`Nearby.district_wide` (a caller of the phone IVR says no more than the category
+  and the district: a second caller for the same fire joins the first one's incident).
 
 The nearest point wins; among matches by address, the incident reported most recently.
 The category :data:`routing.reading.UNCLASSIFIED` never joins: such a report is an
@@ -25,7 +28,7 @@ once cannot both miss each other and make two incidents.
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +52,8 @@ class Nearby:
 
     radius_m: float = 200.0
     window: timedelta = timedelta(minutes=30)
+    district_wide: bool = False
+    """A report with neither a point nor an address joins on its district alone."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.radius_m) and 0 < self.radius_m <= 50_000):
@@ -83,6 +88,7 @@ class Match:
     last_report_at: datetime
     distance_m: float | None  # None: matched on district and address
     address_key: str | None
+    by_district: bool = False  # matched on the district alone (Nearby.district_wide)
 
     def after_seconds(self, now: datetime) -> int:
         return max(0, int((now - self.last_report_at).total_seconds()))
@@ -119,9 +125,11 @@ def candidates_query(
     radius_m: float,
     district: str | None,
     address_key: str | None,
+    district_wide: bool = False,
 ) -> Select[Any] | None:
     """The open incidents a report may join, most recently reported first; None when
-    the report has neither a point nor a district and address to match on."""
+    the report has neither a point nor a district and address to match on (nor, with
+    ``district_wide``, a district alone)."""
     c = t.incidents.c
     ways = []
     has_point = lat is not None and lon is not None
@@ -132,6 +140,8 @@ def candidates_query(
         same_place = and_(c.district == district, c.address_key == address_key)
         # when both have a point the points decide
         ways.append(and_(same_place, c.lat.is_(None)) if has_point else same_place)
+    if district is not None and district_wide and not has_point and not address_key:
+        ways.append(c.district == district)
     if not ways:
         return None
     return (
@@ -198,10 +208,14 @@ def find_matches(
         radius_m=nearby.radius_m,
         district=district,
         address_key=address_key,
+        district_wide=nearby.district_wide,
     )
     if query is None:
         return []
-    return rank(conn.execute(query).all(), lat=lat, lon=lon, radius_m=nearby.radius_m)
+    matches = rank(conn.execute(query).all(), lat=lat, lon=lon, radius_m=nearby.radius_m)
+    if (lat is None or lon is None) and not address_key:  # the district alone matched
+        return [replace(m, by_district=True) for m in matches]
+    return matches
 
 
 # ------------------------------------------------------------------ locking
@@ -244,6 +258,8 @@ def joined_cause(match: Match, now: datetime) -> str:
     after = _after(match.after_seconds(now))
     if match.distance_m is not None:
         return f"se sumó: misma categoría a {match.distance_m:.0f} m, {after}"
+    if match.by_district:
+        return f"se sumó: misma categoría en el mismo distrito (llamada sin dirección), {after}"
     return f"se sumó: misma categoría y misma dirección en el distrito, {after}"
 
 

@@ -310,6 +310,44 @@ def test_reports_without_a_point_match_on_district_and_address(
     assert store.count() == 6
 
 
+def test_a_caller_who_says_only_category_and_district_joins_district_wide(
+    store: IncidentStore, clock: FakeClock
+) -> None:
+    """The phone IVR knows the category and the district, nothing more: with
+    ``district_wide`` a second caller for the same fire joins the first one's incident,
+    and so does a caller for a fire someone reported by SMS with an address; a report
+    that has a point or an address still matches only by them."""
+    wide = Nearby(district_wide=True)
+    phone = Source.PHONE
+    sms = file(
+        store, citizen("incendio", at=None, address="Jr. Huallaga 450"), key="jr huallaga 450"
+    )
+    clock.advance(2 * 60)
+    first = file(store, citizen("incendio", at=None, source=phone), nearby=wide)
+    assert first.joined
+    assert first.incident.id == sms.incident.id
+    assert first.cause == (
+        "se sumó: misma categoría en el mismo distrito (llamada sin dirección), 2 min después"
+    )
+    second = file(store, citizen("incendio", at=None, source=phone), nearby=wide)
+    assert second.incident.id == sms.incident.id
+    for other in (
+        file(store, citizen("incendio", at=None, source=phone)),  # not district-wide
+        file(store, citizen("incendio", MIRAFLORES, at=None, source=phone), nearby=wide),
+        file(store, citizen("fuga_gas", at=None, source=phone), nearby=wide),
+        file(store, citizen("incendio", None, at=None, source=phone), nearby=wide),  # no district
+        file(
+            store,
+            citizen("incendio", at=None, address="Av. Brasil 5"),
+            key="av brasil 5",
+            nearby=wide,
+        ),
+    ):
+        assert not other.joined
+    clock.advance(31 * 60)  # past the window
+    assert not file(store, citizen("incendio", at=None, source=phone), nearby=wide).joined
+
+
 def test_a_point_and_an_address_match_when_either_lacks_a_point(
     store: IncidentStore, clock: FakeClock
 ) -> None:
