@@ -61,6 +61,7 @@ class Settings:
     join_radius: int
     join_window: int
     photo_max_bytes: int
+    ivr_bridge: frozenset[str]
 
     @property
     def twilio_tokens(self) -> tuple[str, ...]:
@@ -131,6 +132,19 @@ def _database_url(value: str) -> str:
                 raise Invalid("a host and database after " + scheme)
             return "postgresql+psycopg://" + rest
     raise Invalid("sqlite:///path/to/file.db or postgresql://user:password@host:5432/dbname")
+
+
+def _categories(value: str) -> frozenset[str]:
+    from routing.categories import find_category
+
+    if value.strip().lower() == "none":
+        return frozenset()
+    codes = [c.strip() for c in value.split(",") if c.strip()]
+    known = {c: found.code for c in codes if (found := find_category(c)) is not None}
+    unknown = [c for c in codes if known.get(c) != c]
+    if unknown or not codes:
+        raise Invalid("category codes separated by commas (e.g. incendio,fuga_gas), or none")
+    return frozenset(codes)
 
 
 def _redis_url(value: str) -> str:
@@ -410,6 +424,14 @@ SPECS: tuple[Spec, ...] = (
         default="30",
         parse=_int_between(0, 1440, "minutes"),
         help="... and this recent (minutes since the incident's last report).",
+    ),
+    Spec(
+        name="ivr_bridge",
+        default="incendio,emergencia_medica,asalto,fuga_gas",
+        parse=_categories,
+        help="The categories whose phone IVR caller stays on the line and is moved into "
+        "the incident's conference, where the district operator is called at once "
+        "(comma-separated category codes; `none`: no one). The others hear a goodbye.",
     ),
     Spec(
         name="photo_max_bytes",

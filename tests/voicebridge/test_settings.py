@@ -58,6 +58,13 @@ def test_a_toml_file_and_the_environment_over_it(tmp_path: Path) -> None:
     assert s.http_port == 9200
 
 
+def test_the_ivr_bridges_the_urgent_categories_unless_told_otherwise() -> None:
+    assert load_settings({}).ivr_bridge == {"incendio", "emergencia_medica", "asalto", "fuga_gas"}
+    assert load_settings({"VOICEBRIDGE_IVR_BRIDGE": "none"}).ivr_bridge == frozenset()
+    given = load_settings({"VOICEBRIDGE_IVR_BRIDGE": " incendio , robo "})
+    assert given.ivr_bridge == {"incendio", "robo"}
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -79,6 +86,8 @@ def test_a_toml_file_and_the_environment_over_it(tmp_path: Path) -> None:
         ({"VOICEBRIDGE_LOG_LEVEL": "chatty"}, "VOICEBRIDGE_LOG_LEVEL: expected one of DEBUG"),
         ({"VOICEBRIDGE_INCIDENT_PREFIX": "lima"}, "expected 2 to 8 capital letters"),
         ({"VOICEBRIDGE_AUTO_MIGRATE": "maybe"}, "VOICEBRIDGE_AUTO_MIGRATE: expected true or false"),
+        ({"VOICEBRIDGE_IVR_BRIDGE": "incendio,fuego"}, "VOICEBRIDGE_IVR_BRIDGE: expected category"),
+        ({"VOICEBRIDGE_IVR_BRIDGE": "Incendio"}, "VOICEBRIDGE_IVR_BRIDGE: expected category"),
         (
             {"VOICEBRIDGE_DATABSE_URL": "sqlite:///x.db"},
             "VOICEBRIDGE_DATABSE_URL: unknown setting (did you mean VOICEBRIDGE_DATABASE_URL?)",
