@@ -656,10 +656,13 @@ def _read_toml(path: Path) -> dict[str, tuple[str, str, str]]:
 
 
 def _text(value: Any) -> str:
+    """A setting's value as its variable would be written (parsed back to the same)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value)) or "none"
     return str(value)
 
 
