@@ -83,7 +83,7 @@ class CallStore:
             row_id = self.dispatches.freeze(
                 conn, incident_id, decision, revision_id=revision_id, actor=actor, now=now
             )
-            if decision.operator is not None:
+            if decision.operator is not None and not self._operator_on(conn, row_id):
                 self.ledger.new_contact(
                     conn, row_id, ContactRole.OPERATOR, decision.operator, actor=actor, now=now
                 )
@@ -100,6 +100,46 @@ class CallStore:
             for plan in decision.plans:
                 self.ledger.take(conn, slots, row_id, incident_id, plan, [], now)
             return self.incidents.read(conn, row_id)
+
+    def call_operator(
+        self, incident_id: str, operator: PlannedTarget, *, actor: str, cause: str
+    ) -> bool:
+        """Call the district operator into the incident's room before it is dispatched
+        (a citizen on the phone asked for the operator): whether a call was started (not
+        when one is on or on its way already, nor for an incident that ended). The
+        incident's dispatch later does not call the operator again while this leg is
+        on."""
+        now = self.clock.now()
+        with self.ledger.writing() as (conn, _):
+            row = self.incidents.locked(conn, incident_id)
+            if Status(row.status) in ENDED or self._operator_on(conn, row.id):
+                return False
+            ref = self.ledger.new_contact(
+                conn, row.id, ContactRole.OPERATOR, operator, actor=actor, now=now
+            )
+            self.incidents.log(
+                conn,
+                row.id,
+                now,
+                event(
+                    LegRequested(role=ContactRole.OPERATOR.value, leg=ref),
+                    actor=actor,
+                    cause=f"se llama al operador ({operator.station_name}): {cause}",
+                ),
+            )
+            return True
+
+    def _operator_on(self, conn: Connection, row_id: int) -> bool:
+        """An operator's leg of the incident is on, or about to be placed."""
+        c = t.contacts.c
+        found = conn.execute(
+            select(c.id).where(
+                c.incident_id == row_id,
+                c.role == ContactRole.OPERATOR.value,
+                c.state.in_((ContactState.PENDING.value, *LIVE)),
+            )
+        ).first()
+        return found is not None
 
     def escalate(self, incident_id: str, agency: str, after: int) -> Step | None:
         """Take the agency's next step once try ``after`` ended. None if the state moved

@@ -121,6 +121,16 @@ class Dispatcher:
         self.wakeup.notify()
         return leg
 
+    def call_operator(
+        self, incident_id: str, operator: PlannedTarget, *, actor: str, cause: str
+    ) -> bool:
+        """The operator into the room of an incident not dispatched yet (see
+        :meth:`CallStore.call_operator`)."""
+        started = self.calls.call_operator(incident_id, operator, actor=actor, cause=cause)
+        if started:
+            self.wakeup.notify()
+        return started
+
     def drop_leg(self, incident_id: str, ref: str, *, actor: str) -> Contact:
         leg = self.calls.drop_leg(incident_id, ref, actor=actor)
         self.wakeup.notify()
