@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 
 from voicebridge import webhooks
 from voicebridge.ami.bridge import Bridge
+from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.api import calls as calls_api
 from voicebridge.api import health, incidents, openapi, photos
@@ -29,12 +30,21 @@ from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.citizens.channels import channels_ctx as _channels_ctx
 from voicebridge.intake import IntakeWriter
+from voicebridge.ivr import CitizenCalls
 from voicebridge.jobs import overdue_sweep_task, sweep_period
 from voicebridge.metrics import Metrics
 from voicebridge.queueing import TaskRelay
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings
-from voicebridge.web import BLOCKING, BRIDGE, INTAKE, METRICS, REVOCATION_WATCH, RUNTIME
+from voicebridge.web import (
+    BLOCKING,
+    BRIDGE,
+    CALL_TAKER,
+    INTAKE,
+    METRICS,
+    REVOCATION_WATCH,
+    RUNTIME,
+)
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +214,7 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
     app[BRIDGE] = bridge
+    app[CALL_TAKER] = CallTaker(session, CitizenCalls(runtime), app[BLOCKING])
     follower = loop.create_task(
         runtime.wakeup.follow(runtime.settings.redis_url), name="voicebridge-wakeup"
     )

@@ -1,0 +1,246 @@
+"""A citizen's call through the phone IVR, end to end over a real AMI socket: the fake
+Asterisk runs ``vb-citizen`` (rendered with the shipped Lima numbers) for a scripted
+caller, voicebridge's session hears the ``CitizenReport``, files it through the shared
+deduplication, and takes the call on (the number said, the caller moved into the
+incident's conference with the district operator)."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from dialplans.render import CitizenLine
+from routing import schema as t
+from routing.models import ContactRole, Source, Status
+from tests.conftest import FakeClock
+from tests.voicebridge.rig import SPEED, Rig, bridged
+from tests.voicebridge.rig import headers as headers_of
+from voicebridge.ami.citizens import CallTaker
+from voicebridge.ami.codec import Message
+from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
+from voicebridge.blocking import Blocking
+from voicebridge.ivr import CallStatus, CitizenCalls, parse_report
+from voicebridge.runtime import Runtime
+
+MIRAFLORES = "018022000"  # the Miraflores central's number in the shipped routing file
+CENTRE = "018990000"  # the centre's: every district, the code asked
+CALLER_ID = '"Vecino" <987 654 321>'
+
+
+@dataclass
+class Ivr:
+    rig: Rig
+    taker: CallTaker
+    events: list[Message]
+    calls: int = 0
+
+    async def call(
+        self,
+        dialled: str,
+        keys: list[tuple[float, str]],
+        *,
+        hangup_after: float | None = None,
+        caller_id: str = CALLER_ID,
+    ) -> str:
+        """A caller dials ``dialled`` and presses ``keys`` (seconds after the previous
+        press, digits); the name of the IVR's channel (``;1``)."""
+        self.calls += 1
+        name = f"caller-{self.calls}"
+        (after, digit), *more = keys
+        self.rig.script(
+            f"Local/s@{name}",
+            Behaviour.PRESS,
+            digit=digit,
+            after=after,
+            more=tuple(more),
+            hangup_after=hangup_after,
+        )
+        await self.rig.session.send(
+            "Originate",
+            [
+                ("Channel", f"Local/s@{name}"),
+                ("Context", "vb-citizen"),
+                ("Exten", dialled),
+                ("Priority", "1"),
+                ("CallerID", caller_id),
+                ("Async", "true"),
+            ],
+        )
+        return f"Local/s@{name}-"
+
+    async def report(self, channel: str) -> Message:
+        for _ in range(500):
+            for m in self.events:
+                if m.get("UserEvent") == "CitizenReport" and m.get("Channel").startswith(channel):
+                    await self.taker.idle()
+                    return m
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no CitizenReport from {channel}")
+
+    def incident_of(self, m: Message) -> str:
+        """The incident the caller's report went to."""
+        fields = ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")
+        report = parse_report({k: m.get(k) for k in fields})
+        assert report is not None
+        r, i = t.reports.c, t.incidents.c
+        with self.rig.runtime.db.read() as conn:
+            found = conn.execute(
+                select(i.public_id)
+                .join_from(t.reports, t.incidents, r.incident_id == i.id)
+                .where(r.source == Source.PHONE.value, r.external_id == f"ivr:{report.uniqueid}")
+            ).scalar_one()
+        return str(found)
+
+    def redirects(self, uniqueid: str) -> dict[str, str]:
+        """The variables voicebridge set on the caller's channel before redirecting it,
+        and where to."""
+        out: dict[str, str] = {}
+        for r in self.rig.fake.received:
+            h = headers_of(r)
+            if h.get("Channel") != uniqueid:
+                continue
+            if r.action == "Setvar":
+                out[h["Variable"]] = h["Value"]
+            elif r.action == "Redirect":
+                out["->"] = f"{h['Context']},{h['Exten']},{h['Priority']}"
+        return out
+
+
+@pytest.fixture
+async def ivr(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Ivr]:
+    config, _ = runtime.rules.current()
+    lines = CitizenLine.from_routing(config.citizen_lines())
+    fake = FakeAsterisk(
+        speed=SPEED, default=Endpoint(behaviour=Behaviour.ANSWER), citizen_lines=lines
+    )
+    await fake.start()
+    blocking = Blocking(2)
+    try:
+        async with bridged(runtime, clock, fake) as rig:
+            events: list[Message] = []
+            rig.session.on("UserEvent", events.append)
+            taker = CallTaker(rig.session, CitizenCalls(runtime), blocking)
+            yield Ivr(rig=rig, taker=taker, events=events)
+    finally:
+        blocking.shutdown()
+        errors = list(fake.errors)
+        await fake.stop()
+        assert errors == []
+
+
+async def test_a_fire_is_filed_the_caller_hears_its_number_and_meets_the_operator(
+    ivr: Ivr,
+) -> None:
+    channel = await ivr.call(MIRAFLORES, [(1.0, "3")])
+    m = await ivr.report(channel)
+    incident_id = ivr.incident_of(m)
+    store = ivr.rig.runtime.store
+    detail = store.detail(incident_id)
+    incident = detail.incident
+    assert (incident.category, incident.district, incident.source) == (
+        "incendio",
+        "150122",
+        Source.PHONE,
+    )
+    assert incident.reporter.phone == "+51987654321"  # normalised from "987 654 321"
+    [report] = detail.reports
+    assert (
+        report.text
+        == "Llamada a la central al 018022000: eligió 3 (Incendio), distrito Miraflores."
+    )
+    # fire is bridged: dispatched at once, the Miraflores operator into the room
+    assert incident.status is not Status.RECEIVED
+    operator = [leg for leg in ivr.rig.legs(incident_id) if leg.role is ContactRole.OPERATOR]
+    assert len(operator) == 1
+    config, _ = ivr.rig.runtime.rules.current()
+    assert operator[0].address == config.centrals["150122"].operator.dial
+    assert ivr.redirects(m["Uniqueid"]) == {
+        "VB_DIGITS": incident_id.rsplit("-", 1)[-1],
+        "VB_BRIDGE": "1",
+        "VB_ROOM": incident_id,
+        "->": "vb-citizen,filed,1",
+    }
+    # the caller hears the number digit by digit and joins the incident's conference
+    await ivr.rig.until(
+        lambda: m["Uniqueid"] in ivr.rig.fake.rooms.get(incident_id, ()),
+        "the caller in the incident's room",
+    )
+
+
+async def test_a_second_caller_for_the_same_fire_joins_the_same_incident(ivr: Ivr) -> None:
+    first = ivr.incident_of(await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")])))
+    # the second calls the centre's number and keys Miraflores in (22, then 1)
+    m = await ivr.report(await ivr.call(CENTRE, [(1.0, "3"), (1.0, "22"), (1.0, "1")]))
+    assert ivr.incident_of(m) == first
+    detail = ivr.rig.runtime.store.detail(first)
+    assert [r.source for r in detail.reports] == [Source.PHONE, Source.PHONE]
+    assert "mismo distrito (llamada sin dirección)" in detail.events[-1].cause or any(
+        "mismo distrito" in e.cause for e in detail.events
+    )
+    # the operator was called once, by the first call's dispatch
+    legs = [leg for leg in ivr.rig.legs(first) if leg.role is ContactRole.OPERATOR]
+    assert len(legs) == 1
+    assert ivr.redirects(m["Uniqueid"])["VB_BRIDGE"] == "1"
+
+
+async def test_a_category_that_is_not_bridged_hears_its_number_and_a_goodbye(ivr: Ivr) -> None:
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "2")]))  # traffic accident
+    incident_id = ivr.incident_of(m)
+    incident = ivr.rig.runtime.store.get(incident_id)
+    assert incident.category == "accidente_transito"
+    assert incident.status is Status.RECEIVED  # for the operators to dispatch
+    assert ivr.rig.legs(incident_id) == []
+    said = ivr.redirects(m["Uniqueid"])
+    assert (said["VB_BRIDGE"], said["VB_DIGITS"]) == ("0", incident_id.rsplit("-", 1)[-1])
+
+
+async def test_the_operator_now_is_an_unclassified_incident_with_its_operator(ivr: Ivr) -> None:
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "0")]))
+    assert m["Status"] == CallStatus.OPERATOR.value
+    incident_id = ivr.incident_of(m)
+    incident = ivr.rig.runtime.store.get(incident_id)
+    assert (incident.category, incident.district) == ("sin_clasificar", "150122")
+    [leg] = ivr.rig.legs(incident_id)
+    assert leg.role is ContactRole.OPERATOR
+    said = ivr.redirects(m["Uniqueid"])
+    assert (said["VB_BRIDGE"], said["VB_DIGITS"]) == ("1", "")  # no number: the operator
+    # the operator is called into the room the caller waits in
+    await ivr.rig.until(
+        lambda: {m["Uniqueid"], leg.ref} <= ivr.rig.fake.rooms.get(incident_id, set()),
+        "the caller and the operator in the room",
+    )
+    # dispatching it later does not ring the operator again
+    await asyncio.to_thread(ivr.rig.runtime.dispatcher.dispatch, incident_id, actor="operator:test")
+    operators = [g for g in ivr.rig.legs(incident_id) if g.role is ContactRole.OPERATOR]
+    assert operators == [ivr.rig.leg_by_ref(incident_id, leg.ref)]
+
+
+async def test_a_caller_who_hung_up_after_choosing_leaves_a_report_to_call_back(
+    ivr: Ivr,
+) -> None:
+    m = await ivr.report(await ivr.call(CENTRE, [(1.0, "5")], hangup_after=3.0))
+    assert m["Status"] == CallStatus.HANGUP.value
+    incident_id = ivr.incident_of(m)
+    detail = ivr.rig.runtime.store.detail(incident_id)
+    assert (detail.incident.category, detail.incident.district) == ("fuga_gas", None)
+    assert detail.reports[0].text.endswith("colgó antes de terminar (devolver la llamada).")
+    assert detail.incident.reporter.phone == "+51987654321"
+    assert ivr.redirects(m["Uniqueid"]) == {}  # nobody to take on
+    assert ivr.rig.legs(incident_id) == []
+
+
+async def test_a_repeated_event_files_nothing_twice_and_takes_the_call_on_once(
+    ivr: Ivr,
+) -> None:
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "4")]))
+    incident_id = ivr.incident_of(m)
+    # another replica's taker, on the same events: it finds the report stored
+    other = CallTaker(ivr.rig.session, CitizenCalls(ivr.rig.runtime), Blocking(1))
+    other._on_user_event(m)
+    await other.idle()
+    assert other.taken == []
+    assert len(ivr.rig.runtime.store.detail(incident_id).reports) == 1
+    redirects = [r for r in ivr.rig.fake.received if r.action == "Redirect"]
+    assert len(redirects) == 1

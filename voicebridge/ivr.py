@@ -1,0 +1,211 @@
+"""A citizen's call through the phone IVR (``vb-citizen``): the report its dialplan sends
+in ``UserEvent(CitizenReport)`` filed as every channel's reports are, and the call taken
+on.
+
+The event carries FILTERed digits only: ``Choice`` (a key of :func:`dialplans.citizen.
+choices`, or empty), ``District`` (the UBIGEO's last two digits, or empty), ``Line``
+(the number dialled), ``Caller`` (the caller's number) and ``Status`` (``CHOSEN``,
+``OPERATOR`` or ``HANGUP``); the channel snapshot carries the ``Uniqueid``, which is the
+report's external id. Every ``serve`` replica sees the event and files it; the report's
+external id makes one of them the one that takes the call on (the others find it
+stored) and a repeated event changes nothing.
+
+The report becomes a new incident or joins the open one of the same category in its
+district (:attr:`routing.dedup.Nearby.district_wide`: a second caller for the same fire
+joins the first one's incident). Then, unless the caller hung up, the call is taken on:
+the caller hears the incident's number and, for the categories of
+``VOICEBRIDGE_IVR_BRIDGE`` (and whoever asked for the operator), stays on the line and
+is moved into the incident's conference, where the district operator is called at once:
+the incident is dispatched when it was not yet (the operator and the agencies), or, for
+a report the rules cannot route (no category, no district), the district's operator
+(else the centre's) alone is called into the room.
+"""
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from dialplans.citizen import choices
+from routing.categories import find_category
+from routing.decide import PlannedTarget
+from routing.dedup import Nearby
+from routing.districts import DISTRICTS, district_by_code
+from routing.errors import RoutingError
+from routing.models import NewIncident, NewReport, Reporter, Source, Status
+from routing.phones import to_e164
+from routing.reading import UNCLASSIFIED
+from routing.resolve import DistrictSource
+from voicebridge.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ACTOR = "citizen:phone"
+EVENT = "CitizenReport"
+UNIQUEID = re.compile(r"[0-9A-Za-z._-]{1,64}")
+LINE = re.compile(r"[0-9]{0,15}")
+
+
+class CallStatus(StrEnum):
+    CHOSEN = "CHOSEN"  # a category chosen (the district known or asked)
+    OPERATOR = "OPERATOR"  # 0, or three plays without an answer: the operator now
+    HANGUP = "HANGUP"  # hung up after choosing a category: a report for a call back
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallReport:
+    """What a caller said to the IVR, checked."""
+
+    uniqueid: str
+    choice: str  # "" when none was chosen
+    category: str  # the choice's, or sin_clasificar
+    district: str | None  # UBIGEO
+    line: str  # the number dialled ("" when none)
+    caller: str | None  # E.164; None when the number is withheld or not a number
+    status: CallStatus
+
+
+def parse_report(fields: dict[str, str]) -> CallReport | None:
+    """The report of a ``CitizenReport`` event's fields; None (logged) when a field is not
+    what the dialplan sends, which only a dialplan other than ours would do."""
+    uniqueid = fields.get("Uniqueid", "")
+    choice = fields.get("Choice", "")
+    district = fields.get("District", "")
+    line = fields.get("Line", "")
+    caller = fields.get("Caller", "")
+    status = fields.get("Status", "")
+    known = choices()
+    problem = (
+        "Uniqueid"
+        if not UNIQUEID.fullmatch(uniqueid)
+        else "Choice"
+        if choice and choice not in known
+        else "District"
+        if district and not (district.isdigit() and 1 <= int(district) <= len(DISTRICTS))
+        else "Line"
+        if not LINE.fullmatch(line)
+        else "Status"
+        if status not in CallStatus.__members__
+        else None
+    )
+    if problem is not None:
+        log.warning("ivr: a %s event with a bad %s field: ignored", EVENT, problem)
+        return None
+    return CallReport(
+        uniqueid=uniqueid,
+        choice=choice,
+        category=known.get(choice, UNCLASSIFIED),
+        district=f"1501{int(district):02d}" if district else None,
+        line=line,
+        caller=to_e164(caller[:20]) if caller else None,
+        status=CallStatus(status),
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Taken:
+    """What becomes of the call once its report is filed."""
+
+    incident: str
+    digits: str  # the number the caller hears ("" for none)
+    bridge: bool  # into the incident's conference with the operator
+    repeated: bool  # filed before (another replica's, or a repeated event): not ours
+
+
+def describe(report: CallReport) -> str:
+    """The report's text, as operators read it (Spanish)."""
+    category = find_category(report.category)
+    what = (
+        f"eligió {report.choice} ({category.label})"
+        if report.choice and category is not None
+        else "no eligió categoría"
+    )
+    where = (
+        f"distrito {district_by_code(report.district).name}"
+        if report.district
+        else "distrito sin indicar"
+    )
+    how = {
+        CallStatus.CHOSEN: "",
+        CallStatus.OPERATOR: "; pidió un operador",
+        CallStatus.HANGUP: "; colgó antes de terminar (devolver la llamada)",
+    }[report.status]
+    dialled = f" al {report.line}" if report.line else ""
+    return f"Llamada a la central{dialled}: {what}, {where}{how}."
+
+
+class CitizenCalls:
+    """Files the IVR's reports and says what becomes of each call (blocking: run it in
+    a thread)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def file(self, report: CallReport) -> Taken:
+        rt = self.rt
+        s = rt.settings
+        new = NewIncident(
+            category=report.category,
+            district=report.district,
+            report=NewReport(
+                source=Source.PHONE,
+                text=describe(report),
+                reporter=Reporter(phone=report.caller),
+                external_id=f"ivr:{report.uniqueid}",
+                payload={
+                    "choice": report.choice,
+                    "line": report.line,
+                    "status": report.status.value,
+                },
+            ),
+            district_source=DistrictSource.CENTRAL.value if report.district else None,
+            district_note=(
+                f"el número marcado ({report.line}) o el código que marcó el ciudadano"
+                if report.district
+                else ""
+            ),
+        )
+        nearby = Nearby(
+            radius_m=float(s.join_radius),
+            window=timedelta(minutes=s.join_window),
+            district_wide=True,
+        )
+        filed = rt.store.file(new, actor=ACTOR, nearby=nearby)
+        incident = filed.incident
+        if filed.repeated or report.status is CallStatus.HANGUP:
+            return Taken(incident=incident.id, digits="", bridge=False, repeated=filed.repeated)
+        operator = report.status is CallStatus.OPERATOR
+        bridge = operator or report.category in s.ivr_bridge
+        if bridge:
+            self._operator(incident.id, incident.status, report)
+        digits = "" if operator else incident.id.rsplit("-", 1)[-1]
+        return Taken(incident=incident.id, digits=digits, bridge=bridge, repeated=False)
+
+    def _operator(self, incident_id: str, status: Status, report: CallReport) -> None:
+        """The district operator into the incident's room: by dispatching it (the
+        agencies too) when the rules can route it and it is not dispatched yet, else
+        alone (the operator triages); nothing when it was dispatched already (its
+        operator was called then)."""
+        rt = self.rt
+        if status is not Status.RECEIVED:
+            return
+        routable = report.category != UNCLASSIFIED and report.district is not None
+        if routable and report.status is CallStatus.CHOSEN:
+            try:
+                rt.dispatcher.dispatch(incident_id, actor=ACTOR)
+                return
+            except RoutingError as exc:  # no rule for it: the operator decides
+                log.warning("ivr: %s could not be dispatched (%s): operator only", incident_id, exc)
+        config, _ = rt.rules.current()
+        who = config.operator_of(report.district or "")
+        if who is None:
+            log.error("ivr: no operator for %s: the caller waits in an empty room", incident_id)
+            return
+        target = PlannedTarget(target=who[1], station="central", station_name=who[0])
+        cause = (
+            "el ciudadano pidió un operador"
+            if report.status is CallStatus.OPERATOR
+            else "una llamada que las reglas no pueden despachar"
+        )
+        rt.dispatcher.call_operator(incident_id, target, actor=ACTOR, cause=cause)
