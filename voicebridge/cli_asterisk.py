@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dialplans.errors import DialplanError
 from dialplans.render import CitizenLine, DialplanParams, render_file
+from routing.config import ConfigError
 from voicebridge.errors import StdoutFailed, VoicebridgeError
 from voicebridge.settings import Settings
 
@@ -80,7 +81,16 @@ def _seconds(text: str) -> float:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "fake-asterisk":
-        asyncio.run(_fake_asterisk(args, _citizen_lines(settings)))
+        try:
+            lines = _citizen_lines(settings)
+        except ConfigError as exc:  # serve says what is wrong with it
+            print(
+                f"fake Asterisk: the routing file does not validate ({exc.source}): the "
+                "citizen IVR runs without its numbers",
+                file=sys.stderr,
+            )
+            lines = ()
+        asyncio.run(_fake_asterisk(args, lines))
         return 0
     try:
         if args.command == "dialplan":

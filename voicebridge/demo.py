@@ -1,5 +1,6 @@
-"""``voicebridge demo sms | telegram | outbox``: a citizen played through the fakes of a
-running ``make run``, and what the fakes received.
+"""``voicebridge demo sms | telegram | call | outbox``: a citizen played through the fakes
+of a running ``make run``, and what the fakes received (``call``: :mod:`voicebridge.
+demo_call`).
 
 The fakes' URLs are the settings ``make run`` published (``VOICEBRIDGE_TWILIO_API_URL``,
 ``VOICEBRIDGE_TELEGRAM_API_URL`` in ``var/run.json``); the commands use their control
@@ -19,7 +20,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from voicebridge import migrate
+from voicebridge import demo_call, migrate
 from voicebridge.cli_channels import Failed, bot_server
 from voicebridge.errors import SettingsError, VoicebridgeError
 from voicebridge.settings import RUN_FILE, Settings, published
@@ -84,6 +85,7 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         help="what the citizen writes, e.g. /start or /estado LIM-2026-000123",
     )
     telegram.set_defaults(refuse=telegram.error)
+    demo_call.add_parser(demo)
     outbox = demo.add_parser(
         "outbox", help="what the fakes received: SMS sent, the bot's messages per chat"
     )
@@ -143,6 +145,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _sms(args, settings)
     if args.demo_command == "telegram":
         return _telegram(args, settings)
+    if args.demo_command == "call":
+        return demo_call.run(args, settings)
     return _outbox(args, settings)
 
 

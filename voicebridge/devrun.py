@@ -536,7 +536,14 @@ def _demo(fakes: set[str]) -> str:
             f"{tg} --press Omitir",
             f"{tg} --press Confirmar",
         ]
-    if lines:
+    if "fake-asterisk" in fakes:
+        lines += [
+            "a citizen's phone call to the Miraflores central, 3 for a fire (the IVR):",
+            f"{command} call 3",
+            "on the number for every district: 2 (accident), 22 (Miraflores), 1 (yes):",
+            f"{command} call --to 018990000 2 22 1",
+        ]
+    if "fake-twilio" in fakes or "fake-telegram" in fakes:
         lines += ["what the fakes were sent:", f"{command} outbox"]
     shown = [f"  {line}" if line.endswith(":") else f"        {line}" for line in lines]
     return "\n" + "\n".join(shown) + "\n" if shown else ""

@@ -165,6 +165,20 @@ def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
     until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
 
     assert demo.robbery_dispatched_and_acknowledged() == ["acknowledged", "acknowledged"]
+    # the banner's demo call: a fire reported through the IVR, the caller bridged
+    assert "demo call 3" in text
+    call = demo.cli("demo", "call", "3")
+    assert call.returncode == 0, call.stderr
+    lines = call.stdout.splitlines()
+    assert lines[:2] == [
+        "call 987654321 -> 018022000: keys 3",
+        "IVR: report sent (choice 3, district 22, CHOSEN)",
+    ]
+    assert re.fullmatch(
+        r"voicebridge: incident (LIM-\d{4}-\d{6}); the caller heard «[0-9 ]+» and is in "
+        r"its conference, where the district operator is called",
+        lines[2],
+    ), lines
     found = demo.children()
     assert sorted(found) == [
         "fake-asterisk",
@@ -411,7 +425,11 @@ def test_make_run_leaves_configured_channels_alone(tmp_path: Path) -> None:
         assert "sms          http://127.0.0.1:" in text
         assert "the fake Twilio" not in text
         assert re.search(r"telegram +http://127\.0\.0\.1:\d+, polling\n", text)
-        assert "voicebridge demo" not in text
+        # no SMS or Telegram to play; the fake Asterisk's citizen call remains
+        assert "demo sms" not in text
+        assert "demo telegram" not in text
+        assert "demo outbox" not in text
+        assert "demo call 3" in text
         done = d.cli("demo", "sms", "hola")
         assert done.returncode == 2
         assert done.stderr.startswith(

@@ -48,7 +48,7 @@ class CallPlacer:
         """Start a call; ``call.result`` becomes True once answered, False if it fails.
         The events come from a task, so a Response written now precedes them all."""
         result: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        call = Call(req=req, endpoint=self.far.endpoint_for(req.dial), result=result)
+        call = Call(req=req, endpoint=self.far.endpoint_for(req.dial, req.variables), result=result)
         self.pbx.calls.add(call)
         call.far_task = self.pbx.spawn(self._dial(call))
         return call

@@ -30,8 +30,32 @@ TECHNOLOGIES = frozenset({"local", "pjsip", "sip", "iax2", "dahdi"})
 """Channel technologies the fake has "loaded"; any other is UNREACHABLE (03 badtech)."""
 
 ANSWERING = frozenset({Behaviour.ANSWER, Behaviour.PRESS, Behaviour.SILENT})
+CALLER_SIM = "Local/s@vb-caller-sim"
+"""A citizen played over AMI alone (``voicebridge demo call``, the real-Asterisk suite):
+Originate it with ``Variable: VBSIM_KEYS=3-22-1`` (each group of keys pressed
+:data:`CALLER_PAUSE` s after the previous one, the first after answer) and, if it hangs
+up, ``VBSIM_HANGUP=<seconds after answer>``; a real Asterisk runs the same as a context
+that answers, waits and SendDTMF()s each group."""
+CALLER_PAUSE = 2.0
 DTMF_SECONDS = 0.1
 """SendDTMF on the far end -> DTMFBegin 100 ms later -> DTMFEnd 100 ms after (02a)."""
+
+
+def caller_sim(variables: dict[str, str]) -> Endpoint:
+    """The caller :data:`CALLER_SIM` plays with these Originate variables."""
+    groups = [g for g in variables.get("VBSIM_KEYS", "").split("-") if g]
+    keys = ["".join(c for c in g if c in "0123456789*#") for g in groups]
+    presses = [(CALLER_PAUSE, k) for k in keys if k]
+    try:
+        hangup: float | None = float(variables["VBSIM_HANGUP"])
+    except (KeyError, ValueError):
+        hangup = None
+    if not presses:
+        return Endpoint(behaviour=Behaviour.SILENT, hangup_after=hangup)
+    (after, digit), *more = presses
+    return Endpoint(
+        behaviour=Behaviour.PRESS, digit=digit, after=after, more=tuple(more), hangup_after=hangup
+    )
 
 
 class FarEnd:
@@ -47,12 +71,15 @@ class FarEnd:
         self.default = default
         self.endpoints: dict[str, Endpoint] = dict(LAB_ENDPOINTS)
 
-    def endpoint_for(self, dial: str) -> Endpoint:
+    def endpoint_for(self, dial: str, variables: tuple[tuple[str, str], ...] = ()) -> Endpoint:
         """The scripted endpoint of this exact dial string, else the lab's (options of a
-        Local channel such as ``/n`` ignored), else UNREACHABLE for a technology not
-        loaded, else the default."""
+        Local channel such as ``/n`` ignored), else a caller played by the Originate's
+        variables (:data:`CALLER_SIM`), else UNREACHABLE for a technology not loaded,
+        else the default."""
         if dial in self.endpoints:
             return self.endpoints[dial]
+        if dial == CALLER_SIM:
+            return caller_sim(dict(variables))
         tech, _, resource = dial.partition("/")
         if tech.lower() not in TECHNOLOGIES:
             return Endpoint(behaviour=Behaviour.UNREACHABLE)

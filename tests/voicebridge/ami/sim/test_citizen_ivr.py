@@ -191,3 +191,21 @@ async def test_no_district_after_three_tries_still_reports_for_the_operator_to_a
         if e.get("Application") == "Read" and "citizen-district" in e.get("AppData", "")
     ]
     assert len(asked) == 3
+
+
+async def test_a_caller_played_over_ami_alone_by_the_originate_s_variables(
+    client: Client,
+) -> None:
+    """``Local/s@vb-caller-sim`` presses ``VBSIM_KEYS`` (``voicebridge demo call``)."""
+    client.send(
+        "Originate",
+        ("Channel", "Local/s@vb-caller-sim"),
+        ("Context", "vb-citizen"),
+        ("Exten", "018990000"),
+        ("Priority", "1"),
+        ("CallerID", CALLER_ID),
+        ("Variable", "VBSIM_KEYS=6-3-22-1"),
+        ("Async", "true"),
+    )
+    m = await report(client, "vb-caller-sim")
+    assert (m["Choice"], m["District"], m["Status"]) == ("63", "22", "CHOSEN")
