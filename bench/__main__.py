@@ -2,12 +2,13 @@
 
 import sys
 
-from bench import ami_ingest, api_create, dispatch_latency, sms_burst, sms_intake
+from bench import ami_ingest, api_create, dispatch_latency, ivr_latency, sms_burst, sms_intake
 
 BENCHMARKS = {
     "api_create": api_create.main,
     "ami_ingest": ami_ingest.main,
     "dispatch_latency": dispatch_latency.main,
+    "ivr_latency": ivr_latency.main,
     "sms_intake": sms_intake.main,
     "sms_burst": sms_burst.main,
 }
