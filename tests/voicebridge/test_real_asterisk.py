@@ -30,7 +30,8 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from dialplans.render import DialplanParams, render_contexts, to_update_config
+from dialplans.render import CitizenLine, DialplanParams, render_contexts, to_update_config
+from routing.config import parse_config
 from routing.events import EventKind
 from routing.models import (
     AckMethod,
@@ -39,14 +40,18 @@ from routing.models import (
     Contact,
     ContactRole,
     ContactState,
+    IncidentQuery,
     Status,
 )
 from tests.conftest import FakeClock, free_port, make_settings
 from tests.voicebridge.conftest import AMI_MEDIA
 from tests.voicebridge.rig import Bridged, connected
+from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.protocol import LinkLost, from_panoramisk
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
+from voicebridge.blocking import Blocking
+from voicebridge.ivr import CitizenCalls
 from voicebridge.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
@@ -92,6 +97,26 @@ exten => s,1,NoOp(a responder who listens 4 s, then accepts)
  same => n,SendDTMF(1)
  same => n,Wait(3600)
 """
+CALLER = "vb-caller-sim"
+CALLER_CONTEXT = f"""\
+[{CALLER}]
+exten => s,1,NoOp(a citizen who presses VBSIM_KEYS, one dash-separated group every 2 s)
+ same => n,Answer()
+ same => n,Set(VB_I=1)
+ same => n(next),Set(VB_KEY=${{CUT(VBSIM_KEYS,-,${{VB_I}})}})
+ same => n,GotoIf($["${{VB_KEY}}" = ""]?stay)
+ same => n,Wait(2)
+ same => n,SendDTMF(${{VB_KEY}})
+ same => n,Set(VB_I=$[${{VB_I}} + 1])
+ same => n,Goto(next)
+ same => n(stay),GotoIf($["${{VBSIM_HANGUP}}" = ""]?forever)
+ same => n,Wait($[${{VBSIM_HANGUP}} - 2 * (${{VB_I}} - 1)])
+ same => n,Hangup()
+ same => n(forever),Wait(3600)
+"""
+MIRAFLORES = "018022000"  # the Miraflores central's number (routing/data/lima.yaml)
+CENTRE = "018990000"  # the centre's: every district, the code asked
+OPERATOR_MIRAFLORES = "015099744"
 OPERATOR_SJL = "012089201"
 PNP_1 = "017210668"  # pnp-zarate/1
 PNP_2 = "11055"  # pnp-zarate/2, a talkgroup
@@ -211,8 +236,10 @@ class Asterisk:
                 await asyncio.sleep(0.1)
 
     async def push_dialplan(self) -> None:
+        lines = parse_config(LIMA.read_text(encoding="utf-8"), str(LIMA)).citizen_lines()
         contexts = {
-            **render_contexts(DialplanParams()),
+            **render_contexts(DialplanParams(citizen_lines=CitizenLine.from_routing(lines))),
+            CALLER: CALLER_CONTEXT,
             SIM: SIM_CONTEXT,
             MENU: MENU_CONTEXT,
             LATE: LATE_CONTEXT,
@@ -772,3 +799,117 @@ async def test_a_list_asterisk_refuses_is_an_error_and_an_empty_one_is_empty() -
             await session.list("CoreShowChannels")
         assert await session.list("ConfBridgeListRooms") == []
         assert await session.list("ConfBridgeList", [("Conference", "LIM-2026-000001")]) == []
+
+
+# ---------------------------------------------------------------- the citizen IVR
+
+
+@pytest.fixture
+async def ivr(rig: Bridged, asterisk: Asterisk) -> AsyncIterator[CallTaker]:
+    """voicebridge's taker of the IVR's calls on the rig's session."""
+    await asterisk.line(OPERATOR_MIRAFLORES, "operator-sim")
+    blocking = Blocking(2)
+    try:
+        yield CallTaker(rig.session, CitizenCalls(rig.runtime), blocking)
+    finally:
+        blocking.shutdown()
+
+
+async def citizen_calls(
+    asterisk: Asterisk, dialled: str, keys: str, *, hangup: int | None = None
+) -> Message:
+    """A citizen dials ``dialled`` and presses ``keys`` (dash-separated groups, 2 s
+    apart); the IVR's CitizenReport (its channel is the ``;1`` half)."""
+    seen = len(asterisk.user_events)
+    variables = [("Variable", f"VBSIM_KEYS={keys}")] if keys else []
+    if hangup is not None:
+        variables.append(("Variable", f"VBSIM_HANGUP={hangup}"))
+    await asterisk.send(
+        "Originate",
+        [
+            ("Channel", f"Local/s@{CALLER}"),
+            ("Context", "vb-citizen"),
+            ("Exten", dialled),
+            ("Priority", "1"),
+            ("CallerID", '"Vecino" <987654321>'),
+            *variables,
+            ("Async", "true"),
+        ],
+    )
+    for _ in range(900):  # three silent menus take 3 x (prompt + 6 s)
+        for m in asterisk.user_events[seen:]:
+            if m.get("UserEvent") == "CitizenReport":
+                return m
+        await asyncio.sleep(0.1)
+    raise AssertionError("no CitizenReport")
+
+
+def incident_of(rig: Bridged, m: Message) -> str:
+    for incident in rig.runtime.store.search(IncidentQuery(limit=50)).items:
+        detail = rig.runtime.store.detail(incident.id)
+        if any(r.external_id == f"ivr:{m['Uniqueid']}" for r in detail.reports):
+            return incident.id
+    raise AssertionError(f"no incident for call {m['Uniqueid']}")
+
+
+async def test_ivr_a_fire_is_filed_its_number_said_and_the_caller_meets_the_operator(
+    rig: Bridged, asterisk: Asterisk, ivr: CallTaker
+) -> None:
+    steps: list[Message] = []
+    asterisk.session.on("Newexten", steps.append)
+    m = await citizen_calls(asterisk, MIRAFLORES, "3")
+    assert (m["Choice"], m["District"], m["Line"], m["Caller"], m["Status"]) == (
+        "3",
+        "22",
+        MIRAFLORES,
+        "987654321",
+        "CHOSEN",
+    )
+    await ivr.idle()
+    incident_id = incident_of(rig, m)
+    incident = rig.runtime.store.get(incident_id)
+    assert (incident.category, incident.district) == ("incendio", "150122")
+    [taken] = ivr.taken
+    assert taken.incident == incident_id
+    operator = [leg for leg in rig.legs(incident_id) if leg.role is ContactRole.OPERATOR]
+    assert len(operator) == 1
+    room: set[str] = set()
+    for _ in range(300):  # the number said (six digits) and the bridge prompt first
+        room = await asterisk.room(incident_id)
+        if {m["Uniqueid"], operator[0].ref} <= room:
+            break
+        await asyncio.sleep(0.1)
+    assert {m["Uniqueid"], operator[0].ref} <= room
+    # the caller heard the incident's number, digit by digit, before joining
+    said = [
+        s["AppData"]
+        for s in steps
+        if s.get("Uniqueid") == m["Uniqueid"] and s.get("Application") == "SayDigits"
+    ]
+    assert said == [incident_id.rsplit("-", 1)[-1]]
+    await asterisk.hangup(m["Uniqueid"])
+
+
+async def test_ivr_a_district_code_is_confirmed_on_the_centre_s_number(
+    rig: Bridged, asterisk: Asterisk, ivr: CallTaker
+) -> None:
+    m = await citizen_calls(asterisk, CENTRE, "2-22-1")  # an accident, Miraflores, yes
+    assert (m["Choice"], m["District"], m["Status"]) == ("2", "22", "CHOSEN")
+    await ivr.idle()
+    incident = rig.runtime.store.get(incident_of(rig, m))
+    assert (incident.category, incident.district) == ("accidente_transito", "150122")
+    assert incident.status is Status.RECEIVED  # not bridged: the operators dispatch it
+
+
+@pytest.mark.parametrize(("keys", "what"), [("", "a silent caller"), ("7-8-9", "invalid keys")])
+async def test_ivr_three_failed_menus_go_to_the_operator(
+    rig: Bridged, asterisk: Asterisk, ivr: CallTaker, keys: str, what: str
+) -> None:
+    m = await citizen_calls(asterisk, MIRAFLORES, keys)
+    assert (m["Choice"], m["Status"]) == ("", "OPERATOR"), what
+    await ivr.idle()
+    incident_id = incident_of(rig, m)
+    assert rig.runtime.store.get(incident_id).category == "sin_clasificar"
+    [leg] = rig.legs(incident_id)
+    assert leg.role is ContactRole.OPERATOR
+    await asterisk.hangup(m["Uniqueid"])
