@@ -244,3 +244,24 @@ async def test_a_repeated_event_files_nothing_twice_and_takes_the_call_on_once(
     assert len(ivr.rig.runtime.store.detail(incident_id).reports) == 1
     redirects = [r for r in ivr.rig.fake.received if r.action == "Redirect"]
     assert len(redirects) == 1
+
+
+async def test_a_report_sent_while_no_replica_listened_is_taken_on_after_the_login(
+    ivr: Ivr,
+) -> None:
+    """The AMI link was down when the caller's CitizenReport went out: the caller waits
+    in ``report``; the reconciliation after the next login reads the report back from
+    the channel, files it and takes the call on. Heard before, it files nothing twice."""
+    ivr.rig.session._handlers["UserEvent"].remove(ivr.taker._on_user_event)  # noqa: SLF001
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "4")]))  # nobody took it
+    assert ivr.taker.taken == []
+    await ivr.taker.reconcile()  # what the login hook runs
+    await ivr.taker.idle()
+    [taken] = ivr.taker.taken
+    assert taken.incident == ivr.incident_of(m)
+    assert ivr.rig.runtime.store.get(taken.incident).category == "emergencia_medica"
+    assert ivr.redirects(m["Uniqueid"])["->"] == "vb-citizen,filed,1"
+    await ivr.taker.reconcile()  # again: found filed, nothing twice
+    await ivr.taker.idle()
+    assert len(ivr.taker.taken) == 1
+    assert len(ivr.rig.runtime.store.detail(taken.incident).reports) == 1

@@ -3,13 +3,19 @@
 replica whose filing stored it: ``Setvar`` of what ``vb-citizen``'s ``filed`` extension
 reads (``VB_DIGITS``, ``VB_BRIDGE``, ``VB_ROOM``; each FILTERed again there), then
 ``Redirect`` of the caller's channel (by its Uniqueid) to it. A caller who hung up
-meanwhile is gone (``No such channel``): the report stays filed for a call back."""
+meanwhile is gone (``No such channel``): the report stays filed for a call back.
+
+After every login the callers still waiting in ``vb-citizen`` after their report left
+(its ``report`` and ``operator`` extensions wait for voicebridge) are read back from
+their channels (CoreShowChannels, Getvar) and taken on: a report sent while the link was
+down is not lost, and one heard before is found filed (nothing twice)."""
 
 import asyncio
 import logging
 
 from dialplans.render import DialplanParams
 from voicebridge.ami.codec import Message, UnsafeAction
+from voicebridge.ami.protocol import from_panoramisk
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
 from voicebridge.ivr import EVENT, CallReport, CallStatus, CitizenCalls, Taken, parse_report
@@ -19,6 +25,13 @@ log = logging.getLogger(__name__)
 CITIZEN_CONTEXT = DialplanParams().citizen_context  # dialplans/templates, as rendered
 FILED = "filed"  # its extension that says the number and bridges
 FIELDS = ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")
+WAITING = {"report": "CHOSEN", "operator": "OPERATOR"}  # vb-citizen's waiting extensions
+VARIABLES = {
+    "Choice": "VB_CHOICE",
+    "District": "VB_DISTRICT",
+    "Line": "VB_LINE",
+    "Caller": "VB_CALLER",
+}
 
 
 class CallTaker:
@@ -29,16 +42,50 @@ class CallTaker:
         self.taken: list[Taken] = []  # what this replica took on (for tests)
         self._tasks: set[asyncio.Task[None]] = set()
         session.on("UserEvent", self._on_user_event)
+        session.on_connected(self.reconcile)
 
     def _on_user_event(self, m: Message) -> None:
         if m.get("UserEvent") != EVENT:
             return
         report = parse_report({k: m.get(k) for k in FIELDS})
-        if report is None:
-            return
+        if report is not None:
+            self._spawn(report)
+
+    def _spawn(self, report: CallReport) -> None:
         task = asyncio.get_running_loop().create_task(self._take(report), name="ivr-call")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def reconcile(self) -> None:
+        """The callers waiting for voicebridge, read back from their channels and taken
+        on (their reports filed, or found filed)."""
+        try:
+            channels = await self.session.list("CoreShowChannels")
+        except (AmiError, TimeoutError, ConnectionError) as exc:
+            log.warning("ivr: the waiting callers could not be listed: %s", exc)
+            return
+        for channel in channels:
+            status = WAITING.get(channel.get("Exten"))
+            if channel.get("Context") != CITIZEN_CONTEXT or status is None:
+                continue
+            uniqueid = channel.get("Uniqueid")
+            fields = {"Uniqueid": uniqueid, "Status": status}
+            try:
+                for name, variable in VARIABLES.items():
+                    answer = await self.session.send(
+                        "Getvar", [("Channel", uniqueid), ("Variable", variable)]
+                    )
+                    fields[name] = from_panoramisk(answer).get("Value")
+            except AmiError as exc:  # hung up meanwhile
+                log.info("ivr: call %s not read back: %s", uniqueid, exc.message)
+                continue
+            except (TimeoutError, ConnectionError) as exc:  # the next login reads it
+                log.warning("ivr: the waiting callers could not be read back: %s", exc)
+                return
+            report = parse_report(fields)
+            if report is not None:
+                log.info("ivr: call %s found waiting after a login", uniqueid)
+                self._spawn(report)
 
     async def _take(self, report: CallReport) -> None:
         try:
