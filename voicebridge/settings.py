@@ -415,14 +415,14 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         name="join_radius",
         default="200",
-        parse=_int_between(0, 5000, "metres"),
+        parse=_int_between(1, 5000, "metres"),  # routing.dedup.Nearby refuses 0
         help="A citizen's report of the same category this close (metres) to an open "
         "incident joins it as another report.",
     ),
     Spec(
         name="join_window",
         default="30",
-        parse=_int_between(0, 1440, "minutes"),
+        parse=_int_between(1, 1440, "minutes"),
         help="... and this recent (minutes since the incident's last report).",
     ),
     Spec(

@@ -87,6 +87,15 @@ def test_the_ivr_bridges_the_urgent_categories_unless_told_otherwise() -> None:
         ({"VOICEBRIDGE_INCIDENT_PREFIX": "lima"}, "expected 2 to 8 capital letters"),
         ({"VOICEBRIDGE_AUTO_MIGRATE": "maybe"}, "VOICEBRIDGE_AUTO_MIGRATE: expected true or false"),
         ({"VOICEBRIDGE_IVR_BRIDGE": "incendio,fuego"}, "VOICEBRIDGE_IVR_BRIDGE: expected category"),
+        # 0 would pass here and refuse every citizen's report when it is filed
+        (
+            {"VOICEBRIDGE_JOIN_RADIUS": "0"},
+            "VOICEBRIDGE_JOIN_RADIUS: expected metres: an integer from 1 to 5000",
+        ),
+        (
+            {"VOICEBRIDGE_JOIN_WINDOW": "0"},
+            "VOICEBRIDGE_JOIN_WINDOW: expected minutes: an integer from 1 to 1440",
+        ),
         ({"VOICEBRIDGE_IVR_BRIDGE": "Incendio"}, "VOICEBRIDGE_IVR_BRIDGE: expected category"),
         (
             {"VOICEBRIDGE_DATABSE_URL": "sqlite:///x.db"},
