@@ -16,12 +16,14 @@ same event, commits one row and writes one Originate.
 The last key is the fake's DTMFEnd on the IVR's channel; (a) is when the report's row is
 visible to another connection (a poller reading the database every 2 ms: commit plus at
 most the poll's period, the same for both); (b) is when the fake read the operator's
-Originate (voicebridge's into ``vb-room`` for that incident). All times are
+Originate (voicebridge's into ``vb-room`` for that incident). voicebridge is measured on
+SQLite, and on PostgreSQL when one answers (as ``sms_intake``). All times are
 ``time.monotonic()``, the clock every process of the machine shares. Each call must give
 exactly one report and one operator Originate: the run fails otherwise.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -32,8 +34,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bench.common import LocalRedis, free_port, prepare_voicebridge, python, stop, wait_http
+import psycopg
+
+from bench.common import (
+    LocalRedis,
+    free_port,
+    prepare_voicebridge,
+    python,
+    scratch_postgres,
+    stop,
+    wait_http,
+)
 from bench.dispatch_latency import _routing
 from voicebridge.devrun import wait_listening
 
@@ -56,17 +69,27 @@ class Run:
 
     @property
     def out(self) -> Path:
-        return self.directory / f"{self.name.split(',')[0]}-fake.jsonl"
+        return self.directory / f"{self.name.replace(', ', '-').split(' ')[0]}-fake.jsonl"
 
 
-def _poll(path: Path, query: str, run: Run, done: threading.Event) -> None:
+def _connect(url: str) -> Any:
+    """A DBAPI connection that sees every commit at once (autocommit reads)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+def _poll(url: str, query: str, run: Run, done: threading.Event) -> None:
     """Until ``done``: every 2 ms, the rows that appeared (Uniqueid, when first seen)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    if not url.startswith("sqlite:///"):
+        query = query.replace("?", "%s")
+    db = _connect(url)
     last = 0
     while not done.is_set():
         try:
             rows = db.execute(query, (last,)).fetchall()
-        except sqlite3.OperationalError:  # not created yet
+        except (sqlite3.OperationalError, psycopg.errors.UndefinedTable):  # not created yet
             rows = []
         now = time.monotonic()
         for row_id, uniqueid in rows:
@@ -169,7 +192,7 @@ def _measure(run: Run, incident_of: dict[str, str]) -> Result:
     )
 
 
-def _measured(run: Run, db: Path, query: str) -> None:
+def _measured(run: Run, db: str, query: str) -> None:
     """The poller and the load, against what ``run.procs`` started; then everything
     stopped (the fake last: it writes what it saw)."""
     done = threading.Event()
@@ -197,18 +220,19 @@ def floor(directory: Path) -> Result:
     _fake(run)
     run.procs.append(python("-m", "bench.bare_ivr", str(run.ami_port), str(db)))
     time.sleep(1.0)  # logged in
-    _measured(run, db, "SELECT id, uniqueid FROM floor_reports WHERE id > ? ORDER BY id")
+    _measured(
+        run, f"sqlite:///{db}", "SELECT id, uniqueid FROM floor_reports WHERE id > ? ORDER BY id"
+    )
     return _measure(run, {u: u for u in run.visible})
 
 
-def voicebridge(directory: Path, redis_url: str) -> Result:
-    run = Run("voicebridge, SQLite", directory)
-    db = directory / "vb.sqlite3"
+def voicebridge(directory: Path, redis_url: str, label: str, database_url: str) -> Result:
+    run = Run(f"voicebridge, {label}", directory)
     _fake(run)
     port = free_port()
     env = {
         **os.environ,
-        "VOICEBRIDGE_DATABASE_URL": f"sqlite:///{db}",
+        "VOICEBRIDGE_DATABASE_URL": database_url,
         "VOICEBRIDGE_REDIS_URL": redis_url,
         "VOICEBRIDGE_ROUTING_FILE": str(_routing(directory)),
         "VOICEBRIDGE_AMI_URL": f"ami://voicebridge:voicebridge@127.0.0.1:{run.ami_port}",
@@ -224,8 +248,8 @@ def voicebridge(directory: Path, redis_url: str) -> Result:
         "SELECT r.id, substr(r.external_id, 5) FROM reports r "
         "WHERE r.id > ? AND r.external_id LIKE 'ivr:%' ORDER BY r.id"
     )
-    _measured(run, db, query)
-    with sqlite3.connect(db) as conn:
+    _measured(run, database_url, query)
+    with contextlib.closing(_connect(database_url)) as conn:
         rows = conn.execute(
             "SELECT substr(r.external_id, 5), i.public_id FROM reports r "
             "JOIN incidents i ON i.id = r.incident_id WHERE r.external_id LIKE 'ivr:%'"
@@ -233,12 +257,27 @@ def voicebridge(directory: Path, redis_url: str) -> Result:
     return _measure(run, dict(rows))
 
 
+def _flush(url: str) -> None:
+    from redis import Redis
+
+    client = Redis.from_url(url)
+    client.flushdb()
+    client.close()
+
+
 def main() -> None:
     redis = LocalRedis()
     work = tempfile.TemporaryDirectory(prefix="vb-bench-ivr-")
     directory = Path(work.name)
     try:
-        results = [floor(directory), voicebridge(directory, redis.url)]
+        results = [floor(directory)]
+        results.append(
+            voicebridge(directory, redis.url, "SQLite", f"sqlite:///{directory / 'vb.sqlite3'}")
+        )
+        with scratch_postgres() as pg_url:
+            if pg_url is not None:
+                _flush(redis.url)
+                results.append(voicebridge(directory, redis.url, "PostgreSQL", pg_url))
     finally:
         redis.close()
         work.cleanup()

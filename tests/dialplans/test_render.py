@@ -339,7 +339,7 @@ def test_every_prompt_played_is_built() -> None:
     assert names >= ASTERISK_SOUNDS
     built = all_prompts()
     # the welcome goes before the first play of the citizen's menu (VB_WELCOME)
-    names = {n.removeprefix("${VB_WELCOME}") for n in names for n in n.split("&")}
+    names = {f.removeprefix("${VB_WELCOME}") for n in names for f in n.split("&")}
     welcome = re.findall(r"Set\(VB_WELCOME=([^)]*)&\)", contexts["vb-citizen"])
     names |= {n for w in welcome for n in w.split("&")}
     for path in names - ASTERISK_SOUNDS:
@@ -351,8 +351,8 @@ def test_every_prompt_played_is_built() -> None:
             assert {district_prompt(d.ubigeo) for d in DISTRICTS} <= set(built)
         else:
             assert name in PROMPTS or name in menu_prompts(), name
-    played = {f"vb/{name}" for name in [*PROMPTS, *menu_prompts()]}
-    assert played <= names, "a phrase no template plays"
+    phrases = {f"vb/{name}" for name in [*PROMPTS, *menu_prompts()]}
+    assert phrases <= names, "a phrase no template plays"
 
 
 def test_custom_params_reach_the_lines() -> None:

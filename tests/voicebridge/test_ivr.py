@@ -252,7 +252,7 @@ async def test_a_report_sent_while_no_replica_listened_is_taken_on_after_the_log
     """The AMI link was down when the caller's CitizenReport went out: the caller waits
     in ``report``; the reconciliation after the next login reads the report back from
     the channel, files it and takes the call on. Heard before, it files nothing twice."""
-    ivr.rig.session._handlers["UserEvent"].remove(ivr.taker._on_user_event)  # noqa: SLF001
+    ivr.rig.session._handlers["UserEvent"].remove(ivr.taker._on_user_event)
     m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "4")]))  # nobody took it
     assert ivr.taker.taken == []
     await ivr.taker.reconcile()  # what the login hook runs
