@@ -38,8 +38,9 @@ MENU: Final[tuple[Option, ...]] = (
         label="agua, luz o buzón sin tapa",
         options=(
             Option(key="1", label="agua o desagüe", category="aniego"),
-            Option(key="2", label="luz o cables caídos", category="corte_energia"),
-            Option(key="3", label="buzón sin tapa", category="buzon_sin_tapa"),
+            Option(key="2", label="un corte de luz", category="corte_energia"),
+            Option(key="3", label="cables caídos", category="cable_caido"),
+            Option(key="4", label="un buzón sin tapa", category="buzon_sin_tapa"),
         ),
     ),
 )

@@ -64,7 +64,7 @@ PROMPTS: Final[Mapping[str, str]] = MappingProxyType(
         "citizen-number": "Su reporte fue registrado con el número",
         "citizen-bridge": "Le comunicamos con el operador de su central. No cuelgue.",
         "citizen-to-operator": "Le comunicamos con un operador. No cuelgue.",
-        "citizen-goodbye": "Gracias. Ya avisamos a las unidades de respuesta. Hasta luego.",
+        "citizen-goodbye": "Gracias. Un operador de la central atenderá su reporte. Hasta luego.",
         "citizen-sorry": "No pudimos registrar su reporte. Por favor, llame nuevamente.",
     }
 )

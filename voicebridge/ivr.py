@@ -42,6 +42,21 @@ from voicebridge.runtime import Runtime
 log = logging.getLogger(__name__)
 
 ACTOR = "citizen:phone"
+DISTRICT_WIDE = frozenset(
+    {
+        "incendio",
+        "fuga_gas",
+        "accidente_transito",
+        "aniego",
+        "corte_energia",
+        "cable_caido",
+        "buzon_sin_tapa",
+    }
+)
+"""Events many people see at once (a fire, a leak, a crash, an outage): a caller, who
+says no more than the category and the district, joins the open incident of both. An
+assault or a medical emergency is one person's: each call is an incident of its own,
+and an operator merges what is one event."""
 EVENT = "CitizenReport"
 UNIQUEID = re.compile(r"[0-9A-Za-z._-]{1,64}")
 LINE = re.compile(r"[0-9]{0,15}")
@@ -82,7 +97,8 @@ def parse_report(fields: dict[str, str]) -> CallReport | None:
         else "Choice"
         if choice and choice not in known
         else "District"
-        if district and not (district.isdigit() and 1 <= int(district) <= len(DISTRICTS))
+        if district
+        and not (district.isascii() and district.isdigit() and 1 <= int(district) <= len(DISTRICTS))
         else "Line"
         if not LINE.fullmatch(line)
         else "Status"
@@ -142,7 +158,11 @@ class CitizenCalls:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def file(self, report: CallReport) -> Taken:
+    def file(self, report: CallReport, *, waiting: bool = False) -> Taken:
+        """File the report and say what becomes of the call. A report filed before is
+        ``repeated`` (another replica's, a repeated event) and its call left alone,
+        unless the caller is known to be ``waiting`` still (read back after a login: the
+        call may never have been taken on)."""
         rt = self.rt
         s = rt.settings
         new = NewIncident(
@@ -169,43 +189,44 @@ class CitizenCalls:
         nearby = Nearby(
             radius_m=float(s.join_radius),
             window=timedelta(minutes=s.join_window),
-            district_wide=True,
+            district_wide=report.category in DISTRICT_WIDE,
         )
         filed = rt.store.file(new, actor=ACTOR, nearby=nearby)
         incident = filed.incident
-        if filed.repeated or report.status is CallStatus.HANGUP:
+        if report.status is CallStatus.HANGUP or (filed.repeated and not waiting):
             return Taken(incident=incident.id, digits="", bridge=False, repeated=filed.repeated)
         operator = report.status is CallStatus.OPERATOR
-        bridge = operator or report.category in s.ivr_bridge
-        if bridge:
-            self._operator(incident.id, incident.status, report)
+        wanted = operator or report.category in s.ivr_bridge
+        bridge = wanted and self._operator(incident.id, report)
         digits = "" if operator else incident.id.rsplit("-", 1)[-1]
         return Taken(incident=incident.id, digits=digits, bridge=bridge, repeated=False)
 
-    def _operator(self, incident_id: str, status: Status, report: CallReport) -> None:
+    def _operator(self, incident_id: str, report: CallReport) -> bool:
         """The district operator into the incident's room: by dispatching it (the
         agencies too) when the rules can route it and it is not dispatched yet, else
-        alone (the operator triages); nothing when it was dispatched already (its
-        operator was called then)."""
+        alone (the operator triages; nothing when an operator's leg is on already).
+        Whether there is an operator to meet the caller there (none configured for a
+        report without a district on a centre without ``operator``: the caller is not
+        put in an empty room)."""
         rt = self.rt
-        if status is not Status.RECEIVED:
-            return
-        routable = report.category != UNCLASSIFIED and report.district is not None
-        if routable and report.status is CallStatus.CHOSEN:
-            try:
-                rt.dispatcher.dispatch(incident_id, actor=ACTOR)
-                return
-            except RoutingError as exc:  # no rule for it: the operator decides
-                log.warning("ivr: %s could not be dispatched (%s): operator only", incident_id, exc)
         config, _ = rt.rules.current()
         who = config.operator_of(report.district or "")
         if who is None:
-            log.error("ivr: no operator for %s: the caller waits in an empty room", incident_id)
-            return
+            log.warning("ivr: no operator for %s: the caller is not bridged", incident_id)
+            return False
+        status = rt.store.get(incident_id).status
+        routable = report.category != UNCLASSIFIED and report.district is not None
+        if status is Status.RECEIVED and routable and report.status is CallStatus.CHOSEN:
+            try:
+                rt.dispatcher.dispatch(incident_id, actor=ACTOR)
+                return True
+            except RoutingError as exc:  # no rule for it, or dispatched meanwhile
+                log.warning("ivr: %s not dispatched (%s): its operator is called", incident_id, exc)
         target = PlannedTarget(target=who[1], station="central", station_name=who[0])
         cause = (
             "el ciudadano pidió un operador"
             if report.status is CallStatus.OPERATOR
-            else "una llamada que las reglas no pueden despachar"
+            else "un ciudadano espera en la línea"
         )
         rt.dispatcher.call_operator(incident_id, target, actor=ACTOR, cause=cause)
+        return True

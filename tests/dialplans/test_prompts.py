@@ -49,7 +49,7 @@ def test_every_category_and_district_has_a_prompt_speaking_its_name() -> None:
     assert texts[district_prompt("150122")] == "Miraflores"
     menus = menu_prompts()
     assert texts["citizen-menu"].startswith("Marque 1 para robo o asalto; 2, accidente")
-    assert texts["citizen-menu-6"].startswith("Marque 1 para agua o desagüe; 2, luz")
+    assert texts["citizen-menu-6"].startswith("Marque 1 para agua o desagüe; 2, un corte de luz")
     assert len(texts) == len(PROMPTS) + len(menus) + len(CATEGORIES) + len(DISTRICTS)
 
 
@@ -62,7 +62,8 @@ def test_every_choice_of_the_ivr_is_a_category_with_a_key_of_its_own() -> None:
         "5": "fuga_gas",
         "61": "aniego",
         "62": "corte_energia",
-        "63": "buzon_sin_tapa",
+        "63": "cable_caido",
+        "64": "buzon_sin_tapa",
     }
     for code in choices().values():
         assert find_category(code) is not None

@@ -265,3 +265,43 @@ async def test_a_report_sent_while_no_replica_listened_is_taken_on_after_the_log
     await ivr.taker.idle()
     assert len(ivr.taker.taken) == 1
     assert len(ivr.rig.runtime.store.detail(taken.incident).reports) == 1
+
+
+async def test_no_operator_to_meet_the_caller_means_no_empty_room(ivr: Ivr) -> None:
+    """The centre's number, 0 for the operator, and no district: the shipped routing has
+    no ``centre.operator``, so nobody could meet the caller in a room; the caller is not
+    put in one (a goodbye), and the report waits for the operators."""
+    m = await ivr.report(await ivr.call(CENTRE, [(1.0, "0")]))
+    assert (m["Status"], m["District"]) == ("OPERATOR", "")
+    incident_id = ivr.incident_of(m)
+    assert ivr.rig.runtime.store.get(incident_id).district is None
+    assert ivr.redirects(m["Uniqueid"])["VB_BRIDGE"] == "0"
+    assert ivr.rig.legs(incident_id) == []
+
+
+async def test_assaults_are_one_person_s_each_caller_an_incident_of_its_own(ivr: Ivr) -> None:
+    first = ivr.incident_of(await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "1")])))
+    second = ivr.incident_of(await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "1")])))
+    assert first != second  # no district-wide join for an assault
+
+
+async def test_a_call_filed_but_not_taken_on_is_taken_on_after_the_login(ivr: Ivr) -> None:
+    """A replica filed the report and lost the link before its Redirect: the caller
+    still waits in ``report``; the reconciliation after the login finds the report
+    filed and takes the call on from its incident."""
+    ivr.rig.session._handlers["UserEvent"].remove(ivr.taker._on_user_event)
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    fields = {k: m.get(k) for k in ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")}
+    report = parse_report(fields)
+    assert report is not None
+    filed = await asyncio.to_thread(CitizenCalls(ivr.rig.runtime).file, report)  # then lost
+    assert ivr.redirects(m["Uniqueid"]) == {}
+    await ivr.taker.reconcile()
+    await ivr.taker.idle()
+    [taken] = ivr.taker.taken
+    assert taken.incident == filed.incident
+    said = ivr.redirects(m["Uniqueid"])
+    assert (said["VB_ROOM"], said["->"]) == (filed.incident, "vb-citizen,filed,1")
+    assert len(ivr.rig.runtime.store.detail(filed.incident).reports) == 1
+    operators = [g for g in ivr.rig.legs(filed.incident) if g.role is ContactRole.OPERATOR]
+    assert len(operators) == 1  # called once, by the first filing's dispatch

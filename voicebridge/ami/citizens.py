@@ -8,7 +8,8 @@ meanwhile is gone (``No such channel``): the report stays filed for a call back.
 After every login the callers still waiting in ``vb-citizen`` after their report left
 (its ``report`` and ``operator`` extensions wait for voicebridge) are read back from
 their channels (CoreShowChannels, Getvar) and taken on: a report sent while the link was
-down is not lost, and one heard before is found filed (nothing twice)."""
+down is not lost, and one filed before whose call was not taken on (the link went down
+between the filing and the Redirect) is taken on now, from the incident it went to."""
 
 import asyncio
 import logging
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 CITIZEN_CONTEXT = DialplanParams().citizen_context  # dialplans/templates, as rendered
 FILED = "filed"  # its extension that says the number and bridges
 FIELDS = ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")
+FILE_TRIES = 4  # a report that cannot be filed is tried again while its caller waits (20 s)
+FILE_RETRY_SECONDS = 3.0
 WAITING = {"report": "CHOSEN", "operator": "OPERATOR"}  # vb-citizen's waiting extensions
 VARIABLES = {
     "Choice": "VB_CHOICE",
@@ -51,8 +54,10 @@ class CallTaker:
         if report is not None:
             self._spawn(report)
 
-    def _spawn(self, report: CallReport) -> None:
-        task = asyncio.get_running_loop().create_task(self._take(report), name="ivr-call")
+    def _spawn(self, report: CallReport, *, waiting: bool = False) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._take(report, waiting=waiting), name="ivr-call"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -85,13 +90,22 @@ class CallTaker:
             report = parse_report(fields)
             if report is not None:
                 log.info("ivr: call %s found waiting after a login", uniqueid)
-                self._spawn(report)
+                self._spawn(report, waiting=True)
 
-    async def _take(self, report: CallReport) -> None:
-        try:
-            taken = await self.blocking(self.calls.file, report)
-        except Exception:
-            log.exception("ivr: the report of call %s could not be filed", report.uniqueid)
+    async def _take(self, report: CallReport, *, waiting: bool = False) -> None:
+        for attempt in range(FILE_TRIES):
+            try:
+                taken = await self.blocking(self.calls.file, report, waiting=waiting)
+                break
+            except Exception:  # the database restarting, say: the caller waits 20 s
+                log.exception(
+                    "ivr: the report of call %s could not be filed (try %d of %d)",
+                    report.uniqueid,
+                    attempt + 1,
+                    FILE_TRIES,
+                )
+                await asyncio.sleep(FILE_RETRY_SECONDS)
+        else:
             return  # the caller hears the apology when the dialplan's wait ends
         log.info(
             "ivr: call %s (%s) -> %s%s",

@@ -209,3 +209,26 @@ async def test_a_caller_played_over_ami_alone_by_the_originate_s_variables(
     )
     m = await report(client, "vb-caller-sim")
     assert (m["Choice"], m["District"], m["Status"]) == ("63", "22", "CHOSEN")
+
+
+async def test_the_welcome_plays_once_even_when_a_key_cuts_it() -> None:
+    """Prompts that take time: a key pressed during the welcome (invalid) brings the
+    menu back without the welcome."""
+    async with running(citizen_lines=LINES, prompt_seconds=2.0) as sim, logged_in(sim) as c:
+        call(sim, c, "018022000", [(1.0, "9"), (3.0, "3")], name="impatient")
+        m = await report(c, "impatient")
+        assert m["Choice"] == "3"
+        played = [
+            e["AppData"]
+            for e in c.events("Newexten")
+            if e.get("Application") == "Background" and e.get("Context") == "vb-citizen-menu"
+        ]
+        assert played[0].startswith("vb/citizen-welcome&vb/distrito-22&")
+        assert played[1:]
+        assert all("welcome" not in p for p in played[1:])
+
+
+async def test_a_number_in_e164_form_reaches_the_ivr(sim: FakeAsterisk, client: Client) -> None:
+    call(sim, client, "+5118022000", [(1.0, "4"), (1.0, "22"), (1.0, "1")], name="e164")
+    m = await report(client, "e164")
+    assert (m["Choice"], m["District"], m["Line"]) == ("4", "22", "5118022000")
