@@ -82,8 +82,8 @@ def _connect(url: str) -> Any:
 
 def _poll(url: str, query: str, run: Run, done: threading.Event) -> None:
     """Until ``done``: every 2 ms, the rows that appeared (Uniqueid, when first seen)."""
-    if not url.startswith("sqlite:///"):
-        query = query.replace("?", "%s")
+    if not url.startswith("sqlite:///"):  # psycopg's placeholders, its literal %
+        query = query.replace("%", "%%").replace("?", "%s")
     db = _connect(url)
     last = 0
     while not done.is_set():
