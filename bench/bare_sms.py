@@ -37,7 +37,7 @@ from sqlalchemy import Engine, insert
 from bench.sms_load import PUBLIC_URL
 from channels.twilio.errors import BadForm
 from channels.twilio.form import parse_form
-from channels.twilio.inbound import parse_inbound
+from channels.twilio.inbound import InboundSms, parse_inbound
 from channels.twilio.signature import SIGNATURE_HEADER, verify
 from channels.twilio.sim import DEMO_AUTH_TOKEN
 from channels.twilio.twiml import CONTENT_TYPE, twiml_reply
@@ -61,9 +61,8 @@ async def bare(request: web.Request) -> web.Response:
     return web.Response(text=REPLY, content_type="text/xml", charset="utf-8")
 
 
-async def naive(request: web.Request) -> web.Response:
-    form = await request.post()
-    params = {name: [str(v) for v in form.getall(name)] for name in set(form.keys())}
+def checked(request: web.Request, params: dict[str, list[str]]) -> InboundSms:
+    """The signature and the form checked as voicebridge checks them: the SMS, or 403/422."""
     if not verify(
         public_url=PUBLIC_URL,
         path=request.raw_path,
@@ -73,9 +72,15 @@ async def naive(request: web.Request) -> web.Response:
     ):
         raise web.HTTPForbidden()
     try:
-        sms = parse_inbound(params)
+        return parse_inbound(params)
     except BadForm as exc:
         raise web.HTTPUnprocessableEntity(text=exc.message) from None
+
+
+async def naive(request: web.Request) -> web.Response:
+    form = await request.post()
+    params = {name: [str(v) for v in form.getall(name)] for name in set(form.keys())}
+    sms = checked(request, params)
     row: dict[str, Any] = {
         "channel": "sms",
         "external_id": sms.message_sid,
@@ -149,20 +154,8 @@ FLOOR = web.AppKey("floor", Floor)
 
 
 async def floor(request: web.Request) -> web.Response:
-    body = await request.read()
-    params = parse_form(body)
-    if not verify(
-        public_url=PUBLIC_URL,
-        path=request.raw_path,
-        params=params,
-        signature=request.headers.get(SIGNATURE_HEADER),
-        tokens=(DEMO_AUTH_TOKEN,),
-    ):
-        raise web.HTTPForbidden()
-    try:
-        sms = parse_inbound(params)
-    except BadForm as exc:
-        raise web.HTTPUnprocessableEntity(text=exc.message) from None
+    params = parse_form(await request.read())
+    sms = checked(request, params)
     reading = read_message(sms.body)
     number = await request.app[FLOOR].stored((sms.message_sid, sms.from_, json.dumps(params)))
     reply = f"Recibimos su reporte ({reading.category}) LIM-2026-{number:06d}. Le avisaremos."

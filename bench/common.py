@@ -162,3 +162,18 @@ def scratch_postgres() -> Iterator[str | None]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def serve_env(
+    database_url: str, redis_url: str, routing: Path, *, http_port: int, ami_port: int
+) -> dict[str, str]:
+    """The environment of a benchmark's ``serve`` on the fake Asterisk at ``ami_port``."""
+    return {
+        **os.environ,
+        "VOICEBRIDGE_DATABASE_URL": database_url,
+        "VOICEBRIDGE_REDIS_URL": redis_url,
+        "VOICEBRIDGE_ROUTING_FILE": str(routing),
+        "VOICEBRIDGE_AMI_URL": f"ami://voicebridge:voicebridge@127.0.0.1:{ami_port}",
+        "VOICEBRIDGE_HTTP_PORT": str(http_port),
+        "VOICEBRIDGE_LOG_LEVEL": "WARNING",
+    }

@@ -39,6 +39,7 @@ from bench.common import (
     prepare_voicebridge,
     python,
     scratch_postgres,
+    serve_env,
     stop,
     wait_http,
 )
@@ -92,15 +93,9 @@ def _routing(directory: Path) -> Path:
 def _voicebridge(
     system: System, database_url: str, redis_url: str, routing: Path
 ) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "VOICEBRIDGE_DATABASE_URL": database_url,
-        "VOICEBRIDGE_REDIS_URL": redis_url,
-        "VOICEBRIDGE_ROUTING_FILE": str(routing),
-        "VOICEBRIDGE_AMI_URL": f"ami://voicebridge:voicebridge@127.0.0.1:{system.ami_port}",
-        "VOICEBRIDGE_HTTP_PORT": str(system.port),
-        "VOICEBRIDGE_LOG_LEVEL": "WARNING",
-    }
+    env = serve_env(
+        database_url, redis_url, routing, http_port=system.port, ami_port=system.ami_port
+    )
     system.token = prepare_voicebridge(env, "admin")
     return env
 

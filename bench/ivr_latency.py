@@ -44,6 +44,7 @@ from bench.common import (
     prepare_voicebridge,
     python,
     scratch_postgres,
+    serve_env,
     stop,
     wait_http,
 )
@@ -230,15 +231,8 @@ def voicebridge(directory: Path, redis_url: str, label: str, database_url: str) 
     run = Run(f"voicebridge, {label}", directory)
     _fake(run)
     port = free_port()
-    env = {
-        **os.environ,
-        "VOICEBRIDGE_DATABASE_URL": database_url,
-        "VOICEBRIDGE_REDIS_URL": redis_url,
-        "VOICEBRIDGE_ROUTING_FILE": str(_routing(directory)),
-        "VOICEBRIDGE_AMI_URL": f"ami://voicebridge:voicebridge@127.0.0.1:{run.ami_port}",
-        "VOICEBRIDGE_HTTP_PORT": str(port),
-        "VOICEBRIDGE_LOG_LEVEL": "WARNING",
-    }
+    routing = _routing(directory)
+    env = serve_env(database_url, redis_url, routing, http_port=port, ami_port=run.ami_port)
     prepare_voicebridge(env, "admin")
     serve = subprocess.Popen([sys.executable, "-m", "voicebridge", "serve"], env=env)
     run.procs.append(serve)
