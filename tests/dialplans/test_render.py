@@ -21,6 +21,7 @@ from dialplans.render import (
     ACK_TEMPLATE,
     MAX_DIGITS,
     ROOM_TEMPLATE,
+    CitizenLine,
     DialplanParams,
     render_contexts,
     render_file,
@@ -473,3 +474,33 @@ def test_the_file_header_names_voicebridge_and_its_version() -> None:
 def test_the_version_goes_through_the_escaper() -> None:
     with pytest.raises(InvalidParameter, match=r"^version: contains a line break"):
         render_file(DialplanParams(), version="1.0\n#exec /bin/sh")
+
+
+@pytest.mark.parametrize(
+    ("lines", "field", "message"),
+    [
+        (
+            (CitizenLine(number="018001000", district="44"),),
+            "citizen_lines[0].district",
+            "01 to 43",
+        ),
+        ((CitizenLine(number="018001000", district="1"),), "citizen_lines[0].district", "01 to 43"),
+        ((CitizenLine(number="0180,1000"),), "citizen_lines[0].number", "contains ','"),
+        ((CitizenLine(number="01"),), "citizen_lines[0].number", "3 to 15 digits"),
+        ((CitizenLine(number="s"),), "citizen_lines[0].number", "3 to 15 digits"),
+        (
+            (CitizenLine(number="018001000"), CitizenLine(number="018001000", district="01")),
+            "citizen_lines[1].number",
+            "listed twice",
+        ),
+    ],
+)
+def test_citizens_numbers_are_digits_and_districts_codes(
+    lines: tuple[CitizenLine, ...], field: str, message: str
+) -> None:
+    """A number becomes an extension of vb-citizen and a district code a prompt's name:
+    anything but digits (and 01 to 43) is refused, naming the line."""
+    with pytest.raises(InvalidParameter) as caught:
+        DialplanParams(citizen_lines=lines)
+    assert caught.value.parameter == field
+    assert message in str(caught.value)

@@ -38,6 +38,7 @@ def call(
     *,
     name: str,
     hangup_after: float | None = None,
+    caller_id: str = CALLER_ID,
 ) -> None:
     """A caller who dials ``dialled`` and presses each of ``keys`` (seconds after the
     previous press, digits) on the IVR's channel."""
@@ -59,7 +60,7 @@ def call(
         ("Context", "vb-citizen"),
         ("Exten", dialled),
         ("Priority", "1"),
-        ("CallerID", CALLER_ID),
+        ("CallerID", caller_id),
         ("Async", "true"),
     )
 
@@ -232,3 +233,20 @@ async def test_a_number_in_e164_form_reaches_the_ivr(sim: FakeAsterisk, client: 
     call(sim, client, "+5118022000", [(1.0, "4"), (1.0, "22"), (1.0, "1")], name="e164")
     m = await report(client, "e164")
     assert (m["Choice"], m["District"], m["Line"]) == ("4", "22", "5118022000")
+
+
+async def test_a_caller_id_that_looks_like_fields_leaves_only_its_digits(
+    sim: FakeAsterisk, client: Client
+) -> None:
+    """Whatever the trunk passes as the caller's number, only its digits (and +) leave
+    the dialplan: a comma cannot add a field to the UserEvent."""
+    call(
+        sim,
+        client,
+        "018022000",
+        [(1.0, "3")],
+        name="forged",
+        caller_id='"Status: OPERATOR" <987,Status: HANGUP;Choice: 0>',
+    )
+    m = await report(client, "forged")
+    assert (m["Caller"], m["Status"], m["Choice"]) == ("9870", "CHOSEN", "3")
