@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from routing.categories import find_category
+from routing.districts import DISTRICTS
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,6 +60,14 @@ def choices() -> dict[str, str]:
             assert sub.category is not None  # noqa: S101 - two levels only
             out[option.key + sub.key] = sub.category
     return out
+
+
+def district_ubigeo(code: str) -> str | None:
+    """The UBIGEO of a district's two-digit code (the last two digits of Lima's
+    ``1501NN``, 01 to 43), or None for anything else."""
+    if len(code) == 2 and code.isascii() and code.isdigit() and 1 <= int(code) <= len(DISTRICTS):
+        return f"1501{code}"
+    return None
 
 
 def menu_text(options: tuple[Option, ...]) -> str:

@@ -20,7 +20,7 @@ from typing import Final
 import jinja2
 
 from dialplans import escape
-from dialplans.citizen import MENU, OPERATOR_KEY, Option
+from dialplans.citizen import MENU, OPERATOR_KEY, Option, district_ubigeo
 from dialplans.errors import InvalidParameter, TemplateProblem
 from dialplans.prompts import (
     CATEGORY_PREFIX,
@@ -183,12 +183,7 @@ def _citizen_values(params: DialplanParams, folder: escape.DialplanText) -> dict
             raise InvalidParameter(f"{name}.number", f"{number} is listed twice")
         seen.add(number)
         district = "" if line.district is None else line.district
-        if district and not (
-            len(district) == 2
-            and district.isascii()
-            and district.isdigit()
-            and 1 <= int(district) <= len(DISTRICTS)
-        ):
+        if district and district_ubigeo(district) is None:
             raise InvalidParameter(f"{name}.district", f"is not 01 to {len(DISTRICTS)}")
         code = (
             escape.digits(district, name=f"{name}.district", minimum=2, maximum=2)

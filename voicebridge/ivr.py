@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from dialplans.citizen import choices
+from dialplans.citizen import choices, district_ubigeo
 from routing.categories import find_category
 from routing.decide import PlannedTarget
 from routing.dedup import Nearby
-from routing.districts import DISTRICTS, district_by_code
+from routing.districts import district_by_code
 from routing.errors import RoutingError
 from routing.models import NewIncident, NewReport, Reporter, Source, Status
 from routing.phones import to_e164
@@ -91,20 +91,15 @@ def parse_report(fields: dict[str, str]) -> CallReport | None:
     caller = fields.get("Caller", "")
     status = fields.get("Status", "")
     known = choices()
-    problem = (
-        "Uniqueid"
-        if not UNIQUEID.fullmatch(uniqueid)
-        else "Choice"
-        if choice and choice not in known
-        else "District"
-        if district
-        and not (district.isascii() and district.isdigit() and 1 <= int(district) <= len(DISTRICTS))
-        else "Line"
-        if not LINE.fullmatch(line)
-        else "Status"
-        if status not in CallStatus.__members__
-        else None
-    )
+    ubigeo = district_ubigeo(district) if district else None
+    checks = {
+        "Uniqueid": UNIQUEID.fullmatch(uniqueid) is not None,
+        "Choice": not choice or choice in known,
+        "District": not district or ubigeo is not None,
+        "Line": LINE.fullmatch(line) is not None,
+        "Status": status in CallStatus.__members__,
+    }
+    problem = next((name for name, ok in checks.items() if not ok), None)
     if problem is not None:
         log.warning("ivr: a %s event with a bad %s field: ignored", EVENT, problem)
         return None
@@ -112,7 +107,7 @@ def parse_report(fields: dict[str, str]) -> CallReport | None:
         uniqueid=uniqueid,
         choice=choice,
         category=known.get(choice, UNCLASSIFIED),
-        district=f"1501{int(district):02d}" if district else None,
+        district=ubigeo,
         line=line,
         caller=to_e164(caller[:20]) if caller else None,
         status=CallStatus(status),
@@ -197,11 +192,11 @@ class CitizenCalls:
             return Taken(incident=incident.id, digits="", bridge=False, repeated=filed.repeated)
         operator = report.status is CallStatus.OPERATOR
         wanted = operator or report.category in s.ivr_bridge
-        bridge = wanted and self._operator(incident.id, report)
+        bridge = wanted and self._operator(incident.id, incident.status, report)
         digits = "" if operator else incident.id.rsplit("-", 1)[-1]
         return Taken(incident=incident.id, digits=digits, bridge=bridge, repeated=False)
 
-    def _operator(self, incident_id: str, report: CallReport) -> bool:
+    def _operator(self, incident_id: str, status: Status, report: CallReport) -> bool:
         """The district operator into the incident's room: by dispatching it (the
         agencies too) when the rules can route it and it is not dispatched yet, else
         alone (the operator triages; nothing when an operator's leg is on already).
@@ -214,7 +209,6 @@ class CitizenCalls:
         if who is None:
             log.warning("ivr: no operator for %s: the caller is not bridged", incident_id)
             return False
-        status = rt.store.get(incident_id).status
         routable = report.category != UNCLASSIFIED and report.district is not None
         if status is Status.RECEIVED and routable and report.status is CallStatus.CHOSEN:
             try:

@@ -21,7 +21,7 @@ from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 from voicebridge.blocking import Blocking
-from voicebridge.ivr import CallStatus, CitizenCalls, parse_report
+from voicebridge.ivr import CallReport, CallStatus, CitizenCalls, parse_report
 from voicebridge.runtime import Runtime
 
 MIRAFLORES = "018022000"  # the Miraflores central's number in the shipped routing file
@@ -305,3 +305,24 @@ async def test_a_call_filed_but_not_taken_on_is_taken_on_after_the_login(ivr: Iv
     assert len(ivr.rig.runtime.store.detail(filed.incident).reports) == 1
     operators = [g for g in ivr.rig.legs(filed.incident) if g.role is ContactRole.OPERATOR]
     assert len(operators) == 1  # called once, by the first filing's dispatch
+
+
+@pytest.mark.parametrize("district", ["44", "00", "1", "²²", "2a"])
+def test_a_report_with_a_district_code_that_is_none_of_lima_s_is_ignored(district: str) -> None:
+    fields = {
+        "Uniqueid": "1.2",
+        "Choice": "3",
+        "District": district,
+        "Line": "",
+        "Status": "CHOSEN",
+    }
+    assert parse_report(fields) is None
+    assert parse_report({**fields, "District": "07"}) == CallReport(
+        uniqueid="1.2",
+        choice="3",
+        category="incendio",
+        district="150107",
+        line="",
+        caller=None,
+        status=CallStatus.CHOSEN,
+    )
