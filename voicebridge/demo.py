@@ -146,7 +146,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo_command == "telegram":
         return _telegram(args, settings)
     if args.demo_command == "call":
-        return demo_call.run(args, settings)
+        return demo_call.run(args, fake_asterisk(settings))
     return _outbox(args, settings)
 
 
@@ -177,6 +177,22 @@ def fake_telegram(settings: Settings) -> str:
             "starts the fake Bot API unless VOICEBRIDGE_TELEGRAM_TOKEN is set"
         )
     return url.removesuffix("/bot")
+
+
+def fake_asterisk(settings: Settings) -> str:
+    """The fake Asterisk's AMI URL (the one ``make run`` started), or a one-line refusal."""
+    url = settings.ami_url
+    _refuse_the_runs_own("ami_url", "Asterisk", "fake Asterisk to call")
+    if url is None or not _on_loopback(url):
+        from voicebridge.ami.session import AmiTarget
+
+        shown = "not set" if url is None else str(AmiTarget.parse(url))  # never the secret
+        raise VoicebridgeError(
+            f"no fake Asterisk to call (VOICEBRIDGE_AMI_URL is {shown}): run "
+            "this beside make run, in its directory; make run starts the fake Asterisk "
+            "unless VOICEBRIDGE_AMI_URL is set"
+        )
+    return url
 
 
 def _refuse_the_runs_own(name: str, what: str, fake: str) -> None:

@@ -16,13 +16,11 @@ import asyncio
 import contextlib
 import logging
 import re
-import urllib.parse
 from dataclasses import dataclass, field
 
 from voicebridge.ami.codec import Message
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget
 from voicebridge.errors import VoicebridgeError
-from voicebridge.settings import Settings
 
 CENTRAL = "018022000"  # the Miraflores central's number in the shipped routing file
 CALLER = "987654321"
@@ -75,24 +73,8 @@ def _keys(text: str) -> str:
     return text
 
 
-def fake_asterisk(settings: Settings) -> str:
-    """The fake Asterisk's AMI URL (the one ``make run`` started), or a refusal."""
-    from voicebridge.demo import _refuse_the_runs_own
-
-    url = settings.ami_url
-    _refuse_the_runs_own("ami_url", "Asterisk", "fake Asterisk to call")
-    host = urllib.parse.urlsplit(url or "").hostname
-    if url is None or host not in ("127.0.0.1", "localhost", "::1"):
-        raise VoicebridgeError(
-            f"no fake Asterisk to call (VOICEBRIDGE_AMI_URL is {url or 'not set'}): run "
-            "this beside make run, in its directory; make run starts the fake Asterisk "
-            "unless VOICEBRIDGE_AMI_URL is set"
-        )
-    return url
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    url = fake_asterisk(settings)
+def run(args: argparse.Namespace, url: str) -> int:
+    """The call, on the fake Asterisk at ``url`` (:func:`voicebridge.demo.fake_asterisk`)."""
     logging.getLogger("voicebridge.ami").setLevel(logging.WARNING)  # its own lines only
     return asyncio.run(_call(url, args))
 

@@ -511,6 +511,19 @@ def test_demo_commands_refuse_without_the_fakes_of_make_run(
     code, out, err = command(capsys, "demo", "outbox")
     assert (code, out) == (2, [])
     assert err[0].startswith("voicebridge: no fake Bot API to write to the bot with")
+    code, out, err = command(capsys, "demo", "call", "3")
+    assert (code, out) == (2, [])
+    assert err == [
+        "voicebridge: no fake Asterisk to call (VOICEBRIDGE_AMI_URL is not set): run this "
+        "beside make run, in its directory; make run starts the fake Asterisk unless "
+        "VOICEBRIDGE_AMI_URL is set"
+    ]
+    code, out, err = command(capsys, "demo", "call", "3", ami_url="ami://vb:s3cret@pbx.cic.pe:5038")
+    assert (code, out) == (2, [])
+    assert err[0].startswith(
+        "voicebridge: no fake Asterisk to call (VOICEBRIDGE_AMI_URL is ami://vb@pbx.cic.pe:5038)"
+    )
+    assert "s3cret" not in "".join(err)
 
 
 def test_demo_against_fakes_that_are_gone_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -104,7 +104,8 @@ class CallTaker:
                     attempt + 1,
                     FILE_TRIES,
                 )
-                await asyncio.sleep(FILE_RETRY_SECONDS)
+                if attempt + 1 < FILE_TRIES:
+                    await asyncio.sleep(FILE_RETRY_SECONDS)
         else:
             return  # the caller hears the apology when the dialplan's wait ends
         log.info(
