@@ -135,7 +135,7 @@ class _Follow:
 
 
 async def _call(url: str, args: argparse.Namespace) -> int:
-    from voicebridge.ami.sim.far import CALLER_SIM  # the fake's convention (a dev command)
+    from voicebridge.ami.sim.far import citizen_call  # the fake's caller (a dev command)
 
     session = AmiSession(AmiTarget.parse(url))
     follow = _Follow(action_id=session.next_id("demo-call"))
@@ -146,27 +146,14 @@ async def _call(url: str, args: argparse.Namespace) -> int:
             await asyncio.wait_for(session.connected.wait(), 10)
         except TimeoutError:
             raise VoicebridgeError(
-                f"the fake Asterisk at {url} does not answer: is make run running?"
+                f"the fake Asterisk at {session.target} does not answer: is make run running?"
             ) from None
-        keys = "-".join(args.keys)
-        variables = [("Variable", f"VBSIM_KEYS={keys}")] if keys else []
-        if args.hangup_after is not None:
-            variables.append(("Variable", f"VBSIM_HANGUP={args.hangup_after:g}"))
         print(f"call {args.caller} -> {args.to}: keys {' '.join(args.keys) or 'none'}")
+        headers = citizen_call(
+            args.to, f'"Vecino" <{args.caller}>', keys=args.keys, hangup=args.hangup_after
+        )
         try:
-            await session.send(
-                "Originate",
-                [
-                    ("Channel", CALLER_SIM),
-                    ("Context", "vb-citizen"),
-                    ("Exten", args.to),
-                    ("Priority", "1"),
-                    ("CallerID", f'"Vecino" <{args.caller}>'),
-                    *variables,
-                    ("Async", "true"),
-                ],
-                action_id=follow.action_id,
-            )
+            await session.send("Originate", headers, action_id=follow.action_id)
         except AmiError as exc:
             raise VoicebridgeError(f"the fake Asterisk refused the call: {exc.message}") from None
         try:

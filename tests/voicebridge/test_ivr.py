@@ -20,6 +20,7 @@ from tests.voicebridge.rig import headers as headers_of
 from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
+from voicebridge.ami.sim.far import citizen_call
 from voicebridge.blocking import Blocking
 from voicebridge.ivr import CallReport, CallStatus, CitizenCalls, parse_report
 from voicebridge.runtime import Runtime
@@ -57,17 +58,8 @@ class Ivr:
             more=tuple(more),
             hangup_after=hangup_after,
         )
-        await self.rig.session.send(
-            "Originate",
-            [
-                ("Channel", f"Local/s@{name}"),
-                ("Context", "vb-citizen"),
-                ("Exten", dialled),
-                ("Priority", "1"),
-                ("CallerID", caller_id),
-                ("Async", "true"),
-            ],
-        )
+        headers = citizen_call(dialled, caller_id, dial=f"Local/s@{name}")
+        await self.rig.session.send("Originate", headers)
         return f"Local/s@{name}-"
 
     async def report(self, channel: str) -> Message:

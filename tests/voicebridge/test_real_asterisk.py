@@ -50,6 +50,7 @@ from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.protocol import LinkLost, from_panoramisk
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
+from voicebridge.ami.sim.far import citizen_call
 from voicebridge.blocking import Blocking
 from voicebridge.ivr import CitizenCalls
 from voicebridge.runtime import Runtime, build_runtime
@@ -821,21 +822,9 @@ async def citizen_calls(
     """A citizen dials ``dialled`` and presses ``keys`` (dash-separated groups, 2 s
     apart); the IVR's CitizenReport (its channel is the ``;1`` half)."""
     seen = len(asterisk.user_events)
-    variables = [("Variable", f"VBSIM_KEYS={keys}")] if keys else []
-    if hangup is not None:
-        variables.append(("Variable", f"VBSIM_HANGUP={hangup}"))
-    await asterisk.send(
-        "Originate",
-        [
-            ("Channel", f"Local/s@{CALLER}"),
-            ("Context", "vb-citizen"),
-            ("Exten", dialled),
-            ("Priority", "1"),
-            ("CallerID", '"Vecino" <987654321>'),
-            *variables,
-            ("Async", "true"),
-        ],
-    )
+    keyed = keys.split("-") if keys else []
+    headers = citizen_call(dialled, '"Vecino" <987654321>', keys=keyed, hangup=hangup)
+    await asterisk.send("Originate", headers)
     for _ in range(900):  # three silent menus take 3 x (prompt + 6 s)
         for m in asterisk.user_events[seen:]:
             if m.get("UserEvent") == "CitizenReport":

@@ -3,6 +3,7 @@
 steps its context runs, and its life once answered: the digits it presses, its
 hang-up (traces 02a, 02b, 03, 05)."""
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from voicebridge.ami.sim.model import Behaviour, Call, Endpoint, seconds_text
@@ -39,6 +40,32 @@ that answers, waits and SendDTMF()s each group."""
 CALLER_PAUSE = 2.0
 DTMF_SECONDS = 0.1
 """SendDTMF on the far end -> DTMFBegin 100 ms later -> DTMFEnd 100 ms after (02a)."""
+
+
+def citizen_call(
+    dialled: str,
+    caller_id: str,
+    *,
+    keys: Sequence[str] = (),
+    hangup: float | None = None,
+    dial: str = CALLER_SIM,
+) -> list[tuple[str, str]]:
+    """The headers (after ``Action``) of an Originate that places a citizen's call into
+    ``vb-citizen`` at the number ``dialled``: by default the caller :data:`CALLER_SIM`
+    pressing ``keys`` (groups, one every :data:`CALLER_PAUSE` s) and hanging up
+    ``hangup`` s after answer; ``dial``: a caller the test scripts itself."""
+    variables = [("Variable", f"VBSIM_KEYS={'-'.join(keys)}")] if keys else []
+    if hangup is not None:
+        variables.append(("Variable", f"VBSIM_HANGUP={hangup:g}"))
+    return [
+        ("Channel", dial),
+        ("Context", "vb-citizen"),
+        ("Exten", dialled),
+        ("Priority", "1"),
+        ("CallerID", caller_id),
+        *variables,
+        ("Async", "true"),
+    ]
 
 
 def caller_sim(variables: dict[str, str]) -> Endpoint:

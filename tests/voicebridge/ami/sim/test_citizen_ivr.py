@@ -10,6 +10,7 @@ from dialplans.render import CitizenLine
 from tests.voicebridge.ami.sim.test_session import Client, check_shapes, logged_in, running
 from voicebridge.ami.codec import Message
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
+from voicebridge.ami.sim.far import citizen_call
 
 LINES = (
     CitizenLine(number="018022000", district="22"),  # the central of Miraflores
@@ -54,15 +55,7 @@ def call(
             hangup_after=hangup_after,
         ),
     )
-    client.send(
-        "Originate",
-        ("Channel", f"Local/s@{name}"),
-        ("Context", "vb-citizen"),
-        ("Exten", dialled),
-        ("Priority", "1"),
-        ("CallerID", caller_id),
-        ("Async", "true"),
-    )
+    client.send("Originate", *citizen_call(dialled, caller_id, dial=f"Local/s@{name}"))
 
 
 async def report(client: Client, name: str) -> Message:
@@ -198,16 +191,7 @@ async def test_a_caller_played_over_ami_alone_by_the_originate_s_variables(
     client: Client,
 ) -> None:
     """``Local/s@vb-caller-sim`` presses ``VBSIM_KEYS`` (``voicebridge demo call``)."""
-    client.send(
-        "Originate",
-        ("Channel", "Local/s@vb-caller-sim"),
-        ("Context", "vb-citizen"),
-        ("Exten", "018990000"),
-        ("Priority", "1"),
-        ("CallerID", CALLER_ID),
-        ("Variable", "VBSIM_KEYS=6-3-22-1"),
-        ("Async", "true"),
-    )
+    client.send("Originate", *citizen_call("018990000", CALLER_ID, keys=["6", "3", "22", "1"]))
     m = await report(client, "vb-caller-sim")
     assert (m["Choice"], m["District"], m["Status"]) == ("63", "22", "CHOSEN")
 
