@@ -7,6 +7,7 @@ Reasons are Spanish sentences for the operators and admins who read them.
 """
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,7 +77,11 @@ class Decision:
         raise KeyError(agency)
 
 
-def decide(config: RoutingConfig, facts: Facts) -> Decision:
+def decide(
+    config: RoutingConfig, facts: Facts, *, failing: Mapping[str, str] | None = None
+) -> Decision:
+    """``failing``: the lines that failed their last two checks (target id -> what
+    they did), marked in the reasons (they are called all the same)."""
     if facts.district is None:
         raise InvalidValue("district", "el incidente necesita su distrito para ser despachado")
     district = district_by_code(facts.district)
@@ -110,7 +115,9 @@ def decide(config: RoutingConfig, facts: Facts) -> Decision:
         for agency, via in _agencies(config, response, district.ubigeo):
             if any(p.agency == agency.code for p in plans):
                 continue
-            plans.append(_plan(config, agency, via, response, district.ubigeo, facts.at))
+            plans.append(
+                _plan(config, agency, via, response, district.ubigeo, facts.at, failing or {})
+            )
     return Decision(
         facts=facts,
         rule=rule.name,
@@ -150,6 +157,7 @@ def _plan(
     response: Response,
     district: str,
     at: datetime,
+    failing: Mapping[str, str],
 ) -> AgencyPlan:
     reasons = [f"{agency.name}: {via} (prioridad {response.priority})."]
     covering = [s for s in agency.stations if s.covers(district)]
@@ -173,6 +181,12 @@ def _plan(
                     f"fuera de horario ({hours})."
                 )
                 continue
+            if target.id in failing:
+                reasons.append(
+                    f"Atención: «{target.label or target.id}» de «{station.name}» falló sus "
+                    f"dos últimas pruebas de línea ({failing[target.id]}); se llama igual, "
+                    "y si no responde sigue el próximo destino."
+                )
             targets.append(
                 PlannedTarget(target=target, station=station.code, station_name=station.name)
             )

@@ -32,6 +32,7 @@ class Purpose(StrEnum):
     REPLY = "reply"  # an answer to what a citizen or responder wrote
     NEWS = "news"  # a citizen told how their incident advances
     ALERT = "alert"  # a responder alerted (a contact of the ledger)
+    SUPERVISION = "supervision"  # the supervisors told of a failing line
 
 
 class MessageState(StrEnum):

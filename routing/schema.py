@@ -340,7 +340,7 @@ outbound_messages = Table(
     Column("key", String(160), nullable=False, unique=True),  # once each
     Column("channel", String(12), nullable=False),
     Column("chat", String(64), nullable=False),
-    Column("purpose", String(16), nullable=False),  # reply, news, alert
+    Column("purpose", String(16), nullable=False),  # reply, news, alert, supervision
     Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=True, index=True),
     Column("contact", String(40), nullable=True),  # the contact ledger's ref, for alerts
     Column("body", Text, nullable=False),
@@ -354,3 +354,38 @@ outbound_messages = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# responder lines checked before an emergency: one row per check, its result the line's
+# history (routing.linechecks)
+line_checks = Table(
+    "line_checks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ref", String(40), nullable=False, unique=True),  # its channel's Uniqueid
+    Column("line", String(64), nullable=False),  # the directory's target id
+    Column("agency", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("number", String(32), nullable=False),  # as dialled
+    Column("dial", String(200), nullable=False),  # the PBX's dial string
+    Column("dtmf", String(32), nullable=True),
+    Column("state", String(12), nullable=False),
+    Column("result", String(12), nullable=True),
+    Column("cause", Text, nullable=True),
+    Column("scheduled", Boolean, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("raised", Boolean, nullable=False),  # this result raised it to the supervisors
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("placed_at", UTCDateTime, nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("state IN ('pending', 'placing', 'answered', 'done')", name="state"),
+    CheckConstraint(
+        "result IS NULL OR result IN ('confirmed', 'answered', 'busy', 'no_answer', 'failed', "
+        "'interrupted', 'skipped')",
+        name="result",
+    ),
+)
+Index(None, line_checks.c.line, line_checks.c.id)
+Index(None, line_checks.c.state)

@@ -4,6 +4,7 @@ Synchronous (the API runs it in its I/O threads, the worker in its jobs). Every 
 that may have left contacts to place or tasks to relay notifies the :class:`Wakeup` it
 was built with."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,13 +37,18 @@ class Dispatcher:
         rules: RulesInForce,
         clock: Clock,
         wakeup: Wakeup,
+        *,
+        failing: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
+        """``failing``: the lines that failed their last checks, in words
+        (:meth:`routing.linechecks.LineChecks.failing`), which the decision marks."""
         self.store = store
         self.calls = calls
         self.dispatches: DispatchStore = calls.dispatches
         self.rules = rules
         self.clock = clock
         self.wakeup = wakeup
+        self.failing = failing
 
     def decide(self, incident: Incident) -> tuple[Decision, int]:
         config, revision = self.rules.current()
@@ -52,7 +58,7 @@ class Dispatcher:
             priority=incident.priority,
             at=self.clock.now(),
         )
-        return decide(config, facts), revision.id
+        return decide(config, facts, failing=self.failing()), revision.id
 
     def dispatch(self, incident_id: str, *, actor: str) -> Explanation:
         """Decide with the rules in force, freeze the decision on the incident and start

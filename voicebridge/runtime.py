@@ -13,6 +13,7 @@ from routing.dispatching import DispatchStore
 from routing.geo import Outlines
 from routing.inbox import Inbox
 from routing.ledger import stop_all
+from routing.linechecks import LineChecks
 from routing.models import Medium
 from routing.outbox import Outbox
 from routing.ports import Clock, SystemClock
@@ -49,6 +50,7 @@ class Runtime:
     inbox: Inbox
     chats: Chats
     outbox: Outbox
+    linechecks: LineChecks
 
     def after_fork(self) -> None:
         self.db.after_fork()
@@ -105,7 +107,10 @@ def build_runtime(
     redis = make_redis(settings.redis_url)
     wakeup = Wakeup(redis)
     rules = RulesInForce(RevisionStore(db, clock=clock), settings.routing_file)
-    calls = CallStore(DispatchStore(store), RedisLimiter(redis, clock), media)
+    limiter = RedisLimiter(redis, clock)
+    calls = CallStore(DispatchStore(store), limiter, media)
+    outbox = Outbox(db, store, clock=clock)
+    linechecks = LineChecks(db, clock, limiter, outbox, lambda: rules.current()[0])
     outlines = (
         Outlines.from_geojson(settings.districts_file)
         if settings.districts_file is not None
@@ -121,11 +126,12 @@ def build_runtime(
         redis=redis,
         rules=rules,
         calls=calls,
-        dispatcher=Dispatcher(store, calls, rules, clock, wakeup),
+        dispatcher=Dispatcher(store, calls, rules, clock, wakeup, failing=linechecks.failing),
         outlines=outlines,
         wakeup=wakeup,
         media=media,
         inbox=Inbox(db, clock=clock),
         chats=Chats(db),
-        outbox=Outbox(db, store, clock=clock),
+        outbox=outbox,
+        linechecks=linechecks,
     )
