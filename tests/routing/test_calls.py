@@ -4,8 +4,7 @@ acknowledgements, races, cancellation, rate limits, the media configured and the
 resumption of stalled escalations."""
 
 import threading
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -16,7 +15,6 @@ from routing.categories import category_by_code
 from routing.config import RoutingConfig, parse_config
 from routing.db import Database
 from routing.decide import Decision, Facts, decide
-from routing.dispatching import DispatchStore
 from routing.errors import Conflict
 from routing.escalation import StepKind
 from routing.events import (
@@ -29,7 +27,6 @@ from routing.events import (
     StatusChanged,
     TargetSkipped,
 )
-from routing.ledger import stop_all
 from routing.models import (
     AckMethod,
     AssignmentState,
@@ -43,11 +40,10 @@ from routing.models import (
     Source,
     Status,
 )
-from routing.ratelimits import Grant, Limit, Verdict
-from routing.store import IncidentStore
 from routing.tasks import TaskStore
 from tests.conftest import FakeClock
 from tests.routing.configs import SMALL
+from tests.routing.conftest import CountingLimiter
 
 Out = AttemptOutcome
 VOICE = Medium.VOICE
@@ -61,67 +57,9 @@ ENEL_SMS_THEN_PHONE = SMALL.replace(
 )
 
 
-class CountingLimiter:
-    """A limiter in memory that counts as the Redis one does (a log of the uses of each
-    destination, by the test's clock) and records what it was asked and given back."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.uses: dict[str, list[tuple[datetime, str]]] = {}
-        self.asked: list[str] = []
-        self.released: list[str] = []
-        self.broken: set[str] = set()  # destinations whose counter fails
-
-    def acquire(self, destination: str, limits: Sequence[Limit]) -> Verdict:
-        self.asked.append(destination)
-        if destination in self.broken:
-            raise RuntimeError(f"the counter of {destination} failed")
-        if not limits:
-            return Verdict(allowed=True)
-        now = self.clock.now()
-        used = self.uses.setdefault(destination, [])
-        for limit in limits:
-            window = timedelta(seconds=limit.seconds)
-            recent = sorted(at for at, _ in used if at > now - window)
-            if len(recent) >= limit.count:
-                retry = (recent[0] + window - now).total_seconds()
-                return Verdict(allowed=False, limit=limit, retry_in=retry)
-        token = f"{destination}#{len(self.asked)}"
-        used.append((now, token))
-        return Verdict(allowed=True, grant=Grant(destination=destination, token=token))
-
-    def release(self, grant: Grant, limits: Sequence[Limit]) -> None:
-        self.released.append(grant.destination)
-        used = self.uses.get(grant.destination, [])
-        self.uses[grant.destination] = [u for u in used if u[1] != grant.token]
-
-    def held(self) -> dict[str, int]:
-        """The slots taken, by destination."""
-        return {d: len(u) for d, u in self.uses.items() if u}
-
-
 @pytest.fixture(scope="module")
 def config() -> RoutingConfig:
     return parse_config(SMALL)
-
-
-@pytest.fixture
-def limiter(clock: FakeClock) -> CountingLimiter:
-    return CountingLimiter(clock)
-
-
-@pytest.fixture
-def media() -> frozenset[Medium]:
-    """The media with an adapter configured (parametrize to take some away)."""
-    return frozenset(Medium)
-
-
-@pytest.fixture
-def calls(
-    db: Database, clock: FakeClock, limiter: CountingLimiter, media: frozenset[Medium]
-) -> CallStore:
-    store = IncidentStore(db, clock=clock, on_final=stop_all)
-    return CallStore(DispatchStore(store), limiter, media)
 
 
 def create(calls: CallStore, category: str = "robo", district: str = "150122") -> str:
@@ -160,13 +98,6 @@ def dispatched(
     decision = decision_for(calls, incident_id, config, clock)
     calls.dispatch(incident_id, decision, revision_id=1, actor="operator:k1")
     return incident_id, decision
-
-
-@pytest.fixture
-def revision(db: Database, clock: FakeClock) -> None:
-    from routing.revisions import RevisionStore
-
-    RevisionStore(db, clock=clock).record(SMALL, source="test", actor="test")
 
 
 def contacts_of(calls: CallStore, incident_id: str) -> dict[str, list[tuple[str, str]]]:

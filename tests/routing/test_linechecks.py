@@ -29,14 +29,8 @@ from routing.schedule import parse_window
 from routing.store import IncidentStore
 from tests.conftest import FakeClock
 from tests.routing.configs import SMALL
-from tests.routing.test_calls import (  # noqa: F401 - fixtures
-    CountingLimiter,
-    calls,
-    dispatched,
-    limiter,
-    media,
-    revision,
-)
+from tests.routing.conftest import CountingLimiter
+from tests.routing.test_calls import dispatched
 
 R = CheckResult
 # the supervisors read SMS and Telegram too
@@ -75,7 +69,8 @@ def run_check(checks: LineChecks, line_id: str, result: CheckResult, cause: str 
     assert isinstance(checks.clock, FakeClock)
     checks.clock.advance(600)
     (requested,) = checks.request([line(checks, line_id)], actor="test")
-    assert requested.new and requested.check.state is CheckState.PENDING
+    assert requested.new
+    assert requested.check.state is CheckState.PENDING
     placed = checks.claim("test")
     assert [p.ref for p in placed] == [requested.check.ref]
     assert checks.finished(requested.check.ref, result, cause or result.label)
@@ -114,7 +109,8 @@ def test_a_check_confirmed_is_the_lines_last_result(checks: LineChecks) -> None:
     assert ref.startswith("vbchk-")
     # asked again while in flight: the same check
     (again,) = checks.request([line(checks, GUARDIA)], actor="cli:ana")
-    assert not again.new and again.check.ref == ref
+    assert not again.new
+    assert again.check.ref == ref
     (placed,) = checks.claim("serve-1")
     assert (placed.dial, placed.dtmf) == ("Local/014451111@epr-sim", None)
     assert checks.claim("serve-2") == []  # placed once
@@ -122,8 +118,10 @@ def test_a_check_confirmed_is_the_lines_last_result(checks: LineChecks) -> None:
     assert checks.finished(ref, R.CONFIRMED, "confirmó con la tecla 1")
     assert not checks.finished(ref, R.FAILED, "heard twice")  # idempotent: the first stands
     (status,) = checks.status([line(checks, GUARDIA)])
-    assert status.last is not None and status.last.result is R.CONFIRMED
-    assert status.last.actor == "cli:ana" and not status.last.scheduled
+    assert status.last is not None
+    assert status.last.result is R.CONFIRMED
+    assert status.last.actor == "cli:ana"
+    assert not status.last.scheduled
     assert (status.failures, status.failing) == (0, False)
 
 
@@ -171,9 +169,11 @@ def test_two_failures_in_a_row_raise_the_line_once(checks: LineChecks, db: Datab
     # a check that says nothing of the line (interrupted) leaves the streak as it is
     run_check(checks, GUARDIA, R.INTERRUPTED, "se cortó")
     (status,) = checks.status([line(checks, GUARDIA)])
-    assert status.failures == 3 and status.last is not None
+    assert status.failures == 3
+    assert status.last is not None
     assert status.last.result is R.INTERRUPTED
-    assert status.last_verdict is not None and status.last_verdict.result is R.FAILED
+    assert status.last_verdict is not None
+    assert status.last_verdict.result is R.FAILED
     # confirmed: the line works again; two new failures raise it again
     run_check(checks, GUARDIA, R.CONFIRMED)
     assert checks.failing() == {}
@@ -186,7 +186,8 @@ def test_answered_without_the_key_is_no_failure(checks: LineChecks, db: Database
     run_check(checks, GUARDIA, R.NO_ANSWER)
     run_check(checks, GUARDIA, R.ANSWERED)
     run_check(checks, GUARDIA, R.NO_ANSWER)
-    assert checks.failing() == {} and supervision(db) == []
+    assert checks.failing() == {}
+    assert supervision(db) == []
 
 
 def test_never_while_the_line_is_part_of_a_live_incident(
@@ -215,7 +216,8 @@ def test_a_line_an_incident_takes_is_not_called_or_is_hung_up(
     incident_id, _ = dispatched(calls, config, clock)
     assert checks.claim("s") == []  # the other one is not placed: skipped
     skipped = checks.get([placed.check.ref])[0]
-    assert skipped.result is R.SKIPPED and incident_id in (skipped.cause or "")
+    assert skipped.result is R.SKIPPED
+    assert incident_id in (skipped.cause or "")
     # the one on the phone is to be hung up, recorded interrupted (no verdict)
     assert checks.to_interrupt() == [
         (pending.check.ref, f"se cortó: la línea pasó al incidente en curso {incident_id}")
