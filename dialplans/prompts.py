@@ -49,6 +49,10 @@ PROMPTS: Final[Mapping[str, str]] = MappingProxyType(
         "ack-accepted": "Aceptado. Le comunicamos con el operador.",
         "ack-declined": "Rechazado. Llamaremos a otra unidad.",
         "ack-no-answer": "No se registró su respuesta.",
+        # the responder line check (vb-check)
+        "check-intro": "Prueba del CIC-SC: presione 1 para confirmar.",
+        "check-confirmed": "Línea confirmada. Gracias.",
+        "check-no-key": "No se recibió la confirmación. Hasta luego.",
         # the citizen IVR (vb-citizen); its two menus are said from dialplans.citizen
         "citizen-welcome": "Central de emergencias de",
         "citizen-welcome-centre": "Centro de coordinación de emergencias de Lima Metropolitana.",

@@ -38,6 +38,7 @@ from routing.districts import DISTRICTS
 
 ACK_TEMPLATE: Final = "vb-ack.conf.j2"
 ROOM_TEMPLATE: Final = "vb-room.conf.j2"
+CHECK_TEMPLATE: Final = "vb-check.conf.j2"
 CITIZEN_TEMPLATE: Final = "vb-citizen.conf.j2"
 MENU_TEMPLATE: Final = "vb-citizen-menu.conf.j2"
 CONFIG_FILE: Final = "extensions.conf"
@@ -48,6 +49,11 @@ six to nine digits (0.67 to 0.9 s each), the category (up to 2.6 s), the menu (7
 and Read()'s 50 ms between two files; at most 24.4 s."""
 CLOSING_SECONDS: Final = 10
 """About how long the closing prompt lasts, with margin."""
+CHECK_PLAYS: Final = 2
+"""How many times the line check's message plays in all when no key is pressed."""
+CHECK_MESSAGE_SECONDS: Final = 6
+"""About how long one play of the line check's message lasts: the pause (1 s), the
+prompt (4.4 s) and Read()'s 50 ms between the two, with margin."""
 MAX_DIGITS: Final = 9
 """The most digits the ack message speaks: the number of an incident id has six to nine
 (:mod:`routing.ids`), and the message's file list stays short whatever VB_DIGITS holds."""
@@ -104,6 +110,8 @@ class DialplanParams:
     """The prefix of incident ids, which are the room names."""
     ack_context: str = "vb-ack"
     room_context: str = "vb-room"
+    check_context: str = "vb-check"
+    """The responder line check: the message, a key, UserEvent LineCheck."""
     citizen_context: str = "vb-citizen"
     """The citizen IVR; its menus are ``<citizen_context>-menu`` and
     ``<citizen_context>-menu-<key>``."""
@@ -121,17 +129,39 @@ class DialplanParams:
 
     def __post_init__(self) -> None:
         template_values(self)  # raises InvalidParameter naming the first bad field
-        names = [self.ack_context, self.room_context, *menu_contexts(self.citizen_context)]
-        if len(set(names)) != len(names):
-            raise InvalidParameter("room_context", "must differ from ack_context")
-        needed = self.max_repeats * (MESSAGE_SECONDS + self.read_timeout) + CLOSING_SECONDS
+        self._check_distinct_contexts()
+        # the ack prompt and the line check share TIMEOUT(absolute): the longer one counts
+        needed, plays, seconds, message = max(
+            (plays * (seconds + self.read_timeout) + CLOSING_SECONDS, plays, seconds, message)
+            for plays, seconds, message in (
+                (self.max_repeats, MESSAGE_SECONDS, "message"),
+                (CHECK_PLAYS, CHECK_MESSAGE_SECONDS, "line check's message"),
+            )
+        )
         if self.absolute_timeout < needed:
             raise InvalidParameter(
                 "absolute_timeout",
-                f"must be at least {needed} s ({self.max_repeats} plays of the ~"
-                f"{MESSAGE_SECONDS} s message, each followed by the {self.read_timeout} s "
-                f"read, then the closing prompt) or it would cut the last answer off",
+                f"must be at least {needed} s ({plays} plays of the ~{seconds} s {message}, "
+                f"each followed by the {self.read_timeout} s read, then the closing prompt) "
+                f"or it would cut the last answer off",
             )
+
+    def _check_distinct_contexts(self) -> None:
+        """Every context name differs from the others (the citizen IVR's menus included);
+        else InvalidParameter naming the later field."""
+        owners: dict[str, str] = {}
+        fields = [
+            ("ack_context", [self.ack_context]),
+            ("room_context", [self.room_context]),
+            ("check_context", [self.check_context]),
+            ("citizen_context", menu_contexts(self.citizen_context)),
+        ]
+        for field, names in fields:
+            for name in names:
+                if name in owners:
+                    own = "" if name == names[0] else f"its menu {name} "
+                    raise InvalidParameter(field, f"{own}must differ from {owners[name]}")
+                owners[name] = field
 
 
 def template_values(params: DialplanParams) -> dict[str, object]:
@@ -154,6 +184,10 @@ def template_values(params: DialplanParams) -> dict[str, object]:
         "room_prefix": escape.room_prefix(params.room_prefix, name="room_prefix"),
         "ack_context": escape.identifier(params.ack_context, name="ack_context", kind="context"),
         "room_context": escape.identifier(params.room_context, name="room_context", kind="context"),
+        "check_context": escape.identifier(
+            params.check_context, name="check_context", kind="context"
+        ),
+        "check_plays": text(CHECK_PLAYS, name="check_plays", minimum=1, maximum=5),
         "prompts": prompts,
         # the dialplan appends the category code to it, after FILTER(a-z_)
         "category_prompt": escape.prompt_path(folder, CATEGORY_PREFIX, name="category prompts"),
@@ -292,6 +326,7 @@ def render_contexts(params: DialplanParams) -> dict[str, str]:
     contexts = {
         params.ack_context: render_template(ACK_TEMPLATE, values),
         params.room_context: render_template(ROOM_TEMPLATE, values),
+        params.check_context: render_template(CHECK_TEMPLATE, values),
         citizen: render_template(CITIZEN_TEMPLATE, values),
         menu: render_template(
             MENU_TEMPLATE,

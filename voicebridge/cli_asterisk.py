@@ -22,8 +22,8 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     )
     render = dialplan.add_parser(
         "render",
-        help="write the contexts vb-ack, vb-room and the citizen IVR vb-citizen (with the "
-        "routing file's citizens' numbers), in extensions.conf syntax",
+        help="write the contexts vb-ack, vb-room, the line check vb-check and the citizen IVR "
+        "vb-citizen (with the routing file's citizens' numbers), in extensions.conf syntax",
     )
     render.add_argument("--out", type=Path, help="the file to write (default: standard output)")
     render.add_argument(

@@ -36,6 +36,9 @@ def test_the_fixed_phrases() -> None:
     assert PROMPTS["ack-accepted"] == "Aceptado. Le comunicamos con el operador."
     assert PROMPTS["ack-declined"] == "Rechazado. Llamaremos a otra unidad."
     assert PROMPTS["ack-no-answer"] == "No se registró su respuesta."
+    assert PROMPTS["check-intro"] == "Prueba del CIC-SC: presione 1 para confirmar."
+    assert PROMPTS["check-confirmed"] == "Línea confirmada. Gracias."
+    assert PROMPTS["check-no-key"] == "No se recibió la confirmación. Hasta luego."
     with pytest.raises(TypeError):
         PROMPTS["x"] = "y"  # type: ignore[index]
 

@@ -1,4 +1,5 @@
-"""Rendering the contexts: golden files, the ack contract, strictness of the templates."""
+"""Rendering the contexts: golden files, the ack and line check contracts, strictness of
+the templates."""
 
 import dataclasses
 import re
@@ -19,6 +20,8 @@ from dialplans.prompts import (
 )
 from dialplans.render import (
     ACK_TEMPLATE,
+    CHECK_PLAYS,
+    CHECK_TEMPLATE,
     MAX_DIGITS,
     ROOM_TEMPLATE,
     CitizenLine,
@@ -34,6 +37,9 @@ from routing.ids import format_incident_id, is_incident_id
 from tests.dialplans.goldens import assert_golden
 
 ACK_EVENT = "UserEvent(ResponderAck,Digit: ${VB_KEY},ReadStatus: ${READSTATUS},Room: ${VB_ROOM})"
+CHECK_EVENT = "UserEvent(LineCheck,Digit: ${VB_KEY},ReadStatus: ${READSTATUS})"
+CHECK_HANGUP = "UserEvent(LineCheck,Digit: ,ReadStatus: HANGUP)"
+CHECK_READ = "Read(VB_KEY,silence/1&vb/check-intro,1,,1,10)"
 GOLDEN_VERSION = "0.0.0-golden"
 
 LINE = re.compile(
@@ -70,6 +76,7 @@ def test_the_default_contexts_match_the_golden_files(contexts: dict[str, str]) -
     assert list(contexts) == [
         "vb-ack",
         "vb-room",
+        "vb-check",
         "vb-citizen",
         "vb-citizen-menu",
         "vb-citizen-menu-6",
@@ -232,12 +239,96 @@ def test_a_leg_that_hangs_up_before_its_answer_is_reported(contexts: dict[str, s
     assert " same => n,UserEvent(ResponderAck,Digit: ,ReadStatus: HANGUP,Room: ${VB_ROOM})\n" in ack
 
 
+def test_the_check_context_flow(contexts: dict[str, str]) -> None:
+    """vb-check: the language, the prompt phase's timeout, VB_DTMF FILTERed before
+    Answer() and sent after it, then the message: one Read() of the pause and the prompt,
+    a second play only when the first timed out (a key, even a wrong one, answers), the
+    report, and a closing prompt before the hang-up."""
+    check = contexts["vb-check"]
+    assert check.index("[vb-check]\nexten => s,1,NoOp(responder line check)\n") > 0
+    lines = check.splitlines()
+    start = lines.index("exten => s,1,NoOp(responder line check)")
+    assert lines[start + 1 :] == [
+        " same => n,Set(CHANNEL(language)=es)",
+        " same => n,Set(TIMEOUT(absolute)=180)",
+        " same => n,Set(VB_DTMF=${FILTER(0-9*#w,${VB_DTMF})})",
+        " same => n,Set(VB_CHECK_STATE=prompting)",
+        " same => n,Answer()",
+        ' same => n,GotoIf($["${VB_DTMF}" = ""]?prompt)',
+        " same => n,SendDTMF(${VB_DTMF})",
+        " same => n(prompt),Set(VB_PLAYS=0)",
+        " same => n(message),Set(VB_PLAYS=$[${VB_PLAYS} + 1])",
+        f" same => n,{CHECK_READ}",
+        ' same => n,GotoIf($["${READSTATUS}" = "TIMEOUT" & ${VB_PLAYS} < 2]?message)',
+        f" same => n,{CHECK_EVENT}",
+        " same => n,Set(VB_CHECK_STATE=done)",
+        ' same => n,GotoIf($["${VB_KEY}" = "1"]?confirmed)',
+        " same => n,Playback(vb/check-no-key)",
+        " same => n,Hangup()",
+        " same => n(confirmed),Playback(vb/check-confirmed)",
+        " same => n,Hangup()",
+        'exten => h,1,GotoIf($["${VB_CHECK_STATE}" != "prompting"]?ended)',
+        f" same => n,{CHECK_HANGUP}",
+        " same => n(ended),NoOp(responder line check ended)",
+    ]
+    assert CHECK_PLAYS == 2
+
+
+def test_the_check_context_reports_once_with_the_exact_user_event(
+    contexts: dict[str, str],
+) -> None:
+    """One LineCheck after the last Read (headers Digit and ReadStatus only), or h's
+    HANGUP while the state is still ``prompting``: it turns ``done`` right after the
+    report, so a hang-up during the closing prompt reports nothing more."""
+    check = contexts["vb-check"]
+    assert check.count("UserEvent(") == 2
+    assert check.count(f" same => n,{CHECK_EVENT}\n same => n,Set(VB_CHECK_STATE=done)\n") == 1
+    assert check.count(f" same => n,{CHECK_HANGUP}\n") == 1
+    assert check.count("Set(VB_CHECK_STATE=prompting)") == 1
+    assert check.index("Set(VB_CHECK_STATE=prompting)") < check.index("Answer()")
+    assert "SayDigits(" not in check
+    assert "Background(" not in check
+    assert "ConfBridge(" not in check
+    reads = [line for line in check.splitlines() if "Read(" in line and line[0] != ";"]
+    assert reads == [f" same => n,{CHECK_READ}"]
+    assert check.count("Playback(") == 2
+
+
+def test_the_check_context_is_refused_like_the_others() -> None:
+    values = template_values(DialplanParams())
+    del values["check_plays"]
+    with pytest.raises(TemplateProblem, match=r"^template vb-check.conf.j2: undefined variable"):
+        render_template(CHECK_TEMPLATE, values)
+    values = template_values(DialplanParams())
+    prompts = values["prompts"]
+    assert isinstance(prompts, dict)
+    values["prompts"] = {k: v for k, v in prompts.items() if k != "check-intro"}
+    with pytest.raises(TemplateProblem, match=r"undefined variable: .*'check-intro'"):
+        render_template(CHECK_TEMPLATE, values)
+    values = template_values(DialplanParams())
+    values["check_context"] = "vb-check"  # not passed through the escaper
+    with pytest.raises(TemplateProblem, match=r"did not pass dialplans.escape"):
+        render_template(CHECK_TEMPLATE, values)
+
+
+def test_the_line_check_needs_its_two_plays_within_the_timeout() -> None:
+    """With one play of the ack message, the line check's two plays may be the longer."""
+    DialplanParams(max_repeats=1, read_timeout=30, absolute_timeout=82)
+    with pytest.raises(InvalidParameter) as caught:
+        DialplanParams(max_repeats=1, read_timeout=30, absolute_timeout=81)
+    assert caught.value.parameter == "absolute_timeout"
+    assert caught.value.message.startswith(
+        "must be at least 82 s (2 plays of the ~6 s line check's message, each followed by "
+        "the 30 s read"
+    )
+
+
 SANITISER = re.compile(
     r" same => n,Set\((?P<target>VB_[A-Z_]+)="
     r"\$\{(?P<function>FILTER\([^,]+,|LEN\()\$\{(?P<source>[A-Z_]+)\}\)\}\)"
 )
 CHANNEL_INPUT = re.compile(
-    r"\$\{(VB_ROOM|VB_INCIDENT|VB_DIGITS|VB_CATEGORY|VB_BRIDGE|VB_CODE|VB_OK|EXTEN)[}:]"
+    r"\$\{(VB_ROOM|VB_INCIDENT|VB_DIGITS|VB_CATEGORY|VB_DTMF|VB_BRIDGE|VB_CODE|VB_OK|EXTEN)[}:]"
 )
 """A read of channel input: ``${NAME}`` or a substring of it, ``${NAME:offset:length}``."""
 
@@ -275,12 +366,13 @@ def test_channel_input_is_filtered_before_use(contexts: dict[str, str]) -> None:
         " same => n,Set(VB_MESSAGE=${VB_MESSAGE}&digits/${VB_DIGITS:${VB_POS}:1})",
         " same => n,Set(VB_MESSAGE=${VB_DIGITS:0:9})",
         ' same => n,GotoIf($["${VB_CATEGORY}" = "robo"]?robo)',
+        " same => n,SendDTMF(${VB_DTMF})",
     ],
 )
 def test_a_raw_read_of_channel_input_is_found(line: str) -> None:
     filters = "".join(
         f" same => n,Set({name}=${{FILTER(0-9a-z,${{{name}}})}})\n"
-        for name in ("VB_DIGITS", "VB_CATEGORY")
+        for name in ("VB_DIGITS", "VB_CATEGORY", "VB_DTMF")
     )
     body = f"[c]\nexten => s,1,NoOp(x)\n{line}\n{filters}"
     assert _raw_reads(body) == [line]
@@ -370,11 +462,13 @@ def test_custom_params_reach_the_lines() -> None:
         room_prefix="CAL",
         ack_context="cic-ack",
         room_context="cic-room",
+        check_context="cic-check",
     )
     contexts = render_contexts(params)
     assert list(contexts) == [
         "cic-ack",
         "cic-room",
+        "cic-check",
         "vb-citizen",
         "vb-citizen-menu",
         "vb-citizen-menu-6",
@@ -390,6 +484,13 @@ def test_custom_params_reach_the_lines() -> None:
     assert "CHANNEL(language)=es_PE)" in ack
     assert "max_members)=12)" in ack
     assert '"^CAL-[0-9]{4}-[0-9]{6,9}$"' in contexts["cic-room"]
+    check = contexts["cic-check"]
+    assert "[cic-check]" in check
+    assert " same => n,Read(VB_KEY,silence/1&cic/check-intro,1,,1,5)\n" in check
+    assert "Playback(cic/check-confirmed)" in check
+    assert "TIMEOUT(absolute)=90)" in check
+    assert "CHANNEL(language)=es_PE)" in check
+    assert "${VB_PLAYS} < 2]" in check  # the line check plays twice, whatever max_repeats
 
 
 @pytest.mark.parametrize(
@@ -409,6 +510,12 @@ def test_custom_params_reach_the_lines() -> None:
         ("ack_context", "vb-ack]\n[evil", "contains a line break"),
         ("ack_context", "vb;ack", "contains ';'"),
         ("room_context", "vb-ack", "must differ from ack_context"),
+        ("check_context", "vb-ack", "must differ from ack_context"),
+        ("check_context", "vb-room", "must differ from room_context"),
+        ("citizen_context", "vb-check", "must differ from check_context"),
+        ("check_context", "vb-check]\n[evil", "contains a line break"),
+        ("check_context", "vb-check,s", "contains ','"),
+        ("check_context", "", "must not be empty"),
         ("room_context", "${EXTEN}", "contains '${'"),
         ("read_timeout", "10", "must be an integer"),
     ],
@@ -418,6 +525,13 @@ def test_bad_params_are_refused_naming_the_field(field: str, value: object, mess
         DialplanParams(**{field: value})  # type: ignore[arg-type]
     assert caught.value.parameter == field
     assert message in caught.value.message
+
+
+def test_a_menu_of_the_citizen_ivr_is_a_context_name_too() -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        DialplanParams(check_context="vb-citizen-menu-6")
+    assert caught.value.parameter == "citizen_context"
+    assert caught.value.message == "its menu vb-citizen-menu-6 must differ from check_context"
 
 
 def test_params_are_frozen_and_keyword_only() -> None:
@@ -468,6 +582,7 @@ def test_the_file_header_names_voicebridge_and_its_version() -> None:
     )
     assert "[vb-ack]" in text
     assert "[vb-room]" in text
+    assert "[vb-check]" in text
     assert not re.search(r"(^|[\s(=,])/", text), "an absolute path"
 
 

@@ -441,7 +441,9 @@ def test_out_never_creates_a_directory_unless_told(tmp_path: Path) -> None:
     assert not (tmp_path / "nonexistent").exists()
     done = cli("dialplan", "render", "--out", str(out), "--parents", env={})
     assert done.returncode == 0, done.stderr
-    assert "[vb-ack]" in out.read_text(encoding="utf-8")
+    rendered = out.read_text(encoding="utf-8")
+    assert "[vb-ack]" in rendered
+    assert "[vb-check]" in rendered
     # the README's own: the file in an existing folder
     shown = tmp_path / "extensions-voicebridge.conf"
     assert cli("dialplan", "render", "--out", str(shown), env={}).returncode == 0

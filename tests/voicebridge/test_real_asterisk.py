@@ -10,8 +10,9 @@ is left, restarts Asterisk and hears the test lines' UserEvents with its own ses
 ``read = user`` for that, see :data:`CLASSES`), else on the same account; voicebridge's
 bridge needs only the classes the README lists (run with an account that has just those,
 they suffice). An action Asterisk refuses with ``Permission denied`` fails the test
-naming the class the suite's account lacks. Each test pushes ``vb-ack``, ``vb-room``
-and the simulation contexts with UpdateConfig; ``vb-sim`` sends each dialled number to
+naming the class the suite's account lacks. Each test pushes voicebridge's contexts
+(``vb-ack``, ``vb-room``, the line check ``vb-check``, the citizen IVR) and the
+simulation contexts with UpdateConfig; ``vb-sim`` sends each dialled number to
 the simulation context named by the AstDB key ``vbsim/<number>`` (``epr-ack-sim`` when
 there is none).
 
@@ -50,6 +51,7 @@ from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.protocol import LinkLost, from_panoramisk
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
+from voicebridge.ami.sim import FakeAsterisk
 from voicebridge.ami.sim.far import citizen_call
 from voicebridge.blocking import Blocking
 from voicebridge.ivr import CitizenCalls
@@ -176,6 +178,19 @@ def runtime(
     rt.close()
 
 
+def pushed_contexts() -> dict[str, str]:
+    """What :meth:`Asterisk.push_dialplan` installs: every context voicebridge renders
+    (with Lima's citizens' numbers) and the simulation's."""
+    lines = parse_config(LIMA.read_text(encoding="utf-8"), str(LIMA)).citizen_lines()
+    return {
+        **render_contexts(DialplanParams(citizen_lines=CitizenLine.from_routing(lines))),
+        CALLER: CALLER_CONTEXT,
+        SIM: SIM_CONTEXT,
+        MENU: MENU_CONTEXT,
+        LATE: LATE_CONTEXT,
+    }
+
+
 class Asterisk:
     """A second, administrative AMI session: the dialplan, AstDB, inspection."""
 
@@ -237,15 +252,7 @@ class Asterisk:
                 await asyncio.sleep(0.1)
 
     async def push_dialplan(self) -> None:
-        lines = parse_config(LIMA.read_text(encoding="utf-8"), str(LIMA)).citizen_lines()
-        contexts = {
-            **render_contexts(DialplanParams(citizen_lines=CitizenLine.from_routing(lines))),
-            CALLER: CALLER_CONTEXT,
-            SIM: SIM_CONTEXT,
-            MENU: MENU_CONTEXT,
-            LATE: LATE_CONTEXT,
-        }
-        for action in to_update_config(contexts):
+        for action in to_update_config(pushed_contexts()):
             await self.send("UpdateConfig", action)
 
     async def line(self, number: str, context: str) -> None:
@@ -704,6 +711,28 @@ async def logged_in(errors: dict[str, str] | None = None) -> AsyncIterator[Aster
     finally:
         await session.stop()
         await peer.stop()
+
+
+async def test_the_push_installs_the_line_check_with_the_other_contexts() -> None:
+    """Without a real Asterisk: what the suite pushes, sent to the fake one, is live
+    after the last action's reload, ``vb-check`` (its ``s`` and ``h``) included."""
+    fake = FakeAsterisk()
+    await fake.start()
+    session = AmiSession(
+        AmiTarget.parse(f"ami://voicebridge:voicebridge@127.0.0.1:{fake.port}"), timing=TIMING
+    )
+    session.start()
+    try:
+        await asyncio.wait_for(session.connected.wait(), 5)
+        await Asterisk(session).push_dialplan()
+        live = fake.pbx.dialplan
+    finally:
+        await session.stop()
+        await fake.stop()
+    assert set(pushed_contexts()) <= set(live)  # beside the lab's own contexts
+    assert {"vb-ack", "vb-room", "vb-check", "vb-citizen", SIM} <= set(live)
+    assert not [name for name in live if name.endswith("-staging")]
+    assert [e.name for e in live["vb-check"]] == ["h", "s"]
 
 
 @pytest.mark.parametrize(

@@ -226,11 +226,13 @@ def parse_extensions(text: str) -> ConfigFile:
 
 @lru_cache(maxsize=8)
 def _voicebridge_contexts(lines: tuple[CitizenLine, ...]) -> tuple[str, str, str, str, str]:
+    """The ack and room contexts (name, text), then the rest under their own names: the
+    line check and the citizen IVR."""
     params = DialplanParams(citizen_lines=lines)
     texts = render_contexts(params)
     ack, room = params.ack_context, params.room_context
-    citizen = "".join(texts[name] for name in menu_contexts(params.citizen_context))
-    return ack, texts[ack], room, texts[room], citizen
+    rest = [params.check_context, *menu_contexts(params.citizen_context)]
+    return ack, texts[ack], room, texts[room], "".join(texts[name] for name in rest)
 
 
 def builtin_contexts(
@@ -239,15 +241,16 @@ def builtin_contexts(
     citizen_lines: tuple[CitizenLine, ...] = (),
 ) -> Dialplan:
     """voicebridge's contexts as ``dialplans/templates`` render them today (default
-    parameters), under each of the given names, and the citizen IVR (``vb-citizen``
-    and its menus, with ``citizen_lines``): what the fake runs for a context its loaded
-    dialplan lacks, so a test need not push them first (a real Asterisk would answer
-    ``Extension does not exist.``)."""
-    ack, ack_text, room, room_text, citizen = _voicebridge_contexts(citizen_lines)
+    parameters): the ack and room contexts under each of the given names, the line check
+    (``vb-check``) and the citizen IVR (``vb-citizen`` and its menus, with
+    ``citizen_lines``): what the fake runs for a context its loaded dialplan lacks, so a
+    test need not push them first (a real Asterisk would answer ``Extension does not
+    exist.``)."""
+    ack, ack_text, room, room_text, rest = _voicebridge_contexts(citizen_lines)
     text = "".join(
         [ack_text.replace(f"[{ack}]", f"[{name}]", 1) for name in ack_names]
         + [room_text.replace(f"[{room}]", f"[{name}]", 1) for name in room_names]
-        + [citizen]
+        + [rest]
     )
     return build_dialplan(parse_extensions(text))
 

@@ -90,8 +90,8 @@ class Pbx:
             [c for c in dict.fromkeys(room_contexts) if c not in own],
             citizen_lines,
         )
-        """voicebridge's ack and room contexts and its citizen IVR, run when the loaded
-        dialplan lacks them."""
+        """voicebridge's ack and room contexts, its line check and its citizen IVR, run
+        when the loaded dialplan lacks them."""
         self.channels: dict[str, SimChannel] = {}
         self.confs: dict[str, Conference] = {}
         self.calls: set[Call] = set()

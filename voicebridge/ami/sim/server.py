@@ -29,8 +29,9 @@ class FakeAsterisk:
     (UpdateConfig with ``Reload``), the pushed ones run. The lab's own contexts
     (``ack-prompt``, ``conf``) are in its extensions.conf.
 
-    The citizen IVR (``vb-citizen`` and its menus) runs from the same built-in copy,
-    rendered with ``citizen_lines`` (the routing file's citizens' numbers).
+    The responder line check (``vb-check``) runs from the same built-in copy, and so
+    does the citizen IVR (``vb-citizen`` and its menus), rendered with ``citizen_lines``
+    (the routing file's citizens' numbers).
 
     ``read_timeout``: every Read()'s timeout, in seconds (None: the dialplan's own).
     ``sounds``: sound file -> seconds it plays; any other file plays ``prompt_seconds``
