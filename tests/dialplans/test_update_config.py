@@ -109,7 +109,7 @@ def test_the_last_action_swaps_every_context_in(contexts: dict[str, str]) -> Non
     assert swap == expected
 
 
-def test_the_ack_event_line_is_sent_verbatim(contexts: dict[str, str]) -> None:
+def test_the_event_lines_are_sent_verbatim(contexts: dict[str, str]) -> None:
     values = [
         value
         for action in to_update_config(contexts)
@@ -120,6 +120,8 @@ def test_the_ack_event_line_is_sent_verbatim(contexts: dict[str, str]) -> None:
         ">n,UserEvent(ResponderAck,Digit: ${VB_KEY},ReadStatus: ${READSTATUS},Room: ${VB_ROOM})"
         in values
     )
+    assert ">n,UserEvent(LineCheck,Digit: ${VB_KEY},ReadStatus: ${READSTATUS})" in values
+    assert ">n,UserEvent(LineCheck,Digit: ,ReadStatus: HANGUP)" in values
 
 
 def test_no_header_carries_a_line_break(contexts: dict[str, str]) -> None:
