@@ -9,7 +9,7 @@ escalation still pending may call it), nor past the line's rate limits (a check 
 call the line takes, and counts as one), nor outside the line's hours. A check placed
 when its line then becomes part of an incident is hung up at once (interrupted).
 
-The voice adapter claims the checks to place and reports what Asterisk said, through
+The voice adapter claims the checks to place and reports what its PBX said, through
 :class:`LineCheckPort`, in the domain's words; every report is idempotent (each
 ``serve`` replica hears every event). A line whose last two verdicts are failures (busy,
 no answer, failed) is raised to the supervisors once (a message to each of the centre's
@@ -47,7 +47,7 @@ RATE_KEY = "line-checks"  # the rate of scheduled checks, counted under this des
 
 class CheckState(StrEnum):
     PENDING = "pending"  # to be placed by the voice adapter
-    PLACING = "placing"  # Originate sent, ringing
+    PLACING = "placing"  # the call placed, ringing
     ANSWERED = "answered"  # the line answered: the message is playing
     DONE = "done"  # it has its result
 
@@ -61,7 +61,7 @@ class CheckResult(StrEnum):
     BUSY = "busy"
     NO_ANSWER = "no_answer"
     FAILED = "failed"  # with its cause (congestion, a number that does not exist...)
-    INTERRUPTED = "interrupted"  # cut for an incident, or lost with Asterisk: no verdict
+    INTERRUPTED = "interrupted"  # cut for an incident, or lost by the PBX: no verdict
     SKIPPED = "skipped"  # not called (in an incident, its rate limits, out of hours)
 
     @property
@@ -220,7 +220,8 @@ class LineCheckPort(Protocol):
 
 
 def new_check_ref() -> str:
-    """A check's channel Uniqueid (``vbchk-`` and 20 hex: not a contact's ``vb-``)."""
+    """A check's ref, which names its call (``vbchk-`` and 20 hex: not a contact's
+    ``vb-``)."""
     return f"vbchk-{secrets.token_hex(10)}"
 
 
@@ -397,7 +398,7 @@ class LineChecks:
         return out
 
     def unclaim(self, ref: str) -> None:
-        """A check its adapter could not send (Asterisk going away): pending again."""
+        """A check its adapter could not send (the PBX going away): pending again."""
         c = t.line_checks.c
         with self.db.write() as conn:
             conn.execute(
@@ -446,9 +447,9 @@ class LineChecks:
             return True
 
     def hung_up(self, ref: str, outcome: AttemptOutcome | None, cause: str) -> bool:
-        """The check's channel ended: after its answer without a key, "answered"; before
-        it, what its Hangup's cause says (``outcome``), or nothing when the cause says
-        nothing (the Originate's report tells). Whether it ended the check."""
+        """The check's call ended: after its answer without a key, "answered"; before
+        it, what the cause of its end says (``outcome``), or nothing when the cause says
+        nothing (the report of the call's placing tells). Whether it ended the check."""
         with self.db.read() as conn:
             row = self._row(conn, ref)
         if row is None or row.state == CheckState.DONE.value:
@@ -460,15 +461,15 @@ class LineChecks:
         return self.finished(ref, result_of(outcome), cause)
 
     def in_flight(self, before: datetime) -> list[str]:
-        """The refs of checks placed or answered before ``before`` and not ended (for
-        the adapter's reconciliation with what Asterisk has)."""
+        """The refs of checks placed or answered by ``before`` and not ended (for
+        the adapter's reconciliation with what its PBX has)."""
         c = t.line_checks.c
         with self.db.read() as conn:
             return list(
                 conn.execute(
                     select(c.ref).where(
                         c.state.in_((CheckState.PLACING.value, CheckState.ANSWERED.value)),
-                        c.updated_at < before,
+                        c.updated_at <= before,
                     )
                 ).scalars()
             )

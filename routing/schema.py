@@ -361,7 +361,7 @@ line_checks = Table(
     "line_checks",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("ref", String(40), nullable=False, unique=True),  # its channel's Uniqueid
+    Column("ref", String(40), nullable=False, unique=True),  # names its call
     Column("line", String(64), nullable=False),  # the directory's target id
     Column("agency", String(64), nullable=False),
     Column("label", Text, nullable=False),

@@ -229,6 +229,8 @@ def make_settings(database_url: str, redis_url: str, **overrides: str) -> Settin
         "VOICEBRIDGE_REDIS_URL": redis_url,
         "VOICEBRIDGE_HTTP_PORT": "0",
         "VOICEBRIDGE_AUTO_MIGRATE": "false",
+        # no scheduled line checks calling lines behind a test's back (their tests set it)
+        "VOICEBRIDGE_LINE_CHECK_WINDOW": "off",
         **{f"VOICEBRIDGE_{k.upper()}": v for k, v in overrides.items()},
     }
     return load_settings(env)

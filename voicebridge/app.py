@@ -15,9 +15,10 @@ from prometheus_client import Counter, Histogram
 from voicebridge import webhooks
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.citizens import CallTaker
+from voicebridge.ami.linechecks import LineChecker
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.api import calls as calls_api
-from voicebridge.api import health, incidents, openapi, photos
+from voicebridge.api import health, incidents, lines, openapi, photos
 from voicebridge.api import routing as routing_api
 from voicebridge.api.auth import auth_middleware
 from voicebridge.api.errors import (
@@ -31,7 +32,7 @@ from voicebridge.blocking import Blocking
 from voicebridge.citizens.channels import channels_ctx as _channels_ctx
 from voicebridge.intake import IntakeWriter
 from voicebridge.ivr import CitizenCalls
-from voicebridge.jobs import overdue_sweep_task, sweep_period
+from voicebridge.jobs import LINE_CHECK_PERIOD, line_check_task, overdue_sweep_task, sweep_period
 from voicebridge.metrics import Metrics
 from voicebridge.queueing import TaskRelay
 from voicebridge.runtime import Runtime, build_runtime
@@ -41,6 +42,7 @@ from voicebridge.web import (
     BRIDGE,
     CALL_TAKER,
     INTAKE,
+    LINE_CHECKER,
     METRICS,
     REVOCATION_WATCH,
     RUNTIME,
@@ -79,6 +81,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(photos.routes)
     app.add_routes(routing_api.routes)
     app.add_routes(calls_api.routes)
+    app.add_routes(lines.routes)
     app.add_routes(openapi.routes)
     app.add_routes(webhooks.routes)
     return app
@@ -144,7 +147,7 @@ async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
     relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
     last_sweep = last_promote = last_resume = time.monotonic()
     last_check = 0.0
-    last_period = 0
+    last_period = last_checks = 0
     deadline = runtime.settings.dispatch_deadline
     failing = False
     while True:
@@ -158,6 +161,9 @@ async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
                 sweep = overdue_sweep_task(runtime.clock.now(), deadline)
                 await blocking(runtime.tasks.add, [sweep])
                 last_period = period
+            if (turn := int(time.time()) // LINE_CHECK_PERIOD) != last_checks:
+                await blocking(runtime.tasks.add, [line_check_task(runtime.clock.now())])
+                last_checks = turn
             if time.monotonic() - last_check >= CHECK_SECONDS:
                 last_check = time.monotonic()
                 await blocking(relay.check)
@@ -215,15 +221,26 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[BRIDGE] = bridge
     app[CALL_TAKER] = CallTaker(session, CitizenCalls(runtime), app[BLOCKING])
+    app[LINE_CHECKER] = checker = LineChecker(
+        session,
+        runtime.linechecks,
+        app[BLOCKING],
+        runtime.wakeup,
+        runtime.clock,
+        owner=bridge.owner,
+        paused=bridge.going_away,
+    )
     follower = loop.create_task(
         runtime.wakeup.follow(runtime.settings.redis_url), name="voicebridge-wakeup"
     )
     session.start()
     bridge.start()
+    checker.start()
     yield
     follower.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await follower
+    await checker.stop()
     await bridge.stop()
     await session.stop()
 

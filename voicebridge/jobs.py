@@ -12,14 +12,19 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from routing.events import DispatchOverdue, event
+from routing.linechecks import Schedule
 from routing.models import Task
+from routing.ratelimits import parse_limit
+from routing.schedule import parse_window
 from voicebridge.queueing import periodic_job_id
 from voicebridge.runtime import Runtime
+from voicebridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
 WORKER = "system:worker"
 OVERDUE_KEY = "dispatch_overdue"
+LINE_CHECK_PERIOD = 60  # seconds between two turns of the scheduled line checks
 SWEEP_BATCH = 500
 
 _runtime: ContextVar[Runtime] = ContextVar("voicebridge_runtime")
@@ -98,3 +103,34 @@ def sweep_overdue(deadline_seconds: int) -> str:
                 extra={"incident": incident_id},
             )
     return f"{recorded} incident(s) recorded as overdue"
+
+
+def line_check_schedule(settings: Settings) -> Schedule | None:
+    """The schedule of the line checks the settings set; None when it is off."""
+    if settings.line_check_window == "off":
+        return None
+    return Schedule(
+        windows=tuple(parse_window(w) for w in settings.line_check_window.split(";")),
+        rate=parse_limit(settings.line_check_rate),
+        every=timedelta(days=settings.line_check_days),
+    )
+
+
+def line_check_task(now: datetime) -> Task:
+    """The turn of the scheduled line checks of the current period (one task however
+    many replicas ask for it)."""
+    period = int(now.timestamp()) // LINE_CHECK_PERIOD
+    return Task(key=periodic_job_id("check_lines", period), name="check_lines", args={})
+
+
+def check_lines() -> str:
+    """One turn of the scheduled line checks: the lines due get a check (the voice
+    adapter places it), and checks left in flight by a dead adapter end interrupted."""
+    rt = current_runtime()
+    stuck = rt.linechecks.stuck()
+    schedule = line_check_schedule(rt.settings)
+    due = rt.linechecks.schedule(schedule) if schedule is not None else []
+    if due:
+        rt.wakeup.notify()
+        log.info("line checks: %d scheduled (%s)", len(due), ", ".join(c.line for c in due))
+    return f"{len(due)} line check(s) scheduled, {len(stuck)} stuck one(s) ended"

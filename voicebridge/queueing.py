@@ -89,6 +89,10 @@ JOBS: Mapping[str, JobSpec] = {
     "sweep_overdue": JobSpec(
         func="voicebridge.jobs.sweep_overdue", queue=QUEUE_DEFAULT, timeout=120, retry=()
     ),
+    # the scheduled checks of the responder lines due in one period (lost: the next one)
+    "check_lines": JobSpec(
+        func="voicebridge.jobs.check_lines", queue=QUEUE_DEFAULT, timeout=120, retry=()
+    ),
 }
 
 RESULT_TTL = 3600  # a finished job stays visible for an hour (and blocks a duplicate)

@@ -62,6 +62,9 @@ class Settings:
     join_window: int
     photo_max_bytes: int
     ivr_bridge: frozenset[str]
+    line_check_window: str
+    line_check_rate: str
+    line_check_days: int
 
     @property
     def twilio_tokens(self) -> tuple[str, ...]:
@@ -145,6 +148,30 @@ def _categories(value: str) -> frozenset[str]:
     if unknown or not codes:
         raise Invalid("category codes separated by commas (e.g. incendio,fuga_gas), or none")
     return frozenset(codes)
+
+
+def _windows(value: str) -> str:
+    from routing.schedule import parse_window
+
+    if value.strip().lower() in ("off", "none"):
+        return "off"
+    try:
+        for part in value.split(";"):
+            parse_window(part)
+    except ValueError as exc:
+        expected = "windows separated by ';' (e.g. lun-vie 10:00-12:00), or off"
+        raise Invalid(f"{expected}: {exc}") from None
+    return value
+
+
+def _limit(value: str) -> str:
+    from routing.ratelimits import parse_limit
+
+    try:
+        parse_limit(value)
+    except ValueError:
+        raise Invalid("a count per period, e.g. 30/1h or 5/15m") from None
+    return value
 
 
 def _redis_url(value: str) -> str:
@@ -432,6 +459,27 @@ SPECS: tuple[Spec, ...] = (
         help="The categories whose phone IVR caller stays on the line and is moved into "
         "the incident's conference, where the district operator is called at once "
         "(comma-separated category codes; `none`: no one). The others hear a goodbye.",
+    ),
+    Spec(
+        name="line_check_window",
+        default="lun-vie 10:00-12:00",
+        parse=_windows,
+        help="When the scheduled checks of the responder lines call them (Lima time; "
+        "several windows separated by `;`; `off`: never). Each line of the directory "
+        "gets a short Spanish test call and must press 1.",
+    ),
+    Spec(
+        name="line_check_rate",
+        default="30/1h",
+        parse=_limit,
+        help="At most this many scheduled line checks across the centre per period "
+        "(each line's own rate limits count the checks too).",
+    ),
+    Spec(
+        name="line_check_days",
+        default="7",
+        parse=_int_between(1, 90, "days"),
+        help="A scheduled check calls each line once every this many days.",
     ),
     Spec(
         name="photo_max_bytes",

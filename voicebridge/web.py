@@ -4,6 +4,7 @@ from aiohttp import web
 
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.citizens import CallTaker
+from voicebridge.ami.linechecks import LineChecker
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.citizens.intake import ChannelIntake
@@ -19,3 +20,4 @@ REVOCATION_WATCH = web.AppKey("revocation_watch", RevocationWatch)
 CHANNELS = web.AppKey("channels", ChannelIntake)  # the citizens' channels' intake
 BRIDGE = web.AppKey("bridge", Bridge)  # absent without VOICEBRIDGE_AMI_URL
 CALL_TAKER = web.AppKey("call_taker", CallTaker)  # the citizen IVR's calls; the same
+LINE_CHECKER = web.AppKey("line_checker", LineChecker)  # the line checks' calls; the same

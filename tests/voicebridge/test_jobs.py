@@ -1,5 +1,6 @@
 """Tasks, the relay and the RQ jobs, against a real Redis."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +12,8 @@ from rq.serializers import JSONSerializer
 
 from routing.ledger import escalation_task
 from routing.models import NewIncident, NewReport, Source, Status, Task
-from tests.conftest import FakeClock
-from voicebridge.jobs import overdue_sweep_task, sweep_period
+from tests.conftest import FakeClock, make_settings
+from voicebridge.jobs import line_check_task, overdue_sweep_task, sweep_period
 from voicebridge.queueing import QUEUE_DEFAULT, TaskRelay, job_id, periodic_job_id, queue
 from voicebridge.runtime import Runtime
 from voicebridge.worker import make_worker
@@ -199,3 +200,29 @@ def test_an_unknown_job_name_fails_its_task(runtime: Runtime, redis: Redis) -> N
     runtime.tasks.add([Task(key="x-1", name="no_such_job", args={})])
     assert TaskRelay(runtime.tasks, runtime.redis, runtime.clock).flush() == 0
     assert runtime.tasks.counts().failed == 1
+
+
+def test_the_scheduled_line_checks_run_in_their_window_at_their_rate(
+    runtime: Runtime, redis: Redis, clock: FakeClock
+) -> None:
+    """A turn of the schedule is one task a minute (however many replicas ask); in the
+    window it asks for the checks due, at most the rate's; off, none."""
+    assert runtime.tasks.add([line_check_task(clock.now())] * 3) == 1
+    run_jobs(runtime)
+    assert runtime.linechecks.status(runtime.linechecks.lines())[0].last is None  # off
+    on = make_settings(
+        runtime.settings.database_url,
+        runtime.settings.redis_url,
+        line_check_window="lun-vie 10:00-12:00",  # the clock: Wednesday 10:00 in Lima
+        line_check_rate="3/1h",
+    )
+    scheduled = replace(runtime, settings=on)
+    clock.advance(60)
+    task = line_check_task(clock.now())
+    assert scheduled.tasks.add([task]) == 1
+    run_jobs(scheduled)
+    job = Job.fetch(task.key, connection=redis, serializer=JSONSerializer)
+    assert job.return_value() == "3 line check(s) scheduled, 0 stuck one(s) ended"
+    checks = runtime.linechecks
+    pending = [c for line in checks.lines() for c in checks.history(line.id)]
+    assert [(c.scheduled, c.state.value) for c in pending] == [(True, "pending")] * 3

@@ -34,6 +34,7 @@ from redis import Redis
 from dialplans.render import CitizenLine, DialplanParams, render_contexts, to_update_config
 from routing.config import parse_config
 from routing.events import EventKind
+from routing.linechecks import CheckResult
 from routing.models import (
     AckMethod,
     AssignmentState,
@@ -49,6 +50,7 @@ from tests.voicebridge.conftest import AMI_MEDIA
 from tests.voicebridge.rig import Bridged, connected
 from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.codec import Message
+from voicebridge.ami.linechecks import LineChecker
 from voicebridge.ami.protocol import LinkLost, from_panoramisk
 from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
 from voicebridge.ami.sim import FakeAsterisk
@@ -931,3 +933,50 @@ async def test_ivr_three_failed_menus_go_to_the_operator(
     [leg] = rig.legs(incident_id)
     assert leg.role is ContactRole.OPERATOR
     await asterisk.hangup(m["Uniqueid"])
+
+
+# ---------------------------------------------------------------- line checks
+
+
+@pytest.fixture
+async def checker(rig: Bridged, runtime: Runtime) -> AsyncIterator[LineChecker]:
+    blocking = Blocking(2)
+    found = LineChecker(
+        rig.session,
+        runtime.linechecks,
+        blocking,
+        runtime.wakeup,
+        runtime.clock,
+        owner="test-serve",
+        paused=rig.bridge.going_away,
+    )
+    found.start()
+    yield found
+    await found.stop()
+    blocking.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ("epr-ack-sim", CheckResult.CONFIRMED),
+        ("epr-silent-sim", CheckResult.ANSWERED),
+        ("epr-busy-sim", CheckResult.BUSY),
+        ("epr-noanswer-sim", CheckResult.NO_ANSWER),
+    ],
+)
+async def test_a_responder_line_is_checked(
+    rig: Bridged, asterisk: Asterisk, checker: LineChecker, context: str, expected: CheckResult
+) -> None:
+    await asterisk.line(PNP_1, context)
+    checks = rig.runtime.linechecks
+    line = next(x for x in checks.lines() if x.planned.target.address == PNP_1)
+    (requested,) = await asyncio.to_thread(checks.request, [line], actor="test")
+    rig.runtime.wakeup.local()
+    ref = requested.check.ref
+    await rig.until(lambda: checks.get([ref])[0].done, f"the check's result ({context})", 60)
+    found = checks.get([ref])[0]
+    assert found.result is expected, found.cause
+    if expected is CheckResult.ANSWERED:  # the message played twice, then no key
+        assert found.cause == "contestó y no marcó ninguna tecla"
+    await asterisk.hangup(ref)

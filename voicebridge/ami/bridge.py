@@ -167,7 +167,7 @@ class Bridge:
                 async with asyncio.timeout(POLL_SECONDS):
                     await woken.wait()
             woken.clear()
-            if not self.session.connected.is_set() or self._going_away():
+            if not self.session.connected.is_set() or self.going_away():
                 continue
             try:
                 await self.sweep()
@@ -235,7 +235,7 @@ class Bridge:
                 extra={"incident": call.room},
             )
 
-    def _going_away(self) -> bool:
+    def going_away(self) -> bool:
         """Asterisk is shutting down: nothing is sent until the next login (or, if the
         link is not lost, :data:`SHUTDOWN_PAUSE_SECONDS` after the last sign of it)."""
         if self._going is None:

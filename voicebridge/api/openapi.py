@@ -22,6 +22,7 @@ from routing.store import MAX_PAGE
 from voicebridge.api.errors import CODES, MAX_HEADER_BYTES
 from voicebridge.api.schemas import (
     AckIn,
+    ChecksIn,
     IncidentIn,
     LegIn,
     MergeIn,
@@ -44,6 +45,7 @@ _BODIES: tuple[type[BaseModel], ...] = (
     LegIn,
     AckIn,
     SplitIn,
+    ChecksIn,
 )
 
 
@@ -263,6 +265,53 @@ _RESPONSES: dict[str, Schema] = {
             "rule_line": _nullable("integer"),
             "reasons": {"type": "array", "items": {"type": "string"}},
             "agencies": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "LineCheck": {
+        "type": "object",
+        "required": ["id", "ref", "line", "state", "result", "result_label", "created_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "ref": {"type": "string"},
+            "line": {"type": "string"},
+            "state": {"enum": ["pending", "placing", "answered", "done"]},
+            "result": {
+                "enum": [
+                    "confirmed",
+                    "answered",
+                    "busy",
+                    "no_answer",
+                    "failed",
+                    "interrupted",
+                    "skipped",
+                    None,
+                ]
+            },
+            "result_label": {"type": "string"},
+            "cause": _nullable("string"),
+            "scheduled": {"type": "boolean"},
+            "actor": {"type": "string"},
+            "raised": {"type": "boolean"},
+            "created_at": _TIME,
+            "ended_at": _TIME_OR_NULL,
+        },
+    },
+    "Line": {
+        "type": "object",
+        "required": ["line", "label", "number", "agency", "station", "last", "failing"],
+        "properties": {
+            "line": {"type": "string"},
+            "label": {"type": "string"},
+            "number": {"type": "string"},
+            "agency": {"type": "string"},
+            "agency_name": {"type": "string"},
+            "station": {"type": "string"},
+            "station_name": {"type": "string"},
+            "last": {"oneOf": [_ref("LineCheck"), {"type": "null"}]},
+            "last_verdict": {"oneOf": [_ref("LineCheck"), {"type": "null"}]},
+            "failures_in_a_row": {"type": "integer"},
+            "failing": {"type": "boolean"},
+            "checks": {"type": "array", "items": _ref("LineCheck")},
         },
     },
     "Revision": {
@@ -635,6 +684,57 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 },
                 "the revision in force",
                 errors=(422,),
+            ),
+        },
+        "/api/v1/lines": {
+            "get": _op(
+                "The directory's phone lines with their last check (operator)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["items", "failing"],
+                    "properties": {
+                        "items": {"type": "array", "items": _ref("Line")},
+                        "failing": {"type": "integer"},
+                    },
+                },
+                "the lines",
+                errors=(422,),
+                parameters=[
+                    {"name": "agency", "in": "query", "schema": {"type": "string"}},
+                    {"name": "failing", "in": "query", "schema": {"enum": ["true", "false"]}},
+                ],
+            ),
+        },
+        "/api/v1/lines/{line}": {
+            "get": _op(
+                "One line with its history of checks, newest first (operator)",
+                200,
+                _ref("Line"),
+                "the line",
+                errors=(404,),
+                parameters=[
+                    {
+                        "name": "line",
+                        "in": "path",
+                        "required": True,
+                        "description": "the directory's target id, e.g. `pnp-miraflores/1`",
+                        "schema": {"type": "string"},
+                    }
+                ],
+            ),
+        },
+        "/api/v1/lines/checks": {
+            "post": _op(
+                "Check lines now: a Spanish test call, 1 confirms (supervisor)",
+                202,
+                {
+                    "type": "object",
+                    "required": ["items"],
+                    "properties": {"items": {"type": "array", "items": {"type": "object"}}},
+                },
+                "the checks asked for (or in flight already, or why not called)",
+                body=ChecksIn,
             ),
         },
         "/api/v1/districts/locate": {

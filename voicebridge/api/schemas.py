@@ -223,13 +223,13 @@ class SplitIn(Strict):
     ) = None
 
 
-def _target_id(value: str) -> str:
+def target_id(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+", value):
         raise ValueError("debe ser una línea del directorio, como pnp-miraflores/1")
     return value
 
 
-def _agency(value: str) -> str:
+def agency_code(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
         raise ValueError("debe ser el código de una entidad del directorio, como pnp o bomberos")
     return value
@@ -242,7 +242,7 @@ class LegIn(Strict):
         Annotated[
             str,
             Field(max_length=120, examples=["pnp-miraflores/1"]),
-            AfterValidator(_target_id),
+            AfterValidator(target_id),
         ]
         | None
     ) = None
@@ -263,7 +263,7 @@ class AckIn(Strict):
     """Validated with ``context={"agencies": <the directory's codes>}``, the agency is
     checked against the directory too, in the same 422 as the other fields."""
 
-    agency: Annotated[str, Field(max_length=60, examples=["pnp"]), AfterValidator(_agency)]
+    agency: Annotated[str, Field(max_length=60, examples=["pnp"]), AfterValidator(agency_code)]
     cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["confirmó por radio"])]
 
     @field_validator("agency")
@@ -273,6 +273,26 @@ class AckIn(Strict):
         if agencies is not None and value not in agencies:
             raise ValueError("no hay en el directorio una entidad con este código")
         return value
+
+
+class ChecksIn(Strict):
+    """Which lines to check now: one line, an agency's, or (neither) every line."""
+
+    agency: Annotated[str, Field(max_length=60, examples=["pnp"]), AfterValidator(agency_code)] | (
+        None
+    ) = None
+    line: (
+        Annotated[str, Field(max_length=120, examples=["pnp-miraflores/1"]),
+                  AfterValidator(target_id)]
+        | None
+    ) = None  # fmt: skip
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _something(self) -> "ChecksIn":
+        if not (self.agency or self.line or self.all):
+            raise ValueError("dé «agency», «line», o «all»: true para probar todas las líneas")
+        return self
 
 
 def incident_id_of(request: web.Request) -> str:
