@@ -542,6 +542,8 @@ def _demo(fakes: set[str]) -> str:
             f"{command} call 3",
             "on the number for every district: 2 (accident), 22 (Miraflores), 1 (yes):",
             f"{command} call --to 018990000 2 22 1",
+            "a responder line checked with the Spanish test call (1 confirms):",
+            f"{command.removesuffix(' demo')} lines check --line pnp-ancon/1",
         ]
     if "fake-twilio" in fakes or "fake-telegram" in fakes:
         lines += ["what the fakes were sent:", f"{command} outbox"]
