@@ -211,6 +211,7 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
         "citizen_news",
         "send_message",
         "process_inbox",
+        "check_lines",
     }
     rt = system.runtime
     # a citizen's report, cancelled: the job that tells them; and a message to send
@@ -244,6 +245,7 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
     lost = rt.tasks.in_queue_keys()
     assert escalation in lost
     assert any(key.startswith("periodic--sweep_overdue--") for key in lost)
+    assert any(key.startswith("periodic--check_lines--") for key in lost)
     assert any(key.startswith(f"{citizens.id}--news_cancelled--") for key in lost)
     assert f"msg-{message}--send--1" in lost
 
