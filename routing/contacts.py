@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Row, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, insert, or_, select, update
 
 from routing import rows as mapped
 from routing import schema as t
@@ -42,6 +42,7 @@ from routing.ledger import (
     stop_agency,
 )
 from routing.lifecycle import FINAL as ENDED
+from routing.linechecks import holding
 from routing.models import (
     AckMethod,
     AssignmentState,
@@ -68,18 +69,23 @@ RECONNECTION = "system:reconnection"  # the actor of a contact that calls a lost
 OPEN_OR_LIVE = (ContactState.PENDING.value, *LIVE)
 
 
-def placeable() -> ColumnElement[bool]:
+def placeable(now: datetime) -> ColumnElement[bool]:
     """Whether a pending contact may be placed now: a responder's reconnection (a
     responder's contact with no try) waits until an operator of its incident is in the
-    room again, unless the incident never had an operator's contact."""
+    room again, unless the incident never had an operator's contact. A call to a line
+    that a check is on waits for the check's end (:func:`routing.linechecks.holding`:
+    the check is hung up at once, and the line is not found busy)."""
     c = t.contacts.c
     o = t.contacts.alias("operator")
     operator = (o.c.incident_id == c.incident_id, o.c.role == ContactRole.OPERATOR.value)
-    return or_(
-        c.role != ContactRole.RESPONDER.value,
-        c.attempt_id.is_not(None),
-        exists().where(*operator, o.c.state == ContactState.IN_ROOM.value),
-        ~exists().where(*operator),
+    return and_(
+        or_(
+            c.role != ContactRole.RESPONDER.value,
+            c.attempt_id.is_not(None),
+            exists().where(*operator, o.c.state == ContactState.IN_ROOM.value),
+            ~exists().where(*operator),
+        ),
+        ~holding(c.address, now),
     )
 
 
@@ -141,7 +147,7 @@ class ContactLedger:
                 .where(
                     c.medium.in_(_values(media)),
                     c.state == ContactState.PENDING.value,
-                    placeable(),
+                    placeable(now),
                 )
                 .order_by(c.id)
                 .limit(limit)
@@ -170,7 +176,7 @@ class ContactLedger:
                     c.id.in_(to_place),
                     c.state == ContactState.PENDING.value,
                     still_due,
-                    placeable(),
+                    placeable(now),
                 )
                 .values(state=ContactState.PLACING.value, owner=owner, updated_at=now)
                 .returning(*t.contacts.c)

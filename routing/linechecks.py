@@ -18,13 +18,16 @@ explanation marks it (:meth:`LineChecks.failing`).
 """
 
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from routing import schema as t
 from routing.config import RoutingConfig
@@ -35,11 +38,16 @@ from routing.lifecycle import FINAL as ENDED
 from routing.models import AssignmentState, AttemptOutcome, ContactState, TargetKind
 from routing.outbox import Outbox, Outgoing, Purpose
 from routing.ports import Clock
-from routing.ratelimits import Limit, Limiter
+from routing.ratelimits import Grant, Limit, Limiter, Verdict
 from routing.schedule import Window, active
 
 RING_SECONDS = 20  # a check rings this long before it is "no answer"
-STUCK = timedelta(minutes=5)  # a check in flight this long was lost
+STUCK = timedelta(minutes=5)  # a check on the phone this long was lost
+UNPLACED = timedelta(hours=1)  # a check nobody placed in this long (no voice adapter)
+MAX_ON_THE_PHONE = 2  # checks placed at once across the centre: the trunk is for emergencies
+# a call of an incident to a line waits while a check is on it, until the check's end:
+# at most this long after the check's last change (it rings 20 s, its message plays twice)
+HOLD = timedelta(seconds=45)
 STREAK = 2  # failures in a row that raise a line to the supervisors
 CHECKS_ACTOR = "system:line-checks"
 RATE_KEY = "line-checks"  # the rate of scheduled checks, counted under this destination
@@ -53,6 +61,7 @@ class CheckState(StrEnum):
 
 
 IN_FLIGHT = (CheckState.PENDING.value, CheckState.PLACING.value, CheckState.ANSWERED.value)
+ON_THE_PHONE = (CheckState.PLACING.value, CheckState.ANSWERED.value)
 
 
 class CheckResult(StrEnum):
@@ -210,9 +219,10 @@ class Schedule:
 class LineCheckPort(Protocol):
     """What the voice adapter does with the line checks."""
 
-    def claim(self, owner: str, limit: int = 20) -> list[CheckToPlace]: ...
+    def claim(self, owner: str, limit: int = MAX_ON_THE_PHONE) -> list[CheckToPlace]: ...
     def unclaim(self, ref: str) -> None: ...
-    def to_interrupt(self) -> list[tuple[str, str]]: ...
+    def to_hang_up(self) -> list[tuple[str, CheckState]]: ...
+    def gone(self, ref: str) -> bool: ...
     def answered(self, ref: str) -> None: ...
     def finished(self, ref: str, result: CheckResult, cause: str) -> bool: ...
     def hung_up(self, ref: str, outcome: AttemptOutcome | None, cause: str) -> bool: ...
@@ -241,6 +251,8 @@ class LineChecks:
         self.limiter = limiter
         self.outbox = outbox
         self.config = config
+        dialect_insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._insert_state = dialect_insert(t.line_states)
 
     # ------------------------------------------------------------- requests
 
@@ -253,67 +265,91 @@ class LineChecks:
         now = self.clock.now()
         done: list[Requested] = []
         for line in lines:
-            with self.db.write() as conn:
-                found = self._in_flight(conn, line.id)
-                if found is not None:
+            target = line.planned.target
+            with self._slots() as slots:
+                try:
+                    with self.db.write() as conn:
+                        found = self._in_flight(conn, line.id)
+                        if found is not None:
+                            done.append(Requested(line=line, check=_check(found), new=False))
+                            continue
+                        why = self._refusal(conn, line, now)
+                        grant = None
+                        if why is None:
+                            verdict = self.limiter.acquire(target.destination, target.limits)
+                            slots.append((verdict.grant, target.limits))
+                            grant = verdict.grant
+                            if not verdict.allowed:
+                                why = _over_limit(verdict)
+                        row = self._insert(conn, line, now, actor=actor, scheduled=False,
+                                           skip=why, grant=grant)  # fmt: skip
+                except IntegrityError:  # another replica asked for it at the same moment
+                    _give_back(self.limiter, slots)
+                    with self.db.read() as conn:
+                        found = self._in_flight(conn, line.id)
+                    if found is None:
+                        raise
                     done.append(Requested(line=line, check=_check(found), new=False))
                     continue
-                why = self._refusal(conn, line, now)
-                grant = None
-                if why is None:
-                    verdict = self.limiter.acquire(line.planned.target.destination,
-                                                   line.planned.target.limits)  # fmt: skip
-                    if not verdict.allowed and verdict.limit is not None:
-                        why = (f"llegó a su límite de llamadas ({verdict.limit.spanish()}); "
-                               f"se podrá probar en {round(verdict.retry_in)} s")  # fmt: skip
-                    grant = verdict.grant
-                try:
-                    row = self._insert(conn, line, now, actor=actor, scheduled=False, skip=why)
-                except BaseException:
-                    if grant is not None:
-                        self.limiter.release(grant, line.planned.target.limits)
-                    raise
                 done.append(Requested(line=line, check=_check(row), new=True))
         return done
 
     def schedule(self, schedule: Schedule) -> list[Check]:
         """The scheduled checks due now: in a window, each line not checked for
         ``every``, at most the centre's rate; lines in use, out of hours or at their
-        rate limits wait for a later turn (nothing is recorded for them)."""
+        rate limits wait for a later turn (nothing is recorded for them). A check that
+        said nothing of its line (interrupted, skipped) does not count as one."""
         now = self.clock.now()
         if not any(w.contains(now) for w in schedule.windows):
             return []
         c = t.line_checks.c
+        silent = (CheckResult.SKIPPED.value, CheckResult.INTERRUPTED.value)
         with self.db.read() as conn:
             recent = set(
                 conn.execute(
                     select(c.line).where(c.created_at > now - schedule.every,
-                                         c.result.is_distinct_from(CheckResult.SKIPPED.value))
+                                         or_(c.result.is_(None), c.result.not_in(silent)))
                 ).scalars()
             )  # fmt: skip
         placed: list[Check] = []
         for line in directory_lines(self.config()):
             if line.id in recent:
                 continue
-            with self.db.write() as conn:
-                if self._in_flight(conn, line.id) is not None or self._refusal(conn, line, now):
-                    continue
-                target = line.planned.target
-                verdict = self.limiter.acquire(target.destination, target.limits)
-                if not verdict.allowed:
-                    continue
-                if not self.limiter.acquire(RATE_KEY, (schedule.rate,)).allowed:
-                    if verdict.grant is not None:
-                        self.limiter.release(verdict.grant, target.limits)
-                    break  # the centre's rate: the rest wait for a later turn
+            target = line.planned.target
+            with self._slots() as slots:
                 try:
-                    row = self._insert(conn, line, now, actor=CHECKS_ACTOR, scheduled=True)
-                except BaseException:
-                    if verdict.grant is not None:
-                        self.limiter.release(verdict.grant, target.limits)
-                    raise
+                    with self.db.write() as conn:
+                        if self._in_flight(conn, line.id) is not None:
+                            continue
+                        if self._refusal(conn, line, now) is not None:
+                            continue
+                        verdict = self.limiter.acquire(target.destination, target.limits)
+                        slots.append((verdict.grant, target.limits))
+                        if not verdict.allowed:
+                            continue
+                        centre = self.limiter.acquire(RATE_KEY, (schedule.rate,))
+                        slots.append((centre.grant, (schedule.rate,)))
+                        if not centre.allowed:
+                            _give_back(self.limiter, slots)
+                            break  # the centre's rate: the rest wait for a later turn
+                        row = self._insert(conn, line, now, actor=CHECKS_ACTOR, scheduled=True,
+                                           grant=verdict.grant)  # fmt: skip
+                except IntegrityError:  # asked for by hand at the same moment
+                    _give_back(self.limiter, slots)
+                    continue
                 placed.append(_check(row))
         return placed
+
+    @contextmanager
+    def _slots(self) -> Iterator[list[tuple[Grant | None, Sequence[Limit]]]]:
+        """Rate-limit uses counted for one line, given back if what took them fails
+        (its transaction did not commit)."""
+        taken: list[tuple[Grant | None, Sequence[Limit]]] = []
+        try:
+            yield taken
+        except BaseException:
+            _give_back(self.limiter, taken)
+            raise
 
     def _refusal(self, conn: Connection, line: Line, now: datetime) -> str | None:
         """Why the line may not be called now, if it may not."""
@@ -335,6 +371,7 @@ class LineChecks:
         actor: str,
         scheduled: bool,
         skip: str | None = None,
+        grant: Grant | None = None,
     ) -> Row[Any]:
         target = line.planned.target
         return conn.execute(
@@ -353,6 +390,8 @@ class LineChecks:
                 scheduled=scheduled,
                 actor=actor,
                 raised=False,
+                withdraw=False,
+                slot=grant.token if grant is not None and not skip else None,
                 created_at=now,
                 updated_at=now,
                 ended_at=now if skip else None,
@@ -366,11 +405,22 @@ class LineChecks:
             select(t.line_checks).where(c.line == line, c.state.in_(IN_FLIGHT)).limit(1)
         ).first()
 
+    def _give_back_slot(self, row: Row[Any]) -> None:
+        """The rate-limit use of a check never placed, given back."""
+        if not row.slot:
+            return
+        found = select_lines(directory_lines(self.config()), line=row.line)
+        limits = found[0].planned.target.limits if found else ()
+        grant = Grant(destination=f"{TargetKind.PHONE.value}:{row.number}", token=row.slot)
+        self.limiter.release(grant, limits)
+
     # ------------------------------------------------------------- the port
 
-    def claim(self, owner: str, limit: int = 20) -> list[CheckToPlace]:
-        """Pending checks to place (pending -> placing), each by one owner; one whose
-        line became part of an incident meanwhile is skipped instead."""
+    def claim(self, owner: str, limit: int = MAX_ON_THE_PHONE) -> list[CheckToPlace]:
+        """Pending checks to place (pending -> placing), each by one owner, at most
+        :data:`MAX_ON_THE_PHONE` on the phone at once across the centre; one whose
+        line became part of an incident meanwhile is skipped instead (its rate-limit
+        use given back)."""
         now = self.clock.now()
         c = t.line_checks.c
         with self.db.read() as conn:
@@ -379,11 +429,18 @@ class LineChecks:
             ).scalars().all()  # fmt: skip
         if not pending:
             return []
-        out = []
+        out: list[CheckToPlace] = []
+        never_placed: list[Row[Any]] = []
         with self.db.write() as conn:
+            on_the_phone = conn.execute(
+                select(func.count()).select_from(t.line_checks).where(c.state.in_(ON_THE_PHONE))
+            ).scalar_one()
+            room = min(limit, MAX_ON_THE_PHONE - on_the_phone)
+            if room <= 0:
+                return []
             rows = conn.execute(
                 update(t.line_checks)
-                .where(c.id.in_(pending), c.state == CheckState.PENDING.value)
+                .where(c.id.in_(pending[:room]), c.state == CheckState.PENDING.value)
                 .values(state=CheckState.PLACING.value, owner=owner, placed_at=now, updated_at=now)
                 .returning(*t.line_checks.c)
             ).all()
@@ -392,9 +449,12 @@ class LineChecks:
                 if row.line in busy:
                     why = f"no se llamó: la línea pasó al incidente en curso {busy[row.line]}"
                     self._end(conn, row, CheckResult.SKIPPED, why, now)
+                    never_placed.append(row)
                     continue
                 out.append(CheckToPlace(ref=row.ref, line=row.line, dial=row.dial,
                                         dtmf=row.dtmf, ring_seconds=RING_SECONDS))  # fmt: skip
+        for row in never_placed:
+            self._give_back_slot(row)
         return out
 
     def unclaim(self, ref: str) -> None:
@@ -407,23 +467,44 @@ class LineChecks:
                 .values(state=CheckState.PENDING.value, owner=None, updated_at=self.clock.now())
             )
 
-    def to_interrupt(self) -> list[tuple[str, str]]:
-        """Checks on the phone whose line became part of an incident: (ref, why). Each
-        is recorded interrupted here; its adapter hangs it up."""
+    def to_hang_up(self) -> list[tuple[str, CheckState]]:
+        """Checks on the phone whose line became part of an incident, to hang up:
+        (ref, state). Each is marked withdrawn here, with why; its end (the hang-up's
+        report, or :meth:`gone`) records it interrupted. Given again until it ended."""
         c = t.line_checks.c
-        live = (CheckState.PLACING.value, CheckState.ANSWERED.value)
+        now = self.clock.now()
         with self.db.read() as conn:
-            rows = conn.execute(select(t.line_checks).where(c.state.in_(live))).all()
-            if not rows:
-                return []
-            busy = in_use(conn, {r.line: r.dial for r in rows})
-        out = []
-        for row in rows:
-            if row.line in busy:
-                why = f"se cortó: la línea pasó al incidente en curso {busy[row.line]}"
-                if self.finished(row.ref, CheckResult.INTERRUPTED, why):
-                    out.append((row.ref, why))
-        return out
+            rows = conn.execute(
+                select(t.line_checks).where(c.state.in_(ON_THE_PHONE), ~c.withdraw)
+            ).all()
+            busy = in_use(conn, {r.line: r.dial for r in rows}) if rows else {}
+        if busy:
+            with self.db.write() as conn:
+                for row in rows:
+                    if row.line not in busy:
+                        continue
+                    why = f"se cortó: la línea pasó al incidente en curso {busy[row.line]}"
+                    conn.execute(
+                        update(t.line_checks)
+                        .where(c.id == row.id, c.state.in_(ON_THE_PHONE), ~c.withdraw)
+                        .values(withdraw=True, cause=why, updated_at=now)
+                    )
+        with self.db.read() as conn:
+            return [
+                (r.ref, CheckState(r.state))
+                for r in conn.execute(
+                    select(c.ref, c.state).where(c.state.in_(ON_THE_PHONE), c.withdraw)
+                    .order_by(c.id)
+                )
+            ]  # fmt: skip
+
+    def gone(self, ref: str) -> bool:
+        """A withdrawn check whose call the PBX no longer has: ended interrupted."""
+        with self.db.read() as conn:
+            row = self._row(conn, ref)
+        if row is None or not row.withdraw:
+            return False
+        return self.finished(ref, CheckResult.INTERRUPTED, row.cause or "se cortó")
 
     def answered(self, ref: str) -> None:
         now = self.clock.now()
@@ -437,23 +518,29 @@ class LineChecks:
             )  # fmt: skip
 
     def finished(self, ref: str, result: CheckResult, cause: str) -> bool:
-        """The check's result; False if it had one already (a report heard twice)."""
+        """The check's result; False if it had one already (a report heard twice, or
+        by two replicas at once: the first stands). A check withdrawn for an incident
+        that was not confirmed ends interrupted: how it ended says nothing of the line."""
         now = self.clock.now()
         with self.db.write() as conn:
             row = self._row(conn, ref)
             if row is None or row.state == CheckState.DONE.value:
                 return False
-            self._end(conn, row, result, cause, now)
-            return True
+            if row.withdraw and result is not CheckResult.CONFIRMED:
+                result, cause = CheckResult.INTERRUPTED, row.cause or cause
+            return self._end(conn, row, result, cause, now)
 
     def hung_up(self, ref: str, outcome: AttemptOutcome | None, cause: str) -> bool:
-        """The check's call ended: after its answer without a key, "answered"; before
-        it, what the cause of its end says (``outcome``), or nothing when the cause says
-        nothing (the report of the call's placing tells). Whether it ended the check."""
+        """The check's call ended: withdrawn, "interrupted"; after its answer without a
+        key, "answered"; before it, what the cause of its end says (``outcome``), or
+        nothing when the cause says nothing (the report of the call's placing tells).
+        Whether it ended the check."""
         with self.db.read() as conn:
             row = self._row(conn, ref)
         if row is None or row.state == CheckState.DONE.value:
             return False
+        if row.withdraw:
+            return self.finished(ref, CheckResult.INTERRUPTED, row.cause or cause)
         if row.state == CheckState.ANSWERED.value:
             return self.finished(ref, CheckResult.ANSWERED, "colgó sin marcar")
         if outcome is None:
@@ -461,16 +548,13 @@ class LineChecks:
         return self.finished(ref, result_of(outcome), cause)
 
     def in_flight(self, before: datetime) -> list[str]:
-        """The refs of checks placed or answered by ``before`` and not ended (for
+        """The refs of checks placed or answered before ``before`` and not ended (for
         the adapter's reconciliation with what its PBX has)."""
         c = t.line_checks.c
         with self.db.read() as conn:
             return list(
                 conn.execute(
-                    select(c.ref).where(
-                        c.state.in_((CheckState.PLACING.value, CheckState.ANSWERED.value)),
-                        c.updated_at <= before,
-                    )
+                    select(c.ref).where(c.state.in_(ON_THE_PHONE), c.updated_at < before)
                 ).scalars()
             )
 
@@ -479,17 +563,34 @@ class LineChecks:
 
     def _end(
         self, conn: Connection, row: Row[Any], result: CheckResult, cause: str, now: datetime
-    ) -> None:
+    ) -> bool:
+        """Record the result if the check has none yet (a conditional update: of two
+        replicas reporting at once, one writes); the line's failures in a row kept in
+        ``line_states``; a second failure in a row raised to the supervisors."""
         c = t.line_checks.c
-        conn.execute(
+        done = conn.execute(
             update(t.line_checks)
-            .where(c.id == row.id)
+            .where(c.id == row.id, c.state != CheckState.DONE.value)
             .values(state=CheckState.DONE.value, result=result.value, cause=cause,
                     ended_at=now, updated_at=now)
+        ).rowcount  # fmt: skip
+        if done != 1:
+            return False
+        if not result.verdict:
+            return True
+        failures = self._streak(conn, row.line)
+        conn.execute(
+            self._insert_state.values(line=row.line, failures=failures, check_id=row.id,
+                                      updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["line"],
+                set_={"failures": failures, "check_id": row.id, "updated_at": now},
+            )
         )  # fmt: skip
-        if result.failure and self._streak(conn, row.line) == STREAK:
+        if result.failure and failures == STREAK:
             conn.execute(update(t.line_checks).where(c.id == row.id).values(raised=True))
             self._raise(conn, row, now)
+        return True
 
     def _streak(self, conn: Connection, line: str) -> int:
         c = t.line_checks.c
@@ -574,28 +675,22 @@ class LineChecks:
 
     def failing(self) -> dict[str, str]:
         """Lines whose last two verdicts are failures -> those results in words (for the
-        routing explanation)."""
-        c = t.line_checks.c
-        ranked = (
-            select(
-                c.line,
-                c.result,
-                c.cause,
-                func.row_number().over(partition_by=c.line, order_by=c.id.desc()).label("v"),
-            )
-            .where(c.result.in_(VERDICTS))
-            .subquery()
-        )
+        routing explanation): read from ``line_states``, a row per line."""
+        ls, c = t.line_states.c, t.line_checks.c
         recent: dict[str, list[tuple[CheckResult, str | None]]] = {}
         with self.db.read() as conn:
-            for r in conn.execute(
-                select(ranked).where(ranked.c.v <= STREAK).order_by(ranked.c.line, ranked.c.v)
-            ):
-                recent.setdefault(r.line, []).append((CheckResult(r.result), r.cause))
+            lines = conn.execute(select(ls.line).where(ls.failures >= STREAK)).scalars().all()
+            for line in lines:
+                for r in conn.execute(
+                    select(c.result, c.cause)
+                    .where(c.line == line, c.result.in_(VERDICTS))
+                    .order_by(c.id.desc())
+                    .limit(STREAK)
+                ):
+                    recent.setdefault(line, []).append((CheckResult(r.result), r.cause))
         return {
             line: "; ".join(_said(r, cause) for r, cause in reversed(results))
             for line, results in recent.items()
-            if len(results) == STREAK and all(r.failure for r, _ in results)
         }
 
     def history(self, line: str, limit: int = 50) -> list[Check]:
@@ -614,17 +709,26 @@ class LineChecks:
         return [by_ref[r] for r in refs if r in by_ref]
 
     def stuck(self) -> list[str]:
-        """Checks in flight for longer than any call lasts (their adapter died): ended
-        interrupted. Their refs."""
+        """Checks on the phone for longer than any call lasts (their adapter died), or
+        that nobody placed in an hour (no voice adapter runs): ended interrupted,
+        the rate-limit use of those never placed given back. Their refs."""
         now = self.clock.now()
         refs = self.in_flight(now - STUCK)
         with self.db.read() as conn:
             c = t.line_checks.c
             refs += conn.execute(
-                select(c.ref).where(c.state == CheckState.PENDING.value, c.created_at < now - STUCK)
+                select(c.ref).where(c.state == CheckState.PENDING.value,
+                                    c.created_at < now - UNPLACED)
             ).scalars().all()  # fmt: skip
         why = "no terminó a tiempo (la llamada de prueba se perdió)"
-        return [r for r in refs if self.finished(r, CheckResult.INTERRUPTED, why)]
+        ended = [r for r in refs if self.finished(r, CheckResult.INTERRUPTED, why)]
+        with self.db.read() as conn:
+            never_placed = conn.execute(
+                select(t.line_checks).where(c.ref.in_(ended), c.placed_at.is_(None))
+            ).all()
+        for row in never_placed:
+            self._give_back_slot(row)
+        return ended
 
 
 def _failures(results: Iterable[CheckResult]) -> int:
@@ -686,3 +790,23 @@ def _check(row: Any) -> Check:
         created_at=row.created_at,
         ended_at=row.ended_at,
     )
+
+
+def _over_limit(verdict: Verdict) -> str:
+    limit = f" ({verdict.limit.spanish()})" if verdict.limit is not None else ""
+    return f"llegó a su límite de llamadas{limit}; se podrá probar en {round(verdict.retry_in)} s"
+
+
+def _give_back(limiter: Limiter, taken: list[tuple[Grant | None, Sequence[Limit]]]) -> None:
+    for grant, limits in taken:
+        if grant is not None:
+            limiter.release(grant, limits)
+    taken.clear()
+
+
+def holding(address: ColumnElement[str], now: datetime) -> ColumnElement[bool]:
+    """Whether a check is on the phone with the line a call dials (``address``): the
+    call waits for its end (at most :data:`HOLD` after its last change), rather than
+    find the line busy."""
+    c = t.line_checks.c
+    return exists().where(c.dial == address, c.state.in_(ON_THE_PHONE), c.updated_at > now - HOLD)

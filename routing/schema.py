@@ -375,6 +375,8 @@ line_checks = Table(
     Column("actor", String(80), nullable=False),
     Column("owner", String(64), nullable=True),
     Column("raised", Boolean, nullable=False),  # this result raised it to the supervisors
+    Column("withdraw", Boolean, nullable=False),  # to hang up: an incident took the line
+    Column("slot", String(80), nullable=True),  # its use of the line's rate limits
     Column("created_at", UTCDateTime, nullable=False),
     Column("placed_at", UTCDateTime, nullable=True),
     Column("answered_at", UTCDateTime, nullable=True),
@@ -389,3 +391,22 @@ line_checks = Table(
 )
 Index(None, line_checks.c.line, line_checks.c.id)
 Index(None, line_checks.c.state)
+# one check of a line at a time, whichever replica asks
+Index(
+    "ux_line_checks_line_open",
+    line_checks.c.line,
+    unique=True,
+    sqlite_where=line_checks.c.state != "done",
+    postgresql_where=line_checks.c.state != "done",
+)
+
+# each line's failures in a row (its last verdicts), kept as each check ends: what the
+# routing explanation reads on every dispatch
+line_states = Table(
+    "line_states",
+    metadata,
+    Column("line", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("check_id", BigId, nullable=False),  # the check of its last verdict
+    Column("updated_at", UTCDateTime, nullable=False),
+)

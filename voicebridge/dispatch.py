@@ -4,6 +4,7 @@ Synchronous (the API runs it in its I/O threads, the worker in its jobs). Every 
 that may have left contacts to place or tasks to relay notifies the :class:`Wakeup` it
 was built with."""
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,8 @@ from routing.ports import Clock
 from routing.store import IncidentStore
 from voicebridge.rules import RulesInForce
 from voicebridge.wakeup import Wakeup
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,7 +61,16 @@ class Dispatcher:
             priority=incident.priority,
             at=self.clock.now(),
         )
-        return decide(config, facts, failing=self.failing()), revision.id
+        return decide(config, facts, failing=self._failing()), revision.id
+
+    def _failing(self) -> Mapping[str, str]:
+        """The failing lines to mark; none when they cannot be read (a dispatch never
+        fails for the line checks' sake)."""
+        try:
+            return self.failing()
+        except Exception:
+            log.exception("dispatch: the failing lines could not be read; not marked")
+            return {}
 
     def dispatch(self, incident_id: str, *, actor: str) -> Explanation:
         """Decide with the rules in force, freeze the decision on the incident and start

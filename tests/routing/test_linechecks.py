@@ -5,15 +5,18 @@ hours; what the voice adapter reports as each check's result; a line failing twi
 row raised to the supervisors once, listed as failing and marked in the routing
 explanation."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from routing.calls import CallStore
 from routing.config import RoutingConfig, parse_config
 from routing.db import Database
 from routing.decide import Facts, decide
 from routing.linechecks import (
+    HOLD,
     STUCK,
     CheckResult,
     CheckState,
@@ -22,7 +25,7 @@ from routing.linechecks import (
     Schedule,
     directory_lines,
 )
-from routing.models import AttemptOutcome, Priority, Status
+from routing.models import AttemptOutcome, Medium, Priority, Status
 from routing.outbox import Outbox, Purpose
 from routing.ratelimits import Limit
 from routing.schedule import parse_window
@@ -218,13 +221,124 @@ def test_a_line_an_incident_takes_is_not_called_or_is_hung_up(
     skipped = checks.get([placed.check.ref])[0]
     assert skipped.result is R.SKIPPED
     assert incident_id in (skipped.cause or "")
-    # the one on the phone is to be hung up, recorded interrupted (no verdict)
-    assert checks.to_interrupt() == [
-        (pending.check.ref, f"se cortó: la línea pasó al incidente en curso {incident_id}")
-    ]
-    assert checks.get([pending.check.ref])[0].result is R.INTERRUPTED
-    assert checks.to_interrupt() == []
-    assert not checks.hung_up(pending.check.ref, None, "colgó")  # its Hangup changes nothing
+    # the one on the phone is to be hung up (asked again until it ended); its end is
+    # recorded interrupted (no verdict), whatever its hang-up looked like
+    assert checks.to_hang_up() == [(pending.check.ref, CheckState.PLACING)]
+    assert checks.to_hang_up() == [(pending.check.ref, CheckState.PLACING)]
+    assert checks.hung_up(pending.check.ref, AttemptOutcome.NO_ANSWER, "no contestó")
+    found = checks.get([pending.check.ref])[0]
+    assert (found.result, found.cause) == (
+        R.INTERRUPTED,
+        f"se cortó: la línea pasó al incidente en curso {incident_id}",
+    )
+    assert checks.to_hang_up() == []
+
+
+def test_a_withdrawn_check_the_pbx_no_longer_has_ends_interrupted(
+    checks: LineChecks, calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    (requested,) = checks.request([line(checks, GUARDIA)], actor="t")
+    checks.claim("s")
+    checks.answered(requested.check.ref)
+    assert not checks.gone(requested.check.ref)  # not withdrawn: nothing to say
+    dispatched(calls, config, clock)
+    assert checks.to_hang_up() == [(requested.check.ref, CheckState.ANSWERED)]
+    # a key pressed just before the hang-up still confirms the line
+    assert checks.finished(requested.check.ref, R.CONFIRMED, "confirmó con la tecla 1")
+    assert checks.to_hang_up() == []
+    assert not checks.gone(requested.check.ref)
+
+
+def test_a_call_of_an_incident_waits_for_the_check_on_its_line(
+    checks: LineChecks, calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    (requested,) = checks.request([line(checks, GUARDIA)], actor="t")
+    checks.claim("s")  # on the phone with the Guardia
+    incident_id, _ = dispatched(calls, config, clock)
+    claimed = {p.contact.address for p in calls.contacts.claim(Medium.VOICE, "serve-1")}
+    assert "Local/014451111@epr-sim" not in claimed  # it would find the line busy
+    checks.to_hang_up()
+    checks.hung_up(requested.check.ref, None, "colgó")  # the check's call ended
+    (guardia,) = calls.contacts.claim(Medium.VOICE, "serve-1")
+    assert guardia.contact.address == "Local/014451111@epr-sim"
+    assert guardia.room == incident_id
+
+
+def test_a_check_that_never_ends_holds_a_call_no_longer_than_its_longest(
+    checks: LineChecks, calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    checks.request([line(checks, GUARDIA)], actor="t")
+    checks.claim("s")  # and its adapter dies
+    dispatched(calls, config, clock)
+    claimed = {p.contact.address for p in calls.contacts.claim(Medium.VOICE, "serve-1")}
+    assert "Local/014451111@epr-sim" not in claimed
+    clock.advance(HOLD.total_seconds() + 1)
+    (guardia,) = calls.contacts.claim(Medium.VOICE, "serve-1")
+    assert guardia.contact.address == "Local/014451111@epr-sim"
+
+
+def test_at_most_two_checks_are_on_the_phone(checks: LineChecks) -> None:
+    lines = [line(checks, x) for x in (GUARDIA, "pnp-105/1", "lds/1")]
+    first, second, third = (r.check.ref for r in checks.request(lines, actor="t"))
+    assert [p.ref for p in checks.claim("s", limit=20)] == [first, second]
+    assert checks.claim("s") == []
+    checks.finished(first, R.CONFIRMED, "confirmó")
+    assert [p.ref for p in checks.claim("s")] == [third]
+
+
+def test_one_check_of_a_line_at_a_time_whoever_asks(
+    checks: LineChecks, limiter: CountingLimiter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (first,) = checks.request([line(checks, GUARDIA)], actor="serve-1")
+    # another replica asks at the same moment: it did not see the first one yet
+    monkeypatch.setattr(checks, "_in_flight", lambda conn, line_id: None)
+    with pytest.raises(IntegrityError):
+        checks.request([line(checks, GUARDIA)], actor="serve-2")  # no row to fall back on
+    monkeypatch.undo()
+    assert limiter.held() == {"phone:014451111": 1}  # the loser's use was given back
+    monkeypatch.setattr(checks, "_in_flight", _seen_after_the_race(checks))
+    (second,) = checks.request([line(checks, GUARDIA)], actor="serve-2")
+    assert (second.new, second.check.ref) == (False, first.check.ref)
+    assert limiter.held() == {"phone:014451111": 1}
+
+
+def _seen_after_the_race(checks: LineChecks) -> Callable[..., object]:
+    """``_in_flight`` that misses the other replica's check once (the race), then finds
+    it (the read after the refused insert)."""
+    real = LineChecks._in_flight
+    calls = iter([False])
+
+    def in_flight(conn: object, line_id: str) -> object:
+        return None if next(calls, True) is False else real(checks, conn, line_id)  # type: ignore[arg-type]
+
+    return in_flight
+
+
+def test_a_result_reported_by_two_replicas_is_recorded_once(checks: LineChecks) -> None:
+    (requested,) = checks.request([line(checks, GUARDIA)], actor="t")
+    checks.claim("s")
+    with checks.db.read() as conn:
+        stale = checks._row(conn, requested.check.ref)  # both replicas read it pending
+    assert stale is not None
+    now = checks.clock.now()
+    with checks.db.write() as conn:
+        assert checks._end(conn, stale, R.CONFIRMED, "confirmó con la tecla 1", now)
+    with checks.db.write() as conn:
+        assert not checks._end(conn, stale, R.INTERRUPTED, "se cortó", now)
+    assert checks.get([requested.check.ref])[0].result is R.CONFIRMED
+
+
+def test_a_check_never_placed_gives_its_rate_limit_use_back(
+    checks: LineChecks, calls: CallStore, config: RoutingConfig, clock: FakeClock,
+    limiter: CountingLimiter,
+) -> None:  # fmt: skip
+    checks.request([line(checks, GUARDIA)], actor="t")
+    assert limiter.held() == {"phone:014451111": 1}
+    dispatched(calls, config, clock)  # before any serve placed it
+    assert limiter.held()["phone:014451111"] == 2  # the check's, and the incident's call
+    assert checks.claim("s") == []
+    assert limiter.released == ["phone:014451111"]
+    assert limiter.held()["phone:014451111"] == 1  # the incident's call only
 
 
 def test_never_past_the_lines_rate_limits_nor_out_of_its_hours(
@@ -269,6 +383,21 @@ def test_the_schedule_checks_each_line_in_its_window_at_the_centres_rate(
     assert checks.schedule(schedule) == []  # every line is checked once a week
     clock.current = datetime(2026, 12, 2, 15, 31, tzinfo=UTC)  # a week after the first
     assert {c.line for c in checks.schedule(schedule)} == {c.line for c in first}
+
+
+def test_an_interrupted_check_does_not_count_as_the_lines_weekly_one(
+    checks: LineChecks, clock: FakeClock
+) -> None:
+    schedule = Schedule(
+        windows=(parse_window("24h"),), rate=Limit(count=100, seconds=3600),
+        every=timedelta(days=7),
+    )  # fmt: skip
+    first = {c.line: c.ref for c in checks.schedule(schedule)}
+    for line_id, ref in first.items():
+        result = R.INTERRUPTED if line_id == GUARDIA else R.CONFIRMED
+        checks.finished(ref, result, result.label)
+    clock.advance(3600)
+    assert [c.line for c in checks.schedule(schedule)] == [GUARDIA]
 
 
 def test_a_check_its_adapter_lost_ends_interrupted(checks: LineChecks, clock: FakeClock) -> None:

@@ -124,7 +124,9 @@ async def test_the_lines_extension_is_dialled(
     assert sent["Variable"] == f"VB_DTMF={line.planned.target.dtmf}"
 
 
-async def test_a_check_is_hung_up_when_an_incident_takes_its_line(checking: Checking) -> None:
+async def test_a_check_is_hung_up_when_an_incident_takes_its_line_which_waits_for_it(
+    checking: Checking,
+) -> None:
     rig = checking.rig
     incident_id = rig.create()  # a robbery in SJL
     plan = rig.runtime.dispatcher.explain(incident_id).decision.plans[0]
@@ -142,8 +144,19 @@ async def test_a_check_is_hung_up_when_an_incident_takes_its_line(checking: Chec
         f"se cortó: la línea pasó al incidente en curso {incident_id}",
     )
     await rig.until(lambda: ref not in rig.fake.channels, "the check hung up")
-    hangups = [headers_of(r) for r in rig.fake.actions("Hangup")]
-    assert {"Channel": ref, "Cause": "16"}.items() <= hangups[0].items()
+    hangups = [r for r in rig.fake.actions("Hangup") if headers_of(r)["Channel"] == ref]
+    assert headers_of(hangups[0])["Cause"] == "16"
+    # the incident's call to that line was placed once the check had hung up, and the
+    # police acknowledged on it
+    leg = rig.leg(incident_id, plan.agency)
+    await rig.until(
+        lambda: plan.agency in [a.agency for a in rig.runtime.store.detail(incident_id).acks],
+        "the police acknowledged",
+    )
+    (originate,) = [r for r in rig.fake.actions("Originate")
+                    if headers_of(r).get("ChannelId") == leg.ref]  # fmt: skip
+    assert headers_of(originate)["Channel"] == first.dial
+    assert originate.at > hangups[0].at
 
 
 async def test_checks_and_incident_calls_share_the_session(checking: Checking) -> None:
@@ -185,6 +198,7 @@ async def test_a_check_dropped_while_the_link_was_down_ends_interrupted(
     await rig.until(
         lambda: rig.runtime.linechecks.get([ref])[0].state.value == "answered", "answered"
     )
+    rig.clock.advance(15)  # placed before the reconciliation's grace for Originates
     rig.fake.hold_events(True)  # half-open: voicebridge hears none of what follows
     rig.fake.drop_calls()
     await rig.fake.drop_connections()

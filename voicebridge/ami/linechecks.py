@@ -6,10 +6,13 @@ result. A check's Uniqueid is its ref (``vbchk-...``), never a contact's (``vb-.
 so the bridge of the incidents' calls (:mod:`voicebridge.ami.bridge`) and this one each
 hear only their own channels on the shared session.
 
-Calls of incidents come first: the voice bridge's pause (Asterisk going away) pauses the
-checks too, and a check whose line becomes part of an incident is hung up at once.
-After each login the checks in flight that Asterisk no longer has are ended
-interrupted (no verdict on the line).
+Calls of incidents come first: at most two checks are on the phone at once across the
+centre; the voice bridge's pause (Asterisk going away) pauses the checks too; a check
+whose line becomes part of an incident is hung up at once (its Hangup sent again until
+its channel is gone), and the incident's call to that line waits for that
+(:func:`routing.linechecks.holding`) rather than find it busy. After each login, and
+every :data:`RECONCILE_SECONDS`, the checks on the phone that Asterisk no longer has
+are ended interrupted (no verdict on the line).
 """
 
 import asyncio
@@ -18,10 +21,11 @@ import logging
 from collections.abc import Callable
 
 from dialplans.render import DialplanParams
-from routing.linechecks import CheckResult, CheckToPlace, LineCheckPort, result_of
+from routing.linechecks import CheckResult, CheckState, CheckToPlace, LineCheckPort, result_of
 from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
+from voicebridge.ami.reconcile import PLACING_GRACE
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
 from voicebridge.wakeup import Wakeup
@@ -32,6 +36,8 @@ CHECK_CONTEXT = DialplanParams().check_context
 PREFIX = "vbchk-"
 ACTION_PREFIX = f"chk-{PREFIX}"
 POLL_SECONDS = 1.0
+RECONCILE_SECONDS = 30.0  # besides after every login
+HANGUP_RETRY_SECONDS = 5.0  # a Hangup whose event did not come is sent again
 REASON_ZERO_WAIT = 1.0  # as the bridge: a Reason 0 waits for the Hangup's Cause
 LOST = "Asterisk perdió la llamada de prueba (se reinició o se cayó el enlace)"
 CUT = "Asterisk se reinició y cortó la llamada de prueba"
@@ -98,6 +104,7 @@ class LineChecker:
         self._tasks: list[asyncio.Task[None]] = []
         self._woken: asyncio.Event | None = None
         self._shut: set[str] = set()  # checks Asterisk's shutdown is hanging up
+        self._hanging: dict[str, float] = {}  # ref -> loop time its Hangup was sent
         self._stopped = False
         session.on("OriginateResponse", self._on_originate_response)
         session.on("SoftHangupRequest", self._on_soft_hangup)
@@ -133,6 +140,8 @@ class LineChecker:
     # ------------------------------------------------------------- placing
 
     async def _loop(self, woken: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        last_reconcile = loop.time()
         failing = False
         while True:
             with contextlib.suppress(TimeoutError):
@@ -143,6 +152,9 @@ class LineChecker:
                 continue
             try:
                 await self.sweep()
+                if loop.time() - last_reconcile > RECONCILE_SECONDS:
+                    last_reconcile = loop.time()
+                    await self.reconcile()
                 failing = False
             except Exception:
                 if not failing:
@@ -151,10 +163,20 @@ class LineChecker:
 
     async def sweep(self) -> None:
         """Hang up the checks whose line an incident needs, then place the pending ones."""
-        for ref, why in await self.blocking(self.checks.to_interrupt):
-            log.info("line checks: %s hung up: %s", ref, why)
-            with contextlib.suppress(AmiError):  # gone already
+        now = asyncio.get_running_loop().time()
+        self._hanging = {k: v for k, v in self._hanging.items() if now - v < 60}
+        for ref, state in await self.blocking(self.checks.to_hang_up):
+            sent = self._hanging.get(ref)
+            if sent is not None and now - sent < HANGUP_RETRY_SECONDS:
+                continue  # its Hangup event is on its way
+            self._hanging[ref] = now
+            log.info("line checks: %s hung up: an incident needs its line", ref)
+            try:
                 await self.session.send("Hangup", [("Channel", ref), ("Cause", "16")])
+            except AmiError:  # "No such channel"
+                if state is CheckState.PLACING:
+                    continue  # its Originate has not made it yet: again at the next sweep
+                await self.blocking(self.checks.gone, ref)
         for check in await self.blocking(self.checks.claim, self.owner):
             await self._originate(check)
 
@@ -200,6 +222,8 @@ class LineChecker:
                 log.exception("line checks: an Asterisk event could not be recorded")
             finally:
                 self._events.task_done()
+            if self._events.empty():
+                self.wakeup.local()  # a line a check left may be waited for by a call
 
     def _on_originate_response(self, m: Message) -> None:
         action_id = m.get("ActionID")
@@ -260,10 +284,16 @@ class LineChecker:
         self._shut.clear()  # those whose Hangup did not come are found gone
         if self._stopped:
             return
+        await self.reconcile()
+
+    async def reconcile(self) -> None:
+        """The checks on the phone that Asterisk does not have end interrupted; one
+        placed less than :data:`PLACING_GRACE` ago is left alone (its Originate may be
+        on its way)."""
         await self.idle()
         taken_at = self.clock.now()
         channels = await self.session.list("CoreShowChannels")
         live = {c.get("Uniqueid") for c in channels}
-        for ref in await self.blocking(self.checks.in_flight, taken_at):
+        for ref in await self.blocking(self.checks.in_flight, taken_at - PLACING_GRACE):
             if ref not in live:
                 await self.blocking(self.checks.finished, ref, CheckResult.INTERRUPTED, LOST)

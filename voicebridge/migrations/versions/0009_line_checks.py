@@ -1,5 +1,6 @@
 """Responder lines checked before an emergency: one row per check of a directory line,
-with its result (the line's history).
+with its result (the line's history), one check of a line at a time, and each line's
+failures in a row.
 
 Revision ID: 0009
 Revises: 0008
@@ -40,6 +41,8 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(80), nullable=False),
         sa.Column("owner", sa.String(64), nullable=True),
         sa.Column("raised", sa.Boolean(), nullable=False),
+        sa.Column("withdraw", sa.Boolean(), nullable=False),
+        sa.Column("slot", sa.String(80), nullable=True),
         sa.Column("created_at", Time, nullable=False),
         sa.Column("placed_at", Time, nullable=True),
         sa.Column("answered_at", Time, nullable=True),
@@ -54,9 +57,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_line_checks_line_id", "line_checks", ["line", "id"])
     op.create_index("ix_line_checks_state", "line_checks", ["state"])
+    open_ = sa.text("state != 'done'")
+    op.create_index(
+        "ux_line_checks_line_open",
+        "line_checks",
+        ["line"],
+        unique=True,
+        sqlite_where=open_,
+        postgresql_where=open_,
+    )
+    op.create_table(
+        "line_states",
+        sa.Column("line", sa.String(64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("check_id", BigId, nullable=False),
+        sa.Column("updated_at", Time, nullable=False),
+        sa.PrimaryKeyConstraint("line", name="pk_line_states"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("line_states")
+    op.drop_index("ux_line_checks_line_open", table_name="line_checks")
     op.drop_index("ix_line_checks_state", table_name="line_checks")
     op.drop_index("ix_line_checks_line_id", table_name="line_checks")
     op.drop_table("line_checks")
