@@ -20,6 +20,7 @@ from routing.directory import phone_target
 from routing.models import Contact, ContactRole, NewIncident, NewReport, Source
 from tests.conftest import FakeClock
 from voicebridge.ami.bridge import Bridge
+from voicebridge.ami.linechecks import LineChecker
 from voicebridge.ami.session import AmiSession, AmiTarget, Timing
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk, Received
 from voicebridge.blocking import Blocking
@@ -236,3 +237,25 @@ async def bridged(
             errors = list(fake.errors)
             await asyncio.wait_for(fake.stop(), 5)
             assert errors == [], errors
+
+
+@asynccontextmanager
+async def line_checker(on: Bridged) -> AsyncIterator[LineChecker]:
+    """The line checks' adapter of the same ``serve`` replica, on its AMI session."""
+    blocking = Blocking(2)
+    runtime = on.runtime
+    checker = LineChecker(
+        on.session,
+        runtime.linechecks,
+        blocking,
+        runtime.wakeup,
+        runtime.clock,
+        owner="test-serve",
+        paused=on.bridge.going_away,
+    )
+    checker.start()
+    try:
+        yield checker
+    finally:
+        await checker.stop()
+        blocking.shutdown()

@@ -14,11 +14,10 @@ import pytest
 
 from routing.linechecks import CheckResult, Line
 from tests.conftest import FakeClock
-from tests.voicebridge.rig import Rig, bridged
+from tests.voicebridge.rig import Rig, bridged, line_checker
 from tests.voicebridge.rig import headers as headers_of
 from voicebridge.ami.linechecks import LineChecker
 from voicebridge.ami.sim import Behaviour
-from voicebridge.blocking import Blocking
 from voicebridge.runtime import Runtime
 
 R = CheckResult
@@ -53,23 +52,8 @@ class Checking:
 
 @pytest.fixture
 async def checking(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Checking]:
-    async with bridged(runtime, clock) as rig:
-        blocking = Blocking(2)
-        checker = LineChecker(
-            rig.session,
-            runtime.linechecks,
-            blocking,
-            runtime.wakeup,
-            runtime.clock,
-            owner="test-serve",
-            paused=rig.bridge.going_away,
-        )
-        checker.start()
-        try:
-            yield Checking(rig=rig, checker=checker)
-        finally:
-            await checker.stop()
-            blocking.shutdown()
+    async with bridged(runtime, clock) as rig, line_checker(rig) as checker:
+        yield Checking(rig=rig, checker=checker)
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ from routing.models import (
 )
 from tests.conftest import FakeClock, free_port, make_settings
 from tests.voicebridge.conftest import AMI_MEDIA
-from tests.voicebridge.rig import Bridged, connected
+from tests.voicebridge.rig import Bridged, connected, line_checker
 from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.linechecks import LineChecker
@@ -939,21 +939,9 @@ async def test_ivr_three_failed_menus_go_to_the_operator(
 
 
 @pytest.fixture
-async def checker(rig: Bridged, runtime: Runtime) -> AsyncIterator[LineChecker]:
-    blocking = Blocking(2)
-    found = LineChecker(
-        rig.session,
-        runtime.linechecks,
-        blocking,
-        runtime.wakeup,
-        runtime.clock,
-        owner="test-serve",
-        paused=rig.bridge.going_away,
-    )
-    found.start()
-    yield found
-    await found.stop()
-    blocking.shutdown()
+async def checker(rig: Bridged) -> AsyncIterator[LineChecker]:
+    async with line_checker(rig) as found:
+        yield found
 
 
 @pytest.mark.parametrize(
