@@ -219,6 +219,7 @@ class Schedule:
 class LineCheckPort(Protocol):
     """What the voice adapter does with the line checks."""
 
+    def active(self) -> bool: ...
     def claim(self, owner: str, limit: int = MAX_ON_THE_PHONE) -> list[CheckToPlace]: ...
     def unclaim(self, ref: str) -> None: ...
     def to_hang_up(self) -> list[tuple[str, CheckState]]: ...
@@ -415,6 +416,15 @@ class LineChecks:
         self.limiter.release(grant, limits)
 
     # ------------------------------------------------------------- the port
+
+    def active(self) -> bool:
+        """Whether any check is pending or on the phone (one row read, on an index)."""
+        c = t.line_checks.c
+        with self.db.read() as conn:
+            return (
+                conn.execute(select(c.id).where(c.state.in_(IN_FLIGHT)).limit(1)).first()
+                is not None
+            )
 
     def claim(self, owner: str, limit: int = MAX_ON_THE_PHONE) -> list[CheckToPlace]:
         """Pending checks to place (pending -> placing), each by one owner, at most

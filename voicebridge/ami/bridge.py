@@ -25,8 +25,6 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
 
 from dialplans.render import DialplanParams
 from routing.contacts import ContactPort, ToPlace
@@ -35,6 +33,7 @@ from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
 from voicebridge.ami.reconcile import GONE, Snapshot, reconcile
+from voicebridge.ami.recorder import Job, Recorder
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
 from voicebridge.wakeup import Wakeup
@@ -62,8 +61,6 @@ LOST = "una caída de Asterisk mientras el enlace estaba cortado"
 CUT_BY_RESTART = "Asterisk se reinició y cortó la llamada"
 # the same, for the service's log (English)
 LOST_HOW = {RESTARTED: "Asterisk restarted", LOST: "dropped while the link was down"}
-
-Job = Callable[[], Any]
 
 
 def our_leg(uniqueid: str) -> bool:
@@ -109,7 +106,7 @@ class Bridge:
         self.wakeup = wakeup
         self.clock = clock
         self.owner = owner
-        self._events: asyncio.Queue[Job] = asyncio.Queue()
+        self._recorder = Recorder(blocking, wakeup, "bridge")
         self._woken: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.originated = 0
@@ -136,7 +133,7 @@ class Bridge:
         self._woken = self.wakeup.listener()
         self._tasks = [
             loop.create_task(self._originate_loop(self._woken), name="bridge-originate"),
-            loop.create_task(self._event_loop(), name="bridge-events"),
+            loop.create_task(self._recorder.run(), name="bridge-events"),
         ]
 
     async def stop(self) -> None:
@@ -152,7 +149,7 @@ class Bridge:
 
     async def idle(self) -> None:
         """Wait until every event received so far has been handled (for tests)."""
-        await self._events.join()
+        await self._recorder.idle()
 
     # ------------------------------------------------------------- originating
 
@@ -249,21 +246,7 @@ class Bridge:
     # ------------------------------------------------------------- events
 
     def _queue(self, job: Job) -> None:
-        self._events.put_nowait(job)
-
-    async def _event_loop(self) -> None:
-        while True:
-            job = await self._events.get()
-            try:
-                await self.blocking(job)
-            except Exception:
-                log.exception("bridge: an Asterisk event could not be recorded")
-            finally:
-                self._events.task_done()
-            if self._events.empty():
-                # the reports may have left contacts or tasks behind: one wake-up for a
-                # burst of events, not one each (each costs the loops a transaction)
-                self.wakeup.local()
+        self._recorder.put(job)
 
     def _on_originate_response(self, m: Message) -> None:
         action_id = m.get("ActionID")

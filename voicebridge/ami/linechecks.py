@@ -26,6 +26,7 @@ from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
 from voicebridge.ami.reconcile import PLACING_GRACE
+from voicebridge.ami.recorder import Job, Recorder
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
 from voicebridge.wakeup import Wakeup
@@ -100,7 +101,7 @@ class LineChecker:
         self.owner = owner
         self.paused = paused
         self.originated = 0
-        self._events: asyncio.Queue[Callable[[], object]] = asyncio.Queue()
+        self._recorder = Recorder(blocking, wakeup, "line checks")
         self._tasks: list[asyncio.Task[None]] = []
         self._woken: asyncio.Event | None = None
         self._shut: set[str] = set()  # checks Asterisk's shutdown is hanging up
@@ -118,7 +119,7 @@ class LineChecker:
         self._woken = self.wakeup.listener()
         self._tasks = [
             loop.create_task(self._loop(self._woken), name="line-checks"),
-            loop.create_task(self._event_loop(), name="line-check-events"),
+            loop.create_task(self._recorder.run(), name="line-check-events"),
         ]
 
     async def stop(self) -> None:
@@ -135,13 +136,17 @@ class LineChecker:
 
     async def idle(self) -> None:
         """Wait until every event received so far has been recorded (for tests)."""
-        await self._events.join()
+        await self._recorder.idle()
 
     # ------------------------------------------------------------- placing
 
     async def _loop(self, woken: asyncio.Event) -> None:
+        """A sweep every :data:`POLL_SECONDS`; on a wake-up (every change of every
+        incident wakes it) only while checks are pending or on the phone, so that a busy
+        centre pays nothing for the checks it does not make."""
         loop = asyncio.get_running_loop()
-        last_reconcile = loop.time()
+        last_reconcile = last_sweep = loop.time()
+        active = True
         failing = False
         while True:
             with contextlib.suppress(TimeoutError):
@@ -150,8 +155,11 @@ class LineChecker:
             woken.clear()
             if not self.session.connected.is_set() or self.paused():
                 continue
+            if not active and loop.time() - last_sweep < POLL_SECONDS:
+                continue
+            last_sweep = loop.time()
             try:
-                await self.sweep()
+                active = await self.sweep()
                 if loop.time() - last_reconcile > RECONCILE_SECONDS:
                     last_reconcile = loop.time()
                     await self.reconcile()
@@ -161,8 +169,11 @@ class LineChecker:
                     log.exception("line checks: could not place or hang up the checks")
                     failing = True
 
-    async def sweep(self) -> None:
-        """Hang up the checks whose line an incident needs, then place the pending ones."""
+    async def sweep(self) -> bool:
+        """Hang up the checks whose line an incident needs, then place the pending ones.
+        Whether any check was pending or on the phone."""
+        if not await self.blocking(self.checks.active):
+            return False
         now = asyncio.get_running_loop().time()
         self._hanging = {k: v for k, v in self._hanging.items() if now - v < 60}
         for ref, state in await self.blocking(self.checks.to_hang_up):
@@ -179,6 +190,7 @@ class LineChecker:
                 await self.blocking(self.checks.gone, ref)
         for check in await self.blocking(self.checks.claim, self.owner):
             await self._originate(check)
+        return True
 
     async def _originate(self, check: CheckToPlace) -> None:
         try:
@@ -210,20 +222,8 @@ class LineChecker:
 
     # ------------------------------------------------------------- events
 
-    def _queue(self, job: Callable[[], object]) -> None:
-        self._events.put_nowait(job)
-
-    async def _event_loop(self) -> None:
-        while True:
-            job = await self._events.get()
-            try:
-                await self.blocking(job)
-            except Exception:
-                log.exception("line checks: an Asterisk event could not be recorded")
-            finally:
-                self._events.task_done()
-            if self._events.empty():
-                self.wakeup.local()  # a line a check left may be waited for by a call
+    def _queue(self, job: Job) -> None:
+        self._recorder.put(job)
 
     def _on_originate_response(self, m: Message) -> None:
         action_id = m.get("ActionID")
