@@ -106,7 +106,7 @@ class Bridge:
         self.wakeup = wakeup
         self.clock = clock
         self.owner = owner
-        self._recorder = Recorder(blocking, wakeup, "bridge")
+        self.recorder = Recorder(blocking, wakeup, "bridge")
         self._woken: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.originated = 0
@@ -133,7 +133,7 @@ class Bridge:
         self._woken = self.wakeup.listener()
         self._tasks = [
             loop.create_task(self._originate_loop(self._woken), name="bridge-originate"),
-            loop.create_task(self._recorder.run(), name="bridge-events"),
+            loop.create_task(self.recorder.run(), name="bridge-events"),
         ]
 
     async def stop(self) -> None:
@@ -149,7 +149,7 @@ class Bridge:
 
     async def idle(self) -> None:
         """Wait until every event received so far has been handled (for tests)."""
-        await self._recorder.idle()
+        await self.recorder.idle()
 
     # ------------------------------------------------------------- originating
 
@@ -246,7 +246,7 @@ class Bridge:
     # ------------------------------------------------------------- events
 
     def _queue(self, job: Job) -> None:
-        self._recorder.put(job)
+        self.recorder.put(job)
 
     def _on_originate_response(self, m: Message) -> None:
         action_id = m.get("ActionID")
