@@ -54,10 +54,14 @@ class Identity:
     role: Role
     district: str | None  # an operator bound to one district central
     label: str
+    person: bool = False  # a person signed in to the console (key_id: the username)
 
     @property
     def actor(self) -> str:
-        """How the event log names this identity."""
+        """How the event log names this identity: a key by its id, a person by their
+        username and name (``operator:ana.perez (Ana Pérez)``)."""
+        if self.person:
+            return f"{self.role.value}:{self.key_id} ({self.label})"
         return f"{self.role.value}:{self.key_id}"
 
     def may(self, role: Role) -> bool:

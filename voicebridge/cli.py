@@ -16,7 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 
 from routing.errors import RoutingError
-from voicebridge import cli_asterisk, cli_channels, cli_lines, cli_routing, migrate
+from voicebridge import cli_asterisk, cli_channels, cli_lines, cli_routing, cli_users, migrate
 from voicebridge.errors import SettingsError, StdoutFailed, VoicebridgeError
 from voicebridge.settings import (
     DEFAULT,
@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_asterisk.add_parsers(sub)
     cli_channels.add_parsers(sub)
     cli_lines.add_parsers(sub)
+    cli_users.add_parsers(sub)
     return parser
 
 
@@ -270,6 +271,8 @@ def _dispatch(args: argparse.Namespace, resolved: Resolved, environ: Mapping[str
         return cli_channels.run(args, settings)
     if args.command in cli_lines.COMMANDS:
         return cli_lines.run(args, settings, origin=origin)
+    if args.command in cli_users.COMMANDS:
+        return cli_users.run(args, settings, origin=origin)
     raise AssertionError(args.command)  # pragma: no cover
 
 

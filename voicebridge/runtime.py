@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis import Redis
 
@@ -21,6 +22,7 @@ from routing.revisions import RevisionStore
 from routing.store import IncidentStore
 from routing.tasks import TaskStore
 from voicebridge import migrate
+from voicebridge.accounts import Accounts, SessionPolicy
 from voicebridge.apikeys import ApiKeys
 from voicebridge.dispatch import Dispatcher
 from voicebridge.queueing import make_redis
@@ -51,6 +53,7 @@ class Runtime:
     chats: Chats
     outbox: Outbox
     linechecks: LineChecks
+    accounts: Accounts
 
     def after_fork(self) -> None:
         self.db.after_fork()
@@ -134,4 +137,13 @@ def build_runtime(
         chats=Chats(db),
         outbox=outbox,
         linechecks=linechecks,
+        accounts=Accounts(
+            db,
+            limiter,
+            clock=clock,
+            policy=SessionPolicy(
+                lifetime=timedelta(hours=settings.session_hours),
+                idle=timedelta(minutes=settings.session_idle_minutes),
+            ),
+        ),
     )

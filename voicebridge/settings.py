@@ -65,6 +65,8 @@ class Settings:
     line_check_window: str
     line_check_rate: str
     line_check_days: int
+    session_hours: int
+    session_idle_minutes: int
 
     @property
     def twilio_tokens(self) -> tuple[str, ...]:
@@ -480,6 +482,18 @@ SPECS: tuple[Spec, ...] = (
         default="7",
         parse=_int_between(1, 90, "days"),
         help="A scheduled check calls each line once every this many days.",
+    ),
+    Spec(
+        name="session_hours",
+        default="12",
+        parse=_int_between(1, 24, "hours"),
+        help="A console session ends this long after sign-in, whatever the activity (a shift).",
+    ),
+    Spec(
+        name="session_idle_minutes",
+        default="60",
+        parse=_int_between(5, 720, "minutes"),
+        help="... and after this long without a request from it.",
     ),
     Spec(
         name="photo_max_bytes",
