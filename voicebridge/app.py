@@ -30,6 +30,8 @@ from voicebridge.api.errors import (
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.citizens.channels import channels_ctx as _channels_ctx
+from voicebridge.console import web as console
+from voicebridge.console.web import console_middleware
 from voicebridge.intake import IntakeWriter
 from voicebridge.ivr import CitizenCalls
 from voicebridge.jobs import LINE_CHECK_PERIOD, line_check_task, overdue_sweep_task, sweep_period
@@ -62,7 +64,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     """The service. With ``runtime`` given (tests), the app uses it and leaves it open."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[_metrics_middleware, error_middleware, auth_middleware],
+        middlewares=[_metrics_middleware, error_middleware, auth_middleware, console_middleware],
         # aiohttp's parser answers a longer request line or header in plain text before
         # any middleware; with room past the API's 8 KiB limits, error_middleware
         # answers those in JSON (414 uri_too_long, 431 headers_too_large)
@@ -84,6 +86,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(lines.routes)
     app.add_routes(openapi.routes)
     app.add_routes(webhooks.routes)
+    app.add_routes(console.routes)
     return app
 
 

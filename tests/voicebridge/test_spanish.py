@@ -243,6 +243,19 @@ async def _answer(
     if code == "district_forbidden":
         created = await api.create("supervisor", district="150122")
         return await c.get(f"{URL}/{created['id']}", headers=api.auth("sjl"))
+    if code == "csrf_failed":  # a person's session, a write without its CSRF token
+        from voicebridge.apikeys import Role
+
+        api.runtime.accounts.create(
+            "ana.perez", name="Ana Pérez", role=Role.SUPERVISOR, district=None,
+            password="correct horse battery",
+        )  # fmt: skip
+        signed = api.runtime.accounts.sign_in(
+            "ana.perez", "correct horse battery", address="10.0.0.7"
+        )
+        assert isinstance(signed, tuple)
+        return await c.post(URL, json={"category": "robo"},
+                            headers={"Cookie": f"vb_session={signed[0]}"})  # fmt: skip
     if code == "not_found":
         return await c.get(f"{URL}/LIM-2026-000404", headers=auth)
     if code == "method_not_allowed":

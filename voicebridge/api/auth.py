@@ -1,9 +1,12 @@
 """Who is calling: ``Authorization: Bearer vb_...`` API keys, checked on every ``/api/``
-request (reads too: incidents carry citizens' names and phone numbers)."""
+request (reads too: incidents carry citizens' names and phone numbers), or the session
+of a person signed in to the console (its cookie; on a state-changing request, the
+session's CSRF token in ``X-CSRF-Token`` too)."""
 
 from aiohttp import web
 
 from routing.districts import district_by_code
+from voicebridge.accounts import COOKIE, CSRF_HEADER, same_token
 from voicebridge.api.errors import ApiError, Handler, error
 from voicebridge.api.openapi import PATH as OPENAPI_PATH
 from voicebridge.apikeys import ApiKeys, Identity, Role
@@ -23,8 +26,13 @@ def _unauthorized(message: str) -> ApiError:
     return error("unauthorized", message, headers=CHALLENGE)
 
 
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def identify(request: web.Request) -> Identity:
     given = request.headers.getall("Authorization", [])
+    if not given and request.cookies.get(COOKIE):
+        return await session_identity(request)
     if len(given) > 1:  # which key would it be? neither
         raise _unauthorized("Envíe una sola cabecera Authorization, con una sola clave.")
     header = given[0] if given else ""
@@ -44,6 +52,20 @@ async def identify(request: web.Request) -> Identity:
     if found is None:
         raise _unauthorized("La clave de API es desconocida o fue revocada.")
     return found
+
+
+async def session_identity(request: web.Request) -> Identity:
+    """The person of the console's session cookie; a state-changing request must carry
+    the session's CSRF token (a page of another site cannot read it)."""
+    accounts = request.app[RUNTIME].accounts
+    session = await request.app[BLOCKING](accounts.session, request.cookies.get(COOKIE, ""))
+    if session is None:
+        raise _unauthorized("La sesión de la consola terminó: ingrese de nuevo.")
+    if request.method not in SAFE and not same_token(
+        request.headers.get(CSRF_HEADER), session.csrf
+    ):
+        raise error("csrf_failed")
+    return session.user.identity()
 
 
 @web.middleware

@@ -66,9 +66,16 @@ CODES: dict[str, ErrorCode] = {
         400, "El cuerpo no es un formulario application/x-www-form-urlencoded válido."
     ),
     "unauthorized": ErrorCode(
-        401, "Falta la clave de API, o es desconocida o fue revocada (Authorization: Bearer)."
+        401,
+        "Falta la clave de API, o es desconocida o fue revocada (Authorization: Bearer), o "
+        "la sesión de la consola terminó.",
     ),
     "forbidden": ErrorCode(403, "La clave no tiene el rol que esta operación requiere."),
+    "csrf_failed": ErrorCode(
+        403,
+        "La solicitud de la consola no trae el código de su sesión (X-CSRF-Token): no se "
+        "hizo nada.",
+    ),
     "district_forbidden": ErrorCode(
         403, "La clave pertenece a la central de otro distrito: no ve ni escribe en este."
     ),

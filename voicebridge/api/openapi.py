@@ -486,6 +486,21 @@ def _also(op: Schema, status: int, response: Schema) -> Schema:
     return op
 
 
+def _page(summary: str, *statuses: int, errors: tuple[int, ...] = ()) -> Schema:
+    """A page of the console: Spanish HTML for people, signed in by its session cookie;
+    a redirect (303) in plain text; ``errors`` in the JSON envelope."""
+    responses: dict[str, Any] = {}
+    for status in statuses:
+        kind = "text/plain" if status == 303 else "text/html"
+        responses[str(status)] = {
+            "description": "a redirect" if status == 303 else "a Spanish HTML page",
+            "content": {kind: {"schema": {"type": "string"}}},
+        }
+    for status in sorted({*_ALWAYS, *errors}):
+        responses[str(status)] = _error_response(status)
+    return {"summary": summary, "responses": responses, "security": []}
+
+
 def _paths() -> dict[str, dict[str, Schema]]:
     incident = [_INCIDENT_ID]
     return {
@@ -876,6 +891,30 @@ def _webhooks() -> dict[str, dict[str, Schema]]:
                 "application/json",
             )
         },
+        "/console/login": {
+            "get": _page("The console's sign-in form (sets its own CSRF cookie)", 200),
+            "post": _page(
+                "Sign in: username, password and the form's csrf (form-encoded): 303 to "
+                "/console/ with the session cookie; 401 wrong credentials, 403 a form not "
+                "from the console, 429 too many attempts (the form again)",
+                303,
+                401,
+                403,
+                429,
+                errors=(413,),
+            ),
+        },
+        "/console/logout": {
+            "post": _page(
+                "Sign out (the session's csrf): 303 to the form; 401 no session, 403 no CSRF token",
+                303,
+                401,
+                403,
+                errors=(413,),
+            ),
+        },
+        "/console/": {"get": _page("The console (a session; else 303 to the form)", 200, 303)},
+        "/console": {"get": _page("303 to /console/", 303)},
     }
 
 

@@ -1,0 +1,201 @@
+"""Signing in and out of the console, and the session every console page and the API
+accept in place of an API key.
+
+- ``GET /console/login`` shows the form; ``POST /console/login`` checks the account
+  (:meth:`voicebridge.accounts.Accounts.sign_in`: rate-limited, one answer for every
+  wrong credential) and sets the session cookie: HttpOnly, SameSite=Lax, Secure when
+  the public URL is https, for the session's lifetime. The form carries a token that
+  must match a cookie of its own (a login CSRF: nobody signs a victim in to their
+  account).
+- ``POST /console/logout`` ends the session (its CSRF token required).
+- Every other ``/console/`` page needs a live session (else a redirect to the form);
+  every state-changing request needs the session's CSRF token: the form field
+  ``csrf`` or the header ``X-CSRF-Token`` (the pages put it in
+  ``<meta name="csrf-token">``). The API takes the same session
+  (:func:`session_identity`), with the header, so the console's pages call the API as
+  the person.
+"""
+
+import math
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from routing.districts import district_by_code
+from voicebridge.accounts import COOKIE, CSRF_HEADER, Refusal, Session, same_token
+from voicebridge.api.auth import ROLE_LABELS
+from voicebridge.api.errors import Handler
+from voicebridge.web import BLOCKING, RUNTIME
+
+routes = web.RouteTableDef()
+
+LOGIN_COOKIE = "vb_login"  # the sign-in form's own CSRF token
+SESSION = web.RequestKey("console_session", Session)
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+OPEN_PAGES = frozenset({"/console/login"})
+MAX_FORM = 4096
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("voicebridge.console", "templates"),
+    autoescape=jinja2.select_autoescape(default=True),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def render(name: str, status: int = 200, **context: Any) -> web.Response:
+    context.setdefault("csrf", None)
+    html = _templates.get_template(name).render(**context)
+    response = web.Response(text=html, status=status, content_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    return response
+
+
+def _secure(request: web.Request) -> bool:
+    return bool(request.app[RUNTIME].settings.public_url.startswith("https://"))
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "desconocida"
+
+
+async def session_of(request: web.Request) -> Session | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    accounts = request.app[RUNTIME].accounts
+    return await request.app[BLOCKING](accounts.session, token)
+
+
+def csrf_given(request: web.Request, form: Any = None) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None:
+        return header
+    if form is not None:
+        value = form.get("csrf")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def _form(request: web.Request) -> Mapping[str, Any]:
+    """The console's form fields; any other body is no form (and carries no token, so
+    what it asks for is refused as not from the console)."""
+    if request.content_length is not None and request.content_length > MAX_FORM:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_FORM, actual_size=request.content_length)
+    if request.content_type != "application/x-www-form-urlencoded":
+        return {}
+    try:
+        return await request.post()
+    except ValueError:  # not UTF-8, malformed
+        return {}
+
+
+@web.middleware
+async def console_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A live session for every console page but the sign-in form; its CSRF token on
+    every state-changing request."""
+    if not request.path.startswith("/console") or request.path in OPEN_PAGES:
+        return await handler(request)
+    session = await session_of(request)
+    if session is None:
+        if request.method in SAFE:
+            raise web.HTTPSeeOther("/console/login")
+        return render("login.html", status=401, message="Su sesión terminó: ingrese de nuevo.",
+                      username="", login_csrf=_login_token(request))  # fmt: skip
+    if request.method not in SAFE:
+        form = None
+        if request.headers.get(CSRF_HEADER) is None:
+            form = await _form(request)
+        if not same_token(csrf_given(request, form), session.csrf):
+            return render("forbidden.html", status=403,
+                          message="La solicitud no traía el código de la consola (CSRF): "
+                          "no se hizo nada. Vuelva a cargar la página.")  # fmt: skip
+    request[SESSION] = session
+    return await handler(request)
+
+
+def _login_token(request: web.Request) -> str:
+    return request.cookies.get(LOGIN_COOKIE) or ""
+
+
+def _with_login_cookie(request: web.Request, response: web.Response, token: str) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request),
+        path="/console/login", max_age=3600,
+    )  # fmt: skip
+
+
+@routes.get("/console/login")
+async def login_form(request: web.Request) -> web.Response:
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    response = render("login.html", message="", username="", login_csrf=token)
+    _with_login_cookie(request, response, token)
+    return response
+
+
+@routes.post("/console/login")
+async def login(request: web.Request) -> web.Response:
+    form = await _form(request)
+    username = str(form.get("username", ""))[:64]
+    password = str(form.get("password", ""))
+    expected = request.cookies.get(LOGIN_COOKIE)
+    if not expected or not same_token(str(form.get("csrf", "")), expected):
+        return render("login.html", status=403, username=username, login_csrf=expected or "",
+                      message="El formulario venció o no vino de esta consola: "
+                      "vuelva a cargar la página.")  # fmt: skip
+    accounts = request.app[RUNTIME].accounts
+    result = await request.app[BLOCKING](
+        accounts.sign_in, username, password, address=_address(request),
+        agent=request.headers.get("User-Agent", ""),
+    )  # fmt: skip
+    if isinstance(result, Refusal):
+        if result.limited:
+            minutes = max(1, math.ceil(result.retry_in / 60))
+            response = render("login.html", status=429, username=username, login_csrf=expected,
+                              message=f"Demasiados intentos: espere {minutes} min y vuelva "
+                              "a intentar.")  # fmt: skip
+            response.headers["Retry-After"] = str(max(1, math.ceil(result.retry_in)))
+            return response
+        return render("login.html", status=401, username=username, login_csrf=expected,
+                      message="Usuario o contraseña incorrectos.")  # fmt: skip
+    token, session = result
+    response = web.HTTPSeeOther("/console/")
+    lifetime = (session.expires_at - session.created_at).total_seconds()
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request), path="/",
+        max_age=int(lifetime),
+    )  # fmt: skip
+    response.del_cookie(LOGIN_COOKIE, path="/console/login")
+    raise response
+
+
+@routes.post("/console/logout")
+async def logout(request: web.Request) -> web.Response:
+    token = request.cookies.get(COOKIE, "")
+    await request.app[BLOCKING](request.app[RUNTIME].accounts.sign_out, token)
+    response = web.HTTPSeeOther("/console/login")
+    response.del_cookie(COOKIE, path="/")
+    raise response
+
+
+@routes.get("/console/")
+async def home(request: web.Request) -> web.Response:
+    session = request[SESSION]
+    user = session.user
+    central = None
+    if user.district is not None:
+        central = f"{district_by_code(user.district).name} ({user.district})"
+    return render(
+        "home.html", user=user, role=ROLE_LABELS[user.role], central=central, csrf=session.csrf
+    )
+
+
+@routes.get("/console")
+async def home_slash(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther("/console/")
