@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 
 VAR = Path("var")
 KEY_FILE = VAR / "dev-admin.key"
+CONSOLE_FILE = VAR / "dev-console.password"  # the development supervisor's password
+CONSOLE_USER = "supervisor"
 LOCK_FILE = VAR / "run.lock"  # held (flock) by the live ``voicebridge run``, its pid inside
 
 BACKOFF = (0.5, 30.0)  # seconds before a dead process is started again, doubling
@@ -236,6 +238,33 @@ def dev_admin_key(settings: Settings) -> str:
         runtime.close()
 
 
+def dev_console_account(settings: Settings) -> str:
+    """The development console account ``supervisor``, its password in
+    ``var/dev-console.password``; created (or given that password again) when missing."""
+    from voicebridge.accounts import AccountError
+
+    runtime = build_runtime(settings, migrate_schema=False)
+    try:
+        password = CONSOLE_FILE.read_text().strip() if CONSOLE_FILE.exists() else ""
+        if len(password) < 12:
+            password = secrets.token_urlsafe(12)
+            CONSOLE_FILE.parent.mkdir(parents=True, exist_ok=True)
+            CONSOLE_FILE.write_text(password + "\n")
+            CONSOLE_FILE.chmod(0o600)
+        accounts = runtime.accounts
+        try:
+            accounts.create(
+                CONSOLE_USER, name="Supervisión (desarrollo)", role=Role.SUPERVISOR,
+                district=None, password=password,
+            )  # fmt: skip
+        except AccountError:  # it exists: the password of the file is its password
+            accounts.set_password(CONSOLE_USER, password)
+            accounts.set_active(CONSOLE_USER, True)
+        return password
+    finally:
+        runtime.close()
+
+
 def hold_run_lock() -> int:
     """Take :data:`LOCK_FILE` for this process's life (the kernel's flock, released
     when the process ends, however it ends), writing this pid in it; its descriptor.
@@ -285,6 +314,7 @@ def run(environ: Mapping[str, str]) -> int:
         publish_settings(env, environ)
         migrate.upgrade(settings.database_url)
         key = dev_admin_key(settings)
+        console_password = dev_console_account(settings)
         serve, worker = ([sys.executable, "-m", "voicebridge", c] for c in ("serve", "worker"))
         supervisor.start("serve", _spawner(serve, env, capture=True), ready=_answers(settings))
         redis = make_redis(settings.redis_url, timeout=0.5)
@@ -297,7 +327,7 @@ def run(environ: Mapping[str, str]) -> int:
         if "fake-telegram" in fakes and settings.telegram_mode == "webhook":
             serving, bot = supervisor.child("serve"), supervisor.child("fake-telegram")
             supervisor.watch(FakeBotWebhook(settings, serving, bot).check)
-        _banner(settings, key, fakes)
+        _banner(settings, key, fakes, console_password)
         return supervisor.run()
     except KeyboardInterrupt:
         return 130
@@ -479,7 +509,7 @@ def publish_settings(env: Mapping[str, str], environ: Mapping[str, str]) -> None
     publish(RUN_FILE, env, set_by_run={k for k, v in env.items() if environ.get(k) != v})
 
 
-def _banner(settings: Settings, key: str, fakes: set[str]) -> None:
+def _banner(settings: Settings, key: str, fakes: set[str], console_password: str) -> None:
     url = settings.public_url
     shown = settings.redacted()
     asterisk = " (the fake Asterisk: every line answers, responders press 1)"
@@ -504,6 +534,8 @@ voicebridge is starting
   sms          {sms}
   telegram     {telegram}
   admin key    {key}   (development only; kept in {KEY_FILE})
+  console      {url}/console/   user {CONSOLE_USER}, password {console_password}
+               (development only; kept in {CONSOLE_FILE})
 
   try:  curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
           -d '{{"category": "robo", "district": "SJL", "description": "Robo de celular"}}' \\

@@ -4,6 +4,7 @@ directory: its own Redis, the fake Asterisk, the fake Twilio, the fake Bot API,
 acknowledged by keypress; a citizen's SMS and Telegram report through the fakes
 (``voicebridge demo``) get their incident numbers; Ctrl-C stops everything it started."""
 
+import http.cookiejar
 import http.server
 import json
 import os
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -153,6 +155,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def sign_in(url: str, username: str, password: str) -> str:
+    """The console's page after signing in with the form, as a browser would."""
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with browser.open(f"{url}/console/login", timeout=10) as page:
+        token = re.search(r'name="csrf" value="([^"]+)"', page.read().decode())
+    assert token is not None
+    form = urllib.parse.urlencode({"username": username, "password": password, "csrf": token[1]})
+    with browser.open(f"{url}/console/login", data=form.encode(), timeout=10) as home:
+        return str(home.read().decode())
+
+
 def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
     banner = until(lambda: "Ctrl-C stops everything" in demo.output(), "the banner")
     assert banner
@@ -163,6 +178,11 @@ def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
     assert "database     sqlite:///" in text
     demo.key = re.search(r"admin key +(\S+)", text).group(1)  # type: ignore[union-attr]
     until(lambda: "AMI: connected" in demo.output(), "serve logged in to the fake Asterisk")
+    # the banner's console account signs in
+    console = re.search(r"console +(\S+) +user (\S+), password (\S+)", text)
+    assert console is not None
+    assert console[1] == f"{demo.url}/console/"
+    assert "Supervisión (desarrollo) · supervisor" in sign_in(demo.url, console[2], console[3])
 
     assert demo.robbery_dispatched_and_acknowledged() == ["acknowledged", "acknowledged"]
     # the banner's demo call: a fire reported through the IVR, the caller bridged
