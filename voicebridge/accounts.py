@@ -17,8 +17,10 @@ API keys stay for machines (:mod:`voicebridge.apikeys`); a person acts under an
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,19 +33,22 @@ from sqlalchemy.exc import IntegrityError
 from routing.db import Database
 from routing.districts import find_district
 from routing.ports import Clock, SystemClock
-from routing.ratelimits import Limit, Limiter
+from routing.ratelimits import Grant, Limit, Limiter
 from voicebridge.apikeys import Identity, Role
 from voicebridge.schema import user_sessions, users
 
-COOKIE = "vb_session"  # the session's token
+COOKIE = "vb_session"  # the session's token (on https: "__Host-vb_session")
 CSRF_HEADER = "X-CSRF-Token"  # the session's CSRF token, on a state-changing request
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
-NAME_MAX = 36  # the actor "<role>:<username> (<name>)" fits the log's 80 characters
+NAME_MAX = 34  # the actor "<role>:<username> (<name>)" fits the log's 80 characters
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256
-# sign-in attempts: per account (a guessed password), per address (many accounts tried)
+# failed sign-in attempts: an account from one address (a guessed password); an account
+# from anywhere, high enough that nobody locks a person out with a few wrong passwords;
+# an address (many accounts tried; an IPv6 address by its /64)
 LOGIN_LIMITS = {
-    "account": (Limit(count=5, seconds=900), Limit(count=20, seconds=86400)),
+    "pair": (Limit(count=5, seconds=900), Limit(count=20, seconds=86400)),
+    "account": (Limit(count=50, seconds=900),),
     "address": (Limit(count=30, seconds=900),),
 }
 SEEN_EVERY = timedelta(seconds=60)  # a session's last request recorded at most this often
@@ -209,14 +214,19 @@ class Accounts:
         """A new session (its token, for the cookie, is not stored), or why not. Every
         attempt counts against the account's and the address's limits."""
         username = username.strip().lower()[:64]
-        grants = []
-        for kind, key in (("account", username), ("address", address)):
+        address = network_of(address)
+        grants: list[tuple[Grant | None, Sequence[Limit]]] = []
+        for kind, key in (("pair", f"{username}@{address}"), ("account", username),
+                          ("address", address)):  # fmt: skip
             verdict = self.limiter.acquire(f"login-{kind}:{key}", LOGIN_LIMITS[kind])
             if not verdict.allowed:
+                _give_back(self.limiter, grants)
                 return Refusal(limited=True, retry_in=verdict.retry_in)
             grants.append((verdict.grant, LOGIN_LIMITS[kind]))
-        with self.db.read() as conn:
-            row = conn.execute(select(users).where(users.c.username == username)).first()
+        row = None
+        if USERNAME.match(username):  # (a NUL or other junk never reaches the database)
+            with self.db.read() as conn:
+                row = conn.execute(select(users).where(users.c.username == username)).first()
         if row is None:
             _verify(_DUMMY, password)
             return Refusal(limited=False)
@@ -239,9 +249,7 @@ class Accounts:
                         agent=agent[:200])
                 .returning(*user_sessions.c)
             ).one()  # fmt: skip
-        account_grant, limits = grants[0]
-        if account_grant is not None:  # only the failures count against the account
-            self.limiter.release(account_grant, limits)
+        _give_back(self.limiter, grants)  # only failures count
         return token, _session(created, _user(row))
 
     def session(self, token: str) -> Session | None:
@@ -295,6 +303,31 @@ class Accounts:
             .values(revoked_at=now)
         )
         return int(result.rowcount)
+
+
+def cookie_name(name: str, secure: bool) -> str:
+    """On https a cookie's name carries the ``__Host-`` prefix: the browser then keeps it
+    only if it is Secure, for Path=/ and for this host alone, so no other site (nor a
+    sibling subdomain) can plant it."""
+    return f"__Host-{name}" if secure else name
+
+
+def network_of(address: str) -> str:
+    """What sign-in attempts are counted under: an IPv4 address, or an IPv6 address's
+    /64 (one subscriber's; rotating within it gains nothing)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _give_back(limiter: Limiter, grants: list[tuple[Grant | None, Sequence[Limit]]]) -> None:
+    for grant, limits in grants:
+        if grant is not None:
+            limiter.release(grant, limits)
 
 
 def same_token(given: str | None, expected: str) -> bool:

@@ -238,26 +238,34 @@ def dev_admin_key(settings: Settings) -> str:
         runtime.close()
 
 
-def dev_console_account(settings: Settings) -> str:
-    """The development console account ``supervisor``, its password in
-    ``var/dev-console.password``; created (or given that password again) when missing."""
-    from voicebridge.accounts import AccountError
+DEV_NAME = "Supervisión (desarrollo)"
 
+
+def dev_console_account(settings: Settings) -> str | None:
+    """The development console account ``supervisor``, its password in
+    ``var/dev-console.password`` (made 0600); created when missing, given that password
+    again when it is the one a ``make run`` made. Another account of that name is left
+    alone (None: no account to show)."""
     runtime = build_runtime(settings, migrate_schema=False)
     try:
+        accounts = runtime.accounts
+        found = accounts.get(CONSOLE_USER)
+        if found is not None and (found.name != DEV_NAME or found.role is not Role.SUPERVISOR):
+            log.warning("an account %r exists that make run did not make: left alone", CONSOLE_USER)
+            return None
         password = CONSOLE_FILE.read_text().strip() if CONSOLE_FILE.exists() else ""
         if len(password) < 12:
             password = secrets.token_urlsafe(12)
             CONSOLE_FILE.parent.mkdir(parents=True, exist_ok=True)
-            CONSOLE_FILE.write_text(password + "\n")
-            CONSOLE_FILE.chmod(0o600)
-        accounts = runtime.accounts
-        try:
-            accounts.create(
-                CONSOLE_USER, name="Supervisión (desarrollo)", role=Role.SUPERVISOR,
-                district=None, password=password,
-            )  # fmt: skip
-        except AccountError:  # it exists: the password of the file is its password
+            CONSOLE_FILE.unlink(missing_ok=True)
+            fd = os.open(CONSOLE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(password + "\n")
+        CONSOLE_FILE.chmod(0o600)
+        if found is None:
+            accounts.create(CONSOLE_USER, name=DEV_NAME, role=Role.SUPERVISOR, district=None,
+                            password=password)  # fmt: skip
+        else:
             accounts.set_password(CONSOLE_USER, password)
             accounts.set_active(CONSOLE_USER, True)
         return password
@@ -509,7 +517,7 @@ def publish_settings(env: Mapping[str, str], environ: Mapping[str, str]) -> None
     publish(RUN_FILE, env, set_by_run={k for k, v in env.items() if environ.get(k) != v})
 
 
-def _banner(settings: Settings, key: str, fakes: set[str], console_password: str) -> None:
+def _banner(settings: Settings, key: str, fakes: set[str], console_password: str | None) -> None:
     url = settings.public_url
     shown = settings.redacted()
     asterisk = " (the fake Asterisk: every line answers, responders press 1)"
@@ -534,9 +542,7 @@ voicebridge is starting
   sms          {sms}
   telegram     {telegram}
   admin key    {key}   (development only; kept in {KEY_FILE})
-  console      {url}/console/   user {CONSOLE_USER}, password {console_password}
-               (development only; kept in {CONSOLE_FILE})
-
+{_console(url, console_password)}
   try:  curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
           -d '{{"category": "robo", "district": "SJL", "description": "Robo de celular"}}' \\
           {url}/api/v1/incidents
@@ -544,6 +550,15 @@ voicebridge is starting
 Ctrl-C stops everything.
 """,
         flush=True,
+    )
+
+
+def _console(url: str, password: str | None) -> str:
+    if password is None:
+        return f"  console      {url}/console/   (an account {CONSOLE_USER!r} exists already)\n"
+    return (
+        f"  console      {url}/console/   user {CONSOLE_USER}, password {password}\n"
+        f"               (development only; kept in {CONSOLE_FILE})\n"
     )
 
 

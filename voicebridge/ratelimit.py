@@ -4,7 +4,8 @@ A sliding-window log per (destination, period): a sorted set of the times the
 destination was used. One Lua script checks every limit of the destination and, if
 all allow it, counts the use in all of them, atomically. If Redis cannot be reached
 the call goes ahead (an emergency call is never held back for want of a counter) and
-that is logged once.
+that is logged once; a limiter made ``fail_open=False`` (sign-in attempts) refuses
+instead, for a minute at a time.
 """
 
 import logging
@@ -40,10 +41,14 @@ return {0, 0}
 """
 
 
+UNAVAILABLE_RETRY = 60.0  # a closed limiter without Redis: try again in a minute
+
+
 class RedisLimiter:
-    def __init__(self, redis: "Redis", clock: Clock) -> None:
+    def __init__(self, redis: "Redis", clock: Clock, *, fail_open: bool = True) -> None:
         self.redis = redis
         self.clock = clock
+        self.fail_open = fail_open
         self._script = redis.register_script(_SCRIPT)
         self._down = False
 
@@ -59,9 +64,12 @@ class RedisLimiter:
             refused, retry_ms = self._script(keys=keys, args=args)
         except RedisError as exc:
             if not self._down:
-                log.error("rate limits unavailable (Redis: %s); calls go ahead unlimited", exc)
+                what = "calls go ahead unlimited" if self.fail_open else "refused meanwhile"
+                log.error("rate limits unavailable (Redis: %s); %s", exc, what)
                 self._down = True
-            return Verdict(allowed=True)
+            if self.fail_open:
+                return Verdict(allowed=True)
+            return Verdict(allowed=False, retry_in=UNAVAILABLE_RETRY)
         if self._down:
             log.info("rate limits available again")
             self._down = False

@@ -139,7 +139,7 @@ def build_runtime(
         linechecks=linechecks,
         accounts=Accounts(
             db,
-            limiter,
+            RedisLimiter(redis, clock, fail_open=False),  # no guessing while Redis is down
             clock=clock,
             policy=SessionPolicy(
                 lifetime=timedelta(hours=settings.session_hours),

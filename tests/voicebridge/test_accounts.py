@@ -59,7 +59,7 @@ def test_passwords_are_stored_as_argon2id_hashes(runtime: Runtime) -> None:
         ("jefe", {"role": Role.SUPERVISOR}, "ve todos los distritos"),
         ("ana.perez", {"password": "corta"}, "de 12 a 256 caracteres"),
         ("ana.perez", {"district": "Narnia"}, "no es un distrito"),
-        ("ana.perez", {"name": "x" * 37}, "de 1 a 36 caracteres"),
+        ("ana.perez", {"name": "x" * 35}, "de 1 a 34 caracteres"),
     ],
 )
 def test_an_account_is_refused_saying_why(
@@ -139,29 +139,49 @@ def test_sessions_are_revoked_signed_out_and_ended_by_a_new_password(runtime: Ru
     assert accounts.session(fifth[0]) is None
 
 
-def test_sign_in_attempts_are_rate_limited_per_account_and_per_address(
+def test_sign_in_failures_are_rate_limited_and_nobody_locks_a_person_out(
     runtime: Runtime,
 ) -> None:
     accounts = runtime.accounts
     ana(accounts)
-    for _ in range(3):
-        signed_in(accounts)  # successes do not count against the account
-    for _ in range(5):
-        assert accounts.sign_in("ana.perez", "guessing wrong", address="a") == Refusal(
-            limited=False
+    for _ in range(40):  # successes count against nothing: a shift signing in at one desk
+        signed_in(accounts)
+    for n in range(5):  # wrong passwords from elsewhere...
+        assert accounts.sign_in("ana.perez", "guessing wrong", address=f"10.9.0.{n}") == (
+            Refusal(limited=False)
         )
-    refused = accounts.sign_in("ana.perez", PASSWORD, address="b")
+    signed_in(accounts)  # ...lock nobody out of their own desk
+    for _ in range(5):
+        accounts.sign_in("ana.perez", "guessing wrong", address="10.9.9.9")
+    refused = accounts.sign_in("ana.perez", PASSWORD, address="10.9.9.9")
     assert isinstance(refused, Refusal)
-    assert refused.limited
+    assert refused.limited  # but one address guessing one account is stopped
     assert 0 < refused.retry_in <= 900
-    # an address trying many accounts
-    for n in range(30 - 9):
-        accounts.sign_in(f"user{n}", "guessing wrong", address="c")
-    for n in range(9):
-        accounts.sign_in(f"other{n}", "guessing wrong", address="c")
-    last = accounts.sign_in("someone", "guessing wrong", address="c")
+    # an address trying many accounts; an IPv6 address counts by its /64
+    for n in range(30):
+        accounts.sign_in(f"user{n}", "guessing wrong", address=f"2001:db8:1:2::{n + 1:x}")
+    last = accounts.sign_in("someone", "guessing wrong", address="2001:db8:1:2:ffff::1")
     assert isinstance(last, Refusal)
     assert last.limited
+
+
+def test_without_redis_nobody_signs_in_rather_than_guess_unlimited(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    from redis import Redis
+
+    from voicebridge.ratelimit import RedisLimiter
+
+    ana(runtime.accounts)
+    gone = Redis(port=9, socket_connect_timeout=0.2, socket_timeout=0.2)  # nothing there
+    accounts = Accounts(runtime.db, RedisLimiter(gone, clock, fail_open=False), clock=clock)
+    refused = accounts.sign_in("ana.perez", PASSWORD, address="10.0.0.7")
+    assert refused == Refusal(limited=True, retry_in=60.0)
+
+
+def test_a_username_that_cannot_be_one_is_refused_like_any_other(runtime: Runtime) -> None:
+    for junk in ("ana\x00perez", "' or 1=1 --", "x" * 300):
+        assert runtime.accounts.sign_in(junk, PASSWORD, address="a") == Refusal(limited=False)
 
 
 # ---------------------------------------------------------------- the console over HTTP
@@ -218,6 +238,41 @@ async def test_pages_need_a_session_and_the_form_signs_in(
     assert home.headers["Cache-Control"] == "no-store"
 
 
+async def test_signing_in_again_signs_out_whoever_was_signed_in(
+    runtime: Runtime, aiohttp_client: AiohttpClient
+) -> None:
+    ana(runtime.accounts)
+    runtime.accounts.create("luis.rios", name="Luis Ríos", role=Role.SUPERVISOR,
+                            district=None, password=PASSWORD)  # fmt: skip
+    client = await console(aiohttp_client, runtime)
+    await sign_in_form(client, "ana.perez", PASSWORD)
+    ana_token = client.session.cookie_jar.filter_cookies(client.make_url("/"))["vb_session"]
+    await sign_in_form(client, "luis.rios", PASSWORD)  # the next shift, at the same desk
+    assert runtime.accounts.session(ana_token.value) is None
+    assert "Luis Ríos" in await (await client.get("/console/")).text()
+
+
+async def test_an_expired_session_gets_a_form_that_works(
+    runtime: Runtime, aiohttp_client: AiohttpClient, clock: FakeClock
+) -> None:
+    ana(runtime.accounts)
+    client = await console(aiohttp_client, runtime)
+    await sign_in_form(client, "ana.perez", PASSWORD)
+    clock.advance(13 * 3600)
+    again = await client.post("/console/logout", data={}, allow_redirects=False)
+    assert again.status == 401
+    token = re.search(r'name="csrf" value="([^"]+)"', await again.text())
+    assert token is not None
+    assert token[1]  # a new token, and its cookie
+    assert set_cookie(again, "vb_login")
+    right = await client.post(
+        "/console/login",
+        data={"username": "ana.perez", "password": PASSWORD, "csrf": token[1]},
+        allow_redirects=False,
+    )
+    assert right.status == 303
+
+
 async def test_the_sign_in_form_must_come_from_the_console(
     runtime: Runtime, aiohttp_client: AiohttpClient
 ) -> None:
@@ -242,18 +297,22 @@ async def test_the_session_cookie_is_secure_behind_https(
         ana(runtime.accounts)
         client = await console(aiohttp_client, runtime)
         page = await client.get("/console/login")
-        assert "Secure" in set_cookie(page, "vb_login")
+        login_cookie = set_cookie(page, "__Host-vb_login")
+        assert "Secure" in login_cookie
+        assert "Path=/" in login_cookie
         token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
         assert token is not None
         # (the test client speaks http: it keeps no Secure cookie, a browser on https does)
         right = await client.post(
             "/console/login",
             data={"username": "ana.perez", "password": PASSWORD, "csrf": token[1]},
-            headers={"Cookie": f"vb_login={token[1]}"},
+            headers={"Cookie": f"__Host-vb_login={token[1]}"},
             allow_redirects=False,
         )
         assert right.status == 303
-        assert "Secure" in set_cookie(right, "vb_session")
+        session_cookie = set_cookie(right, "__Host-vb_session")
+        assert "Secure" in session_cookie
+        assert "HttpOnly" in session_cookie
     finally:
         runtime.close()
 
@@ -366,6 +425,7 @@ def test_user_create_list_revoke_and_disable(
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
+        ("username=ana.perez", "application/x-www-form-urlencoded; charset=bogus"),
         ('{"username": "ana.perez"}', "application/json"),
         ("--x\r\n", "multipart/form-data"),
         ("username=%FF%FE", "application/x-www-form-urlencoded"),
@@ -380,4 +440,4 @@ async def test_a_body_that_is_no_form_signs_nobody_in(
         "/console/login", data=body, headers={"Content-Type": content_type}
     )
     assert response.status == 403
-    assert "vuelva a cargar la página" in await response.text()
+    assert "no vino de esta consola: ingrese de nuevo" in await response.text()

@@ -6,7 +6,7 @@ session's CSRF token in ``X-CSRF-Token`` too)."""
 from aiohttp import web
 
 from routing.districts import district_by_code
-from voicebridge.accounts import COOKIE, CSRF_HEADER, same_token
+from voicebridge.accounts import COOKIE, CSRF_HEADER, cookie_name, same_token
 from voicebridge.api.errors import ApiError, Handler, error
 from voicebridge.api.openapi import PATH as OPENAPI_PATH
 from voicebridge.apikeys import ApiKeys, Identity, Role
@@ -31,7 +31,7 @@ SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def identify(request: web.Request) -> Identity:
     given = request.headers.getall("Authorization", [])
-    if not given and request.cookies.get(COOKIE):
+    if not given and request.cookies.get(session_cookie(request)):
         return await session_identity(request)
     if len(given) > 1:  # which key would it be? neither
         raise _unauthorized("Envíe una sola cabecera Authorization, con una sola clave.")
@@ -54,11 +54,21 @@ async def identify(request: web.Request) -> Identity:
     return found
 
 
+def secure(request: web.Request) -> bool:
+    """Whether people reach the service over https (its public URL says)."""
+    return bool(request.app[RUNTIME].settings.public_url.startswith("https://"))
+
+
+def session_cookie(request: web.Request) -> str:
+    return cookie_name(COOKIE, secure(request))
+
+
 async def session_identity(request: web.Request) -> Identity:
     """The person of the console's session cookie; a state-changing request must carry
     the session's CSRF token (a page of another site cannot read it)."""
     accounts = request.app[RUNTIME].accounts
-    session = await request.app[BLOCKING](accounts.session, request.cookies.get(COOKIE, ""))
+    token = request.cookies.get(session_cookie(request), "")
+    session = await request.app[BLOCKING](accounts.session, token)
     if session is None:
         raise _unauthorized("La sesión de la consola terminó: ingrese de nuevo.")
     if request.method not in SAFE and not same_token(

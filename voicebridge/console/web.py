@@ -25,8 +25,8 @@ import jinja2
 from aiohttp import web
 
 from routing.districts import district_by_code
-from voicebridge.accounts import COOKIE, CSRF_HEADER, Refusal, Session, same_token
-from voicebridge.api.auth import ROLE_LABELS
+from voicebridge.accounts import CSRF_HEADER, Refusal, Session, cookie_name, same_token
+from voicebridge.api.auth import ROLE_LABELS, secure, session_cookie
 from voicebridge.api.errors import Handler
 from voicebridge.web import BLOCKING, RUNTIME
 
@@ -57,16 +57,12 @@ def render(name: str, status: int = 200, **context: Any) -> web.Response:
     return response
 
 
-def _secure(request: web.Request) -> bool:
-    return bool(request.app[RUNTIME].settings.public_url.startswith("https://"))
-
-
 def _address(request: web.Request) -> str:
     return request.remote or "desconocida"
 
 
 async def session_of(request: web.Request) -> Session | None:
-    token = request.cookies.get(COOKIE)
+    token = request.cookies.get(session_cookie(request))
     if not token:
         return None
     accounts = request.app[RUNTIME].accounts
@@ -92,7 +88,7 @@ async def _form(request: web.Request) -> Mapping[str, Any]:
         return {}
     try:
         return await request.post()
-    except ValueError:  # not UTF-8, malformed
+    except (ValueError, LookupError):  # not UTF-8, malformed, an unknown charset
         return {}
 
 
@@ -106,8 +102,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     if session is None:
         if request.method in SAFE:
             raise web.HTTPSeeOther("/console/login")
-        return render("login.html", status=401, message="Su sesión terminó: ingrese de nuevo.",
-                      username="", login_csrf=_login_token(request))  # fmt: skip
+        return login_page(request, 401, "Su sesión terminó: ingrese de nuevo.")
     if request.method not in SAFE:
         form = None
         if request.headers.get(CSRF_HEADER) is None:
@@ -120,23 +115,25 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     return await handler(request)
 
 
-def _login_token(request: web.Request) -> str:
-    return request.cookies.get(LOGIN_COOKIE) or ""
+def login_cookie(request: web.Request) -> str:
+    return cookie_name(LOGIN_COOKIE, secure(request))
 
 
-def _with_login_cookie(request: web.Request, response: web.Response, token: str) -> None:
+def login_page(request: web.Request, status: int, message: str, username: str = "") -> web.Response:
+    """The sign-in form with a new token of its own, in its cookie and in the form."""
+    token = secrets.token_urlsafe(32)
+    response = render("login.html", status=status, message=message, username=username,
+                      login_csrf=token)  # fmt: skip
     response.set_cookie(
-        LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request),
-        path="/console/login", max_age=3600,
+        login_cookie(request), token, httponly=True, samesite="Strict", secure=secure(request),
+        path="/", max_age=3600,
     )  # fmt: skip
+    return response
 
 
 @routes.get("/console/login")
 async def login_form(request: web.Request) -> web.Response:
-    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
-    response = render("login.html", message="", username="", login_csrf=token)
-    _with_login_cookie(request, response, token)
-    return response
+    return login_page(request, 200, "")
 
 
 @routes.post("/console/login")
@@ -144,11 +141,10 @@ async def login(request: web.Request) -> web.Response:
     form = await _form(request)
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))
-    expected = request.cookies.get(LOGIN_COOKIE)
+    expected = request.cookies.get(login_cookie(request))
     if not expected or not same_token(str(form.get("csrf", "")), expected):
-        return render("login.html", status=403, username=username, login_csrf=expected or "",
-                      message="El formulario venció o no vino de esta consola: "
-                      "vuelva a cargar la página.")  # fmt: skip
+        return login_page(request, 403, "El formulario venció o no vino de esta consola: "
+                          "ingrese de nuevo.", username)  # fmt: skip
     accounts = request.app[RUNTIME].accounts
     result = await request.app[BLOCKING](
         accounts.sign_in, username, password, address=_address(request),
@@ -157,30 +153,31 @@ async def login(request: web.Request) -> web.Response:
     if isinstance(result, Refusal):
         if result.limited:
             minutes = max(1, math.ceil(result.retry_in / 60))
-            response = render("login.html", status=429, username=username, login_csrf=expected,
-                              message=f"Demasiados intentos: espere {minutes} min y vuelva "
-                              "a intentar.")  # fmt: skip
+            response = login_page(request, 429, f"Demasiados intentos: espere {minutes} min y "
+                                  "vuelva a intentar.", username)  # fmt: skip
             response.headers["Retry-After"] = str(max(1, math.ceil(result.retry_in)))
             return response
-        return render("login.html", status=401, username=username, login_csrf=expected,
-                      message="Usuario o contraseña incorrectos.")  # fmt: skip
+        return login_page(request, 401, "Usuario o contraseña incorrectos.", username)
     token, session = result
+    previous = request.cookies.get(session_cookie(request))
+    if previous:  # a shared computer: whoever was signed in there is signed out
+        await request.app[BLOCKING](accounts.sign_out, previous)
     response = web.HTTPSeeOther("/console/")
     lifetime = (session.expires_at - session.created_at).total_seconds()
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request), path="/",
-        max_age=int(lifetime),
+        session_cookie(request), token, httponly=True, samesite="Lax", secure=secure(request),
+        path="/", max_age=int(lifetime),
     )  # fmt: skip
-    response.del_cookie(LOGIN_COOKIE, path="/console/login")
+    response.del_cookie(login_cookie(request), path="/")
     raise response
 
 
 @routes.post("/console/logout")
 async def logout(request: web.Request) -> web.Response:
-    token = request.cookies.get(COOKIE, "")
+    token = request.cookies.get(session_cookie(request), "")
     await request.app[BLOCKING](request.app[RUNTIME].accounts.sign_out, token)
     response = web.HTTPSeeOther("/console/login")
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(session_cookie(request), path="/")
     raise response
 
 
