@@ -237,23 +237,28 @@ _FINAL = {
 }
 
 
-def delivery_report(rt: Runtime, report: StatusReport) -> None:
+def delivery_report(rt: Runtime, report: StatusReport) -> bool:
     """Twilio's status callback: a delivery, or a failure (retried later when its code
-    says it may pass: 30003 a few times, 30008 once), on the message and in its log."""
-    message = rt.outbox.by_provider_id("sms", report.message_sid)
+    says it may pass: 30003 a few times, 30008 once), on the message and in its log.
+    False when it says how a message ended that the outbox does not know (yet: the
+    callback may come before the sender recorded the MessageSid Twilio answered)."""
     state = _FINAL.get(report.status)
-    if message is None or state is None:
-        return  # not ours, or a step on the way (queued, sending, sent)
+    if state is None:
+        return True  # a step on the way (queued, sending, sent)
+    message = rt.outbox.by_provider_id("sms", report.message_sid)
+    if message is None:
+        return False
     code = report.error_code
     if state is MessageState.DELIVERED:
         rt.outbox.settle(message.id, state, cause="entregado al celular")
-        return
+        return True
     if code == OPTED_OUT:
         _opted_out(rt, message)
     delay = status_retry(code, max(0, message.tries - 1))
     reason = sms_errors.describe(code) if code is not None else "sin código de error"
     retry = None if delay is None else timedelta(seconds=delay)
     rt.outbox.settle(message.id, state, error_code=code, cause=reason, retry_in=retry)
+    return True
 
 
 # ------------------------------------------------------------------ citizens' news

@@ -7,6 +7,7 @@ a missing or wrong one is 403 and nothing is stored. Then the body is read (413 
 naming the field that is wrong) and stored in the inbox before the channel is answered.
 """
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -105,8 +106,19 @@ async def twilio_status(request: web.Request) -> web.Response:
         raise _bad_form(exc) from None
     from voicebridge.messaging import delivery_report
 
-    await request.app[BLOCKING](delivery_report, runtime, report)
+    for pause in UNKNOWN_SID_PAUSES:  # a callback faster than the sender's record of it
+        await asyncio.sleep(pause)
+        if await request.app[BLOCKING](delivery_report, runtime, report):
+            break
+    else:
+        log.info("status %s of an SMS %s the outbox does not know: not ours", report.status,
+                 report.message_sid)  # fmt: skip
     return web.Response(status=204)
+
+
+# how long a final status of a MessageSid the outbox does not know waits for the sender to
+# record it (Twilio answers the send, then the sender records; the callback may be first)
+UNKNOWN_SID_PAUSES = (0.0, 0.2, 0.5, 1.0, 2.0)
 
 
 @routes.post(TELEGRAM_PATH)

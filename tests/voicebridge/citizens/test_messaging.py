@@ -3,16 +3,19 @@ is sent again after a backoff, 30003 a few times after Twilio's status callback 
 so, 30008 once; 21211, 21610, 21635, 30005 and 30006 never. Every send and its delivery
 is in the incident's log."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
+from channels.twilio.signature import sign
+from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER
 from channels.twilio.simstate import Outcome
 from routing.events import EventKind, MessageStatus
 from routing.models import NewIncident, NewReport, Source
 from routing.outbox import MessageState, Outgoing, Purpose
 from tests.conftest import FakeClock
-from tests.voicebridge.citizens.conftest import Sms, row_of
+from tests.voicebridge.citizens.conftest import PUBLIC, Sms, row_of
 
 NUMBER = "+51987000555"
 
@@ -127,3 +130,29 @@ async def test_a_refused_send_is_never_tried_again(
         chat = sms.runtime.chats.get("sms", number)
         assert chat is not None
         assert chat.opted_out_at is not None
+
+
+async def test_a_delivery_reported_before_the_sender_recorded_the_sid_is_not_lost(
+    sms: Sms,
+) -> None:
+    """Twilio answers the send, then the sender records its MessageSid; the status
+    callback may come between the two (the fake's did, now and then): it waits for it."""
+    incident_id, message_id = await message_to(sms)
+    sid = "SM" + "a" * 32
+    form = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": DEMO_ACCOUNT_SID,
+            "To": NUMBER, "From": DEMO_NUMBER}  # fmt: skip
+    url = PUBLIC + "/webhooks/twilio/status"
+    headers = {"X-Twilio-Signature": sign(DEMO_AUTH_TOKEN, url, {k: [v] for k, v in form.items()})}
+
+    async def sender_records_it_late() -> None:
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(sms.runtime.outbox.sent, message_id, sid)
+
+    recording = asyncio.create_task(sender_records_it_late())
+    response = await sms.client.post("/webhooks/twilio/status", data=form, headers=headers)
+    await recording
+    assert response.status == 204
+    found = sms.runtime.outbox.get(message_id)
+    assert found is not None
+    assert found.state is MessageState.DELIVERED
+    assert incident_id
