@@ -51,6 +51,7 @@ LOGIN_LIMITS = {
     "account": (Limit(count=50, seconds=900),),
     "address": (Limit(count=30, seconds=900),),
 }
+USER_COLUMNS = ("username", "name", "role", "district", "active", "created_at")
 SEEN_EVERY = timedelta(seconds=60)  # a session's last request recorded at most this often
 _HASHER = PasswordHasher()  # Argon2id, argon2-cffi's defaults (RFC 9106's second choice)
 # verified when the account does not exist, so that the answer takes as long
@@ -262,16 +263,15 @@ class Accounts:
         s, u = user_sessions.c, users.c
         with self.db.read() as conn:
             found = conn.execute(
-                select(user_sessions, u.username, u.name, u.role, u.district, u.active,
-                       u.created_at.label("user_created_at"))
+                select(user_sessions, *(getattr(u, n).label(f"user_{n}") for n in USER_COLUMNS))
                 .join(users, u.id == s.user_id)
                 .where(s.token_hash == _digest(token))
             ).first()  # fmt: skip
-        if found is None or found.revoked_at is not None or not found.active:
+        if found is None or found.revoked_at is not None or not found.user_active:
             return None
         if now >= found.expires_at or now - found.last_seen_at >= self.policy.idle:
             return None
-        user = _user_of(found)
+        user = _user(found, prefix="user_")
         if now - found.last_seen_at >= SEEN_EVERY:
             with self.db.write() as conn:
                 conn.execute(update(user_sessions).where(s.id == found.id).values(last_seen_at=now))
@@ -342,28 +342,21 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
-def _user(row: Any) -> User:
-    return User(
-        id=row.id,
-        username=row.username,
-        name=row.name,
-        role=Role(row.role),
-        district=row.district,
-        active=row.active,
-        created_at=row.created_at,
-    )
+def _user(row: Any, prefix: str = "") -> User:
+    """A user from a row of ``users``, or from a session's row with the user's columns
+    labelled ``user_<column>`` (``prefix="user_"``; its ``user_id`` is the user's id)."""
 
+    def column(name: str) -> Any:
+        return getattr(row, prefix + name)
 
-def _user_of(row: Any) -> User:
-    """The user of a session joined with its user (the session's id is ``id``)."""
     return User(
-        id=row.user_id,
-        username=row.username,
-        name=row.name,
-        role=Role(row.role),
-        district=row.district,
-        active=row.active,
-        created_at=row.user_created_at,
+        id=column("id"),
+        username=column("username"),
+        name=column("name"),
+        role=Role(column("role")),
+        district=column("district"),
+        active=column("active"),
+        created_at=column("created_at"),
     )
 
 
