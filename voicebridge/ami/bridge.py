@@ -33,7 +33,7 @@ from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
 from voicebridge.ami.reconcile import GONE, Snapshot, reconcile
-from voicebridge.ami.recorder import Job, Recorder
+from voicebridge.ami.recorder import AdapterTasks, Job, Recorder
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
 from voicebridge.wakeup import Wakeup
@@ -107,8 +107,7 @@ class Bridge:
         self.clock = clock
         self.owner = owner
         self.recorder = Recorder(blocking, wakeup, "bridge")
-        self._woken: asyncio.Event | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._running = AdapterTasks(wakeup, self.recorder, "bridge-originate")
         self.originated = 0
         self.reconciled = 0  # reconciliations done (for tests)
         self._hanging: dict[str, float] = {}  # Uniqueid -> when we sent its Hangup
@@ -129,23 +128,10 @@ class Bridge:
     # ------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._woken = self.wakeup.listener()
-        self._tasks = [
-            loop.create_task(self._originate_loop(self._woken), name="bridge-originate"),
-            loop.create_task(self.recorder.run(), name="bridge-events"),
-        ]
+        self._running.start(self._originate_loop)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        if self._woken is not None:
-            self.wakeup.forget(self._woken)
-            self._woken = None
+        await self._running.stop()
 
     async def idle(self) -> None:
         """Wait until every event received so far has been handled (for tests)."""

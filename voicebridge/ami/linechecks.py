@@ -26,7 +26,7 @@ from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
 from voicebridge.ami.reconcile import PLACING_GRACE
-from voicebridge.ami.recorder import Job, Recorder
+from voicebridge.ami.recorder import AdapterTasks, Job, Recorder
 from voicebridge.ami.session import AmiError, AmiSession
 from voicebridge.blocking import Blocking
 from voicebridge.wakeup import Wakeup
@@ -102,8 +102,7 @@ class LineChecker:
         self.paused = paused
         self.originated = 0
         self._recorder = Recorder(blocking, wakeup, "line checks")
-        self._tasks: list[asyncio.Task[None]] = []
-        self._woken: asyncio.Event | None = None
+        self._running = AdapterTasks(wakeup, self._recorder, "line-checks")
         self._shut: set[str] = set()  # checks Asterisk's shutdown is hanging up
         self._hanging: dict[str, float] = {}  # ref -> loop time its Hangup was sent
         self._stopped = False
@@ -115,24 +114,11 @@ class LineChecker:
 
     def start(self) -> None:
         self._stopped = False
-        loop = asyncio.get_running_loop()
-        self._woken = self.wakeup.listener()
-        self._tasks = [
-            loop.create_task(self._loop(self._woken), name="line-checks"),
-            loop.create_task(self._recorder.run(), name="line-check-events"),
-        ]
+        self._running.start(self._loop)
 
     async def stop(self) -> None:
         self._stopped = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        if self._woken is not None:
-            self.wakeup.forget(self._woken)
-            self._woken = None
+        await self._running.stop()
 
     async def idle(self) -> None:
         """Wait until every event received so far has been recorded (for tests)."""

@@ -2,11 +2,13 @@
 the order heard, in the I/O threads (:class:`~voicebridge.blocking.Blocking`). After each
 burst of records the local wake-up is told once: the records may have left work behind
 (contacts to place, a line a check left), and each wake-up costs the loops a
-transaction."""
+transaction. :class:`AdapterTasks` runs an adapter's loop (woken by the wake-up) and its
+recorder as tasks, and stops them."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from voicebridge.blocking import Blocking
@@ -53,3 +55,33 @@ class Recorder:
     async def idle(self) -> None:
         """Wait until every event received so far has been recorded."""
         await self._jobs.join()
+
+
+class AdapterTasks:
+    """An adapter's loop, given a wake-up listener of its own, and its recorder."""
+
+    def __init__(self, wakeup: Wakeup, recorder: Recorder, name: str) -> None:
+        self.wakeup = wakeup
+        self.recorder = recorder
+        self.name = name
+        self._tasks: list[asyncio.Task[None]] = []
+        self._woken: asyncio.Event | None = None
+
+    def start(self, loop: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+        running = asyncio.get_running_loop()
+        self._woken = self.wakeup.listener()
+        self._tasks = [
+            running.create_task(loop(self._woken), name=self.name),
+            running.create_task(self.recorder.run(), name=f"{self.name}-events"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._woken is not None:
+            self.wakeup.forget(self._woken)
+            self._woken = None
