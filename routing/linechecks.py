@@ -38,7 +38,7 @@ from routing.lifecycle import FINAL as ENDED
 from routing.models import AssignmentState, AttemptOutcome, ContactState, TargetKind
 from routing.outbox import Outbox, Outgoing, Purpose
 from routing.ports import Clock
-from routing.ratelimits import Grant, Limit, Limiter, Verdict
+from routing.ratelimits import Grant, Limit, Limiter, Taken, Verdict, give_back
 from routing.schedule import Window, active
 
 RING_SECONDS = 20  # a check rings this long before it is "no answer"
@@ -285,7 +285,7 @@ class LineChecks:
                         row = self._insert(conn, line, now, actor=actor, scheduled=False,
                                            skip=why, grant=grant)  # fmt: skip
                 except IntegrityError:  # another replica asked for it at the same moment
-                    _give_back(self.limiter, slots)
+                    give_back(self.limiter, slots)
                     with self.db.read() as conn:
                         found = self._in_flight(conn, line.id)
                     if found is None:
@@ -331,25 +331,25 @@ class LineChecks:
                         centre = self.limiter.acquire(RATE_KEY, (schedule.rate,))
                         slots.append((centre.grant, (schedule.rate,)))
                         if not centre.allowed:
-                            _give_back(self.limiter, slots)
+                            give_back(self.limiter, slots)
                             break  # the centre's rate: the rest wait for a later turn
                         row = self._insert(conn, line, now, actor=CHECKS_ACTOR, scheduled=True,
                                            grant=verdict.grant)  # fmt: skip
                 except IntegrityError:  # asked for by hand at the same moment
-                    _give_back(self.limiter, slots)
+                    give_back(self.limiter, slots)
                     continue
                 placed.append(_check(row))
         return placed
 
     @contextmanager
-    def _slots(self) -> Iterator[list[tuple[Grant | None, Sequence[Limit]]]]:
+    def _slots(self) -> Iterator[Taken]:
         """Rate-limit uses counted for one line, given back if what took them fails
         (its transaction did not commit)."""
-        taken: list[tuple[Grant | None, Sequence[Limit]]] = []
+        taken: Taken = []
         try:
             yield taken
         except BaseException:
-            _give_back(self.limiter, taken)
+            give_back(self.limiter, taken)
             raise
 
     def _refusal(self, conn: Connection, line: Line, now: datetime) -> str | None:
@@ -805,13 +805,6 @@ def _check(row: Any) -> Check:
 def _over_limit(verdict: Verdict) -> str:
     limit = f" ({verdict.limit.spanish()})" if verdict.limit is not None else ""
     return f"llegó a su límite de llamadas{limit}; se podrá probar en {round(verdict.retry_in)} s"
-
-
-def _give_back(limiter: Limiter, taken: list[tuple[Grant | None, Sequence[Limit]]]) -> None:
-    for grant, limits in taken:
-        if grant is not None:
-            limiter.release(grant, limits)
-    taken.clear()
 
 
 def holding(address: ColumnElement[str], now: datetime) -> ColumnElement[bool]:

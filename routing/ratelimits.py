@@ -70,6 +70,19 @@ class Limiter(Protocol):
         ...
 
 
+Taken = list[tuple[Grant | None, Sequence[Limit]]]
+"""Uses counted (or not: None) with the limits they were counted under."""
+
+
+def give_back(limiter: Limiter, taken: Taken) -> None:
+    """Release every use in ``taken`` (a transaction that took them did not commit, a
+    sign-in that succeeded), and forget them."""
+    for grant, limits in taken:
+        if grant is not None:
+            limiter.release(grant, limits)
+    taken.clear()
+
+
 class NoLimits:
     def acquire(self, destination: str, limits: Sequence[Limit]) -> Verdict:
         return Verdict(allowed=True)

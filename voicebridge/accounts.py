@@ -20,7 +20,6 @@ import hmac
 import ipaddress
 import re
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from routing.db import Database
 from routing.districts import find_district
 from routing.ports import Clock, SystemClock
-from routing.ratelimits import Grant, Limit, Limiter
+from routing.ratelimits import Limit, Limiter, Taken, give_back
 from voicebridge.apikeys import Identity, Role
 from voicebridge.schema import user_sessions, users
 
@@ -216,12 +215,12 @@ class Accounts:
         attempt counts against the account's and the address's limits."""
         username = username.strip().lower()[:64]
         address = network_of(address)
-        grants: list[tuple[Grant | None, Sequence[Limit]]] = []
+        grants: Taken = []
         for kind, key in (("pair", f"{username}@{address}"), ("account", username),
                           ("address", address)):  # fmt: skip
             verdict = self.limiter.acquire(f"login-{kind}:{key}", LOGIN_LIMITS[kind])
             if not verdict.allowed:
-                _give_back(self.limiter, grants)
+                give_back(self.limiter, grants)
                 return Refusal(limited=True, retry_in=verdict.retry_in)
             grants.append((verdict.grant, LOGIN_LIMITS[kind]))
         row = None
@@ -250,7 +249,7 @@ class Accounts:
                         agent=agent[:200])
                 .returning(*user_sessions.c)
             ).one()  # fmt: skip
-        _give_back(self.limiter, grants)  # only failures count
+        give_back(self.limiter, grants)  # only failures count
         return token, _session(created, _user(row))
 
     def session(self, token: str) -> Session | None:
@@ -322,12 +321,6 @@ def network_of(address: str) -> str:
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
-
-
-def _give_back(limiter: Limiter, grants: list[tuple[Grant | None, Sequence[Limit]]]) -> None:
-    for grant, limits in grants:
-        if grant is not None:
-            limiter.release(grant, limits)
 
 
 def same_token(given: str | None, expected: str) -> bool:
