@@ -1,7 +1,8 @@
 """Make sure the services the test suite needs are here, installing or starting them when
 they are missing: a ``redis-server`` binary (the tests start their own Redis servers) and
-a PostgreSQL server with a ``voicebridge`` role that may create databases; and, if it
-can, espeak-ng and sox for the IVR prompts' tests.
+a PostgreSQL server with a ``voicebridge`` role that may create databases; Debian's
+chromium for the console's browser tests; and, if it can, espeak-ng and sox for the IVR
+prompts' tests.
 
 Runs before pytest in ``make test`` (and before ``make run``, with ``--redis-only``). It
 installs Debian packages with apt-get when it runs as root (or with password-less sudo).
@@ -67,6 +68,17 @@ def ensure_prompt_tools() -> None:
     missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
     if missing:
         apt_install(*missing, required=False)
+
+
+def ensure_browser() -> None:
+    """Debian's chromium (and chromium-driver, version-matched): the console's browser
+    tests drive it headless through Playwright; Playwright's own download is never used.
+    Required: without a browser the console's end-to-end tests could not run."""
+    missing = [p for p, binary in (("chromium", "chromium"), ("chromium-driver", "chromedriver"))
+               if shutil.which(binary) is None]  # fmt: skip
+    if missing:
+        apt_install(*missing)
+    say("chromium is installed")
 
 
 def ensure_redis() -> None:
@@ -152,6 +164,7 @@ def main() -> None:
     if not args.redis_only:
         ensure_postgres()
         ensure_prompt_tools()
+        ensure_browser()
 
 
 if __name__ == "__main__":

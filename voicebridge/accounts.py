@@ -252,10 +252,10 @@ class Accounts:
         give_back(self.limiter, grants)  # only failures count
         return token, _session(created, _user(row))
 
-    def session(self, token: str) -> Session | None:
+    def session(self, token: str, *, touch: bool = True) -> Session | None:
         """The live session of a cookie's token: None once signed out, revoked,
         expired, idle too long, or its person disabled. Records the request (at most
-        once a minute)."""
+        once a minute) unless ``touch`` is False (a board left open is no activity)."""
         if not token or len(token) > 128:
             return None
         now = self.clock.now()
@@ -271,7 +271,7 @@ class Accounts:
         if now >= found.expires_at or now - found.last_seen_at >= self.policy.idle:
             return None
         user = _user(found, prefix="user_")
-        if now - found.last_seen_at >= SEEN_EVERY:
+        if touch and now - found.last_seen_at >= SEEN_EVERY:
             with self.db.write() as conn:
                 conn.execute(update(user_sessions).where(s.id == found.id).values(last_seen_at=now))
         return _session(found, user)

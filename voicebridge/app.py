@@ -30,6 +30,7 @@ from voicebridge.api.errors import (
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.citizens.channels import channels_ctx as _channels_ctx
+from voicebridge.console import board as console_board
 from voicebridge.console import web as console
 from voicebridge.console.web import console_middleware
 from voicebridge.intake import IntakeWriter
@@ -78,6 +79,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.cleanup_ctx.append(_relay_ctx)
     app.cleanup_ctx.append(_channels_ctx)
     app.cleanup_ctx.append(_ami_ctx)
+    app.cleanup_ctx.append(console_board.feed_ctx)
     app.add_routes(health.routes)
     app.add_routes(incidents.routes)
     app.add_routes(photos.routes)
@@ -87,6 +89,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(openapi.routes)
     app.add_routes(webhooks.routes)
     app.add_routes(console.routes)
+    app.add_routes(console_board.routes)
     return app
 
 

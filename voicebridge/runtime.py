@@ -7,6 +7,7 @@ from datetime import timedelta
 from redis import Redis
 
 from routing import news
+from routing.board import Board
 from routing.calls import CallStore
 from routing.chats import Chats
 from routing.db import Database
@@ -54,6 +55,7 @@ class Runtime:
     outbox: Outbox
     linechecks: LineChecks
     accounts: Accounts
+    board: Board
 
     def after_fork(self) -> None:
         self.db.after_fork()
@@ -137,6 +139,7 @@ def build_runtime(
         chats=Chats(db),
         outbox=outbox,
         linechecks=linechecks,
+        board=Board(db),
         accounts=Accounts(
             db,
             RedisLimiter(redis, clock, fail_open=False),  # no guessing while Redis is down

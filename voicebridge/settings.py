@@ -67,6 +67,8 @@ class Settings:
     line_check_days: int
     session_hours: int
     session_idle_minutes: int
+    console_elapsed: tuple[int, ...]
+    console_rows: int
 
     @property
     def twilio_tokens(self) -> tuple[str, ...]:
@@ -174,6 +176,19 @@ def _limit(value: str) -> str:
     except ValueError:
         raise Invalid("a count per period, e.g. 30/1h or 5/15m") from None
     return value
+
+
+def _minutes_list(value: str) -> tuple[int, ...]:
+    expected = "increasing minutes separated by commas (e.g. 5,15,30,60), at most 4"
+    try:
+        minutes = tuple(int(m, 10) for m in value.split(","))
+    except ValueError:
+        raise Invalid(expected) from None
+    if not 1 <= len(minutes) <= 4 or minutes[0] < 1 or list(minutes) != sorted(set(minutes)):
+        raise Invalid(expected)
+    if minutes[-1] > 1440:
+        raise Invalid(f"{expected}, up to 1440")
+    return minutes
 
 
 def _redis_url(value: str) -> str:
@@ -496,6 +511,20 @@ SPECS: tuple[Spec, ...] = (
         help="... and after this long without a request from it.",
     ),
     Spec(
+        name="console_elapsed",
+        default="5,15,30,60",
+        parse=_minutes_list,
+        help="The console's board colours the time since an incident came in at these "
+        "minutes (up to four thresholds, each labelled too).",
+    ),
+    Spec(
+        name="console_rows",
+        default="200",
+        parse=_int_between(20, 2000, "rows"),
+        help="Open incidents the console's board shows at most (most urgent, then newest "
+        "first; the rest are counted, and reached with the filters).",
+    ),
+    Spec(
         name="photo_max_bytes",
         default="5242880",
         parse=_int_between(1024, 20 * 1024 * 1024, "bytes"),
@@ -725,6 +754,8 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, frozenset):
         return ",".join(sorted(value)) or "none"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
     return str(value)
 
 

@@ -913,8 +913,64 @@ def _webhooks() -> dict[str, dict[str, Schema]]:
                 errors=(413,),
             ),
         },
-        "/console/": {"get": _page("The console (a session; else 303 to the form)", 200, 303)},
+        "/console/": {
+            "get": _page(
+                "The live board of open incidents (a session; else 303 to the form); the "
+                "filters district, status, category, priority in the query (422 a bad one)",
+                200,
+                303,
+                422,
+            )
+        },
         "/console": {"get": _page("303 to /console/", 303)},
+        "/console/events": {
+            "get": _stream(
+                "The board's changes as Server-Sent Events (a session): `hello`, `rows` "
+                "(id: the log position), `beat`, `resync`, `ended`; resumes from "
+                "Last-Event-ID or `after`; the board's filters as on /console/"
+            )
+        },
+        "/console/board.json": {
+            "get": _console_json(
+                "The board's changes past `after` (the polling fallback), or its whole "
+                "first page (`full`: true)"
+            )
+        },
+        "/console/static/{filename}": {
+            "get": _file("The console's scripts, styles and vendored libraries"),
+        },
+    }
+
+
+def _stream(summary: str) -> Schema:
+    op = _page(summary, 303, errors=(422,))
+    op["responses"]["200"] = {
+        "description": "an event stream",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+    return op
+
+
+def _console_json(summary: str) -> Schema:
+    op = _page(summary, 303, errors=(422,))
+    op["responses"]["200"] = {
+        "description": "rows of the board",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    return op
+
+
+def _file(summary: str) -> Schema:
+    return {
+        "summary": summary,
+        "parameters": [
+            {"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "200": {"description": "the file", "content": {"*/*": {"schema": {}}}},
+            "404": _error_response(404),
+        },
+        "security": [],
     }
 
 

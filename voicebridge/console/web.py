@@ -19,23 +19,26 @@ accept in place of an API key.
 import math
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
-from routing.districts import district_by_code
 from voicebridge.accounts import CSRF_HEADER, Refusal, Session, cookie_name, same_token
-from voicebridge.api.auth import ROLE_LABELS, secure, session_cookie
-from voicebridge.api.errors import Handler
+from voicebridge.api.auth import secure, session_cookie
+from voicebridge.api.errors import Handler, error
 from voicebridge.web import BLOCKING, RUNTIME
 
 routes = web.RouteTableDef()
+STATIC_DIR = Path(__file__).parent / "static"
 
 LOGIN_COOKIE = "vb_login"  # the sign-in form's own CSRF token
 SESSION = web.RequestKey("console_session", Session)
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 OPEN_PAGES = frozenset({"/console/login"})
+PASSIVE = frozenset({"/console/events", "/console/board.json"})
+STATIC = "/console/static/"
 MAX_FORM = 4096
 
 _templates = jinja2.Environment(
@@ -52,7 +55,8 @@ def render(name: str, status: int = 200, **context: Any) -> web.Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
     return response
 
@@ -66,7 +70,9 @@ async def session_of(request: web.Request) -> Session | None:
     if not token:
         return None
     accounts = request.app[RUNTIME].accounts
-    return await request.app[BLOCKING](accounts.session, token)
+    # what a board left open asks for by itself is no activity of the person's
+    touch = request.path not in PASSIVE
+    return await request.app[BLOCKING](accounts.session, token, touch=touch)
 
 
 def csrf_given(request: web.Request, form: Any = None) -> str | None:
@@ -96,7 +102,11 @@ async def _form(request: web.Request) -> Mapping[str, Any]:
 async def console_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A live session for every console page but the sign-in form; its CSRF token on
     every state-changing request."""
-    if not request.path.startswith("/console") or request.path in OPEN_PAGES:
+    if (
+        not request.path.startswith("/console")
+        or request.path in OPEN_PAGES
+        or request.path.startswith(STATIC)
+    ):
         return await handler(request)
     session = await session_of(request)
     if session is None:
@@ -113,6 +123,27 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
                           "no se hizo nada. Vuelva a cargar la página.")  # fmt: skip
     request[SESSION] = session
     return await handler(request)
+
+
+def _static_files() -> dict[str, Path]:
+    """Every file the console serves, by its name under ``static/`` (a fixed list: no
+    name a request makes up reaches the file system)."""
+    return {p.relative_to(STATIC_DIR).as_posix(): p for p in STATIC_DIR.rglob("*") if p.is_file()}
+
+
+_STATIC = _static_files()
+
+
+@routes.get("/console/static/{filename:.+}")
+async def static_file(request: web.Request) -> web.FileResponse:
+    """The console's scripts, styles and vendored libraries (no session needed: the
+    sign-in form uses them too)."""
+    path = _STATIC.get(request.match_info["filename"])
+    if path is None:
+        raise error("not_found", "La consola no tiene ese archivo.")
+    response = web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def login_cookie(request: web.Request) -> str:
@@ -179,18 +210,6 @@ async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/console/login")
     response.del_cookie(session_cookie(request), path="/")
     raise response
-
-
-@routes.get("/console/")
-async def home(request: web.Request) -> web.Response:
-    session = request[SESSION]
-    user = session.user
-    central = None
-    if user.district is not None:
-        central = f"{district_by_code(user.district).name} ({user.district})"
-    return render(
-        "home.html", user=user, role=ROLE_LABELS[user.role], central=central, csrf=session.csrf
-    )
 
 
 @routes.get("/console")

@@ -1,0 +1,112 @@
+"""The console in a real browser (issue 11, point 7): Debian's chromium, headless, signs
+in through the form and watches the board change by itself, without a reload."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import FakeClock
+from tests.voicebridge.console.browser import SCREEN, SCREENSHOTS, chromium
+from tests.voicebridge.console.conftest import PASSWORD, PEOPLE
+from voicebridge.apikeys import Role
+from voicebridge.app import make_app
+from voicebridge.runtime import Runtime
+
+AiohttpServer = Callable[..., Awaitable[TestServer]]
+SJL = "150132"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async for b in chromium():
+        yield b
+
+
+@pytest.fixture
+async def server(runtime: Runtime, aiohttp_server: AiohttpServer) -> TestServer:
+    for username, (name, role, district) in PEOPLE.items():
+        runtime.accounts.create(username, name=name, role=role, district=district,
+                                password=PASSWORD)  # fmt: skip
+    return await aiohttp_server(make_app(runtime.settings, runtime=runtime))
+
+
+async def sign_in(browser: Browser, server: TestServer, username: str, runtime: Runtime) -> Page:
+    context = await browser.new_context(viewport=SCREEN, locale="es-PE")  # type: ignore[arg-type]
+    # the browser's clock is the service's (a fake one): the times shown, and so the
+    # screenshots, are the same every run
+    await context.clock.set_fixed_time(runtime.clock.now())
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/console/")))
+    await expect(page).to_have_url(str(server.make_url("/console/login")))
+    await page.get_by_label("Usuario").fill(username)
+    await page.get_by_label("Contraseña").fill(PASSWORD)
+    await page.get_by_role("button", name="Ingresar").click()
+    await expect(page).to_have_url(str(server.make_url("/console/")))
+    return page
+
+
+async def create(server: TestServer, key: str, **body: Any) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(
+            str(server.make_url("/api/v1/incidents")),
+            json={"category": "robo", "district": SJL, "description": "Robo", **body},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert response.status == 201, await response.text()
+        data: dict[str, Any] = await response.json()
+        return data
+
+
+async def test_an_incident_created_through_the_api_appears_on_the_board_by_itself(
+    runtime: Runtime, server: TestServer, browser: Browser, clock: FakeClock
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    earlier = await create(server, key, category="buzon_sin_tapa", priority="low",
+                           location={"address": "Jr. Los Amautas 230"})  # fmt: skip
+    clock.advance(47 * 60)
+    theft = await create(server, key, category="robo", location={
+        "address": "Paradero Chimú, Av. Próceres", "reference": "salida del tren"})  # fmt: skip
+    clock.advance(16 * 60)
+    page = await sign_in(browser, server, "ana.perez", runtime)
+    await expect(page.locator("#live")).to_have_text("en vivo")
+    await expect(page.locator(f"#row-{earlier['id']}")).to_be_visible()
+    fire = await create(
+        server, key, category="incendio",
+        description="Incendio en vivienda de dos pisos, hay personas atrapadas",
+        location={"address": "Av. Próceres de la Independencia 1520",
+                  "reference": "frente al mercado"},
+    )  # fmt: skip
+    row = page.locator(f"#row-{fire['id']}")
+    await expect(row).to_be_visible()  # no reload: the stream brought it
+    await expect(row).to_contain_text("crítica")
+    await expect(row).to_contain_text("Av. Próceres de la Independencia 1520")
+    # most urgent first: the fire is above the manhole cover that came before it
+    ids = await page.locator("#rows tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert ids == [fire["id"], theft["id"], earlier["id"]]
+    # the time since each came in, coloured and labelled at the thresholds (5, 15, 30, 60)
+    await expect(page.locator(f"#row-{earlier['id']} td.elapsed")).to_have_text(
+        "1 h 03 min 00 s (más de 60 min)"
+    )
+    await expect(page.locator(f"#row-{earlier['id']} td.elapsed")).to_have_class("elapsed t4")
+    await expect(page.locator(f"#row-{theft['id']} td.elapsed")).to_have_class("elapsed t2")
+    await expect(row.locator("td.elapsed")).to_have_text("0 min 00 s")
+    # another district's incident never reaches this operator's board
+    other = await create(server, key, category="robo", district="150122")
+    await page.wait_for_timeout(1500)
+    assert await page.locator(f"#row-{other['id']}").count() == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "board.png"), animations="disabled")
+    # closing an incident takes it off the board, still without a reload
+    async with aiohttp.ClientSession() as http:
+        done = await http.post(
+            str(server.make_url(f"/api/v1/incidents/{earlier['id']}/status")),
+            json={"status": "resolved", "cause": "Tapa repuesta por la municipalidad"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert done.status == 200
+    await expect(page.locator(f"#row-{earlier['id']}")).to_have_count(0)
+    await expect(page.locator("#count")).to_have_text("2 incidentes abiertos.")

@@ -1,0 +1,366 @@
+"""The console's live board: the page of open incidents, its Server-Sent Events stream,
+and the JSON the page polls when the stream cannot get through.
+
+- ``GET /console/`` renders the board's first page (:meth:`routing.board.Board.page`),
+  with the log position it was read at.
+- ``GET /console/events`` streams the board's changes from that position
+  (:class:`voicebridge.console.feed.LogFeed`): an ``rows`` event for each read of the
+  log that touched the viewer's board (its id is the log position), a ``beat`` every
+  :data:`BEAT_SECONDS`, ``resync`` when the position asked for is too old, ``ended``
+  when the session is over. A stream lasts :data:`STREAM_SECONDS` and the browser
+  reconnects with ``Last-Event-ID``, resuming where it was.
+- ``GET /console/board.json`` answers the same changes once (``after``), or the whole
+  first page: the polling fallback and the resync.
+
+An operator sees the incidents of their district only, whatever the filters say; the
+filters (district, state, category, priority) are the URL's query.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+from multidict import MultiMapping
+
+from routing.board import OPEN, BoardFilter, BoardRow
+from routing.categories import CATEGORIES, category_by_code, find_category
+from routing.directory import Names
+from routing.districts import DISTRICTS, district_by_code
+from routing.ids import LIMA
+from routing.models import AssignmentState, Priority, Status
+from voicebridge.accounts import Session
+from voicebridge.api.auth import ROLE_LABELS, session_cookie
+from voicebridge.api.errors import ApiError, Problems, invalid
+from voicebridge.api.schemas import district_code, dumps, echo, time_json
+from voicebridge.console.feed import Batch, LogFeed, Viewer
+from voicebridge.console.web import SESSION, render
+from voicebridge.runtime import Runtime
+from voicebridge.web import BLOCKING, RUNTIME
+
+routes = web.RouteTableDef()
+
+FEED = web.AppKey("console_feed", LogFeed)
+BEAT_SECONDS = 15.0  # a "beat" event: the browser knows the stream is alive
+STREAM_SECONDS = 300.0  # then the browser reconnects (and the session is checked again)
+SESSION_CHECK_SECONDS = 60.0
+RETRY_MS = 1500
+
+AGENCY_STATE = {
+    AssignmentState.PENDING: ("calling", "llamando"),
+    AssignmentState.ACKNOWLEDGED: ("confirmed", "confirmó"),
+    AssignmentState.UNANSWERED: ("unanswered", "sin respuesta"),
+    AssignmentState.CANCELLED: ("cancelled", "cancelado"),
+}
+AGENCY_MARK = {"calling": "…", "confirmed": "✓", "unanswered": "✕", "cancelled": "–"}
+
+
+# ---------------------------------------------------------------- the rows
+
+
+def short_name(code: str, name: str) -> str:
+    """An agency's name for a board cell: the part before a dash, or its code."""
+    head = name.split(" – ")[0].strip()
+    return head if len(head) <= 14 else code.upper()
+
+
+def place_of(row: BoardRow) -> str:
+    parts = [p for p in (row.address, row.reference) if p]
+    if parts:
+        return " · ".join(parts)
+    if row.lat is not None and row.lon is not None:
+        return f"{row.lat:.5f}, {row.lon:.5f}"
+    return "sin dirección"
+
+
+def row_json(row: BoardRow, names: Names) -> dict[str, Any]:
+    """A board row as the page renders it (every text in Spanish)."""
+    district = district_by_code(row.district) if row.district else None
+    agencies = []
+    for a in row.agencies:
+        state, label = AGENCY_STATE[a.state]
+        name = names.agencies.get(a.agency, a.agency)
+        agencies.append({
+            "code": a.agency, "name": name, "short": short_name(a.agency, name),
+            "state": state, "label": label, "mark": AGENCY_MARK[state],
+        })  # fmt: skip
+    return {
+        "id": row.id,
+        "version": row.version,
+        "category": row.category,
+        "category_label": category_by_code(row.category).label,
+        "priority": row.priority.value,
+        "priority_label": row.priority.label,
+        "priority_rank": list(Priority).index(row.priority),
+        "district": row.district,
+        "district_name": district.name if district else "sin distrito",
+        "place": place_of(row),
+        "lat": row.lat,
+        "lon": row.lon,
+        "source": row.source.value,
+        "source_label": row.source.label,
+        "status": row.status.value,
+        "status_label": row.status.label,
+        "open": row.status in OPEN,
+        "summary": row.summary,
+        "created_at": time_json(row.created_at),
+        "created_local": row.created_at.astimezone(LIMA).strftime("%H:%M"),
+        "agencies": agencies,
+    }
+
+
+def encoder(runtime: Runtime) -> Any:
+    def encode(rows: Sequence[BoardRow]) -> dict[str, Any]:
+        names = runtime.rules.names()
+        return {row.id: row_json(row, names) for row in rows}
+
+    return encode
+
+
+# ----------------------------------------------------------------- filters
+
+
+def board_filter(query: MultiMapping[str], scope: frozenset[str] | None) -> BoardFilter:
+    """The board's filters from the URL, or one 422 naming every bad one; an operator's
+    board is their district's, whatever it asks."""
+    problems = Problems()
+    districts: list[str] = []
+    for v in _values(query, "district"):
+        try:
+            districts.append(district_code(v))
+        except ValueError as exc:
+            problems.add("district", f"«{echo(v)}»: {exc}")
+    statuses: list[Status] = []
+    for v in _values(query, "status"):
+        try:
+            status = Status(v)
+        except ValueError:
+            status = None
+        if status is None or status not in OPEN:
+            problems.add("status", f"«{echo(v)}»: use uno de: {', '.join(s.value for s in OPEN)}")
+        else:
+            statuses.append(status)
+    categories: list[str] = []
+    for v in _values(query, "category"):
+        if (found := find_category(v)) is None:
+            problems.add("category", f"«{echo(v)}» no es una categoría")
+        else:
+            categories.append(found.code)
+    priorities: list[Priority] = []
+    for v in _values(query, "priority"):
+        try:
+            priorities.append(Priority(v))
+        except ValueError:
+            problems.add("priority", f"«{echo(v)}»: use uno de: {', '.join(Priority)}")
+    problems.check()
+    if scope is not None:
+        districts = [d for d in districts if d in scope] or sorted(scope)
+    return BoardFilter(
+        districts=tuple(dict.fromkeys(districts)),
+        statuses=tuple(dict.fromkeys(statuses)),
+        categories=tuple(dict.fromkeys(categories)),
+        priorities=tuple(dict.fromkeys(priorities)),
+    )
+
+
+def _values(query: MultiMapping[str], name: str) -> list[str]:
+    return [v.strip() for raw in query.getall(name, []) for v in raw.split(",") if v.strip()]
+
+
+def scope_of(session: Session) -> frozenset[str] | None:
+    district = session.user.district
+    return None if district is None else frozenset({district})
+
+
+def _after(query: MultiMapping[str], header: str | None) -> int | None:
+    raw = header if header else query.get("after")
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise invalid("after", "debe ser la posición que dio la consola (un número)")
+    return int(raw)
+
+
+# ------------------------------------------------------------------ handlers
+
+
+@routes.get("/console/")
+async def board_page(request: web.Request) -> web.Response:
+    session: Session = request[SESSION]
+    runtime = request.app[RUNTIME]
+    scope = scope_of(session)
+    try:
+        board = board_filter(request.query, scope)
+    except ApiError as exc:  # a person reads this page: the same 422, in HTML
+        return render("problem.html", status=exc.status, title="Filtro no válido",
+                      message=exc.message, details=exc.fields)  # fmt: skip
+    limit = runtime.settings.console_rows
+    page = await request.app[BLOCKING](runtime.board.page, board, limit)
+    encoded = await request.app[BLOCKING](encoder(runtime), page.rows)
+    user = session.user
+    central = None
+    if user.district is not None:
+        central = f"{district_by_code(user.district).name} ({user.district})"
+    config = {
+        "position": page.position,
+        "query": request.query_string,
+        "limit": limit,
+        "total": page.total,
+        "thresholds": list(runtime.settings.console_elapsed),
+        "now": time_json(runtime.clock.now()),
+        "rows": [encoded[r.id] for r in page.rows],
+    }
+    return render(
+        "board.html",
+        user=user,
+        role=ROLE_LABELS[user.role],
+        central=central,
+        csrf=session.csrf,
+        rows=config["rows"],
+        total=page.total,
+        limit=limit,
+        config=config,
+        filters=_filter_choices(board, scope),
+        thresholds=runtime.settings.console_elapsed,
+    )
+
+
+def _filter_choices(board: BoardFilter, scope: frozenset[str] | None) -> dict[str, Any]:
+    districts = [d for d in DISTRICTS if scope is None or d.ubigeo in scope]
+    return {
+        "districts": [(d.ubigeo, d.name, d.ubigeo in board.districts) for d in districts],
+        "district_fixed": scope is not None,
+        "statuses": [(s.value, s.label, s in board.statuses) for s in OPEN],
+        "categories": sorted(
+            ((c.code, c.label, c.code in board.categories) for c in CATEGORIES),
+            key=lambda c: c[1],
+        ),
+        "priorities": [(p.value, p.label, p in board.priorities) for p in Priority],
+    }
+
+
+@routes.get("/console/board.json")
+async def board_json(request: web.Request) -> web.Response:
+    """The changes past ``after`` (as the stream would send them), or the whole first
+    page (without ``after``, or when the feed no longer remembers that far)."""
+    session: Session = request[SESSION]
+    runtime = request.app[RUNTIME]
+    scope = scope_of(session)
+    board = board_filter(request.query, scope)
+    after = _after(request.query, None)
+    feed = request.app[FEED]
+    missed = None if after is None else feed.missed(after)
+    if missed is not None:
+        position = feed.position
+        viewer = Viewer(scope=scope, board=board)
+        rows, gone = await _rows_for(request, viewer, missed, position)
+        return _json({"position": position, "full": False, "rows": rows, "gone": gone})
+    page = await request.app[BLOCKING](runtime.board.page, board, runtime.settings.console_rows)
+    encoded = await request.app[BLOCKING](encoder(runtime), page.rows)
+    return _json({
+        "position": page.position, "full": True, "total": page.total,
+        "rows": [encoded[r.id] for r in page.rows], "gone": [],
+    })  # fmt: skip
+
+
+async def _rows_for(
+    request: web.Request, viewer: Viewer, incidents: set[str], position: int
+) -> tuple[list[Any], list[str]]:
+    runtime = request.app[RUNTIME]
+    rows = await request.app[BLOCKING](runtime.board.rows, incidents)
+    encoded = await request.app[BLOCKING](encoder(runtime), rows)
+    batch = Batch(position=position, rows=tuple(rows), moved_from={}, encoded=encoded)
+    return viewer.split(batch)
+
+
+def _json(data: Any) -> web.Response:
+    response = web.json_response(data, dumps=dumps)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.get("/console/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """The board's changes, live (see the module's description)."""
+    session: Session = request[SESSION]
+    scope = scope_of(session)
+    board = board_filter(request.query, scope)
+    incident = request.query.get("incident")
+    after = _after(request.query, request.headers.get("Last-Event-ID"))
+    feed = request.app[FEED]
+    await feed.started.wait()
+    viewer = Viewer(scope=scope, board=board, incident=incident)
+    missed = None if after is None else feed.missed(after)
+    position = feed.position
+    feed.watch(viewer)  # from here on, no batch is missed: the backlog is read below
+    sse = EventSourceResponse(ping_interval=BEAT_SECONDS, send_timeout=10.0)
+    sse.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the events
+    try:
+        await sse.prepare(request)
+        await sse.send(dumps({"position": position}), event="hello", retry=RETRY_MS)
+        if after is not None:
+            if missed is None:
+                await sse.send(dumps({"position": position}), id=str(position), event="resync")
+            elif missed:
+                rows, gone = await _rows_for(request, viewer, missed, position)
+                if rows or gone:
+                    data = {"rows": rows, "gone": gone}
+                    await sse.send(dumps(data), id=str(position), event="rows")
+        await _stream(request, sse, viewer, session)
+    except (ConnectionResetError, TimeoutError, RuntimeError):
+        pass  # the browser went away (or stalled): it reconnects and resumes
+    finally:
+        feed.forget(viewer)
+    return sse
+
+
+async def _stream(
+    request: web.Request, sse: EventSourceResponse, viewer: Viewer, session: Session
+) -> None:
+    started = checked = time.monotonic()
+    accounts = request.app[RUNTIME].accounts
+    while True:
+        now = time.monotonic()
+        if now - started >= STREAM_SECONDS:
+            return  # the browser reconnects with Last-Event-ID
+        if now - checked >= SESSION_CHECK_SECONDS:
+            checked = now
+            token = request.cookies.get(session_cookie(request), "")
+            if await request.app[BLOCKING](accounts.session, token, touch=False) is None:
+                await sse.send(dumps({"message": "Su sesión terminó: ingrese de nuevo."}),
+                               event="ended")  # fmt: skip
+                return
+        batch: Batch | None = None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(BEAT_SECONDS):
+                batch = await viewer.queue.get()
+                if batch is None or viewer.overflowed:
+                    return
+        if batch is None:
+            await sse.send(dumps({"position": request.app[FEED].position}), event="beat")
+            continue
+        rows, gone = viewer.split(batch)
+        if rows or gone:
+            await sse.send(dumps({"rows": rows, "gone": gone}), id=str(batch.position),
+                           event="rows")  # fmt: skip
+
+
+# ------------------------------------------------------------------- the feed
+
+
+async def feed_ctx(app: web.Application) -> Any:
+    """One reader of the log for every console of this process."""
+    runtime = app[RUNTIME]
+    feed = LogFeed(runtime.board, app[BLOCKING], encoder(runtime))
+    app[FEED] = feed
+    woken = runtime.wakeup.listener()
+    task = asyncio.create_task(feed.run(woken), name="voicebridge-console-feed")
+    yield
+    feed.close()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    runtime.wakeup.forget(woken)

@@ -1,0 +1,245 @@
+// The live board: rows kept in step with the server by Server-Sent Events
+// (/console/events), resumed from the last event id after a reconnect, with a polling
+// fallback (/console/board.json) while the stream cannot get through. No library; every
+// text is set with textContent (nothing the server sends is parsed as HTML).
+"use strict";
+(function () {
+  const config = JSON.parse(document.getElementById("board-config").textContent);
+  const tbody = document.getElementById("rows");
+  const live = document.getElementById("live");
+  const empty = document.getElementById("empty");
+  const count = document.getElementById("count");
+  const skew = Date.parse(config.now) - Date.now(); // the server's clock minus ours
+  const rows = new Map(); // incident id -> its row's data
+  let position = config.position;
+  let source = null;
+  let failures = 0;
+  let lastMessage = Date.now();
+  let pollTimer = null;
+  let ended = false;
+  const STALE_MS = 40000; // no event nor beat this long: the stream is dead
+  const POLL_MS = 5000;
+
+  const LIVE_TEXT = {
+    connecting: "conectando…",
+    live: "en vivo",
+    reconnecting: "reconectando…",
+    polling: "sin conexión en vivo: se actualiza cada 5 s",
+    ended: "sesión terminada",
+  };
+
+  function setLive(state) {
+    live.dataset.state = state;
+    live.textContent = LIVE_TEXT[state];
+    document.body.dataset.live = state;
+  }
+
+  function order(a, b) {
+    if (a.priority_rank !== b.priority_rank) return a.priority_rank - b.priority_rank;
+    if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
+    return a.id < b.id ? 1 : -1;
+  }
+
+  function cell(tr, text, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    if (text !== undefined) td.textContent = text;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function build(r) {
+    const tr = document.createElement("tr");
+    tr.id = "row-" + r.id;
+    tr.dataset.id = r.id;
+    tr.dataset.version = r.version;
+    tr.className = "prio-" + r.priority;
+    const first = cell(tr);
+    const a = document.createElement("a");
+    a.href = "/console/incidents/" + encodeURIComponent(r.id);
+    a.textContent = r.id;
+    first.appendChild(a);
+    const badge = document.createElement("span");
+    badge.className = "badge prio-" + r.priority;
+    badge.textContent = r.priority_label;
+    cell(tr).appendChild(badge);
+    cell(tr, r.category_label);
+    cell(tr, r.district_name);
+    cell(tr, r.place, "place");
+    cell(tr, r.source_label);
+    const status = document.createElement("span");
+    status.className = "status st-" + r.status;
+    status.textContent = r.status_label;
+    cell(tr).appendChild(status);
+    const agencies = cell(tr, undefined, "agencies");
+    for (const ag of r.agencies) {
+      const span = document.createElement("span");
+      span.className = "agency ag-" + ag.state;
+      span.title = ag.name + ": " + ag.label;
+      span.textContent = ag.mark + " " + ag.short + " · " + ag.label;
+      agencies.appendChild(span);
+      agencies.appendChild(document.createTextNode(" "));
+    }
+    const elapsed = cell(tr, r.created_local, "elapsed");
+    elapsed.dataset.since = r.created_at;
+    tick(elapsed);
+    return tr;
+  }
+
+  function render(fresh) {
+    const sorted = Array.from(rows.values()).sort(order).slice(0, config.limit);
+    const keep = new Set(sorted.map((r) => r.id));
+    for (const tr of Array.from(tbody.children)) {
+      if (!keep.has(tr.dataset.id)) tr.remove();
+    }
+    let before = null;
+    for (let i = sorted.length - 1; i >= 0; i--) {
+      const r = sorted[i];
+      let tr = document.getElementById("row-" + r.id);
+      if (!tr || tr.dataset.version !== String(r.version)) {
+        const built = build(r);
+        if (tr) tr.replaceWith(built);
+        tr = built;
+        if (fresh.has(r.id)) tr.classList.add("fresh");
+      }
+      if (tr.nextSibling !== before || tr.parentNode !== tbody) tbody.insertBefore(tr, before);
+      before = tr;
+    }
+    empty.hidden = rows.size > 0;
+    const n = rows.size;
+    count.textContent = n > config.limit
+      ? "Se muestran " + config.limit + " de " + n + " incidentes abiertos: filtre para ver los demás."
+      : n + (n === 1 ? " incidente abierto." : " incidentes abiertos.");
+  }
+
+  function apply(data, full) {
+    const fresh = new Set();
+    if (full) rows.clear();
+    for (const r of data.rows) {
+      const known = rows.get(r.id);
+      if (known && known.version > r.version) continue; // an older copy, late
+      if (!r.open) { rows.delete(r.id); continue; }
+      if (!known || known.version !== r.version) fresh.add(r.id);
+      rows.set(r.id, r);
+    }
+    for (const id of data.gone || []) rows.delete(id);
+    render(fresh);
+  }
+
+  function tick(td) {
+    const since = Date.parse(td.dataset.since);
+    const seconds = Math.max(0, Math.floor((Date.now() + skew - since) / 1000));
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    const text = (h ? h + " h " : "") + String(m).padStart(h ? 2 : 1, "0") + " min " +
+      String(s).padStart(2, "0") + " s";
+    let level = 0;
+    config.thresholds.forEach((t, i) => { if (seconds >= t * 60) level = i + 1; });
+    const label = level ? " (más de " + config.thresholds[level - 1] + " min)" : "";
+    td.textContent = text + label;
+    td.className = "elapsed" + (level ? " t" + level : "");
+  }
+
+  function tickAll() {
+    for (const td of tbody.querySelectorAll("td.elapsed")) tick(td);
+  }
+
+  function streamUrl() {
+    const params = new URLSearchParams(config.query);
+    params.set("after", String(position));
+    return "/console/events?" + params.toString();
+  }
+
+  async function fetchBoard(after) {
+    const params = new URLSearchParams(config.query);
+    if (after !== null) params.set("after", String(after));
+    const response = await fetch("/console/board.json?" + params.toString(), {
+      credentials: "same-origin", headers: { Accept: "application/json" },
+    });
+    if (response.status === 401 || response.redirected) { end(); return; }
+    if (!response.ok) throw new Error("HTTP " + response.status);
+    const data = await response.json();
+    apply(data, data.full);
+    position = data.position;
+  }
+
+  function startPolling() {
+    if (pollTimer !== null || ended) return;
+    setLive("polling");
+    const poll = async () => {
+      try { await fetchBoard(position); } catch (e) { /* the next poll tries again */ }
+    };
+    poll();
+    pollTimer = setInterval(poll, POLL_MS);
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) { clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  function end() {
+    ended = true;
+    stopPolling();
+    if (source) source.close();
+    setLive("ended");
+  }
+
+  function connect() {
+    if (ended) return;
+    if (!window.EventSource) { startPolling(); return; }
+    if (source) source.close();
+    source = new EventSource(streamUrl());
+    lastMessage = Date.now();
+    const heard = () => {
+      lastMessage = Date.now();
+      failures = 0;
+      stopPolling();
+      setLive("live");
+    };
+    source.addEventListener("hello", heard);
+    source.addEventListener("beat", heard);
+    source.addEventListener("rows", (ev) => {
+      heard();
+      apply(JSON.parse(ev.data), false);
+      if (ev.lastEventId) position = Number(ev.lastEventId);
+    });
+    source.addEventListener("resync", (ev) => {
+      heard();
+      fetchBoard(null).catch(() => startPolling());
+      if (ev.lastEventId) position = Number(ev.lastEventId);
+    });
+    source.addEventListener("ended", () => end());
+    source.onerror = () => {
+      if (ended) return;
+      failures += 1;
+      // the browser retries by itself while the stream is CONNECTING; a closed one
+      // (an HTTP error: the session over, a proxy refusing it) is ours to reopen
+      if (failures >= 3) startPolling(); else setLive("reconnecting");
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(async () => {
+          try {
+            const check = await fetch("/console/board.json?after=" + position, {
+              credentials: "same-origin", redirect: "manual",
+            });
+            if (check.status === 401 || check.type === "opaqueredirect") { end(); return; }
+          } catch (e) { /* offline: keep trying */ }
+          connect();
+        }, Math.min(30000, 1000 * failures));
+      }
+    };
+  }
+
+  // a stream that went quiet (a proxy holding it, a sleeping laptop): open a new one
+  setInterval(() => {
+    if (!ended && Date.now() - lastMessage > STALE_MS) {
+      setLive("reconnecting");
+      connect();
+    }
+  }, 5000);
+
+  for (const r of config.rows) rows.set(r.id, r);
+  tickAll();
+  setInterval(tickAll, 1000);
+  connect();
+})();
