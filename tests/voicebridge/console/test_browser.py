@@ -14,6 +14,7 @@ from tests.voicebridge.console.browser import SCREEN, SCREENSHOTS, chromium
 from tests.voicebridge.console.conftest import PASSWORD, PEOPLE
 from voicebridge.apikeys import Role
 from voicebridge.app import make_app
+from voicebridge.console.board import FEED
 from voicebridge.runtime import Runtime
 
 AiohttpServer = Callable[..., Awaitable[TestServer]]
@@ -110,3 +111,22 @@ async def test_an_incident_created_through_the_api_appears_on_the_board_by_itsel
         assert done.status == 200
     await expect(page.locator(f"#row-{earlier['id']}")).to_have_count(0)
     await expect(page.locator("#count")).to_have_text("2 incidentes abiertos.")
+
+
+async def test_without_the_stream_the_board_says_so_and_polls(
+    runtime: Runtime, server: TestServer, browser: Browser
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    page = await sign_in(browser, server, "jefe", runtime)
+    await expect(page.locator("#live")).to_have_text("en vivo")
+    # a proxy that drops the event stream: the page says it is reconnecting, then polls
+    await page.route("**/console/events*", lambda route: route.abort())
+    server.app[FEED].close()  # the open stream ends too
+    await expect(page.locator("#live")).to_have_text(
+        "sin conexión en vivo: se actualiza cada 5 s", timeout=20_000
+    )
+    incident = await create(server, key, category="fuga_gas", district="150122")
+    await expect(page.locator(f"#row-{incident['id']}")).to_be_visible(timeout=10_000)
+    # the stream back: live again
+    await page.unroute("**/console/events*")
+    await expect(page.locator("#live")).to_have_text("en vivo", timeout=40_000)
