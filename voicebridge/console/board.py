@@ -37,7 +37,7 @@ from voicebridge.api.auth import ROLE_LABELS, session_cookie
 from voicebridge.api.errors import ApiError, Problems, invalid
 from voicebridge.api.schemas import district_code, dumps, echo, time_json
 from voicebridge.console.feed import Batch, LogFeed, Viewer
-from voicebridge.console.web import SESSION, render
+from voicebridge.console.web import SESSION, central_of, render
 from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, RUNTIME
 
@@ -201,9 +201,6 @@ async def board_page(request: web.Request) -> web.Response:
     page = await request.app[BLOCKING](runtime.board.page, board, limit)
     encoded = await request.app[BLOCKING](encoder(runtime), page.rows)
     user = session.user
-    central = None
-    if user.district is not None:
-        central = f"{district_by_code(user.district).name} ({user.district})"
     config = {
         "position": page.position,
         "query": request.query_string,
@@ -217,7 +214,7 @@ async def board_page(request: web.Request) -> web.Response:
         "board.html",
         user=user,
         role=ROLE_LABELS[user.role],
-        central=central,
+        central=central_of(user.district),
         csrf=session.csrf,
         rows=config["rows"],
         total=page.total,

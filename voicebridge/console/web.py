@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from routing.districts import district_by_code
 from voicebridge.accounts import CSRF_HEADER, Refusal, Session, cookie_name, same_token
 from voicebridge.api.auth import secure, session_cookie
 from voicebridge.api.errors import Handler, error
@@ -59,6 +60,13 @@ def render(name: str, status: int = 200, **context: Any) -> web.Response:
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
     return response
+
+
+def central_of(district: str | None) -> str | None:
+    """The central of an operator's district, as the header shows it."""
+    if district is None:
+        return None
+    return f"{district_by_code(district).name} ({district})"
 
 
 def _address(request: web.Request) -> str:
