@@ -2,7 +2,16 @@
 
 import sys
 
-from bench import ami_ingest, api_create, dispatch_latency, ivr_latency, sms_burst, sms_intake
+from bench import (
+    ami_ingest,
+    api_create,
+    console_board,
+    console_sse,
+    dispatch_latency,
+    ivr_latency,
+    sms_burst,
+    sms_intake,
+)
 
 BENCHMARKS = {
     "api_create": api_create.main,
@@ -11,6 +20,8 @@ BENCHMARKS = {
     "ivr_latency": ivr_latency.main,
     "sms_intake": sms_intake.main,
     "sms_burst": sms_burst.main,
+    "console_sse": console_sse.main,
+    "console_board": console_board.main,
 }
 
 

@@ -8,7 +8,7 @@ busy handler.
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -46,11 +46,24 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+LOGGED = "voicebridge_logged"  # a write transaction appended to the incident log
+
+
+def mark_logged(conn: Connection) -> None:
+    """Say that this write transaction appended to the incident log (see
+    :attr:`Database.after_log`)."""
+    conn.info[LOGGED] = True
+
+
 class Database:
-    """An engine with read and write transactions as context managers."""
+    """An engine with read and write transactions as context managers.
+
+    ``after_log`` is called after each write transaction that appended to the incident
+    log has committed (the composition root makes it tell the consoles' readers)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.after_log: Callable[[], None] | None = None
         self.dialect = engine.dialect.name
         self._writer: AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else nullcontext()
@@ -64,8 +77,12 @@ class Database:
     def write(self) -> Iterator[Connection]:
         with self._writer, self.engine.connect() as conn:
             conn.execution_options(write=True)
+            conn.info.pop(LOGGED, None)  # the pooled connection's last transaction's
             with conn.begin():
                 yield conn
+            logged = conn.info.pop(LOGGED, False)
+        if logged and self.after_log is not None:
+            self.after_log()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

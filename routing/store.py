@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from routing import rows as mapped
 from routing import schema as t
 from routing.categories import category_by_code
-from routing.db import Database
+from routing.db import Database, mark_logged
 from routing.dedup import (
     Filed,
     Match,
@@ -262,6 +262,7 @@ class IncidentStore:
         ]
         by_number = {r.public_id: int(r.id) for r in conn.execute(self.sql.insert_incidents, rows)}
         ids = [by_number[row["public_id"]] for row in rows]
+        mark_logged(conn)
         conn.execute(
             self.sql.insert_event,
             [
@@ -955,6 +956,7 @@ class IncidentStore:
                 .where(t.incidents.c.id == row_id)
                 .values(merged_into=merged_into)
             )
+        mark_logged(conn)
         conn.execute(
             self.sql.insert_event,
             {

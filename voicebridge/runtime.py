@@ -30,7 +30,7 @@ from voicebridge.queueing import make_redis
 from voicebridge.ratelimit import RedisLimiter
 from voicebridge.rules import RulesInForce
 from voicebridge.settings import Settings
-from voicebridge.wakeup import Wakeup
+from voicebridge.wakeup import LOG_CHANNEL, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class Runtime:
     dispatcher: Dispatcher
     outlines: Outlines
     wakeup: Wakeup
+    logged: Wakeup  # the incident log grew (LOG_CHANNEL)
     media: frozenset[Medium]
     inbox: Inbox
     chats: Chats
@@ -111,6 +112,8 @@ def build_runtime(
     )
     redis = make_redis(settings.redis_url)
     wakeup = Wakeup(redis)
+    logged = Wakeup(redis, channel=LOG_CHANNEL)
+    db.after_log = logged.notify
     rules = RulesInForce(RevisionStore(db, clock=clock), settings.routing_file)
     limiter = RedisLimiter(redis, clock)
     calls = CallStore(DispatchStore(store), limiter, media)
@@ -134,6 +137,7 @@ def build_runtime(
         dispatcher=Dispatcher(store, calls, rules, clock, wakeup, failing=linechecks.failing),
         outlines=outlines,
         wakeup=wakeup,
+        logged=logged,
         media=media,
         inbox=Inbox(db, clock=clock),
         chats=Chats(db),

@@ -6,7 +6,10 @@ left work behind calls :meth:`Wakeup.notify` (from any thread); the loops of ``s
 (the adapters, the task relay) each hold a :meth:`Wakeup.listener`. ``serve`` also runs
 :meth:`Wakeup.follow`, which turns the other processes' messages into local wake-ups. A
 message lost (Redis restarting, a process not yet subscribed) costs at most a loop's
-poll interval, never a contact."""
+poll interval, never a contact.
+
+A second one, on :data:`LOG_CHANNEL`, tells the consoles' log readers that a write
+transaction appended to the incident log (``Database.after_log``)."""
 
 import asyncio
 import contextlib
@@ -20,12 +23,14 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 CHANNEL = "voicebridge:legs"
+LOG_CHANNEL = "voicebridge:log"  # the incident log grew: the consoles' readers read it
 RETRY_SECONDS = 1.0
 
 
 class Wakeup:
-    def __init__(self, redis: "Redis") -> None:
+    def __init__(self, redis: "Redis", channel: str = CHANNEL) -> None:
         self.redis = redis
+        self.channel = channel
         self._lock = threading.Lock()
         self._listeners: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
@@ -52,18 +57,18 @@ class Wakeup:
         """Wake this process's loops and every other process's."""
         self.local()
         try:
-            self.redis.publish(CHANNEL, b"1")
+            self.redis.publish(self.channel, b"1")
         except RedisError as exc:  # the loops poll anyway
             log.debug("could not publish a wake-up: %s", exc)
 
     async def follow(self, redis_url: str) -> None:
-        """Wake this process's loops on every message of :data:`CHANNEL`, resubscribing
+        """Wake this process's loops on every message of its channel, resubscribing
         after any failure, until cancelled."""
         while True:
             client = AsyncRedis.from_url(redis_url)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self.channel)
                     self.local()  # anything published while we were not subscribed
                     async for message in pubsub.listen():
                         if message.get("type") == "message":

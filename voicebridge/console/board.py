@@ -18,12 +18,17 @@ filters (district, state, category, priority) are the URL's query.
 
 import asyncio
 import contextlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from multidict import MultiMapping
 
 from routing.board import OPEN, BoardFilter, BoardRow
@@ -37,7 +42,7 @@ from voicebridge.api.auth import ROLE_LABELS, session_cookie
 from voicebridge.api.errors import ApiError, Problems, invalid
 from voicebridge.api.schemas import district_code, dumps, echo, time_json
 from voicebridge.console.feed import Batch, LogFeed, Viewer
-from voicebridge.console.web import SESSION, central_of, render
+from voicebridge.console.web import SESSION, central_of, render, templates
 from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, RUNTIME
 
@@ -112,10 +117,57 @@ def row_json(row: BoardRow, names: Names) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A board row made once per version: its JSON (as the stream and the page's script
+    read it), that JSON safe inside a ``<script>`` element, and its table row."""
+
+    data: dict[str, Any]
+    json: Markup
+    html: Markup
+
+
+class RowCache:
+    """The rows of the latest versions of incidents, made once per process: the board's
+    page and every stream reuse them (a row changes with its incident's version, and
+    with the names of the routing revision in force)."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self.size = size
+        self._rows: OrderedDict[tuple[str, int, int], Encoded] = OrderedDict()
+        self._lock = threading.Lock()
+        self._template = templates.get_template("_board_row.html")
+
+    def get(self, row: BoardRow, names: Names) -> Encoded:
+        key = (row.id, row.version, id(names))
+        with self._lock:
+            found = self._rows.get(key)
+            if found is not None:
+                self._rows.move_to_end(key)
+                return found
+        data = row_json(row, names)
+        made = Encoded(data=data, json=htmlsafe_json_dumps(data, dumps=dumps),
+                       # the autoescaped template's own output
+                       html=Markup(self._template.render(r=data)))  # noqa: S704  # fmt: skip
+        with self._lock:
+            self._rows[key] = made
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+        return made
+
+
+ROWS = RowCache()
+
+
+def encoded_rows(runtime: Runtime, rows: Sequence[BoardRow]) -> list[Encoded]:
+    """The rows, from the cache (runs in an I/O thread: the names may be read)."""
+    names = runtime.rules.names()
+    return [ROWS.get(row, names) for row in rows]
+
+
 def encoder(runtime: Runtime) -> Any:
     def encode(rows: Sequence[BoardRow]) -> dict[str, Any]:
-        names = runtime.rules.names()
-        return {row.id: row_json(row, names) for row in rows}
+        return {e.data["id"]: e.data for e in encoded_rows(runtime, rows)}
 
     return encode
 
@@ -199,7 +251,7 @@ async def board_page(request: web.Request) -> web.Response:
                       message=exc.message, details=exc.fields)  # fmt: skip
     limit = runtime.settings.console_rows
     page = await request.app[BLOCKING](runtime.board.page, board, limit)
-    encoded = await request.app[BLOCKING](encoder(runtime), page.rows)
+    rows = await request.app[BLOCKING](encoded_rows, runtime, page.rows)
     user = session.user
     config = {
         "position": page.position,
@@ -208,18 +260,21 @@ async def board_page(request: web.Request) -> web.Response:
         "total": page.total,
         "thresholds": list(runtime.settings.console_elapsed),
         "now": time_json(runtime.clock.now()),
-        "rows": [encoded[r.id] for r in page.rows],
     }
+    # the rows' JSON is made once per version (RowCache), and joined here
+    head = htmlsafe_json_dumps(config, dumps=dumps)
+    # htmlsafe_json_dumps output only: no "<", ">", "&" or "'" in it
+    config_json = Markup(f'{head[:-1]},"rows":[{",".join(r.json for r in rows)}]}}')  # noqa: S704
     return render(
         "board.html",
         user=user,
         role=ROLE_LABELS[user.role],
         central=central_of(user.district),
         csrf=session.csrf,
-        rows=config["rows"],
+        rows_html=[r.html for r in rows],
         total=page.total,
         limit=limit,
-        config=config,
+        config_json=config_json,
         filters=_filter_choices(board, scope),
         thresholds=runtime.settings.console_elapsed,
     )
@@ -297,8 +352,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     sse.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the events
     try:
         await sse.prepare(request)
-        await sse.send(dumps({"position": position}), event="hello", retry=RETRY_MS)
-        if after is not None:
+        if after is not None:  # what it missed first; then "hello": it is caught up
             if missed is None:
                 await sse.send(dumps({"position": position}), id=str(position), event="resync")
             elif missed:
@@ -306,6 +360,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if rows or gone:
                     data = {"rows": rows, "gone": gone}
                     await sse.send(dumps(data), id=str(position), event="rows")
+        await sse.send(dumps({"position": position}), event="hello", retry=RETRY_MS)
         await _stream(request, sse, viewer, session)
     except (ConnectionResetError, TimeoutError, RuntimeError):
         pass  # the browser went away (or stalled): it reconnects and resumes
@@ -339,10 +394,9 @@ async def _stream(
         if batch is None:
             await sse.send(dumps({"position": request.app[FEED].position}), event="beat")
             continue
-        rows, gone = viewer.split(batch)
-        if rows or gone:
-            await sse.send(dumps({"rows": rows, "gone": gone}), id=str(batch.position),
-                           event="rows")  # fmt: skip
+        data = batch.payload(viewer, dumps)
+        if data is not None:
+            await sse.send(data, id=str(batch.position), event="rows")
 
 
 # ------------------------------------------------------------------- the feed
@@ -353,11 +407,16 @@ async def feed_ctx(app: web.Application) -> Any:
     runtime = app[RUNTIME]
     feed = LogFeed(runtime.board, app[BLOCKING], encoder(runtime))
     app[FEED] = feed
-    woken = runtime.wakeup.listener()
-    task = asyncio.create_task(feed.run(woken), name="voicebridge-console-feed")
+    woken = runtime.logged.listener()  # a write with events committed, here or elsewhere
+    tasks = [
+        asyncio.create_task(feed.run(woken), name="voicebridge-console-feed"),
+        asyncio.create_task(runtime.logged.follow(runtime.settings.redis_url),
+                            name="voicebridge-console-log-follow"),
+    ]  # fmt: skip
     yield
     feed.close()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    runtime.wakeup.forget(woken)
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    runtime.logged.forget(woken)

@@ -1,10 +1,11 @@
 """One reader of the incident log per process, for every console watching it.
 
-:class:`LogFeed` reads the log past its position when anything may have changed (a
-wake-up of the service, or every :data:`POLL_SECONDS` at most), then reads the current
-board rows of the incidents those events touched, once, and hands them to every viewer
-(:class:`Viewer`) whose board shows them. Two hundred operators watching cost the
-database the same two reads per change as one.
+:class:`LogFeed` reads the log past its position when it may have grown (a write
+transaction that appended to it committed, in this process or another: a Redis message
+on ``voicebridge:log``; and every :data:`POLL_SECONDS` at most, should a message be
+lost), then reads the current board rows of the incidents those events touched, once,
+and hands them to every viewer (:class:`Viewer`) whose board shows them. Two hundred
+operators watching cost the database the same two reads per change as one.
 
 Positions are the log's ids, which every replica shares: the SSE stream sends each
 batch with its position as the event id, and a browser that reconnects (to this
@@ -54,6 +55,20 @@ class Batch:
     rows: tuple[BoardRow, ...]
     moved_from: dict[str, str | None]  # incident -> its former district, when it moved
     encoded: dict[str, Any]  # incident -> its row, encoded once for every viewer
+    payloads: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = field(default_factory=dict)
+    """what viewers that see the same part of it are sent, serialized once for them all"""
+
+    def payload(self, viewer: "Viewer", dumps: Callable[[Any], str]) -> str | None:
+        """The ``rows`` event's data for ``viewer``; None when nothing of it is theirs."""
+        shown, gone = viewer.split_ids(self)
+        if not shown and not gone:
+            return None
+        key = (tuple(shown), tuple(gone))
+        data = self.payloads.get(key)
+        if data is None:
+            data = dumps({"rows": [self.encoded[i] for i in shown], "gone": gone})
+            self.payloads[key] = data
+        return data
 
 
 @dataclass(eq=False, kw_only=True)
@@ -76,19 +91,24 @@ class Viewer:
         """The rows of ``batch`` for this viewer, and the incidents to take off its
         board (closed, filtered out, or moved to a district it does not see). Nothing of
         an incident it may not see, before or now, is ever in either."""
-        rows: list[Any] = []
+        shown, gone = self.split_ids(batch)
+        return [batch.encoded[i] for i in shown], gone
+
+    def split_ids(self, batch: Batch) -> tuple[list[str], list[str]]:
+        """:meth:`split`, by the incidents' numbers."""
+        shown: list[str] = []
         gone: list[str] = []
         for row in batch.rows:
             if self.incident is not None and row.id != self.incident:
                 continue
             if self.may_see(row.district):
                 if self.incident is not None or self.board.shows(row):
-                    rows.append(batch.encoded[row.id])
+                    shown.append(row.id)
                 else:
                     gone.append(row.id)
             elif row.id in batch.moved_from and self.may_see(batch.moved_from[row.id]):
                 gone.append(row.id)
-        return rows, gone
+        return shown, gone
 
 
 @dataclass(slots=True)

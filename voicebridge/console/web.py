@@ -42,7 +42,7 @@ PASSIVE = frozenset({"/console/events", "/console/board.json"})
 STATIC = "/console/static/"
 MAX_FORM = 4096
 
-_templates = jinja2.Environment(
+templates = jinja2.Environment(
     loader=jinja2.PackageLoader("voicebridge.console", "templates"),
     autoescape=jinja2.select_autoescape(default=True),
     undefined=jinja2.StrictUndefined,
@@ -51,7 +51,7 @@ _templates = jinja2.Environment(
 
 def render(name: str, status: int = 200, **context: Any) -> web.Response:
     context.setdefault("csrf", None)
-    html = _templates.get_template(name).render(**context)
+    html = templates.get_template(name).render(**context)
     response = web.Response(text=html, status=status, content_type="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"

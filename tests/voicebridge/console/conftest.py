@@ -89,8 +89,11 @@ class Stream:
     response: ClientResponse
     last_id: str | None = None
     seen: list[Message] = field(default_factory=list)
+    early: list[Message] = field(default_factory=list)  # read before "hello"
 
     async def next(self, within: float = 10.0) -> Message:
+        if self.early:
+            return self.early.pop(0)
         event, mid = "message", None
         data: list[str] = []
         async with asyncio.timeout(within):
@@ -152,6 +155,8 @@ async def open_stream(console: Console, query: str = "", last_id: str | None = N
     assert response.status == 200, await response.text()
     assert response.headers["Content-Type"].startswith("text/event-stream")
     stream = Stream(response=response)
-    hello = await stream.next()
-    assert hello.event == "hello"
+    early = []
+    while (message := await stream.next()).event != "hello":  # what it missed comes first
+        early.append(message)
+    stream.early = early
     return stream

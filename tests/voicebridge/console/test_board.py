@@ -173,8 +173,8 @@ async def test_a_filtered_out_change_tells_the_board_to_drop_the_row(
     stream = await open_stream(jefe, f"status=received&after={config['position']}")
     await asyncio.to_thread(runtime.store.transition, incident["id"], Status.CANCELLED,
                             actor="operator:t", cause="llamada falsa")  # fmt: skip
-    message = await stream.until("rows")
-    assert message.data == {"rows": [], "gone": [incident["id"]]}
+    await stream.gone(incident["id"])
+    assert stream.seen[-1].data == {"rows": [], "gone": [incident["id"]]}
     stream.close()
 
 
@@ -296,7 +296,8 @@ async def test_many_viewers_cost_one_read_of_the_log_per_change(
     for stream in streams:
         assert (await stream.rows_with(incident["id"]))["id"] == incident["id"]
     assert calls["rows"] - rows_before == 1  # the rows of the change, read once for 20
-    assert calls["changes"] == feed.reads  # every read of the log is the feed's own
+    # every read of the log is the feed's own (one may be under way)
+    assert feed.reads <= calls["changes"] <= feed.reads + 1
     assert feed.reads - reads_before < 40  # polls of an idle log, not one per viewer
     for stream in streams:
         stream.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from routing import schema as t
 from routing.board import BoardFilter, BoardRow
 from routing.events import FilledIn, event
 from routing.models import Priority
@@ -118,3 +119,54 @@ async def test_an_id_that_never_commits_is_waited_for_a_while_only(runtime: Runt
     feed.gaps = {1_000_001: now - GAP_SECONDS - 1, 1_000_002: now}  # a rollback's, a fresh one
     await feed.step()
     assert list(feed.gaps) == [1_000_002]
+
+
+def test_a_commit_that_grew_the_log_is_told_and_no_other(runtime: Runtime) -> None:
+    told: list[int] = []
+    runtime.db.after_log = lambda: told.append(1)
+    incident, _ = runtime.store.create_incident(new(), actor=ACTOR)
+    assert told == [1]  # its "created" event
+    runtime.store.append_event(incident.id, filled_in(Priority.HIGH.value))
+    assert told == [1, 1]
+    with runtime.db.write() as conn:  # a write without events
+        conn.execute(t.tasks.delete().where(t.tasks.c.id < 0))
+    assert told == [1, 1]
+
+    def abandoned() -> None:
+        with runtime.db.write() as conn:
+            store = runtime.store
+            store.log(conn, store.locked(conn, incident.id).id, runtime.clock.now(),
+                      filled_in(Priority.LOW.value))  # fmt: skip
+            raise RuntimeError("abandoned")
+
+    with pytest.raises(RuntimeError):  # rolled back
+        abandoned()
+    assert told == [1, 1]
+    with runtime.db.write() as conn:  # the same pooled connection, nothing logged now
+        conn.execute(t.tasks.delete().where(t.tasks.c.id < 0))
+    assert told == [1, 1]
+
+
+async def test_the_feed_is_woken_by_a_commit_in_another_process(
+    runtime: Runtime, redis_url: str
+) -> None:
+    """Another process's commit reaches this one's reader through Redis, long before
+    its next poll."""
+    from voicebridge.console import feed as console_feed
+
+    feed = await started(runtime)
+    woken = runtime.logged.listener()
+    follow = asyncio.create_task(runtime.logged.follow(redis_url))
+    try:
+        await asyncio.sleep(0.2)  # subscribed
+        other = build_runtime(runtime.settings, clock=runtime.clock, media=frozenset())
+        try:  # "another process": its own database pool and Redis client
+            await asyncio.to_thread(other.store.create_incident, new(), actor=ACTOR)
+        finally:
+            other.close()
+        async with asyncio.timeout(console_feed.POLL_SECONDS / 2):
+            await woken.wait()
+        assert await feed.step() is not None
+    finally:
+        follow.cancel()
+        runtime.logged.forget(woken)
