@@ -13,9 +13,11 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from routing.categories import find_category
+from routing.errors import Conflict, RoutingError
 from routing.geo import where_phrase
 from routing.ids import LIMA
 from routing.models import (
+    AssignmentState,
     IncidentQuery,
     NewIncident,
     NewReport,
@@ -27,6 +29,7 @@ from routing.store import MAX_PAGE, IncidentStore, Intake
 from voicebridge.api.auth import central_name, require, require_district
 from voicebridge.api.errors import ApiError, Problems, error, invalid
 from voicebridge.api.schemas import (
+    BulkIn,
     IncidentIn,
     MergeIn,
     ReportIn,
@@ -45,6 +48,7 @@ from voicebridge.api.schemas import (
 )
 from voicebridge.apikeys import Identity, Role
 from voicebridge.intake import same_request
+from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, INTAKE, METRICS, RUNTIME
 
 routes = web.RouteTableDef()
@@ -249,6 +253,49 @@ async def merge(request: web.Request) -> web.Response:
         store.merge, incident_id, body.into, actor=identity.actor, cause=body.cause
     )
     return _json(incident_json(incident))
+
+
+@routes.post("/api/v1/incidents/bulk")
+async def bulk(request: web.Request) -> web.Response:
+    """One action on many incidents (supervisor): each is done or refused on its own,
+    in its own transaction, and the answer says which."""
+    identity = require(request, Role.SUPERVISOR)
+    body = await read_body(request, BulkIn)
+    runtime = request.app[RUNTIME]
+    results = []
+    for incident_id in dict.fromkeys(body.incidents):
+        try:
+            await _visible(request, identity, incident_id)
+            done = await request.app[BLOCKING](_bulk_one, runtime, body, incident_id,
+                                               identity.actor)  # fmt: skip
+            results.append({"id": incident_id, "ok": True, "detail": done})
+        except (RoutingError, ApiError) as exc:
+            message = exc.message if isinstance(exc, ApiError) else str(exc)
+            results.append({"id": incident_id, "ok": False, "detail": message})
+    failed = sum(1 for r in results if not r["ok"])
+    return _json({"done": len(results) - failed, "failed": failed, "results": results})
+
+
+def _bulk_one(runtime: Runtime, body: BulkIn, incident_id: str, actor: str) -> str:
+    """Do ``body.action`` on one incident (an I/O thread); what was done, in Spanish."""
+    if body.action == "merge":
+        assert body.into is not None  # noqa: S101 - BulkIn requires it
+        runtime.store.merge(incident_id, body.into, actor=actor, cause=body.cause)
+        return f"fusionado en {body.into}"
+    if body.action == "acknowledge":
+        pending = [
+            a.agency
+            for a in runtime.calls.dispatches.assignments(incident_id)
+            if a.state is AssignmentState.PENDING
+        ]
+        if not pending:
+            raise Conflict("no tiene entidades por confirmar")
+        for agency in pending:
+            runtime.dispatcher.acknowledge(incident_id, agency, actor=actor, cause=body.cause)
+        return f"confirmadas por otro medio: {', '.join(pending)}"
+    status = Status.RESOLVED if body.action == "resolve" else Status.CANCELLED
+    runtime.store.transition(incident_id, status, actor=actor, cause=body.cause)
+    return status.label
 
 
 SPLIT_CAUSE = "un operador lo separó: era de otro hecho"

@@ -22,6 +22,7 @@ from routing.store import MAX_PAGE
 from voicebridge.api.errors import CODES, MAX_HEADER_BYTES
 from voicebridge.api.schemas import (
     AckIn,
+    BulkIn,
     ChecksIn,
     IncidentIn,
     LegIn,
@@ -46,6 +47,7 @@ _BODIES: tuple[type[BaseModel], ...] = (
     AckIn,
     SplitIn,
     ChecksIn,
+    BulkIn,
 )
 
 
@@ -596,6 +598,36 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 errors=(404, 409),
                 parameters=incident,
                 body=MergeIn,
+            ),
+        },
+        "/api/v1/incidents/bulk": {
+            "post": _op(
+                "One action on many incidents, a storm of duplicates (supervisor): "
+                "acknowledge every agency still being called, resolve, cancel, or merge "
+                "into one; each done or refused on its own",
+                200,
+                {
+                    "type": "object",
+                    "required": ["done", "failed", "results"],
+                    "properties": {
+                        "done": {"type": "integer"},
+                        "failed": {"type": "integer"},
+                        "results": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["id", "ok", "detail"],
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "ok": {"type": "boolean"},
+                                    "detail": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+                "what became of each incident",
+                body=BulkIn,
             ),
         },
         "/api/v1/incidents/{incident_id}/route": {

@@ -212,6 +212,32 @@ class MergeIn(Strict):
     cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["mismo robo"])]
 
 
+IncidentNumber = Annotated[
+    OneLine, Field(max_length=24, examples=["LIM-2026-000001"]), AfterValidator(_incident_id)
+]
+
+
+class BulkIn(Strict):
+    """One action on many incidents (a storm of duplicates), each done or refused on its
+    own: ``acknowledge`` records every agency still being called as confirmed by other
+    means; ``merge`` needs ``into``."""
+
+    action: Literal["acknowledge", "resolve", "cancel", "merge"]
+    incidents: Annotated[list[IncidentNumber], Field(min_length=1, max_length=200)]
+    cause: Annotated[Text, Field(min_length=3, max_length=500, examples=["duplicados"])]
+    into: IncidentNumber | None = None
+
+    @model_validator(mode="after")
+    def _into(self) -> "BulkIn":
+        if self.action == "merge" and self.into is None:
+            raise ValueError("«into»: para fusionar, indique en qué incidente")
+        if self.action != "merge" and self.into is not None:
+            raise ValueError("«into» va solo con la acción merge")
+        if self.into is not None and self.into in self.incidents:
+            raise ValueError("«into» no puede ser uno de los incidentes que se fusionan")
+        return self
+
+
 class SplitIn(Strict):
     """Every field optional (and the body too): the new incident takes the category and
     district of the incident the report leaves unless given."""

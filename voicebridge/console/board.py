@@ -41,6 +41,7 @@ from voicebridge.accounts import Session
 from voicebridge.api.auth import ROLE_LABELS, session_cookie
 from voicebridge.api.errors import ApiError, Problems, invalid
 from voicebridge.api.schemas import district_code, dumps, echo, time_json
+from voicebridge.apikeys import Role
 from voicebridge.console.feed import Batch, LogFeed, Viewer
 from voicebridge.console.web import SESSION, central_of, render, templates
 from voicebridge.runtime import Runtime
@@ -260,6 +261,7 @@ async def board_page(request: web.Request) -> web.Response:
         "total": page.total,
         "thresholds": list(runtime.settings.console_elapsed),
         "now": time_json(runtime.clock.now()),
+        "bulk": user.identity().may(Role.SUPERVISOR),  # the bulk actions are a supervisor's
     }
     # the rows' JSON is made once per version (RowCache), and joined here
     head = htmlsafe_json_dumps(config, dumps=dumps)
@@ -277,6 +279,7 @@ async def board_page(request: web.Request) -> web.Response:
         config_json=config_json,
         filters=_filter_choices(board, scope),
         thresholds=runtime.settings.console_elapsed,
+        bulk=config["bulk"],
     )
 
 

@@ -130,3 +130,27 @@ async def test_without_the_stream_the_board_says_so_and_polls(
     # the stream back: live again
     await page.unroute("**/console/events*")
     await expect(page.locator("#live")).to_have_text("en vivo", timeout=40_000)
+
+
+async def test_a_supervisor_resolves_a_storm_of_duplicates_at_once(
+    runtime: Runtime, server: TestServer, browser: Browser
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    storm = [await create(server, key, category="fuga_gas", district="150122",
+                          description=f"Olor a gas, vecino {n}") for n in range(3)]  # fmt: skip
+    keep = await create(server, key, category="robo", district="150122")
+    page = await sign_in(browser, server, "jefe", runtime)
+    for incident in storm:
+        await page.get_by_label(f"Seleccionar {incident['id']}").check()
+    await expect(page.locator("#bulk-count")).to_have_text("3 seleccionados")
+    await page.locator("#bulk select[name=action]").select_option("resolve")
+    await page.locator("#bulk input[name=cause]").fill("Cálidda cerró la válvula del sector")
+    await page.get_by_role("button", name="Aplicar a los seleccionados").click()
+    await expect(page.locator("#bulk-result")).to_have_text("3 hechos, 0 rechazados.")
+    for incident in storm:
+        await expect(page.locator(f"#row-{incident['id']}")).to_have_count(0)
+    await expect(page.locator(f"#row-{keep['id']}")).to_be_visible()
+    await expect(page.locator("#bulk-count")).to_have_text("0 seleccionados")
+    # an operator has no such action
+    ana = await sign_in(browser, server, "ana.perez", runtime)
+    assert await ana.locator("#bulk").count() == 0

@@ -11,6 +11,7 @@
   const count = document.getElementById("count");
   const skew = Date.parse(config.now) - Date.now(); // the server's clock minus ours
   const rows = new Map(); // incident id -> its row's data
+  const selected = new Set(); // incidents ticked for a bulk action (supervisors)
   let position = config.position;
   let source = null;
   let failures = 0;
@@ -54,6 +55,18 @@
     tr.dataset.id = r.id;
     tr.dataset.version = r.version;
     tr.className = "prio-" + r.priority;
+    if (config.bulk) {
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "pick";
+      box.checked = selected.has(r.id);
+      box.setAttribute("aria-label", "Seleccionar " + r.id);
+      box.addEventListener("change", () => {
+        if (box.checked) selected.add(r.id); else selected.delete(r.id);
+        showSelected();
+      });
+      cell(tr).appendChild(box);
+    }
     const first = cell(tr);
     const a = document.createElement("a");
     a.href = "/console/incidents/" + encodeURIComponent(r.id);
@@ -92,6 +105,8 @@
     for (const tr of Array.from(tbody.children)) {
       if (!keep.has(tr.dataset.id)) tr.remove();
     }
+    for (const id of Array.from(selected)) if (!keep.has(id)) selected.delete(id);
+    showSelected();
     let before = null;
     for (let i = sorted.length - 1; i >= 0; i--) {
       const r = sorted[i];
@@ -238,7 +253,62 @@
     }
   }, 5000);
 
+  // supervisors: one action on the incidents ticked (a storm of duplicates)
+  const bulk = document.getElementById("bulk");
+  const bulkCount = document.getElementById("bulk-count");
+  const bulkResult = document.getElementById("bulk-result");
+  function showSelected() {
+    if (!bulkCount) return;
+    const n = selected.size;
+    bulkCount.textContent = n + (n === 1 ? " seleccionado" : " seleccionados");
+  }
+  if (bulk) {
+    const all = document.getElementById("select-all");
+    all.addEventListener("change", () => {
+      for (const id of rows.keys()) { if (all.checked) selected.add(id); else selected.delete(id); }
+      for (const box of tbody.querySelectorAll("input.pick")) box.checked = all.checked;
+      showSelected();
+    });
+    bulk.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (selected.size === 0) { bulkResult.textContent = "Seleccione al menos un incidente."; return; }
+      const form = new FormData(bulk);
+      const body = { action: form.get("action"), incidents: Array.from(selected),
+                     cause: String(form.get("cause") || "").trim() };
+      const into = String(form.get("into") || "").trim();
+      if (into) body.into = into;
+      const csrf = document.querySelector('meta[name="csrf-token"]').content;
+      try {
+        const response = await fetch("/api/v1/incidents/bulk", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify(body),
+        });
+        const data = await response.json();
+        if (!response.ok) {
+          const e = data.error || {};
+          let text = e.message || ("No se pudo (HTTP " + response.status + ").");
+          for (const f of e.fields || []) text += " «" + f.field + "»: " + f.message + ".";
+          bulkResult.textContent = text;
+          return;
+        }
+        let text = data.done + " hecho" + (data.done === 1 ? "" : "s") + ", " + data.failed +
+          " rechazado" + (data.failed === 1 ? "" : "s") + ".";
+        for (const r of data.results) if (!r.ok) text += " " + r.id + ": " + r.detail + ".";
+        bulkResult.textContent = text;
+        for (const r of data.results) if (r.ok) selected.delete(r.id);
+        for (const box of tbody.querySelectorAll("input.pick")) {
+          box.checked = selected.has(box.closest("tr").dataset.id);
+        }
+        showSelected();
+      } catch (e) {
+        bulkResult.textContent = "Sin conexión con el servicio: no se hizo nada.";
+      }
+    });
+  }
+
   for (const r of config.rows) rows.set(r.id, r);
+  render(new Set()); // the rows as the script keeps them (with their boxes)
   tickAll();
   setInterval(tickAll, 1000);
   connect();
