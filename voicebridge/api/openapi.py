@@ -968,10 +968,28 @@ def _webhooks() -> dict[str, dict[str, Schema]]:
                 "first page (`full`: true)"
             )
         },
+        "/console/incidents/{incident_id}": {
+            "get": _incident_page(
+                "An incident's page: its facts, the conference, each agency's "
+                "tries, reports, timeline and route, with its actions"
+            )
+        },
+        "/console/incidents/{incident_id}/live": {
+            "get": _incident_page(
+                "The live part of an incident's page alone (fetched again "
+                "when the incident changes)"
+            )
+        },
         "/console/static/{filename}": {
             "get": _file("The console's scripts, styles and vendored libraries"),
         },
     }
+
+
+def _incident_page(summary: str) -> Schema:
+    op = _page(summary, 200, 303, 404)
+    op["parameters"] = [_INCIDENT_ID]
+    return op
 
 
 def _stream(summary: str) -> Schema:

@@ -21,6 +21,7 @@ from routing.models import ContactState, Status
 from voicebridge.accounts import Session
 from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.calls import calls_json
+from voicebridge.api.errors import ApiError
 from voicebridge.api.routing import explanation_json
 from voicebridge.api.schemas import detail_json, incident_id_of
 from voicebridge.apikeys import Role
@@ -74,11 +75,12 @@ def incident_view(runtime: Runtime, incident_id: str) -> dict[str, Any]:
 
 async def _view(request: web.Request) -> tuple[Session, dict[str, Any]] | web.Response:
     session: Session = request[SESSION]
-    incident_id = incident_id_of(request)
+    incident_id = request.match_info["incident_id"][:40]
     runtime = request.app[RUNTIME]
     try:
+        incident_id = incident_id_of(request)
         view = await request.app[BLOCKING](incident_view, runtime, incident_id)
-    except NotFound:
+    except (NotFound, ApiError):  # no such incident, or no incident's number at all
         return render("problem.html", status=404, title="No existe ese incidente",
                       message=f"No hay un incidente {incident_id}.", details=())  # fmt: skip
     district = view["incident"]["district"]

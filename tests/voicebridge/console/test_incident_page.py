@@ -30,8 +30,11 @@ async def test_the_page_shows_the_incident_and_refuses_another_district(
     other = await rosa.client.get(f"/console/incidents/{incident['id']}")
     assert other.status == 404  # as if it did not exist
     assert "Incendio" not in await other.text()
-    missing = await ana.client.get("/console/incidents/LIM-2026-999999")
-    assert missing.status == 404
+    for missing_id in ("LIM-2026-999999", "no-es-un-numero", "%3Cscript%3E"):
+        missing = await ana.client.get(f"/console/incidents/{missing_id}")
+        assert missing.status == 404
+        assert missing.content_type == "text/html"
+        assert "<script>" not in await missing.text()
     jefe = await signed_in(aiohttp_client, runtime, "jefe")
     assert "Confirmar por otro medio" in await jefe.page(f"/console/incidents/{incident['id']}")
 
