@@ -69,6 +69,8 @@ class Settings:
     session_idle_minutes: int
     console_elapsed: tuple[int, ...]
     console_rows: int
+    console_tiles: str | None
+    console_tiles_attribution: str | None
 
     @property
     def twilio_tokens(self) -> tuple[str, ...]:
@@ -189,6 +191,40 @@ def _minutes_list(value: str) -> tuple[int, ...]:
     if minutes[-1] > 1440:
         raise Invalid(f"{expected}, up to 1440")
     return minutes
+
+
+def _tiles(value: str) -> str | None:
+    if not value.strip() or value.strip().lower() == "none":
+        return None
+    expected = (
+        "a tile URL template with {z}, {x} and {y}, e.g. "
+        "https://tiles.example.pe/{z}/{x}/{y}.png (or none)"
+    )
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or not all(p in value for p in ("{z}", "{x}", "{y}"))
+        or any(c in value for c in "\"' <>\\")
+    ):
+        raise Invalid(expected)
+    return value
+
+
+def _attribution(value: str) -> str | None:
+    if any(c in value for c in "\r\n") or len(value) > 200:
+        raise Invalid("one line of at most 200 characters")
+    return value.strip() or None
+
+
+def tile_origin(template: str) -> str:
+    """What the console's Content-Security-Policy must allow for these tiles: the
+    template's origin, with a ``{s}`` subdomain as ``*``."""
+    parts = urlsplit(template.replace("{s}", "a"))
+    host = parts.netloc
+    if "{s}" in urlsplit(template).netloc:
+        host = "*" + host[host.index(".") :] if "." in host else host
+    return f"{parts.scheme}://{host}"
 
 
 def _redis_url(value: str) -> str:
@@ -523,6 +559,20 @@ SPECS: tuple[Spec, ...] = (
         parse=_int_between(20, 2000, "rows"),
         help="Open incidents the console's board shows at most (most urgent, then newest "
         "first; the rest are counted, and reached with the filters).",
+    ),
+    Spec(
+        name="console_tiles",
+        default="",
+        parse=_tiles,
+        help="The console map's base layer: a tile URL template ({z}/{x}/{y}, {s} for "
+        "subdomains), e.g. a tile server inside the centre's network. Without one the map "
+        "shows the districts' outlines alone, and loads nothing from outside.",
+    ),
+    Spec(
+        name="console_tiles_attribution",
+        default="",
+        parse=_attribution,
+        help="The credit those tiles require, shown on the map (e.g. © OpenStreetMap).",
     ),
     Spec(
         name="photo_max_bytes",

@@ -980,6 +980,17 @@ def _webhooks() -> dict[str, dict[str, Schema]]:
                 "when the incident changes)"
             )
         },
+        "/console/map": {
+            "get": _page(
+                "The map of Lima's districts with the open incidents (the board's filters)",
+                200,
+                303,
+                422,
+            )
+        },
+        "/console/districts.json": {
+            "get": _console_json("Lima's 43 districts for the map: name, rings, centre")
+        },
         "/console/static/{filename}": {
             "get": _file("The console's scripts, styles and vendored libraries"),
         },

@@ -49,14 +49,19 @@ templates = jinja2.Environment(
 )
 
 
-def render(name: str, status: int = 200, **context: Any) -> web.Response:
+def render(
+    name: str, status: int = 200, *, img_src: str | None = None, **context: Any
+) -> web.Response:
+    """A console page; ``img_src``: one more origin its images may come from (the map's
+    tile server, when one is set)."""
     context.setdefault("csrf", None)
     html = templates.get_template(name).render(**context)
     response = web.Response(text=html, status=status, content_type="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
+    images = "'self' data:" + (f" {img_src}" if img_src else "")
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src {images}; "
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
     return response

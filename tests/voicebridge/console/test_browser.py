@@ -1,11 +1,14 @@
 """The console in a real browser (issue 11, point 7): Debian's chromium, headless, signs
 in through the form and watches the board change by itself, without a reload."""
 
+import dataclasses
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 
@@ -154,3 +157,72 @@ async def test_a_supervisor_resolves_a_storm_of_duplicates_at_once(
     # an operator has no such action
     ana = await sign_in(browser, server, "ana.perez", runtime)
     assert await ana.locator("#bulk").count() == 0
+
+
+async def test_the_map_draws_the_districts_and_the_incidents_with_no_tile_server(
+    runtime: Runtime, server: TestServer, browser: Browser
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    placed = await create(server, key, category="incendio", district="150132",
+                          location={"lat": -11.9785, "lon": -77.0049})  # fmt: skip
+    page = await sign_in(browser, server, "jefe", runtime)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if "127.0.0.1" not in r.url
+            and not r.url.startswith("data:") else None)  # fmt: skip
+    await page.get_by_role("link", name="Mapa").click()
+    await expect(page.locator("path.district")).to_have_count(43)
+    await expect(page.locator(f"path.inc[data-id='{placed['id']}']")).to_have_count(1)
+    await expect(page.locator(f"path.inc[data-id='{placed['id']}']")).to_have_class(
+        re.compile(r"st-received")
+    )
+    # one with no point of its own sits at its district's centre, and is listed
+    loose = await create(server, key, category="robo", district="150122")
+    marker = page.locator(f"path.inc[data-id='{loose['id']}']")
+    await expect(marker).to_have_count(1)
+    await expect(marker).to_have_class(re.compile(r"approx"))
+    await expect(page.locator("#approximate")).to_contain_text(f"{loose['id']} · Robo · Miraflores")
+    await expect(page.locator("#live")).to_have_text("en vivo")
+    assert outside == []  # no tile server, no CDN: nothing but the service itself
+    await page.screenshot(path=str(SCREENSHOTS / "map.png"), animations="disabled")
+
+
+async def test_a_tile_server_in_the_settings_is_the_maps_base_layer(
+    runtime: Runtime, aiohttp_server: AiohttpServer, browser: Browser
+) -> None:
+    asked: list[str] = []
+
+    async def tile(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        return web.Response(body=PNG, content_type="image/png")
+
+    tiles_app = web.Application()
+    tiles_app.router.add_get("/{z}/{x}/{y}.png", tile)
+    tiles = await aiohttp_server(tiles_app)
+    template = f"http://127.0.0.1:{tiles.port}/{{z}}/{{x}}/{{y}}.png"
+    settings = dataclasses.replace(runtime.settings, console_tiles=template,
+                                   console_tiles_attribution="© Teselas de prueba")  # fmt: skip
+    tiled = dataclasses.replace(runtime, settings=settings)
+    runtime.accounts.create("jefe", name="Jorge Salas", role=Role.SUPERVISOR, district=None,
+                            password=PASSWORD)  # fmt: skip
+    server = await aiohttp_server(make_app(settings, runtime=tiled))
+    page = await sign_in(browser, server, "jefe", tiled)
+    answer = await page.goto(str(server.make_url("/console/map")))
+    assert answer is not None
+    assert (
+        f"img-src 'self' data: http://127.0.0.1:{tiles.port};"
+        in (answer.headers["content-security-policy"])
+    )
+    await expect(page.locator("path.district")).to_have_count(43)
+    await expect(page.locator(".leaflet-tile-loaded").first).to_be_attached()
+    await expect(page.locator(".leaflet-control-attribution")).to_contain_text(
+        "© Teselas de prueba"
+    )
+    assert asked, "the tiles came from the tile server of the settings"
+    assert all(p.endswith(".png") for p in asked)
+
+
+# a 1x1 transparent PNG
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
