@@ -118,6 +118,11 @@ CODES: dict[str, ErrorCode] = {
     ),
     "headers_too_large": ErrorCode(431, "Una cabecera de la solicitud supera los 8 KiB."),
     "internal_error": ErrorCode(500, "Error interno del servicio; quedó registrado."),
+    "log_unavailable": ErrorCode(
+        503,
+        "La consola aún no puede leer el registro de incidentes (la base de datos no "
+        "responde): reintente en unos segundos.",
+    ),
     "photo_unavailable": ErrorCode(
         502,
         "Telegram no entregó la foto del reporte: no respondió, falló o ya no la tiene.",

@@ -18,6 +18,7 @@ filters (district, state, category, priority) are the URL's query.
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -39,20 +40,28 @@ from routing.ids import LIMA
 from routing.models import AssignmentState, Priority, Status
 from voicebridge.accounts import Session
 from voicebridge.api.auth import ROLE_LABELS, session_cookie
-from voicebridge.api.errors import ApiError, Problems, invalid
-from voicebridge.api.schemas import district_code, dumps, echo, time_json
+from voicebridge.api.errors import ApiError, Problems, error, invalid
+from voicebridge.api.schemas import (
+    could_be_incident_id,
+    district_code,
+    dumps,
+    echo,
+    time_json,
+)
 from voicebridge.apikeys import Role
 from voicebridge.console.feed import Batch, LogFeed, Viewer
 from voicebridge.console.web import SESSION, central_of, render, templates
 from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, RUNTIME
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 FEED = web.AppKey("console_feed", LogFeed)
 BEAT_SECONDS = 15.0  # a "beat" event: the browser knows the stream is alive
 STREAM_SECONDS = 300.0  # then the browser reconnects (and the session is checked again)
 SESSION_CHECK_SECONDS = 60.0
+STARTUP_SECONDS = 10.0  # a stream waits this long for the log reader's first read
 RETRY_MS = 1500
 
 AGENCY_STATE = {
@@ -299,36 +308,44 @@ def _filter_choices(board: BoardFilter, scope: frozenset[str] | None) -> dict[st
 
 @routes.get("/console/board.json")
 async def board_json(request: web.Request) -> web.Response:
-    """The changes past ``after`` (as the stream would send them), or the whole first
-    page (without ``after``, or when the feed no longer remembers that far)."""
+    """The changes past ``after`` (as the stream would send them, from the feed's
+    memory), or the whole first page (without ``after``, or when the feed no longer
+    remembers that far)."""
     session: Session = request[SESSION]
     runtime = request.app[RUNTIME]
     scope = scope_of(session)
     board = board_filter(request.query, scope)
+    incident = _incident(request.query)
     after = _after(request.query, None)
     feed = request.app[FEED]
-    missed = None if after is None else feed.missed(after)
+    viewer = Viewer(scope=scope, board=board, incident=incident)
+    missed = None if after is None or not feed.started.is_set() else feed.missed(after)
     if missed is not None:
-        position = feed.position
-        viewer = Viewer(scope=scope, board=board)
-        rows, gone = await _rows_for(request, viewer, missed, position)
-        return _json({"position": position, "full": False, "rows": rows, "gone": gone})
+        rows, gone = _replay(feed, viewer, missed)
+        return _json({"position": feed.position, "full": False, "rows": rows, "gone": gone})
     page = await request.app[BLOCKING](runtime.board.page, board, runtime.settings.console_rows)
     encoded = await request.app[BLOCKING](encoder(runtime), page.rows)
+    rows = [encoded[r.id] for r in page.rows if incident is None or r.id == incident]
     return _json({
-        "position": page.position, "full": True, "total": page.total,
-        "rows": [encoded[r.id] for r in page.rows], "gone": [],
+        "position": page.position, "full": True, "total": page.total, "rows": rows, "gone": [],
     })  # fmt: skip
 
 
-async def _rows_for(
-    request: web.Request, viewer: Viewer, incidents: set[str], position: int
-) -> tuple[list[Any], list[str]]:
-    runtime = request.app[RUNTIME]
-    rows = await request.app[BLOCKING](runtime.board.rows, incidents)
-    encoded = await request.app[BLOCKING](encoder(runtime), rows)
-    batch = Batch(position=position, rows=tuple(rows), moved_from={}, encoded=encoded)
-    return viewer.split(batch)
+def _replay(feed: LogFeed, viewer: Viewer, missed: set[str]) -> tuple[list[Any], list[str]]:
+    """What ``viewer`` may have missed of ``missed``, from the feed's memory."""
+    if viewer.incident is not None:
+        missed &= {viewer.incident}
+    return viewer.split(feed.replay(missed))
+
+
+def _incident(query: MultiMapping[str]) -> str | None:
+    """An incident's page follows that incident alone."""
+    value = query.get("incident")
+    if value is None:
+        return None
+    if not could_be_incident_id(value):
+        raise invalid("incident", "no es un id de incidente, como LIM-2026-000123")
+    return value
 
 
 def _json(data: Any) -> web.Response:
@@ -343,14 +360,18 @@ async def events(request: web.Request) -> web.StreamResponse:
     session: Session = request[SESSION]
     scope = scope_of(session)
     board = board_filter(request.query, scope)
-    incident = request.query.get("incident")
+    incident = _incident(request.query)
     after = _after(request.query, request.headers.get("Last-Event-ID"))
     feed = request.app[FEED]
-    await feed.started.wait()
+    try:
+        async with asyncio.timeout(STARTUP_SECONDS):
+            await feed.started.wait()
+    except TimeoutError:
+        raise error("log_unavailable") from None  # the page polls meanwhile
     viewer = Viewer(scope=scope, board=board, incident=incident)
     missed = None if after is None else feed.missed(after)
     position = feed.position
-    feed.watch(viewer)  # from here on, no batch is missed: the backlog is read below
+    feed.watch(viewer)  # from here on, no batch is missed: the backlog is sent below
     sse = EventSourceResponse(ping_interval=BEAT_SECONDS, send_timeout=10.0)
     sse.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the events
     try:
@@ -359,7 +380,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if missed is None:
                 await sse.send(dumps({"position": position}), id=str(position), event="resync")
             elif missed:
-                rows, gone = await _rows_for(request, viewer, missed, position)
+                rows, gone = _replay(feed, viewer, missed)
                 if rows or gone:
                     data = {"rows": rows, "gone": gone}
                     await sse.send(dumps(data), id=str(position), event="rows")
@@ -367,6 +388,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         await _stream(request, sse, viewer, session)
     except (ConnectionResetError, TimeoutError, RuntimeError):
         pass  # the browser went away (or stalled): it reconnects and resumes
+    except Exception:  # the stream has begun: no error page now; the browser reconnects
+        log.exception("the console's event stream failed; the browser reconnects")
     finally:
         feed.forget(viewer)
     return sse
@@ -375,7 +398,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 async def _stream(
     request: web.Request, sse: EventSourceResponse, viewer: Viewer, session: Session
 ) -> None:
-    started = checked = time.monotonic()
+    started = checked = sent = time.monotonic()
     accounts = request.app[RUNTIME].accounts
     while True:
         now = time.monotonic()
@@ -388,18 +411,21 @@ async def _stream(
                 await sse.send(dumps({"message": "Su sesión terminó: ingrese de nuevo."}),
                                event="ended")  # fmt: skip
                 return
+        if now - sent >= BEAT_SECONDS:  # busy elsewhere, quiet here: it still hears us
+            await sse.send(dumps({"position": request.app[FEED].position}), event="beat")
+            sent = now
         batch: Batch | None = None
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(BEAT_SECONDS):
+            async with asyncio.timeout(max(0.0, sent + BEAT_SECONDS - now)):
                 batch = await viewer.queue.get()
                 if batch is None or viewer.overflowed:
                     return
         if batch is None:
-            await sse.send(dumps({"position": request.app[FEED].position}), event="beat")
             continue
         data = batch.payload(viewer, dumps)
         if data is not None:
             await sse.send(data, id=str(batch.position), event="rows")
+            sent = time.monotonic()
 
 
 # ------------------------------------------------------------------- the feed

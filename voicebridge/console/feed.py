@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +39,7 @@ GAP_SECONDS = 60.0  # how long an id skipped is waited for (a transaction's long
 MAX_GAPS = 5000  # ids skipped that are waited for at once
 RESUME_SLACK = 5.0  # seconds of events sent again on a reconnect (see LogFeed.missed)
 RING_SIZE = 50_000  # events remembered for reconnects (minutes of a storm, hours of a day)
+MISSED_MAX = 2000  # incidents a reconnect is sent again at most (else: resync)
 QUEUE_SIZE = 256  # batches a slow viewer may fall behind before its stream is ended
 RETRY_SECONDS = 2.0
 
@@ -128,6 +129,8 @@ class LogFeed:
         self.gaps: dict[int, float] = {}  # id skipped -> when (monotonic)
         self.ring: deque[_Seen] = deque()
         self.districts: dict[str, str | None] = {}  # incident -> its district last seen
+        # incident -> its row and encoded row as last read (every incident of the ring)
+        self.latest: OrderedDict[str, tuple[BoardRow, Any]] = OrderedDict()
         self.viewers: set[Viewer] = set()
         self.reads = 0  # reads of the log (for tests and the benchmark)
         self.started = asyncio.Event()
@@ -158,6 +161,8 @@ class LogFeed:
             elif seen.at < reached - RESUME_SLACK:
                 break
             found.add(seen.incident)
+            if len(found) > MISSED_MAX:  # cheaper to reload the board
+                return None
         return found
 
     # --------------------------------------------------------------------- loop
@@ -187,29 +192,34 @@ class LogFeed:
             wake.clear()
 
     async def step(self) -> Batch | None:
-        """One read of the log, handed to the viewers; the batch, if anything changed."""
+        """One read of the log, handed to the viewers; the batch, if anything changed.
+        Nothing of the feed's state moves until the rows of the batch are read and
+        encoded: a read that fails is read again whole."""
         now = time.monotonic()
         for gap, since in list(self.gaps.items()):
-            if now - since > GAP_SECONDS:
+            if now - since > GAP_SECONDS:  # a rolled-back id: it never shows up
                 del self.gaps[gap]
         changes: Changes = await self.blocking(self.board.changes, self.position, list(self.gaps))
         self.reads += 1
         if not changes.entries:
             return None
+        gaps = dict(self.gaps)
         top = self.position
         for entry in changes.entries:
-            if entry.id in self.gaps:
-                del self.gaps[entry.id]
+            if entry.id in gaps:
+                del gaps[entry.id]
             elif entry.id > top:
                 for skipped in range(max(top + 1, entry.id - MAX_GAPS), entry.id):
-                    self.gaps[skipped] = now
+                    gaps[skipped] = now
                 top = entry.id
-        if len(self.gaps) > MAX_GAPS:  # the oldest first
-            for gap in sorted(self.gaps)[: len(self.gaps) - MAX_GAPS]:
-                del self.gaps[gap]
-        self.position = top
+        if len(gaps) > MAX_GAPS:  # the oldest first
+            for gap in sorted(gaps)[: len(gaps) - MAX_GAPS]:
+                del gaps[gap]
         touched = {e.incident_id for e in changes.entries}
         rows: list[BoardRow] = await self.blocking(self.board.rows, touched)
+        encoded = await self.blocking(self.encode, rows)
+        # read and encoded: now the feed moves on
+        self.gaps, self.position = gaps, top
         for entry in changes.entries:
             self.ring.append(_Seen(batch=top, incident=entry.incident_id, at=now))
         while len(self.ring) > RING_SIZE:
@@ -220,14 +230,27 @@ class LogFeed:
             if before != row.district:
                 moved[row.id] = before
             self.districts[row.id] = row.district
-        if len(self.districts) > RING_SIZE:
-            self.districts = {r.id: r.district for r in rows}
-        encoded = await self.blocking(self.encode, rows)
+            self.latest[row.id] = (row, encoded[row.id])
+            self.latest.move_to_end(row.id)
+        while len(self.latest) > RING_SIZE:  # every incident of the ring stays
+            gone, _ = self.latest.popitem(last=False)
+            self.districts.pop(gone, None)
         batch = Batch(position=top, rows=tuple(rows), moved_from=moved, encoded=encoded)
         self.publish(batch)
         if not changes.complete:  # more waiting: read again at once
             await self.step()
         return batch
+
+    def replay(self, incidents: set[str]) -> Batch:
+        """The rows the feed last read of these incidents (all of the ring's), as one
+        batch at its position: what a reconnect or a poll is sent, read from memory."""
+        known = [self.latest[i] for i in incidents if i in self.latest]
+        return Batch(
+            position=self.position,
+            rows=tuple(row for row, _ in known),
+            moved_from={},
+            encoded={row.id: data for row, data in known},
+        )
 
     def publish(self, batch: Batch | None) -> None:
         for viewer in list(self.viewers):

@@ -24,7 +24,7 @@ from voicebridge.api.calls import calls_json
 from voicebridge.api.errors import ApiError
 from voicebridge.api.routing import explanation_json
 from voicebridge.api.schemas import detail_json, incident_id_of
-from voicebridge.apikeys import Role
+from voicebridge.apikeys import Identity, Role
 from voicebridge.console.web import SESSION, central_of, render
 from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, RUNTIME
@@ -44,9 +44,18 @@ def lima_time(value: str | None, with_date: bool = False) -> str:
     return at.strftime("%d/%m %H:%M:%S" if with_date else "%H:%M:%S")
 
 
-def incident_view(runtime: Runtime, incident_id: str) -> dict[str, Any]:
-    """Everything the page shows, from the API's own JSON (runs in an I/O thread)."""
-    detail = runtime.store.detail(incident_id)
+OTHER = "un incidente de otro distrito"
+_REFERENCES = ("incident", "into")  # the log's payload fields that name another incident
+
+
+def incident_view(runtime: Runtime, incident_id: str, identity: Identity) -> dict[str, Any] | None:
+    """Everything the page shows, from the API's own JSON (runs in an I/O thread); None
+    when there is no such incident for ``identity`` (none, or another district's). Other
+    incidents it names that ``identity`` may not see are not named."""
+    incident_row = runtime.store.get(incident_id)  # NotFound: none at all
+    if not identity.sees_district(incident_row.district):
+        return None
+    detail = runtime.store.detail(incident_row.id)
     names = runtime.rules.names()
     incident = detail_json(detail, names)
     assignments = runtime.calls.dispatches.assignments(detail.incident.id)
@@ -57,6 +66,7 @@ def incident_view(runtime: Runtime, incident_id: str) -> dict[str, Any]:
         route = explanation_json(runtime.dispatcher.explain(detail.incident.id))
     except RoutingError as exc:  # no rule routes it (yet): the operator reads why
         route_error = str(exc)
+    _hide_others(runtime, identity, incident)
     legs = incident["legs"]
     config, _ = runtime.rules.current()
     return {
@@ -73,22 +83,67 @@ def incident_view(runtime: Runtime, incident_id: str) -> dict[str, Any]:
     }
 
 
+def _hide_others(runtime: Runtime, identity: Identity, incident: dict[str, Any]) -> None:
+    """Take out of the page the numbers of incidents ``identity`` may not see (a merge
+    into, or a split to, another district's): their existence is that district's."""
+    named = {incident["merged_into"]} if incident["merged_into"] else set()
+    for e in incident["timeline"]:
+        named |= {v for k, v in e["data"].items() if k in _REFERENCES and isinstance(v, str)}
+    hidden = set()
+    for other in named:
+        try:
+            if not identity.sees_district(runtime.store.get(other).district):
+                hidden.add(other)
+        except NotFound:
+            continue
+    if not hidden:
+        return
+    if incident["merged_into"] in hidden:
+        incident["merged_into"], incident["merged_elsewhere"] = None, True
+    for e in incident["timeline"]:
+        for other in hidden:
+            e["text"] = e["text"].replace(other, OTHER)
+            e["cause"] = e["cause"].replace(other, OTHER)
+        e["data"] = {k: (OTHER if v in hidden else v) for k, v in e["data"].items()}
+
+
 async def _view(request: web.Request) -> tuple[Session, dict[str, Any]] | web.Response:
     session: Session = request[SESSION]
     incident_id = request.match_info["incident_id"][:40]
     runtime = request.app[RUNTIME]
+    view = None
     try:
         incident_id = incident_id_of(request)
-        view = await request.app[BLOCKING](incident_view, runtime, incident_id)
+        view = await request.app[BLOCKING](
+            incident_view, runtime, incident_id, session.user.identity()
+        )
     except (NotFound, ApiError):  # no such incident, or no incident's number at all
-        return render("problem.html", status=404, title="No existe ese incidente",
-                      message=f"No hay un incidente {incident_id}.", details=())  # fmt: skip
-    district = view["incident"]["district"]
-    if not session.user.identity().sees_district(district["ubigeo"] if district else None):
-        # the same answer as a number that does not exist: nothing of another district
+        pass
+    if view is None:  # the same answer for another district's: nothing of it shows
         return render("problem.html", status=404, title="No existe ese incidente",
                       message=f"No hay un incidente {incident_id}.", details=())  # fmt: skip
     return session, view
+
+
+def actor_name(actor: str) -> str:
+    """Who did it, as people read the timeline: ``Ana Pérez (operador)``, ``sistema``."""
+    kind, _, rest = actor.partition(":")
+    role = ACTOR_ROLES.get(kind, kind)
+    if rest.endswith(")") and " (" in rest:
+        return f"{rest[rest.index(' (') + 2 : -1]} ({role})"
+    if kind == "system":
+        return "sistema"
+    return f"{role} {rest}".strip()
+
+
+ACTOR_ROLES = {
+    "operator": "operador",
+    "supervisor": "supervisión",
+    "admin": "administración",
+    "system": "sistema",
+    "responder": "entidad",
+    "citizen": "ciudadano",
+}
 
 
 def _context(session: Session, view: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +156,7 @@ def _context(session: Session, view: dict[str, Any]) -> dict[str, Any]:
         "supervisor": user.identity().may(Role.SUPERVISOR),
         "csrf": session.csrf,
         "lima": lima_time,
+        "who": actor_name,
         "categories": sorted(((c.code, c.label) for c in CATEGORIES), key=lambda c: c[1]),
     }
 

@@ -84,7 +84,9 @@ async def session_of(request: web.Request) -> Session | None:
         return None
     accounts = request.app[RUNTIME].accounts
     # what a board left open asks for by itself is no activity of the person's
-    touch = request.path not in PASSIVE
+    touch = request.path not in PASSIVE and not (
+        request.path.startswith("/console/incidents/") and request.path.endswith("/live")
+    )
     return await request.app[BLOCKING](accounts.session, token, touch=touch)
 
 

@@ -242,16 +242,52 @@ async def test_the_stream_beats_and_ends_with_the_session(
         await stream.next()
 
 
+async def test_a_quiet_board_hears_beats_while_other_districts_are_busy(
+    runtime: Runtime, aiohttp_client: AiohttpClient, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_board, "BEAT_SECONDS", 0.5)
+    ana = await signed_in(aiohttp_client, runtime, "ana.perez")
+    stream = await open_stream(ana)
+    busy = asyncio.create_task(_busy(ana.client, key))  # Miraflores, every 0.1 s
+    try:
+        beat = await stream.until("beat", within=2.0)
+        assert beat.data["position"] >= 0
+    finally:
+        busy.cancel()
+    stream.close()
+
+
+async def _busy(client: Any, key: str) -> None:
+    while True:
+        await create(client, key, MIRAFLORES, "robo")
+        await asyncio.sleep(0.1)
+
+
+async def test_the_incident_to_follow_must_be_an_incidents_number(
+    runtime: Runtime, aiohttp_client: AiohttpClient
+) -> None:
+    ana = await signed_in(aiohttp_client, runtime, "ana.perez")
+    for path in ("/console/events?incident=", "/console/events?incident=%00%ff",
+                 "/console/board.json?incident=nada"):  # fmt: skip
+        answer = await ana.client.get(path)
+        assert answer.status == 422, path
+        assert [f["field"] for f in (await answer.json())["error"]["fields"]] == ["incident"]
+
+
 async def test_a_board_left_open_does_not_keep_the_session_alive(
     runtime: Runtime, aiohttp_client: AiohttpClient, clock: Any
 ) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
     ana = await signed_in(aiohttp_client, runtime, "ana.perez")
-    for _ in range(5):  # 75 minutes of a board polling by itself
+    incident = await create(ana.client, key, SJL, "robo")
+    live = f"/console/incidents/{incident['id']}/live"
+    for _ in range(5):  # 75 minutes of a board and an incident's page asking by themselves
         clock.advance(15 * 60)
-        answer = await ana.client.get("/console/board.json")
-        assert answer.status == 200
+        assert (await ana.client.get("/console/board.json")).status == 200
+        assert (await ana.client.get(live)).status == 200
     clock.advance(1)
     assert (await ana.client.get("/console/board.json", allow_redirects=False)).status == 303
+    assert (await ana.client.get(live, allow_redirects=False)).status == 303
 
 
 async def test_the_polling_fallback_answers_the_changes_past_a_position(

@@ -226,3 +226,48 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
+
+
+async def test_a_stream_held_open_with_nothing_in_it_falls_back_to_polling(
+    runtime: Runtime, server: TestServer, browser: Browser
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    page = await sign_in(browser, server, "jefe", runtime)
+    await expect(page.locator("#live")).to_have_text("en vivo")
+    held: list[object] = []
+    await page.route("**/console/events*", lambda route: held.append(route))  # never answered
+    server.app[FEED].close()  # the open stream ends; the next ones hang
+    await expect(page.locator("#live")).to_have_text(
+        "sin conexión en vivo: se actualiza cada 5 s", timeout=30_000
+    )
+    incident = await create(server, key, category="robo", district="150122")
+    await expect(page.locator(f"#row-{incident['id']}")).to_be_visible(timeout=10_000)
+
+
+async def test_a_board_past_its_rows_counts_them_all_and_fills_a_closed_ones_place(
+    runtime: Runtime, aiohttp_server: AiohttpServer, browser: Browser
+) -> None:
+    settings = dataclasses.replace(runtime.settings, console_rows=20)
+    small = dataclasses.replace(runtime, settings=settings)
+    runtime.accounts.create("jefe", name="Jorge Salas", role=Role.SUPERVISOR, district=None,
+                            password=PASSWORD)  # fmt: skip
+    server = await aiohttp_server(make_app(settings, runtime=small))
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    made = [await create(server, key, category="robo", district="150122") for _ in range(22)]
+    page = await sign_in(browser, server, "jefe", small)
+    await expect(page.locator("#count")).to_have_text(
+        "Se muestran 20 de 22 incidentes abiertos: filtre para ver los demás."
+    )
+    await expect(page.locator("#rows tr")).to_have_count(20)
+    async with aiohttp.ClientSession() as http:  # the newest, shown, is closed
+        done = await http.post(
+            str(server.make_url(f"/api/v1/incidents/{made[-1]['id']}/status")),
+            json={"status": "cancelled", "cause": "llamada falsa"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert done.status == 200
+    await expect(page.locator(f"#row-{made[-1]['id']}")).to_have_count(0)
+    await expect(page.locator("#count")).to_have_text(
+        "Se muestran 20 de 21 incidentes abiertos: filtre para ver los demás.", timeout=20_000
+    )
+    await expect(page.locator("#rows tr")).to_have_count(20)  # the 21st took its place

@@ -119,7 +119,9 @@ async def test_dispatch_watch_the_agencies_confirm_drop_a_leg_and_resolve(
     await resolve.get_by_role("button", name="Resolver").click()
     await expect(page.locator(".incident-head .status")).to_have_text("resuelto")
     await expect(page.locator("section.timeline")).to_contain_text("Bomberos controlaron el fuego")
-    await expect(page.locator("section.timeline")).to_contain_text("operator:ana.perez (Ana Pérez)")
+    await expect(page.locator("section.timeline")).to_contain_text("Ana Pérez (operador)")
+    await expect(page.locator("#closed-note")).to_be_visible()  # no more actions offered
+    await expect(page.get_by_role("button", name="Resolver")).to_be_hidden()
     # an operator of another district: not on the board, not by its number
     other = await sign_in(browser, server, "rosa.diaz", runtime)
     await expect(other.locator("#live")).to_have_text("en vivo")

@@ -170,3 +170,46 @@ async def test_the_feed_is_woken_by_a_commit_in_another_process(
     finally:
         follow.cancel()
         runtime.logged.forget(woken)
+
+
+async def test_a_read_that_fails_midway_is_read_again_whole(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = await started(runtime)
+    viewer = Viewer(scope=None, board=BoardFilter())
+    feed.watch(viewer)
+    a, _ = await blocking(runtime.store.create_incident, new(), actor=ACTOR)
+    real = runtime.board.rows
+    fail = [True]
+
+    def rows_once_failing(ids: Any) -> Any:
+        if fail.pop() if fail else False:
+            raise RuntimeError("the database went away")
+        return real(ids)
+
+    monkeypatch.setattr(runtime.board, "rows", rows_once_failing)
+    position = feed.position
+    with pytest.raises(RuntimeError):
+        await feed.step()
+    assert (feed.position, len(feed.ring)) == (position, 0)  # nothing moved
+    batch = await feed.step()
+    assert batch is not None
+    assert [r.id for r in batch.rows] == [a.id]
+    assert viewer.queue.get_nowait() is batch
+
+
+async def test_a_reconnect_is_answered_from_memory(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = await started(runtime)
+    a, _ = await blocking(runtime.store.create_incident, new(), actor=ACTOR)
+    first = await feed.step()
+    assert first is not None
+
+    def no_reads(*args: Any) -> Any:
+        raise AssertionError("a reconnect read the database")
+
+    monkeypatch.setattr(runtime.board, "rows", no_reads)
+    replayed = feed.replay(feed.missed(0) or set())
+    assert [(r.id, r.version) for r in replayed.rows] == [(a.id, 1)]
+    assert replayed.encoded == first.encoded

@@ -62,3 +62,48 @@ async def test_an_action_without_the_csrf_token_is_refused(
         f"/api/v1/incidents/{mira['id']}/status", json=body, headers={"X-CSRF-Token": ana.csrf}
     )
     assert other.status == 403
+
+
+async def test_an_incident_merged_into_another_districts_does_not_name_it(
+    runtime: Runtime, aiohttp_client: AiohttpClient
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    ana = await signed_in(aiohttp_client, runtime, "ana.perez")
+    mine = await create(ana.client, key, SJL, "robo")
+    theirs = await create(ana.client, key, MIRAFLORES, "robo")
+    merged = await ana.client.post(
+        f"/api/v1/incidents/{mine['id']}/merge",
+        json={"into": theirs["id"], "cause": f"es el mismo que {theirs['id']}"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert merged.status == 200, await merged.text()
+    html = await ana.page(f"/console/incidents/{mine['id']}")
+    assert theirs["id"] not in html
+    assert "Fusionado en un incidente de otro distrito." in html
+    assert "es el mismo que un incidente de otro distrito" in html
+    jefe = await signed_in(aiohttp_client, runtime, "jefe")  # who sees both: both named
+    assert f'href="/console/incidents/{theirs["id"]}"' in await jefe.page(
+        f"/console/incidents/{mine['id']}"
+    )
+
+
+async def test_a_closed_incident_offers_no_actions_and_people_are_named(
+    runtime: Runtime, aiohttp_client: AiohttpClient
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    ana = await signed_in(aiohttp_client, runtime, "ana.perez")
+    incident = await create(ana.client, key, SJL, "robo")
+    page = await ana.page(f"/console/incidents/{incident['id']}")
+    assert 'data-open="yes"' in page
+    assert 'id="closed-note" class="none" hidden' in page
+    done = await ana.client.post(
+        f"/api/v1/incidents/{incident['id']}/status",
+        json={"status": "resolved", "cause": "atendido"},
+        headers={"X-CSRF-Token": ana.csrf},
+    )
+    assert done.status == 200
+    page = await ana.page(f"/console/incidents/{incident['id']}")
+    assert 'data-open="no"' in page
+    assert 'id="closed-note" class="none">' in page
+    assert "· Ana Pérez (operador)" in page  # who resolved it, as people read it
+    assert "operator:ana.perez" not in page

@@ -96,15 +96,29 @@
       before = tr;
     }
     empty.hidden = rows.size > 0;
-    const n = rows.size;
-    count.textContent = n > config.limit
-      ? "Se muestran " + config.limit + " de " + n + " incidentes abiertos: filtre para ver los demás."
-      : n + (n === 1 ? " incidente abierto." : " incidentes abiertos.");
+    const shown = Math.min(rows.size, config.limit);
+    count.textContent = total > shown
+      ? "Se muestran " + shown + " de " + total + " incidentes abiertos: filtre para ver los demás."
+      : shown + (shown === 1 ? " incidente abierto." : " incidentes abiertos.");
+  }
+
+  // the open incidents the filters match: every one is known to the page while they fit
+  // in its rows; past that, the page reads its first page again (at most every 10 s)
+  // to know the count and to fill the rows of those that closed
+  let total = config.total;
+  let reloadTimer = null;
+  let liveApi = null;
+  function reloadSoon() {
+    if (reloadTimer !== null || liveApi === null) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null;
+      liveApi.refetch().catch(() => { /* the next change asks again */ });
+    }, 10000);
   }
 
   function apply(data, full) {
     const fresh = new Set();
-    if (full) rows.clear();
+    if (full) { rows.clear(); total = data.total; }
     for (const r of data.rows) {
       const known = rows.get(r.id);
       if (known && known.version > r.version) continue; // an older copy, late
@@ -113,6 +127,15 @@
       rows.set(r.id, r);
     }
     for (const id of data.gone || []) rows.delete(id);
+    if (!full) {
+      if (total <= config.limit) {
+        total = rows.size; // every open one was known here: still so
+      } else {
+        // a row it did not have may be new, or one past its rows it counted already
+        total = Math.max(rows.size, total);
+        reloadSoon();
+      }
+    }
     render(fresh);
   }
 
@@ -193,5 +216,5 @@
   render(new Set()); // the rows as the script keeps them (with their boxes)
   tickAll();
   setInterval(tickAll, 1000);
-  window.vbLive({ query: config.query, position: config.position, apply });
+  liveApi = window.vbLive({ query: config.query, position: config.position, apply });
 })();

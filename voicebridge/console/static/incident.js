@@ -1,55 +1,54 @@
-// An incident's page: its live part fetched again whenever the event stream says the
-// incident changed, and its actions sent to the API as the person (the session's cookie
+// An incident's page: its live part fetched again whenever the event stream (live.js)
+// says the incident changed, and every 15 s for a call's progress between its events; and its actions sent to the API as the person (the session's cookie
 // and its CSRF token). Every text the page writes is set with textContent.
 "use strict";
 (function () {
   const main = document.querySelector("main[data-incident]");
   const incident = main.dataset.incident;
   const part = document.getElementById("live-part");
-  const live = document.getElementById("live");
   const result = document.getElementById("result");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const LIVE_TEXT = {
-    connecting: "conectando…", live: "en vivo", reconnecting: "reconectando…",
-    ended: "sesión terminada",
-  };
-  let source = null;
+  const REFRESH_MS = 15000; // a call's progress between events (ringing, answered)
   let pending = null;
 
-  function setLive(state) {
-    live.dataset.state = state;
-    live.textContent = LIVE_TEXT[state];
-    document.body.dataset.live = state;
+  // the actions the incident's state admits (the API refuses the others anyway)
+  function updateActions() {
+    const head = part.querySelector("[data-status]");
+    if (!head) return;
+    const open = head.dataset.open === "yes";
+    for (const form of document.querySelectorAll("section.actions form[data-when]")) {
+      const when = form.dataset.when;
+      form.hidden = !(when === "open" ? open : when.split(" ").includes(head.dataset.status));
+    }
+    document.getElementById("closed-note").hidden = open;
   }
 
   async function refresh() {
+    const typing = document.activeElement;
+    if (typing && part.contains(typing) && typing.tagName === "INPUT" && typing.value) {
+      soon(2000); // someone is writing in it (a report's split): after they are done
+      return;
+    }
     const response = await fetch("/console/incidents/" + encodeURIComponent(incident) + "/live", {
       credentials: "same-origin", redirect: "manual",
     });
-    if (response.type === "opaqueredirect" || response.status === 401) { end(); return; }
-    if (!response.ok) return;
+    if (response.type === "opaqueredirect" || response.status === 401) return; // live.js says
+    if (!response.ok) {
+      say("No se pudo actualizar la página (HTTP " + response.status + "): recárguela.", false);
+      return;
+    }
+    const opened = Array.from(part.querySelectorAll("details")).map((d) => d.open);
     // the service's own template, autoescaped: its HTML replaces the live part
     part.innerHTML = await response.text();
+    part.querySelectorAll("details").forEach((d, n) => { if (n < opened.length) d.open = opened[n]; });
     document.body.dataset.version = part.querySelector("[data-version]").dataset.version;
+    updateActions();
   }
 
-  function soon() { // changes come in bursts: one fetch for a burst
-    if (pending === null) pending = setTimeout(() => { pending = null; refresh(); }, 150);
-  }
-
-  function end() {
-    if (source) source.close();
-    setLive("ended");
-  }
-
-  function connect() {
-    source = new EventSource("/console/events?incident=" + encodeURIComponent(incident));
-    source.addEventListener("hello", () => { setLive("live"); soon(); });
-    source.addEventListener("beat", () => setLive("live"));
-    source.addEventListener("rows", () => { setLive("live"); soon(); });
-    source.addEventListener("resync", soon);
-    source.addEventListener("ended", end);
-    source.onerror = () => { if (live.dataset.state !== "ended") setLive("reconnecting"); };
+  function soon(after) { // changes come in bursts: one fetch for a burst
+    if (pending === null) {
+      pending = setTimeout(() => { pending = null; refresh().catch(() => {}); }, after || 150);
+    }
   }
 
   function say(text, ok) {
@@ -112,5 +111,9 @@
     }
   });
 
-  connect();
+  updateActions();
+  // the incident's changes, through the board's stream (and its polling fallback)
+  window.vbLive({ query: "incident=" + encodeURIComponent(incident), position: null,
+                  apply: () => soon() });
+  setInterval(() => soon(), REFRESH_MS);
 })();
