@@ -61,17 +61,19 @@ class Database:
     ``after_log`` is called after each write transaction that appended to the incident
     log has committed (the composition root makes it tell the consoles' readers)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, after_log: Callable[[], None] | None = None) -> None:
         self.engine = engine
-        self.after_log: Callable[[], None] | None = None
+        self.after_log = after_log
         self.dialect = engine.dialect.name
         self._writer: AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else nullcontext()
         )
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 5) -> "Database":
-        return cls(make_engine(url, pool_size=pool_size))
+    def from_url(
+        cls, url: str, *, pool_size: int = 5, after_log: Callable[[], None] | None = None
+    ) -> "Database":
+        return cls(make_engine(url, pool_size=pool_size), after_log=after_log)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

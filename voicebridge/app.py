@@ -240,16 +240,17 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
         owner=bridge.owner,
         paused=bridge.going_away,
     )
+    stop_following = asyncio.Event()
     follower = loop.create_task(
-        runtime.wakeup.follow(runtime.settings.redis_url), name="voicebridge-wakeup"
+        runtime.wakeup.follow(runtime.settings.redis_url, stop_following),
+        name="voicebridge-wakeup",
     )
     session.start()
     bridge.start()
     checker.start()
     yield
-    follower.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await follower
+    stop_following.set()
+    await follower  # within a second (a cancel can be lost inside redis-py)
     await checker.stop()
     await bridge.stop()
     await session.stop()

@@ -102,7 +102,11 @@ def build_runtime(
         migrate.upgrade(settings.database_url)
     clock = clock or SystemClock()
     media = configured_media(settings) if media is None else media
-    db = Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
+    redis = make_redis(settings.redis_url)
+    logged = Wakeup(redis, channel=LOG_CHANNEL)  # told after each commit that grew the log
+    db = Database.from_url(
+        settings.database_url, pool_size=settings.db_pool_size, after_log=logged.notify
+    )
     store = IncidentStore(
         db,
         prefix=settings.incident_prefix,
@@ -110,10 +114,7 @@ def build_runtime(
         on_final=stop_all,
         on_event=news.on_event,
     )
-    redis = make_redis(settings.redis_url)
     wakeup = Wakeup(redis)
-    logged = Wakeup(redis, channel=LOG_CHANNEL)
-    db.after_log = logged.notify
     rules = RulesInForce(RevisionStore(db, clock=clock), settings.routing_file)
     limiter = RedisLimiter(redis, clock)
     calls = CallStore(DispatchStore(store), limiter, media)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "voicebridge:legs"
 LOG_CHANNEL = "voicebridge:log"  # the incident log grew: the consoles' readers read it
 RETRY_SECONDS = 1.0
+STOP_SECONDS = 1.0  # how soon follow() sees its stop
 
 
 class Wakeup:
@@ -61,20 +62,28 @@ class Wakeup:
         except RedisError as exc:  # the loops poll anyway
             log.debug("could not publish a wake-up: %s", exc)
 
-    async def follow(self, redis_url: str) -> None:
+    async def follow(self, redis_url: str, stop: asyncio.Event | None = None) -> None:
         """Wake this process's loops on every message of its channel, resubscribing
-        after any failure, until cancelled."""
-        while True:
+        after any failure, until ``stop`` is set (within a second) or cancelled. (A
+        cancellation that lands while redis-py connects or subscribes can be lost in it:
+        ``stop`` is the way to end this for sure.)"""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
             client = AsyncRedis.from_url(redis_url)
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
                     self.local()  # anything published while we were not subscribed
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                    while not stop.is_set():
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=STOP_SECONDS
+                        )
+                        if message is not None and message.get("type") == "message":
                             self.local()
             except (RedisError, OSError) as exc:
                 log.debug("wake-up channel: %s; resubscribing", exc)
             finally:
                 await client.aclose()
-            await asyncio.sleep(RETRY_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RETRY_SECONDS):
+                    await stop.wait()

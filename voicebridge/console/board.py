@@ -437,15 +437,14 @@ async def feed_ctx(app: web.Application) -> Any:
     feed = LogFeed(runtime.board, app[BLOCKING], encoder(runtime))
     app[FEED] = feed
     woken = runtime.logged.listener()  # a write with events committed, here or elsewhere
-    tasks = [
-        asyncio.create_task(feed.run(woken), name="voicebridge-console-feed"),
-        asyncio.create_task(runtime.logged.follow(runtime.settings.redis_url),
-                            name="voicebridge-console-log-follow"),
-    ]  # fmt: skip
+    stop = asyncio.Event()
+    follow = asyncio.create_task(runtime.logged.follow(runtime.settings.redis_url, stop),
+                                 name="voicebridge-console-log-follow")  # fmt: skip
+    reader = asyncio.create_task(feed.run(woken), name="voicebridge-console-feed")
     yield
     feed.close()
-    for task in tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    runtime.logged.forget(woken)
+    stop.set()
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
+    await follow  # ends within a second of its stop

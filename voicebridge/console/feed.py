@@ -85,6 +85,11 @@ class Viewer:
     incident: str | None = None  # an incident's page follows that incident only
     overflowed: bool = False
 
+    def drop(self) -> None:
+        """It fell too far behind, or the service stops: its stream ends (the browser
+        reconnects and resumes)."""
+        self.overflowed = True
+
     def may_see(self, district: str | None) -> bool:
         return self.scope is None or district in self.scope
 
@@ -259,13 +264,13 @@ class LogFeed:
             try:
                 viewer.queue.put_nowait(batch)
             except asyncio.QueueFull:  # its stream ends; the browser reconnects, resumes
-                viewer.overflowed = True
+                viewer.drop()
                 self.viewers.discard(viewer)
 
     def close(self) -> None:
         """End every stream (the service is stopping)."""
         for viewer in list(self.viewers):
-            viewer.overflowed = True
+            viewer.drop()
             with contextlib.suppress(asyncio.QueueFull):
                 viewer.queue.put_nowait(None)
         self.viewers.clear()
