@@ -16,15 +16,17 @@ below its position (``gaps``), and this reads them again with the new ones (see
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
 
 from routing import schema as t
 from routing.db import Database
+from routing.dedup import Nearby, find_matches
 from routing.lifecycle import FINAL
 from routing.models import AssignmentState, Priority, Source, Status
+from routing.normalise import address_key
 
 OPEN: tuple[Status, ...] = tuple(s for s in Status if s not in FINAL)
 PRIORITY_RANK = {p.value: rank for rank, p in enumerate(Priority)}  # critical first
@@ -223,3 +225,33 @@ def _row(r: Any, agencies: list[AgencyState]) -> BoardRow:
         merged_into=r.merged_into,
         agencies=tuple(agencies),
     )
+
+
+DUPLICATE_RADIUS_M = 500.0  # wider than the join of citizens' reports: an operator decides
+DUPLICATE_WINDOW = timedelta(hours=2)
+
+
+def duplicates(
+    board: Board,
+    *,
+    category: str,
+    now: datetime,
+    lat: float | None,
+    lon: float | None,
+    district: str | None,
+    address: str | None,
+) -> list[tuple[BoardRow, float | None]]:
+    """The open incidents of ``category`` an operator's new report may be a duplicate of
+    (within 500 m, or the same district and address, in the last two hours), nearest
+    first, each with its distance in metres (None: matched by address)."""
+    key = address_key(address) if address else None
+    nearby = Nearby(radius_m=DUPLICATE_RADIUS_M, window=DUPLICATE_WINDOW)
+    with board.db.read() as conn:
+        matches = find_matches(
+            conn, category=category, now=now, lat=lat, lon=lon, district=district,
+            address_key=key, nearby=nearby,
+        )  # fmt: skip
+    if not matches:
+        return []
+    rows = {r.id: r for r in board.rows(m.public_id for m in matches[:10])}
+    return [(rows[m.public_id], m.distance_m) for m in matches[:10] if m.public_id in rows]

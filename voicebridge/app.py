@@ -31,6 +31,7 @@ from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.citizens.channels import channels_ctx as _channels_ctx
 from voicebridge.console import board as console_board
+from voicebridge.console import create as console_create
 from voicebridge.console import incident as console_incident
 from voicebridge.console import map as console_map
 from voicebridge.console import web as console
@@ -94,6 +95,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(console_board.routes)
     app.add_routes(console_incident.routes)
     app.add_routes(console_map.routes)
+    app.add_routes(console_create.routes)
     return app
 
 

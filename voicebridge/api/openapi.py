@@ -991,6 +991,15 @@ def _webhooks() -> dict[str, dict[str, Schema]]:
         "/console/districts.json": {
             "get": _console_json("Lima's 43 districts for the map: name, rings, centre")
         },
+        "/console/new": {
+            "get": _page("The form to create an incident while on the phone", 200, 303)
+        },
+        "/console/lookup": {
+            "get": _console_json(
+                "The new-incident form's live answers: the category understood, the district "
+                "the resolver gives and why, the open incidents nearby it may duplicate"
+            )
+        },
         "/console/static/{filename}": {
             "get": _file("The console's scripts, styles and vendored libraries"),
         },

@@ -31,11 +31,14 @@ async def create(
     district: str,
     category: str = "robo",
     priority: str | None = None,
+    location: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"category": category, "district": district,
                             "description": f"{category} en {district}"}  # fmt: skip
     if priority is not None:
         body["priority"] = priority
+    if location is not None:
+        body["location"] = location
     response = await client.post(
         "/api/v1/incidents", json=body, headers={"Authorization": f"Bearer {key}"}
     )

@@ -271,3 +271,42 @@ async def test_a_board_past_its_rows_counts_them_all_and_fills_a_closed_ones_pla
         "Se muestran 20 de 21 incidentes abiertos: filtre para ver los demás.", timeout=20_000
     )
     await expect(page.locator("#rows tr")).to_have_count(20)  # the 21st took its place
+
+
+async def test_an_operator_creates_an_incident_while_on_the_phone(
+    runtime: Runtime, server: TestServer, browser: Browser
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    earlier = await create(server, key, category="incendio", district="150132",
+                           location={"lat": -11.9785, "lon": -77.0049})  # fmt: skip
+    page = await sign_in(browser, server, "ana.perez", runtime)
+    await page.get_by_role("link", name="Nuevo incidente").click()
+    await page.get_by_label("Categoría").fill("amago de incendio")
+    await expect(page.locator("#understood")).to_have_text(
+        "Se registrará como: Incendio (prioridad crítica)."
+    )
+    await page.get_by_label("Dirección").fill("Jr. Las Esmeraldas 455")
+    # a point picked on the map, 100 m from the earlier fire: it is shown before saving
+    await page.get_by_label("Latitud").fill("-11.9794")
+    await page.get_by_label("Longitud").fill("-77.0049")
+    await expect(page.locator("#where")).to_contain_text("cae en San Juan de Lurigancho")
+    await expect(page.locator("#dups")).to_contain_text(earlier["id"])
+    await expect(page.locator("path.district")).to_have_count(43)
+    await page.get_by_label("Teléfono de quien llama").fill("987 654 321")
+    await page.get_by_label("Nombre de quien llama").fill("Marco Quispe")
+    await page.get_by_label("Descripción").fill("Humo saliendo de una casa, no es el mismo")
+    await page.screenshot(path=str(SCREENSHOTS / "new.png"), animations="disabled")
+    await page.get_by_role("button", name="Registrar incidente").click()
+    await expect(page).to_have_url(re.compile(r"/console/incidents/LIM-2026-000002$"))
+    await expect(page.locator(".incident-head")).to_contain_text("Jr. Las Esmeraldas 455")
+    await expect(page.locator(".incident-head")).to_contain_text("+51987654321")
+    await expect(page.locator(".incident-head")).to_contain_text("por la consola")
+    # a second call about the first fire joins it as a report instead
+    await page.goto(str(server.make_url("/console/new")))
+    await page.get_by_label("Categoría").fill("incendio")
+    await page.get_by_label("Latitud").fill("-11.9786")
+    await page.get_by_label("Longitud").fill("-77.0049")
+    await page.get_by_label("Descripción").fill("Otro vecino: ya llegan los bomberos")
+    await page.get_by_role("button", name=f"Sumar esta llamada a {earlier['id']}").click()
+    await expect(page).to_have_url(re.compile(f"/console/incidents/{earlier['id']}$"))
+    await expect(page.locator("section.reports h2")).to_have_text("Reportes (2)")
