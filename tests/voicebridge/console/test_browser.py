@@ -310,3 +310,58 @@ async def test_an_operator_creates_an_incident_while_on_the_phone(
     await page.get_by_role("button", name=f"Sumar esta llamada a {earlier['id']}").click()
     await expect(page).to_have_url(re.compile(f"/console/incidents/{earlier['id']}$"))
     await expect(page.locator("section.reports h2")).to_have_text("Reportes (2)")
+
+
+async def test_the_frequent_actions_have_keyboard_shortcuts(
+    runtime: Runtime, server: TestServer, browser: Browser
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    first = await create(server, key, category="robo", district="150132")
+    second = await create(server, key, category="incendio", district="150132")
+    page = await sign_in(browser, server, "ana.perez", runtime)
+    await expect(page.locator("#live")).to_have_text("en vivo")
+    await page.keyboard.press("?")
+    await expect(page.locator("#keys-help")).to_be_visible()
+    await expect(page.locator("#keys-help")).to_contain_text("incidente: despachar")
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("j")  # the first row: the fire, the most urgent
+    await expect(page.locator(f"#row-{second['id']} a")).to_be_focused()
+    await page.keyboard.press("j")
+    await expect(page.locator(f"#row-{first['id']} a")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(f"/console/incidents/{first['id']}$"))
+    await page.keyboard.press("r")
+    await expect(
+        page.locator("form[data-done='Incidente resuelto.'] input[name=cause]")
+    ).to_be_focused()
+    await page.keyboard.type("Serenazgo recuperó el celular")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#result")).to_have_text("Incidente resuelto.")
+    await page.keyboard.press("t")
+    await expect(page).to_have_url(str(server.make_url("/console/")))
+    await page.keyboard.press("n")
+    await expect(page).to_have_url(str(server.make_url("/console/new")))
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button'))
+  .filter(el => el.offsetParent !== null || el.closest('#rows'))
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
+async def test_every_page_is_spanish_labelled_and_fits_a_1366x768_screen(
+    runtime: Runtime, server: TestServer, browser: Browser
+) -> None:
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    incident = await create(server, key, category="robo", district="150132")
+    page = await sign_in(browser, server, "jefe", runtime)
+    for path in ("/console/", f"/console/incidents/{incident['id']}", "/console/map",
+                 "/console/new"):  # fmt: skip
+        await page.goto(str(server.make_url(path)))
+        await page.wait_for_load_state("networkidle")
+        assert await page.locator("html").get_attribute("lang") == "es-PE", path
+        assert await page.evaluate(UNLABELLED) == [], path  # every control says what it is
+        wide = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= 1366, (path, wide)  # no sideways scrolling

@@ -96,6 +96,7 @@
       if (response.ok) {
         say(form.dataset.done || "Hecho.", true);
         form.reset();
+        result.focus(); // the outcome is read out, and the shortcuts work again
         if (response.status === 201 && data && data.id && data.id !== incident &&
             form.dataset.api.endsWith("/split")) {
           say("Reporte separado: ahora es el incidente " + data.id + ".", true);
