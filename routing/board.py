@@ -240,10 +240,12 @@ def duplicates(
     lon: float | None,
     district: str | None,
     address: str | None,
+    scope: frozenset[str] | None = None,
 ) -> list[tuple[BoardRow, float | None]]:
     """The open incidents of ``category`` an operator's new report may be a duplicate of
     (within 500 m, or the same district and address, in the last two hours), nearest
-    first, each with its distance in metres (None: matched by address)."""
+    first, each with its distance in metres (None: matched by address); only those of
+    the districts of ``scope`` (None: every district)."""
     key = address_key(address) if address else None
     nearby = Nearby(radius_m=DUPLICATE_RADIUS_M, window=DUPLICATE_WINDOW)
     with board.db.read() as conn:
@@ -253,5 +255,10 @@ def duplicates(
         )  # fmt: skip
     if not matches:
         return []
-    rows = {r.id: r for r in board.rows(m.public_id for m in matches[:10])}
-    return [(rows[m.public_id], m.distance_m) for m in matches[:10] if m.public_id in rows]
+    rows = {r.id: r for r in board.rows(m.public_id for m in matches)}
+    found = [
+        (rows[m.public_id], m.distance_m)
+        for m in matches
+        if m.public_id in rows and (scope is None or rows[m.public_id].district in scope)
+    ]
+    return found[:10]

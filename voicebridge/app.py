@@ -43,6 +43,7 @@ from voicebridge.metrics import Metrics
 from voicebridge.queueing import TaskRelay
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings
+from voicebridge.wakeup import stop_follower
 from voicebridge.web import (
     BLOCKING,
     BRIDGE,
@@ -252,7 +253,7 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
     checker.start()
     yield
     stop_following.set()
-    await follower  # within a second (a cancel can be lost inside redis-py)
+    await stop_follower(follower)  # not a cancel: one can be lost inside redis-py
     await checker.stop()
     await bridge.stop()
     await session.stop()

@@ -193,6 +193,9 @@ def _minutes_list(value: str) -> tuple[int, ...]:
     return minutes
 
 
+_TILE_HOST = re.compile(r"(\{s\}\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?")
+
+
 def _tiles(value: str) -> str | None:
     if not value.strip() or value.strip().lower() == "none":
         return None
@@ -200,12 +203,18 @@ def _tiles(value: str) -> str | None:
         "a tile URL template with {z}, {x} and {y}, e.g. "
         "https://tiles.example.pe/{z}/{x}/{y}.png (or none)"
     )
-    parts = urlsplit(value)
     if (
-        parts.scheme not in ("http", "https")
-        or not parts.netloc
+        not value.isascii()
+        or any(c.isspace() or c in "\"'<>\\;," for c in value)
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+    ):
+        raise Invalid(expected)
+    scheme, _, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    if (
+        scheme not in ("http", "https")
+        or not _TILE_HOST.fullmatch(host)  # a host name and port only: no user, no [
         or not all(p in value for p in ("{z}", "{x}", "{y}"))
-        or any(c in value for c in "\"' <>\\")
     ):
         raise Invalid(expected)
     return value
@@ -219,12 +228,13 @@ def _attribution(value: str) -> str | None:
 
 def tile_origin(template: str) -> str:
     """What the console's Content-Security-Policy must allow for these tiles: the
-    template's origin, with a ``{s}`` subdomain as ``*``."""
-    parts = urlsplit(template.replace("{s}", "a"))
-    host = parts.netloc
-    if "{s}" in urlsplit(template).netloc:
-        host = "*" + host[host.index(".") :] if "." in host else host
-    return f"{parts.scheme}://{host}"
+    template's scheme and host (checked by the setting: a name and a port, nothing
+    else), a ``{s}.`` subdomain as ``*.``."""
+    scheme, _, rest = template.partition("://")
+    host = rest.split("/", 1)[0]
+    if host.startswith("{s}."):
+        host = "*." + host.removeprefix("{s}.")
+    return f"{scheme}://{host}"
 
 
 def _redis_url(value: str) -> str:

@@ -69,7 +69,10 @@ class Wakeup:
         ``stop`` is the way to end this for sure.)"""
         stop = stop or asyncio.Event()
         while not stop.is_set():
-            client = AsyncRedis.from_url(redis_url)
+            # a Redis that takes connections and never answers does not hold the stop up
+            client = AsyncRedis.from_url(
+                redis_url, socket_connect_timeout=STOP_SECONDS, socket_timeout=2 * STOP_SECONDS
+            )
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
@@ -80,10 +83,23 @@ class Wakeup:
                         )
                         if message is not None and message.get("type") == "message":
                             self.local()
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, TimeoutError) as exc:
                 log.debug("wake-up channel: %s; resubscribing", exc)
             finally:
                 await client.aclose()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(RETRY_SECONDS):
                     await stop.wait()
+
+
+async def stop_follower(task: "asyncio.Task[None]") -> None:
+    """Wait for a :meth:`Wakeup.follow` whose stop is set; one that failed otherwise,
+    or does not end in time, is logged and cancelled (a service stopping goes on)."""
+    try:
+        async with asyncio.timeout(5 * STOP_SECONDS):
+            await task
+    except TimeoutError:
+        log.warning("a wake-up follower did not stop in time; cancelled")
+        task.cancel()
+    except Exception:
+        log.exception("a wake-up follower had failed")

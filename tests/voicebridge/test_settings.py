@@ -254,3 +254,34 @@ def test_channel_settings_say_what_is_expected(variable: str, value: str, expect
     with pytest.raises(SettingsError, match=variable) as info:
         load_settings({variable: value})
     assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://tiles.example.pe;sandbox;report-uri/{z}/{x}/{y}",  # a CSP directive
+        "https://tiles.example.pe/{z}/{x}/{y};script-src *",
+        "https://a\x0c/{z}/{x}/{y}",  # a control character: no header could carry it
+        "https://tíles.example.pe/{z}/{x}/{y}",  # not ASCII: no CSP source
+        "https://[::1/{z}/{x}/{y}",
+        "https://user:pass@tiles.example.pe/{z}/{x}/{y}",
+        "https://tiles.example.pe/{z}/{x}.png",  # no {y}
+        "ftp://tiles.example.pe/{z}/{x}/{y}",
+    ],
+)
+def test_a_tile_server_is_a_plain_origin_with_z_x_y(value: str) -> None:
+    with pytest.raises(SettingsError, match="VOICEBRIDGE_CONSOLE_TILES: expected a tile URL"):
+        load_settings({"VOICEBRIDGE_CONSOLE_TILES": value})
+
+
+def test_the_tile_servers_origin_is_what_the_map_page_allows() -> None:
+    from voicebridge.settings import tile_origin
+
+    osm = load_settings(
+        {"VOICEBRIDGE_CONSOLE_TILES": "https://{s}.tile.example.pe/{z}/{x}/{y}.png"}
+    )
+    assert osm.console_tiles is not None
+    assert tile_origin(osm.console_tiles) == "https://*.tile.example.pe"
+    local = "http://10.0.0.5:8081/teselas/{z}/{x}/{y}.png"
+    assert tile_origin(local) == "http://10.0.0.5:8081"
+    assert load_settings({}).console_tiles is None

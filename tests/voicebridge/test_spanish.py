@@ -244,8 +244,6 @@ async def _answer(
         created = await api.create("supervisor", district="150122")
         return await c.get(f"{URL}/{created['id']}", headers=api.auth("sjl"))
     if code == "csrf_failed":  # a person's session, a write without its CSRF token
-        from voicebridge.apikeys import Role
-
         api.runtime.accounts.create(
             "ana.perez", name="Ana Pérez", role=Role.SUPERVISOR, district=None,
             password="correct horse battery",
@@ -336,6 +334,23 @@ async def _answer(
             monkeypatch.setattr(TelegramSender, "get_file", too_large)
         telegram = await channels_client(make_app(settings, runtime=runtime))
         return await telegram.get(f"{URL}/{created['id']}/reports/{report_id}/photo", headers=auth)
+    if code == "log_unavailable":  # the console's log reader has not read the log yet
+        from voicebridge.console import board as console_board
+
+        api.runtime.accounts.create(
+            "jefe", name="Jorge Salas", role=Role.SUPERVISOR, district=None,
+            password="correct horse battery",
+        )  # fmt: skip
+        signed = api.runtime.accounts.sign_in("jefe", "correct horse battery", address="a")
+        assert isinstance(signed, tuple)
+        monkeypatch.setattr(console_board, "STARTUP_SECONDS", 0.1)
+
+        def down() -> int:
+            raise OSError("the database does not answer")
+
+        monkeypatch.setattr(api.runtime.board, "position", down)  # the reader cannot start
+        c.app[console_board.FEED].started.clear()
+        return await c.get("/console/events", headers={"Cookie": f"vb_session={signed[0]}"})
     if code == "internal_error":
 
         def broken(*args: object) -> None:

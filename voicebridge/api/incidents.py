@@ -290,9 +290,19 @@ def _bulk_one(runtime: Runtime, body: BulkIn, incident_id: str, actor: str) -> s
         ]
         if not pending:
             raise Conflict("no tiene entidades por confirmar")
+        confirmed = []  # each agency's confirmation is its own transaction
         for agency in pending:
-            runtime.dispatcher.acknowledge(incident_id, agency, actor=actor, cause=body.cause)
-        return f"confirmadas por otro medio: {', '.join(pending)}"
+            try:
+                if runtime.dispatcher.acknowledge(
+                    incident_id, agency, actor=actor, cause=body.cause
+                ):
+                    confirmed.append(agency)
+            except RoutingError as exc:
+                done = f"; confirmadas antes: {', '.join(confirmed)}" if confirmed else ""
+                raise Conflict(f"{agency}: {exc}{done}") from None
+        if not confirmed:
+            raise Conflict("otra persona confirmó sus entidades mientras tanto")
+        return f"confirmadas por otro medio: {', '.join(confirmed)}"
     status = Status.RESOLVED if body.action == "resolve" else Status.CANCELLED
     runtime.store.transition(incident_id, status, actor=actor, cause=body.cause)
     return status.label

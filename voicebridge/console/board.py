@@ -52,6 +52,7 @@ from voicebridge.apikeys import Role
 from voicebridge.console.feed import Batch, LogFeed, Viewer
 from voicebridge.console.web import SESSION, central_of, render, templates
 from voicebridge.runtime import Runtime
+from voicebridge.wakeup import stop_follower
 from voicebridge.web import BLOCKING, RUNTIME
 
 log = logging.getLogger(__name__)
@@ -384,7 +385,10 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if rows or gone:
                     data = {"rows": rows, "gone": gone}
                     await sse.send(dumps(data), id=str(position), event="rows")
-        await sse.send(dumps({"position": position}), event="hello", retry=RETRY_MS)
+        # with its position as the id: a reconnect resumes from here even before any row
+        await sse.send(
+            dumps({"position": position}), id=str(position), event="hello", retry=RETRY_MS
+        )
         await _stream(request, sse, viewer, session)
     except (ConnectionResetError, TimeoutError, RuntimeError):
         pass  # the browser went away (or stalled): it reconnects and resumes
@@ -447,4 +451,5 @@ async def feed_ctx(app: web.Application) -> Any:
     reader.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await reader
-    await follow  # ends within a second of its stop
+    await stop_follower(follow)
+    runtime.logged.forget(woken)

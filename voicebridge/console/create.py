@@ -128,12 +128,12 @@ def lookup(runtime: Runtime, query: dict[str, str | None], central: str | None) 
         found = duplicates(
             runtime.board, category=category.code, now=runtime.clock.now(), lat=lat, lon=lon,
             district=where.district, address=address,
+            scope=None if central is None else frozenset({central}),
         )  # fmt: skip
         encoded = encoded_rows(runtime, [row for row, _ in found])
         answer["duplicates"] = [
             {**e.data, "distance_m": None if d is None else round(d)}
             for e, (_, d) in zip(encoded, found, strict=True)
-            if central is None or e.data["district"] == central
         ]
     return answer
 

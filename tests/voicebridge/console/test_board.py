@@ -251,6 +251,8 @@ async def test_a_quiet_board_hears_beats_while_other_districts_are_busy(
     monkeypatch.setattr(console_board, "BEAT_SECONDS", 0.5)
     ana = await signed_in(aiohttp_client, runtime, "ana.perez")
     stream = await open_stream(ana)
+    feed = ana.client.app[console_board.FEED]
+    assert stream.last_id == str(feed.position)  # "hello" says where a reconnect resumes
     busy = asyncio.create_task(_busy(ana.client, key))  # Miraflores, every 0.1 s
     try:
         beat = await stream.until("beat", within=2.0)

@@ -259,6 +259,11 @@ async def test_a_board_past_its_rows_counts_them_all_and_fills_a_closed_ones_pla
         "Se muestran 20 de 22 incidentes abiertos: filtre para ver los demás."
     )
     await expect(page.locator("#rows tr")).to_have_count(20)
+    # "select all" ticks the rows on screen, never one the supervisor cannot see
+    await page.get_by_label("Seleccionar todos").check()
+    await expect(page.locator("#bulk-count")).to_have_text("20 seleccionados")
+    await page.get_by_label("Seleccionar todos").uncheck()
+    await expect(page.locator("#bulk-count")).to_have_text("0 seleccionados")
     async with aiohttp.ClientSession() as http:  # the newest, shown, is closed
         done = await http.post(
             str(server.make_url(f"/api/v1/incidents/{made[-1]['id']}/status")),
@@ -322,7 +327,7 @@ async def test_the_frequent_actions_have_keyboard_shortcuts(
     await expect(page.locator("#live")).to_have_text("en vivo")
     await page.keyboard.press("?")
     await expect(page.locator("#keys-help")).to_be_visible()
-    await expect(page.locator("#keys-help")).to_contain_text("incidente: despachar")
+    await expect(page.locator("#keys-help")).to_contain_text("el botón Despachar (Enter despacha)")
     await page.keyboard.press("Escape")
     await page.keyboard.press("j")  # the first row: the fire, the most urgent
     await expect(page.locator(f"#row-{second['id']} a")).to_be_focused()
@@ -341,6 +346,31 @@ async def test_the_frequent_actions_have_keyboard_shortcuts(
     await expect(page).to_have_url(str(server.make_url("/console/")))
     await page.keyboard.press("n")
     await expect(page).to_have_url(str(server.make_url("/console/new")))
+    # a call half taken is not lost to a stray key: the page asks, and stays when told no
+    asked: list[str] = []
+
+    async def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    await page.get_by_label("Descripción").fill("Una vecina llama por un robo")
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("t")
+    for _ in range(50):
+        if asked:
+            break
+        await page.wait_for_timeout(100)
+    assert asked == ["Lo escrito en el formulario se perderá. ¿Salir?"]
+    await expect(page).to_have_url(str(server.make_url("/console/new")))
+    # no key acts while the help is open: "d" on an incident does not dispatch
+    await page.goto(str(server.make_url(f"/console/incidents/{second['id']}")))
+    await page.keyboard.press("?")
+    await page.keyboard.press("d")
+    await expect(page.locator("#result")).to_have_text("")
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("d")  # the focus on Despachar; Enter dispatches
+    await expect(page.get_by_role("button", name="Despachar")).to_be_focused()
 
 
 UNLABELLED = """() => Array.from(document.querySelectorAll(

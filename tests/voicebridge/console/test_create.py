@@ -63,3 +63,21 @@ async def test_the_lookup_shows_the_open_incidents_it_may_duplicate(
         "/console/lookup", params={"category": "incendio", "lat": "-12.1219", "lon": "-77.0297"}
     )
     assert "su central es San Juan de Lurigancho" in (await elsewhere.json())["warning"]
+
+
+async def test_an_operators_duplicates_are_theirs_even_past_ten_of_a_neighbours(
+    runtime: Runtime, aiohttp_client: AiohttpClient
+) -> None:
+    """Near a district's edge the ten nearest may all be the neighbour's: the operator
+    still sees their own."""
+    key = runtime.apikeys.create(Role.SUPERVISOR, label="pruebas")[0]
+    ana = await signed_in(aiohttp_client, runtime, "ana.perez")  # San Juan de Lurigancho
+    point = {"lat": -12.0268, "lon": -77.0045}  # El Agustino, by the border with SJL
+    for _ in range(11):
+        await create(ana.client, key, "150111", "incendio", location=point)
+    mine = await create(ana.client, key, SJL, "incendio",
+                        location={"lat": -12.0240, "lon": -77.0045})  # fmt: skip
+    near = await ana.client.get("/console/lookup", params={
+        "category": "incendio", "lat": "-12.0266", "lon": "-77.0045"})  # fmt: skip
+    data = await near.json()
+    assert [d["id"] for d in data["duplicates"]] == [mine["id"]]

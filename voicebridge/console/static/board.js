@@ -81,6 +81,8 @@
       if (!keep.has(tr.dataset.id)) tr.remove();
     }
     for (const id of Array.from(selected)) if (!keep.has(id)) selected.delete(id);
+    const all = document.getElementById("select-all");
+    if (all) all.checked = selected.size > 0 && selected.size === keep.size;
     showSelected();
     let before = null;
     for (let i = sorted.length - 1; i >= 0; i--) {
@@ -170,8 +172,12 @@
   if (bulk) {
     const all = document.getElementById("select-all");
     all.addEventListener("change", () => {
-      for (const id of rows.keys()) { if (all.checked) selected.add(id); else selected.delete(id); }
-      for (const box of tbody.querySelectorAll("input.pick")) box.checked = all.checked;
+      // the rows on screen only: never an incident the supervisor cannot see
+      for (const box of tbody.querySelectorAll("input.pick")) {
+        box.checked = all.checked;
+        const id = box.closest("tr").dataset.id;
+        if (all.checked) selected.add(id); else selected.delete(id);
+      }
       showSelected();
     });
     bulk.addEventListener("submit", async (event) => {
@@ -181,7 +187,9 @@
       const body = { action: form.get("action"), incidents: Array.from(selected),
                      cause: String(form.get("cause") || "").trim() };
       const into = String(form.get("into") || "").trim();
-      if (into) body.into = into;
+      if (into && body.action === "merge") body.into = into;
+      const apply = bulk.querySelector("button[type=submit]");
+      apply.disabled = true;
       const csrf = document.querySelector('meta[name="csrf-token"]').content;
       try {
         const response = await fetch("/api/v1/incidents/bulk", {
@@ -207,7 +215,10 @@
         }
         showSelected();
       } catch (e) {
-        bulkResult.textContent = "Sin conexión con el servicio: no se hizo nada.";
+        bulkResult.textContent = "No llegó la respuesta del servicio: puede que se haya hecho " +
+          "en parte; mire el tablero antes de repetir.";
+      } finally {
+        apply.disabled = false;
       }
     });
   }

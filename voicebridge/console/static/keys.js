@@ -1,7 +1,8 @@
 // The console's keyboard shortcuts: one key, when no field has the focus ("?" lists
 // them). Every page: t board, m map, n new incident. The board: j / k next and previous
 // incident, Enter or o opens it, f its filters. An incident's page: d dispatch, l call a
-// line into the room, r resolve, c cancel, a confirm by other means (supervisors),
+// line into the room, r resolve, c cancel, a confirm by other means (supervisors); d
+// only brings the focus to Despachar (Enter dispatches), no single key calls anyone.
 // Escape leaves a field.
 "use strict";
 (function () {
@@ -11,7 +12,7 @@
     ["j / k", "tablero: incidente siguiente / anterior"],
     ["Enter u o", "tablero: abrir el incidente elegido"],
     ["f", "tablero: filtros"],
-    ["d", "incidente: despachar"],
+    ["d", "incidente: el botón Despachar (Enter despacha)"],
     ["l", "incidente: llamar a la sala"],
     ["r", "incidente: resolver"], ["c", "incidente: cancelar"],
     ["a", "incidente: confirmar por otro medio (supervisión)"],
@@ -71,14 +72,23 @@
     return false;
   }
 
-  function clickButton(name) {
+  function focusButton(name) {
     for (const button of document.querySelectorAll("section.actions button")) {
       if (button.textContent.trim() === name && !button.closest("form").hidden) {
-        button.click();
+        button.focus();
         return true;
       }
     }
     return false;
+  }
+
+  // a form half filled (a call being taken) is not left by a stray key
+  function leave(path) {
+    const form = document.getElementById("new");
+    const written = form && Array.from(form.querySelectorAll("input, textarea"))
+      .some((el) => !el.readOnly && el.value.trim() !== "");
+    if (written && !window.confirm("Lo escrito en el formulario se perderá. ¿Salir?")) return;
+    window.location.assign(path);
   }
 
   document.addEventListener("keydown", (event) => {
@@ -87,17 +97,19 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (document.querySelector("dialog[open]")) return; // a dialog is in front
+    if (event.target.closest && event.target.closest(".leaflet-container")) return; // the map
     const onIncident = document.querySelector("main[data-incident]") !== null;
     const actions = {
       "?": help,
-      t: () => window.location.assign("/console/"),
-      m: () => window.location.assign("/console/map"),
-      n: () => window.location.assign("/console/new"),
+      t: () => leave("/console/"),
+      m: () => leave("/console/map"),
+      n: () => leave("/console/new"),
       j: () => moveRow(1),
       k: () => moveRow(-1),
       o: () => { const a = document.activeElement; if (a && a.closest("#rows")) a.click(); },
       f: () => { const s = document.querySelector("form.filters select:not([disabled])"); if (s) s.focus(); },
-      d: () => onIncident && clickButton("Despachar"),
+      d: () => onIncident && focusButton("Despachar"), // Enter then dispatches
       l: () => onIncident && focusForm('section.actions input[name="target"]'),
       r: () => onIncident && focusForm('section.actions input[name="status"][value="resolved"] ~ label input[name="cause"]'),
       c: () => onIncident && focusForm('section.actions input[name="status"][value="cancelled"] ~ label input[name="cause"]'),

@@ -8,7 +8,9 @@
   const config = JSON.parse(document.getElementById("map-config").textContent);
   const count = document.getElementById("map-count");
   const approximate = document.getElementById("approximate");
-  const map = L.map("map", { zoomSnap: 0.25, preferCanvas: false });
+  const map = L.map("map", { zoomSnap: 0.25, preferCanvas: false, zoomControl: false });
+  L.control.zoom({ zoomInTitle: "Acercar", zoomOutTitle: "Alejar" }).addTo(map);
+  map.attributionControl.setPrefix("Mapa: Leaflet");
   const markers = new Map(); // incident id -> its circle
   const rows = new Map(); // incident id -> its row
   const centres = new Map(); // ubigeo -> [lat, lon]
@@ -16,7 +18,9 @@
   const incidents = L.layerGroup().addTo(map);
 
   if (config.tiles) {
-    L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
+    const credit = document.createElement("span");
+    credit.textContent = config.attribution; // the setting as text, never HTML
+    L.tileLayer(config.tiles, { attribution: credit.innerHTML, maxZoom: 19 }).addTo(map);
   } else {
     map.attributionControl.addAttribution("Distritos: IGN (joseluisq/peru-geojson-datasets)");
   }
@@ -25,6 +29,14 @@
     received: "received", dispatched: "calling", ringing: "calling",
     acknowledged: "confirmed", bridged: "confirmed", unanswered: "unanswered",
   };
+
+  function asText(value) { // a tooltip's content as text, never HTML
+    const span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
+
+  let total = 0; // the open incidents the filters match (the first page holds 200 at most)
 
   function where(r) {
     if (r.lat !== null && r.lon !== null) return { point: [r.lat, r.lon], exact: true };
@@ -48,7 +60,7 @@
       className: "inc st-" + group + (at.exact ? "" : " approx") + " prio-" + r.priority,
       weight: 2, fillOpacity: 0.85,
     });
-    circle.bindTooltip(label(r));
+    circle.bindTooltip(asText(label(r)));
     const popup = document.createElement("div");
     const link = document.createElement("a");
     link.href = "/console/incidents/" + encodeURIComponent(r.id);
@@ -81,11 +93,14 @@
       approximate.appendChild(li);
     }
     const n = rows.size;
-    count.textContent = n + (n === 1 ? " incidente abierto en el mapa." : " incidentes abiertos en el mapa.");
+    count.textContent = total > n
+      ? "Se muestran " + n + " de " + total + " incidentes abiertos: filtre por distrito para ver los demás."
+      : n + (n === 1 ? " incidente abierto en el mapa." : " incidentes abiertos en el mapa.");
   }
 
   function apply(data, full) {
     if (full) {
+      total = data.total || 0;
       rows.clear();
       incidents.clearLayers();
       markers.clear();
@@ -116,7 +131,7 @@
       const shape = L.polygon(d.rings, {
         className: "district" + (mine ? " mine" : ""), weight: mine ? 3 : 1, fillOpacity: 0.06,
       });
-      shape.bindTooltip(d.name, { sticky: true });
+      shape.bindTooltip(asText(d.name), { sticky: true });
       shape.addTo(districts);
       const path = shape.getElement();
       if (path) path.setAttribute("data-ubigeo", d.ubigeo);

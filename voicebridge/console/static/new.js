@@ -21,13 +21,16 @@
   let asked = 0;
 
   // the map: the districts, and the point picked
-  const map = L.map("pick-map", { zoomSnap: 0.25 });
+  const map = L.map("pick-map", { zoomSnap: 0.25, zoomControl: false });
+  L.control.zoom({ zoomInTitle: "Acercar", zoomOutTitle: "Alejar" }).addTo(map);
+  map.attributionControl.setPrefix("Mapa: Leaflet");
   let marker = null;
   function setPoint(latlng, pan) {
     lat.value = latlng.lat.toFixed(6);
     lon.value = latlng.lng.toFixed(6);
     if (!marker) {
-      marker = L.marker(latlng, { draggable: true, keyboard: true, title: "Lugar del incidente" });
+      marker = L.marker(latlng, { draggable: true, keyboard: true, title: "Lugar del incidente",
+                                  alt: "Lugar del incidente" });
       marker.on("dragend", () => setPoint(marker.getLatLng(), false));
       marker.addTo(map);
     } else {
@@ -44,7 +47,9 @@
       const shape = L.polygon(d.rings, {
         className: "district" + (mine ? " mine" : ""), weight: mine ? 3 : 1, fillOpacity: 0.06,
       });
-      shape.bindTooltip(d.name, { sticky: true });
+      const name = document.createElement("span");
+      name.textContent = d.name;
+      shape.bindTooltip(name, { sticky: true });
       shape.on("click", (ev) => setPoint(ev.latlng, false));
       shape.addTo(map);
       if (!config.district || mine) bounds.extend(shape.getBounds());
@@ -61,13 +66,23 @@
 
   async function lookup() {
     timer = null;
+    try { await lookupNow(); } catch (e) { /* the next keystroke asks again */ }
+  }
+
+  async function lookupNow() {
     const params = new URLSearchParams();
     for (const name of ["category", "address", "reference", "description", "lat", "lon"]) {
       if (value(name)) params.set(name, value(name));
     }
     if (!config.district && value("district")) params.set("district", value("district"));
     const mine = ++asked;
-    const response = await fetch("/console/lookup?" + params.toString(), { credentials: "same-origin" });
+    const response = await fetch("/console/lookup?" + params.toString(), {
+      credentials: "same-origin", redirect: "manual",
+    });
+    if (response.type === "opaqueredirect") {
+      where.textContent = "Su sesión terminó: ingrese de nuevo en otra pestaña; lo escrito se conserva.";
+      return;
+    }
     if (mine !== asked) return; // an older answer, late
     const data = await response.json();
     if (!response.ok) {
@@ -83,9 +98,12 @@
     if (data.warning) text += " " + data.warning;
     where.textContent = text;
     where.className = "hint" + (data.warning || data.outside ? " error" : "");
-    if (value("lat") && value("lon") && !marker) {
+    if (value("lat") && value("lon")) {
       const point = L.latLng(Number(value("lat")), Number(value("lon")));
-      if (Number.isFinite(point.lat) && Number.isFinite(point.lng)) setPoint(point, true);
+      const moved = !marker || !marker.getLatLng().equals(point, 1e-7);
+      if (Number.isFinite(point.lat) && Number.isFinite(point.lng) && moved) {
+        if (!marker) setPoint(point, true); else { marker.setLatLng(point); map.panTo(point); }
+      }
     }
     showDuplicates(data.duplicates);
   }
@@ -135,7 +153,24 @@
     return text;
   }
 
-  async function send(path, body, headers) {
+  let busy = false;
+  const fields = () => form.querySelectorAll("input, select, textarea");
+
+  // a save whose outcome is unknown (no answer, a proxy's error page) may have been
+  // stored: the form is locked as it was, so that saving again with the same key
+  // gives back that incident instead of a second one
+  function uncertain() {
+    for (const el of fields()) el.readOnly = true;
+    result.textContent = "No llegó la respuesta: puede que se haya guardado. Pulse «Registrar " +
+      "incidente» otra vez (no se duplicará).";
+    result.className = "result error";
+  }
+
+  async function send(path, body, headers, keyed) {
+    if (busy) return null;
+    busy = true;
+    const buttons = document.querySelectorAll("main button");
+    buttons.forEach((b) => { b.disabled = true; });
     result.textContent = "Guardando…";
     result.className = "result";
     try {
@@ -144,20 +179,30 @@
         headers: Object.assign({ "Content-Type": "application/json", "X-CSRF-Token": csrf }, headers),
         body: JSON.stringify(body),
       });
-      const data = await response.json();
-      if (!response.ok) { result.textContent = problem(data, response.status); result.className = "result error"; return null; }
-      return data;
-    } catch (e) {
-      result.textContent = "Sin conexión con el servicio: no se guardó nada. Intente de nuevo.";
+      let data = null;
+      try { data = await response.json(); } catch (e) { data = null; }
+      if (response.ok && data) return data;
+      if (data === null || response.status >= 500) {
+        if (keyed) uncertain(); else { result.textContent = "No llegó la respuesta: mire el incidente antes de repetir."; result.className = "result error"; }
+        return null;
+      }
+      result.textContent = problem(data, response.status);
       result.className = "result error";
       return null;
+    } catch (e) {
+      if (keyed) uncertain();
+      else { result.textContent = "Sin conexión con el servicio: mire el incidente antes de repetir."; result.className = "result error"; }
+      return null;
+    } finally {
+      busy = false;
+      buttons.forEach((b) => { b.disabled = false; });
     }
   }
 
   async function addReport(id) {
     const body = { description: value("description") || "Otra llamada por el mismo hecho",
                    location: location(), reporter: reporter(), source: "console" };
-    const data = await send("/api/v1/incidents/" + encodeURIComponent(id) + "/reports", body, {});
+    const data = await send("/api/v1/incidents/" + encodeURIComponent(id) + "/reports", body, {}, false);
     if (data) window.location.assign("/console/incidents/" + encodeURIComponent(id));
   }
 
@@ -168,7 +213,7 @@
                    location: location(), reporter: reporter(), source: "console" };
     if (value("priority")) body.priority = value("priority");
     if (!config.district && value("district")) body.district = value("district");
-    const data = await send("/api/v1/incidents", body, { "Idempotency-Key": key });
+    const data = await send("/api/v1/incidents", body, { "Idempotency-Key": key }, true);
     if (data) window.location.assign("/console/incidents/" + encodeURIComponent(data.id));
   });
 })();
