@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from typing import Any
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
@@ -78,8 +79,11 @@ class Wakeup:
                     await pubsub.subscribe(self.channel)
                     self.local()  # anything published while we were not subscribed
                     while not stop.is_set():
-                        message = await pubsub.get_message(
-                            ignore_subscribe_messages=True, timeout=STOP_SECONDS
+                        message = await _until(
+                            stop,
+                            pubsub.get_message(
+                                ignore_subscribe_messages=True, timeout=STOP_SECONDS
+                            ),
                         )
                         if message is not None and message.get("type") == "message":
                             self.local()
@@ -90,6 +94,22 @@ class Wakeup:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(RETRY_SECONDS):
                     await stop.wait()
+
+
+async def _until(stop: asyncio.Event, read: Any) -> Any:
+    """``read``'s result, or None as soon as ``stop`` is set (the read is then cancelled,
+    and waited for a moment only: redis-py can lose a cancel)."""
+    reading = asyncio.ensure_future(read)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if reading.done():
+        return reading.result()
+    reading.cancel()
+    await asyncio.wait({reading}, timeout=0.2)
+    return None
 
 
 async def stop_follower(task: "asyncio.Task[None]") -> None:
