@@ -14,20 +14,18 @@ the rows as JSON (no session, no template, no SQLAlchemy).
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from bench.common import (
     LocalRedis,
     free_port,
-    prepare_voicebridge,
     python,
     run_wrk,
     stop,
     wait_http,
 )
-from bench.console_sse import LIMA_YAML, PASSWORD, _sign_in
+from bench.console_sse import _sign_in, console_env
 from routing.categories import CATEGORIES
 from routing.districts import DISTRICTS
 from routing.models import Location, NewIncident, NewReport, Reporter, Source
@@ -91,20 +89,7 @@ def main() -> None:
     try:
         path = Path(work.name) / "bench.sqlite3"
         port, bare_port = free_port(), free_port()
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "VOICEBRIDGE_DATABASE_URL": f"sqlite:///{path}",
-            "VOICEBRIDGE_REDIS_URL": redis.url,
-            "VOICEBRIDGE_ROUTING_FILE": str(LIMA_YAML),
-            "VOICEBRIDGE_HTTP_PORT": str(port),
-            "VOICEBRIDGE_LOG_LEVEL": "WARNING",
-        }
-        prepare_voicebridge(env, "admin")
-        subprocess.run(
-            [sys.executable, "-m", "voicebridge", "user", "create", "jefe", "--name", "Jefe",
-             "--role", "supervisor", "--password-stdin"],
-            env=env, input=f"{PASSWORD}\n".encode(), check=True, capture_output=True,
-        )  # fmt: skip
+        env = console_env(f"sqlite:///{path}", redis.url, port)
         _fill(env)
         procs.append(python("-m", "voicebridge", "serve", env=env))
         procs.append(python("-m", "bench.bare_board", str(bare_port), str(path)))

@@ -165,8 +165,9 @@ def _incident(n: int) -> NewIncident:
     )
 
 
-def _voicebridge(name: str, database_url: str, redis_url: str, work: Path) -> Run:
-    port = free_port()
+def console_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
+    """The environment of a benchmark's ``serve`` (no Asterisk), its schema upgraded and
+    its console supervisor ``jefe`` created."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("VOICEBRIDGE_")},
         "VOICEBRIDGE_DATABASE_URL": database_url,
@@ -181,6 +182,12 @@ def _voicebridge(name: str, database_url: str, redis_url: str, work: Path) -> Ru
          "--role", "supervisor", "--password-stdin"],
         env=env, input=f"{PASSWORD}\n".encode(), check=True, capture_output=True,
     )  # fmt: skip
+    return env
+
+
+def _voicebridge(name: str, database_url: str, redis_url: str, work: Path) -> Run:
+    port = free_port()
+    env = console_env(database_url, redis_url, port)
     runtime = build_runtime(
         load_settings({k: v for k, v in env.items() if k.startswith("VOICEBRIDGE_")}),
         media=frozenset(),
