@@ -111,6 +111,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await intake.stop()
 
 
 async def _recover(app: web.Application, intake: ChannelIntake) -> None:

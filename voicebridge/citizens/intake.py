@@ -21,6 +21,7 @@ never processed again.
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
 import traceback
@@ -155,6 +156,8 @@ class ChannelIntake:
         self.kick = kick
         self._kick_pending = False
         self._kicked_at = float("-inf")
+        self._kick_handle: asyncio.TimerHandle | None = None
+        self._kick_task: asyncio.Task[None] | None = None
         self.inbox = inbox
         self.answerers = dict(answerers or {})
         self.answer_within = answer_within
@@ -231,7 +234,22 @@ class ChannelIntake:
         loop = asyncio.get_running_loop()
         delay = max(0.0, self._kicked_at + KICK_SECONDS - loop.time())
         self._kick_pending = True
-        loop.call_later(delay, lambda: loop.create_task(self._kick_now()))
+        self._kick_handle = loop.call_later(delay, self._start_kick)
+
+    def _start_kick(self) -> None:
+        self._kick_handle = None
+        self._kick_task = asyncio.get_running_loop().create_task(self._kick_now())
+
+    async def stop(self) -> None:
+        """The service stops: a kick not sent yet is dropped (the workers' recovery finds
+        what it was for), one being sent is waited for."""
+        if self._kick_handle is not None:
+            self._kick_handle.cancel()
+            self._kick_handle = None
+            self._kick_pending = False
+        if self._kick_task is not None and not self._kick_task.done():
+            with contextlib.suppress(Exception):
+                await self._kick_task
 
     async def _kick_now(self) -> None:
         self._kick_pending = False
