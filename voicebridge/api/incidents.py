@@ -154,9 +154,11 @@ async def list_incidents(request: web.Request) -> web.Response:
     )
 
 
-def incident_query(q: MultiMapping[str]) -> IncidentQuery:
-    """The listing's filters, or one 422 naming every bad parameter."""
-    problems = Problems()
+def common_filters(
+    q: MultiMapping[str], problems: Problems, allowed: tuple[Status, ...]
+) -> tuple[list[str], list[Status], list[str]]:
+    """The district, status (of ``allowed``) and category filters of a listing (the
+    API's, the console's board), each bad value added to ``problems``."""
     districts: list[str] = []
     for v in _values(q, "district"):
         try:
@@ -165,16 +167,26 @@ def incident_query(q: MultiMapping[str]) -> IncidentQuery:
             problems.add("district", f"«{echo(v)}»: {exc}")
     statuses: list[Status] = []
     for v in _values(q, "status"):
-        try:
-            statuses.append(Status(v))
-        except ValueError:
-            problems.add("status", f"«{echo(v)}»: use uno de: {', '.join(s.value for s in Status)}")
+        status = Status(v) if v in Status.__members__.values() else None
+        if status is None or status not in allowed:
+            problems.add(
+                "status", f"«{echo(v)}»: use uno de: {', '.join(s.value for s in allowed)}"
+            )
+        else:
+            statuses.append(status)
     categories: list[str] = []
     for v in _values(q, "category"):
         if (found := find_category(v)) is None:
             problems.add("category", f"«{echo(v)}» no es una categoría")
         else:
             categories.append(found.code)
+    return districts, statuses, categories
+
+
+def incident_query(q: MultiMapping[str]) -> IncidentQuery:
+    """The listing's filters, or one 422 naming every bad parameter."""
+    problems = Problems()
+    districts, statuses, categories = common_filters(q, problems, tuple(Status))
     values: dict[str, Any] = {}
     for name, parse in (
         ("since", _when),

@@ -33,17 +33,17 @@ from markupsafe import Markup
 from multidict import MultiMapping
 
 from routing.board import OPEN, BoardFilter, BoardRow
-from routing.categories import CATEGORIES, category_by_code, find_category
+from routing.categories import CATEGORIES, category_by_code
 from routing.directory import Names
 from routing.districts import DISTRICTS, district_by_code
 from routing.ids import LIMA
-from routing.models import AssignmentState, Priority, Status
+from routing.models import AssignmentState, Priority
 from voicebridge.accounts import Session
 from voicebridge.api.auth import ROLE_LABELS, session_cookie
 from voicebridge.api.errors import ApiError, Problems, error, invalid
+from voicebridge.api.incidents import common_filters
 from voicebridge.api.schemas import (
     could_be_incident_id,
-    district_code,
     dumps,
     echo,
     time_json,
@@ -190,28 +190,7 @@ def board_filter(query: MultiMapping[str], scope: frozenset[str] | None) -> Boar
     """The board's filters from the URL, or one 422 naming every bad one; an operator's
     board is their district's, whatever it asks."""
     problems = Problems()
-    districts: list[str] = []
-    for v in _values(query, "district"):
-        try:
-            districts.append(district_code(v))
-        except ValueError as exc:
-            problems.add("district", f"«{echo(v)}»: {exc}")
-    statuses: list[Status] = []
-    for v in _values(query, "status"):
-        try:
-            status = Status(v)
-        except ValueError:
-            status = None
-        if status is None or status not in OPEN:
-            problems.add("status", f"«{echo(v)}»: use uno de: {', '.join(s.value for s in OPEN)}")
-        else:
-            statuses.append(status)
-    categories: list[str] = []
-    for v in _values(query, "category"):
-        if (found := find_category(v)) is None:
-            problems.add("category", f"«{echo(v)}» no es una categoría")
-        else:
-            categories.append(found.code)
+    districts, statuses, categories = common_filters(query, problems, OPEN)
     priorities: list[Priority] = []
     for v in _values(query, "priority"):
         try:
