@@ -28,7 +28,14 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, exists, insert, or_
 from routing import rows as mapped
 from routing import schema as t
 from routing.categories import category_by_code
-from routing.events import LegFailed, LegJoined, LegRecalled, StatusChanged, event
+from routing.events import (
+    LegFailed,
+    LegJoined,
+    LegRecalled,
+    LegRequested,
+    StatusChanged,
+    event,
+)
 from routing.ledger import (
     FINAL_VALUES,
     IN_FLIGHT_VALUES,
@@ -122,6 +129,7 @@ class LiveContact:
     state: ContactState
     room: str
     updated_at: datetime
+    role: ContactRole
 
 
 class ContactLedger:
@@ -284,13 +292,17 @@ class ContactLedger:
         c = t.contacts.c
         with self.db.read() as conn:
             rows = conn.execute(
-                select(c.ref, c.state, c.updated_at, t.incidents.c.public_id)
+                select(c.ref, c.state, c.role, c.updated_at, t.incidents.c.public_id)
                 .join(t.incidents, t.incidents.c.id == c.incident_id)
                 .where(c.medium.in_(_values(media)), c.state.in_(LIVE), c.updated_at < before)
             ).all()
         return [
             LiveContact(
-                ref=r.ref, state=ContactState(r.state), room=r.public_id, updated_at=r.updated_at
+                ref=r.ref,
+                state=ContactState(r.state),
+                room=r.public_id,
+                updated_at=r.updated_at,
+                role=ContactRole(r.role),
             )
             for r in rows
         ]
@@ -360,6 +372,48 @@ class ContactLedger:
         )
 
     # ------------------------------------------------------------- reports
+
+    def arrived(
+        self, incident_id: str, ref: str, medium: Medium, address: str, label: str, *, actor: str
+    ) -> bool:
+        """A citizen's own call (``ref``: the medium's name for it), answered by the
+        medium and being put into the incident's room: a contact of the room that
+        voicebridge never places, and never calls back when it is lost. Its medium
+        reports it as it reports every other (in and out of the room, ended). Whether it
+        is new: a second report of the same call changes nothing."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            row = self.incidents.locked(conn, incident_id)
+            if self.ledger.contact_row(conn, ref) is not None:
+                return False
+            conn.execute(
+                insert(t.contacts).values(
+                    incident_id=row.id,
+                    ref=ref,
+                    medium=medium.value,
+                    role=ContactRole.CITIZEN.value,
+                    state=ContactState.ANSWERED.value,
+                    address=address,
+                    label=label,
+                    agency=None,
+                    attempt_id=None,
+                    withdraw=False,
+                    actor=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self.incidents.log(
+                conn,
+                row.id,
+                now,
+                event(
+                    LegRequested(role=ContactRole.CITIZEN.value, leg=ref),
+                    actor=actor,
+                    cause=f"«{label}», en la línea, pasa a la sala",
+                ),
+            )
+            return True
 
     def answered(self, ref: str) -> None:
         """Someone answered (a responder now hears the prompt)."""
@@ -805,6 +859,9 @@ class ContactPort(Protocol):
     def to_withdraw(self, media: Media, limit: int = 50) -> list[Contact]: ...
     def unclaim(self, ref: str) -> None: ...
     def live(self, media: Media, before: datetime) -> list[LiveContact]: ...
+    def arrived(
+        self, incident_id: str, ref: str, medium: Medium, address: str, label: str, *, actor: str
+    ) -> bool: ...
     def answered(self, ref: str) -> None: ...
     def not_reached(self, ref: str, outcome: AttemptOutcome, cause: str) -> None: ...
     def delivered(self, ref: str, cause: str = "") -> None: ...

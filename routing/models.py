@@ -246,6 +246,9 @@ class ContactRole(StrEnum):
     RESPONDER = "responder"  # an agency's target: asked to acknowledge
     SUPERVISOR = "supervisor"  # the centre's supervisors, when an agency did not answer
     GUEST = "guest"  # a line an operator added by hand, straight into the room
+    # the citizen who called the IVR, put into the room by the dialplan: voicebridge never
+    # places this call (the citizen did) and never calls it back when it is lost
+    CITIZEN = "citizen"
 
     @property
     def label(self) -> str:
@@ -257,6 +260,7 @@ _ROLE_LABELS = {
     ContactRole.RESPONDER: "entidad de respuesta",
     ContactRole.SUPERVISOR: "supervisión",
     ContactRole.GUEST: "invitado",
+    ContactRole.CITIZEN: "ciudadano",
 }
 
 

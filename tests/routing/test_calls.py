@@ -1119,3 +1119,34 @@ def test_two_replicas_reporting_the_same_loss_at_once_call_the_operator_once(
     roles = [c.role for c in calls.legs(incident_id) if c.state is ContactState.PENDING]
     assert sorted(roles) == [ContactRole.OPERATOR, ContactRole.RESPONDER]
     assert len(recalled_events(calls, incident_id)) == 2
+
+
+def test_a_citizen_s_call_in_the_room_is_a_contact_nobody_places_or_calls_back(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    """The IVR's caller, moved into the room by the dialplan: recorded once (a second
+    report of the same call changes nothing), never claimed to be placed, in and out
+    of the room like every leg, and not called back when the room is lost (the operator
+    is)."""
+    incident_id, operator, serenazgo, pnp = bridged_with_pnp_prompting(calls, config, clock)
+    citizen = "1764900000.7"  # the channel's Uniqueid: Asterisk's name, not ours
+    args = (incident_id, citizen, Medium.VOICE, "+51987654321", "Ciudadano +51987654321")
+    assert calls.contacts.arrived(*args, actor="citizen:phone")
+    assert not calls.contacts.arrived(*args, actor="citizen:phone")
+    caller = contact(calls, incident_id, citizen)
+    assert (caller.role, caller.state, caller.attempt_id) == (
+        ContactRole.CITIZEN,
+        ContactState.ANSWERED,
+        None,
+    )
+    requested = [e for e in calls.incidents.events(incident_id) if e.data.get("leg") == citizen]
+    assert [(e.kind, e.data["role"]) for e in requested] == [(EventKind.LEG_REQUESTED, "citizen")]
+    assert calls.contacts.claim(VOICE, "s") == []  # nothing for an adapter to place
+    calls.contacts.joined(citizen)
+    assert contact(calls, incident_id, citizen).state is ContactState.IN_ROOM
+    clock.advance(1)
+    recalled = calls.contacts.dropped([operator, serenazgo, pnp, citizen], LOST, WHY)
+    assert contact(calls, incident_id, citizen).state is ContactState.ENDED
+    assert [r[0] for r in recalled_events(calls, incident_id)] == ["operator", "responder"]
+    assert len(recalled) == 2
+    assert [c.ref for c in calls.legs(incident_id) if c.role is ContactRole.CITIZEN] == [citizen]

@@ -141,6 +141,7 @@ _ROLE_PHRASES = {
     ContactRole.RESPONDER: "la entidad de respuesta",
     ContactRole.SUPERVISOR: "la supervisión",
     ContactRole.GUEST: "un invitado",
+    ContactRole.CITIZEN: "el ciudadano",
 }
 
 
@@ -248,6 +249,8 @@ def _acknowledged(p: Acknowledged, n: Names) -> str:
 
 
 def _leg_requested(p: LegRequested, n: Names) -> str:
+    if p.role == ContactRole.CITIZEN.value:  # the citizen called: nobody calls them
+        return "El ciudadano, en la línea, pasa a la sala."
     number = phone_shown(p.dial) if p.role == ContactRole.GUEST.value else None
     where = f" ({number})" if number else ""
     return f"Se llama {_to(_who(n, p.role))} a la sala{where}."
