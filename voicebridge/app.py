@@ -233,7 +233,7 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
     app[BRIDGE] = bridge
-    app[CALL_TAKER] = CallTaker(session, CitizenCalls(runtime), app[BLOCKING])
+    app[CALL_TAKER] = CallTaker(session, CitizenCalls(runtime), app[BLOCKING], follow=bridge.follow)
     app[LINE_CHECKER] = checker = LineChecker(
         session,
         runtime.linechecks,

@@ -18,7 +18,9 @@ the caller hears the incident's number and, for the categories of
 is moved into the incident's conference, where the district operator is called at once:
 the incident is dispatched when it was not yet (the operator and the agencies), or, for
 a report the rules cannot route (no category, no district), the district's operator
-(else the centre's) alone is called into the room.
+(else the centre's) alone is called into the room. The caller is a contact of that room
+(role ``citizen``, named by the channel's Uniqueid): the console shows them in it, and an
+operator can drop the leg.
 """
 
 import logging
@@ -33,7 +35,7 @@ from routing.decide import PlannedTarget
 from routing.dedup import Nearby
 from routing.districts import district_by_code
 from routing.errors import RoutingError
-from routing.models import NewIncident, NewReport, Reporter, Source, Status
+from routing.models import Medium, NewIncident, NewReport, Reporter, Source, Status
 from routing.phones import to_e164
 from routing.reading import UNCLASSIFIED
 from routing.resolve import DistrictSource
@@ -124,6 +126,11 @@ class Taken:
     repeated: bool  # filed before (another replica's, or a repeated event): not ours
 
 
+def citizen_label(caller: str | None) -> str:
+    """How the room's legs name the caller (Spanish)."""
+    return f"Ciudadano {caller}" if caller else "Ciudadano (número oculto)"
+
+
 def describe(report: CallReport) -> str:
     """The report's text, as operators read it (Spanish)."""
     category = find_category(report.category)
@@ -193,8 +200,22 @@ class CitizenCalls:
         operator = report.status is CallStatus.OPERATOR
         wanted = operator or report.category in s.ivr_bridge
         bridge = wanted and self._operator(incident.id, incident.status, report)
+        if bridge:
+            rt.calls.contacts.arrived(
+                incident.id,
+                report.uniqueid,
+                Medium.VOICE,
+                report.caller or "",
+                citizen_label(report.caller),
+                actor=ACTOR,
+            )
         digits = "" if operator else incident.id.rsplit("-", 1)[-1]
         return Taken(incident=incident.id, digits=digits, bridge=bridge, repeated=False)
+
+    def not_taken(self, report: CallReport, cause: str) -> None:
+        """The call could not be moved on (the caller hung up meanwhile): its contact, if
+        it was to join the room, ends."""
+        self.rt.calls.contacts.ended(report.uniqueid, cause)
 
     def _operator(self, incident_id: str, status: Status, report: CallReport) -> bool:
         """The district operator into the incident's room: by dispatching it (the

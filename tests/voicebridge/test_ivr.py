@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from dialplans.render import CitizenLine
 from routing import schema as t
-from routing.models import ContactRole, Source, Status
+from routing.models import Contact, ContactRole, ContactState, Source, Status
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import SPEED, Rig, bridged
 from tests.voicebridge.rig import headers as headers_of
-from voicebridge.ami.citizens import CallTaker
+from tests.voicebridge.test_bridge_faults import calls_dropped_unheard, recalled
+from voicebridge.ami.citizens import GONE_BEFORE_ROOM, CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 from voicebridge.ami.sim.far import citizen_call
@@ -154,11 +155,21 @@ async def test_a_fire_is_filed_the_caller_hears_its_number_and_meets_the_operato
         "VB_ROOM": incident_id,
         "->": "vb-citizen,filed,1",
     }
-    # the caller hears the number digit by digit and joins the incident's conference
+    # the caller hears the number digit by digit and joins the incident's conference,
+    # where the room's legs show them (a contact voicebridge did not place)
     await ivr.rig.until(
         lambda: m["Uniqueid"] in ivr.rig.fake.rooms.get(incident_id, ()),
         "the caller in the incident's room",
     )
+    await in_the_room(ivr, incident_id, m["Uniqueid"])
+    [caller] = citizens(ivr, incident_id)
+    assert (caller.ref, caller.label, caller.address) == (
+        m["Uniqueid"],
+        "Ciudadano +51987654321",
+        "+51987654321",
+    )
+    assert caller.role.label == "ciudadano"
+    assert ivr.rig.originated(caller.ref) == []  # the citizen called; nobody calls them
 
 
 async def test_a_second_caller_for_the_same_fire_joins_the_same_incident(ivr: Ivr) -> None:
@@ -194,8 +205,9 @@ async def test_the_operator_now_is_an_unclassified_incident_with_its_operator(iv
     incident_id = ivr.incident_of(m)
     incident = ivr.rig.runtime.store.get(incident_id)
     assert (incident.category, incident.district) == ("sin_clasificar", "150122")
-    [leg] = ivr.rig.legs(incident_id)
+    [leg] = [g for g in ivr.rig.legs(incident_id) if g.role is not ContactRole.CITIZEN]
     assert leg.role is ContactRole.OPERATOR
+    assert [c.ref for c in citizens(ivr, incident_id)] == [m["Uniqueid"]]
     said = ivr.redirects(m["Uniqueid"])
     assert (said["VB_BRIDGE"], said["VB_DIGITS"]) == ("1", "")  # no number: the operator
     # the operator is called into the room the caller waits in
@@ -207,6 +219,119 @@ async def test_the_operator_now_is_an_unclassified_incident_with_its_operator(iv
     await asyncio.to_thread(ivr.rig.runtime.dispatcher.dispatch, incident_id, actor="operator:test")
     operators = [g for g in ivr.rig.legs(incident_id) if g.role is ContactRole.OPERATOR]
     assert operators == [ivr.rig.leg_by_ref(incident_id, leg.ref)]
+
+
+def citizens(ivr: Ivr, incident_id: str) -> list[Contact]:
+    return [g for g in ivr.rig.legs(incident_id) if g.role is ContactRole.CITIZEN]
+
+
+async def in_the_room(ivr: Ivr, incident_id: str, uniqueid: str) -> Contact:
+    """Wait until the caller's contact is in the incident's room."""
+    await ivr.rig.until(
+        lambda: (
+            [(c.ref, c.state) for c in citizens(ivr, incident_id)]
+            == [(uniqueid, ContactState.IN_ROOM)]
+        ),
+        "the caller's contact in the room",
+    )
+    return ivr.rig.leg_by_ref(incident_id, uniqueid)
+
+
+def kinds(ivr: Ivr, incident_id: str, leg: str) -> list[str]:
+    """The kinds of the incident's events about one leg, in order."""
+    events = ivr.rig.runtime.store.events(incident_id)
+    return [e.kind.value for e in events if e.data.get("leg") == leg]
+
+
+async def test_the_caller_hangs_up_leaves_the_room_and_is_never_called_back(ivr: Ivr) -> None:
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    incident_id, uniqueid = ivr.incident_of(m), m["Uniqueid"]
+    await in_the_room(ivr, incident_id, uniqueid)
+    # a replica that did not see the caller join follows them from its reconciliation
+    ivr.rig.bridge._citizens.clear()
+    ivr.rig.clock.advance(1)
+    await ivr.rig.bridge.reconcile()
+    assert uniqueid in ivr.rig.bridge._citizens
+    await ivr.rig.session.send("Hangup", [("Channel", uniqueid)])  # the caller's line drops
+    await ivr.rig.until(
+        lambda: ivr.rig.leg_by_ref(incident_id, uniqueid).state is ContactState.ENDED,
+        "the caller's contact ended",
+    )
+    await ivr.rig.settled()
+    assert kinds(ivr, incident_id, uniqueid) == ["leg_requested", "leg_joined", "leg_left"]
+    assert [c.ref for c in citizens(ivr, incident_id)] == [uniqueid]  # nobody called back
+    operator = ivr.rig.leg(incident_id, role=ContactRole.OPERATOR)
+    assert operator.state is ContactState.IN_ROOM  # the room goes on without the caller
+
+
+async def test_an_operator_drops_the_caller_from_the_room(ivr: Ivr) -> None:
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    incident_id, uniqueid = ivr.incident_of(m), m["Uniqueid"]
+    await in_the_room(ivr, incident_id, uniqueid)
+    await ivr.rig.drop_line(incident_id, uniqueid)
+    await ivr.rig.until(
+        lambda: ivr.rig.leg_by_ref(incident_id, uniqueid).state is ContactState.ENDED,
+        "the caller's contact ended",
+    )
+    hangups = [headers_of(r) for r in ivr.rig.fake.actions("Hangup")]
+    assert [h["Channel"] for h in hangups] == [uniqueid]  # by its Uniqueid
+    assert uniqueid not in ivr.rig.fake.rooms.get(incident_id, set())
+    caller = ivr.rig.leg_by_ref(incident_id, uniqueid)
+    assert (caller.cause or "").startswith("colgado a pedido")
+    assert "leg_dropped" in kinds(ivr, incident_id, uniqueid)
+
+
+@pytest.mark.parametrize("fault", ["restart", "calls dropped unheard"])
+async def test_a_caller_lost_with_asterisk_is_not_called_back(ivr: Ivr, fault: str) -> None:
+    """Asterisk lost the room: the operator is called back into it; the caller, who
+    called us, cannot be (the incident keeps their number for a call back)."""
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    incident_id, uniqueid = ivr.incident_of(m), m["Uniqueid"]
+    await in_the_room(ivr, incident_id, uniqueid)
+    await ivr.rig.until(
+        lambda: ivr.rig.leg(incident_id, role=ContactRole.OPERATOR).state is ContactState.IN_ROOM,
+        "the operator in the room",
+    )
+    ivr.rig.clock.advance(1)
+    if fault == "restart":
+        await ivr.rig.fake.restart()
+    else:
+        await calls_dropped_unheard(ivr.rig)
+    await ivr.rig.until(
+        lambda: ivr.rig.leg_by_ref(incident_id, uniqueid).state is ContactState.ENDED,
+        "the caller's contact ended",
+        within=10,
+    )
+    await ivr.rig.until(
+        lambda: [c.role for c in recalled(ivr.rig, incident_id)] == [ContactRole.OPERATOR],
+        "the operator called back",
+        within=10,
+    )
+    await ivr.rig.settled()
+    assert [c.ref for c in citizens(ivr, incident_id)] == [uniqueid]
+    events = ivr.rig.runtime.store.events(incident_id)
+    assert not any(e.data.get("lost") == uniqueid for e in events)
+
+
+async def test_a_caller_gone_before_the_redirect_leaves_no_one_in_the_room(ivr: Ivr) -> None:
+    """The caller hung up between the report and the move into the room: the Redirect
+    finds no channel, and the contact recorded for them ends at once."""
+    report = CallReport(
+        uniqueid="1764900000.404",  # no such channel
+        choice="3",
+        category="incendio",
+        district="150122",
+        line=MIRAFLORES,
+        caller="+51987654321",
+        status=CallStatus.CHOSEN,
+    )
+    taker = CallTaker(
+        ivr.rig.session, CitizenCalls(ivr.rig.runtime), Blocking(1), follow=ivr.rig.bridge.follow
+    )
+    await taker._take(report)
+    [taken] = taker.taken
+    caller = ivr.rig.leg_by_ref(taken.incident, report.uniqueid)
+    assert (caller.state, caller.cause) == (ContactState.ENDED, GONE_BEFORE_ROOM)
 
 
 async def test_a_caller_who_hung_up_after_choosing_leaves_a_report_to_call_back(

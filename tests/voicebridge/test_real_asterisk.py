@@ -907,7 +907,20 @@ async def test_ivr_a_fire_is_filed_its_number_said_and_the_caller_meets_the_oper
         if s.get("Uniqueid") == m["Uniqueid"] and s.get("Application") == "SayDigits"
     ]
     assert said == [incident_id.rsplit("-", 1)[-1]]
-    await asterisk.hangup(m["Uniqueid"])
+    # the caller is a contact of the room (from the ConfbridgeJoin), and leaves it ended
+    # when they hang up, never called back
+    caller = m["Uniqueid"]
+
+    def state() -> ContactState | None:
+        found = [c for c in rig.legs(incident_id) if c.ref == caller]
+        return found[0].state if found else None
+
+    await rig.until(lambda: state() is ContactState.IN_ROOM, "the caller's contact in the room")
+    assert rig.leg_by_ref(incident_id, caller).role is ContactRole.CITIZEN
+    await asterisk.hangup(caller)
+    await rig.until(lambda: state() is ContactState.ENDED, "the caller's contact ended")
+    citizens = [c for c in rig.legs(incident_id) if c.role is ContactRole.CITIZEN]
+    assert [c.ref for c in citizens] == [caller]
 
 
 async def test_ivr_a_district_code_is_confirmed_on_the_centre_s_number(
@@ -930,7 +943,7 @@ async def test_ivr_three_failed_menus_go_to_the_operator(
     await ivr.idle()
     incident_id = incident_of(rig, m)
     assert rig.runtime.store.get(incident_id).category == "sin_clasificar"
-    [leg] = rig.legs(incident_id)
+    [leg] = [g for g in rig.legs(incident_id) if g.role is not ContactRole.CITIZEN]
     assert leg.role is ContactRole.OPERATOR
     await asterisk.hangup(m["Uniqueid"])
 

@@ -12,6 +12,12 @@ event names the contact it is about. After each login, and every
 CoreShowChannels and ConfBridgeList (:mod:`voicebridge.ami.reconcile`), so nothing
 Asterisk did while the link was down is lost, and nothing is originated twice.
 
+The citizen's own call, which the IVR's dialplan puts into the room (its contact recorded
+by :mod:`voicebridge.ami.citizens`, named by the channel's Uniqueid), is followed too:
+from the replica that took it on, from its ConfbridgeJoin on every other, and from the
+ledger's live contacts at each reconciliation. voicebridge never originates it, and never
+calls it back when it is lost.
+
 The legs Asterisk loses are reported lost (:meth:`ContactPort.dropped`), which calls
 their lines back into their rooms: those its shutdown hangs up (``core restart``:
 each gets a ``SoftHangupRequest`` with Cause 4, AST_SOFTHANGUP_SHUTDOWN, before its
@@ -28,7 +34,7 @@ import re
 
 from dialplans.render import DialplanParams
 from routing.contacts import ContactPort, ToPlace
-from routing.models import AckMethod, AttemptOutcome, ContactState, Medium
+from routing.models import AckMethod, AttemptOutcome, ContactRole, ContactState, Medium
 from routing.ports import Clock
 from voicebridge.ami import outcomes
 from voicebridge.ami.codec import Message, UnsafeAction
@@ -116,6 +122,7 @@ class Bridge:
         self._restarted = False  # Asterisk went away since the last login
         self._lost: str | None = None  # after a login, until reconciled: what happened
         self._heard: set[str] | None = None  # meanwhile, the legs whose Hangup came
+        self._citizens: set[str] = set()  # the citizens' channels in (or going to) rooms
         session.on("OriginateResponse", self._on_originate_response)
         session.on("UserEvent", self._on_user_event)
         session.on("SoftHangupRequest", self._on_soft_hangup)
@@ -136,6 +143,15 @@ class Bridge:
     async def idle(self) -> None:
         """Wait until every event received so far has been handled (for tests)."""
         await self.recorder.idle()
+
+    def follow(self, uniqueid: str) -> None:
+        """A citizen's channel whose contact was just recorded, on its way to the room:
+        its events are the contact's from now on (its Hangup before it joins, too)."""
+        self._citizens.add(uniqueid)
+
+    def _ours(self, uniqueid: str) -> bool:
+        """A leg that is a contact: one voicebridge originated, or a citizen's."""
+        return our_leg(uniqueid) or uniqueid in self._citizens
 
     # ------------------------------------------------------------- originating
 
@@ -278,13 +294,14 @@ class Bridge:
             return
         self._went_away()
         uniqueid = m.get("Uniqueid")
-        if our_leg(uniqueid):
+        if self._ours(uniqueid):
             self._shut.add(uniqueid)
 
     def _on_hangup(self, m: Message) -> None:
         uniqueid = m.get("Uniqueid")
-        if not our_leg(uniqueid):
+        if not self._ours(uniqueid):
             return
+        self._citizens.discard(uniqueid)
         if self._heard is not None:
             self._heard.add(uniqueid)
         if uniqueid in self._shut:
@@ -303,12 +320,16 @@ class Bridge:
 
     def _on_join(self, m: Message) -> None:
         uniqueid = m.get("Uniqueid")
-        if our_leg(uniqueid):
+        if not uniqueid.startswith(PREFIX) and ROOM.match(m.get("Conference")):
+            # a channel voicebridge did not originate in an incident's room: a citizen
+            # the IVR put there (the ledger knows; another channel is no contact)
+            self._citizens.add(uniqueid)
+        if self._ours(uniqueid):
             self._queue(lambda: self.contacts.joined(uniqueid))
 
     def _on_leave(self, m: Message) -> None:
         uniqueid = m.get("Uniqueid")
-        if our_leg(uniqueid):
+        if self._ours(uniqueid):
             self._queue(lambda: self.contacts.left(uniqueid))
 
     def _on_shutdown(self, m: Message) -> None:
@@ -365,7 +386,9 @@ class Bridge:
             taken_at=taken_at,
         )
         lost, heard = self._lost, frozenset(self._heard or ())
-        changed = await self.blocking(self._reconcile, snapshot, lost, heard)
+        changed, citizens = await self.blocking(self._reconcile, snapshot, lost, heard)
+        # the citizens' channels followed: those the ledger has live, those still up
+        self._citizens = {u for u in self._citizens if u in snapshot.live} | citizens
         if changed:
             log.warning("bridge: reconciled with Asterisk: %s", "; ".join(changed))
         if self._lost == lost:
@@ -373,12 +396,16 @@ class Bridge:
         self.reconciled += 1
         self.wakeup.local()
 
-    def _reconcile(self, snapshot: Snapshot, lost: str | None, heard: frozenset[str]) -> list[str]:
+    def _reconcile(
+        self, snapshot: Snapshot, lost: str | None, heard: frozenset[str]
+    ) -> tuple[list[str], set[str]]:
         """Apply the changes; after a login (``lost``: what happened) the legs gone
         unheard are reported lost together, so each incident's callbacks are decided
-        at once."""
+        at once. With the citizens' channels still live in the ledger."""
         changed, gone = [], []
-        for change in reconcile(self.contacts.live(MEDIA, snapshot.taken_at), snapshot):
+        live = self.contacts.live(MEDIA, snapshot.taken_at)
+        citizens = {c.ref for c in live if c.role is ContactRole.CITIZEN and c.ref in snapshot.live}
+        for change in reconcile(live, snapshot):
             if lost is not None and change.gone and change.ref not in heard:
                 gone.append(change.ref)
             else:
@@ -386,4 +413,4 @@ class Bridge:
             changed.append(change.words)
         if gone:
             self._report_lost(gone, GONE, lost or LOST)
-        return changed
+        return changed, citizens

@@ -13,6 +13,7 @@ between the filing and the Redirect) is taken on now, from the incident it went 
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from dialplans.render import DialplanParams
 from voicebridge.ami.codec import Message, UnsafeAction
@@ -29,6 +30,7 @@ FIELDS = ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")
 FILE_TRIES = 4  # a report that cannot be filed is tried again while its caller waits (20 s)
 FILE_RETRY_SECONDS = 3.0
 WAITING = {"report": "CHOSEN", "operator": "OPERATOR"}  # vb-citizen's waiting extensions
+GONE_BEFORE_ROOM = "colgó antes de pasar a la sala"
 VARIABLES = {
     "Choice": "VB_CHOICE",
     "District": "VB_DISTRICT",
@@ -38,10 +40,20 @@ VARIABLES = {
 
 
 class CallTaker:
-    def __init__(self, session: AmiSession, calls: CitizenCalls, blocking: Blocking) -> None:
+    def __init__(
+        self,
+        session: AmiSession,
+        calls: CitizenCalls,
+        blocking: Blocking,
+        *,
+        follow: Callable[[str], None] | None = None,
+    ) -> None:
+        """``follow`` is told the channel of each caller put into a room (the voice
+        adapter's :meth:`voicebridge.ami.bridge.Bridge.follow`)."""
         self.session = session
         self.calls = calls
         self.blocking = blocking
+        self.follow = follow
         self.taken: list[Taken] = []  # what this replica took on (for tests)
         self._tasks: set[asyncio.Task[None]] = set()
         session.on("UserEvent", self._on_user_event)
@@ -125,6 +137,8 @@ class CallTaker:
             "VB_ROOM": taken.incident,
         }
         channel = report.uniqueid  # Asterisk finds a channel by its Uniqueid too
+        if taken.bridge and self.follow is not None:
+            self.follow(channel)
         try:
             for name, value in variables.items():
                 await self.session.send(
@@ -141,7 +155,13 @@ class CallTaker:
             )
         except AmiError as exc:  # the caller hung up meanwhile
             log.info("ivr: call %s not taken on: %s", report.uniqueid, exc.message)
+            if taken.bridge:
+                try:
+                    await self.blocking(self.calls.not_taken, report, GONE_BEFORE_ROOM)
+                except Exception:  # the reconciliation finds the channel gone
+                    log.exception("ivr: call %s: its contact could not be ended", channel)
         except (TimeoutError, ConnectionError, UnsafeAction) as exc:  # LinkLost included
+            # (the reconciliation after the next login finds whether the caller is there)
             log.warning("ivr: call %s not taken on: %s", report.uniqueid, exc)
 
     async def idle(self) -> None:
