@@ -246,7 +246,7 @@ class ContactRole(StrEnum):
     RESPONDER = "responder"  # an agency's target: asked to acknowledge
     SUPERVISOR = "supervisor"  # the centre's supervisors, when an agency did not answer
     GUEST = "guest"  # a line an operator added by hand, straight into the room
-    # the citizen who called the IVR, put into the room by the dialplan: voicebridge never
+    # the citizen who called the IVR, put into the room by the phone menu: voicebridge never
     # places this call (the citizen did) and never calls it back when it is lost
     CITIZEN = "citizen"
 
