@@ -110,6 +110,7 @@ class Done:
     command: str
     lines: tuple[str, ...]
     final: Final
+    echoed: bool = False  # the radio echoed the command
 
     def info(self, name: str) -> tuple[str, ...] | None:
         """The parameters of the first information line ``name: …``, if any."""
@@ -284,7 +285,14 @@ class Pei:
             if pending is None:
                 return [Stray(line=line)]
             self._pending = None
-            return [Done(command=pending.command, lines=tuple(pending.lines), final=final)]
+            return [
+                Done(
+                    command=pending.command,
+                    lines=tuple(pending.lines),
+                    final=final,
+                    echoed=pending.echoes > 0,
+                )
+            ]
         parsed = parse_line(line)
         if parsed is not None and parsed[0] in UNSOLICITED and not _answers(pending, parsed[0]):
             if parsed[0] in TWO_LINE:

@@ -29,8 +29,12 @@ def test_a_command_and_its_ok() -> None:
     assert pei.command("ATE0") == b"ATE0\r\n"
     assert pei.busy
     [done] = pei.receive(b"ATE0\r\r\nOK\r\n")  # echo on until this ATE0
-    assert done == Done(command="ATE0", lines=(), final=Final(ok=True, kind="OK"))
-    assert not pei.busy
+    assert done == Done(command="ATE0", lines=(), final=Final(ok=True, kind="OK"), echoed=True)
+    assert pei.in_flight is None
+    pei.command("AT")
+    [done] = pei.receive(b"\r\nOK\r\n")  # echo off now
+    assert isinstance(done, Done)
+    assert not done.echoed
 
 
 @pytest.mark.parametrize(

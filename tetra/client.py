@@ -1,0 +1,435 @@
+"""The PEI client: one radio's PEI, over a serial port or TCP, by one code path
+(pyserial-asyncio-fast opens ``socket://host:port`` with the event loop's own TCP
+connection, a device path as a serial port; the bytes and everything above them are the
+same).
+
+It keeps the link up and the radio set up: after every (re)connection it initialises
+the radio (:data:`INIT`: echo off, trunked mode, the SDS-TL text, status, voice and
+group services routed to this terminal, ISO 8859-1) and reads the radio's own identity
+(``AT+CNUMF?``). One command is in flight at a time (:class:`tetra.pei.Pei`), each with
+a timeout; a command that stalls, a garbage burst, or the echo of a command coming back
+after ``ATE0`` (the radio reset and forgot its set-up) closes the link and starts over.
+With no traffic for :attr:`Timing.keepalive` seconds an ``AT`` checks that the radio is
+still there.
+
+:meth:`PeiClient.send_sds` sends a PDU (``AT+CTSDS`` to select the AI service, then
+``AT+CMGS`` with the user data) and answers with the SDS's message reference; while the
+radio says it is busy with signalling (``+CME ERROR: 42``) the PDU is held back and
+sent again after :attr:`Timing.busy_retry`. An SDS received arrives as
+:class:`SdsReceived`; a text whose sender asked for a delivery report is answered with
+the report "received" at once, before it is handed on. Call control indications arrive
+as :class:`CallEvent`.
+"""
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import serial_asyncio_fast
+
+from tetra import sds
+from tetra.identity import IdentityError, Network, Tsi, from_pei
+from tetra.pei import Done, Event, Garbage, Indication, Pei, PeiError, Stray
+
+log = logging.getLogger(__name__)
+
+# the initialisation after every (re)connection ([PEI] 6.14, CHANNELS.md C3): echo off,
+# trunked mode (TMO), services routed to this terminal: SDS-TL text (PID 130) and the
+# concatenated texts with a user data header (PID 138), status (AI service 13), voice,
+# group management; texts in ISO 8859-1
+INIT = (
+    "ATE0",
+    "AT+CTOM=0",
+    "AT+CTSP=1,3,130",
+    "AT+CTSP=1,3,138",
+    "AT+CTSP=1,2,20",
+    "AT+CTSP=2,0,0",
+    "AT+CTSP=1,1,11",
+    "AT+CSCS=8859-1",
+)
+CALL_INDICATIONS = frozenset({"+CTICN", "+CTCC", "+CTCR", "+CTXG", "+CDTXC", "+CTXI", "+CTXW"})
+SDS_SENT = "4"  # +CMGS's SDS status: sent
+
+
+class PeiUnavailable(ConnectionError):
+    """The radio is not connected or not initialised (yet)."""
+
+
+class PeiTimeout(TimeoutError):
+    """A command's final result did not come in time (the link is started over)."""
+
+
+class SdsRefused(Exception):
+    """The radio refused to send the SDS: why, in the radio's words."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PeiTarget:
+    """Where the radio's PEI is: ``serial:///dev/ttyUSB0?baud=115200`` or
+    ``tcp://host:port``."""
+
+    url: str  # as pyserial opens it
+    baud: int = 115200
+    shown: str = ""  # as the setting wrote it (for logs and /readyz)
+
+    @classmethod
+    def parse(cls, text: str) -> "PeiTarget":
+        parsed = urllib.parse.urlsplit(text)
+        if parsed.scheme == "tcp":
+            if not parsed.hostname or parsed.port is None:
+                raise ValueError(f"{text!r}: tcp://host:port")
+            return cls(url=f"socket://{parsed.hostname}:{parsed.port}", shown=text)
+        if parsed.scheme == "serial":
+            if not parsed.path.startswith("/"):
+                raise ValueError(f"{text!r}: serial:///dev/... with the device's path")
+            query = urllib.parse.parse_qs(parsed.query)
+            unknown = set(query) - {"baud"}
+            if unknown:
+                raise ValueError(f"{text!r}: unknown option {sorted(unknown)[0]!r}")
+            raw = query.get("baud", ["115200"])[-1]
+            if not raw.isdigit() or not 300 <= int(raw) <= 4_000_000:
+                raise ValueError(f"{text!r}: baud {raw!r} is not a serial speed")
+            return cls(url=parsed.path, baud=int(raw), shown=text)
+        raise ValueError(f"{text!r}: serial:///dev/ttyUSB0?baud=115200 or tcp://host:port")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Timing:
+    command: float = 5.0  # a command's final result
+    keepalive: float = 30.0  # an AT after this long without traffic
+    busy_retry: float = 2.0  # an SDS held back while the radio is busy
+    busy_tries: int = 15  # then it is refused
+    reconnect: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)  # waits between tries, the last repeated
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SdsReceived:
+    sender: Tsi
+    destination: str  # as the radio wrote it (our radio, or a group)
+    service: int
+    pdu: sds.Pdu
+    text: str | None = None  # a text, whole (its parts put together)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallEvent:
+    """A call control indication: its name and parameters (``+CTXG``, the talker)."""
+
+    name: str
+    params: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LinkState:
+    """What the client says about its radio (for /readyz and the log)."""
+
+    connected: bool
+    ready: bool
+    identity: str | None
+    detail: str
+
+
+RadioEvent = SdsReceived | CallEvent
+Handler = Callable[[RadioEvent], Awaitable[None] | None]
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, client: "PeiClient") -> None:
+        self.client = client
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.client._received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(exc)
+
+
+@dataclass
+class PeiClient:
+    target: PeiTarget
+    home: Network
+    on_event: Handler
+    timing: Timing = field(default_factory=Timing)
+
+    def __post_init__(self) -> None:
+        self.pei = Pei()
+        self.identity: Tsi | None = None
+        self.ready = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.detail = "sin conectar"
+        self.resets = 0  # initialisations after the first (for tests and the log)
+        self.sent: list[str] = []  # commands written (for tests)
+        self._protocol: _Protocol | None = None
+        self._lock = asyncio.Lock()
+        self._waiter: asyncio.Future[Done] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reassembly = sds.Reassembly()
+        self._echo_off = False
+        self._last_traffic = 0.0
+        self._restart = asyncio.Event()
+        self._ref = 0
+
+    # --------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="tetra-pei")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._close()
+
+    def state(self) -> LinkState:
+        return LinkState(
+            connected=self.connected.is_set(),
+            ready=self.ready.is_set(),
+            identity=str(self.identity) if self.identity else None,
+            detail=self.detail,
+        )
+
+    def next_ref(self) -> int:
+        """A message reference for the next SDS-TL text (1 to 255, then again)."""
+        self._ref = self._ref % 255 + 1
+        return self._ref
+
+    async def _run(self) -> None:
+        tries = 0
+        while True:
+            try:
+                await self._session()
+                tries = 0
+            except (OSError, PeiTimeout, PeiUnavailable, TimeoutError) as exc:
+                if not isinstance(exc, PeiUnavailable):
+                    self.detail = f"sin enlace con la radio ({type(exc).__name__}: {exc})"
+                log.warning("tetra: the PEI at %s: %s", self.target.shown, exc)
+            finally:
+                self._close()
+            waits = self.timing.reconnect
+            await asyncio.sleep(waits[min(tries, len(waits) - 1)])
+            tries += 1
+
+    async def _session(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, protocol = await serial_asyncio_fast.create_serial_connection(
+            loop, lambda: _Protocol(self), self.target.url, baudrate=self.target.baud
+        )
+        assert isinstance(protocol, _Protocol)  # noqa: S101 - ours
+        # a serial port's connection_made comes at the loop's next turn: its transport
+        # is the one returned
+        protocol.transport = transport
+        self._protocol = protocol
+        self.pei.reset()
+        self._echo_off = False
+        self._restart.clear()
+        self.connected.set()
+        self._last_traffic = loop.time()
+        await self._initialise()
+        self.ready.set()
+        self.detail = "radio lista"
+        log.info("tetra: radio %s ready on %s", self.identity, self.target.shown)
+        keepalive = loop.create_task(self._keepalive())
+        try:
+            restart = loop.create_task(self._restart.wait())
+            await asyncio.wait({protocol.closed, restart}, return_when=asyncio.FIRST_COMPLETED)
+            restart.cancel()
+            if self._restart.is_set():
+                raise PeiUnavailable(self.detail)
+            raise PeiUnavailable("el enlace se cortó")
+        finally:
+            keepalive.cancel()
+
+    async def _initialise(self) -> None:
+        # an AT first: a radio still expecting user data is given an ESC, one answering
+        # "+CME ERROR: 35" to the noise of a reset is asked again
+        for _ in range(3):
+            done = await self._command("AT", ready=False)
+            if done.final.ok:
+                break
+        for command in INIT:
+            done = await self._command(command, ready=False)
+            if not done.final.ok:
+                raise PeiUnavailable(f"la radio rechazó {command}: {done.final}")
+            if command == "ATE0":
+                self._echo_off = True
+        done = await self._command("AT+CNUMF?", ready=False)
+        found = done.info("+CNUMF")
+        if done.final.ok and found:
+            try:
+                self.identity = from_pei(found[-1], "", self.home)
+            except IdentityError as exc:
+                log.warning("tetra: the radio's own identity %r: %s", found[-1], exc)
+        self.resets += 1
+
+    def _close(self) -> None:
+        self.ready.clear()
+        self.connected.clear()
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(PeiUnavailable("el enlace se cortó"))
+        self.pei.abandon()
+
+    def _start_over(self, why: str) -> None:
+        log.warning("tetra: %s; the radio is set up again", why)
+        self.detail = why
+        self.ready.clear()
+        self._restart.set()
+
+    async def _keepalive(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = loop.time() - self._last_traffic
+            if idle < self.timing.keepalive:
+                await asyncio.sleep(self.timing.keepalive - idle)
+                continue
+            try:
+                await self.command("AT")
+            except (PeiTimeout, PeiUnavailable):
+                return  # the session is started over
+
+    # --------------------------------------------------------------- commands
+
+    async def command(self, command: str, data: str | None = None) -> Done:
+        """Send ``command`` once the radio is ready; its answer (a timeout starts the
+        link over)."""
+        return await self._command(command, data)
+
+    async def _command(self, command: str, data: str | None = None, *, ready: bool = True) -> Done:
+        async with self._lock:
+            if ready and not self.ready.is_set():
+                raise PeiUnavailable(self.detail)
+            protocol = self._protocol
+            if protocol is None or protocol.transport is None:
+                raise PeiUnavailable(self.detail)
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            try:
+                out = self.pei.command(command, data)
+            except PeiError:
+                self._waiter = None
+                raise
+            self.sent.append(command)
+            protocol.transport.write(out)
+            self._last_traffic = loop.time()
+            try:
+                async with asyncio.timeout(self.timing.command):
+                    return await self._waiter
+            except TimeoutError:
+                self.pei.abandon()
+                self._start_over(f"la radio no respondió a {command}")
+                raise PeiTimeout(f"no answer to {command}") from None
+            finally:
+                self._waiter = None
+
+    async def send_sds(self, to: Tsi, pdu: sds.Pdu) -> None:
+        """Send ``pdu`` to ``to``. Held back and sent again while the radio is busy;
+        :class:`SdsRefused` when it refuses otherwise."""
+        identity, kind = to.pei(self.home)
+        service = sds.service_of(pdu)
+        data = sds.hexed(sds.encode(pdu))
+        for _ in range(self.timing.busy_tries):
+            done = await self.command(f"AT+CTSDS={service},{kind},0,0,0")
+            if done.final.ok:
+                done = await self.command(f"AT+CMGS={identity},{sds.bits(pdu)}", data)
+            if done.final.ok:
+                sent = done.info("+CMGS") or ()
+                if len(sent) > 1 and sent[1] not in ("", SDS_SENT):
+                    raise SdsRefused(f"+CMGS: SDS status {sent[1]} (not sent)")
+                return
+            if not done.final.busy:
+                raise SdsRefused(str(done.final))
+            log.info("tetra: the radio is busy; the SDS to %s is held back", identity)
+            await asyncio.sleep(self.timing.busy_retry)
+        raise SdsRefused(f"{done.final}, {self.timing.busy_tries} times")
+
+    # --------------------------------------------------------------- reading
+
+    def _received(self, data: bytes) -> None:
+        self._last_traffic = asyncio.get_running_loop().time()
+        pending = self.pei.in_flight
+        for event in self.pei.receive(data):
+            self._event(event, pending)
+
+    def _event(self, event: Event, pending: str | None) -> None:
+        if isinstance(event, Done):
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(event)
+            if event.echoed and self._echo_off:
+                self._start_over("la radio volvió a repetir los comandos (se reinició)")
+            return
+        if isinstance(event, Garbage):
+            self._start_over(f"la radio envió {event.size} bytes ilegibles")
+            return
+        if isinstance(event, Stray):
+            log.info("tetra: a line nobody asked for: %r", event.line)
+            return
+        self._indication(event)
+
+    def _indication(self, ind: Indication) -> None:
+        if ind.name == "+CTSDSR":
+            self._sds(ind)
+        elif ind.name in CALL_INDICATIONS:
+            self._deliver(CallEvent(name=ind.name, params=ind.params))
+
+    def _sds(self, ind: Indication) -> None:
+        p = ind.params
+        try:
+            service = int(p[0])
+            if len(p) >= 6:  # service, calling, calling type, called, called type, bits[, e2ee]
+                sender = from_pei(p[1], p[2], self.home)
+                destination, bits = p[3], int(p[5])
+            else:
+                raise ValueError(f"{len(p)} fields")
+            pdu = sds.decode(service, sds.unhexed(ind.data or ""), bits=bits)
+        except (ValueError, IndexError, IdentityError) as exc:
+            log.warning("tetra: an SDS that cannot be read (%s): %s / %s", exc, p, ind.data)
+            return
+        text = None
+        if isinstance(pdu, sds.Text):
+            if pdu.report.received and pdu.ref is not None:
+                report = sds.Report(status=sds.Delivery.RECEIVED, ref=pdu.ref, pid=pdu.pid)
+                self._spawn(self._report(sender, report))
+            text = self._reassembly.add(str(sender), pdu)
+            if text is None:
+                return  # more parts to come
+        self._deliver(
+            SdsReceived(sender=sender, destination=destination, service=service, pdu=pdu, text=text)
+        )
+
+    async def _report(self, to: Tsi, report: sds.Report) -> None:
+        try:
+            await self.send_sds(to, report)
+        except (PeiUnavailable, PeiTimeout, SdsRefused) as exc:
+            log.warning("tetra: the delivery report to %s was not sent: %s", to, exc)
+
+    def _deliver(self, event: RadioEvent) -> None:
+        try:
+            result = self.on_event(event)
+        except Exception:
+            log.exception("tetra: the handler failed on %s", event)
+            return
+        if asyncio.iscoroutine(result):
+            self._spawn(result)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
