@@ -7,7 +7,8 @@ no protocol; the adapters translate theirs into these calls.
 
 Every report is one transaction that locks the contact's incident, and is idempotent:
 a medium may report twice, from two ``serve`` replicas, or again after a reconnection.
-A contact is named by its ``ref``, which voicebridge chose before placing it.
+A contact is named by its ``ref``, which voicebridge chose before placing it; a
+citizen's own call (:meth:`ContactLedger.arrived`), by the medium's name for it.
 
 A medium whose server lost the calls (restarted, or dropped them while its adapter
 could not hear) reports them :meth:`ContactLedger.dropped`: the rooms they were in are
@@ -28,6 +29,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, exists, insert, or_
 from routing import rows as mapped
 from routing import schema as t
 from routing.categories import category_by_code
+from routing.errors import Conflict
 from routing.events import (
     LegFailed,
     LegJoined,
@@ -379,30 +381,51 @@ class ContactLedger:
         """A citizen's own call (``ref``: the medium's name for it), answered by the
         medium and being put into the incident's room: a contact of the room that
         voicebridge never places, and never calls back when it is lost. Its medium
-        reports it as it reports every other (in and out of the room, ended). Whether it
-        is new: a second report of the same call changes nothing."""
+        reports it as it reports every other (in and out of the room, ended).
+
+        Whether it is on its way now: a second report of the same call changes nothing
+        (False); one whose contact ended before it reached the room (the medium lost
+        sight of it, then found the caller still waiting) is on its way again (True).
+        An incident that ended has no room to go to: :class:`Conflict`."""
         now = self.clock.now()
         with self.db.write() as conn:
             row = self.incidents.locked(conn, incident_id)
-            if self.ledger.contact_row(conn, ref) is not None:
-                return False
-            conn.execute(
-                insert(t.contacts).values(
-                    incident_id=row.id,
-                    ref=ref,
-                    medium=medium.value,
-                    role=ContactRole.CITIZEN.value,
-                    state=ContactState.ANSWERED.value,
-                    address=address,
-                    label=label,
-                    agency=None,
-                    attempt_id=None,
-                    withdraw=False,
-                    actor=actor,
-                    created_at=now,
-                    updated_at=now,
+            status = Status(row.status)
+            if status in ENDED:
+                raise Conflict(f"{incident_id} está {status.label}: no tiene sala")
+            found = self.ledger.contact_row(conn, ref)
+            if found is not None:
+                if found.incident_id != row.id or found.state in LIVE or found.joined_at:
+                    return False
+                conn.execute(
+                    update(t.contacts)
+                    .where(t.contacts.c.id == found.id)
+                    .values(
+                        state=ContactState.ANSWERED.value,
+                        ended_at=None,
+                        cause=None,
+                        withdraw=False,
+                        updated_at=now,
+                    )
                 )
-            )
+            else:
+                conn.execute(
+                    insert(t.contacts).values(
+                        incident_id=row.id,
+                        ref=ref,
+                        medium=medium.value,
+                        role=ContactRole.CITIZEN.value,
+                        state=ContactState.ANSWERED.value,
+                        address=address,
+                        label=label,
+                        agency=None,
+                        attempt_id=None,
+                        withdraw=False,
+                        actor=actor,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
             self.incidents.log(
                 conn,
                 row.id,
@@ -414,6 +437,21 @@ class ContactLedger:
                 ),
             )
             return True
+
+    def not_arrived(self, ref: str, cause: str) -> None:
+        """The citizen's call ended before it reached the room (the caller hung up while
+        being put there): its contact ends, if it is still on its way (one in the room,
+        or ended, is the medium's to report)."""
+        now = self.clock.now()
+        with self.ledger.writing() as (conn, slots):
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if (
+                contact is not None
+                and contact.role == ContactRole.CITIZEN.value
+                and contact.state == ContactState.ANSWERED.value
+                and contact.joined_at is None
+            ):
+                self._end_live(conn, slots, contact, cause, Out.FAILED, now)
 
     def answered(self, ref: str) -> None:
         """Someone answered (a responder now hears the prompt)."""
@@ -735,6 +773,8 @@ class ContactLedger:
                 self.ledger.end_attempt(conn, slots, contact, attempt, outcome, now, cause)
         elif state is ContactState.FAILED and contact.role != ContactRole.GUEST.value:
             self._failed_event(conn, contact, cause, now)
+        elif contact.role == ContactRole.CITIZEN.value and contact.joined_at is None:
+            self._failed_event(conn, contact, cause, now)  # the caller never reached it
         if contact.state == ContactState.IN_ROOM.value:
             self.ledger.left_room(conn, contact, now)
 
@@ -862,6 +902,7 @@ class ContactPort(Protocol):
     def arrived(
         self, incident_id: str, ref: str, medium: Medium, address: str, label: str, *, actor: str
     ) -> bool: ...
+    def not_arrived(self, ref: str, cause: str) -> None: ...
     def answered(self, ref: str) -> None: ...
     def not_reached(self, ref: str, outcome: AttemptOutcome, cause: str) -> None: ...
     def delivered(self, ref: str, cause: str = "") -> None: ...

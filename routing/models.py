@@ -482,7 +482,9 @@ class Contact:
 
     id: int
     incident_id: str
-    ref: str  # chosen by voicebridge before it is placed: how every report names it
+    # how every report names it: chosen by voicebridge before it is placed, or for a
+    # citizen's own call (role citizen), the medium's name for that call
+    ref: str
     medium: Medium
     role: ContactRole
     state: ContactState

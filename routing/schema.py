@@ -244,7 +244,8 @@ contacts = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False, index=True),
-    Column("ref", String(40), nullable=False, unique=True),
+    # voicebridge's "vb-…", or a citizen's call as its medium names it (up to 150 long)
+    Column("ref", String(160), nullable=False, unique=True),
     Column("medium", String(12), nullable=False),
     Column("role", String(12), nullable=False),
     Column("state", String(12), nullable=False),

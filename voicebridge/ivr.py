@@ -34,7 +34,7 @@ from routing.categories import find_category
 from routing.decide import PlannedTarget
 from routing.dedup import Nearby
 from routing.districts import district_by_code
-from routing.errors import RoutingError
+from routing.errors import Conflict, RoutingError
 from routing.models import Medium, NewIncident, NewReport, Reporter, Source, Status
 from routing.phones import to_e164
 from routing.reading import UNCLASSIFIED
@@ -201,21 +201,24 @@ class CitizenCalls:
         wanted = operator or report.category in s.ivr_bridge
         bridge = wanted and self._operator(incident.id, incident.status, report)
         if bridge:
-            rt.calls.contacts.arrived(
-                incident.id,
-                report.uniqueid,
-                Medium.VOICE,
-                report.caller or "",
-                citizen_label(report.caller),
-                actor=ACTOR,
-            )
+            try:
+                rt.calls.contacts.arrived(
+                    incident.id,
+                    report.uniqueid,
+                    Medium.VOICE,
+                    report.caller or "",
+                    citizen_label(report.caller),
+                    actor=ACTOR,
+                )
+            except Conflict:  # the incident ended meanwhile: no room to put the caller in
+                bridge = False
         digits = "" if operator else incident.id.rsplit("-", 1)[-1]
         return Taken(incident=incident.id, digits=digits, bridge=bridge, repeated=False)
 
     def not_taken(self, report: CallReport, cause: str) -> None:
-        """The call could not be moved on (the caller hung up meanwhile): its contact, if
-        it was to join the room, ends."""
-        self.rt.calls.contacts.ended(report.uniqueid, cause)
+        """The caller hung up before the call was moved on: their contact, if it was on
+        its way to the room, ends."""
+        self.rt.calls.contacts.not_arrived(report.uniqueid, cause)
 
     def _operator(self, incident_id: str, status: Status, report: CallReport) -> bool:
         """The district operator into the incident's room: by dispatching it (the

@@ -1150,3 +1150,37 @@ def test_a_citizen_s_call_in_the_room_is_a_contact_nobody_places_or_calls_back(
     assert [r[0] for r in recalled_events(calls, incident_id)] == ["operator", "responder"]
     assert len(recalled) == 2
     assert [c.ref for c in calls.legs(incident_id) if c.role is ContactRole.CITIZEN] == [citizen]
+
+
+def test_a_citizen_s_contact_ends_only_on_its_way_and_comes_back_if_found_waiting(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, *_ = bridged_with_pnp_prompting(calls, config, clock)
+    citizen = "1764900000.8"
+    args = (incident_id, citizen, Medium.VOICE, "", "Ciudadano (número oculto)")
+    assert calls.contacts.arrived(*args, actor="citizen:phone")
+    # the medium lost sight of the call on its way: it ended, and says so
+    calls.contacts.not_arrived(citizen, "colgó antes de pasar a la sala")
+    assert contact(calls, incident_id, citizen).state is ContactState.ENDED
+    kinds = [e.kind for e in calls.incidents.events(incident_id) if e.data.get("leg") == citizen]
+    assert kinds == [EventKind.LEG_REQUESTED, EventKind.LEG_FAILED]
+    # then the caller was found still waiting, and is put into the room after all
+    assert calls.contacts.arrived(*args, actor="citizen:phone")
+    assert contact(calls, incident_id, citizen).state is ContactState.ANSWERED
+    calls.contacts.joined(citizen)
+    # in the room, it is the medium's to end: "not arrived" changes nothing
+    calls.contacts.not_arrived(citizen, "colgó antes de pasar a la sala")
+    assert contact(calls, incident_id, citizen).state is ContactState.IN_ROOM
+    assert not calls.contacts.arrived(*args, actor="citizen:phone")  # in the room already
+
+
+def test_an_incident_that_ended_has_no_room_for_a_citizen(
+    calls: CallStore, config: RoutingConfig, clock: FakeClock
+) -> None:
+    incident_id, *_ = bridged_with_pnp_prompting(calls, config, clock)
+    calls.incidents.transition(incident_id, Status.RESOLVED, actor="operator:test", cause="ok")
+    with pytest.raises(Conflict, match="no tiene sala"):
+        calls.contacts.arrived(
+            incident_id, "1764900000.9", Medium.VOICE, "", "Ciudadano", actor="citizen:phone"
+        )
+    assert not any(c.role is ContactRole.CITIZEN for c in calls.legs(incident_id))

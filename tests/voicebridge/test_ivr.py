@@ -6,6 +6,7 @@ incident's conference with the district operator)."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -103,10 +104,29 @@ class Ivr:
 
 @pytest.fixture
 async def ivr(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Ivr]:
+    """The call taker of a replica whose bridge follows the callers from their
+    ConfbridgeJoin (as every replica but the one that took the call on does)."""
+    async with taking_calls(runtime, clock, speed=SPEED, follow=False) as found:
+        yield found
+
+
+@pytest.fixture
+async def following_ivr(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Ivr]:
+    """The replica's own call taker, telling its bridge of each caller it puts into a
+    room (as ``serve`` wires them); Asterisk at a tenth of real time, so that the caller
+    hears the incident's number for about half a second."""
+    async with taking_calls(runtime, clock, speed=0.1, follow=True) as found:
+        yield found
+
+
+@asynccontextmanager
+async def taking_calls(
+    runtime: Runtime, clock: FakeClock, *, speed: float, follow: bool
+) -> AsyncIterator[Ivr]:
     config, _ = runtime.rules.current()
     lines = CitizenLine.from_routing(config.citizen_lines())
     fake = FakeAsterisk(
-        speed=SPEED, default=Endpoint(behaviour=Behaviour.ANSWER), citizen_lines=lines
+        speed=speed, default=Endpoint(behaviour=Behaviour.ANSWER), citizen_lines=lines
     )
     await fake.start()
     blocking = Blocking(2)
@@ -114,7 +134,12 @@ async def ivr(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Ivr]:
         async with bridged(runtime, clock, fake) as rig:
             events: list[Message] = []
             rig.session.on("UserEvent", events.append)
-            taker = CallTaker(rig.session, CitizenCalls(runtime), blocking)
+            taker = CallTaker(
+                rig.session,
+                CitizenCalls(runtime),
+                blocking,
+                follow=rig.bridge.follow if follow else None,
+            )
             yield Ivr(rig=rig, taker=taker, events=events)
     finally:
         blocking.shutdown()
@@ -325,13 +350,116 @@ async def test_a_caller_gone_before_the_redirect_leaves_no_one_in_the_room(ivr: 
         caller="+51987654321",
         status=CallStatus.CHOSEN,
     )
+    blocking = Blocking(1)
     taker = CallTaker(
-        ivr.rig.session, CitizenCalls(ivr.rig.runtime), Blocking(1), follow=ivr.rig.bridge.follow
+        ivr.rig.session, CitizenCalls(ivr.rig.runtime), blocking, follow=ivr.rig.bridge.follow
     )
-    await taker._take(report)
+    try:
+        await taker._take(report)
+    finally:
+        blocking.shutdown()
     [taken] = taker.taken
     caller = ivr.rig.leg_by_ref(taken.incident, report.uniqueid)
     assert (caller.state, caller.cause) == (ContactState.ENDED, GONE_BEFORE_ROOM)
+    assert kinds(ivr, taken.incident, report.uniqueid) == ["leg_requested", "leg_failed"]
+
+
+async def test_a_caller_who_hangs_up_while_hearing_the_number_is_gone_from_the_room(
+    following_ivr: Ivr,
+) -> None:
+    """The replica that took the call on follows the caller from the Redirect: a hang-up
+    before the ConfbridgeJoin ends their contact at once (no other replica knows the
+    channel yet, and no reconciliation runs here)."""
+    ivr = following_ivr
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    incident_id, uniqueid = ivr.incident_of(m), m["Uniqueid"]
+    assert ivr.redirects(uniqueid)["->"] == "vb-citizen,filed,1"
+    await ivr.rig.session.send("Hangup", [("Channel", uniqueid)])  # while it says the number
+    await ivr.rig.until(
+        lambda: ivr.rig.leg_by_ref(incident_id, uniqueid).state is ContactState.ENDED,
+        "the caller's contact ended before the room",
+    )
+    assert uniqueid not in ivr.rig.fake.rooms.get(incident_id, set())
+    assert kinds(ivr, incident_id, uniqueid) == ["leg_requested", "leg_failed"]
+    events = ivr.rig.runtime.store.events(incident_id)
+    [failed] = [e for e in events if e.kind.value == "leg_failed"]
+    assert failed.cause.startswith("«Ciudadano +51987654321»")
+
+
+async def test_resolving_the_incident_hangs_up_the_caller_with_the_room(ivr: Ivr) -> None:
+    """The incident is over: the room closes, every leg is hung up, the caller too (alone
+    in a closed room otherwise)."""
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    incident_id, uniqueid = ivr.incident_of(m), m["Uniqueid"]
+    await in_the_room(ivr, incident_id, uniqueid)
+    await asyncio.to_thread(
+        ivr.rig.runtime.store.transition,
+        incident_id,
+        Status.RESOLVED,
+        actor="operator:test",
+        cause="atendido",
+    )
+    await ivr.rig.until(
+        lambda: ivr.rig.leg_by_ref(incident_id, uniqueid).state is ContactState.ENDED,
+        "the caller hung up with the room",
+    )
+    hung = [headers_of(r)["Channel"] for r in ivr.rig.fake.actions("Hangup")]
+    assert uniqueid in hung
+    caller = ivr.rig.leg_by_ref(incident_id, uniqueid)
+    assert (caller.cause or "").startswith("colgado a pedido")
+
+
+async def test_a_report_read_back_for_an_incident_that_ended_is_not_put_in_a_room(
+    ivr: Ivr,
+) -> None:
+    """Filed, then the incident was cancelled before the call was taken on (the link was
+    down): read back after the login, the caller hears a goodbye, not an empty room."""
+    ivr.rig.session._handlers["UserEvent"].remove(ivr.taker._on_user_event)
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "0")]))  # the operator now
+    fields = {k: m.get(k) for k in ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")}
+    report = parse_report(fields)
+    assert report is not None
+    calls = CitizenCalls(ivr.rig.runtime)
+    await asyncio.to_thread(calls.file, report)
+    incident_id = ivr.incident_of(m)
+    await asyncio.to_thread(
+        ivr.rig.runtime.store.transition,
+        incident_id,
+        Status.CANCELLED,
+        actor="operator:test",
+        cause="llamada falsa",
+    )
+    taken = await asyncio.to_thread(calls.file, report, waiting=True)
+    assert not taken.bridge
+    # the contact the first filing recorded was withdrawn with the room, none is added
+    [caller] = citizens(ivr, incident_id)
+    assert caller.withdraw or not caller.state.live
+
+
+async def test_a_filing_that_failed_after_the_dispatch_still_takes_the_call_on(
+    ivr: Ivr, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report was filed and the operator called, then the caller's contact could not
+    be recorded (the database went away): the next try finds the report filed and still
+    takes the call on, without ringing anyone twice."""
+    contacts = ivr.rig.runtime.calls.contacts
+    real = contacts.arrived
+    failures = [RuntimeError("the database went away")]
+
+    def flaky(*args: object, **kwargs: object) -> bool:
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contacts, "arrived", flaky)
+    monkeypatch.setattr("voicebridge.ami.citizens.FILE_RETRY_SECONDS", 0.01)
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    incident_id = ivr.incident_of(m)
+    assert failures == []
+    assert ivr.redirects(m["Uniqueid"])["->"] == "vb-citizen,filed,1"
+    await in_the_room(ivr, incident_id, m["Uniqueid"])
+    operators = [g for g in ivr.rig.legs(incident_id) if g.role is ContactRole.OPERATOR]
+    assert len(operators) == 1
 
 
 async def test_a_caller_who_hung_up_after_choosing_leaves_a_report_to_call_back(

@@ -192,6 +192,8 @@ class Bridge:
             if sent is not None and now - sent < HANGUP_RETRY_SECONDS:
                 continue  # its Hangup event is on its way
             self._hanging[contact.ref] = now
+            if not our_leg(contact.ref):
+                self.follow(contact.ref)  # a citizen's: its Hangup event is the contact's
             try:  # Asterisk finds a channel by its Uniqueid too
                 await self.session.send("Hangup", [("Channel", contact.ref), ("Cause", "16")])
             except AmiError as exc:  # "No such channel"
@@ -372,6 +374,7 @@ class Bridge:
         contacts while we were not listening (or to those of a replica that died)."""
         await self.idle()
         taken_at = self.clock.now()
+        followed = set(self._citizens)
         channels = await self.session.list("CoreShowChannels")
         rooms: dict[str, set[str]] = {}
         for room in await self.session.list("ConfBridgeListRooms"):
@@ -387,8 +390,11 @@ class Bridge:
         )
         lost, heard = self._lost, frozenset(self._heard or ())
         changed, citizens = await self.blocking(self._reconcile, snapshot, lost, heard)
-        # the citizens' channels followed: those the ledger has live, those still up
-        self._citizens = {u for u in self._citizens if u in snapshot.live} | citizens
+        # the citizens' channels followed: those the ledger has live, those still up,
+        # those followed since the snapshot was taken
+        self._citizens = {
+            u for u in self._citizens if u in snapshot.live or u not in followed
+        } | citizens
         if changed:
             log.warning("bridge: reconciled with Asterisk: %s", "; ".join(changed))
         if self._lost == lost:

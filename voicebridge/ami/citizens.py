@@ -31,6 +31,9 @@ FILE_TRIES = 4  # a report that cannot be filed is tried again while its caller 
 FILE_RETRY_SECONDS = 3.0
 WAITING = {"report": "CHOSEN", "operator": "OPERATOR"}  # vb-citizen's waiting extensions
 GONE_BEFORE_ROOM = "colgó antes de pasar a la sala"
+# how Asterisk refuses an action on a channel that is gone: Setvar and Hangup "No such
+# channel", Redirect "Channel does not exist: <name>"
+GONE = ("no such channel", "does not exist")
 VARIABLES = {
     "Choice": "VB_CHOICE",
     "District": "VB_DISTRICT",
@@ -107,7 +110,9 @@ class CallTaker:
     async def _take(self, report: CallReport, *, waiting: bool = False) -> None:
         for attempt in range(FILE_TRIES):
             try:
-                taken = await self.blocking(self.calls.file, report, waiting=waiting)
+                # a try after a failure may find the report filed by the failed one, whose
+                # call was not taken on: the caller is known to wait still
+                taken = await self.blocking(self.calls.file, report, waiting=waiting or attempt > 0)
                 break
             except Exception:  # the database restarting, say: the caller waits 20 s
                 log.exception(
@@ -155,7 +160,7 @@ class CallTaker:
             )
         except AmiError as exc:  # the caller hung up meanwhile
             log.info("ivr: call %s not taken on: %s", report.uniqueid, exc.message)
-            if taken.bridge:
+            if taken.bridge and gone(exc):
                 try:
                     await self.blocking(self.calls.not_taken, report, GONE_BEFORE_ROOM)
                 except Exception:  # the reconciliation finds the channel gone
@@ -168,3 +173,9 @@ class CallTaker:
         """Wait until every call received so far is taken on (for tests)."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def gone(exc: AmiError) -> bool:
+    """Whether Asterisk refused an action because the channel is gone (any other
+    refusal leaves the call to the reconciliation)."""
+    return any(words in exc.message.lower() for words in GONE)

@@ -340,7 +340,7 @@ def report_id_of(request: web.Request) -> int:
     return int(raw)
 
 
-_CONTACT_REF = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CONTACT_REF = re.compile(r"[A-Za-z0-9._-]{1,160}")  # a citizen's is Asterisk's Uniqueid
 
 
 def channel_id_of(request: web.Request) -> str:

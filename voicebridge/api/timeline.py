@@ -269,6 +269,8 @@ def _leg_left(p: LegLeft, n: Names) -> str:
 
 
 def _leg_failed(p: LegFailed, n: Names) -> str:
+    if p.role == ContactRole.CITIZEN.value:  # the citizen called: nobody called them
+        return "El ciudadano colgó antes de llegar a la sala."
     return f"No se logró llamar {_to(_who(n, p.role))} a la sala."
 
 

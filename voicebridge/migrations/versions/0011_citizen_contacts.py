@@ -1,8 +1,10 @@
 """The citizen in the room: a contact's role may be ``citizen`` (the IVR's caller, put
-into the incident's conference by the dialplan, followed as a contact of the ledger).
+into the incident's conference by the dialplan, followed as a contact of the ledger),
+and its ref, then Asterisk's name for the channel (a Uniqueid, after the SystemName if
+one is set: up to 150 characters), is up to 160 characters (was 40).
 
 SQLite cannot alter a CHECK constraint: its table is copied (batch mode, from the
-table as this revision leaves it, with its indexes).
+table as it was, with its indexes).
 
 Revision ID: 0011
 Revises: 0010
@@ -28,14 +30,15 @@ ROLES_BEFORE = "'operator', 'responder', 'supervisor', 'guest'"
 ROLES = f"{ROLES_BEFORE}, 'citizen'"
 
 
-def _contacts(roles: str) -> sa.Table:
-    """The contacts table (as 0004 and 0008 left it) with the role check ``roles``."""
+def _contacts(roles: str, ref: int) -> sa.Table:
+    """The contacts table (as 0004 and 0008 left it) with the role check ``roles`` and
+    refs of up to ``ref`` characters."""
     table = sa.Table(
         "contacts",
         sa.MetaData(),
         sa.Column("id", BigId, autoincrement=True, nullable=False),
         sa.Column("incident_id", BigId, nullable=False),
-        sa.Column("ref", sa.String(40), nullable=False),
+        sa.Column("ref", sa.String(ref), nullable=False),
         sa.Column("medium", sa.String(12), nullable=False),
         sa.Column("role", sa.String(12), nullable=False),
         sa.Column("state", sa.String(12), nullable=False),
@@ -70,21 +73,29 @@ def _contacts(roles: str) -> sa.Table:
     return table
 
 
-def _roles(before: str, after: str) -> None:
+def _change(before: tuple[str, int], after: tuple[str, int]) -> None:
+    """From (roles, ref length) ``before`` to ``after``."""
+    roles, ref = after
     if op.get_bind().dialect.name == "sqlite":
-        with op.batch_alter_table("contacts", copy_from=_contacts(before), recreate="always") as b:
-            b.drop_constraint("ck_contacts_role", type_="check")
-            b.create_check_constraint("ck_contacts_role", sa.text(f"role IN ({after})"))
+        with op.batch_alter_table(
+            "contacts", copy_from=_contacts(*before), recreate="always"
+        ) as batch:
+            batch.alter_column("ref", type_=sa.String(ref), existing_nullable=False)
+            batch.drop_constraint("ck_contacts_role", type_="check")
+            batch.create_check_constraint("ck_contacts_role", sa.text(f"role IN ({roles})"))
     else:
+        op.alter_column("contacts", "ref", type_=sa.String(ref), existing_nullable=False)
         op.drop_constraint("ck_contacts_role", "contacts", type_="check")
-        op.create_check_constraint("ck_contacts_role", "contacts", f"role IN ({after})")
+        op.create_check_constraint("ck_contacts_role", "contacts", f"role IN ({roles})")
 
 
 def upgrade() -> None:
-    _roles(ROLES_BEFORE, ROLES)
+    _change((ROLES_BEFORE, 40), (ROLES, 160))
 
 
 def downgrade() -> None:
-    # a citizen's contact has no role before this revision: it was a guest of the room
+    # a citizen's contact has no role before this revision: it was a guest of the room,
+    # and a ref too long for it is cut (the channel is long gone by a downgrade)
     op.execute("UPDATE contacts SET role = 'guest' WHERE role = 'citizen'")
-    _roles(ROLES, ROLES_BEFORE)
+    op.execute("UPDATE contacts SET ref = substr(ref, length(ref) - 39) WHERE length(ref) > 40")
+    _change((ROLES, 160), (ROLES_BEFORE, 40))
