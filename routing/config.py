@@ -11,9 +11,11 @@ The diagnostics are Spanish, for the centre's admins who write the file (pydanti
 texts are translated by :mod:`routing.spanish`); the file's keys and codes are
 spelt as they are written.
 
-The file has six sections: ``version`` (1), ``centre`` (how numbers and talkgroups are
-dialled, and the supervisors' line: every escalation's last resort), ``rate_limits``
-(per kind of destination), ``policies`` (escalation), ``agencies`` (with their
+The file has these sections: ``version`` (1), ``centre`` (how numbers and talkgroups
+are dialled, the TETRA network its radios and talkgroups are in, and the supervisors'
+line: every escalation's last resort), ``rate_limits`` (per kind of destination),
+``policies`` (escalation), ``status_plans`` (what the status numbers of an agency's
+radios mean), ``centrals`` (each district's operator), ``agencies`` (with their
 stations, the districts each covers and their targets) and ``rules`` (category x
 district -> agencies). See the Lima defaults for a complete example.
 """
@@ -47,7 +49,18 @@ from routing.configfile import (
 )
 from routing.districts import DISTRICTS, find_district
 from routing.errors import RoutingError
-from routing.models import Agency, AgencyKind, Policy, Priority, Station, Target, TargetKind
+from routing.models import (
+    Agency,
+    AgencyKind,
+    Policy,
+    Priority,
+    RadioStatus,
+    Station,
+    StatusMeaning,
+    StatusPlan,
+    Target,
+    TargetKind,
+)
 from routing.ratelimits import Limit, parse_limit
 from routing.schedule import parse_window
 
@@ -64,12 +77,12 @@ _CODE = r"^[a-z0-9][a-z0-9-]{0,59}$"
 _FORMATS: Mapping[TargetKind, tuple[re.Pattern[str], str]] = {
     TargetKind.PHONE: (re.compile(r"^\d{3,15}$"), "de 3 a 15 dígitos, tal como se marcan"),
     TargetKind.TALKGROUP: (
-        re.compile(r"^(\d{1,8}|\d{17})$"),
-        "un GSSI (hasta 8 dígitos) o un TSI (17 dígitos: MCC, MNC, SSI)",
+        re.compile(r"^(\d{1,8}|\d{15}|\d{17})$"),
+        "un GSSI (hasta 8 dígitos) o un TSI (15 dígitos: MCC 3, MNC 4, SSI 8; o 17: 4, 5, 8)",
     ),
     TargetKind.RADIO: (
-        re.compile(r"^(\d{1,8}|\d{17})$"),
-        "un ISSI (hasta 8 dígitos) o un TSI (17 dígitos: MCC, MNC, SSI)",
+        re.compile(r"^(\d{1,8}|\d{15}|\d{17})$"),
+        "un ISSI (hasta 8 dígitos) o un TSI (15 dígitos: MCC 3, MNC 4, SSI 8; o 17: 4, 5, 8)",
     ),
     TargetKind.SMS: (re.compile(r"^\+[1-9]\d{7,14}$"), "un número E.164, como +51987654321"),
     TargetKind.TELEGRAM: (
@@ -79,6 +92,9 @@ _FORMATS: Mapping[TargetKind, tuple[re.Pattern[str], str]] = {
 }
 _DTMF = re.compile(r"^[0-9*#wW]{1,32}$")
 _DIAL_SAFE = r"[A-Za-z0-9/@._:+-]*"
+MAX_SSI = 0xFFFFFF  # a TETRA short subscriber identity is 24 bits
+PERU_MCC = 716
+USER_STATUSES = range(0x8000, 0x10000)  # the network's own status numbers
 INBOUND_PATTERN = r"^[0-9]{3,15}$"
 """A number citizens call, as the trunk passes it to the IVR (the dialled extension):
 digits only, so it is an extension of its own in the rendered ``vb-citizen``."""
@@ -102,10 +118,30 @@ class ConfigError(RoutingError):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TetraNetwork:
+    """The TETRA network the centre's radios and talkgroups are in: an SSI written alone
+    (up to 8 digits) is in it."""
+
+    mcc: int = PERU_MCC
+    mnc: int = 1
+
+
+def tetra_parts(address: str, network: TetraNetwork) -> tuple[int, int, int]:
+    """(MCC, MNC, SSI) of a radio or talkgroup as the routing file writes it: an SSI
+    alone (in ``network``), a 15-digit TSI (MCC 3, MNC 4, SSI 8) or a 17-digit one."""
+    if len(address) <= 8:
+        return network.mcc, network.mnc, int(address)
+    if len(address) == 15:
+        return int(address[:3]), int(address[3:7]), int(address[7:])
+    return int(address[:4]), int(address[4:9]), int(address[9:])
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Centre:
     name: str
     dial: str  # "PJSIP/{number}@epr-trunk"
     tetra_gateway: str  # "PJSIP/{gssi}@tetra-gw"
+    tetra: TetraNetwork = field(default_factory=TetraNetwork)
     supervisor: tuple[Target, ...]
     operator: Target | None = None  # for districts without a central of their own
     inbound: tuple[str, ...] = ()  # numbers citizens call that serve every district
@@ -170,6 +206,14 @@ class RoutingConfig:
     rules: tuple[Rule, ...]
     rate_limits: Mapping[TargetKind, tuple[Limit, ...]] = field(default_factory=dict)
     centrals: Mapping[str, Central] = field(default_factory=dict)  # by UBIGEO
+    status_plans: Mapping[str, StatusPlan] = field(default_factory=dict)
+
+    def status_plan_of(self, agency: str) -> StatusPlan | None:
+        """What the status numbers of ``agency``'s radios mean (None: no plan)."""
+        found = self.agencies.get(agency)
+        if found is None or found.status_plan is None:
+            return None
+        return self.status_plans.get(found.status_plan)
 
     def citizen_lines(self) -> dict[str, str | None]:
         """The numbers citizens call (as the trunk passes them to the IVR), each with
@@ -293,7 +337,18 @@ class AgencyIn(_Strict):
     name: str = Field(min_length=1, max_length=160)
     kind: AgencyKind
     policy: str = "standard"
+    status_plan: str | None = None
     stations: list[StationIn] = Field(min_length=1)
+
+
+class StatusIn(_Strict):
+    means: StatusMeaning
+    label: str = Field(min_length=1, max_length=40)
+
+
+class TetraIn(_Strict):
+    mcc: int = Field(default=PERU_MCC, ge=0, le=1023)
+    mnc: int = Field(ge=0, le=16383)
 
 
 class PolicyIn(_Strict):
@@ -327,6 +382,7 @@ class CentreIn(_Strict):
     name: str = Field(min_length=1, max_length=160)
     dial: str
     tetra_gateway: str
+    tetra: TetraIn | None = None  # the MCC (Peru's 716) and MNC of the radio network
     supervisor: list[TargetIn] = Field(min_length=1)
     operator: TargetIn | None = None  # the operator line of districts without a central
     inbound: list[Annotated[str, Field(pattern=INBOUND_PATTERN)]] = []
@@ -363,6 +419,7 @@ class ConfigIn(_Strict):
     centre: CentreIn
     rate_limits: dict[TargetKind, list[str] | Literal["none"]] = {}
     policies: dict[str, PolicyIn] = Field(min_length=1)
+    status_plans: dict[str, dict[int, StatusIn]] = {}
     centrals: list[CentralIn] = []
     agencies: list[AgencyIn] = Field(min_length=1)
     rules: list[RuleIn] = Field(min_length=1)
@@ -475,10 +532,16 @@ class _Builder:
         for kind, texts in raw.rate_limits.items():
             limits[kind] = () if texts == "none" else tuple(parse_limit(t) for t in texts)
         self.limits = limits
+        network = (
+            TetraNetwork()
+            if raw.centre.tetra is None
+            else TetraNetwork(mcc=raw.centre.tetra.mcc, mnc=raw.centre.tetra.mnc)
+        )
         centre = Centre(
             name=raw.centre.name,
             dial=raw.centre.dial,
             tetra_gateway=raw.centre.tetra_gateway,
+            tetra=network,
             supervisor=tuple(
                 self.target(t, f"centre/supervisor/{n}", raw.centre.dial, raw.centre.tetra_gateway)
                 for n, t in enumerate(raw.centre.supervisor, 1)
@@ -525,7 +588,15 @@ class _Builder:
             )
             for name, p in raw.policies.items()
         }
+        status_plans = self.status_plans()
         agencies = self.agencies(centre, policies)
+        for a, raw_agency in enumerate(raw.agencies):
+            plan = raw_agency.status_plan
+            if plan is not None and plan not in status_plans:
+                self.problem(
+                    ("agencies", a, "status_plan"), f"no hay ningún plan de estados {plan!r}"
+                )
+        self.tetra_identities(network)
         rules = self.rules(agencies, policies)
         if self.problems:
             raise ConfigError(self.source, self.problems)
@@ -536,11 +607,64 @@ class _Builder:
             rules=rules,
             rate_limits=limits,
             centrals=centrals,
+            status_plans=status_plans,
         )
         self.coverage(config)
         if self.problems:
             raise ConfigError(self.source, self.problems)
         return config
+
+    def status_plans(self) -> dict[str, StatusPlan]:
+        plans: dict[str, StatusPlan] = {}
+        for name, raw in self.raw.status_plans.items():
+            statuses: dict[int, RadioStatus] = {}
+            bad = [code for code in raw if code not in USER_STATUSES]
+            for code in bad:
+                self.problem(
+                    ("status_plans", name, code),
+                    f"el estado {code} no es de la red: se usan los de 32768 a 65535",
+                )
+            for code, status in raw.items():
+                statuses[code] = RadioStatus(code=code, means=status.means, label=status.label)
+            plan = StatusPlan(name=name, statuses=statuses)
+            if not bad and plan.reply is None:
+                self.problem(
+                    ("status_plans", name),
+                    "ningún estado significa «received»: la radio no tendría cómo confirmar",
+                )
+            plans[name] = plan
+        return plans
+
+    def tetra_identities(self, network: TetraNetwork) -> None:
+        """Every radio and talkgroup is a TETRA identity of the centre's network."""
+        found: list[tuple[Path_, TargetIn]] = []
+        centre = self.raw.centre
+        found += [(("centre", "supervisor", n), t) for n, t in enumerate(centre.supervisor)]
+        if centre.operator is not None:
+            found.append((("centre", "operator"), centre.operator))
+        found += [
+            (("centrals", n, "operator"), c.operator) for n, c in enumerate(self.raw.centrals)
+        ]
+        for a, agency in enumerate(self.raw.agencies):
+            for s, station in enumerate(agency.stations):
+                found += [
+                    (("agencies", a, "stations", s, "targets", n), t)
+                    for n, t in enumerate(station.targets)
+                ]
+        for path, raw in found:
+            if raw.kind not in (TargetKind.RADIO, TargetKind.TALKGROUP):
+                continue
+            address = str(getattr(raw, raw.kind.value))
+            mcc, mnc, ssi = tetra_parts(address, network)
+            where = (*path, raw.kind.value)
+            if not 1 <= ssi <= MAX_SSI:
+                self.problem(where, f"el SSI {ssi} no es de 1 a {MAX_SSI} (24 bits)")
+            elif (mcc, mnc) != (network.mcc, network.mnc):
+                self.problem(
+                    where,
+                    f"{address} es de otra red (MCC {mcc}, MNC {mnc}); la de la central es "
+                    f"MCC {network.mcc}, MNC {network.mnc}",
+                )
 
     def target(self, raw: TargetIn, target_id: str, dial: str, gateway: str) -> Target:
         kind = raw.kind
@@ -619,6 +743,7 @@ class _Builder:
                 kind=raw.kind,
                 policy=raw.policy,
                 stations=tuple(stations),
+                status_plan=raw.status_plan,
             )
         for agency in agencies.values():
             codes = {s.code for s in agency.stations}

@@ -3,6 +3,7 @@
 Identifiers are English; every label a person reads is Spanish (es-PE).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -427,6 +428,55 @@ class Agency:
     kind: AgencyKind
     policy: str  # the name of its escalation policy
     stations: tuple[Station, ...] = ()
+    status_plan: str | None = None  # what its radios' status numbers mean (by name)
+
+
+class StatusMeaning(StrEnum):
+    """What a radio's status message says, as an agency's status plan gives it."""
+
+    RECEIVED = "received"  # the alert is taken: acknowledges the agency
+    EN_ROUTE = "en_route"  # on the way: acknowledges, and is a phase of the incident
+    ON_SCENE = "on_scene"  # arrived: acknowledges, and is a phase of the incident
+    UNAVAILABLE = "unavailable"  # cannot take it: declines (the next target at once)
+    INFO = "info"  # anything else the plan names: recorded only
+
+    @property
+    def acknowledges(self) -> bool:
+        return self in (StatusMeaning.RECEIVED, StatusMeaning.EN_ROUTE, StatusMeaning.ON_SCENE)
+
+    @property
+    def label(self) -> str:
+        return _MEANING_LABELS[self]
+
+
+_MEANING_LABELS = {
+    StatusMeaning.RECEIVED: "recibido",
+    StatusMeaning.EN_ROUTE: "en camino",
+    StatusMeaning.ON_SCENE: "en la escena",
+    StatusMeaning.UNAVAILABLE: "no disponible",
+    StatusMeaning.INFO: "informativo",
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RadioStatus:
+    """One status number of a plan: 32768 to 65535, the network's own statuses."""
+
+    code: int
+    means: StatusMeaning
+    label: str  # what the centre calls it ("en camino")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatusPlan:
+    name: str
+    statuses: Mapping[int, RadioStatus]
+
+    @property
+    def reply(self) -> RadioStatus | None:
+        """The status a radio sends to take an alert (the lowest that means received)."""
+        found = sorted(s.code for s in self.statuses.values() if s.means is StatusMeaning.RECEIVED)
+        return self.statuses[found[0]] if found else None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

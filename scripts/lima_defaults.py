@@ -171,6 +171,7 @@ class Writer:
         self.lines: list[str] = []
         self.numbers = Numbers()
         self.talkgroups = iter(range(11001, 19999))
+        self.radios = iter(range(2001, 9999))
 
     def __call__(self, line: str = "") -> None:
         self.lines.append(line)
@@ -203,6 +204,9 @@ class Writer:
     def talkgroup(self, label: str) -> str:
         return f"{{talkgroup: {q(str(next(self.talkgroups)))}, label: {q(label)}}}"
 
+    def radio(self, label: str) -> str:
+        return f"{{radio: {q(str(next(self.radios)))}, label: {q(label)}}}"
+
 
 def slug(text: str) -> str:
     from routing.text import fold
@@ -223,6 +227,9 @@ def render() -> str:
     w(f"  name: {q('Centro Integrado de Coordinación de Seguridad Ciudadana (CIC-SC)')}")
     w('  dial: "PJSIP/{number}@epr-trunk"       # how a phone target is dialled')
     w('  tetra_gateway: "PJSIP/{gssi}@tetra-gw"  # how a talkgroup joins a conference')
+    w("  # the TETRA network of every radio (ISSI) and talkgroup (GSSI) below: Peru's MCC,")
+    w("  # and the MNC its operator assigned")
+    w("  tetra: {mcc: 716, mnc: 1}")
     w("  supervisor:                              # every escalation's last resort")
     w("    # never held back by a rate limit: supervisors must hear of every unanswered agency")
     supervisor = w.phone("cic-supervision", "Mesa de supervisión del CIC-SC")
@@ -247,6 +254,17 @@ def render() -> str:
     w("  standard: {ring_seconds: 30, attempts_per_target: 2, retry_after: [60, 120]}")
     w("  utilities: {ring_seconds: 30, attempts_per_target: 3, retry_after: [120, 300]}")
     w()
+    w("# what the status messages of an agency's radios mean (32768 to 65535, the network's")
+    w("# own): received, en_route and on_scene take the alert (they stop the agency's")
+    w("# retries); unavailable sends it to the next target; info is only recorded")
+    w("status_plans:")
+    w("  epr:")
+    w("    32769: {means: received, label: recibido}")
+    w("    32770: {means: en_route, label: en camino}")
+    w("    32771: {means: on_scene, label: en la escena}")
+    w("    32772: {means: unavailable, label: no disponible}")
+    w("    32773: {means: info, label: unidad libre}")
+    w()
     w("# the district centrals: their operator is conferenced with the agencies; citizens")
     w("# call their inbound numbers (as the trunk passes them on) and the IVR knows the")
     w("# district from the number they dialled")
@@ -264,6 +282,7 @@ def render() -> str:
     w(f"    name: {q('Policía Nacional del Perú')}")
     w("    kind: police")
     w("    policy: critical")
+    w("    status_plan: epr")
     w("    stations:")
     for district, names in COMISARIAS.items():
         codes = [f"pnp-{slug(n)}" for n in names] + ["pnp-central-105"]
@@ -287,6 +306,7 @@ def render() -> str:
     w(f"    name: {q('Serenazgo municipal')}")
     w("    kind: municipal")
     w("    policy: standard")
+    w("    status_plan: epr")
     w("    stations:")
     for d in DISTRICTS:
         code = f"serenazgo-{slug(d.name)}"
@@ -294,13 +314,18 @@ def render() -> str:
             code,
             f"Serenazgo de {d.name}",
             [d.ubigeo],
-            [w.phone(code, "Central de serenazgo"), w.talkgroup(f"Serenazgo {d.name}")],
+            [
+                w.phone(code, "Central de serenazgo"),
+                w.talkgroup(f"Serenazgo {d.name}"),
+                w.radio("Radio del jefe de turno"),
+            ],
         )
 
     w("  - code: cgbvp")
     w(f"    name: {q('Cuerpo General de Bomberos Voluntarios del Perú')}")
     w("    kind: fire")
     w("    policy: critical")
+    w("    status_plan: epr")
     w("    stations:")
     for code, name, districts in BOMBEROS:
         w.station(
@@ -321,6 +346,7 @@ def render() -> str:
     w(f"    name: {q('SAMU – Sistema de Atención Móvil de Urgencia (MINSA)')}")
     w("    kind: medical")
     w("    policy: critical")
+    w("    status_plan: epr")
     w("    stations:")
     w.station(
         "samu-central-106",

@@ -11,7 +11,7 @@ import pytest
 from routing.categories import CATEGORIES
 from routing.config import ConfigError, parse_config, read_config_file
 from routing.districts import DISTRICTS
-from routing.models import AgencyKind, TargetKind
+from routing.models import AgencyKind, StatusMeaning, TargetKind
 from tests.routing.configs import SMALL
 
 LIMA = resources.files("routing").joinpath("data/lima.yaml").read_text(encoding="utf-8")
@@ -357,3 +357,95 @@ def test_citizens_inbound_numbers_give_the_district_or_ask_for_it() -> None:
         'inbound: ["01 700,0000"]}\n',
     )
     assert any("centrals[0].inbound[0]" in line for line in problems(bad))
+
+
+# ------------------------------------------------------------------ TETRA registry
+
+PLANS = """\
+status_plans:
+  epr:
+    32769: {means: received, label: recibido}
+    32770: {means: en_route, label: en camino}
+    32771: {means: on_scene, label: en la escena}
+"""
+
+
+def with_radio_and_plan(radio: str = '"2001"', plan: str = PLANS) -> str:
+    return (
+        SMALL.replace("policies:", plan + "policies:", 1)
+        .replace("    policy: fast\n", "    policy: fast\n    status_plan: epr\n", 1)
+        .replace(
+            '          - {talkgroup: "11022", label: TG Miraflores}\n',
+            '          - {talkgroup: "11022", label: TG Miraflores}\n'
+            f"          - {{radio: {radio}, label: Radio del jefe}}\n",
+            1,
+        )
+    )
+
+
+def test_the_lima_defaults_name_the_network_and_the_meaning_of_statuses() -> None:
+    config = parse_config(
+        (resources.files("routing") / "data" / "lima.yaml").read_text("utf-8"), "lima.yaml"
+    )
+    assert (config.centre.tetra.mcc, config.centre.tetra.mnc) == (716, 1)
+    plan = config.status_plan_of("pnp")
+    assert plan is not None
+    assert plan.reply is not None
+    assert (plan.reply.code, plan.reply.label) == (32769, "recibido")
+    assert [(s.code, s.means) for s in plan.statuses.values()][:3] == [
+        (32769, StatusMeaning.RECEIVED),
+        (32770, StatusMeaning.EN_ROUTE),
+        (32771, StatusMeaning.ON_SCENE),
+    ]
+    radios = [
+        t
+        for a in config.agencies.values()
+        for s in a.stations
+        for t in s.targets
+        if t.kind is TargetKind.RADIO
+    ]
+    assert len(radios) == len(DISTRICTS)  # each district's serenazgo chief
+    assert config.status_plan_of("sedapal") is None
+
+
+@pytest.mark.parametrize("radio", ['"2001"', '"716000100002001"', '"07160000100002001"'])
+def test_a_radio_is_written_as_an_issi_or_a_tsi_of_the_network(radio: str) -> None:
+    config = parse_config(with_radio_and_plan(radio), "routing.yaml")
+    [target] = [t for t in config.station("pnp-miraflores").targets if t.kind is TargetKind.RADIO]
+    assert target.address == radio.strip('"')
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('radio: "2001"', 'radio: "262000100002001"'),
+         "agencies[0].stations[0].targets[2].radio: 262000100002001 es de otra red (MCC 262, "
+         "MNC 1); la de la central es MCC 716, MNC 1"),
+        (('radio: "2001"', 'radio: "716000200002001"'),
+         "agencies[0].stations[0].targets[2].radio: 716000200002001 es de otra red (MCC 716, "
+         "MNC 2); la de la central es MCC 716, MNC 1"),
+        (('radio: "2001"', 'radio: "16777216"'),
+         "agencies[0].stations[0].targets[2].radio: el SSI 16777216 no es de 1 a 16777215 "
+         "(24 bits)"),
+        (('radio: "2001"', 'radio: "0"'),
+         "agencies[0].stations[0].targets[2].radio: el SSI 0 no es de 1 a 16777215 (24 bits)"),
+        (('radio: "2001"', 'radio: "1234567890"'),
+         "agencies[0].stations[0].targets[2]: «radio»: se esperaba un ISSI (hasta 8 dígitos) o un "
+         "TSI (15 dígitos: MCC 3, MNC 4, SSI 8; o 17: 4, 5, 8); se recibió '1234567890'"),
+        (("    32769:", "    100:"),
+         "status_plans.epr[100]: el estado 100 no es de la red: se usan los de 32768 a 65535"),
+        (("means: received", "means: info"),
+         "status_plans.epr: ningún estado significa «received»: la radio no tendría cómo "
+         "confirmar"),
+        (("means: received", "means: accepted"),
+         "status_plans.epr.32769.means: debe ser 'received', 'en_route', 'on_scene', "
+         "'unavailable' o 'info'"),
+        (("status_plan: epr", "status_plan: bomberos"),
+         "agencies[0].status_plan: no hay ningún plan de estados 'bomberos'"),
+    ],
+)  # fmt: skip
+def test_what_the_registry_refuses(change: tuple[str, str], expected: str) -> None:
+    text = with_radio_and_plan()
+    assert change[0] in text
+    found = problems(text.replace(*change))
+    assert [p.split(": ", 1)[1] for p in found] == [expected]
