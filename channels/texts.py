@@ -415,7 +415,9 @@ def responder_button(data: str) -> tuple[Answer, str] | None:
     return ("accept" if kind == "ack" else "decline"), ref
 
 
-_ACCEPT_WORDS = {"1", "si", "ok", "okey", "okay", "confirmo", "confirmado", "acepto", "voy"}
+_ACCEPT_WORDS = {
+    "1", "si", "ok", "okey", "okay", "confirmo", "confirmado", "acepto", "voy", "recibido",
+}  # fmt: skip
 _DECLINE_WORDS = {"2", "no", "puedo", "declino", "rechazo", "negativo"}
 
 

@@ -35,6 +35,7 @@ from routing.events import (
     LegJoined,
     LegRecalled,
     LegRequested,
+    RadioStatusReported,
     StatusChanged,
     event,
 )
@@ -61,6 +62,7 @@ from routing.models import (
     ContactState,
     Medium,
     Status,
+    StatusMeaning,
 )
 
 Media = Medium | Collection[Medium]  # an adapter may place several media
@@ -121,6 +123,7 @@ class Alerted:
     waiting: bool  # its agency has still to acknowledge, and its try may still be answered
     medium: Medium
     address: str  # where it went
+    agency: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -371,6 +374,7 @@ class ContactLedger:
             waiting=waiting,
             medium=Medium(row.medium),
             address=row.address,
+            agency=row.agency,
         )
 
     # ------------------------------------------------------------- reports
@@ -488,6 +492,40 @@ class ContactLedger:
             contact = self.ledger.contact_row(conn, ref, lock=True)
             if contact is not None:
                 self._acknowledge(conn, contact, method, cause, now)
+
+    def radio_status(
+        self, ref: str, status: int, means: StatusMeaning | None, label: str | None
+    ) -> None:
+        """A radio reached by the responder's alert ``ref`` sent the status ``status``,
+        which its agency's plan says ``means`` (None: the plan does not name it): it is
+        logged (en route and on scene are phases of the incident), and one that takes the
+        alert acknowledges the agency as a keypress does, while it waits (one that
+        declines is :meth:`declined`)."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            contact = self.ledger.contact_row(conn, ref, lock=True)
+            if contact is None or contact.agency is None:
+                return
+            said = f"estado {status}" + (f" «{label}»" if label else "")
+            self.incidents.log(
+                conn,
+                contact.incident_id,
+                now,
+                event(
+                    RadioStatusReported(
+                        agency=contact.agency,
+                        status=status,
+                        means=means.value if means is not None else None,
+                        label=label,
+                        contact=ref,
+                    ),
+                    actor=f"responder:{contact.agency}",
+                    cause=f"«{contact.label}» ({contact.address}) envió el {said}",
+                ),
+            )
+            if means is not None and means.acknowledges:
+                why = f"«{contact.label}» respondió por radio el {said}"
+                self._acknowledge(conn, contact, AckMethod.TETRA_STATUS, why, now)
 
     def declined(self, ref: str, cause: str) -> None:
         """The responder declined: the agency moves to its next target at once."""
@@ -907,6 +945,9 @@ class ContactPort(Protocol):
     def not_reached(self, ref: str, outcome: AttemptOutcome, cause: str) -> None: ...
     def delivered(self, ref: str, cause: str = "") -> None: ...
     def acknowledged(self, ref: str, method: AckMethod, cause: str) -> None: ...
+    def radio_status(
+        self, ref: str, status: int, means: StatusMeaning | None, label: str | None
+    ) -> None: ...
     def declined(self, ref: str, cause: str) -> None: ...
     def no_choice(self, ref: str, cause: str) -> None: ...
     def joined(self, ref: str) -> None: ...

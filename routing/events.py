@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     SPLIT_FROM = "split_from"
     MESSAGE_SENT = "message_sent"
     MESSAGE_STATUS = "message_status"
+    RADIO_STATUS = "radio_status"
 
     @property
     def label(self) -> str:
@@ -73,6 +74,7 @@ _KIND_LABELS = {
     EventKind.SPLIT_FROM: "incidente separado de otro",
     EventKind.MESSAGE_SENT: "mensaje enviado",
     EventKind.MESSAGE_STATUS: "entrega de un mensaje",
+    EventKind.RADIO_STATUS: "estado de una radio",
 }
 
 
@@ -338,6 +340,21 @@ class MessageStatus(Payload):
     contact: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RadioStatusReported(Payload):
+    """A radio of an agency sent a status message about the incident: its number, what
+    the agency's status plan says it ``means`` (received, en_route, on_scene,
+    unavailable, info; None when the plan does not name it) and the plan's ``label``.
+    En route and on scene are phases of the incident (the analytics read them)."""
+
+    kind = EventKind.RADIO_STATUS
+    agency: str
+    status: int
+    means: str | None = None
+    label: str | None = None
+    contact: str | None = None
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.kind: cls
     for cls in (
@@ -366,6 +383,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         SplitFrom,
         MessageSent,
         MessageStatus,
+        RadioStatusReported,
     )
 }
 

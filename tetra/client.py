@@ -60,7 +60,13 @@ class PeiUnavailable(ConnectionError):
 
 
 class PeiTimeout(TimeoutError):
-    """A command's final result did not come in time (the link is started over)."""
+    """A command's final result did not come in time (the link is started over): the
+    radio may or may not have carried it out."""
+
+
+class PeiLinkLost(PeiTimeout):
+    """The link went down while a command was in flight: it may or may not have been
+    carried out."""
 
 
 class SdsRefused(Exception):
@@ -100,7 +106,9 @@ class PeiTarget:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Timing:
     command: float = 5.0  # a command's final result
-    keepalive: float = 30.0  # an AT after this long without traffic
+    # an AT after this long without traffic: a radio that reset (and forgot what it was
+    # told to route here) is found by its echo within this time
+    keepalive: float = 10.0
     busy_retry: float = 2.0  # an SDS held back while the radio is busy
     busy_tries: int = 15  # then it is refused
     reconnect: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)  # waits between tries, the last repeated
@@ -140,11 +148,7 @@ Handler = Callable[[RadioEvent], Awaitable[None] | None]
 class _Protocol(asyncio.Protocol):
     def __init__(self, client: "PeiClient") -> None:
         self.client = client
-        self.transport: asyncio.Transport | None = None
         self.closed = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         self.client._received(data)
@@ -170,6 +174,7 @@ class PeiClient:
         self.resets = 0  # initialisations after the first (for tests and the log)
         self.sent: list[str] = []  # commands written (for tests)
         self._protocol: _Protocol | None = None
+        self._transport: asyncio.WriteTransport | None = None
         self._lock = asyncio.Lock()
         self._waiter: asyncio.Future[Done] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -231,9 +236,9 @@ class PeiClient:
             loop, lambda: _Protocol(self), self.target.url, baudrate=self.target.baud
         )
         assert isinstance(protocol, _Protocol)  # noqa: S101 - ours
-        # a serial port's connection_made comes at the loop's next turn: its transport
-        # is the one returned
-        protocol.transport = transport
+        # (a serial port's connection_made comes at the loop's next turn: the transport
+        # used is the one returned)
+        self._transport = transport
         self._protocol = protocol
         self.pei.reset()
         self._echo_off = False
@@ -281,10 +286,11 @@ class PeiClient:
         self.ready.clear()
         self.connected.clear()
         protocol, self._protocol = self._protocol, None
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.close()
+        transport, self._transport = self._transport, None
+        if protocol is not None and transport is not None:
+            transport.close()
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(PeiUnavailable("el enlace se cortó"))
+            self._waiter.set_exception(PeiLinkLost("el enlace se cortó"))
         self.pei.abandon()
 
     def _start_over(self, why: str) -> None:
@@ -317,7 +323,8 @@ class PeiClient:
             if ready and not self.ready.is_set():
                 raise PeiUnavailable(self.detail)
             protocol = self._protocol
-            if protocol is None or protocol.transport is None:
+            transport = self._transport
+            if protocol is None or transport is None:
                 raise PeiUnavailable(self.detail)
             loop = asyncio.get_running_loop()
             self._waiter = loop.create_future()
@@ -327,7 +334,7 @@ class PeiClient:
                 self._waiter = None
                 raise
             self.sent.append(command)
-            protocol.transport.write(out)
+            transport.write(out)
             self._last_traffic = loop.time()
             try:
                 async with asyncio.timeout(self.timing.command):

@@ -196,7 +196,6 @@ class _Pending:
     command: str
     data: str | None = None  # the user data line of AT+CMGS
     lines: list[str] = field(default_factory=list)
-    echoes: int = 0  # echoed lines dropped (the command's, then its data's)
 
 
 @dataclass
@@ -208,6 +207,7 @@ class Pei:
     _pending: _Pending | None = None
     _two_line: tuple[str, tuple[str, ...]] | None = None  # a header awaiting its data
     _skipping: bool = False  # inside an overlong line, up to its end
+    _echoes: int = 0  # echoed lines of the command in flight dropped (its own, its data's)
 
     @property
     def busy(self) -> bool:
@@ -231,6 +231,7 @@ class Pei:
             data = data.upper()
             out += data.encode("ascii") + CTRL_Z
         self._pending = _Pending(command=command, data=data)
+        self._echoes = 0
         return out
 
     def abandon(self) -> str | None:
@@ -290,7 +291,7 @@ class Pei:
                     command=pending.command,
                     lines=tuple(pending.lines),
                     final=final,
-                    echoed=pending.echoes > 0,
+                    echoed=self._echoes > 0,
                 )
             ]
         parsed = parse_line(line)
@@ -302,8 +303,8 @@ class Pei:
         if pending is None:
             return [Stray(line=line)]
         echoes = (pending.command, pending.data)
-        if not pending.lines and pending.echoes < 2 and line == echoes[pending.echoes]:
-            pending.echoes += 1  # the radio's echo of the command (and of its data)
+        if not pending.lines and self._echoes < 2 and line == echoes[self._echoes]:
+            self._echoes += 1  # the radio's echo of the command (and of its data)
             return []
         pending.lines.append(line)
         return []

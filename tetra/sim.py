@@ -170,11 +170,25 @@ class RadioSim:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = await asyncio.start_server(self._serve, host, port)
+        self._address = (host, self.port)
 
     @property
     def port(self) -> int:
         assert self._server is not None  # noqa: S101 - started first
         return int(self._server.sockets[0].getsockname()[1])
+
+    async def switch_off(self) -> None:
+        """The radio is switched off: the link drops, connections are refused."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        self.drop_link()
+
+    async def switch_on(self) -> None:
+        """Back on the same port, as it was after a power cycle (echo on, no routing)."""
+        self.reset()
+        host, port = self._address
+        self._server = await asyncio.start_server(self._serve, host, port)
 
     def open_pty(self) -> str:
         """A pseudo-terminal for the serial path: the device path a client opens."""

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
+from tetra.client import PeiClient, PeiTarget, RadioEvent
 from voicebridge import webhooks
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.citizens import CallTaker
@@ -41,6 +42,7 @@ from voicebridge.ivr import CitizenCalls
 from voicebridge.jobs import LINE_CHECK_PERIOD, line_check_task, overdue_sweep_task, sweep_period
 from voicebridge.metrics import Metrics
 from voicebridge.queueing import TaskRelay
+from voicebridge.radio import RadioAdapter, network_of
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings
 from voicebridge.wakeup import stop_follower
@@ -51,6 +53,7 @@ from voicebridge.web import (
     INTAKE,
     LINE_CHECKER,
     METRICS,
+    RADIO,
     REVOCATION_WATCH,
     RUNTIME,
 )
@@ -83,6 +86,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.cleanup_ctx.append(_relay_ctx)
     app.cleanup_ctx.append(_channels_ctx)
     app.cleanup_ctx.append(_ami_ctx)
+    app.cleanup_ctx.append(_radio_ctx)
     app.cleanup_ctx.append(console_board.feed_ctx)
     app.add_routes(health.routes)
     app.add_routes(incidents.routes)
@@ -257,6 +261,33 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
     await checker.stop()
     await bridge.stop()
     await session.stop()
+
+
+async def _radio_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The centre's TETRA radio and the radio adapter, when its PEI is configured."""
+    runtime = app[RUNTIME]
+    url = runtime.settings.tetra_pei
+    if url is None:
+        log.warning("VOICEBRIDGE_TETRA_PEI is not set: no radio; radio (SDS) targets are skipped")
+        yield
+        return
+    config, _ = runtime.rules.current()
+    adapter: RadioAdapter | None = None
+
+    def handle(event: RadioEvent) -> None:
+        if adapter is not None:
+            adapter.handle(event)
+
+    client = PeiClient(PeiTarget.parse(url), network_of(config), handle)
+    adapter = RadioAdapter(
+        runtime, client, app[BLOCKING], owner=f"{socket.gethostname()}:{os.getpid()}"
+    )
+    app[RADIO] = adapter
+    client.start()
+    adapter.start()
+    yield
+    await adapter.stop()
+    await client.stop()
 
 
 class _HttpChildren:

@@ -68,11 +68,13 @@ class Runtime:
 
 def configured_media(settings: Settings) -> frozenset[Medium]:
     """The media whose adapter the settings configure: calls and talkgroups (through
-    the radio gateway's dial string) with an Asterisk, SMS with Twilio, Telegram with
-    a bot."""
+    the radio gateway's dial string) with an Asterisk, radio alerts (SDS) with a TETRA
+    radio's PEI, SMS with Twilio, Telegram with a bot."""
     media: set[Medium] = set()
     if settings.ami_url is not None:
         media |= {Medium.VOICE, Medium.TALKGROUP}
+    if settings.tetra_pei is not None:
+        media.add(Medium.SDS)
     if settings.sms_configured:
         media.add(Medium.SMS)
     if settings.telegram_configured:

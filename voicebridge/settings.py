@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from tetra.client import PeiTarget
 from voicebridge.errors import SettingsError
 
 PREFIX = "VOICEBRIDGE_"
@@ -49,6 +50,7 @@ class Settings:
     routing_file: Path | None
     districts_file: Path | None
     ami_url: str | None
+    tetra_pei: str | None
     twilio_account_sid: str | None
     twilio_auth_token: str | None
     twilio_auth_token_secondary: str | None
@@ -291,6 +293,16 @@ def _file(value: str) -> Path | None:
     return path
 
 
+def _tetra_pei(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        PeiTarget.parse(value)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return value
+
+
 def _ami_url(value: str) -> str | None:
     if not value:
         return None
@@ -436,6 +448,14 @@ SPECS: tuple[Spec, ...] = (
         help="Asterisk's manager interface, `ami://user:secret@host:5038`. Without it "
         "`serve` originates nothing (calls wait, `/readyz` says so); `make run` starts "
         "the fake Asterisk and points this at it.",
+    ),
+    Spec(
+        name="tetra_pei",
+        default="",
+        parse=_tetra_pei,
+        help="The PEI of the centre's TETRA radio: `serial:///dev/ttyUSB0?baud=115200` or "
+        "`tcp://host:port`. Without it radio (SDS) targets are skipped and `/readyz` says "
+        "so; `make run` starts the radio simulator and points this at it.",
     ),
     Spec(
         name="twilio_account_sid",

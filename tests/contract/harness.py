@@ -3,9 +3,11 @@ people it reaches respond, to take its peer down and up, and to say what it plac
 withdrew.
 
 :class:`RecordingAdapter` is the reference adapter of a medium that has no real one yet
-(radio SDS, talkgroups through a radio): it claims the contacts of its medium through
-the contact port and reports what its script says, as every adapter does.
+(talkgroups through a radio): it claims the contacts of its medium through the contact
+port and reports what its script says, as every adapter does.
 :class:`AmiHarness` runs the real AMI adapter against the fake Asterisk;
+:class:`RadioHarness` the real radio adapter (SDS alerts through the PEI client) against
+the radio simulator, whose radios answer a text ("1", "2") or are off the air;
 :class:`ChannelHarness` the real SMS and Telegram adapter (alerts through the outbox,
 sent by the send job, answered by replies through the app's webhooks) against the fake
 Twilio and the fake Bot API. The adapters the coming issues add get a harness here and
@@ -35,9 +37,14 @@ from routing.outbox import OutMessage
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.citizens.jobs import run_due_tasks
 from tests.voicebridge.rig import SPEED, Rig, bridged
+from tetra.client import PeiClient, PeiTarget, RadioEvent, Timing
+from tetra.identity import Network, Tsi
+from tetra.sim import RadioSim
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 from voicebridge.app import make_app
+from voicebridge.blocking import Blocking
 from voicebridge.messaging import AlertAdapter
+from voicebridge.radio import RadioAdapter
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings
 
@@ -228,6 +235,71 @@ class AmiHarness:
         await self.rig.settled()
 
 
+@dataclass
+class RadioHarness:
+    runtime: Runtime
+    adapter: RadioAdapter
+    client: PeiClient
+    sim: RadioSim
+    medium: Medium = Medium.SDS
+
+    def respond(self, target: int, response: Response) -> None:
+        ssi = int(ADDRESSES[TargetKind.RADIO][target])
+        self.sim.radio(
+            ssi,
+            registered=response is not Response.NO_ANSWER,
+            reply_text={Response.ACKNOWLEDGE: "1", Response.DECLINE: "2"}.get(response),
+            reply_after=0.5,
+        )
+
+    def placed(self, ref: str) -> int:
+        return self.adapter.placed.count(ref)
+
+    def withdrawn(self, ref: str) -> bool:
+        ledger = self.runtime.calls.contacts.ledger
+        with ledger.db.read() as conn:
+            row = ledger.contact_row(conn, ref)
+        return row is not None and row.withdraw and "a pedido" in (row.cause or "")
+
+    async def down(self) -> None:
+        await self.sim.switch_off()
+
+    async def up(self) -> None:
+        await self.sim.switch_on()
+        await asyncio.wait_for(self.client.ready.wait(), 5)
+
+    async def settled(self) -> None:
+        await asyncio.sleep(0.1)
+        await self.adapter.idle()
+
+
+@asynccontextmanager
+async def radio_harness(runtime: Runtime) -> AsyncIterator[RadioHarness]:
+    home = Network(716, 1)
+    sim = RadioSim(own=Tsi(716, 1, 100), speed=0.05)
+    await sim.start()
+    blocking = Blocking(2)
+    adapter: RadioAdapter | None = None
+
+    def handle(event: RadioEvent) -> None:
+        if adapter is not None:
+            adapter.handle(event)
+
+    timing = Timing(command=1.0, keepalive=0.3, reconnect=(0.05, 0.1))
+    client = PeiClient(PeiTarget.parse(f"tcp://127.0.0.1:{sim.port}"), home, handle, timing=timing)
+    adapter = RadioAdapter(runtime, client, blocking, owner="contract")
+    client.start()
+    adapter.start()
+    try:
+        await asyncio.wait_for(client.ready.wait(), 5)
+        yield RadioHarness(runtime=runtime, adapter=adapter, client=client, sim=sim)
+    finally:
+        await adapter.stop()
+        await client.stop()
+        await sim.stop()
+        blocking.shutdown()
+
+
 TELEGRAM_TOKEN = "123456:" + "C" * 35
 TELEGRAM_SECRET = "contrato"
 
@@ -390,6 +462,9 @@ async def harness(
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(fake.stop(), 5)
+        elif medium is Medium.SDS:
+            async with radio_harness(runtime) as radio:
+                yield radio
         else:
             adapter = RecordingAdapter(runtime=runtime, medium=medium)
             yield RecordingHarness(runtime=runtime, adapter=adapter)

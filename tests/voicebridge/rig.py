@@ -135,36 +135,11 @@ class Bridged:
     # ------------------------------------------------------------ jobs
 
     def due_escalations(self) -> list[tuple[str, dict[str, Any]]]:
-        c = t.tasks.c
-        with self.runtime.db.read() as conn:
-            rows = conn.execute(
-                select(c.key, c.args)
-                .where(
-                    c.name == "escalate",
-                    c.enqueued_at.is_(None),
-                    c.failed_at.is_(None),
-                    (c.not_before.is_(None)) | (c.not_before <= self.clock.now()),
-                )
-                .order_by(c.id)
-            ).all()
-        return [(r.key, dict(r.args)) for r in rows]
+        return due_escalations(self.runtime)
 
     async def run_due(self) -> int:
         """Run the escalation jobs that are due, as a worker would; how many ran."""
-
-        def work() -> int:
-            ran = 0
-            while due := self.due_escalations():
-                for key, args in due:
-                    with bound(self.runtime):
-                        escalate(**args)
-                    self.runtime.tasks.complete(key)
-                    ran += 1
-            return ran
-
-        ran = await asyncio.to_thread(work)
-        self.runtime.wakeup.local()
-        return ran
+        return await run_due_escalations(self.runtime)
 
 
 @dataclass
@@ -259,3 +234,38 @@ async def line_checker(on: Bridged) -> AsyncIterator[LineChecker]:
     finally:
         await checker.stop()
         blocking.shutdown()
+
+
+def due_escalations(runtime: Runtime) -> list[tuple[str, dict[str, Any]]]:
+    """The escalation steps due now, by the runtime's clock."""
+    c = t.tasks.c
+    with runtime.db.read() as conn:
+        rows = conn.execute(
+            select(c.key, c.args)
+            .where(
+                c.name == "escalate",
+                c.enqueued_at.is_(None),
+                c.failed_at.is_(None),
+                (c.not_before.is_(None)) | (c.not_before <= runtime.clock.now()),
+            )
+            .order_by(c.id)
+        ).all()
+    return [(r.key, dict(r.args)) for r in rows]
+
+
+async def run_due_escalations(runtime: Runtime) -> int:
+    """Run the escalation jobs that are due, as a worker would; how many ran."""
+
+    def work() -> int:
+        ran = 0
+        while due := due_escalations(runtime):
+            for key, args in due:
+                with bound(runtime):
+                    escalate(**args)
+                runtime.tasks.complete(key)
+                ran += 1
+        return ran
+
+    ran = await asyncio.to_thread(work)
+    runtime.wakeup.local()
+    return ran

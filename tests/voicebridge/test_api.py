@@ -414,8 +414,9 @@ async def test_health_readiness_and_metrics(api: Api) -> None:
             "database": "ok",
             "redis": "ok",
             "ami": "not configured (VOICEBRIDGE_AMI_URL)",
+            "tetra": "not configured (VOICEBRIDGE_TETRA_PEI)",
         },
-        "degraded": ["ami"],
+        "degraded": ["ami", "tetra"],
     }
     await api.create(category="fuga_gas")
     text = await (await api.client.get("/metrics")).text()

@@ -145,6 +145,7 @@ ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "source": models.Source,
     "purpose": outbox.Purpose,
     "state": outbox.MessageState,
+    "means": models.StatusMeaning,
 }
 SAMPLES: dict[str, Any] = {
     "category": "robo",
@@ -170,6 +171,7 @@ SAMPLES: dict[str, Any] = {
     "channel": "telegram",
     "provider_id": "SM0123456789abcdef0123456789abcdef",
     "contact": "vb-0a1b2c3d4e5f60718293",
+    "label": "en camino",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from voicebridge.metrics import CONTENT_TYPE
-from voicebridge.web import BLOCKING, BRIDGE, METRICS, RUNTIME
+from voicebridge.web import BLOCKING, BRIDGE, METRICS, RADIO, RUNTIME
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,20 @@ async def readyz(request: web.Request) -> web.Response:
     else:
         results["ami"] = f"down: {bridge.session.last_error or 'connecting'}"
     request.app[METRICS].peer_up.labels("ami").set(1 if results["ami"] == "ok" else 0)
+    # likewise the radio: without it radio targets are skipped, or wait while it is down
+    radio = request.app.get(RADIO)
+    if radio is None:
+        results["tetra"] = "not configured (VOICEBRIDGE_TETRA_PEI)"
+    else:
+        state = radio.client.state()
+        results["tetra"] = (
+            f"ok (radio {state.identity})" if state.ready else f"down: {state.detail}"
+        )
+    request.app[METRICS].peer_up.labels("tetra").set(1 if radio and state.ready else 0)
     body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": results}
-    if results["ami"] != "ok":
-        body["degraded"] = ["ami"]
+    degraded = [name for name in ("ami", "tetra") if not results[name].startswith("ok")]
+    if degraded:
+        body["degraded"] = degraded
     return web.json_response(body, status=200 if ready else 503)
 
 

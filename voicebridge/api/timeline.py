@@ -29,6 +29,7 @@ from routing.events import (
     MessageSent,
     MessageStatus,
     Payload,
+    RadioStatusReported,
     RateLimited,
     ReportAdded,
     ReportJoined,
@@ -47,6 +48,7 @@ from routing.models import (
     Priority,
     Source,
     Status,
+    StatusMeaning,
 )
 from routing.ratelimits import parse_limit
 
@@ -309,6 +311,14 @@ def _message_status(p: MessageStatus, n: Names) -> str:
     return f"Mensaje {p.message} por {channel}: {state}{code}."
 
 
+def _radio_status(p: RadioStatusReported, n: Names) -> str:
+    who = _capital(_agency(n, p.agency))
+    if p.means is None:
+        return f"{who} envió por radio el estado {p.status}, que su plan de estados no nombra."
+    label = p.label or _label(StatusMeaning, p.means)
+    return f"{who} informa por radio: {label} (estado {p.status})."
+
+
 def _after(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} s"
@@ -387,6 +397,7 @@ _RENDER: dict[EventKind, Callable[[Any, Names], str]] = {
     EventKind.SPLIT_FROM: _split_from,
     EventKind.MESSAGE_SENT: _message_sent,
     EventKind.MESSAGE_STATUS: _message_status,
+    EventKind.RADIO_STATUS: _radio_status,
 }
 
 

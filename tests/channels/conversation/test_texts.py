@@ -301,6 +301,7 @@ def test_every_text_is_spanish() -> None:
         ("1", "accept"), ("si", "accept"), ("sí", "accept"), ("SI.", "accept"), ("Sí!", "accept"),
         ("ok", "accept"), ("OK", "accept"), ("okey", "accept"), ("Confirmo", "accept"),
         ("si, confirmo", "accept"), (" 1 ", "accept"), ("voy", "accept"),
+        ("Recibido", "accept"), ("ok, recibido", "accept"),
         ("2", "decline"), ("no", "decline"), ("NO.", "decline"), ("No puedo", "decline"),
         ("no, no puedo", "decline"), ("declino", "decline"),
         ("", None), ("3", None), ("11", None), ("12", None), ("si no", None), ("puedo", None),
