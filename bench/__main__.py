@@ -9,6 +9,7 @@ from bench import (
     console_sse,
     dispatch_latency,
     ivr_latency,
+    pei_ingest,
     sms_burst,
     sms_intake,
 )
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "sms_burst": sms_burst.main,
     "console_sse": console_sse.main,
     "console_board": console_board.main,
+    "pei_ingest": pei_ingest.main,
 }
 
 

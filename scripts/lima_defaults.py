@@ -208,6 +208,14 @@ class Writer:
         return f"{{radio: {q(str(next(self.radios)))}, label: {q(label)}}}"
 
 
+RADIO_FIRST = frozenset({"150101"})  # Cercado de Lima's serenazgo: its chief's radio first
+
+
+def _radio_first(ubigeo: str, targets: list[str]) -> list[str]:
+    """The targets in order; a district of :data:`RADIO_FIRST` alerts its radio first."""
+    return [targets[-1], *targets[:-1]] if ubigeo in RADIO_FIRST else targets
+
+
 def slug(text: str) -> str:
     from routing.text import fold
 
@@ -314,11 +322,14 @@ def render() -> str:
             code,
             f"Serenazgo de {d.name}",
             [d.ubigeo],
-            [
-                w.phone(code, "Central de serenazgo"),
-                w.talkgroup(f"Serenazgo {d.name}"),
-                w.radio("Radio del jefe de turno"),
-            ],
+            _radio_first(
+                d.ubigeo,
+                [
+                    w.phone(code, "Central de serenazgo"),
+                    w.talkgroup(f"Serenazgo {d.name}"),
+                    w.radio("Radio del jefe de turno"),
+                ],
+            ),
         )
 
     w("  - code: cgbvp")

@@ -164,6 +164,7 @@ class PeiClient:
     home: Network
     on_event: Handler
     timing: Timing = field(default_factory=Timing)
+    trace: Callable[[str, bytes], None] | None = None  # (">" written, "<" read; the bytes)
 
     def __post_init__(self) -> None:
         self.pei = Pei()
@@ -335,6 +336,7 @@ class PeiClient:
                 raise
             self.sent.append(command)
             transport.write(out)
+            self._trace(">", out)
             self._last_traffic = loop.time()
             try:
                 async with asyncio.timeout(self.timing.command):
@@ -369,7 +371,15 @@ class PeiClient:
 
     # --------------------------------------------------------------- reading
 
+    def _trace(self, direction: str, data: bytes) -> None:
+        if self.trace is not None:
+            try:
+                self.trace(direction, data)
+            except Exception:  # a monitor never stops the radio
+                log.exception("tetra: the PEI trace failed")
+
     def _received(self, data: bytes) -> None:
+        self._trace("<", data)
         self._last_traffic = asyncio.get_running_loop().time()
         pending = self.pei.in_flight
         for event in self.pei.receive(data):

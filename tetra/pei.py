@@ -19,6 +19,7 @@ command's answer; an echo of the command is dropped. A line longer than
 :class:`Garbage` event and is skipped up to the next line end.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -252,18 +253,9 @@ class Pei:
         """The events in what was read (lines may be split anywhere between reads)."""
         events: list[Event] = []
         self._buffer += data
-        while True:
-            ends = [i for i in (self._buffer.find(CR), self._buffer.find(LF)) if i >= 0]
-            if not ends:
-                if len(self._buffer) > MAX_LINE:
-                    if not self._skipping:
-                        events.append(Garbage(size=len(self._buffer)))
-                    self._skipping = True
-                    self._buffer.clear()
-                break
-            end = min(ends)
-            raw = bytes(self._buffer[:end])
-            del self._buffer[: end + 1]
+        *lines, rest = _LINE_END.split(self._buffer)
+        self._buffer = bytearray(rest)
+        for raw in lines:
             if self._skipping:
                 self._skipping = False
                 continue
@@ -273,6 +265,11 @@ class Pei:
             line = _clean(raw)
             if line:
                 events.extend(self._line(line))
+        if len(self._buffer) > MAX_LINE:
+            if not self._skipping:
+                events.append(Garbage(size=len(self._buffer)))
+            self._skipping = True
+            self._buffer.clear()
         return events
 
     def _line(self, line: str) -> Iterable[Event]:
@@ -317,7 +314,11 @@ def _answers(pending: _Pending | None, name: str) -> bool:
     return pending is not None and pending.command.upper().startswith(f"AT{name}")
 
 
+_LINE_END = re.compile(rb"[\r\n]")  # CR, LF or both end a line (empty lines are skipped)
+_CONTROLS = bytes([*range(0x20), 0x7F])
+
+
 def _clean(raw: bytes) -> str:
     """A line as text: Latin-1 (a radio's strings are 8-bit), control characters and
     surrounding blanks dropped."""
-    return "".join(c for c in raw.decode("latin-1") if c >= " " and c != "\x7f").strip()
+    return raw.translate(None, _CONTROLS).decode("latin-1").strip()

@@ -252,6 +252,12 @@ class RadioSim:
             with contextlib.suppress(Exception):
                 writer.close()
 
+    def attach(self, write: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        """A terminal attached in the same process (a benchmark, a test): what the radio
+        writes goes to ``write``; the function returned takes what the terminal writes."""
+        self._attach(write, lambda: None)
+        return self._feed
+
     def _attach(self, write: Callable[[bytes], None], close: Callable[[], None]) -> None:
         self._writer, self._closer = write, close
         self._buffer = bytearray()

@@ -2,15 +2,18 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
+from redis.exceptions import RedisError
 
 from tetra.client import PeiClient, PeiTarget, RadioEvent
 from voicebridge import webhooks
@@ -31,6 +34,7 @@ from voicebridge.api.errors import (
 from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.citizens.channels import channels_ctx as _channels_ctx
+from voicebridge.cli_tetra import PEI_CHANNEL
 from voicebridge.console import board as console_board
 from voicebridge.console import create as console_create
 from voicebridge.console import incident as console_incident
@@ -278,16 +282,48 @@ async def _radio_ctx(app: web.Application) -> AsyncIterator[None]:
         if adapter is not None:
             adapter.handle(event)
 
-    client = PeiClient(PeiTarget.parse(url), network_of(config), handle)
+    traced: asyncio.Queue[str] = asyncio.Queue(maxsize=TRACE_BACKLOG)
+
+    def trace(direction: str, data: bytes) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # a monitor never holds the radio up
+            traced.put_nowait(pei_trace_line(direction, data))
+
+    client = PeiClient(PeiTarget.parse(url), network_of(config), handle, trace=trace)
     adapter = RadioAdapter(
         runtime, client, app[BLOCKING], owner=f"{socket.gethostname()}:{os.getpid()}"
     )
     app[RADIO] = adapter
+    publisher = asyncio.get_running_loop().create_task(
+        _publish_trace(traced, runtime, app[BLOCKING]), name="tetra-pei-trace"
+    )
     client.start()
     adapter.start()
     yield
     await adapter.stop()
     await client.stop()
+    publisher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await publisher
+
+
+TRACE_BACKLOG = 1000  # PEI lines kept for the monitor while Redis is slow (then dropped)
+
+
+def pei_trace_line(direction: str, data: bytes) -> str:
+    """One read or write of the PEI, for ``voicebridge tetra monitor`` (JSON)."""
+    text = data.decode("latin-1").encode("unicode_escape").decode("ascii")
+    at = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+    return json.dumps({"at": at, "dir": direction, "text": text})
+
+
+async def _publish_trace(
+    traced: "asyncio.Queue[str]", runtime: Runtime, blocking: Blocking
+) -> None:
+    """The radio's PEI traffic on Redis (``voicebridge tetra monitor`` follows it)."""
+    while True:
+        line = await traced.get()
+        with contextlib.suppress(RedisError):  # what a monitor missed is not told again
+            await blocking(runtime.redis.publish, PEI_CHANNEL, line)
 
 
 class _HttpChildren:

@@ -16,7 +16,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 
 from routing.errors import RoutingError
-from voicebridge import cli_asterisk, cli_channels, cli_lines, cli_routing, cli_users, migrate
+from voicebridge import (
+    cli_asterisk,
+    cli_channels,
+    cli_lines,
+    cli_routing,
+    cli_tetra,
+    cli_users,
+    migrate,
+)
 from voicebridge.errors import SettingsError, StdoutFailed, VoicebridgeError
 from voicebridge.settings import (
     DEFAULT,
@@ -99,13 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     cli_channels.add_parsers(sub)
     cli_lines.add_parsers(sub)
     cli_users.add_parsers(sub)
+    cli_tetra.add_parsers(sub)
     return parser
 
 
 # The commands that are the service, or start it: they never read the settings a
 # running ``voicebridge run`` published (the others do, to act on its database).
 SERVICE_COMMANDS = (
-    frozenset({"serve", "worker", "run", "fake-asterisk"}) | cli_channels.SERVICE_COMMANDS
+    frozenset({"serve", "worker", "run", "fake-asterisk", "fake-radio"})
+    | cli_channels.SERVICE_COMMANDS
 )
 
 
@@ -273,6 +283,8 @@ def _dispatch(args: argparse.Namespace, resolved: Resolved, environ: Mapping[str
         return cli_lines.run(args, settings, origin=origin)
     if args.command in cli_users.COMMANDS:
         return cli_users.run(args, settings, origin=origin)
+    if args.command in cli_tetra.COMMANDS:
+        return cli_tetra.run(args, settings)
     raise AssertionError(args.command)  # pragma: no cover
 
 

@@ -169,6 +169,13 @@ def fake_asterisk_command(port: int) -> list[str]:
     return [sys.executable, "-m", "voicebridge", "fake-asterisk", "--port", str(port)]
 
 
+def fake_radio_command(port: int, control_port: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "voicebridge", "fake-radio", "--port", str(port)),
+        *("--control-port", str(control_port)),
+    ]
+
+
 def fake_twilio_command(port: int, webhook_url: str, public_url: str) -> list[str]:
     return [
         *(sys.executable, "-m", "voicebridge", "fake-twilio", "--port", str(port)),
@@ -347,8 +354,9 @@ def run(environ: Mapping[str, str]) -> int:
 
 def _start_fakes(supervisor: "Supervisor", env: dict[str, str], settings: Settings) -> set[str]:
     """The fakes of what the settings leave out, started, supervised and written into
-    ``env``: the fake Asterisk without an AMI URL, the fake Twilio without a Twilio
-    account, the fake Bot API without a bot. Their names."""
+    ``env``: the fake Asterisk without an AMI URL, the fake radio without a radio's PEI,
+    the fake Twilio without a Twilio account, the fake Bot API without a bot. Their
+    names."""
     started = set()
     if settings.ami_url is None:
         proc, env["VOICEBRIDGE_AMI_URL"] = start_fake_asterisk(env)
@@ -356,6 +364,14 @@ def _start_fakes(supervisor: "Supervisor", env: dict[str, str], settings: Settin
         spawn = _spawner(fake_asterisk_command(port), env, capture=True)
         supervisor.adopt("fake-asterisk", proc, spawn, stage=STAGE_FAKES)
         started.add("fake-asterisk")
+    if settings.tetra_pei is None:
+        port, control = _free_port(), _free_port()
+        command = fake_radio_command(port, control)
+        proc = start_fake("fake radio", command, port, env)
+        supervisor.adopt("fake-radio", proc, _spawner(command, env, capture=True),
+                         stage=STAGE_FAKES)  # fmt: skip
+        env["VOICEBRIDGE_TETRA_PEI"] = f"tcp://127.0.0.1:{port}"
+        started.add("fake-radio")
     if settings.twilio_account_sid is None:
         from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER
 
@@ -521,6 +537,7 @@ def _banner(settings: Settings, key: str, fakes: set[str], console_password: str
     url = settings.public_url
     shown = settings.redacted()
     asterisk = " (the fake Asterisk: every line answers, responders press 1)"
+    radio = " (the radio simulator: each radio answers its alert with 'received')"
     sms = telegram = "not configured"
     if settings.sms_configured:
         sms = f"{settings.twilio_api_url}, number {settings.twilio_number}"
@@ -539,6 +556,7 @@ voicebridge is starting
   database     {shown["database_url"]}
   redis        {shown["redis_url"]}
   asterisk     {shown["ami_url"]}{asterisk if "fake-asterisk" in fakes else ""}
+  radio        {shown["tetra_pei"] or "not configured"}{radio if "fake-radio" in fakes else ""}
   sms          {sms}
   telegram     {telegram}
   admin key    {key}   (development only; kept in {KEY_FILE})
@@ -591,6 +609,15 @@ def _demo(fakes: set[str]) -> str:
             f"{command} call --to 018990000 2 22 1",
             "a responder line checked with the Spanish test call (1 confirms):",
             f"{command.removesuffix(' demo')} lines check --line pnp-ancon/1",
+        ]
+    if "fake-radio" in fakes:
+        lines += [
+            "a dispatch in Cercado de Lima (150101) alerts serenazgo's radio 2001 first; it "
+            "answers 'recibido' (32769) by itself, then on the way and on scene:",
+            f"{command} radio status 2001 32770",
+            f"{command} radio status 2001 32771",
+            "what the centre's radio sent (the alerts):",
+            f"{command} radio sent",
         ]
     if "fake-twilio" in fakes or "fake-telegram" in fakes:
         lines += ["what the fakes were sent:", f"{command} outbox"]

@@ -199,9 +199,30 @@ def test_make_run_answers_and_ctrl_c_stops_everything(demo: Demo) -> None:
         r"its conference, where the district operator is called",
         lines[2],
     ), lines
+    # the banner's radio: Cercado de Lima's serenazgo is alerted on its chief's radio
+    # first, which answers with Lima's "received" status (the fake radio's radios do)
+    assert re.search(r"radio +tcp://127\.0\.0\.1:\d+ \(the radio simulator", text)
+    incident = demo.call("POST", "/api/v1/incidents", {"category": "robo", "district": "150101"})
+    demo.call("POST", f"/api/v1/incidents/{incident['id']}/dispatch")
+
+    def by_radio() -> dict[str, Any] | None:
+        calls = demo.call("GET", f"/api/v1/incidents/{incident['id']}/calls")
+        found = {a["agency"]: a for a in calls["agencies"]}
+        ack: dict[str, Any] | None = found["serenazgo"]["acknowledged"]
+        return ack
+
+    ack = until(by_radio, "serenazgo acknowledged by its radio", within=30)
+    assert ack["method"] == "tetra_status"
+    assert "demo radio status 2001 32770" in text
+    moved = demo.cli("demo", "radio", "status", "2001", "32770")
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout == "radio 2001 -> the centre's radio: status 32770\n"
+    sent = demo.cli("demo", "radio", "sent")
+    assert f"to 2001: INC {incident['id']} ROBO" in sent.stdout
     found = demo.children()
     assert sorted(found) == [
         "fake-asterisk",
+        "fake-radio",
         "fake-telegram",
         "fake-twilio",
         "redis-server",
@@ -441,7 +462,13 @@ def test_make_run_leaves_configured_channels_alone(tmp_path: Path) -> None:
     )
     try:
         text = banner_and_serve_up(d)
-        assert sorted(d.children()) == ["fake-asterisk", "redis-server", "serve", "worker"]
+        assert sorted(d.children()) == [
+            "fake-asterisk",
+            "fake-radio",
+            "redis-server",
+            "serve",
+            "worker",
+        ]
         assert "sms          http://127.0.0.1:" in text
         assert "the fake Twilio" not in text
         assert re.search(r"telegram +http://127\.0\.0\.1:\d+, polling\n", text)
