@@ -636,7 +636,8 @@ class _Builder:
         return plans
 
     def tetra_identities(self, network: TetraNetwork) -> None:
-        """Every radio and talkgroup is a TETRA identity of the centre's network."""
+        """Every radio and talkgroup is a TETRA identity of the centre's network, which
+        the file names when it has radios (an MNC guessed would lose every answer)."""
         found: list[tuple[Path_, TargetIn]] = []
         centre = self.raw.centre
         found += [(("centre", "supervisor", n), t) for n, t in enumerate(centre.supervisor)]
@@ -651,6 +652,14 @@ class _Builder:
                     (("agencies", a, "stations", s, "targets", n), t)
                     for n, t in enumerate(station.targets)
                 ]
+        radios = [path for path, raw in found if raw.kind is TargetKind.RADIO]
+        if radios and self.raw.centre.tetra is None:
+            self.problem(
+                ("centre", "tetra"),
+                "hay radios (p. ej. en "
+                f"{field_name(radios[0])}): indique la red TETRA, p. ej. «tetra: {{mcc: 716, "
+                "mnc: 1}»",
+            )
         for path, raw in found:
             if raw.kind not in (TargetKind.RADIO, TargetKind.TALKGROUP):
                 continue

@@ -77,6 +77,10 @@ NOT_REACHED = frozenset({Out.NO_ANSWER, Out.BUSY, Out.CONGESTION, Out.FAILED})
 AFTER_REACHED = frozenset({Out.DELIVERED.value, Out.PATCHED.value})
 DEFAULT_RING_SECONDS = 30
 RECONNECTION = "system:reconnection"  # the actor of a contact that calls a lost leg back
+# the media of messages: a reply proves the message arrived, even when no delivery
+# report came and its try ended not reached
+MESSAGE_VALUES = frozenset({Medium.SMS.value, Medium.TELEGRAM.value, Medium.SDS.value})
+ALERTS_LOOKED_AT = 20  # the recent alerts to one address a reply may answer
 OPEN_OR_LIVE = (ContactState.PENDING.value, *LIVE)
 
 
@@ -312,15 +316,26 @@ class ContactLedger:
             for r in rows
         ]
 
-    def alerted(self, medium: Medium, address: str, since: datetime) -> "Alerted | None":
-        """The latest responder's alert sent to ``address`` on ``medium`` since
-        ``since``, which a reply from there answers (:class:`Alerted`). None when no
-        alert went there (a reply from anyone else changes nothing)."""
+    def alerted(
+        self,
+        medium: Medium,
+        address: str | Sequence[str],
+        since: datetime,
+        *,
+        oldest_waiting: bool = False,
+    ) -> "Alerted | None":
+        """The latest responder's alert sent to ``address`` (or any of several ways of
+        writing it) on ``medium`` since ``since``, which a reply from there answers
+        (:class:`Alerted`); with ``oldest_waiting``, the oldest that still waits for an
+        answer, if any does (a radio answering two alerts in turn). None when no alert
+        went there (a reply from anyone else changes nothing)."""
         c = t.contacts.c
+        addresses = [address] if isinstance(address, str) else sorted(set(address))
         return self._alert(
             c.medium == medium.value,
-            c.address == address,
+            c.address.in_(addresses),
             c.created_at >= since,
+            oldest_waiting=oldest_waiting,
         )
 
     def alerted_among(
@@ -348,34 +363,45 @@ class ContactLedger:
         the chat the alert went to)."""
         return self._alert(t.contacts.c.ref == ref)
 
-    def _alert(self, *where: ColumnElement[bool]) -> "Alerted | None":
+    def _alert(
+        self, *where: ColumnElement[bool], oldest_waiting: bool = False
+    ) -> "Alerted | None":
         c, a, s, i = t.contacts.c, t.attempts.c, t.assignments.c, t.incidents.c
+        found: list[Alerted] = []
         with self.db.read() as conn:
-            row = conn.execute(
+            rows = conn.execute(
                 select(c.ref, c.medium, c.address, c.agency, c.incident_id, a.outcome, i.public_id)
                 .join(t.attempts, a.id == c.attempt_id)
                 .join(t.incidents, i.id == c.incident_id)
                 .where(c.role == ContactRole.RESPONDER.value, *where)
                 .order_by(c.id.desc())
-                .limit(1)
-            ).first()
-            if row is None:
-                return None
-            state = conn.execute(
-                select(s.state).where(s.incident_id == row.incident_id, s.agency == row.agency)
-            ).scalar()
-        waiting = row.outcome in (*IN_FLIGHT_VALUES, *AFTER_REACHED) and state in (
-            AssignmentState.PENDING.value,
-            AssignmentState.UNANSWERED.value,
-        )
-        return Alerted(
-            ref=row.ref,
-            incident=row.public_id,
-            waiting=waiting,
-            medium=Medium(row.medium),
-            address=row.address,
-            agency=row.agency,
-        )
+                .limit(ALERTS_LOOKED_AT if oldest_waiting else 1)
+            ).all()
+            for row in rows:
+                state = conn.execute(
+                    select(s.state).where(s.incident_id == row.incident_id, s.agency == row.agency)
+                ).scalar()
+                answerable = {*IN_FLIGHT_VALUES, *AFTER_REACHED}
+                if row.medium in MESSAGE_VALUES:
+                    answerable.add(Out.NO_ANSWER.value)  # no report came, a reply is one
+                waiting = row.outcome in answerable and state in (
+                    AssignmentState.PENDING.value,
+                    AssignmentState.UNANSWERED.value,
+                )
+                found.append(
+                    Alerted(
+                        ref=row.ref,
+                        incident=row.public_id,
+                        waiting=waiting,
+                        medium=Medium(row.medium),
+                        address=row.address,
+                        agency=row.agency,
+                    )
+                )
+        if not found:
+            return None
+        open_ones = [x for x in found if x.waiting]
+        return open_ones[-1] if oldest_waiting and open_ones else found[0]
 
     # ------------------------------------------------------------- reports
 
@@ -864,7 +890,14 @@ class ContactLedger:
         ).scalar_one_or_none()
         if state not in (AssignmentState.PENDING.value, AssignmentState.UNANSWERED.value):
             return  # acknowledged already, or the incident ended
-        if attempt.outcome not in IN_FLIGHT_VALUES and attempt.outcome not in AFTER_REACHED:
+        late_reply = (
+            contact.medium in MESSAGE_VALUES and attempt.outcome == Out.NO_ANSWER.value
+        )  # a message whose report never came: the reply proves it arrived
+        if (
+            attempt.outcome not in IN_FLIGHT_VALUES
+            and attempt.outcome not in AFTER_REACHED
+            and not late_reply
+        ):
             return  # the try ended otherwise (no answer, no choice, declined, cancelled)
         conn.execute(
             update(t.attempts)

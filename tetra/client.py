@@ -38,21 +38,24 @@ from tetra.pei import Done, Event, Garbage, Indication, Pei, PeiError, Stray
 log = logging.getLogger(__name__)
 
 # the initialisation after every (re)connection ([PEI] 6.14, CHANNELS.md C3): echo off,
-# trunked mode (TMO), services routed to this terminal: SDS-TL text (PID 130) and the
-# concatenated texts with a user data header (PID 138), status (AI service 13), voice,
-# group management; texts in ISO 8859-1
+# trunked mode (TMO), services routed to this terminal: SDS-TL text (PID 130), immediate
+# text (137), concatenated texts with a user data header (138), simple and simple
+# immediate text (2, 9), status (AI service 13), voice, group management; ISO 8859-1
 INIT = (
     "ATE0",
     "AT+CTOM=0",
     "AT+CTSP=1,3,130",
+    "AT+CTSP=1,3,137",
     "AT+CTSP=1,3,138",
+    "AT+CTSP=1,3,2",
+    "AT+CTSP=1,3,9",
     "AT+CTSP=1,2,20",
     "AT+CTSP=2,0,0",
     "AT+CTSP=1,1,11",
     "AT+CSCS=8859-1",
 )
 CALL_INDICATIONS = frozenset({"+CTICN", "+CTCC", "+CTCR", "+CTXG", "+CDTXC", "+CTXI", "+CTXW"})
-SDS_SENT = "4"  # +CMGS's SDS status: sent
+SDS_SENT = "4"  # +CMGS's SDS status: sent (5: not sent)
 
 
 class PeiUnavailable(ConnectionError):
@@ -121,6 +124,17 @@ class SdsReceived:
     service: int
     pdu: sds.Pdu
     text: str | None = None  # a text, whole (its parts put together)
+    to_group: bool = False  # sent to a group this radio is in, not to this radio
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SdsSent:
+    """The network's word on an SDS this radio sent (``+CMGS: <instance>,<status>,
+    <reference>``): sent, or not; ``ref`` is the SDS-TL message reference."""
+
+    sent: bool
+    ref: int | None
+    status: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,7 +155,7 @@ class LinkState:
     detail: str
 
 
-RadioEvent = SdsReceived | CallEvent
+RadioEvent = SdsReceived | SdsSent | CallEvent
 Handler = Callable[[RadioEvent], Awaitable[None] | None]
 
 
@@ -218,15 +232,17 @@ class PeiClient:
     async def _run(self) -> None:
         tries = 0
         while True:
+            resets = self.resets
             try:
                 await self._session()
-                tries = 0
             except (OSError, PeiTimeout, PeiUnavailable, TimeoutError) as exc:
                 if not isinstance(exc, PeiUnavailable):
                     self.detail = f"sin enlace con la radio ({type(exc).__name__}: {exc})"
                 log.warning("tetra: the PEI at %s: %s", self.target.shown, exc)
             finally:
                 self._close()
+            if self.resets > resets:
+                tries = 0  # it was up: the next try waits the shortest
             waits = self.timing.reconnect
             await asyncio.sleep(waits[min(tries, len(waits) - 1)])
             tries += 1
@@ -281,6 +297,20 @@ class PeiClient:
                 self.identity = from_pei(found[-1], "", self.home)
             except IdentityError as exc:
                 log.warning("tetra: the radio's own identity %r: %s", found[-1], exc)
+            if self.identity is not None and self.identity.network != self.home:
+                # the routing file names another network: radios would be addressed, and
+                # their answers read, in the wrong one
+                log.error(
+                    "tetra: the radio is %s, of network MCC %d MNC %d; the routing file "
+                    "says MCC %d MNC %d (centre.tetra)",
+                    self.identity, self.identity.mcc, self.identity.mnc,
+                    self.home.mcc, self.home.mnc,
+                )  # fmt: skip
+                self.detail = (
+                    f"la radio es de la red MCC {self.identity.mcc} MNC {self.identity.mnc}, "
+                    f"no de la del archivo de ruteo (MCC {self.home.mcc} MNC {self.home.mnc})"
+                )
+                raise PeiUnavailable(self.detail)
         self.resets += 1
 
     def _close(self) -> None:
@@ -311,6 +341,9 @@ class PeiClient:
                 await self.command("AT")
             except (PeiTimeout, PeiUnavailable):
                 return  # the session is started over
+            except PeiError:  # a command left in flight: the line is wedged
+                self._start_over("la línea de la radio quedó trabada")
+                return
 
     # --------------------------------------------------------------- commands
 
@@ -321,32 +354,40 @@ class PeiClient:
 
     async def _command(self, command: str, data: str | None = None, *, ready: bool = True) -> Done:
         async with self._lock:
-            if ready and not self.ready.is_set():
-                raise PeiUnavailable(self.detail)
-            protocol = self._protocol
-            transport = self._transport
-            if protocol is None or transport is None:
-                raise PeiUnavailable(self.detail)
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
-            try:
-                out = self.pei.command(command, data)
-            except PeiError:
-                self._waiter = None
-                raise
-            self.sent.append(command)
-            transport.write(out)
-            self._trace(">", out)
-            self._last_traffic = loop.time()
-            try:
-                async with asyncio.timeout(self.timing.command):
-                    return await self._waiter
-            except TimeoutError:
-                self.pei.abandon()
-                self._start_over(f"la radio no respondió a {command}")
-                raise PeiTimeout(f"no answer to {command}") from None
-            finally:
-                self._waiter = None
+            return await self._locked(command, data, ready=ready)
+
+    async def _locked(self, command: str, data: str | None = None, *, ready: bool = True) -> Done:
+        """One command, the lock held by the caller."""
+        if ready and not self.ready.is_set():
+            raise PeiUnavailable(self.detail)
+        protocol = self._protocol
+        transport = self._transport
+        if protocol is None or transport is None:
+            raise PeiUnavailable(self.detail)
+        loop = asyncio.get_running_loop()
+        self._waiter = loop.create_future()
+        try:
+            out = self.pei.command(command, data)
+        except PeiError:
+            self._waiter = None
+            raise
+        self.sent.append(command)
+        transport.write(out)
+        self._trace(">", out)
+        self._last_traffic = loop.time()
+        answered = False
+        try:
+            async with asyncio.timeout(self.timing.command):
+                done = await self._waiter
+            answered = True
+            return done
+        except TimeoutError:
+            self._start_over(f"la radio no respondió a {command}")
+            raise PeiTimeout(f"no answer to {command}") from None
+        finally:
+            if not answered:
+                self.pei.abandon()  # timed out, lost or cancelled: a late answer is stray
+            self._waiter = None
 
     async def send_sds(self, to: Tsi, pdu: sds.Pdu) -> None:
         """Send ``pdu`` to ``to``. Held back and sent again while the radio is busy;
@@ -355,14 +396,14 @@ class PeiClient:
         service = sds.service_of(pdu)
         data = sds.hexed(sds.encode(pdu))
         for _ in range(self.timing.busy_tries):
-            done = await self.command(f"AT+CTSDS={service},{kind},0,0,0")
+            # the service selected and the SDS sent under one hold of the line: nothing
+            # else (a report, a keepalive, another alert) may select another between
+            async with self._lock:
+                done = await self._locked(f"AT+CTSDS={service},{kind},0,0,0")
+                if done.final.ok:
+                    done = await self._locked(f"AT+CMGS={identity},{sds.bits(pdu)}", data)
             if done.final.ok:
-                done = await self.command(f"AT+CMGS={identity},{sds.bits(pdu)}", data)
-            if done.final.ok:
-                sent = done.info("+CMGS") or ()
-                if len(sent) > 1 and sent[1] not in ("", SDS_SENT):
-                    raise SdsRefused(f"+CMGS: SDS status {sent[1]} (not sent)")
-                return
+                return  # the network's word on it comes as SdsSent
             if not done.final.busy:
                 raise SdsRefused(str(done.final))
             log.info("tetra: the radio is busy; the SDS to %s is held back", identity)
@@ -403,6 +444,15 @@ class PeiClient:
     def _indication(self, ind: Indication) -> None:
         if ind.name == "+CTSDSR":
             self._sds(ind)
+        elif ind.name == "+CMGS" and len(ind.params) >= 2:
+            ref = ind.params[2] if len(ind.params) > 2 else ""
+            self._deliver(
+                SdsSent(
+                    sent=ind.params[1] == SDS_SENT,
+                    ref=int(ref) if ref.isdigit() else None,
+                    status=ind.params[1],
+                )
+            )
         elif ind.name in CALL_INDICATIONS:
             self._deliver(CallEvent(name=ind.name, params=ind.params))
 
@@ -413,6 +463,9 @@ class PeiClient:
             if len(p) >= 6:  # service, calling, calling type, called, called type, bits[, e2ee]
                 sender = from_pei(p[1], p[2], self.home)
                 destination, bits = p[3], int(p[5])
+                to_group = self.identity is not None and (
+                    from_pei(p[3], p[4], self.home) != self.identity
+                )
             else:
                 raise ValueError(f"{len(p)} fields")
             pdu = sds.decode(service, sds.unhexed(ind.data or ""), bits=bits)
@@ -421,14 +474,21 @@ class PeiClient:
             return
         text = None
         if isinstance(pdu, sds.Text):
-            if pdu.report.received and pdu.ref is not None:
+            if pdu.report.received and pdu.ref is not None and not to_group:
                 report = sds.Report(status=sds.Delivery.RECEIVED, ref=pdu.ref, pid=pdu.pid)
                 self._spawn(self._report(sender, report))
             text = self._reassembly.add(str(sender), pdu)
             if text is None:
                 return  # more parts to come
         self._deliver(
-            SdsReceived(sender=sender, destination=destination, service=service, pdu=pdu, text=text)
+            SdsReceived(
+                sender=sender,
+                destination=destination,
+                service=service,
+                pdu=pdu,
+                text=text,
+                to_group=to_group,
+            )
         )
 
     async def _report(self, to: Tsi, report: sds.Report) -> None:

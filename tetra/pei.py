@@ -292,7 +292,7 @@ class Pei:
                 )
             ]
         parsed = parse_line(line)
-        if parsed is not None and parsed[0] in UNSOLICITED and not _answers(pending, parsed[0]):
+        if parsed is not None and parsed[0] in UNSOLICITED and not _answers(pending, *parsed):
             if parsed[0] in TWO_LINE:
                 self._two_line = parsed
                 return []
@@ -307,11 +307,15 @@ class Pei:
         return []
 
 
-def _answers(pending: _Pending | None, name: str) -> bool:
+def _answers(pending: _Pending | None, name: str, params: tuple[str, ...]) -> bool:
     """Whether an indication-like line answers the command in flight (``AT+CTOM?`` is
-    answered by ``+CTOM: 0``, which the radio also sends unasked; ``AT+CMGS=…`` by
-    ``+CMGS: 0,4,65``)."""
-    return pending is not None and pending.command.upper().startswith(f"AT{name}")
+    answered by ``+CTOM: 0``, which the radio also sends unasked). ``AT+CMGS=…`` is
+    answered by ``+CMGS: <SDS instance>``; a ``+CMGS`` with a status (``+CMGS: 0,4,65``,
+    sent, or 5, not) is the network's word on an SDS, which may come after the next
+    command went: always an indication, matched to its SDS by its reference."""
+    if pending is None or not pending.command.upper().startswith(f"AT{name}"):
+        return False
+    return name != "+CMGS" or len(params) <= 1
 
 
 _LINE_END = re.compile(rb"[\r\n]")  # CR, LF or both end a line (empty lines are skipped)

@@ -82,6 +82,7 @@ class RadioSim:
         self.sent: list[tuple[int, sds.Pdu]] = []  # (to, PDU) through the terminal
         self.undelivered: list[tuple[int, sds.Pdu]] = []  # not routed to the terminal
         self.busy_next = 0  # the next n SDS get +CME ERROR: 42
+        self.refuse_next = 0  # the network does not take the next n SDS (+CMGS: 0,5,ref)
         self.out_of_service = False
         self.stall_next = 0  # the next n commands get no answer
         self.calls: dict[int, Call] = {}
@@ -98,6 +99,7 @@ class RadioSim:
         self.routes: set[tuple[int, int, int]] = set()  # AT+CTSP's (profile, l1, l2)
         self.ctom = 0
         self.service = 12
+        self.identity_type = 0
         self.group: int | None = None
         self._reset_state()
 
@@ -117,12 +119,23 @@ class RadioSim:
         terminal got it (it asked for statuses with AT+CTSP=1,2,20)."""
         return self._deliver(ssi, sds.Status(value=value))
 
-    def text(self, ssi: int, text: str, *, report: bool = True, ref: int = 1) -> bool:
-        """Radio ``ssi`` sends a text (asking for a "received" report if ``report``)."""
+    def text(
+        self,
+        ssi: int,
+        text: str,
+        *,
+        report: bool = True,
+        ref: int = 1,
+        immediate: bool = False,
+        group: int | None = None,
+    ) -> bool:
+        """Radio ``ssi`` sends a text (asking for a "received" report if ``report``; an
+        immediate text with ``immediate``; to the talkgroup ``group``, which the
+        terminal's radio is in, instead of to that radio)."""
         request = sds.ReportRequest.RECEIVED if report else sds.ReportRequest.NONE
         sent = True
-        for pdu in sds.text_messages(text, ref, report=request):
-            sent = self._deliver(ssi, pdu) and sent
+        for pdu in sds.text_messages(text, ref, report=request, immediate=immediate):
+            sent = self._deliver(ssi, pdu, group=group) and sent
         return sent
 
     async def talk(self, gssi: int, ssi: int, seconds: float) -> None:
@@ -357,11 +370,15 @@ class RadioSim:
         if name == "+CTSDS":
             if not params or params[0] not in ("9", "10", "11", "12", "13"):
                 return ["+CME ERROR: 34"]
-            self.service = int(params[0])
+            if len(params) < 2 or params[1] not in ("0", "1"):
+                return ["+CME ERROR: 34"]  # the called party identity type: SSI or TSI
+            self.service, self.identity_type = int(params[0]), int(params[1])
             return ["OK"]
         if name == "+CMGS":
             if len(params) != 2 or not params[1].isdigit():
                 return ["+CME ERROR: 35"]
+            if len(params[0]) > 8 and self.identity_type != 1:
+                return ["+CME ERROR: 34"]  # a TSI given where AT+CTSDS said an SSI
             self._data_for = (params[0], int(params[1]))
             self._buffer.clear()
             loop = asyncio.get_running_loop()
@@ -442,8 +459,16 @@ class RadioSim:
             self._line("+CME ERROR: 34")
             return
         ref = pdu.ref if isinstance(pdu, sds.Text | sds.Report) and pdu.ref is not None else 0
-        self._line(f"+CMGS: 0,4,{ref}")
+        # the SDS instance at once; the network's word on it (4: sent) after (two stages,
+        # as the radios SvxLink drives answer)
+        self._line("+CMGS: 0")
         self._line("OK")
+        refused = self.refuse_next > 0
+        self.refuse_next -= 1 if refused else 0
+        said = f"+CMGS: 0,{5 if refused else 4},{ref}"  # 5: the network did not take it
+        self._later(0.02, functools.partial(self._unsolicited, said))
+        if refused:
+            return
         self.sent.append((to.ssi, pdu))
         self._arrive(to.ssi, pdu)
 
@@ -482,7 +507,7 @@ class RadioSim:
     def _report_from(self, ssi: int, status: int, ref: int) -> None:
         self._deliver(ssi, sds.Report(status=status, ref=ref))
 
-    def _deliver(self, ssi: int, pdu: sds.Pdu) -> bool:
+    def _deliver(self, ssi: int, pdu: sds.Pdu, *, group: int | None = None) -> bool:
         """``pdu`` from radio ``ssi`` to the terminal's radio, if the terminal asked for
         its service (AT+CTSP): statuses (1,2,20), SDS-TL texts and reports (1,3,130 or
         the PID's own, or every PID with 1,3,24/25)."""
@@ -490,19 +515,19 @@ class RadioSim:
         if service == sds.Service.STATUS:
             routed = (1, 2, 20) in self.routes
         else:
+            # each protocol by its own routing ([PEI] AT+CTSP 1,3,<PID>: 130 text, 137
+            # immediate text, 138 with a user data header, 2 and 9 simple texts), or all
+            # of them with 24 (PIDs 0-127) and 25 (128-255)
             pid = int(pdu.pid) if isinstance(pdu, sds.Text | sds.Report | sds.Ack) else 0
-            routed = (
-                (1, 3, pid) in self.routes
-                or (pid in (0x82, 0x89) and (1, 3, 130) in self.routes)
-                or (1, 3, 24 if pid < 128 else 25) in self.routes
-            )
+            route = {0x82: 130, 0x89: 137, 0x8A: 138}.get(pid, pid)
+            routed = (1, 3, route) in self.routes or (1, 3, 24 if pid < 128 else 25) in self.routes
         if not routed or self._writer is None:
             self.undelivered.append((ssi, pdu))
             return False
         data = sds.encode(pdu)
         sender = Tsi(self.home.mcc, self.home.mnc, ssi)
         identity, kind = sender.pei(self.home)
-        own, own_kind = self.own.pei(self.home)
+        own, own_kind = self.own.pei(self.home) if group is None else (str(group), 0)
         self._unsolicited(
             f"+CTSDSR: {int(service)},{identity},{kind},{own},{own_kind},{len(data) * 8}",
             sds.hexed(data),

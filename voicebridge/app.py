@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
-from tetra.client import PeiClient, PeiTarget, RadioEvent
+from tetra.client import PeiTarget
 from voicebridge import webhooks
 from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.citizens import CallTaker
@@ -46,7 +46,7 @@ from voicebridge.ivr import CitizenCalls
 from voicebridge.jobs import LINE_CHECK_PERIOD, line_check_task, overdue_sweep_task, sweep_period
 from voicebridge.metrics import Metrics
 from voicebridge.queueing import TaskRelay
-from voicebridge.radio import RadioAdapter, network_of
+from voicebridge.radio import RadioDriver, network_of
 from voicebridge.runtime import Runtime, build_runtime
 from voicebridge.settings import Settings
 from voicebridge.wakeup import stop_follower
@@ -275,32 +275,28 @@ async def _radio_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("VOICEBRIDGE_TETRA_PEI is not set: no radio; radio (SDS) targets are skipped")
         yield
         return
-    config, _ = runtime.rules.current()
-    adapter: RadioAdapter | None = None
-
-    def handle(event: RadioEvent) -> None:
-        if adapter is not None:
-            adapter.handle(event)
-
+    config, _ = await app[BLOCKING](runtime.rules.current)
     traced: asyncio.Queue[str] = asyncio.Queue(maxsize=TRACE_BACKLOG)
 
     def trace(direction: str, data: bytes) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a monitor never holds the radio up
             traced.put_nowait(pei_trace_line(direction, data))
 
-    client = PeiClient(PeiTarget.parse(url), network_of(config), handle, trace=trace)
-    adapter = RadioAdapter(
-        runtime, client, app[BLOCKING], owner=f"{socket.gethostname()}:{os.getpid()}"
+    driver = RadioDriver(
+        runtime,
+        app[BLOCKING],
+        PeiTarget.parse(url),
+        network_of(config),
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+        trace=trace,
     )
-    app[RADIO] = adapter
+    app[RADIO] = driver
     publisher = asyncio.get_running_loop().create_task(
         _publish_trace(traced, runtime, app[BLOCKING]), name="tetra-pei-trace"
     )
-    client.start()
-    adapter.start()
+    driver.start()
     yield
-    await adapter.stop()
-    await client.stop()
+    await driver.stop()
     publisher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await publisher

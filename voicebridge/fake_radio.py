@@ -113,12 +113,21 @@ def write(path: Path, text: str) -> None:
 
 
 def serve_fake_radio(settings: Settings, port: int, control_port: int, info: Path) -> int:
+    from routing.config import ConfigError, TetraNetwork
     from voicebridge.cli_tetra import routing_config
 
-    config = routing_config(settings)
+    config: RoutingConfig | None
+    try:
+        config = routing_config(settings)
+    except ConfigError:  # serve says what is wrong with it; the radio is on, with no radios
+        config = None
 
     async def main() -> None:
-        sim = sim_for(config)
+        if config is None:
+            net = TetraNetwork()
+            sim = RadioSim(own=Tsi(net.mcc, net.mnc, OWN_SSI))
+        else:
+            sim = sim_for(config)
         await sim.start(port=port)
         runner = web.AppRunner(control_app(sim), access_log=None)
         await runner.setup()

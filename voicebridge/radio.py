@@ -24,9 +24,14 @@ not come is left to its report (or to the ring time).
 
 import asyncio
 import contextlib
+import functools
 import logging
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+
+from redis.exceptions import LockError, RedisError
 
 from channels import texts
 from channels.texts import place_text
@@ -35,7 +40,16 @@ from routing.config import RoutingConfig, tetra_parts
 from routing.contacts import Alerted, ToPlace
 from routing.models import AckMethod, AttemptOutcome, ContactRole, Medium, StatusMeaning, TargetKind
 from tetra import sds
-from tetra.client import CallEvent, PeiClient, PeiTimeout, PeiUnavailable, RadioEvent, SdsRefused
+from tetra.client import (
+    CallEvent,
+    PeiClient,
+    PeiTarget,
+    PeiTimeout,
+    PeiUnavailable,
+    RadioEvent,
+    SdsRefused,
+    SdsSent,
+)
 from tetra.identity import IdentityError, Network, Tsi, parse
 from voicebridge.ami.recorder import AdapterTasks, Recorder
 from voicebridge.blocking import Blocking
@@ -48,6 +62,7 @@ ALERT_CHARACTERS = 160  # what a radio's display shows without scrolling much
 ANSWERS = timedelta(hours=24)  # how long after an alert a radio's answer counts
 POLL_SECONDS = 0.5
 STALE = timedelta(minutes=5)  # an alert in flight this long without a report is over
+HOLD_BACK = 30.0  # seconds the PEI client may hold an SDS back while the radio is busy
 WITHDRAWN = "la alerta ya no espera respuesta"
 # what the network's delivery report says, for the try's cause ([AI] table 29.16)
 DELIVERY_CAUSES = {
@@ -96,19 +111,40 @@ def network_of(config: RoutingConfig) -> Network:
     return Network(config.centre.tetra.mcc, config.centre.tetra.mnc)
 
 
-def radio_addresses(config: RoutingConfig) -> dict[tuple[int, int, int], str]:
-    """Every radio of the routing file, by (MCC, MNC, SSI), as the file writes it (the
-    address its contacts carry)."""
+def radio_addresses(config: RoutingConfig) -> dict[tuple[int, int, int], set[str]]:
+    """Every radio of the routing file, by (MCC, MNC, SSI), with every way the file
+    writes it (the addresses its contacts carry: "2001" and "716000100002001" are one)."""
     net = config.centre.tetra
     targets = [t for a in config.agencies.values() for s in a.stations for t in s.targets]
     targets += list(config.centre.supervisor)
-    return {tetra_parts(t.address, net): t.address for t in targets if t.kind is TargetKind.RADIO}
+    found: dict[tuple[int, int, int], set[str]] = {}
+    for target in targets:
+        if target.kind is TargetKind.RADIO:
+            found.setdefault(tetra_parts(target.address, net), set()).add(target.address)
+    return found
+
+
+def latin1(text: str) -> str:
+    """``text`` in ISO 8859-1 (a radio's one-byte alphabet): a letter outside it loses
+    its accent (NFKD), a ’ or a – becomes ' or -, anything else ?."""
+    out = []
+    for char in text:
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        plain = "".join(c for c in unicodedata.normalize("NFKD", char) if ord(c) < 128)
+        out.append(_PUNCTUATION.get(char) or plain or "?")
+    return "".join(out)
+
+
+_PUNCTUATION = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."}
 
 
 @dataclass
 class _Sent:
     ref: str  # the contact
     deadline: float  # loop time by which its report is due
+    ring: float = 30.0  # its agency's ring time (a report "stored" waits that much more)
 
 
 class RadioAdapter:
@@ -139,6 +175,12 @@ class RadioAdapter:
         the alerts in flight here, then recorded in order (in a thread)."""
         if isinstance(event, CallEvent):
             return  # the talkgroups' calls are the voice adapter's
+        if isinstance(event, SdsSent):
+            self._network_said(event)
+            return
+        if event.to_group:
+            log.info("radio: %s wrote to a group, not to the centre's radio", event.sender)
+            return
         pdu = event.pdu
         if isinstance(pdu, sds.Report):
             self._report(event.sender, pdu.ref, pdu.status, sds.delivery_kind(pdu.status))
@@ -165,8 +207,6 @@ class RadioAdapter:
                 async with asyncio.timeout(POLL_SECONDS):
                     await woken.wait()
             woken.clear()
-            if not self.client.ready.is_set():
-                continue
             try:
                 await self.turn()
                 if failing:
@@ -182,8 +222,14 @@ class RadioAdapter:
         whose report did not come in time; how many alerts were sent."""
         port = self.rt.calls.contacts
         sent = 0
-        for call in await self.blocking(port.claim, MEDIUM, self.owner):
-            sent += await self._alert(call)
+        if self.client.ready.is_set():  # the rest goes on while the radio is away
+            for call in await self.blocking(port.claim, MEDIUM, self.owner):
+                try:
+                    sent += await self._alert(call)
+                except Exception:  # this one waits for the next turn; the others go on
+                    log.exception("radio: the alert of %s failed", call.contact.ref)
+                    self._forget(call.contact.ref)
+                    await self.blocking(port.unclaim, call.contact.ref)
         for contact in await self.blocking(port.to_withdraw, MEDIUM):
             await self.blocking(port.ended, contact.ref, WITHDRAWN)
         now = asyncio.get_running_loop().time()
@@ -207,10 +253,27 @@ class RadioAdapter:
                 )
         return sent
 
+    def _forget(self, contact: str) -> None:
+        self._sent = {k: v for k, v in self._sent.items() if v.ref != contact}
+
+    def _network_said(self, event: SdsSent) -> None:
+        """``+CMGS: 0,5,<ref>``: the network did not take one of our SDS."""
+        if event.sent or event.ref is None:
+            return
+        for key, pending in list(self._sent.items()):
+            if key[1] == event.ref:
+                del self._sent[key]
+                why = f"la red no aceptó el mensaje (estado {event.status})"
+                self.recorder.put(
+                    functools.partial(
+                        self.rt.calls.contacts.not_reached, pending.ref, AttemptOutcome.FAILED, why
+                    )
+                )
+
     async def _alert(self, call: ToPlace) -> int:
         port = self.rt.calls.contacts
         contact = call.contact
-        config, _ = self.rt.rules.current()
+        config, _ = await self.blocking(self.rt.rules.current)
         try:
             radio = parse(contact.address, network_of(config))
         except IdentityError as exc:
@@ -228,11 +291,14 @@ class RadioAdapter:
         else:
             text = supervisor_radio_notice(call.room, call.category, place)
         ref = self.client.next_ref()
-        pdus = sds.text_messages(text, ref, report=sds.ReportRequest.RECEIVED)
+        # one ISO 8859-1 part, never a two-part UTF-16 text (a ’ in an address would do it)
+        pdus = sds.text_messages(latin1(text), ref, report=sds.ReportRequest.RECEIVED)
         loop = asyncio.get_running_loop()
-        key = (radio.ssi, pdus[-1].ref or 0)
-        # in flight before it is written: its report may come before AT+CMGS's OK
-        self._sent[key] = _Sent(ref=contact.ref, deadline=loop.time() + call.ring_seconds)
+        key = (radio.ssi, ref)
+        # in flight before it is written: its report may come before AT+CMGS's OK (the
+        # busy hold-back may take a while: the ring time counts once it went)
+        sent = _Sent(ref=contact.ref, deadline=loop.time() + HOLD_BACK + call.ring_seconds)
+        self._sent[key] = sent
         try:
             for pdu in pdus:
                 await self.client.send_sds(radio, pdu)
@@ -252,6 +318,8 @@ class RadioAdapter:
         except PeiTimeout:
             # the radio may have sent it: its report (or the ring time) tells, never a resend
             log.warning("radio: the alert to %s may not have gone; waiting for its report", radio)
+        sent.deadline = loop.time() + call.ring_seconds
+        sent.ring = call.ring_seconds
         self.placed.append(contact.ref)
         log.info("radio: alert %s to %s", call.room, radio, extra={"incident": call.room})
         return 1
@@ -276,15 +344,19 @@ class RadioAdapter:
                 status or 0, f"la red no lo entregó (estado 0x{status or 0:02X})"
             )
             self.recorder.put(lambda: port.not_reached(contact, AttemptOutcome.FAILED, why))
-        # "pending" (stored by the network, congestion): the report to come tells
+        else:  # stored by the network, or congestion: the report to come tells
+            pending.deadline = asyncio.get_running_loop().time() + pending.ring
 
     def _alert_of(self, radio: Tsi) -> tuple[RoutingConfig, Alerted] | None:
+        """The alert a radio's answer answers: the oldest still waiting among those sent
+        to it (however the routing file writes it), else the latest."""
         config, _ = self.rt.rules.current()
-        address = radio_addresses(config).get((radio.mcc, radio.mnc, radio.ssi))
-        if address is None:
+        forms = radio_addresses(config).get((radio.mcc, radio.mnc, radio.ssi))
+        if not forms:
             log.info("radio: %s is no radio of the routing file", radio)
             return None
-        alert = self.rt.calls.contacts.alerted(MEDIUM, address, self.rt.clock.now() - ANSWERS)
+        since = self.rt.clock.now() - ANSWERS
+        alert = self.rt.calls.contacts.alerted(MEDIUM, sorted(forms), since, oldest_waiting=True)
         if alert is None:
             log.info("radio: %s answered, but no alert went there", radio)
             return None
@@ -318,3 +390,89 @@ class RadioAdapter:
             port.acknowledged(alert.ref, AckMethod.SDS, f"respondió «{said}» por radio")
         else:
             port.declined(alert.ref, f"respondió «{said}» por radio")
+
+
+LEASE_KEY = "voicebridge:tetra:pei"
+LEASE_SECONDS = 15.0
+
+
+class RadioDriver:
+    """The radio of one ``serve`` replica. A radio's PEI has one end (a serial port; a
+    TCP PEI takes one connection at a time), so of the replicas configured with it one
+    drives it: the holder of a Redis lock with a time limit (redis-py's ``Lock``),
+    renewed while it runs. The others stand by and take over within
+    :data:`LEASE_SECONDS` of the holder's end. Every replica and worker still places
+    radio targets (the holder sends them); without Redis nobody can tell who drives, and
+    a holder keeps driving until Redis says its lease went to another."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        blocking: Blocking,
+        target: PeiTarget,
+        network: Network,
+        *,
+        owner: str,
+        trace: Callable[[str, bytes], None] | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self.blocking = blocking
+        self.client = PeiClient(target, network, self._handle, trace=trace)
+        self.adapter = RadioAdapter(rt, self.client, blocking, owner=owner)
+        self.lease_seconds = lease_seconds
+        self.lock = rt.redis.lock(
+            LEASE_KEY, timeout=lease_seconds, blocking=False, thread_local=False
+        )
+        self.holding = False
+        self._task: asyncio.Task[None] | None = None
+
+    def _handle(self, event: RadioEvent) -> None:
+        self.adapter.handle(event)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="tetra-lease")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.holding:
+            await self._let_go()
+            with contextlib.suppress(RedisError, LockError):
+                await self.blocking(self.lock.release)
+
+    async def _run(self) -> None:
+        while True:
+            if not self.holding:
+                try:
+                    got = await self.blocking(self.lock.acquire, blocking=False)
+                except RedisError:
+                    got = False  # nobody can tell who drives it: wait for Redis
+                if got:
+                    self.holding = True
+                    log.info("radio: this replica drives the radio")
+                    self.client.start()
+                    self.adapter.start()
+            else:
+                try:
+                    await self.blocking(self.lock.reacquire)
+                except LockError:
+                    log.warning("radio: the radio's lease went to another replica")
+                    await self._let_go()
+                except RedisError:
+                    pass  # keep driving until Redis can say otherwise
+            await asyncio.sleep(self.lease_seconds / 3)
+
+    async def _let_go(self) -> None:
+        self.holding = False
+        await self.adapter.stop()
+        await self.client.stop()
+
+    def state(self) -> str:
+        """For /readyz: ok, down (why), or standing by."""
+        if not self.holding:
+            return "standby (another replica drives the radio)"
+        state = self.client.state()
+        return f"ok (radio {state.identity})" if state.ready else f"down: {state.detail}"

@@ -10,7 +10,7 @@ from voicebridge.blocking import Blocking
 from voicebridge.citizens.intake import ChannelIntake
 from voicebridge.intake import IntakeWriter
 from voicebridge.metrics import Metrics
-from voicebridge.radio import RadioAdapter
+from voicebridge.radio import RadioDriver
 from voicebridge.runtime import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -22,4 +22,4 @@ CHANNELS = web.AppKey("channels", ChannelIntake)  # the citizens' channels' inta
 BRIDGE = web.AppKey("bridge", Bridge)  # absent without VOICEBRIDGE_AMI_URL
 CALL_TAKER = web.AppKey("call_taker", CallTaker)  # the citizen IVR's calls; the same
 LINE_CHECKER = web.AppKey("line_checker", LineChecker)  # the line checks' calls; the same
-RADIO = web.AppKey("radio", RadioAdapter)  # absent without VOICEBRIDGE_TETRA_PEI
+RADIO = web.AppKey("radio", RadioDriver)  # absent without VOICEBRIDGE_TETRA_PEI

@@ -66,6 +66,7 @@ centre:
   name: Centro de prueba
   dial: "Local/{{number}}@epr-sim"
   tetra_gateway: "Local/{{gssi}}@tetra-sim"
+  tetra: {{mcc: 716, mnc: 1}}
   supervisor:
     - {{phone: "014270000", label: Supervisión, rate_limit: none}}
   operator: {{phone: "014270001", label: Operador de turno del centro}}

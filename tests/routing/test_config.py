@@ -370,9 +370,11 @@ status_plans:
 """
 
 
-def with_radio_and_plan(radio: str = '"2001"', plan: str = PLANS) -> str:
+def with_radio_and_plan(radio: str = '"2001"', plan: str = PLANS, network: bool = True) -> str:
+    tetra = "  tetra: {mcc: 716, mnc: 1}\n" if network else ""
     return (
         SMALL.replace("policies:", plan + "policies:", 1)
+        .replace("  supervisor:\n", tetra + "  supervisor:\n", 1)
         .replace("    policy: fast\n", "    policy: fast\n    status_plan: epr\n", 1)
         .replace(
             '          - {talkgroup: "11022", label: TG Miraflores}\n',
@@ -449,3 +451,11 @@ def test_what_the_registry_refuses(change: tuple[str, str], expected: str) -> No
     assert change[0] in text
     found = problems(text.replace(*change))
     assert [p.split(": ", 1)[1] for p in found] == [expected]
+
+
+def test_a_file_with_radios_names_their_network() -> None:
+    assert problems(with_radio_and_plan(network=False)) == [
+        "routing.yaml:3: centre.tetra: hay radios (p. ej. en "
+        "agencies[0].stations[0].targets[2]): indique la red TETRA, p. ej. "
+        "«tetra: {mcc: 716, mnc: 1}»"
+    ]

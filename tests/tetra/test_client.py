@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 import pytest
 
 from tetra import sds
-from tetra.client import INIT, CallEvent, PeiClient, PeiTarget, SdsReceived, SdsRefused, Timing
+from tetra.client import (
+    INIT,
+    CallEvent,
+    PeiClient,
+    PeiTarget,
+    SdsReceived,
+    SdsRefused,
+    SdsSent,
+    Timing,
+)
 from tetra.identity import PERU_MCC, Network, Tsi
 from tetra.sim import RadioSim
 
@@ -201,3 +210,75 @@ def test_the_pei_setting_is_serial_or_tcp() -> None:
                 "serial:///dev/x?parity=E"):  # fmt: skip
         with pytest.raises(ValueError, match=r"serial|tcp|baud|option"):
             PeiTarget.parse(bad)
+
+
+async def test_the_service_and_the_sds_go_as_one_whatever_else_is_sent(rig: Rig) -> None:
+    """A status (service 13) and a text (12) sent at once, with a keepalive and a
+    delivery report in between: each AT+CMGS follows its own AT+CTSDS."""
+    radio = rig.sim.radio(2010)
+    rig.sim.text(2010, "¿me escuchan?", ref=9)  # its report goes out meanwhile
+    [text] = sds.text_messages("INC 9 ROBO", 9)
+    await asyncio.gather(
+        rig.client.send_sds(Tsi(PERU_MCC, 1, 2010), sds.Status(value=32769)),
+        rig.client.send_sds(Tsi(PERU_MCC, 1, 2010), text),
+        rig.client.command("AT"),
+    )
+    assert sds.Status(value=32769) in radio.received
+    assert text in radio.received
+    commands = [c for c in rig.sim.commands if c.startswith(("AT+CTSDS", "AT+CMGS"))]
+    pairs = [(a[:8], b[:7]) for a, b in zip(commands[::2], commands[1::2], strict=True)]
+    assert pairs == [("AT+CTSDS", "AT+CMGS")] * len(pairs), commands
+
+
+async def test_the_network_s_refusal_of_an_sds_is_told(rig: Rig) -> None:
+    rig.sim.radio(2011)
+    rig.sim.refuse_next = 1
+    [text] = sds.text_messages("INC 10", 10)
+    await rig.client.send_sds(Tsi(PERU_MCC, 1, 2011), text)  # the radio took it
+    await rig.until(lambda: any(isinstance(e, SdsSent) for e in rig.events), "its word")
+    [said] = [e for e in rig.events if isinstance(e, SdsSent)]
+    assert (said.sent, said.ref, said.status) == (False, 10, "5")
+
+
+async def test_an_immediate_text_and_a_group_text_arrive_as_such(rig: Rig) -> None:
+    radio = rig.sim.radio(2012)
+    assert rig.sim.text(2012, "urgente", immediate=True, ref=3)
+    assert rig.sim.text(2012, "1", group=11022, ref=4)  # to a talkgroup, not to us
+    await rig.until(lambda: len(rig.received()) == 2, "both texts")
+    immediate, group = rig.received()
+    assert (immediate.text, immediate.to_group) == ("urgente", False)
+    assert (group.text, group.to_group) == ("1", True)
+    await asyncio.sleep(0.1)
+    assert [r.ref for r in radio.reports] == [3]  # no report to a group's message
+
+
+async def test_a_command_cancelled_in_flight_does_not_wedge_the_line(rig: Rig) -> None:
+    rig.sim.stall_next = 1
+    task = asyncio.ensure_future(rig.client.command("AT+CSQ?"))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    done = await rig.client.command("AT")  # not Busy: the next command goes
+    assert done.final.ok
+
+
+async def test_a_radio_of_another_network_than_the_routing_file_s_is_not_used() -> None:
+    sim = RadioSim(own=OWN, speed=SPEED)
+    await sim.start()
+    client = PeiClient(
+        PeiTarget.parse(f"tcp://127.0.0.1:{sim.port}"), Network(PERU_MCC, 2), print, timing=FAST
+    )
+    client.start()
+    try:
+        for _ in range(200):
+            if "MNC 2" in client.detail:
+                break
+            await asyncio.sleep(0.01)
+        assert not client.ready.is_set()
+        assert client.detail == (
+            "la radio es de la red MCC 716 MNC 1, no de la del archivo de ruteo (MCC 716 MNC 2)"
+        )
+    finally:
+        await client.stop()
+        await sim.stop()

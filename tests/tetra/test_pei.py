@@ -62,10 +62,23 @@ def test_a_busy_radio_says_so_in_words() -> None:
 def test_information_lines_belong_to_their_command() -> None:
     pei = Pei()
     pei.command("AT+CMGS=1001,176", "82042A01494E432D34322054FA70616320416D617275")
-    [done] = pei.receive(b"\r\n+CMGS: 0,4,42\r\n\r\nOK\r\n")
+    [done] = pei.receive(b"\r\n+CMGS: 0\r\n\r\nOK\r\n")  # its SDS instance
     assert isinstance(done, Done)
-    assert done.lines == ("+CMGS: 0,4,42",)
-    assert done.info("+CMGS") == ("0", "4", "42")
+    assert done.lines == ("+CMGS: 0",)
+    assert done.info("+CMGS") == ("0",)
+
+
+def test_the_network_s_word_on_an_sds_is_an_indication_whenever_it_comes() -> None:
+    """``+CMGS: 0,4,42`` (sent) or ``0,5,42`` (not sent) may come with the command's OK
+    or after the next command went: never taken for that command's answer."""
+    pei = Pei()
+    pei.command("AT+CMGS=1001,176", "82042A01494E432D34322054FA70616320416D617275")
+    events = pei.receive(b"\r\n+CMGS: 0,5,41\r\n+CMGS: 0\r\nOK\r\n+CMGS: 0,4,42\r\n")
+    assert events == [
+        Indication(name="+CMGS", params=("0", "5", "41")),
+        Done(command="AT+CMGS=1001,176", lines=("+CMGS: 0",), final=Final(ok=True, kind="OK")),
+        Indication(name="+CMGS", params=("0", "4", "42")),
+    ]
 
 
 def test_the_user_data_follows_the_command_and_ctrl_z_ends_it() -> None:
@@ -123,7 +136,7 @@ def test_lines_split_anywhere_read_the_same(echo: bool, cuts: list[int]) -> None
     whole = Pei()
     whole.command(command, data)
     expected = whole.receive(stream)
-    assert [type(e) for e in expected] == [Indication, Done, Indication]
+    assert [type(e) for e in expected] == [Indication, Indication, Done, Indication]
     pieces = Pei()
     pieces.command(command, data)
     got, at = [], 0

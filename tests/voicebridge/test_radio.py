@@ -27,7 +27,11 @@ from tests.conftest import FakeClock, make_settings
 from tests.contract.harness import RadioHarness, radio_harness
 from tests.voicebridge.rig import run_due_escalations
 from tetra import sds
-from voicebridge.radio import ALERT_CHARACTERS, radio_alert
+from tetra.client import PeiTarget
+from tetra.identity import Network, Tsi
+from tetra.sim import RadioSim
+from voicebridge.blocking import Blocking
+from voicebridge.radio import ALERT_CHARACTERS, RadioDriver, latin1, radio_alert
 from voicebridge.runtime import build_runtime
 
 Out = AttemptOutcome
@@ -43,7 +47,7 @@ centre:
   operator: {phone: "014270001", label: Operador de turno del centro}
 rate_limits: {phone: none, sms: none, talkgroup: none, radio: none}
 policies:
-  radio: {ring_seconds: 20, attempts_per_target: 2, retry_after: [60]}
+  radio: {ring_seconds: 5, attempts_per_target: 2, retry_after: [60]}
 status_plans:
   epr:
     32769: {means: received, label: recibido}
@@ -106,9 +110,11 @@ async def dispatch(h: RadioHarness, address: str = "Av. Abancay 123") -> str:
     return await asyncio.to_thread(go)
 
 
-async def until(h: RadioHarness, condition: Callable[[], object], what: str) -> None:
+async def until(
+    h: RadioHarness, condition: Callable[[], object], what: str, within: float = 10
+) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
+    deadline = loop.time() + within
     while True:
         await h.settled()
         if await asyncio.to_thread(condition):
@@ -232,3 +238,147 @@ def test_the_alert_fits_a_radio_s_display() -> None:
     assert text.endswith("M.... Responda estado 32769 o 1")  # the place cut, then ". "
     [pdu] = sds.text_messages(text, 1)
     assert sds.bits(pdu) <= sds.MAX_BITS
+
+
+def test_an_alert_is_one_iso_8859_1_part_whatever_the_address_holds() -> None:
+    text = latin1(radio_alert("LIM-2026-000123", "robo", "Av. O’Higgins – Lince ✓", 32769))
+    assert text == "INC LIM-2026-000123 ROBO Av. O'Higgins - Lince ?. Responda estado 32769 o 1"
+    [pdu] = sds.text_messages(text, 1)
+    assert pdu.coding == sds.Coding.LATIN1
+
+
+async def test_the_network_s_refusal_is_the_try_s_outcome(radio: RadioHarness) -> None:
+    radio.sim.radio(RADIO_1)
+    radio.sim.refuse_next = 1
+    incident_id = await dispatch(radio)
+    await until(radio, lambda: tries(radio, incident_id)[:1] == [Out.FAILED], "refused")
+    [attempt] = radio.runtime.store.detail(incident_id).attempts[:1]
+    assert attempt.cause == "la red no aceptó el mensaje (estado 5)"
+
+
+async def test_a_message_to_a_talkgroup_acknowledges_nothing(radio: RadioHarness) -> None:
+    radio.sim.radio(RADIO_1, report_after=0.1)
+    incident_id = await dispatch(radio)
+    await until(radio, lambda: tries(radio, incident_id)[:1] == [Out.DELIVERED], "delivered")
+    radio.sim.text(RADIO_1, "1", group=11022)  # "1" to a talkgroup the centre's radio is in
+    await asyncio.sleep(0.3)
+    await radio.settled()
+    assert not acknowledged(radio, incident_id)
+
+
+async def test_a_late_answer_counts_and_the_deadline_runs_while_the_radio_is_away(
+    radio: RadioHarness,
+) -> None:
+    """Store and forward: the radio's report never came within the ring time (5 s here),
+    and the centre's radio was switched off meanwhile: the try ends not reached all the
+    same (the next target's turn is not held up); then the radio's "received" comes:
+    it is the agency's acknowledgement."""
+    radio.sim.radio(RADIO_1, report_after=10_000.0)  # no report in this test's time
+    incident_id = await dispatch(radio)
+    await until(radio, lambda: alerts_to(radio, RADIO_1), "the alert sent")
+    await radio.sim.switch_off()
+    await until(
+        radio, lambda: tries(radio, incident_id)[:1] == [Out.NO_ANSWER], "not reached", within=15
+    )
+    await radio.sim.switch_on()
+    await asyncio.wait_for(radio.client.ready.wait(), 5)
+    radio.sim.status(RADIO_1, 32769)
+    await until(radio, lambda: acknowledged(radio, incident_id), "acknowledged late")
+    assert tries(radio, incident_id)[0] is Out.ACKNOWLEDGED
+
+
+TWO_WAYS = ROUTING.replace(
+    """rules:
+  - name: todo
+    categories: ["*"]
+    respond: [{agency: serenazgo}]""",
+    """  - code: pnp
+    name: Policía de prueba
+    kind: police
+    policy: radio
+    status_plan: epr
+    stations:
+      - code: pnp-1
+        name: Comisaría de prueba
+        districts: all
+        targets:
+          - {radio: "716000100002001", label: Radio del patrullero}
+rules:
+  - name: todo
+    categories: ["*"]
+    respond: [{agency: serenazgo}, {agency: pnp}]""",
+)
+
+
+async def test_one_radio_written_two_ways_answers_each_alert_in_turn(
+    sqlite_url: str, redis_url: str, redis: object, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Serenazgo writes radio 2001 as its SSI, the police as a TSI: one radio, two
+    alerts; its two "received" take the oldest waiting alert first, then the other."""
+    path = tmp_path / "routing.yaml"
+    path.write_text(TWO_WAYS, encoding="utf-8")
+    settings = make_settings(sqlite_url, redis_url, routing_file=str(path))
+    runtime = build_runtime(settings, clock=clock, media=frozenset({Medium.SDS}))
+    runtime.rules.load_file(actor="test")
+    try:
+        async with radio_harness(runtime) as h:
+            h.sim.radio(RADIO_1)
+            incident_id = await dispatch(h)
+            await until(h, lambda: len(alerts_to(h, RADIO_1)) == 2, "both alerts")
+            await until(h, lambda: set(tries(h, incident_id)) == {Out.DELIVERED}, "delivered")
+            for _ in range(2):
+                h.sim.status(RADIO_1, 32769)
+                await asyncio.sleep(0.2)
+            await until(h, lambda: len(h.runtime.store.detail(incident_id).acks) == 2, "both")
+    finally:
+        runtime.close()
+
+
+async def test_of_two_replicas_one_drives_the_radio_and_the_other_takes_over(
+    sqlite_url: str, redis_url: str, redis: object, clock: FakeClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(ROUTING, encoding="utf-8")
+    settings = make_settings(sqlite_url, redis_url, routing_file=str(path))
+    runtime = build_runtime(settings, clock=clock, media=frozenset({Medium.SDS}))
+    runtime.rules.load_file(actor="test")
+    sim = RadioSim(own=Tsi(716, 1, 100), speed=0.05)
+    await sim.start()
+    blocking = Blocking(4)
+    target = PeiTarget.parse(f"tcp://127.0.0.1:{sim.port}")
+    drivers = [
+        RadioDriver(runtime, blocking, target, Network(716, 1), owner=name, lease_seconds=0.6)
+        for name in ("serve-a", "serve-b")
+    ]
+    try:
+        for driver in drivers:
+            driver.start()
+        loop = asyncio.get_running_loop()
+
+        async def wait(condition: Callable[[], bool], what: str) -> None:
+            deadline = loop.time() + 10
+            while not condition():
+                assert loop.time() < deadline, what
+                await asyncio.sleep(0.02)
+
+        await wait(lambda: any(d.client.ready.is_set() for d in drivers), "one drives it")
+        await asyncio.sleep(1.0)  # a few renewals: the other stays by
+        holders = [d for d in drivers if d.holding]
+        assert len(holders) == 1
+        [standby] = [d for d in drivers if not d.holding]
+        assert standby.state() == "standby (another replica drives the radio)"
+        assert rig_inits(sim) == 1  # the radio was set up once: nobody took it away
+        await holders[0].stop()  # that replica ends
+        await wait(lambda: standby.client.ready.is_set(), "the other takes over")
+        assert standby.state() == "ok (radio 716000100000100)"
+    finally:
+        for driver in drivers:
+            await driver.stop()
+        await sim.stop()
+        blocking.shutdown()
+        runtime.close()
+
+
+def rig_inits(sim: RadioSim) -> int:
+    """How many times a terminal set the radio up (its first command of INIT)."""
+    return sim.commands.count("ATE0")

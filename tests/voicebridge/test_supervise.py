@@ -250,7 +250,7 @@ class Supervised(Demo):
         self.groups: set[int] = set()  # the process groups of its children, dead or alive
 
 
-RESTARTED = ("worker", "fake-asterisk", "fake-twilio", "fake-telegram", "redis")
+RESTARTED = ("worker", "fake-asterisk", "fake-radio", "fake-twilio", "fake-telegram", "redis")
 
 
 @pytest.fixture
@@ -272,6 +272,7 @@ def test_make_run_restarts_the_worker_the_fakes_and_redis(demo: Supervised) -> N
     started = children(demo.proc.pid)
     assert sorted(started) == [
         "fake-asterisk",
+        "fake-radio",
         "fake-telegram",
         "fake-twilio",
         "redis",
@@ -327,6 +328,7 @@ def started(demo: Supervised) -> dict[str, int]:
     pids = children(demo.proc.pid)
     assert sorted(pids) == [
         "fake-asterisk",
+        "fake-radio",
         "fake-telegram",
         "fake-twilio",
         "redis",

@@ -58,13 +58,13 @@ async def readyz(request: web.Request) -> web.Response:
     if radio is None:
         results["tetra"] = "not configured (VOICEBRIDGE_TETRA_PEI)"
     else:
-        state = radio.client.state()
-        results["tetra"] = (
-            f"ok (radio {state.identity})" if state.ready else f"down: {state.detail}"
-        )
-    request.app[METRICS].peer_up.labels("tetra").set(1 if radio and state.ready else 0)
+        results["tetra"] = radio.state()
+    up = results["tetra"].startswith(("ok", "standby"))
+    request.app[METRICS].peer_up.labels("tetra").set(1 if up else 0)
     body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": results}
-    degraded = [name for name in ("ami", "tetra") if not results[name].startswith("ok")]
+    degraded = [
+        name for name in ("ami", "tetra") if not results[name].startswith(("ok", "standby"))
+    ]
     if degraded:
         body["degraded"] = degraded
     return web.json_response(body, status=200 if ready else 503)
