@@ -363,9 +363,7 @@ class ContactLedger:
         the chat the alert went to)."""
         return self._alert(t.contacts.c.ref == ref)
 
-    def _alert(
-        self, *where: ColumnElement[bool], oldest_waiting: bool = False
-    ) -> "Alerted | None":
+    def _alert(self, *where: ColumnElement[bool], oldest_waiting: bool = False) -> "Alerted | None":
         c, a, s, i = t.contacts.c, t.attempts.c, t.assignments.c, t.incidents.c
         found: list[Alerted] = []
         with self.db.read() as conn:

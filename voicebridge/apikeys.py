@@ -226,7 +226,8 @@ class RevocationWatch:
         if time.monotonic() - self._failed_at < WATCH_BACKOFF:
             return UNKNOWN
         try:
-            value = await asyncio.wait_for(self.client.get(REVOCATIONS), WATCH_TIMEOUT)
+            async with asyncio.timeout(WATCH_TIMEOUT):  # not wait_for (see AmiSession.send)
+                value = await self.client.get(REVOCATIONS)
         except (RedisError, OSError, TimeoutError):
             self._failed_at = time.monotonic()
             return UNKNOWN

@@ -336,3 +336,29 @@ async def test_a_session_without_events_still_hears_fullybooted(fake: FakeAsteri
         await s.stop()
     [login] = fake.actions("Login")
     assert dict(login.headers)["Events"] == "system"
+
+
+async def test_a_cancel_that_comes_with_the_answer_is_not_lost() -> None:
+    """stop() cancels the session's task once. On Python 3.11, ``asyncio.wait_for``
+    returns an answer that arrives in the loop turn of the cancel and drops the cancel
+    (CPython #86296): a session caught in a Ping then never stopped (seen against a real
+    Asterisk). ``send`` must end cancelled."""
+
+    class Stub:
+        closed = False
+
+        def __init__(self) -> None:
+            self.answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+
+        def send_safe(self, action: object) -> "asyncio.Future[Message]":
+            return self.answer
+
+    session = AmiSession(AmiTarget(host="127.0.0.1", port=1, username="u", secret="s"))
+    stub = Stub()
+    session.protocol = stub  # type: ignore[assignment]
+    task = asyncio.ensure_future(session.send("Ping"))
+    await asyncio.sleep(0)  # it awaits the answer now
+    stub.answer.set_result(Message({"Response": "Success"}))
+    task.cancel()  # in the same turn
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -6,8 +6,9 @@ people), with voicebridge's prompts in its sounds (``voicebridge prompts build -
 /tmp/vb`` then copy ``/tmp/vb/es/vb`` to ``<sounds>/es/vb``) and Debian's Spanish core
 sounds. The suite pushes the dialplan, sets AstDB keys, lists the rooms, hangs up what
 is left, restarts Asterisk and hears the test lines' UserEvents with its own session, on
-``VOICEBRIDGE_TEST_AMI_ADMIN`` if set (``write = config,system,reporting,command`` and
-``read = user`` for that, see :data:`CLASSES`), else on the same account; voicebridge's
+``VOICEBRIDGE_TEST_AMI_ADMIN`` if set (``write = config,system,reporting,command,
+originate`` and ``read = user,system,dialplan`` for that, see :data:`CLASSES`), else on
+the same account; voicebridge's
 bridge needs only the classes the README lists (run with an account that has just those,
 they suffice). An action Asterisk refuses with ``Permission denied`` fails the test
 naming the class the suite's account lacks. Each test pushes voicebridge's contexts
@@ -131,8 +132,10 @@ TIMING = Timing(action_timeout=5.0, ping_interval=1.0, ping_timeout=2.0, backoff
 DENIED = "Permission denied"  # Asterisk's answer to an action the account may not send
 CLASSES = {
     # what the suite's account needs in manager.conf for each of its actions (Asterisk
-    # 22.10.1); and ``read = user`` for the test lines' UserEvents
+    # 22.10.1); and ``read = user,system,dialplan``: the test lines' UserEvents, the
+    # FullyBooted its session waits for, the IVR's Newexten the citizen tests read
     "UpdateConfig": "write = config",
+    "Originate": "write = originate (the citizens' calls)",
     "DBPut": "write = system",
     "DBDelTree": "write = system",
     "ConfBridgeList": "write = reporting",

@@ -149,7 +149,11 @@ class AmiSession:
             raise LinkLost("the AMI link is down")
         safe = SafeAction(action, headers, action_id or self.next_id(), as_list=as_list)
         future = protocol.send_safe(safe)
-        result = await asyncio.wait_for(future, wait or self.timing.action_timeout)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the answer and
+        # drops a cancel that comes in the loop turn the answer does (CPython #86296),
+        # and stop() would wait for a session that keeps pinging
+        async with asyncio.timeout(wait or self.timing.action_timeout):
+            result = await future
         if check:
             first = result[0] if isinstance(result, list) else result
             if str(first.get("Response", "")) in ("Error", "Failure"):
@@ -223,15 +227,14 @@ class AmiSession:
                 booted.set_result(None)
             self.dispatch(message)
 
-        _, protocol = await asyncio.wait_for(
-            loop.create_connection(
+        async with asyncio.timeout(t.connect_timeout):  # not wait_for (see send)
+            _, protocol = await loop.create_connection(
                 lambda: AmiProtocol(on_event), self.target.host, self.target.port
-            ),
-            t.connect_timeout,
-        )
+            )
         self.protocol = protocol
         try:
-            await asyncio.wait_for(protocol.banner, t.connect_timeout)
+            async with asyncio.timeout(t.connect_timeout):
+                await protocol.banner
             login = [
                 ("Username", self.target.username),
                 ("Secret", self.target.secret),
