@@ -124,6 +124,7 @@ class TetraNetwork:
 
     mcc: int = PERU_MCC
     mnc: int = 1
+    ptt: str = "talk"  # who keys a talkgroup patched into a room: talk, dtmf, vox, none
 
 
 def tetra_parts(address: str, network: TetraNetwork) -> tuple[int, int, int]:
@@ -349,6 +350,9 @@ class StatusIn(_Strict):
 class TetraIn(_Strict):
     mcc: int = Field(default=PERU_MCC, ge=0, le=1023)
     mnc: int = Field(ge=0, le=16383)
+    # who keys a talkgroup patched into a room: voicebridge following who talks there
+    # (the radio's PEI), a DTMF to the gateway, the gateway's own VOX, or nobody
+    ptt: Literal["talk", "dtmf", "vox", "none"] = "talk"
 
 
 class PolicyIn(_Strict):
@@ -535,7 +539,9 @@ class _Builder:
         network = (
             TetraNetwork()
             if raw.centre.tetra is None
-            else TetraNetwork(mcc=raw.centre.tetra.mcc, mnc=raw.centre.tetra.mnc)
+            else TetraNetwork(
+                mcc=raw.centre.tetra.mcc, mnc=raw.centre.tetra.mnc, ptt=raw.centre.tetra.ptt
+            )
         )
         centre = Centre(
             name=raw.centre.name,

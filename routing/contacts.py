@@ -36,6 +36,7 @@ from routing.events import (
     LegRecalled,
     LegRequested,
     RadioStatusReported,
+    RadioTalker,
     StatusChanged,
     event,
 )
@@ -550,6 +551,38 @@ class ContactLedger:
             if means is not None and means.acknowledges:
                 why = f"«{contact.label}» respondió por radio el {said}"
                 self._acknowledge(conn, contact, AckMethod.TETRA_STATUS, why, now)
+
+    def talkgroup_talker(self, addresses: Collection[str], gssi: int, talker: int | None) -> None:
+        """A radio user talks now on the talkgroup ``gssi`` (``talker``: its ISSI; None:
+        nobody any more): logged on every incident whose room it is patched into (its
+        contacts at ``addresses``, in the room)."""
+        now = self.clock.now()
+        c = t.contacts.c
+        with self.db.read() as conn:
+            legs = conn.execute(
+                select(c.ref, c.incident_id, c.label).where(
+                    c.medium == Medium.TALKGROUP.value,
+                    c.state == ContactState.IN_ROOM.value,
+                    c.address.in_(sorted(addresses)),
+                )
+            ).all()
+        for leg in legs:
+            with self.db.write() as conn:
+                cause = (
+                    f"habla la radio {talker} en «{leg.label}»"
+                    if talker is not None
+                    else f"nadie habla ya en «{leg.label}»"
+                )
+                self.incidents.log(
+                    conn,
+                    leg.incident_id,
+                    now,
+                    event(
+                        RadioTalker(leg=leg.ref, gssi=gssi, talker=talker),
+                        actor=SYSTEM,
+                        cause=cause,
+                    ),
+                )
 
     def declined(self, ref: str, cause: str) -> None:
         """The responder declined: the agency moves to its next target at once."""

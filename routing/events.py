@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     MESSAGE_SENT = "message_sent"
     MESSAGE_STATUS = "message_status"
     RADIO_STATUS = "radio_status"
+    RADIO_TALKER = "radio_talker"
 
     @property
     def label(self) -> str:
@@ -75,6 +76,7 @@ _KIND_LABELS = {
     EventKind.MESSAGE_SENT: "mensaje enviado",
     EventKind.MESSAGE_STATUS: "entrega de un mensaje",
     EventKind.RADIO_STATUS: "estado de una radio",
+    EventKind.RADIO_TALKER: "habla por radio",
 }
 
 
@@ -355,6 +357,17 @@ class RadioStatusReported(Payload):
     contact: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RadioTalker(Payload):
+    """Who talks, from the radio side, on a talkgroup patched into the room (``leg``):
+    the ``talker``'s ISSI, or None when nobody does any more."""
+
+    kind = EventKind.RADIO_TALKER
+    leg: str
+    gssi: int
+    talker: int | None = None
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.kind: cls
     for cls in (
@@ -384,6 +397,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         MessageSent,
         MessageStatus,
         RadioStatusReported,
+        RadioTalker,
     )
 }
 

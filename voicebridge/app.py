@@ -45,6 +45,7 @@ from voicebridge.intake import IntakeWriter
 from voicebridge.ivr import CitizenCalls
 from voicebridge.jobs import LINE_CHECK_PERIOD, line_check_task, overdue_sweep_task, sweep_period
 from voicebridge.metrics import Metrics
+from voicebridge.ptt import TalkgroupKeyer
 from voicebridge.queueing import TaskRelay
 from voicebridge.radio import RadioDriver, network_of
 from voicebridge.runtime import Runtime, build_runtime
@@ -89,8 +90,8 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.cleanup_ctx.append(_revocations_ctx)
     app.cleanup_ctx.append(_relay_ctx)
     app.cleanup_ctx.append(_channels_ctx)
+    app.cleanup_ctx.append(_radio_ctx)  # before the AMI's: its talkgroups' keyer uses it
     app.cleanup_ctx.append(_ami_ctx)
-    app.cleanup_ctx.append(_radio_ctx)
     app.cleanup_ctx.append(console_board.feed_ctx)
     app.add_routes(health.routes)
     app.add_routes(incidents.routes)
@@ -241,6 +242,12 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
     app[BRIDGE] = bridge
+    radio = app.get(RADIO)
+    keyer = TalkgroupKeyer(
+        runtime, session, app[BLOCKING], radio.driving if radio is not None else lambda: None
+    )
+    if radio is not None:
+        radio.on_call(keyer.call_event)
     app[CALL_TAKER] = CallTaker(session, CitizenCalls(runtime), app[BLOCKING], follow=bridge.follow)
     app[LINE_CHECKER] = checker = LineChecker(
         session,

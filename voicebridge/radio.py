@@ -28,7 +28,7 @@ import functools
 import logging
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from redis.exceptions import LockError, RedisError
@@ -140,7 +140,7 @@ def latin1(text: str) -> str:
 _PUNCTUATION = {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Sent:
     ref: str  # the contact
     deadline: float  # loop time by which its report is due
@@ -318,8 +318,10 @@ class RadioAdapter:
         except PeiTimeout:
             # the radio may have sent it: its report (or the ring time) tells, never a resend
             log.warning("radio: the alert to %s may not have gone; waiting for its report", radio)
-        sent.deadline = loop.time() + call.ring_seconds
-        sent.ring = call.ring_seconds
+        if key in self._sent:  # (a report or a refusal may have settled it meanwhile)
+            self._sent[key] = replace(
+                sent, deadline=loop.time() + call.ring_seconds, ring=call.ring_seconds
+            )
         self.placed.append(contact.ref)
         log.info("radio: alert %s to %s", call.room, radio, extra={"incident": call.room})
         return 1
@@ -345,7 +347,8 @@ class RadioAdapter:
             )
             self.recorder.put(lambda: port.not_reached(contact, AttemptOutcome.FAILED, why))
         else:  # stored by the network, or congestion: the report to come tells
-            pending.deadline = asyncio.get_running_loop().time() + pending.ring
+            later = asyncio.get_running_loop().time() + pending.ring
+            self._sent[(radio.ssi, ref)] = replace(pending, deadline=later)
 
     def _alert_of(self, radio: Tsi) -> tuple[RoutingConfig, Alerted] | None:
         """The alert a radio's answer answers: the oldest still waiting among those sent
@@ -425,8 +428,20 @@ class RadioDriver:
         )
         self.holding = False
         self._task: asyncio.Task[None] | None = None
+        self._calls: list[Callable[[CallEvent], None]] = []
+
+    def on_call(self, listener: Callable[[CallEvent], None]) -> None:
+        """``listener`` gets the radio's call control indications (push-to-talk)."""
+        self._calls.append(listener)
+
+    def driving(self) -> PeiClient | None:
+        """The radio, while this replica drives it."""
+        return self.client if self.holding else None
 
     def _handle(self, event: RadioEvent) -> None:
+        if isinstance(event, CallEvent):
+            for listener in self._calls:
+                listener(event)
         self.adapter.handle(event)
 
     def start(self) -> None:

@@ -30,6 +30,7 @@ from routing.events import (
     MessageStatus,
     Payload,
     RadioStatusReported,
+    RadioTalker,
     RateLimited,
     ReportAdded,
     ReportJoined,
@@ -319,6 +320,12 @@ def _radio_status(p: RadioStatusReported, n: Names) -> str:
     return f"{who} informa por radio: {label} (estado {p.status})."
 
 
+def _radio_talker(p: RadioTalker, n: Names) -> str:
+    if p.talker is None:
+        return f"Nadie habla ya por radio en el grupo {p.gssi}."
+    return f"Habla por radio la unidad {p.talker} en el grupo {p.gssi}."
+
+
 def _after(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} s"
@@ -398,6 +405,7 @@ _RENDER: dict[EventKind, Callable[[Any, Names], str]] = {
     EventKind.MESSAGE_SENT: _message_sent,
     EventKind.MESSAGE_STATUS: _message_status,
     EventKind.RADIO_STATUS: _radio_status,
+    EventKind.RADIO_TALKER: _radio_talker,
 }
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from routing.categories import CATEGORIES
 from routing.errors import NotFound, RoutingError
+from routing.events import EventKind
 from routing.ids import LIMA
 from routing.models import ContactState, Status
 from voicebridge.accounts import Session
@@ -68,6 +69,12 @@ def incident_view(runtime: Runtime, incident_id: str, identity: Identity) -> dic
         route_error = str(exc)
     _hide_others(runtime, identity, incident)
     legs = incident["legs"]
+    talkers: dict[str, int | None] = {}  # who talks from the radio side, by talkgroup leg
+    for e in detail.events:
+        if e.kind is EventKind.RADIO_TALKER:
+            talkers[e.data["leg"]] = e.data.get("talker")
+    for leg in legs:
+        leg["talker"] = talkers.get(leg["channel_id"])
     config, _ = runtime.rules.current()
     return {
         "incident": incident,

@@ -95,6 +95,19 @@ async def originate(s: "Session", req: Request) -> None:
         s.resume()
 
 
+async def playdtmf(s: "Session", req: Request) -> None:
+    """PlayDTMF: ``DTMF successfully queued`` for a channel that exists (manager.c's
+    action_playdtmf), ``Channel not found`` otherwise, ``No digit specified`` without
+    one. The digits played are what the fake records of the action."""
+    ch = s.host.pbx.find(req.get("Channel").strip())
+    if ch is None:
+        s.respond(response(req, "Error", "Channel not found"))
+    elif not req.get("Digit").strip():
+        s.respond(response(req, "Error", "No digit specified"))
+    else:
+        s.respond(response(req, "Success", "DTMF successfully queued"))
+
+
 async def hangup(s: "Session", req: Request) -> None:
     """Hangup: ``Channel Hungup``; without Cause the events say ``Cause: 0`` /
     ``Unknown`` (08a); an unknown channel is ``No such channel`` (04)."""
@@ -306,6 +319,7 @@ async def command(s: "Session", req: Request) -> None:
 HANDLERS: dict[str, Callable[["Session", Request], Awaitable[None]]] = {
     "originate": originate,
     "hangup": hangup,
+    "playdtmf": playdtmf,
     "redirect": redirect,
     "confbridgemute": confbridge_mute,
     "confbridgeunmute": confbridge_unmute,

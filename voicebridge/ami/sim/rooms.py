@@ -12,6 +12,7 @@ from voicebridge.ami.sim.wire import Field
 if TYPE_CHECKING:
     from voicebridge.ami.sim.pbx import Pbx
 
+YES = frozenset({"yes", "true", "y", "t", "1", "on"})
 ONLY_PERSON_SECONDS = 3.1
 """The default user profile plays "you are the only person" before entering an empty
 room: 02a's operator joined 3.1 s after answer (README)."""
@@ -126,6 +127,28 @@ class Rooms:
         ch.muted = muted
         event = "ConfbridgeMute" if muted else "ConfbridgeUnmute"
         self._user_event(event, conf, ch, None, ("Admin", "No"))
+
+    def talking(self, ch: SimChannel, on: bool) -> bool:
+        """ConfbridgeTalking (``TalkingStatus: on|off``) for a member of a room whose
+        user profile has ``talk_detection_events`` (Asterisk says nothing otherwise);
+        whether it was said."""
+        conf = self.pbx.confs.get(ch.room or "")
+        if conf is None or ch not in conf.members:
+            return False
+        values = self._profile_values(ch, "")
+        if values.get("talk_detection_events", "no") not in YES:
+            return False
+        status = "on" if on else "off"
+        self._user_event("ConfbridgeTalking", conf, ch, None, ("TalkingStatus", status),
+                         ("Admin", "No"))  # fmt: skip
+        return True
+
+    def _profile_values(self, ch: SimChannel, profile: str) -> dict[str, str]:
+        conf = self.pbx.config.files.get("confbridge.conf")
+        cat = conf.find(profile or "default_user") if conf is not None else None
+        values = {v.name.strip().lower(): v.value.strip().lower() for v in cat.vars} if cat else {}
+        values.update(ch.conf_user)
+        return values
 
     def user_profile(self, ch: SimChannel, profile: str) -> tuple[bool, bool]:
         """(quiet, announce_only_user) of a user of this confbridge.conf profile

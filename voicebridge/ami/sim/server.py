@@ -195,6 +195,13 @@ class FakeAsterisk:
         await self._listen()
         self._boot()
 
+    def talk(self, uniqueid: str, on: bool = True) -> bool:
+        """The user of channel ``uniqueid``, in a room, starts (or stops) talking: a
+        ConfbridgeTalking event when its user profile asks for talk detection; whether
+        one was sent."""
+        ch = self.pbx.find(uniqueid)
+        return ch is not None and self.pbx.rooms.talking(ch, on)
+
     def drop_calls(self) -> None:
         """Every call hung up at once, as Asterisk's shutdown hangs them up: a
         ``SoftHangupRequest`` with ``Cause: 4`` on each channel, then its hangup's

@@ -1,0 +1,188 @@
+"""A talkgroup patched into an incident's room, with push-to-talk (issue 12, points 5
+and 7): the fake Asterisk patches the talkgroup through the gateway's dial string and
+says who talks in the room (ConfbridgeTalking); the centre's radio (the simulator) sets
+up the group call and transmits while someone in the room talks; a radio user who talks
+on the talkgroup is logged and shown on the talkgroup's leg."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from routing.events import EventKind
+from routing.models import ContactRole, ContactState, Medium, NewIncident, NewReport, Source
+from tests.conftest import FakeClock, make_settings
+from tests.voicebridge.rig import Rig, bridged
+from tetra.client import CallEvent, PeiClient, PeiTarget, Timing
+from tetra.identity import Network, Tsi
+from tetra.sim import RadioSim
+from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
+from voicebridge.api.timeline import describe
+from voicebridge.blocking import Blocking
+from voicebridge.ptt import TalkgroupKeyer
+from voicebridge.runtime import build_runtime
+
+ROUTING = """\
+version: 1
+centre:
+  name: Centro de prueba
+  dial: "Local/{{number}}@epr-sim"
+  tetra_gateway: "Local/{{gssi}}@tetra-sim"
+  tetra: {{mcc: 716, mnc: 1, ptt: {ptt}}}
+  supervisor:
+    - {{phone: "014270000", label: Supervisión, rate_limit: none}}
+  operator: {{phone: "014270001", label: Operador de turno del centro}}
+rate_limits: {{phone: none, talkgroup: none}}
+policies:
+  tg: {{ring_seconds: 20, attempts_per_target: 1, retry_after: [30]}}
+agencies:
+  - code: serenazgo
+    name: Serenazgo de prueba
+    kind: municipal
+    policy: tg
+    stations:
+      - code: serenazgo-1
+        name: Base de prueba
+        districts: all
+        targets:
+          - {{talkgroup: "11022", label: TG Serenazgo}}
+rules:
+  - name: todo
+    categories: ["*"]
+    respond: [{{agency: serenazgo}}]
+"""
+GSSI = 11022
+
+
+class Patched:
+    def __init__(self, rig: Rig, sim: RadioSim, client: PeiClient, keyer: TalkgroupKeyer) -> None:
+        self.rig, self.sim, self.client, self.keyer = rig, sim, client, keyer
+
+    async def until(self, condition: Callable[[], object], what: str) -> None:
+        await self.rig.until(condition, what, within=10)
+
+
+@pytest.fixture(params=["talk"])
+def ptt(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def patched(
+    sqlite_url: str, redis_url: str, redis: object, clock: FakeClock, tmp_path: Path, ptt: str
+) -> AsyncIterator[Patched]:
+    path = tmp_path / "routing.yaml"
+    path.write_text(ROUTING.format(ptt=ptt), encoding="utf-8")
+    settings = make_settings(sqlite_url, redis_url, routing_file=str(path))
+    media = frozenset({Medium.VOICE, Medium.TALKGROUP})
+    runtime = build_runtime(settings, clock=clock, media=media)
+    runtime.rules.load_file(actor="test")
+    fake = FakeAsterisk(speed=0.05, default=Endpoint(behaviour=Behaviour.ANSWER))
+    await fake.start()
+    sim = RadioSim(own=Tsi(716, 1, 100), speed=0.05, talkgroups={GSSI: {2008, 2009}})
+    await sim.start()
+    client = PeiClient(
+        PeiTarget.parse(f"tcp://127.0.0.1:{sim.port}"),
+        Network(716, 1),
+        lambda event: keyer.call_event(event) if isinstance(event, CallEvent) else None,
+        timing=Timing(command=1.0),
+    )
+    blocking = Blocking(2)
+    try:
+        async with bridged(runtime, clock, fake) as rig:
+            keyer = TalkgroupKeyer(runtime, rig.session, blocking, lambda: client)
+            client.start()
+            await asyncio.wait_for(client.ready.wait(), 5)
+            yield Patched(rig, sim, client, keyer)
+    finally:
+        await client.stop()
+        await sim.stop()
+        blocking.shutdown()
+        await fake.stop()
+        runtime.close()
+
+
+async def in_the_room(p: Patched) -> tuple[str, str, str]:
+    """An incident dispatched, its operator and the talkgroup in the room: their refs."""
+
+    def go() -> str:
+        incident, _ = p.rig.runtime.store.create_incident(
+            NewIncident(
+                category="robo",
+                district="150101",
+                report=NewReport(source=Source.API, text="robo al paso"),
+            ),
+            actor="operator:test",
+        )
+        p.rig.runtime.dispatcher.dispatch(incident.id, actor="operator:test")
+        return incident.id
+
+    incident_id = await asyncio.to_thread(go)
+    await p.until(
+        lambda: (
+            all(leg.state is ContactState.IN_ROOM for leg in p.rig.legs(incident_id))
+            and len(p.rig.legs(incident_id)) == 2
+        ),
+        "the operator and the talkgroup in the room",
+    )
+    operator = p.rig.leg(incident_id, role=ContactRole.OPERATOR)
+    talkgroup = p.rig.leg(incident_id, "serenazgo")
+    assert talkgroup.medium is Medium.TALKGROUP
+    return incident_id, operator.ref, talkgroup.ref
+
+
+async def test_the_radio_transmits_while_someone_in_the_room_talks(patched: Patched) -> None:
+    _, operator, talkgroup = await in_the_room(patched)
+    fake, sim = patched.rig.fake, patched.sim
+    assert fake.talk(operator, True)  # the rooms' users have talk detection
+    await patched.until(lambda: patched.keyer.log == [f"key {GSSI}"], "keyed")
+    [call] = sim.calls.values()
+    assert (call.gssi, call.ours, call.talker) == (GSSI, True, 100)
+    assert "ATD11022" in sim.commands
+    assert fake.talk(operator, False)
+    await patched.until(lambda: patched.keyer.log[-1:] == [f"release {GSSI}"], "released")
+    assert call.talker is None
+    # the talkgroup's own voice keys nothing (it would key itself)
+    assert fake.talk(talkgroup, True)
+    await patched.keyer.idle()
+    assert patched.keyer.log == [f"key {GSSI}", f"release {GSSI}"]
+
+
+async def test_a_radio_user_who_talks_is_shown_on_the_talkgroup_s_leg(patched: Patched) -> None:
+    incident_id, _, talkgroup = await in_the_room(patched)
+    await patched.sim.talk(GSSI, 2008, seconds=0.5)
+
+    def talkers() -> list[int | None]:
+        events = patched.rig.runtime.store.events(incident_id)
+        return [e.data.get("talker") for e in events if e.kind is EventKind.RADIO_TALKER]
+
+    await patched.until(lambda: talkers() == [2008, None], "the talker, then nobody")
+    events = patched.rig.runtime.store.events(incident_id)
+    [on, off] = [e for e in events if e.kind is EventKind.RADIO_TALKER]
+    assert on.data["leg"] == talkgroup
+    names = patched.rig.runtime.rules.names()
+    assert describe(on.payload, names) == "Habla por radio la unidad 2008 en el grupo 11022."
+    assert describe(off.payload, names) == "Nadie habla ya por radio en el grupo 11022."
+
+
+@pytest.mark.parametrize("ptt", ["dtmf"], indirect=True)
+async def test_a_gateway_keyed_by_dtmf_gets_star_and_hash(patched: Patched) -> None:
+    _, operator, talkgroup = await in_the_room(patched)
+    patched.rig.fake.talk(operator, True)
+    await patched.until(lambda: patched.keyer.log == ["dtmf *"], "keyed by *")
+    patched.rig.fake.talk(operator, False)
+    await patched.until(lambda: patched.keyer.log == ["dtmf *", "dtmf #"], "released by #")
+    sent = [dict(r.headers) for r in patched.rig.fake.actions("PlayDTMF")]
+    assert [(h["Channel"], h["Digit"]) for h in sent] == [(talkgroup, "*"), (talkgroup, "#")]
+    assert patched.sim.calls == {}  # the radio is not used
+
+
+@pytest.mark.parametrize("ptt", ["vox", "none"], indirect=True)
+async def test_a_gateway_on_vox_or_listening_only_is_left_alone(patched: Patched) -> None:
+    _, operator, _ = await in_the_room(patched)
+    patched.rig.fake.talk(operator, True)
+    await asyncio.sleep(0.2)
+    await patched.keyer.idle()
+    assert patched.keyer.log == []
+    assert patched.sim.calls == {}
