@@ -552,6 +552,18 @@ class ContactLedger:
                 why = f"«{contact.label}» respondió por radio el {said}"
                 self._acknowledge(conn, contact, AckMethod.TETRA_STATUS, why, now)
 
+    def owned(self, owner: str, refs: Collection[str]) -> set[str]:
+        """Which of the contacts ``refs`` the adapter replica ``owner`` placed."""
+        if not refs:
+            return set()
+        c = t.contacts.c
+        with self.db.read() as conn:
+            return set(
+                conn.execute(
+                    select(c.ref).where(c.ref.in_(sorted(refs)), c.owner == owner)
+                ).scalars()
+            )
+
     def talkgroup_talker(self, addresses: Collection[str], gssi: int, talker: int | None) -> None:
         """A radio user talks now on the talkgroup ``gssi`` (``talker``: its ISSI; None:
         nobody any more): logged on every incident whose room it is patched into (its

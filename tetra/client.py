@@ -463,9 +463,7 @@ class PeiClient:
             if len(p) >= 6:  # service, calling, calling type, called, called type, bits[, e2ee]
                 sender = from_pei(p[1], p[2], self.home)
                 destination, bits = p[3], int(p[5])
-                to_group = self.identity is not None and (
-                    from_pei(p[3], p[4], self.home) != self.identity
-                )
+                to_group = self._to_group(p[3], p[4])
             else:
                 raise ValueError(f"{len(p)} fields")
             pdu = sds.decode(service, sds.unhexed(ind.data or ""), bits=bits)
@@ -490,6 +488,16 @@ class PeiClient:
                 to_group=to_group,
             )
         )
+
+    def _to_group(self, called: str, kind: str) -> bool:
+        """Whether an SDS was sent to a group this radio is in, not to the radio (an
+        identity that cannot be read is taken as the radio's)."""
+        if self.identity is None:
+            return False
+        try:
+            return from_pei(called, kind, self.home) != self.identity
+        except IdentityError:
+            return False
 
     async def _report(self, to: Tsi, report: sds.Report) -> None:
         try:

@@ -552,7 +552,8 @@ class RadioSim:
             self._later(0.01, lambda: self._unsolicited(f"+CTXW: {call.cci},0"))
             return ["OK"]
         call.talker = self.own.ssi
-        self._later(0.01, lambda: self._unsolicited(f"+CTXG: {call.cci},1,0,0,1,{self.own}"))
+        # TxGrant 0: granted (to this radio; 3 is "granted to another user")
+        self._later(0.01, lambda: self._unsolicited(f"+CTXG: {call.cci},0,0,0,1,{self.own}"))
         return ["OK"]
 
     def _cease(self, params: list[str]) -> list[str]:

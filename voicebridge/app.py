@@ -244,7 +244,11 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
     app[BRIDGE] = bridge
     radio = app.get(RADIO)
     keyer = TalkgroupKeyer(
-        runtime, session, app[BLOCKING], radio.driving if radio is not None else lambda: None
+        runtime,
+        session,
+        app[BLOCKING],
+        radio.driving if radio is not None else lambda: None,
+        owner=bridge.owner,
     )
     if radio is not None:
         radio.on_call(keyer.call_event)
@@ -266,7 +270,9 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
     session.start()
     bridge.start()
     checker.start()
+    keyer.start()
     yield
+    await keyer.stop()  # what it keyed released
     stop_following.set()
     await stop_follower(follower)  # not a cancel: one can be lost inside redis-py
     await checker.stop()

@@ -460,25 +460,31 @@ class RadioDriver:
 
     async def _run(self) -> None:
         while True:
-            if not self.holding:
-                try:
-                    got = await self.blocking(self.lock.acquire, blocking=False)
-                except RedisError:
-                    got = False  # nobody can tell who drives it: wait for Redis
-                if got:
-                    self.holding = True
-                    log.info("radio: this replica drives the radio")
-                    self.client.start()
-                    self.adapter.start()
-            else:
-                try:
-                    await self.blocking(self.lock.reacquire)
-                except LockError:
-                    log.warning("radio: the radio's lease went to another replica")
-                    await self._let_go()
-                except RedisError:
-                    pass  # keep driving until Redis can say otherwise
+            try:
+                await self._turn()
+            except Exception:  # a turn that failed: the next one tries again
+                log.exception("radio: the lease could not be kept")
             await asyncio.sleep(self.lease_seconds / 3)
+
+    async def _turn(self) -> None:
+        if not self.holding:
+            try:
+                got = await self.blocking(self.lock.acquire, blocking=False)
+            except RedisError:
+                got = False  # nobody can tell who drives it: wait for Redis
+            if got:
+                self.holding = True
+                log.info("radio: this replica drives the radio")
+                self.client.start()
+                self.adapter.start()
+        else:
+            try:
+                await self.blocking(self.lock.reacquire)
+            except LockError:
+                log.warning("radio: the radio's lease went to another replica")
+                await self._let_go()
+            except RedisError:
+                pass  # keep driving until Redis can say otherwise
 
     async def _let_go(self) -> None:
         self.holding = False

@@ -86,15 +86,21 @@ async def patched(
         PeiTarget.parse(f"tcp://127.0.0.1:{sim.port}"),
         Network(716, 1),
         lambda event: keyer.call_event(event) if isinstance(event, CallEvent) else None,
-        timing=Timing(command=1.0),
+        timing=Timing(command=1.0, keepalive=0.3),
     )
     blocking = Blocking(2)
     try:
         async with bridged(runtime, clock, fake) as rig:
-            keyer = TalkgroupKeyer(runtime, rig.session, blocking, lambda: client)
+            keyer = TalkgroupKeyer(
+                runtime, rig.session, blocking, lambda: client, owner=rig.bridge.owner
+            )
+            keyer.start()
             client.start()
             await asyncio.wait_for(client.ready.wait(), 5)
-            yield Patched(rig, sim, client, keyer)
+            try:
+                yield Patched(rig, sim, client, keyer)
+            finally:
+                await keyer.stop()
     finally:
         await client.stop()
         await sim.stop()
@@ -145,8 +151,70 @@ async def test_the_radio_transmits_while_someone_in_the_room_talks(patched: Patc
     assert call.talker is None
     # the talkgroup's own voice keys nothing (it would key itself)
     assert fake.talk(talkgroup, True)
+    await asyncio.sleep(0.3)  # the event reached the keyer
     await patched.keyer.idle()
     assert patched.keyer.log == [f"key {GSSI}", f"release {GSSI}"]
+
+
+async def test_a_talker_who_hangs_up_mid_sentence_releases_the_radio(patched: Patched) -> None:
+    """Asterisk says no "off" for a user who leaves: the leave (or the hang-up) does."""
+    _, operator, _ = await in_the_room(patched)
+    patched.rig.fake.talk(operator, True)
+    await patched.until(lambda: patched.keyer.log == [f"key {GSSI}"], "keyed")
+    await patched.rig.session.send("Hangup", [("Channel", operator)])
+    await patched.until(lambda: patched.keyer.log[-1:] == [f"release {GSSI}"], "released")
+    [call] = patched.sim.calls.values()
+    await patched.until(lambda: call.talker is None, "the radio stopped transmitting")
+
+
+async def test_the_talkgroup_leaving_the_room_releases_the_radio(patched: Patched) -> None:
+    _, operator, talkgroup = await in_the_room(patched)
+    patched.rig.fake.talk(operator, True)
+    await patched.until(lambda: patched.keyer.log == [f"key {GSSI}"], "keyed")
+    await patched.rig.session.send("Hangup", [("Channel", talkgroup)])
+    await patched.until(lambda: patched.keyer.log[-1:] == [f"release {GSSI}"], "released")
+
+
+async def test_a_radio_set_up_again_has_nothing_keyed_and_keys_again(patched: Patched) -> None:
+    _, operator, _ = await in_the_room(patched)
+    patched.rig.fake.talk(operator, True)
+    await patched.until(lambda: patched.keyer.log == [f"key {GSSI}"], "keyed")
+    resets = patched.client.resets
+    patched.sim.reset()  # the radio restarted: its calls and transmission gone
+    await patched.until(lambda: patched.client.resets > resets, "set up again")
+    patched.rig.fake.talk(operator, False)
+    patched.rig.fake.talk(operator, True)  # the next words key it again, a new call
+    await patched.until(lambda: patched.keyer.log.count(f"key {GSSI}") == 2, "keyed again")
+    assert [c.talker for c in patched.sim.calls.values()] == [100]
+
+
+async def test_a_radio_user_on_the_floor_is_not_talked_over(patched: Patched) -> None:
+    _, operator, _ = await in_the_room(patched)
+    patched.rig.fake.talk(operator, True)
+    await patched.until(lambda: patched.keyer.log == [f"key {GSSI}"], "keyed")
+    patched.rig.fake.talk(operator, False)
+    await patched.until(lambda: patched.keyer.log[-1:] == [f"release {GSSI}"], "released")
+    talking = asyncio.ensure_future(patched.sim.talk(GSSI, 2008, seconds=20))  # 1 s here
+    await asyncio.sleep(0.2)  # 2008 holds the floor now
+    patched.rig.fake.talk(operator, True)
+    await asyncio.sleep(0.3)
+    assert patched.keyer.log.count(f"key {GSSI}") == 1  # not over the radio user
+    await talking  # the floor is free: the room's talker keys it
+    await patched.until(lambda: patched.keyer.log.count(f"key {GSSI}") == 2, "keyed after")
+
+
+async def test_a_talker_who_never_stops_is_cut_after_the_longest_transmission(
+    patched: Patched, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("voicebridge.ptt.MAX_TRANSMIT", 0.5)
+    _, operator, _ = await in_the_room(patched)
+    patched.rig.fake.talk(operator, True)  # and its "off" is lost
+    await patched.until(lambda: patched.keyer.log == [f"key {GSSI}"], "keyed")
+    await asyncio.sleep(0.6)
+    patched.keyer._spawn(patched.keyer._apply())  # what the keyer's tick does
+    await patched.until(lambda: patched.keyer.log[-1:] == [f"release {GSSI}"], "cut")
+    await asyncio.sleep(0.2)
+    assert patched.keyer.log == [f"key {GSSI}", f"release {GSSI}"]  # not keyed again
 
 
 async def test_a_radio_user_who_talks_is_shown_on_the_talkgroup_s_leg(patched: Patched) -> None:
