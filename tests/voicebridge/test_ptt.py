@@ -148,7 +148,7 @@ async def test_the_radio_transmits_while_someone_in_the_room_talks(patched: Patc
     assert "ATD11022" in sim.commands
     assert fake.talk(operator, False)
     await patched.until(lambda: patched.keyer.log[-1:] == [f"release {GSSI}"], "released")
-    assert call.talker is None
+    await patched.until(lambda: call.talker is None, "the radio stopped transmitting")
     # the talkgroup's own voice keys nothing (it would key itself)
     assert fake.talk(talkgroup, True)
     await asyncio.sleep(0.3)  # the event reached the keyer
