@@ -52,6 +52,7 @@ class SimRadio:
     reply_after: float = 1.0
     received: list[sds.Pdu] = field(default_factory=list)
     reports: list[sds.Report] = field(default_factory=list)  # the terminal's to its texts
+    heard: list[tuple[int, int]] = field(default_factory=list)  # (talkgroup, who talked)
 
 
 @dataclass
@@ -140,19 +141,30 @@ class RadioSim:
 
     async def talk(self, gssi: int, ssi: int, seconds: float) -> None:
         """A radio user talks on a talkgroup for ``seconds``: the attached radio, a
-        member, shows the group call, the grant to the talker and its end."""
+        member, shows the group call, the grant to the talker and its end; the
+        talkgroup's other radios hear it. A radio not of a talkgroup the simulator
+        knows cannot talk on it (ValueError)."""
+        members = self.talkgroups.get(gssi)
+        if members is not None and ssi not in members:
+            raise ValueError(f"radio {ssi} is not of talkgroup {gssi}")
         call = next((c for c in self.calls.values() if c.gssi == gssi), None)
         if call is None:
             self._cci += 1
             call = self.calls[self._cci] = Call(cci=self._cci, gssi=gssi, ours=False)
             self._unsolicited(f"+CTICN: {call.cci},0,0,0,{ssi},1,1,0,1,0,0,{gssi},0")
         call.talker = ssi
+        self._heard(gssi, ssi)
         talker = Tsi(self.home.mcc, self.home.mnc, ssi)
         self._unsolicited(f"+CTXG: {call.cci},3,0,0,1,{talker}")
         await self._sleep(seconds)
         if call.talker == ssi:
             call.talker = None
             self._unsolicited(f"+CDTXC: {call.cci},0")
+
+    def _heard(self, gssi: int, talker: int) -> None:
+        """Every other radio of the talkgroup hears ``talker`` (recorded, no audio)."""
+        for ssi in self.talkgroups.get(gssi, set()) - {talker}:
+            self.radio(ssi).heard.append((gssi, talker))
 
     def release(self, gssi: int, cause: int = 1) -> None:
         for cci, call in list(self.calls.items()):
@@ -552,6 +564,7 @@ class RadioSim:
             self._later(0.01, lambda: self._unsolicited(f"+CTXW: {call.cci},0"))
             return ["OK"]
         call.talker = self.own.ssi
+        self._heard(call.gssi, self.own.ssi)
         # TxGrant 0: granted (to this radio; 3 is "granted to another user")
         self._later(0.01, lambda: self._unsolicited(f"+CTXG: {call.cci},0,0,0,1,{self.own}"))
         return ["OK"]

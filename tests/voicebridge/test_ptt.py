@@ -146,6 +146,8 @@ async def test_the_radio_transmits_while_someone_in_the_room_talks(patched: Patc
     [call] = sim.calls.values()
     assert (call.gssi, call.ours, call.talker) == (GSSI, True, 100)
     assert "ATD11022" in sim.commands
+    # both radios of the talkgroup hear the room (through the centre's radio)
+    assert [sim.radio(ssi).heard for ssi in (2008, 2009)] == [[(GSSI, 100)], [(GSSI, 100)]]
     assert fake.talk(operator, False)
     await patched.until(lambda: patched.keyer.log[-1:] == [f"release {GSSI}"], "released")
     await patched.until(lambda: call.talker is None, "the radio stopped transmitting")
@@ -226,6 +228,9 @@ async def test_a_radio_user_who_talks_is_shown_on_the_talkgroup_s_leg(patched: P
         return [e.data.get("talker") for e in events if e.kind is EventKind.RADIO_TALKER]
 
     await patched.until(lambda: talkers() == [2008, None], "the talker, then nobody")
+    assert patched.sim.radio(2009).heard == [(GSSI, 2008)]  # the other radio heard 2008
+    with pytest.raises(ValueError, match="not of talkgroup"):
+        await patched.sim.talk(GSSI, 3000, seconds=0.1)
     events = patched.rig.runtime.store.events(incident_id)
     [on, off] = [e for e in events if e.kind is EventKind.RADIO_TALKER]
     assert on.data["leg"] == talkgroup
