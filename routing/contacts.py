@@ -339,6 +339,18 @@ class ContactLedger:
             oldest_waiting=oldest_waiting,
         )
 
+    def patched(self, agency: str, since: datetime) -> "Alerted | None":
+        """The oldest talkgroup of ``agency`` patched into a room since ``since`` whose
+        agency still waits for an answer (else the latest): a status or a reply from a
+        radio of that agency answers it."""
+        c = t.contacts.c
+        return self._alert(
+            c.medium == Medium.TALKGROUP.value,
+            c.agency == agency,
+            c.created_at >= since,
+            oldest_waiting=True,
+        )
+
     def alerted_among(
         self, conn: Connection, medium: Medium, addresses: Sequence[str], since: datetime
     ) -> set[str]:

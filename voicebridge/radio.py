@@ -124,6 +124,23 @@ def radio_addresses(config: RoutingConfig) -> dict[tuple[int, int, int], set[str
     return found
 
 
+def radio_key(radio: Tsi) -> tuple[int, int, int]:
+    return radio.mcc, radio.mnc, radio.ssi
+
+
+def radio_agencies(config: RoutingConfig) -> dict[tuple[int, int, int], set[str]]:
+    """Every radio of the routing file, by (MCC, MNC, SSI), with the agencies it is of."""
+    net = config.centre.tetra
+    found: dict[tuple[int, int, int], set[str]] = {}
+    for agency in config.agencies.values():
+        for station in agency.stations:
+            for target in station.targets:
+                if target.kind is TargetKind.RADIO:
+                    key = tetra_parts(target.address, net)
+                    found.setdefault(key, set()).add(agency.code)
+    return found
+
+
 def latin1(text: str) -> str:
     """``text`` in ISO 8859-1 (a radio's one-byte alphabet): a letter outside it loses
     its accent (NFKD), a ’ or a – becomes ' or -, anything else ?."""
@@ -354,14 +371,22 @@ class RadioAdapter:
         """The alert a radio's answer answers: the oldest still waiting among those sent
         to it (however the routing file writes it), else the latest."""
         config, _ = self.rt.rules.current()
-        forms = radio_addresses(config).get((radio.mcc, radio.mnc, radio.ssi))
+        forms = radio_addresses(config).get(radio_key(radio))
         if not forms:
             log.info("radio: %s is no radio of the routing file", radio)
             return None
         since = self.rt.clock.now() - ANSWERS
-        alert = self.rt.calls.contacts.alerted(MEDIUM, sorted(forms), since, oldest_waiting=True)
+        ledger = self.rt.calls.contacts
+        alert = ledger.alerted(MEDIUM, sorted(forms), since, oldest_waiting=True)
+        if alert is None or not alert.waiting:
+            # a radio of an agency reached by its talkgroup, patched into a room: its
+            # answer is that agency's (the oldest patch still waiting for one)
+            for agency in sorted(radio_agencies(config).get(radio_key(radio), set())):
+                patched = ledger.patched(agency, since)
+                if patched is not None and patched.waiting:
+                    return config, patched
         if alert is None:
-            log.info("radio: %s answered, but no alert went there", radio)
+            log.info("radio: %s answered, but no alert or talkgroup of its agency waits", radio)
             return None
         return config, alert
 

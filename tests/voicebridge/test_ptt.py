@@ -11,16 +11,25 @@ from pathlib import Path
 import pytest
 
 from routing.events import EventKind
-from routing.models import ContactRole, ContactState, Medium, NewIncident, NewReport, Source
+from routing.models import (
+    AckMethod,
+    ContactRole,
+    ContactState,
+    Medium,
+    NewIncident,
+    NewReport,
+    Source,
+)
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.rig import Rig, bridged
-from tetra.client import CallEvent, PeiClient, PeiTarget, Timing
+from tetra.client import CallEvent, PeiClient, PeiTarget, RadioEvent, Timing
 from tetra.identity import Network, Tsi
 from tetra.sim import RadioSim
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 from voicebridge.api.timeline import describe
 from voicebridge.blocking import Blocking
 from voicebridge.ptt import TalkgroupKeyer
+from voicebridge.radio import RadioAdapter
 from voicebridge.runtime import build_runtime
 
 ROUTING = """\
@@ -36,17 +45,22 @@ centre:
 rate_limits: {{phone: none, talkgroup: none}}
 policies:
   tg: {{ring_seconds: 20, attempts_per_target: 1, retry_after: [30]}}
+status_plans:
+  epr:
+    32769: {{means: received, label: recibido}}
 agencies:
   - code: serenazgo
     name: Serenazgo de prueba
     kind: municipal
     policy: tg
+    status_plan: epr
     stations:
       - code: serenazgo-1
         name: Base de prueba
         districts: all
         targets:
           - {{talkgroup: "11022", label: TG Serenazgo}}
+          - {{radio: "2008", label: Radio del jefe}}
 rules:
   - name: todo
     categories: ["*"]
@@ -75,17 +89,23 @@ async def patched(
     path = tmp_path / "routing.yaml"
     path.write_text(ROUTING.format(ptt=ptt), encoding="utf-8")
     settings = make_settings(sqlite_url, redis_url, routing_file=str(path))
-    media = frozenset({Medium.VOICE, Medium.TALKGROUP})
+    media = frozenset({Medium.VOICE, Medium.TALKGROUP, Medium.SDS})
     runtime = build_runtime(settings, clock=clock, media=media)
     runtime.rules.load_file(actor="test")
     fake = FakeAsterisk(speed=0.05, default=Endpoint(behaviour=Behaviour.ANSWER))
     await fake.start()
     sim = RadioSim(own=Tsi(716, 1, 100), speed=0.05, talkgroups={GSSI: {2008, 2009}})
     await sim.start()
+
+    def handle(event: RadioEvent) -> None:
+        if isinstance(event, CallEvent):
+            keyer.call_event(event)
+        adapter.handle(event)
+
     client = PeiClient(
         PeiTarget.parse(f"tcp://127.0.0.1:{sim.port}"),
         Network(716, 1),
-        lambda event: keyer.call_event(event) if isinstance(event, CallEvent) else None,
+        handle,
         timing=Timing(command=1.0, keepalive=0.3),
     )
     blocking = Blocking(2)
@@ -94,6 +114,8 @@ async def patched(
             keyer = TalkgroupKeyer(
                 runtime, rig.session, blocking, lambda: client, owner=rig.bridge.owner
             )
+            adapter = RadioAdapter(runtime, client, blocking, owner="ptt-test")
+            adapter.start()
             keyer.start()
             client.start()
             await asyncio.wait_for(client.ready.wait(), 5)
@@ -101,6 +123,7 @@ async def patched(
                 yield Patched(rig, sim, client, keyer)
             finally:
                 await keyer.stop()
+                await adapter.stop()
     finally:
         await client.stop()
         await sim.stop()
@@ -259,3 +282,20 @@ async def test_a_gateway_on_vox_or_listening_only_is_left_alone(patched: Patched
     await patched.keyer.idle()
     assert patched.keyer.log == []
     assert patched.sim.calls == {}
+
+
+async def test_a_radio_of_the_agency_acknowledges_it_for_its_patched_talkgroup(
+    patched: Patched,
+) -> None:
+    """The agency was reached by its talkgroup, patched into the room (it cannot press
+    keys): a status "received" from one of its radios (2008, of its station in the
+    routing file) is the agency's acknowledgement, with no alert sent to that radio."""
+    incident_id, _, talkgroup = await in_the_room(patched)
+    runtime = patched.rig.runtime
+    assert not runtime.store.detail(incident_id).acks
+    assert patched.sim.status(2008, 32769)
+    await patched.until(lambda: runtime.store.detail(incident_id).acks, "acknowledged")
+    [ack] = runtime.store.detail(incident_id).acks
+    assert (ack.agency, ack.method) == ("serenazgo", AckMethod.TETRA_STATUS)
+    assert [e for to, e in patched.sim.sent if to == 2008] == []  # no alert went there
+    assert patched.rig.leg_by_ref(incident_id, talkgroup).state is ContactState.IN_ROOM
