@@ -278,8 +278,8 @@ class PeiClient:
             keepalive.cancel()
 
     async def _initialise(self) -> None:
-        # an AT first: a radio still expecting user data is given an ESC, one answering
-        # "+CME ERROR: 35" to the noise of a reset is asked again
+        # an AT first, asked again (three tries) while the radio answers the noise of a
+        # reset with "+CME ERROR: 35"
         for _ in range(3):
             done = await self._command("AT", ready=False)
             if done.final.ok:

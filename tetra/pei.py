@@ -64,7 +64,6 @@ CME_ERRORS: dict[int, str] = {
     42: "MT busy with signalling",
 }
 CME_BUSY = 42  # the radio is busy: the same command may succeed a moment later
-CME_OUT_OF_SERVICE = 30
 
 
 class PeiError(ValueError):

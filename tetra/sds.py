@@ -28,14 +28,12 @@ and a TSI forward address is 48 bits; a UTF-16 text counts 16 bits a character.
 """
 
 import importlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 importlib.import_module("gsm0338")  # registers the "gsm03.38" codec (packed 7-bit texts)
 
 MAX_BITS = 2047  # an SDS type 4's user data ([PEI] AT+CTSDS AI service 12: 0 to 2047 bits)
-MAX_BYTES = MAX_BITS // 8  # 255 whole bytes
 
 
 class SdsError(ValueError):
@@ -676,7 +674,3 @@ def unhexed(line: str) -> bytes:
     except ValueError:
         raise SdsError(f"«{line[:40]}» is not hex") from None
 
-
-def texts_of(pdus: Iterable[Pdu]) -> list[str]:
-    """The texts among ``pdus`` (for tests and the CLI)."""
-    return [p.text for p in pdus if isinstance(p, Text)]

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tetra import sds
-from tetra.identity import Network, Tsi, from_pei
+from tetra.identity import Tsi, from_pei
 
 CTRL_Z, ESC = 0x1A, 0x1B
 VENDOR, MODEL = "Motorola Solutions", "MTM5400"
@@ -591,7 +591,3 @@ class RadioSim:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-
-def default_sim(home: Network, *, speed: float = 1.0) -> RadioSim:
-    """The simulator ``make run`` starts: the centre's gateway radio (ISSI 100)."""
-    return RadioSim(own=Tsi(home.mcc, home.mnc, 100), speed=speed)
