@@ -38,7 +38,15 @@ from channels.texts import place_text
 from routing.categories import category_by_code
 from routing.config import RoutingConfig, tetra_parts
 from routing.contacts import Alerted, ToPlace
-from routing.models import AckMethod, AttemptOutcome, ContactRole, Medium, StatusMeaning, TargetKind
+from routing.models import (
+    AckMethod,
+    AttemptOutcome,
+    ContactRole,
+    Medium,
+    StatusMeaning,
+    Target,
+    TargetKind,
+)
 from tetra import sds
 from tetra.client import (
     CallEvent,
@@ -111,34 +119,42 @@ def network_of(config: RoutingConfig) -> Network:
     return Network(config.centre.tetra.mcc, config.centre.tetra.mnc)
 
 
-def radio_addresses(config: RoutingConfig) -> dict[tuple[int, int, int], set[str]]:
-    """Every radio of the routing file, by (MCC, MNC, SSI), with every way the file
-    writes it (the addresses its contacts carry: "2001" and "716000100002001" are one)."""
+@dataclass(frozen=True)
+class RadioEntry:
+    """One radio of the routing file: every way the file writes it (the addresses its
+    contacts carry: "2001" and "716000100002001" are one radio) and its agencies."""
+
+    forms: frozenset[str]
+    agencies: frozenset[str]
+
+
+def radio_directory(config: RoutingConfig) -> dict[tuple[int, int, int], RadioEntry]:
+    """Every radio of the routing file, by (MCC, MNC, SSI)."""
     net = config.centre.tetra
-    targets = [t for a in config.agencies.values() for s in a.stations for t in s.targets]
-    targets += list(config.centre.supervisor)
-    found: dict[tuple[int, int, int], set[str]] = {}
-    for target in targets:
-        if target.kind is TargetKind.RADIO:
-            found.setdefault(tetra_parts(target.address, net), set()).add(target.address)
-    return found
+    forms: dict[tuple[int, int, int], set[str]] = {}
+    agencies: dict[tuple[int, int, int], set[str]] = {}
+    placed: list[tuple[Target, str | None]] = [
+        (target, agency.code)
+        for agency in config.agencies.values()
+        for station in agency.stations
+        for target in station.targets
+    ]
+    placed += [(target, None) for target in config.centre.supervisor]
+    for target, agency in placed:
+        if target.kind is not TargetKind.RADIO:
+            continue
+        key = tetra_parts(target.address, net)
+        forms.setdefault(key, set()).add(target.address)
+        if agency is not None:
+            agencies.setdefault(key, set()).add(agency)
+    return {
+        key: RadioEntry(forms=frozenset(f), agencies=frozenset(agencies.get(key, ())))
+        for key, f in forms.items()
+    }
 
 
 def radio_key(radio: Tsi) -> tuple[int, int, int]:
     return radio.mcc, radio.mnc, radio.ssi
-
-
-def radio_agencies(config: RoutingConfig) -> dict[tuple[int, int, int], set[str]]:
-    """Every radio of the routing file, by (MCC, MNC, SSI), with the agencies it is of."""
-    net = config.centre.tetra
-    found: dict[tuple[int, int, int], set[str]] = {}
-    for agency in config.agencies.values():
-        for station in agency.stations:
-            for target in station.targets:
-                if target.kind is TargetKind.RADIO:
-                    key = tetra_parts(target.address, net)
-                    found.setdefault(key, set()).add(agency.code)
-    return found
 
 
 def latin1(text: str) -> str:
@@ -371,17 +387,17 @@ class RadioAdapter:
         """The alert a radio's answer answers: the oldest still waiting among those sent
         to it (however the routing file writes it), else the latest."""
         config, _ = self.rt.rules.current()
-        forms = radio_addresses(config).get(radio_key(radio))
-        if not forms:
+        entry = radio_directory(config).get(radio_key(radio))
+        if entry is None:
             log.info("radio: %s is no radio of the routing file", radio)
             return None
         since = self.rt.clock.now() - ANSWERS
         ledger = self.rt.calls.contacts
-        alert = ledger.alerted(MEDIUM, sorted(forms), since, oldest_waiting=True)
+        alert = ledger.alerted(MEDIUM, sorted(entry.forms), since, oldest_waiting=True)
         if alert is None or not alert.waiting:
             # a radio of an agency reached by its talkgroup, patched into a room: its
             # answer is that agency's (the oldest patch still waiting for one)
-            for agency in sorted(radio_agencies(config).get(radio_key(radio), set())):
+            for agency in sorted(entry.agencies):
                 patched = ledger.patched(agency, since)
                 if patched is not None and patched.waiting:
                     return config, patched
