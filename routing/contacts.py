@@ -379,23 +379,23 @@ class ContactLedger:
     def _alert(self, *where: ColumnElement[bool], oldest_waiting: bool = False) -> "Alerted | None":
         c, a, s, i = t.contacts.c, t.attempts.c, t.assignments.c, t.incidents.c
         found: list[Alerted] = []
-        with self.db.read() as conn:
+        with self.db.read() as conn:  # each alert with its agency's state, in one query
             rows = conn.execute(
-                select(c.ref, c.medium, c.address, c.agency, c.incident_id, a.outcome, i.public_id)
+                select(c.ref, c.medium, c.address, c.agency, a.outcome, i.public_id, s.state)
                 .join(t.attempts, a.id == c.attempt_id)
                 .join(t.incidents, i.id == c.incident_id)
+                .outerjoin(
+                    t.assignments, and_(s.incident_id == c.incident_id, s.agency == c.agency)
+                )
                 .where(c.role == ContactRole.RESPONDER.value, *where)
                 .order_by(c.id.desc())
                 .limit(ALERTS_LOOKED_AT if oldest_waiting else 1)
             ).all()
             for row in rows:
-                state = conn.execute(
-                    select(s.state).where(s.incident_id == row.incident_id, s.agency == row.agency)
-                ).scalar()
                 answerable = {*IN_FLIGHT_VALUES, *AFTER_REACHED}
                 if row.medium in MESSAGE_VALUES:
                     answerable.add(Out.NO_ANSWER.value)  # no report came, a reply is one
-                waiting = row.outcome in answerable and state in (
+                waiting = row.outcome in answerable and row.state in (
                     AssignmentState.PENDING.value,
                     AssignmentState.UNANSWERED.value,
                 )
