@@ -673,4 +673,3 @@ def unhexed(line: str) -> bytes:
         return bytes.fromhex(cleaned)
     except ValueError:
         raise SdsError(f"«{line[:40]}» is not hex") from None
-
