@@ -30,6 +30,7 @@ import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tetra import sds
 from tetra.identity import Tsi, from_pei
@@ -92,6 +93,7 @@ class RadioSim:
         self._writer: Callable[[bytes], None] | None = None
         self._closer: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._serving: set[asyncio.Task[Any]] = set()  # the terminal's connection
         self._pty: tuple[int, int] | None = None
         self._buffer = bytearray()
         self._data_for: tuple[str, int] | None = None  # AT+CMGS's (identity, bits)
@@ -244,6 +246,10 @@ class RadioSim:
         if self._server is not None:
             self._server.close()
             self.drop_link()
+            # a terminal's connection ends by itself once closed (never cancelled: on
+            # Python 3.11 asyncio logs a connection handler that ends cancelled)
+            if self._serving:
+                await asyncio.wait(self._serving, timeout=1.0)
             await self._server.wait_closed()
         for task in list(self._tasks):
             task.cancel()
@@ -257,6 +263,9 @@ class RadioSim:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.drop_link()  # one terminal at a time, as on a serial port
         done = asyncio.Event()
+        me = asyncio.current_task()
+        if me is not None:
+            self._serving.add(me)
 
         def close() -> None:
             writer.close()
@@ -272,6 +281,8 @@ class RadioSim:
         except (ConnectionError, OSError):
             pass
         finally:
+            if me is not None:
+                self._serving.discard(me)
             if self._closer is close:
                 self._writer = self._closer = None
             with contextlib.suppress(Exception):

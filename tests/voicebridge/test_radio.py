@@ -16,6 +16,7 @@ from routing.models import (
     AckMethod,
     AssignmentState,
     AttemptOutcome,
+    ContactState,
     Location,
     Medium,
     NewIncident,
@@ -228,6 +229,42 @@ async def test_a_radio_reset_in_the_middle_loses_nothing_and_sends_nothing_twice
     await until(radio, lambda: acknowledged(radio, incident_id), "acknowledged after the reset")
     assert len(alerts_to(radio, RADIO_1)) == 1
     assert radio.sim.undelivered == []
+
+
+async def test_an_alert_still_waiting_when_the_incident_ends_is_withdrawn_and_its_report_ignored(
+    radio: RadioHarness,
+) -> None:
+    radio.sim.radio(RADIO_1, report_after=60.0)  # its "received" report comes 3 s later
+    incident_id = await dispatch(radio)
+    await until(radio, lambda: tries(radio, incident_id) == [Out.RINGING], "the alert sent")
+    await asyncio.to_thread(
+        radio.runtime.store.transition,
+        incident_id,
+        Status.CANCELLED,
+        actor="operator:test",
+        cause="llamada falsa",
+    )
+    radio.runtime.wakeup.local()
+    await until(
+        radio,
+        lambda: not any(c.state.live for c in radio.runtime.calls.legs(incident_id)),
+        "nothing live",
+    )
+    [contact] = [c for c in radio.runtime.calls.legs(incident_id) if c.agency == "serenazgo"]
+    assert contact.withdraw
+    assert contact.state is ContactState.FAILED  # it was never confirmed on the radio
+    assert contact.cause == "terminado a pedido; la alerta ya no espera respuesta"
+    assert tries(radio, incident_id) == [Out.CANCELLED]
+    await asyncio.sleep(3.2)  # the radio's report arrives: it changes nothing
+    await radio.settled()
+    assert radio.sim.radio(RADIO_1).received  # (it did get the alert)
+    [after] = [c for c in radio.runtime.calls.legs(incident_id) if c.agency == "serenazgo"]
+    assert after.state is ContactState.FAILED
+    assert after.cause == contact.cause
+    assert tries(radio, incident_id) == [Out.CANCELLED]
+    [assignment] = radio.runtime.calls.dispatches.assignments(incident_id)
+    assert assignment.state is AssignmentState.CANCELLED
+    assert len(alerts_to(radio, RADIO_1)) == 1
 
 
 def test_the_alert_fits_a_radio_s_display() -> None:
