@@ -2,10 +2,11 @@
 people it reaches respond, to take its peer down and up, and to say what it placed and
 withdrew.
 
-:class:`RecordingAdapter` is the reference adapter of a medium that has no real one yet
-(talkgroups through a radio): it claims the contacts of its medium through the contact
-port and reports what its script says, as every adapter does.
 :class:`AmiHarness` runs the real AMI adapter against the fake Asterisk;
+:class:`TalkgroupHarness` the same adapter patching talkgroups through the radio
+gateway's dial string, with a radio of the agency on the talkgroup answering by status
+message through the centre's radio (the radio simulator, the real PEI client and radio
+adapter): 32769 «recibido» takes the incident, 32772 «no disponible» declines it;
 :class:`RadioHarness` the real radio adapter (SDS alerts through the PEI client) against
 the radio simulator, whose radios answer a text ("1", "2") or are off the air;
 :class:`ChannelHarness` the real SMS and Telegram adapter (alerts through the outbox,
@@ -32,7 +33,7 @@ from channels.telegram.outbound import TelegramSender
 from channels.telegram.sim import FakeTelegram
 from channels.twilio.sim import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_NUMBER, FakeTwilio
 from routing import schema as t
-from routing.models import AckMethod, AttemptOutcome, Medium, TargetKind
+from routing.models import AckMethod, ContactState, Medium, TargetKind
 from routing.outbox import OutMessage
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.citizens.jobs import run_due_tasks
@@ -111,7 +112,14 @@ KIND_OF = {kind.medium: kind for kind in TargetKind}
 def routing_for(medium: Medium) -> str:
     kind = KIND_OF[medium]
     first, second = ADDRESSES[kind]
-    return ROUTING.format(kind=kind.value, first=first, second=second)
+    text = ROUTING.format(kind=kind.value, first=first, second=second)
+    if medium is Medium.TALKGROUP:  # its agency's radios answer by status, per its plan
+        text = text.replace("agencies:\n", TALKGROUP_EXTRA + "agencies:\n")
+        text = text.replace(
+            "    policy: contract\n", "    policy: contract\n    status_plan: epr\n"
+        )
+        text = text.replace("rules:\n", TALKGROUP_STATION + "rules:\n")
+    return text
 
 
 class Harness(Protocol):
@@ -132,75 +140,6 @@ class Harness(Protocol):
     async def down(self) -> None: ...
     async def up(self) -> None: ...
     async def settled(self) -> None: ...
-
-
-@dataclass
-class RecordingAdapter:
-    """A reference adapter: claims the contacts of ``medium`` and reports its script."""
-
-    runtime: Runtime
-    medium: Medium
-    script: dict[str, Response] = field(default_factory=dict)  # by address
-    placements: list[str] = field(default_factory=list)
-    withdrawals: list[str] = field(default_factory=list)
-    running: bool = True
-
-    def turn(self) -> None:
-        """One pass: place what is pending, end what was withdrawn."""
-        if not self.running:
-            return
-        port = self.runtime.calls.contacts
-        for call in port.claim(self.medium, "recording"):
-            ref = call.contact.ref
-            self.placements.append(ref)
-            # a talkgroup's address is the radio gateway's dial string with its GSSI
-            response = next(
-                (r for a, r in self.script.items() if a in call.contact.address),
-                Response.RECEIVE,
-            )
-            if response is Response.NO_ANSWER:
-                port.not_reached(ref, AttemptOutcome.NO_ANSWER, "sin respuesta")
-                continue
-            if self.medium is Medium.TALKGROUP:
-                port.joined(ref)
-            else:
-                port.delivered(ref)
-            if response is Response.DECLINE:
-                port.declined(ref, "respondió 2")
-            elif response is Response.ACKNOWLEDGE:
-                port.acknowledged(ref, ACK_METHOD[self.medium], "respondió 1")
-        for contact in port.to_withdraw(self.medium):
-            self.withdrawals.append(contact.ref)
-            port.ended(contact.ref, "retirado")
-
-
-@dataclass
-class RecordingHarness:
-    runtime: Runtime
-    adapter: RecordingAdapter
-
-    @property
-    def medium(self) -> Medium:
-        return self.adapter.medium
-
-    def respond(self, target: int, response: Response) -> None:
-        self.adapter.script[ADDRESSES[KIND_OF[self.medium]][target]] = response
-
-    def placed(self, ref: str) -> int:
-        return self.adapter.placements.count(ref)
-
-    def withdrawn(self, ref: str) -> bool:
-        return ref in self.adapter.withdrawals
-
-    async def down(self) -> None:
-        self.adapter.running = False
-
-    async def up(self) -> None:
-        self.adapter.running = True
-
-    async def settled(self) -> None:
-        await asyncio.to_thread(self.adapter.turn)
-        await asyncio.to_thread(self.adapter.turn)
 
 
 @dataclass
@@ -234,6 +173,86 @@ class AmiHarness:
     async def settled(self) -> None:
         await asyncio.sleep(0.3)
         await self.rig.settled()
+
+
+TALKGROUP_RADIO = 1001  # a radio of the agency, on its talkgroups
+TALKGROUP_EXTRA = """\
+status_plans:
+  epr:
+    32769: {means: received, label: recibido}
+    32772: {means: unavailable, label: no disponible}
+"""
+TALKGROUP_STATION = f"""\
+      - code: epr-radios
+        name: Radios de la entidad
+        districts: ["150101"]
+        targets:
+          - {{radio: "{TALKGROUP_RADIO}", label: Radio del jefe}}
+"""
+TALKGROUP_STATUS = {Response.ACKNOWLEDGE: 32769, Response.DECLINE: 32772}
+
+
+@dataclass
+class TalkgroupHarness:
+    """The AMI adapter patching talkgroups; a radio of the agency answers by status once
+    the talkgroup it is on is in the room (what :meth:`respond` scripted)."""
+
+    runtime: Runtime
+    rig: Rig
+    sim: RadioSim
+    adapter: RadioAdapter
+    medium: Medium = Medium.TALKGROUP
+    script: dict[str, Response] = field(default_factory=dict)  # by GSSI
+    answered: set[str] = field(default_factory=set)
+
+    def respond(self, target: int, response: Response) -> None:
+        gssi = ADDRESSES[TargetKind.TALKGROUP][target]
+        self.script[gssi] = response
+        self.rig.fake.script(
+            f"Local/{gssi}@tetra-sim",
+            Endpoint(
+                behaviour=Behaviour.NO_ANSWER
+                if response is Response.NO_ANSWER
+                else Behaviour.SILENT
+            ),
+        )
+
+    def placed(self, ref: str) -> int:
+        return len(self.rig.originated(ref))
+
+    def withdrawn(self, ref: str) -> bool:
+        return any(dict(h.headers).get("Channel") == ref for h in self.rig.fake.actions("Hangup"))
+
+    async def down(self) -> None:
+        await self.rig.fake.restart(down=0.5)
+
+    async def up(self) -> None:
+        await self.rig.until(lambda: self.rig.session.connected.is_set(), "Asterisk back")
+
+    async def settled(self) -> None:
+        await asyncio.sleep(0.3)
+        await self.rig.settled()
+        for ref, address in await asyncio.to_thread(self._in_rooms):
+            gssi = next((g for g in self.script if g in address), None)
+            response = self.script.get(gssi or "", Response.RECEIVE)
+            value = TALKGROUP_STATUS.get(response)
+            if value is None or ref in self.answered:
+                continue
+            self.answered.add(ref)
+            assert self.sim.status(TALKGROUP_RADIO, value), "the centre's radio took no status"
+        await asyncio.sleep(0.1)
+        await self.adapter.idle()
+
+    def _in_rooms(self) -> list[tuple[str, str]]:
+        """The talkgroups in a room: (ref, dial string)."""
+        c = t.contacts.c
+        with self.runtime.db.read() as conn:
+            rows = conn.execute(
+                select(c.ref, c.address).where(
+                    c.medium == Medium.TALKGROUP.value, c.state == ContactState.IN_ROOM.value
+                )
+            ).all()
+        return [(row.ref, row.address) for row in rows]
 
 
 @dataclass
@@ -466,8 +485,18 @@ async def harness(
         elif medium is Medium.SDS:
             async with radio_harness(runtime) as radio:
                 yield radio
+        elif medium is Medium.TALKGROUP:
+            fake = FakeAsterisk(speed=SPEED, default=Endpoint(behaviour=Behaviour.ANSWER))
+            await fake.start()
+            try:
+                async with bridged(runtime, clock, fake) as rig, radio_harness(runtime) as radio:
+                    yield TalkgroupHarness(
+                        runtime=runtime, rig=rig, sim=radio.sim, adapter=radio.adapter
+                    )
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(fake.stop(), 5)
         else:
-            adapter = RecordingAdapter(runtime=runtime, medium=medium)
-            yield RecordingHarness(runtime=runtime, adapter=adapter)
+            raise AssertionError(f"no harness for {medium}")
     finally:
         runtime.close()
