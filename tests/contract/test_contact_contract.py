@@ -2,10 +2,10 @@
 adapter against its fake peer (calls and talkgroups through the AMI adapter and the
 fake Asterisk, a talkgroup's radios answering through the radio simulator; SDS through
 the radio adapter; SMS and Telegram through the alert adapter, the fake Twilio and the
-fake Bot API). Whatever the medium, a contact is placed once, its outcome lands in the agency's escalation in the
-domain's words, an acknowledgement stops the agency's escalation, a late one changes
-nothing, a cancellation withdraws what is in flight, and an adapter that was down
-places what waited, once."""
+fake Bot API). Whatever the medium, a contact is placed once, its outcome lands in the
+agency's escalation in the domain's words, an acknowledgement stops the agency's
+escalation, a late one changes nothing, a cancellation withdraws what is in flight, and
+an adapter that was down places what waited, once."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
