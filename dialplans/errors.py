@@ -26,10 +26,15 @@ class TemplateProblem(DialplanError):
 
     code = "dialplan_template_error"
 
-    def __init__(self, template: str, message: str) -> None:
-        super().__init__(f"template {template}: {message}")
+    def __init__(
+        self, template: str, message: str, *, line: int | None = None, es: str | None = None
+    ) -> None:
+        where = template if line is None else f"{template}, line {line}"
+        super().__init__(f"template {where}: {message}")
         self.template = template
         self.message = message
+        self.line = line
+        self.es = es or message
 
 
 class ToolMissing(DialplanError):

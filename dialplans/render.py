@@ -12,12 +12,14 @@ Nothing here does I/O: :func:`to_update_config` builds the header pairs of the A
 UpdateConfig actions, and the caller sends them, one after the other.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Final
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from dialplans import escape
 from dialplans.citizen import MENU, OPERATOR_KEY, Option, district_ubigeo
@@ -285,50 +287,149 @@ def _finalize(value: object) -> object:
     raise _Unescaped(value)
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("dialplans", "templates"),
+SAFE_FILTERS: Final = frozenset({"default", "first", "last", "length"})
+"""The only filters a template may use (the values it prints pass the escaper anyway)."""
+
+
+def _environment(sources: Mapping[str, str] | None = None) -> jinja2.Environment:
+    """The templates' environment: Jinja2's immutable sandbox, no globals, a few filters;
+    the shipped templates, or ``sources`` (file name -> text) instead."""
+    loader: jinja2.BaseLoader
+    if sources is None:
+        loader = jinja2.PackageLoader("dialplans", "templates")
+    else:
+        files = dict(sources)
+
+        def load(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+            text = files.get(name)
+            return None if text is None else (text, name, lambda: True)
+
+        loader = jinja2.FunctionLoader(load)
+    env = ImmutableSandboxedEnvironment(
+        loader=loader,
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 (not HTML: every value passes dialplans.escape)
+        autoescape=False,
         finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals.clear()
+    env.filters = {name: f for name, f in env.filters.items() if name in SAFE_FILTERS}
+    return env
 
 
-def render_template(name: str, values: Mapping[str, object]) -> str:
+def _where(error: BaseException) -> tuple[str | None, int | None]:
+    """The template file and line an error of a render was raised at."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return error.filename or error.name, error.lineno
+    found: tuple[str | None, int | None] = (None, None)
+    tb = error.__traceback__
+    while tb is not None:
+        file = tb.tb_frame.f_code.co_filename
+        if file.endswith(".j2"):
+            found = (file.rsplit("/", 1)[-1], tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def render_template(
+    name: str,
+    values: Mapping[str, object],
+    *,
+    env: jinja2.Environment | None = None,
+    max_output: int | None = None,
+    check: bool = True,
+) -> str:
     """Render one template with ``values`` and check the output is plausible
-    extensions.conf. Raises :class:`TemplateProblem` for an undefined variable, a value
-    that did not pass the escaper, or implausible output."""
+    extensions.conf. Raises :class:`TemplateProblem` (naming the template and, when
+    known, its line) for a syntax error, an undefined variable, a value that did not pass
+    the escaper, something the sandbox forbids, output over ``max_output`` characters,
+    or implausible output (unless ``check`` is false: :func:`dialplans.lint.lint` checks an
+    admin's rendering line by line, naming the template lines)."""
+    env = env or _environment()
     try:
-        text = _environment().get_template(name).render(values)
+        parts: list[str] = []
+        size = 0
+        for part in env.get_template(name).generate(values):
+            size += len(part)
+            if max_output is not None and size > max_output:
+                raise TemplateProblem(
+                    name,
+                    f"renders more than {max_output} characters",
+                    es=f"genera más de {max_output} caracteres",
+                )
+            parts.append(part)
+        text = "".join(parts)
+    except TemplateProblem:
+        raise
     except jinja2.UndefinedError as error:
-        raise TemplateProblem(name, f"undefined variable: {error.message}") from error
-    except _Unescaped as error:
+        file, line = _where(error)
         raise TemplateProblem(
-            name, f"interpolates {error.value!r}, which did not pass dialplans.escape"
+            file or name,
+            f"undefined variable: {error.message}",
+            line=line,
+            es=f"variable no definida: {error.message}",
+        ) from error
+    except _Unescaped as error:
+        file, line = _where(error)
+        raise TemplateProblem(
+            file or name,
+            f"interpolates {error.value!r}, which did not pass dialplans.escape",
+            line=line,
+            es=f"imprime {error.value!r}, que no pasó por el escapador de valores",
+        ) from error
+    except SecurityError as error:
+        file, line = _where(error)
+        raise TemplateProblem(
+            file or name,
+            f"the sandbox forbids it: {error}",
+            line=line,
+            es=f"el entorno aislado no lo permite: {error}",
         ) from error
     except jinja2.TemplateError as error:
-        raise TemplateProblem(name, str(error)) from error
+        file, line = _where(error)
+        raise TemplateProblem(
+            file or name, str(error), line=line, es=f"error de plantilla: {error}"
+        ) from error
+    if not check:
+        return text
     try:
         escape.check_extensions_conf(text, source=name)
     except InvalidParameter as error:
-        raise TemplateProblem(name, str(error)) from error
+        raise TemplateProblem(
+            name, str(error), es=f"no es un plan de marcación válido: {error}"
+        ) from error
     return text
 
 
-def render_contexts(params: DialplanParams) -> dict[str, str]:
+def render_contexts(
+    params: DialplanParams,
+    *,
+    sources: Mapping[str, str] | None = None,
+    max_output: int | None = None,
+) -> dict[str, str]:
     """Context name -> extensions.conf text of that context (its comments, its
-    ``[header]`` and its lines), in the order they are installed."""
+    ``[header]`` and its lines), in the order they are installed: from the shipped
+    templates, or from ``sources`` (file name -> text, an admin's revisions) with all the
+    output at most ``max_output`` characters."""
     values = template_values(params)
     citizen, menu, *subs = menu_contexts(params.citizen_context)
+    env = _environment(sources)
+    budget = [max_output]
+
+    def render(name: str, values: Mapping[str, object]) -> str:
+        text = render_template(name, values, env=env, max_output=budget[0], check=sources is None)
+        if budget[0] is not None:
+            budget[0] -= len(text)
+        return text
+
     contexts = {
-        params.ack_context: render_template(ACK_TEMPLATE, values),
-        params.room_context: render_template(ROOM_TEMPLATE, values),
-        params.check_context: render_template(CHECK_TEMPLATE, values),
-        citizen: render_template(CITIZEN_TEMPLATE, values),
-        menu: render_template(
+        params.ack_context: render(ACK_TEMPLATE, values),
+        params.room_context: render(ROOM_TEMPLATE, values),
+        params.check_context: render(CHECK_TEMPLATE, values),
+        citizen: render(CITIZEN_TEMPLATE, values),
+        menu: render(
             MENU_TEMPLATE,
             _menu_values(values, menu, MENU, prompt=MENU_PROMPT, counter="VB_TRIES"),
         ),
@@ -342,7 +443,7 @@ def render_contexts(params: DialplanParams) -> dict[str, str]:
             counter="VB_SUBTRIES",
             parent=option.key,
         )
-        contexts[sub] = render_template(MENU_TEMPLATE, sub_values)
+        contexts[sub] = render(MENU_TEMPLATE, sub_values)
     return contexts
 
 

@@ -297,7 +297,9 @@ def test_the_check_context_reports_once_with_the_exact_user_event(
 def test_the_check_context_is_refused_like_the_others() -> None:
     values = template_values(DialplanParams())
     del values["check_plays"]
-    with pytest.raises(TemplateProblem, match=r"^template vb-check.conf.j2: undefined variable"):
+    with pytest.raises(
+        TemplateProblem, match=r"^template vb-check.conf.j2, line 6: undefined variable"
+    ):
         render_template(CHECK_TEMPLATE, values)
     values = template_values(DialplanParams())
     prompts = values["prompts"]
@@ -548,7 +550,7 @@ def test_an_undefined_variable_is_an_error() -> None:
     with pytest.raises(TemplateProblem) as caught:
         render_template(ACK_TEMPLATE, values)
     assert str(caught.value) == (
-        "template vb-ack.conf.j2: undefined variable: 'read_timeout' is undefined"
+        "template vb-ack.conf.j2, line 39: undefined variable: 'read_timeout' is undefined"
     )
 
 
