@@ -1,0 +1,136 @@
+"""The dialplan templates an admin may edit, and their parameters as a YAML document.
+
+The set is fixed: the four contexts voicebridge needs (:data:`TEMPLATES`, one file of
+``dialplans/templates`` each, plus the citizen IVR's menu and the two partials they
+include) and ``parameters``, the timeouts and repeats the templates take. Context names,
+the prompts' folder and language, the incident prefix and the citizens' numbers are not
+parameters an admin edits here: the bridge, the prompts and the routing file own them.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from importlib import resources
+from typing import Any, Final
+
+import yaml
+
+from dialplans.errors import InvalidParameter
+from dialplans.problems import Problem
+from dialplans.render import DialplanParams
+
+TEMPLATES: Final = (
+    "vb-ack",
+    "vb-room",
+    "vb-check",
+    "vb-citizen",
+    "vb-citizen-menu",
+    "_room",
+    "_conference",
+)
+"""The templates, each ``dialplans/templates/<name>.conf.j2``."""
+PARAMETERS: Final = "parameters"
+EDITABLE: Final = (*TEMPLATES, PARAMETERS)
+SUFFIX: Final = ".conf.j2"
+MAX_SOURCE: Final = 64 * 1024
+"""The most characters one template (or the parameters) may have."""
+
+PARAMETER_HELP: Final[Mapping[str, tuple[int, int, str]]] = {
+    "read_timeout": (1, 60, "espera de la tecla del respondedor tras el menú"),
+    "max_repeats": (1, 5, "veces que suena el mensaje al respondedor en total; 9 lo repite"),
+    "absolute_timeout": (30, 900, "duración máxima del aviso al respondedor"),
+    "conference_timeout": (300, 86400, "duración máxima de una pierna en la conferencia"),
+    "max_members": (2, 100, "participantes como máximo en una sala"),
+    "menu_timeout": (2, 30, "espera de una opción del menú ciudadano"),
+    "menu_tries": (1, 5, "veces que suena un menú ciudadano antes de pasar al operador"),
+    "citizen_wait": (5, 120, "espera del ciudadano a que se registre su reporte"),
+    "ivr_timeout": (120, 3600, "duración máxima del menú ciudadano"),
+}
+"""The parameters an admin edits: their bounds (as :func:`dialplans.render.template_values`
+checks them) and what each means (Spanish, as the document shows it)."""
+
+_KEY = re.compile(r"^([a-z_]+)\s*:", re.MULTILINE)
+
+
+def file_of(name: str) -> str:
+    return f"{name}{SUFFIX}"
+
+
+def name_of(file: str) -> str:
+    return file.removesuffix(SUFFIX)
+
+
+def shipped() -> dict[str, str]:
+    """The set as voicebridge ships it: name -> source."""
+    folder = resources.files("dialplans") / "templates"
+    found = {name: (folder / file_of(name)).read_text(encoding="utf-8") for name in TEMPLATES}
+    return found | {PARAMETERS: parameters_text(DialplanParams())}
+
+
+def parameters_text(params: DialplanParams) -> str:
+    """The editable parameters of ``params`` as the YAML document an admin edits."""
+    lines = [
+        "# Parámetros de los planes de marcación de voicebridge (tiempos en segundos).",
+    ]
+    for name, (low, high, meaning) in PARAMETER_HELP.items():
+        lines.append(f"{name}: {getattr(params, name)}  # {meaning} ({low} a {high})")
+    return "\n".join(lines) + "\n"
+
+
+def parse_parameters(
+    text: str, base: DialplanParams
+) -> tuple[DialplanParams | None, list[Problem]]:
+    """``base`` with the values of the parameters document ``text``, or the problems."""
+    lines = {m.group(1): text.count("\n", 0, m.start()) + 1 for m in _KEY.finditer(text)}
+
+    def problem(key: str | None, en: str, es: str) -> Problem:
+        return Problem(PARAMETERS, None if key is None else lines.get(key), en, es)
+
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = None if mark is None else mark.line + 1
+        why = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(PARAMETERS, line, f"not YAML: {why}", f"no es YAML válido: {why}")]
+    if not isinstance(data, dict):
+        return None, [problem(None, "must be a mapping of name: value", "debe ser nombre: valor")]
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}  # whole numbers within their bounds
+    for key, value in data.items():
+        if key not in PARAMETER_HELP:
+            known = ", ".join(PARAMETER_HELP)
+            problems.append(
+                problem(
+                    str(key),
+                    f"unknown parameter {key!r} (known: {known})",
+                    f"parámetro desconocido «{key}» (se conocen: {known})",
+                )
+            )
+        elif isinstance(value, bool) or not isinstance(value, int):
+            problems.append(
+                problem(
+                    key,
+                    f"{key} must be a whole number, not {value!r}",
+                    f"{key} debe ser un número entero, no «{value}»",
+                )
+            )
+        elif not PARAMETER_HELP[key][0] <= value <= PARAMETER_HELP[key][1]:
+            low, high, _ = PARAMETER_HELP[key]
+            problems.append(
+                problem(
+                    key,
+                    f"{key} must be {low} to {high}, not {value}",
+                    f"{key} debe estar entre {low} y {high}, no {value}",
+                )
+            )
+        else:
+            values[key] = value
+    if problems:
+        return None, problems
+    try:
+        return replace(base, **values), []
+    except InvalidParameter as exc:
+        key = exc.parameter if exc.parameter in PARAMETER_HELP else None
+        es = f"{exc.parameter}: valor no admitido con los demás ({exc.message})"
+        return None, [problem(key, f"{exc.parameter}: {exc.message}", es)]

@@ -1,0 +1,215 @@
+"""An admin's proposed dialplan, checked before it may be saved (issue 14, points 2 and
+6): rendered in the sandbox (a child process with time, memory and output limits),
+parsed back as Asterisk would load it, every jump and prompt resolved, the contract
+with the bridge kept; each problem names the template and its line, in English and in
+Spanish."""
+
+import pytest
+
+from dialplans.lint import lint
+from dialplans.problems import Problem
+from dialplans.render import CitizenLine, DialplanParams
+from dialplans.sandbox import Limits, render_isolated
+from dialplans.templateset import PARAMETERS, parameters_text, parse_parameters, shipped
+
+PARAMS = DialplanParams(citizen_lines=(CitizenLine(number="105", district="01"),))
+FAST = Limits(seconds=3.0, cpu_seconds=2)
+
+
+def templates() -> dict[str, str]:
+    return {k: v for k, v in shipped().items() if k != PARAMETERS}
+
+
+def edited(name: str, old: str, new: str, count: int = 1) -> dict[str, str]:
+    found = templates()
+    assert old in found[name], old
+    found[name] = found[name].replace(old, new, count)
+    return found
+
+
+def line_of(source: str, text: str) -> int:
+    return next(n for n, line in enumerate(source.split("\n"), start=1) if text in line)
+
+
+def problems(sources: dict[str, str], params: DialplanParams = PARAMS) -> list[Problem]:
+    rendering = render_isolated(sources, params, limits=FAST)
+    if rendering.problems:
+        return rendering.problems
+    return lint(rendering.contexts, params, sources).problems
+
+
+def test_the_shipped_set_passes_and_counts_what_asterisk_will_load() -> None:
+    rendering = render_isolated(templates(), PARAMS, limits=FAST)
+    assert rendering.problems == []
+    linted = lint(rendering.contexts, PARAMS, templates())
+    assert linted.problems == []
+    assert linted.parsed.count("vb-ack") == (2, 51)
+    assert set(linted.parsed.contexts["vb-citizen"]) >= {"105", "_X.", "s", "filed", "h"}
+
+
+def test_a_longer_timeout_is_a_valid_revision() -> None:
+    found = edited("vb-ack", "{{ read_timeout }})", "{{ read_timeout }}0)")
+    assert problems(found) == []
+
+
+@pytest.mark.parametrize(
+    ("app", "said"),
+    [
+        ("System(rm -rf /)", "application System() is not allowed"),
+        ("Shell(id)", "application Shell() is not allowed"),
+        ("Exec(System(id))", "application Exec() is not allowed"),
+        ("AGI(agi://evil.example/x)", "application AGI() is not allowed"),
+        ("Set(X=${SHELL(id)})", "function SHELL() is not allowed"),
+        ("Set(X=${FILE(/etc/passwd)})", "function FILE() is not allowed"),
+    ],
+)
+def test_an_application_or_function_that_reaches_the_machine_is_refused(
+    app: str, said: str
+) -> None:
+    source = templates()["vb-room"]
+    found = edited("vb-room", " same => n,Answer()\n", f" same => n,{app}\n same => n,Answer()\n")
+    [problem] = problems(found)
+    assert problem.template == "vb-room"
+    assert problem.line == line_of(found["vb-room"], app)
+    assert said in problem.en
+    assert "no está permitida" in problem.es
+    assert source != found["vb-room"]
+
+
+@pytest.mark.parametrize("directive", ["#exec /bin/sh", "#include /etc/passwd", "#tryinclude x"])
+def test_a_directive_is_refused(directive: str) -> None:
+    found = edited(
+        "vb-check", "[{{ check_context }}]\n", f"{directive}\n[{{{{ check_context }}}}]\n"
+    )
+    [problem] = problems(found)
+    assert problem.template == "vb-check"
+    assert problem.line == line_of(found["vb-check"], directive)
+    assert "directive" in problem.en
+    assert "directiva" in problem.es
+
+
+def test_a_jump_to_a_label_that_does_not_exist_is_named_with_its_line() -> None:
+    found = edited("vb-ack", "?accepted)", "?acepted)")
+    [problem] = problems(found)
+    assert problem.template == "vb-ack"
+    assert problem.line == line_of(found["vb-ack"], "?acepted)")
+    assert "goes to acepted of s@vb-ack: no such priority or label" in problem.en
+    assert "no existe esa prioridad ni etiqueta" in problem.es
+
+
+def test_a_jump_to_another_context_must_find_it() -> None:
+    found = edited("vb-citizen-menu", "Goto({{ citizen_context }},operator,1)", "Goto(vb-x,s,1)")
+    found_problems = problems(found)
+    assert found_problems
+    assert all("goes to context vb-x, which does not exist" in p.en for p in found_problems)
+    assert {p.template for p in found_problems} == {"vb-citizen-menu"}
+
+
+def test_a_computed_jump_is_refused() -> None:
+    found = edited("vb-room", " same => n,Answer()\n", " same => n,Goto(${VB_NEXT},1)\n")
+    [problem] = problems(found)
+    assert "computed at run time" in problem.en
+
+
+def test_a_prompt_voicebridge_does_not_ship_is_refused() -> None:
+    found = edited("vb-check", 'prompts["check-no-key"]', 'prompts["check-no-key"] }}x{{ language')
+    [problem] = problems(found)
+    assert problem.template == "vb-check"
+    assert "vb/check-no-keyxes, which is not a prompt voicebridge ships" in problem.en
+    found = edited("vb-check", 'Playback({{ prompts["check-no-key"] }})', "Playback(tt-monkeys)")
+    [problem] = problems(found)
+    assert "tt-monkeys" in problem.en
+
+
+def test_a_line_asterisk_would_skip_is_caught() -> None:
+    found = edited("vb-ack", " same => n(accepted),", " same => n(accepted,")
+    found_problems = problems(found)
+    assert any(
+        p.template == "vb-ack" and p.line == line_of(found["vb-ack"], "n(accepted,")
+        for p in found_problems
+    ), found_problems
+    found = edited("vb-ack", "exten => s,1,NoOp(responder prompt)", "exten => s,n,NoOp(x)")
+    assert any("'n' on an extension's first line" in p.en for p in problems(found))
+
+
+@pytest.mark.parametrize(
+    ("template", "old", "new", "said"),
+    [
+        ("vb-ack", "UserEvent(ResponderAck,Digit:", "UserEvent(ResponderAk,Digit:", "UserEvent"),
+        ("vb-ack", ",Room: ${VB_ROOM})", ")", "to carry Room"),
+        ("vb-check", "exten => h,1,", "exten => hh,1,", "the extension h in vb-check"),
+        ("vb-citizen", "exten => filed,1,", "exten => filled,1,", "the extension filed"),
+        ("vb-room", '{% include "_conference.conf.j2" %}', "", "ConfBridge() in vb-room"),
+    ],
+)
+def test_the_contract_with_the_bridge_is_kept(template: str, old: str, new: str, said: str) -> None:
+    found = edited(template, old, new, count=-1)  # every one of them
+    found_problems = problems(found)
+    assert any(said in p.en and "voicebridge necesita" in p.es for p in found_problems), (
+        found_problems
+    )
+
+
+def test_each_citizens_number_of_the_routing_file_stays_an_extension() -> None:
+    found = edited("vb-citizen", "{% for line in citizen_lines %}", "{% for line in [] %}")
+    assert any("citizens' number 105" in p.en for p in problems(found))
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("{% for a in [1,2,3,4,5,6,7,8,9,10] %}" * 10 + "{% endfor %}" * 10, "took more"),
+        ("{% set x = 'ab' %}" + "{% set x = x ~ x %}" * 40 + "{{ x }}", "memory"),
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "sandbox forbids"),
+        ("{% include '/etc/passwd' %}", "/etc/passwd"),
+        ("{{ lipsum(1000000) }}", "undefined"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "call themselves"),
+    ],
+)
+def test_a_template_that_reaches_out_loops_or_swells_is_refused(source: str, said: str) -> None:
+    found = templates()
+    found["vb-room"] = source + found["vb-room"]
+    [problem] = render_isolated(found, PARAMS, limits=FAST).problems
+    assert said in problem.en, problem
+    assert problem.es
+
+
+def test_megabytes_of_output_are_refused() -> None:
+    found = templates()
+    found["vb-room"] = "{% for a in range(100000) %}; relleno{% endfor %}\n" + found["vb-room"]
+    [problem] = render_isolated(found, PARAMS, limits=FAST).problems
+    assert "range" in problem.en or "renders more than" in problem.en
+
+
+def test_a_syntax_error_is_named_with_its_line() -> None:
+    found = edited("vb-check", "(language)={{ language }}", "(language)={{ language }")
+    [problem] = render_isolated(found, PARAMS, limits=FAST).problems
+    assert problem.template == "vb-check"
+    assert problem.line == line_of(found["vb-check"], "(language)={{ language }")
+    assert problem.es.startswith("error de plantilla")
+
+
+def test_parameters_are_checked_with_their_line() -> None:
+    text = parameters_text(DialplanParams()).replace("read_timeout: 10", "read_timeout: 0")
+    params, found = parse_parameters(text, DialplanParams())
+    assert params is None
+    [problem] = found
+    assert problem.template == "parameters"
+    assert problem.line == line_of(text, "read_timeout:")
+    assert problem.es == "read_timeout debe estar entre 1 y 60, no 0"
+    _, found = parse_parameters("read_timout: 5\n", DialplanParams())
+    assert "unknown parameter 'read_timout'" in found[0].en
+    _, found = parse_parameters("read_timeout: diez\n", DialplanParams())
+    assert found[0].es == "read_timeout debe ser un número entero, no «diez»"
+    _, found = parse_parameters("max_repeats: 5\nabsolute_timeout: 60\n", DialplanParams())
+    assert found[0].line == 2
+    assert "absolute_timeout: must be at least" in found[0].en
+    _, found = parse_parameters("read_timeout: [\n", DialplanParams())
+    assert "no es YAML" in found[0].es
+    params, found = parse_parameters(
+        parameters_text(DialplanParams()).replace("menu_tries: 3", "menu_tries: 4"),
+        DialplanParams(),
+    )
+    assert found == []
+    assert params is not None
+    assert params.menu_tries == 4
