@@ -25,6 +25,7 @@ from routing.tasks import TaskStore
 from voicebridge import migrate
 from voicebridge.accounts import Accounts, SessionPolicy
 from voicebridge.apikeys import ApiKeys
+from voicebridge.dialplan_admin import DialplanStore
 from voicebridge.dispatch import Dispatcher
 from voicebridge.queueing import make_redis
 from voicebridge.ratelimit import RedisLimiter
@@ -57,6 +58,7 @@ class Runtime:
     linechecks: LineChecks
     accounts: Accounts
     board: Board
+    dialplans: DialplanStore
 
     def after_fork(self) -> None:
         self.db.after_fork()
@@ -147,6 +149,7 @@ def build_runtime(
         outbox=outbox,
         linechecks=linechecks,
         board=Board(db),
+        dialplans=DialplanStore(db, clock=clock),
         accounts=Accounts(
             db,
             RedisLimiter(redis, clock, fail_open=False),  # no guessing while Redis is down

@@ -1,12 +1,14 @@
 """Tables owned by the application (not the domain): API keys, the request each
 Idempotency-Key was first given with, and the people who sign in to the console with
-their sessions."""
+their sessions; the revisions of the dialplan templates, which one is in force, and
+the audit of their administration."""
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -74,4 +76,44 @@ user_sessions = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("address", String(64), nullable=False),
     Column("agent", String(200), nullable=False),
+)
+
+# the dialplan templates' revisions (voicebridge.dialplan_admin): immutable, one per save
+dialplan_revisions = Table(
+    "dialplan_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("template", String(40), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("author", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("base_id", Integer, ForeignKey("dialplan_revisions.id"), nullable=True),
+    Column("diff", Text, nullable=False),  # from its base (all of it for the first)
+    Index("ix_dialplan_revisions_template_id", "template", "id"),
+)
+
+# the revision of each template in force: the pointer a switch or a rollback moves
+dialplan_pointers = Table(
+    "dialplan_pointers",
+    metadata,
+    Column("template", String(40), primary_key=True),
+    Column("revision_id", Integer, ForeignKey("dialplan_revisions.id"), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False),
+)
+
+# every step of the dialplan administration, with the person: proposals (refused ones
+# too), trials, switches, rollbacks, pushes after an Asterisk restart
+dialplan_audit = Table(
+    "dialplan_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("revision_id", Integer, nullable=True),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", Text, nullable=False),
 )

@@ -1,0 +1,393 @@
+"""The dialplan administration's records: the templates' immutable revisions, the
+pointer to the revision of each template in force, and the audit of every step.
+
+- A save is a new revision (author, time, comment, and the diff from the revision the
+  author started from); a save equal to the latest revision stores nothing.
+- A save must name the revision it was based on: if another admin saved the same
+  template meanwhile, it is refused with the diff of what changed (no lost update).
+- A save is validated first (:mod:`dialplans.validate`), with the other templates in
+  force: a set that does not pass is never stored, and the refusal is audited.
+- The pointer moves only by a switch or a rollback, once Asterisk has loaded the set
+  (:mod:`voicebridge.dialplan_push`); the first start points at the shipped templates.
+"""
+
+import difflib
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, insert, select, text, update
+
+from dialplans.problems import Problem
+from dialplans.render import CitizenLine
+from dialplans.templateset import EDITABLE, shipped
+from dialplans.validate import validate
+from routing.db import Database
+from routing.errors import NotFound
+from routing.ports import Clock, SystemClock
+from voicebridge import schema as vs
+
+LOCK_ID: Final = 0x64706C6E  # "dpln": serialises saves and pointer moves on PostgreSQL
+SHIPPED_BY: Final = "voicebridge"
+SHIPPED_COMMENT: Final = "plantilla de fábrica"
+
+Check = Callable[[dict[str, str]], list[Problem]]
+"""Validates a whole set (template name -> source): its problems, none if it passes."""
+
+
+@dataclass(frozen=True, slots=True)
+class DialplanRevision:
+    id: int
+    template: str
+    content: str
+    digest: str
+    comment: str
+    author: str
+    created_at: datetime
+    base_id: int | None
+    diff: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    revision_id: int | None
+    ok: bool
+    detail: str
+
+
+class Conflict(Exception):
+    """The template was saved by someone else since the revision the save was based on."""
+
+    def __init__(self, template: str, base: int, latest: DialplanRevision, diff: str) -> None:
+        super().__init__(
+            f"{template} changed since revision {base}: revision {latest.id} by "
+            f"{latest.author} is the latest"
+        )
+        self.template = template
+        self.base = base
+        self.latest = latest
+        self.diff = diff
+
+
+class Refused(Exception):
+    """The set with the proposed revision does not pass validation."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def digest(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def unified(old: str, new: str, old_name: str, new_name: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=old_name,
+            tofile=new_name,
+        )
+    )
+
+
+class DialplanStore:
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+
+    # ------------------------------------------------------------- reading
+
+    def get(self, revision_id: int) -> DialplanRevision:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(vs.dialplan_revisions).where(vs.dialplan_revisions.c.id == revision_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"no existe la revisión {revision_id} de los planes de marcación")
+        return _revision(row)
+
+    def revisions(self, template: str | None = None, limit: int = 100) -> list[DialplanRevision]:
+        """Newest first."""
+        c = vs.dialplan_revisions.c
+        query = select(vs.dialplan_revisions).order_by(c.id.desc()).limit(limit)
+        if template is not None:
+            query = query.where(c.template == template)
+        with self.db.read() as conn:
+            return [_revision(r) for r in conn.execute(query).all()]
+
+    def latest(self, template: str) -> DialplanRevision:
+        with self.db.read() as conn:
+            found = self._latest(conn, template)
+        if found is None:
+            raise NotFound(f"no hay revisiones de la plantilla {template}")
+        return found
+
+    def pointers(self) -> dict[str, int]:
+        """Template -> the id of its revision in force."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(vs.dialplan_pointers.c.template, vs.dialplan_pointers.c.revision_id)
+            ).all()
+        return {row.template: int(row.revision_id) for row in rows}
+
+    def in_force(self) -> dict[str, DialplanRevision]:
+        """Template -> its revision in force."""
+        p, r = vs.dialplan_pointers.c, vs.dialplan_revisions
+        with self.db.read() as conn:
+            rows = conn.execute(select(r).join(vs.dialplan_pointers, p.revision_id == r.c.id)).all()
+        return {row.template: _revision(row) for row in rows}
+
+    def sources(self, overrides: Mapping[str, int] | None = None) -> dict[str, str]:
+        """The set in force (template -> source), with the templates of ``overrides``
+        (template -> revision id) taken from those revisions instead."""
+        found = {name: rev.content for name, rev in self.in_force().items()}
+        for template, revision_id in (overrides or {}).items():
+            found[template] = self.get(revision_id).content
+        return found
+
+    def diff(self, a: int, b: int) -> str:
+        """The unified diff from revision ``a`` to revision ``b``."""
+        old, new = self.get(a), self.get(b)
+        return unified(
+            old.content,
+            new.content,
+            f"{old.template} revisión {old.id}",
+            f"{new.template} revisión {new.id}",
+        )
+
+    def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        c = vs.dialplan_audit.c
+        with self.db.read() as conn:
+            rows = conn.execute(select(vs.dialplan_audit).order_by(c.id.desc()).limit(limit))
+            return [
+                AuditEntry(
+                    id=int(r.id),
+                    at=r.at,
+                    actor=r.actor,
+                    action=r.action,
+                    revision_id=r.revision_id,
+                    ok=bool(r.ok),
+                    detail=r.detail,
+                )
+                for r in rows
+            ]
+
+    # ------------------------------------------------------------- writing
+
+    def seed(self) -> list[int]:
+        """Point every template that has no revision in force at a revision of its
+        shipped text (the first start); the revisions created."""
+        created: list[int] = []
+        have = self.pointers()
+        missing = [name for name in EDITABLE if name not in have]
+        if not missing:
+            return created
+        texts = shipped()
+        now = self.clock.now()
+        with self.db.write() as conn:
+            self._lock(conn)
+            taken = {
+                row.template for row in conn.execute(select(vs.dialplan_pointers.c.template)).all()
+            }
+            for name in missing:
+                if name in taken:
+                    continue  # another replica seeded it meanwhile
+                revision = self._insert(
+                    conn, name, texts[name], SHIPPED_COMMENT, SHIPPED_BY, None, now
+                )
+                conn.execute(
+                    insert(vs.dialplan_pointers).values(
+                        template=name,
+                        revision_id=revision.id,
+                        updated_at=now,
+                        updated_by=SHIPPED_BY,
+                    )
+                )
+                created.append(revision.id)
+            if created:
+                self._audit(
+                    conn, SHIPPED_BY, "seed", None, True, f"plantillas de fábrica {created}"
+                )
+        return created
+
+    def propose(
+        self,
+        template: str,
+        content: str,
+        *,
+        base: int,
+        comment: str,
+        author: str,
+        check: Check,
+    ) -> tuple[DialplanRevision, bool]:
+        """Save ``content`` as a new revision of ``template``, edited from revision
+        ``base``: ``(revision, True)``; content equal to the latest revision stores
+        nothing: ``(latest, False)``. Raises :class:`Conflict` when ``base`` is not the
+        latest revision of the template, :class:`Refused` with the problems when the set
+        in force with this content does not pass ``check``. Nothing is pointed at it."""
+        if template not in EDITABLE:
+            raise NotFound(f"no existe la plantilla {template}")
+        latest = self.latest(template)
+        self._check_base(template, base, latest)
+        if digest(content) == latest.digest:
+            return latest, False
+        candidate = self.sources() | {template: content}
+        problems = check(candidate)
+        if problems:
+            with self.db.write() as conn:
+                detail = f"{template}: " + "; ".join(p.es for p in problems[:5])
+                self._audit(conn, author, "refused", None, False, detail)
+            raise Refused(problems)
+        with self.db.write() as conn:
+            self._lock(conn)
+            now_latest = self._latest(conn, template) or latest  # revisions are never deleted
+            self._check_base(template, base, now_latest)
+            revision = self._insert(
+                conn, template, content, comment, author, self.get_in(conn, base), self.clock.now()
+            )
+            self._audit(conn, author, "propose", revision.id, True, f"{template}: {comment}")
+        return revision, True
+
+    def point(self, revisions: Mapping[str, int], *, actor: str, action: str, detail: str) -> None:
+        """Put ``revisions`` (template -> revision id) in force, audited as ``action``."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            self._lock(conn)
+            for template, revision_id in revisions.items():
+                conn.execute(
+                    update(vs.dialplan_pointers)
+                    .where(vs.dialplan_pointers.c.template == template)
+                    .values(revision_id=revision_id, updated_at=now, updated_by=actor)
+                )
+            first = next(iter(revisions.values()), None)
+            self._audit(conn, actor, action, first, True, detail)
+
+    def audit(
+        self, actor: str, action: str, revision_id: int | None, ok: bool, detail: str
+    ) -> None:
+        with self.db.write() as conn:
+            self._audit(conn, actor, action, revision_id, ok, detail)
+
+    # ------------------------------------------------------------- helpers
+
+    def get_in(self, conn: Connection, revision_id: int) -> DialplanRevision:
+        row = conn.execute(
+            select(vs.dialplan_revisions).where(vs.dialplan_revisions.c.id == revision_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no existe la revisión {revision_id} de los planes de marcación")
+        return _revision(row)
+
+    def _check_base(self, template: str, base: int, latest: DialplanRevision) -> None:
+        if base == latest.id:
+            return
+        based = self.get(base)
+        if based.template != template:
+            raise NotFound(f"la revisión {base} no es de la plantilla {template}")
+        diff = unified(
+            based.content,
+            latest.content,
+            f"{template} revisión {base}",
+            f"{template} revisión {latest.id}",
+        )
+        raise Conflict(template, base, latest, diff)
+
+    def _lock(self, conn: Connection) -> None:
+        if self.db.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+
+    @staticmethod
+    def _latest(conn: Connection, template: str) -> DialplanRevision | None:
+        c = vs.dialplan_revisions.c
+        row = conn.execute(
+            select(vs.dialplan_revisions)
+            .where(c.template == template)
+            .order_by(c.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else _revision(row)
+
+    @staticmethod
+    def _insert(
+        conn: Connection,
+        template: str,
+        content: str,
+        comment: str,
+        author: str,
+        base: DialplanRevision | None,
+        now: datetime,
+    ) -> DialplanRevision:
+        diff = unified(
+            base.content if base is not None else "",
+            content,
+            f"{template} revisión {base.id}" if base is not None else "(nada)",
+            f"{template} nueva",
+        )
+        row = conn.execute(
+            insert(vs.dialplan_revisions)
+            .values(
+                template=template,
+                content=content,
+                digest=digest(content),
+                comment=comment,
+                author=author,
+                created_at=now,
+                base_id=None if base is None else base.id,
+                diff=diff,
+            )
+            .returning(*vs.dialplan_revisions.c)
+        ).one()
+        return _revision(row)
+
+    def _audit(
+        self,
+        conn: Connection,
+        actor: str,
+        action: str,
+        revision_id: int | None,
+        ok: bool,
+        detail: str,
+    ) -> None:
+        conn.execute(
+            insert(vs.dialplan_audit).values(
+                at=self.clock.now(),
+                actor=actor,
+                action=action,
+                revision_id=revision_id,
+                ok=ok,
+                detail=detail[:4000],
+            )
+        )
+
+
+def _revision(row: Any) -> DialplanRevision:
+    m = row._mapping
+    return DialplanRevision(
+        id=int(m["id"]),
+        template=m["template"],
+        content=m["content"],
+        digest=m["digest"],
+        comment=m["comment"],
+        author=m["author"],
+        created_at=m["created_at"],
+        base_id=None if m["base_id"] is None else int(m["base_id"]),
+        diff=m["diff"],
+    )
+
+
+def checker(citizen_lines: tuple[CitizenLine, ...]) -> Check:
+    """The whole validation (:func:`dialplans.validate.validate`) for the routing file's
+    citizens' numbers, as a :data:`Check`."""
+
+    def check(sources: dict[str, str]) -> list[Problem]:
+        return validate(sources, citizen_lines).problems
+
+    return check
