@@ -19,6 +19,7 @@ from routing.errors import RoutingError
 from voicebridge import (
     cli_asterisk,
     cli_channels,
+    cli_dialplan,
     cli_lines,
     cli_routing,
     cli_tetra,
@@ -275,6 +276,8 @@ def _dispatch(args: argparse.Namespace, resolved: Resolved, environ: Mapping[str
         return _apikey(args, resolved)
     if args.command in ("routing", "route", "districts"):
         return cli_routing.run(args, settings, origin=origin)
+    if args.command == "dialplan" and args.dialplan_command in cli_dialplan.COMMANDS:
+        return cli_dialplan.run(args, settings, origin=origin)
     if args.command in ("dialplan", "prompts", "fake-asterisk"):
         return cli_asterisk.run(args, settings)
     if args.command in cli_channels.COMMANDS:

@@ -12,6 +12,7 @@ from pathlib import Path
 from dialplans.errors import DialplanError
 from dialplans.render import CitizenLine, DialplanParams, render_file
 from routing.config import ConfigError
+from voicebridge import cli_dialplan
 from voicebridge.errors import StdoutFailed, VoicebridgeError
 from voicebridge.settings import Settings
 
@@ -33,6 +34,7 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     render.add_argument(
         "--max-repeats", type=int, default=3, help="plays of the message in all (9 repeats)"
     )
+    cli_dialplan.add_parsers(dialplan)
     prompts = sub.add_parser("prompts", help="the Spanish prompts").add_subparsers(
         dest="prompts_command", required=True
     )
@@ -82,7 +84,7 @@ def _seconds(text: str) -> float:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "fake-asterisk":
         try:
-            lines = _citizen_lines(settings)
+            lines = citizen_lines(settings)
         except ConfigError as exc:  # serve says what is wrong with it
             print(
                 f"fake Asterisk: the routing file does not validate ({exc.source}): the "
@@ -131,7 +133,7 @@ def _folder(folder: Path, parents: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
-def _citizen_lines(settings: Settings) -> tuple[CitizenLine, ...]:
+def citizen_lines(settings: Settings) -> tuple[CitizenLine, ...]:
     """The routing file's citizens' numbers (ConfigError, exit 2, names its problems)."""
     from routing.config import parse_config
     from voicebridge.rules import read_rules_file
@@ -146,7 +148,7 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         max_repeats=args.max_repeats,
         absolute_timeout=max(180, args.max_repeats * (25 + args.read_timeout) + 10),
         room_prefix=settings.incident_prefix,
-        citizen_lines=_citizen_lines(settings),
+        citizen_lines=citizen_lines(settings),
     )
     text = render_file(params)
     if args.out is None:

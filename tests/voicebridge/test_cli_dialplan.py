@@ -1,0 +1,89 @@
+"""``voicebridge dialplan revisions | show | diff | propose`` (issue 14, point 4): the
+admin's revisions from the command line, in English, with the problems of a refused
+proposal named by template and line."""
+
+from pathlib import Path
+
+import pytest
+
+from dialplans.templateset import shipped
+from tests.voicebridge.test_cli import env_for
+from voicebridge.cli import main
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
+    return env_for(tmp_path, redis_url)
+
+
+def listed(out: str) -> list[list[str]]:
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def test_propose_show_diff_and_list(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dialplan", "revisions", "--template", "vb-ack"], environ=env) == 0
+    [[first, template, _, author, comment]] = listed(capsys.readouterr().out)
+    assert (template, author, comment) == ("vb-ack", "voicebridge", "plantilla de fábrica")
+    assert first.startswith("*")  # in force
+    base = first.lstrip("*")
+    assert main(["dialplan", "show", base], environ=env) == 0
+    assert capsys.readouterr().out == shipped()["vb-ack"]
+
+    edited = tmp_path / "vb-ack.conf.j2"
+    edited.write_text(
+        shipped()["vb-ack"].replace("{{ read_timeout }})", "{{ read_timeout }}0)"), "utf-8"
+    )
+    command = ["dialplan", "propose", str(edited), "--base", base, "--comment", "más espera"]
+    assert main(command, environ=env) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("revision ")
+    assert out.endswith(" of vb-ack saved (not in force until a trial and a switch)\n")
+    new = out.split()[1]
+    assert main(["dialplan", "diff", base, new], environ=env) == 0
+    assert "+ same => n,Read(VB_KEY,${VB_MESSAGE},1,,1,{{ read_timeout }}0)" in (
+        capsys.readouterr().out
+    )
+    assert main(["dialplan", "revisions", "--template", "vb-ack"], environ=env) == 0
+    rows = listed(capsys.readouterr().out)
+    assert [r[0] for r in rows] == [f" {new}", f"*{base}"]
+    assert rows[0][4] == "más espera"
+
+    # the same file again, based on the old revision: someone saved since
+    assert main(command, environ=env) == 1
+    err = capsys.readouterr().err
+    assert f"vb-ack changed since revision {base}" in err
+    assert "+ same => n,Read(VB_KEY,${VB_MESSAGE},1,,1,{{ read_timeout }}0)" in err
+
+
+def test_a_refused_proposal_says_where_and_saves_nothing(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "vb-room.conf.j2"
+    text = shipped()["vb-room"].replace(" same => n,Answer()\n", " same => n,System(id)\n", 1)
+    bad.write_text(text, "utf-8")
+    assert main(["dialplan", "propose", str(bad)], environ=env) == 1
+    err = capsys.readouterr().err.splitlines()
+    line = next(n for n, t in enumerate(text.split("\n"), start=1) if "System(id)" in t)
+    assert err[0].startswith(f"vb-room, line {line}: application System() is not allowed")
+    assert err[-1] == "voicebridge: refused: nothing was saved"
+    assert main(["dialplan", "revisions", "--template", "vb-room"], environ=env) == 0
+    assert len(listed(capsys.readouterr().out)) == 1
+
+
+def test_parameters_and_unknown_files(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    params = tmp_path / "parameters.yaml"
+    params.write_text(shipped()["parameters"].replace("menu_tries: 3", "menu_tries: 9"), "utf-8")
+    assert main(["dialplan", "propose", str(params)], environ=env) == 1
+    err = capsys.readouterr().err
+    assert "parameters, line " in err
+    assert "menu_tries must be 1 to 5, not 9" in err
+    other = tmp_path / "notes.txt"
+    other.write_text("x", "utf-8")
+    assert main(["dialplan", "propose", str(other)], environ=env) == 2
+    assert "which template is notes.txt?" in capsys.readouterr().err
+    assert main(["dialplan", "show", "999"], environ=env) == 1
+    assert "no existe la revisión 999" in capsys.readouterr().err

@@ -1,0 +1,133 @@
+"""``voicebridge dialplan revisions | show N | diff A B | propose FILE``: the dialplan
+templates' revisions from the command line (English; the console says the same in
+Spanish). Trial, switch and rollback talk to Asterisk: :mod:`voicebridge.dialplan_push`."""
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from dialplans.templateset import EDITABLE, PARAMETERS, SUFFIX
+from routing.errors import NotFound
+from voicebridge.dialplan_admin import Conflict, DialplanStore, Refused
+from voicebridge.settings import Settings
+
+COMMANDS = frozenset({"revisions", "show", "diff", "propose"})
+MAX_REVISION = 2**31 - 1
+
+
+def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """The admin's commands, under ``voicebridge dialplan``."""
+    listing = sub.add_parser("revisions", help="list the templates' revisions (* in force)")
+    listing.add_argument("--template", choices=EDITABLE, help="only this template's")
+    show = sub.add_parser("show", help="print a revision's content")
+    show.add_argument("revision", type=_number)
+    diff = sub.add_parser("diff", help="the unified diff from revision A to revision B")
+    diff.add_argument("a", type=_number)
+    diff.add_argument("b", type=_number)
+    propose = sub.add_parser(
+        "propose",
+        help="validate a template (or the parameters) and save it as a new revision; "
+        "nothing changes in Asterisk until a trial and a switch",
+    )
+    propose.add_argument("file", type=Path, help=f"<template>{SUFFIX} or {PARAMETERS}.yaml")
+    propose.add_argument(
+        "--template", choices=EDITABLE, help="the template (default: from the file's name)"
+    )
+    propose.add_argument(
+        "--base",
+        type=_number,
+        help="the revision the file was edited from (default: the template's latest); "
+        "refused if the template was saved since",
+    )
+    propose.add_argument("--comment", default="", help="what changes and why")
+
+
+def _number(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_REVISION:
+        raise argparse.ArgumentTypeError(f"expected a revision number, got {text!r}")
+    return int(text)
+
+
+def template_of(path: Path) -> str | None:
+    name = path.name.removesuffix(SUFFIX).removesuffix(".yaml").removesuffix(".yml")
+    return name if name in EDITABLE else None
+
+
+def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> int:
+    from voicebridge.runtime import open_runtime
+
+    runtime = open_runtime(settings, origin=origin)
+    try:
+        store = runtime.dialplans
+        store.seed()
+        try:
+            return _run(args, store, settings)
+        except NotFound as exc:
+            print(f"voicebridge: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        runtime.close()
+
+
+def _run(args: argparse.Namespace, store: DialplanStore, settings: Settings) -> int:
+    command = args.dialplan_command
+    if command == "revisions":
+        in_force = set(store.pointers().values())
+        for r in store.revisions(args.template):
+            mark = "*" if r.id in in_force else " "
+            print(
+                f"{mark}{r.id}\t{r.template}\t{r.created_at:%Y-%m-%d %H:%M:%S}Z\t{r.author}\t"
+                f"{r.comment}"
+            )
+        return 0
+    if command == "show":
+        print(store.get(args.revision).content, end="")
+        return 0
+    if command == "diff":
+        print(store.diff(args.a, args.b), end="")
+        return 0
+    return _propose(args, store, settings)
+
+
+def _propose(args: argparse.Namespace, store: DialplanStore, settings: Settings) -> int:
+    from voicebridge.cli_asterisk import citizen_lines
+    from voicebridge.dialplan_admin import checker
+
+    template = args.template or template_of(args.file)
+    if template is None:
+        print(
+            f"voicebridge: which template is {args.file.name}? name it <template>{SUFFIX} "
+            f"or {PARAMETERS}.yaml, or give --template ({', '.join(EDITABLE)})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        content = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"voicebridge: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    base = args.base or store.latest(template).id
+    author = f"cli:{getpass.getuser()}"
+    try:
+        revision, created = store.propose(
+            template,
+            content,
+            base=base,
+            comment=args.comment,
+            author=author,
+            check=checker(citizen_lines(settings)),
+        )
+    except Conflict as exc:
+        print(f"voicebridge: refused: {exc}. What changed meanwhile:\n{exc.diff}", file=sys.stderr)
+        return 1
+    except Refused as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("voicebridge: refused: nothing was saved", file=sys.stderr)
+        return 1
+    if not created:
+        print(f"revision {revision.id} of {template} is the same: nothing saved")
+        return 0
+    print(f"revision {revision.id} of {template} saved (not in force until a trial and a switch)")
+    return 0
