@@ -22,6 +22,7 @@ from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.linechecks import LineChecker
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.api import calls as calls_api
+from voicebridge.api import dialplans as dialplans_api
 from voicebridge.api import health, incidents, lines, openapi, photos
 from voicebridge.api import routing as routing_api
 from voicebridge.api.auth import auth_middleware
@@ -97,6 +98,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(incidents.routes)
     app.add_routes(photos.routes)
     app.add_routes(routing_api.routes)
+    app.add_routes(dialplans_api.routes)
     app.add_routes(calls_api.routes)
     app.add_routes(lines.routes)
     app.add_routes(openapi.routes)

@@ -116,6 +116,16 @@ CODES: dict[str, ErrorCode] = {
     "invalid_routing": ErrorCode(
         422, "El archivo de reglas tiene problemas; las reglas vigentes no cambiaron."
     ),
+    "invalid_dialplan": ErrorCode(
+        422,
+        "La plantilla propuesta tiene problemas (cada uno con su plantilla y línea en "
+        "«fields»); no se guardó nada.",
+    ),
+    "dialplan_conflict": ErrorCode(
+        409,
+        "Otra persona guardó la plantilla desde la revisión en que se basó la propuesta; "
+        "«diff» muestra qué cambió. No se guardó nada.",
+    ),
     "headers_too_large": ErrorCode(431, "Una cabecera de la solicitud supera los 8 KiB."),
     "internal_error": ErrorCode(500, "Error interno del servicio; quedó registrado."),
     "log_unavailable": ErrorCode(
@@ -139,6 +149,7 @@ class ApiError(VoicebridgeError):
         *,
         fields: Sequence[tuple[str, str]] = (),
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         if code not in CODES:
             raise ValueError(f"error code {code!r} is not in voicebridge.api.errors.CODES")
@@ -148,12 +159,13 @@ class ApiError(VoicebridgeError):
         self.message = message
         self.fields = fields
         self.headers = headers or {}
+        self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
             error["fields"] = [{"field": f, "message": m} for f, m in self.fields]
-        return {"error": error}
+        return {"error": error | self.extra}
 
     def response(self) -> web.Response:
         return web.json_response(self.body(), status=self.status, headers=self.headers)

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from dialplans.templateset import EDITABLE
 from routing.models import Priority, Status
 from routing.store import MAX_PAGE
 from voicebridge.api.errors import CODES, MAX_HEADER_BYTES
@@ -24,6 +25,7 @@ from voicebridge.api.schemas import (
     AckIn,
     BulkIn,
     ChecksIn,
+    DialplanIn,
     IncidentIn,
     LegIn,
     MergeIn,
@@ -48,6 +50,7 @@ _BODIES: tuple[type[BaseModel], ...] = (
     SplitIn,
     ChecksIn,
     BulkIn,
+    DialplanIn,
 )
 
 
@@ -77,6 +80,14 @@ _RESPONSES: dict[str, Schema] = {
                 "properties": {
                     "code": {"type": "string", "enum": sorted(CODES)},
                     "message": {"type": "string"},
+                    "diff": {
+                        "type": "string",
+                        "description": "dialplan_conflict: what changed since the base",
+                    },
+                    "latest": {
+                        "type": "integer",
+                        "description": "dialplan_conflict: the template's latest revision",
+                    },
                     "fields": {
                         "type": "array",
                         "minItems": 1,
@@ -316,6 +327,44 @@ _RESPONSES: dict[str, Schema] = {
             "checks": {"type": "array", "items": _ref("LineCheck")},
         },
     },
+    "DialplanRevision": {
+        "type": "object",
+        "required": [
+            "id",
+            "template",
+            "created_at",
+            "author",
+            "comment",
+            "base",
+            "digest",
+            "in_force",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "template": {"type": "string", "enum": list(EDITABLE)},
+            "created_at": _TIME,
+            "author": {"type": "string"},
+            "comment": {"type": "string"},
+            "base": {"type": ["integer", "null"]},
+            "digest": {"type": "string"},
+            "in_force": {"type": "boolean"},
+            "content": {"type": "string"},
+            "diff": {"type": "string"},
+        },
+    },
+    "DialplanAudit": {
+        "type": "object",
+        "required": ["id", "at", "actor", "action", "revision", "ok", "detail"],
+        "properties": {
+            "id": {"type": "integer"},
+            "at": _TIME,
+            "actor": {"type": "string"},
+            "action": {"type": "string"},
+            "revision": {"type": ["integer", "null"]},
+            "ok": {"type": "boolean"},
+            "detail": {"type": "string"},
+        },
+    },
     "Revision": {
         "type": "object",
         "required": ["id", "created_at", "actor", "source", "digest"],
@@ -480,6 +529,14 @@ def _op(
         }
     op["security"] = [{"bearer": []}] if keyed else []
     return op
+
+
+def _items(name: str) -> Schema:
+    return {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": _ref(name)}},
+    }
 
 
 def _also(op: Schema, status: int, response: Schema) -> Schema:
@@ -731,6 +788,115 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 },
                 "the revision in force",
                 errors=(422,),
+            ),
+        },
+        "/api/v1/dialplans": {
+            "get": _op(
+                "The dialplan templates, each with its revision in force and its latest (admin)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["items"],
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["template", "in_force", "latest"],
+                                "properties": {
+                                    "template": {"type": "string"},
+                                    "in_force": _ref("DialplanRevision"),
+                                    "latest": _ref("DialplanRevision"),
+                                },
+                            },
+                        }
+                    },
+                },
+                "the templates",
+            ),
+        },
+        "/api/v1/dialplans/revisions": {
+            "get": _op(
+                "The dialplan templates' revisions, newest first (admin)",
+                200,
+                _items("DialplanRevision"),
+                "the revisions",
+                errors=(422,),
+                parameters=[
+                    {
+                        "name": "template",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": list(EDITABLE)},
+                    }
+                ],
+            ),
+        },
+        "/api/v1/dialplans/revisions/{revision_id}": {
+            "get": _op(
+                "One revision of a dialplan template with its content and diff (admin)",
+                200,
+                _ref("DialplanRevision"),
+                "the revision",
+                errors=(404,),
+                parameters=[_REVISION_ID],
+            ),
+        },
+        "/api/v1/dialplans/diff": {
+            "get": _op(
+                "The unified diff between two revisions (admin)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["from", "to", "diff"],
+                    "properties": {
+                        "from": {"type": "integer"},
+                        "to": {"type": "integer"},
+                        "diff": {"type": "string"},
+                    },
+                },
+                "the diff",
+                errors=(404, 422),
+                parameters=[
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                    }
+                    for name in ("from", "to")
+                ],
+            ),
+        },
+        "/api/v1/dialplans/{template}/revisions": {
+            "post": _also(
+                _op(
+                    "Validate a template's new revision and save it; nothing changes in "
+                    "Asterisk until a trial and a switch (admin)",
+                    201,
+                    _ref("DialplanRevision"),
+                    "saved",
+                    errors=(404, 409),
+                    parameters=[
+                        {
+                            "name": "template",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": list(EDITABLE)},
+                        }
+                    ],
+                    body=DialplanIn,
+                ),
+                200,
+                _json(_ref("DialplanRevision"), "the same as the latest revision: nothing saved"),
+            ),
+        },
+        "/api/v1/dialplans/audit": {
+            "get": _op(
+                "Every step of the dialplan administration, newest first (admin)",
+                200,
+                _items("DialplanAudit"),
+                "the audit log",
             ),
         },
         "/api/v1/lines": {

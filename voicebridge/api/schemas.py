@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from dialplans.templateset import MAX_SOURCE
 from routing.categories import CATEGORIES, category_by_code, find_category
 from routing.directory import Names
 from routing.districts import district_by_code, find_district
@@ -299,6 +300,17 @@ class AckIn(Strict):
         if agencies is not None and value not in agencies:
             raise ValueError("no hay en el directorio una entidad con este código")
         return value
+
+
+class DialplanIn(Strict):
+    """A new revision of a dialplan template (or of its parameters), edited from the
+    revision ``base``. Its content is kept exactly as sent (whitespace too)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+
+    content: Annotated[Text, Field(min_length=1, max_length=MAX_SOURCE)]
+    base: Annotated[int, Field(ge=1, le=2**31 - 1, examples=[1])]
+    comment: Annotated[OneLine, Field(max_length=500, examples=["espera de 15 s"])] = ""
 
 
 class ChecksIn(Strict):
