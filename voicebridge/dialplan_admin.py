@@ -13,6 +13,7 @@ pointer to the revision of each template in force, and the audit of every step.
 
 import difflib
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,8 +58,19 @@ class AuditEntry:
     actor: str
     action: str
     revision_id: int | None
+    previous_id: int | None
     ok: bool
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """A rendering pushed live to Asterisk."""
+
+    at: datetime
+    actor: str
+    revisions: dict[str, int]
+    contexts: dict[str, str]
 
 
 class Conflict(Exception):
@@ -167,18 +179,7 @@ class DialplanStore:
         c = vs.dialplan_audit.c
         with self.db.read() as conn:
             rows = conn.execute(select(vs.dialplan_audit).order_by(c.id.desc()).limit(limit))
-            return [
-                AuditEntry(
-                    id=int(r.id),
-                    at=r.at,
-                    actor=r.actor,
-                    action=r.action,
-                    revision_id=r.revision_id,
-                    ok=bool(r.ok),
-                    detail=r.detail,
-                )
-                for r in rows
-            ]
+            return [_entry(r) for r in rows]
 
     # ------------------------------------------------------------- writing
 
@@ -256,25 +257,76 @@ class DialplanStore:
             self._audit(conn, author, "propose", revision.id, True, f"{template}: {comment}")
         return revision, True
 
-    def point(self, revisions: Mapping[str, int], *, actor: str, action: str, detail: str) -> None:
-        """Put ``revisions`` (template -> revision id) in force, audited as ``action``."""
+    def point(self, revision_id: int, *, actor: str, action: str, detail: str) -> int:
+        """Put revision ``revision_id`` in force for its template, audited as ``action``
+        with the revision it replaces (returned)."""
+        revision = self.get(revision_id)
         now = self.clock.now()
         with self.db.write() as conn:
             self._lock(conn)
-            for template, revision_id in revisions.items():
-                conn.execute(
-                    update(vs.dialplan_pointers)
-                    .where(vs.dialplan_pointers.c.template == template)
-                    .values(revision_id=revision_id, updated_at=now, updated_by=actor)
+            c = vs.dialplan_pointers.c
+            previous = conn.execute(
+                select(c.revision_id).where(c.template == revision.template)
+            ).scalar_one()
+            conn.execute(
+                update(vs.dialplan_pointers)
+                .where(c.template == revision.template)
+                .values(revision_id=revision_id, updated_at=now, updated_by=actor)
+            )
+            self._audit(conn, actor, action, revision_id, True, detail, previous=int(previous))
+        return int(previous)
+
+    def last_move(self) -> AuditEntry | None:
+        """The latest switch or rollback (what a rollback undoes)."""
+        c = vs.dialplan_audit.c
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(vs.dialplan_audit)
+                .where(c.action.in_(("switch", "rollback")), c.ok.is_(True))
+                .order_by(c.id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _entry(row)
+
+    def record_push(
+        self, revisions: Mapping[str, int], contexts: Mapping[str, str], actor: str
+    ) -> None:
+        """What was just pushed live: the last good rendering from now on."""
+        with self.db.write() as conn:
+            conn.execute(
+                insert(vs.dialplan_pushes).values(
+                    at=self.clock.now(),
+                    actor=actor,
+                    revisions=json.dumps(dict(revisions), sort_keys=True),
+                    contexts=json.dumps(dict(contexts)),
                 )
-            first = next(iter(revisions.values()), None)
-            self._audit(conn, actor, action, first, True, detail)
+            )
+
+    def last_push(self) -> Pushed | None:
+        c = vs.dialplan_pushes.c
+        with self.db.read() as conn:
+            row = conn.execute(select(vs.dialplan_pushes).order_by(c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return Pushed(
+            at=row.at,
+            actor=row.actor,
+            revisions={str(k): int(v) for k, v in json.loads(row.revisions).items()},
+            contexts={str(k): str(v) for k, v in json.loads(row.contexts).items()},
+        )
 
     def audit(
-        self, actor: str, action: str, revision_id: int | None, ok: bool, detail: str
+        self,
+        actor: str,
+        action: str,
+        revision_id: int | None,
+        ok: bool,
+        detail: str,
+        *,
+        previous: int | None = None,
     ) -> None:
         with self.db.write() as conn:
-            self._audit(conn, actor, action, revision_id, ok, detail)
+            self._audit(conn, actor, action, revision_id, ok, detail, previous=previous)
 
     # ------------------------------------------------------------- helpers
 
@@ -355,6 +407,8 @@ class DialplanStore:
         revision_id: int | None,
         ok: bool,
         detail: str,
+        *,
+        previous: int | None = None,
     ) -> None:
         conn.execute(
             insert(vs.dialplan_audit).values(
@@ -362,10 +416,24 @@ class DialplanStore:
                 actor=actor,
                 action=action,
                 revision_id=revision_id,
+                previous_id=previous,
                 ok=ok,
                 detail=detail[:4000],
             )
         )
+
+
+def _entry(r: Any) -> AuditEntry:
+    return AuditEntry(
+        id=int(r.id),
+        at=r.at,
+        actor=r.actor,
+        action=r.action,
+        revision_id=r.revision_id,
+        previous_id=r.previous_id,
+        ok=bool(r.ok),
+        detail=r.detail,
+    )
 
 
 def _revision(row: Any) -> DialplanRevision:

@@ -114,6 +114,19 @@ dialplan_audit = Table(
     Column("actor", String(120), nullable=False),
     Column("action", String(16), nullable=False),
     Column("revision_id", Integer, nullable=True),
+    Column("previous_id", Integer, nullable=True),  # a switch's: the revision it replaced
     Column("ok", Boolean, nullable=False),
     Column("detail", Text, nullable=False),
+)
+
+# what was pushed live to Asterisk, each time: the revisions, and the contexts as rendered
+# (JSON); the newest is the last good rendering, pushed again to an Asterisk found stale
+dialplan_pushes = Table(
+    "dialplan_pushes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("revisions", Text, nullable=False),
+    Column("contexts", Text, nullable=False),
 )

@@ -106,7 +106,11 @@ def test_the_pointer_moves_when_told_and_diffs_compare_any_two(store: DialplanSt
     revision, _ = store.propose(
         "vb-check", content, base=base.id, comment="texto", author="admin:ana", check=CHECK
     )
-    store.point({"vb-check": revision.id}, actor="admin:ana", action="switch", detail="prueba")
+    previous = store.point(revision.id, actor="admin:ana", action="switch", detail="prueba")
+    assert previous == base.id
+    move = store.last_move()
+    assert move is not None
+    assert (move.revision_id, move.previous_id, move.actor) == (revision.id, base.id, "admin:ana")
     assert store.in_force()["vb-check"].id == revision.id
     assert store.sources()["vb-check"] == content
     assert store.sources({"vb-check": base.id})["vb-check"] == base.content

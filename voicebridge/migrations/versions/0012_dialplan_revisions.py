@@ -1,5 +1,6 @@
 """The dialplan administration: the templates' immutable revisions, the pointer to the
-revision of each template in force, and the audit of every step with its person.
+revision of each template in force, the audit of every step with its person, and what
+was pushed live to Asterisk (the last good rendering).
 
 Revision ID: 0012
 Revises: 0011
@@ -59,13 +60,24 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(120), nullable=False),
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("revision_id", sa.Integer(), nullable=True),
+        sa.Column("previous_id", sa.Integer(), nullable=True),
         sa.Column("ok", sa.Boolean(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_dialplan_audit"),
     )
+    op.create_table(
+        "dialplan_pushes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", Time, nullable=False),
+        sa.Column("actor", sa.String(120), nullable=False),
+        sa.Column("revisions", sa.Text(), nullable=False),
+        sa.Column("contexts", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_dialplan_pushes"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("dialplan_pushes")
     op.drop_table("dialplan_audit")
     op.drop_table("dialplan_pointers")
     op.drop_index("ix_dialplan_revisions_template_id", table_name="dialplan_revisions")
