@@ -39,6 +39,7 @@ from voicebridge.ami.sim.model import (
     Behaviour,
     ChannelState,
     Endpoint,
+    LogMessage,
     Received,
     SimChannel,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "ChannelState",
     "Endpoint",
     "FakeAsterisk",
+    "LogMessage",
     "Received",
     "SimChannel",
 ]

@@ -7,7 +7,7 @@ from contextlib import suppress
 
 from dialplans.render import CitizenLine
 from voicebridge.ami.sim.media import SHARED_SOUNDS
-from voicebridge.ami.sim.model import Behaviour, Endpoint, Received, SimChannel
+from voicebridge.ami.sim.model import Behaviour, Endpoint, LogMessage, Received, SimChannel
 from voicebridge.ami.sim.pbx import Pbx
 from voicebridge.ami.sim.session import Session
 from voicebridge.ami.sim.wire import Field, Request, render
@@ -127,6 +127,15 @@ class FakeAsterisk:
     def errors(self) -> list[BaseException]:
         """Exceptions inside the fake's own tasks (a bug of the fake if not empty)."""
         return self.pbx.errors
+
+    @property
+    def warnings(self) -> list[LogMessage]:
+        """The WARNINGs and ERRORs Asterisk would have logged (its console), oldest
+        first, as :class:`LogMessage` (level, exact text): today the lines of
+        extensions.conf it skipped or doubted at each load of the dialplan (boot,
+        ``dialplan reload``, UpdateConfig with ``Reload``; see
+        :func:`~voicebridge.ami.sim.dialplan.build_dialplan`). Kept across restarts."""
+        return self.pbx.log
 
     async def stop(self) -> None:
         if self._restart_task is not None:
