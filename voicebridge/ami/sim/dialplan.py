@@ -13,7 +13,8 @@ Asterisk's rules (``main/pbx.c`` of 22.10.1), as the lab traces show them
   (``vb-room,lim-2026-000125`` matched no ``_[A-Z].``: ``Extension does not exist.``);
 - ``same => n`` numbers one past the previous priority; ``n(label)`` names it;
 - a line pbx_config cannot use is skipped with a WARNING (or an ERROR) and the rest
-  loads (:func:`build_dialplan`).
+  loads (:func:`build_dialplan`); ``ShowDialPlan`` (:func:`list_dialplan`) and
+  ``dialplan show`` (:func:`show_dialplan`) show what did load.
 """
 
 import re
@@ -152,8 +153,14 @@ def pattern_regex(pattern: str) -> "re.Pattern[str]":
 
 
 def matches(name: str, exten: str) -> bool:
+    """``ast_extension_match(name, exten)``: whether the extension ``name`` takes the
+    number ``exten``; an ``exten`` that is itself a pattern matches the same pattern
+    (``_x.`` takes ``_X.``: ``_extension_match_core()`` compares them as patterns
+    first)."""
     if not name.startswith("_"):
         return name.replace("-", "") == exten.replace("-", "")
+    if exten.startswith("_") and _pattern_key(name[1:]) == _pattern_key(exten[1:]):
+        return True
     return pattern_regex(name[1:]).fullmatch(exten) is not None
 
 
@@ -454,6 +461,63 @@ def builtin_contexts(
         + [rest]
     )
     return build_dialplan(parse_extensions(text))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One priority ``ShowDialPlan`` lists (a ``ListDialplan`` event)."""
+
+    context: str
+    extension: str
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class DialplanListing:
+    """What ``ShowDialPlan`` found: ``manager_show_dialplan_helper()``'s items and
+    counters, or its error."""
+
+    entries: tuple[Listed, ...] = ()
+    extensions: int = 0
+    """``ListExtensions``: the extensions listed."""
+    contexts: int = 0
+    """``ListContexts``: the contexts walked, with or without a matching extension."""
+    error: str = ""
+    """``Did not find context C``, ``Did not find extension E@C``, ``Did not find
+    extension E in any context``; ``""`` when the listing stands."""
+
+    @property
+    def priorities(self) -> int:
+        """``ListPriorities`` (and ``ListItems``: the fake has no includes, ignore
+        patterns nor switches to list beside them)."""
+        return len(self.entries)
+
+
+def list_dialplan(plan: Dialplan, context: str = "", exten: str = "") -> DialplanListing:
+    """``ShowDialPlan`` (``manager_show_dialplan()`` of main/pbx.c): every priority of
+    ``plan`` in ``dialplan show``'s order, of the context named ``context`` (compared
+    exactly) if given, of the extensions matching ``exten`` if given (as ``dialplan
+    show exten@context`` matches them: ``exten`` is a number dialled, a pattern lists
+    when it matches it). Every context named counts in ``contexts``, even when none of
+    its extensions matched (the CLI counts only those that did); a context with no
+    extension counts and lists nothing."""
+    entries: list[Listed] = []
+    n_ext = n_ctx = 0
+    for name, exts in plan.items():
+        if context and name != context:
+            continue
+        n_ctx += 1
+        for ext in exts:
+            if exten and not matches(ext.name, exten):
+                continue
+            n_ext += 1
+            entries.extend(Listed(name, ext.name, p) for p in ext.priorities)
+    if context and not n_ctx:
+        return DialplanListing(error=f"Did not find context {context}")
+    if exten and not n_ext:
+        where = f"@{context}" if context else " in any context"
+        return DialplanListing(error=f"Did not find extension {exten}{where}")
+    return DialplanListing(tuple(entries), n_ext, n_ctx)
 
 
 def _plural(n: int, one: str, many: str) -> str:

@@ -1,17 +1,29 @@
 """The fake Asterisk's dialplan as pbx_config loads it (the lines it skips, with
-Asterisk's warnings).
+Asterisk's warnings) and the ``ShowDialPlan`` action that lists it.
 
 The expectations are Asterisk 22.10.1's source (``pbx/pbx_config.c``'s
-``pbx_load_config()``, ``main/pbx.c``'s ``add_priority()``): no trace recorded them."""
+``pbx_load_config()``, ``main/pbx.c``'s ``manager_show_dialplan()`` and
+``add_priority()``, ``main/manager.c``'s list helpers and ``process_message()``): no
+trace recorded them."""
 
-from voicebridge.ami.sim import LogMessage
+import pytest
+
+from tests.voicebridge.ami.sim.test_session import Client
+from voicebridge.ami.sim import FakeAsterisk, LogMessage
 from voicebridge.ami.sim.config import lab_files
 from voicebridge.ami.sim.dialplan import (
     PRIORITY_HINT,
     build_dialplan,
     builtin_contexts,
+    list_dialplan,
     parse_extensions,
+    show_dialplan,
 )
+
+FILES = [("SrcFilename", "extensions.conf"), ("DstFilename", "extensions.conf")]
+FIRST_LINE = 121
+"""The line of the first variable of a category a NewCat appends to the lab's
+extensions.conf (test_admin's 06: ``[extensions.conf:121]``)."""
 
 
 def load(text: str) -> tuple[dict[str, list[tuple[int, str, str, str]]], list[LogMessage]]:
@@ -28,6 +40,22 @@ def load(text: str) -> tuple[dict[str, list[tuple[int, str, str, str]]], list[Lo
 
 def warning(text: str) -> LogMessage:
     return LogMessage("WARNING", text)
+
+
+async def push(client: Client, context: str, lines: list[str], reload: str = "yes") -> None:
+    """UpdateConfig: a new category ``context`` with ``lines`` (``exten => ...``)."""
+    headers = [*FILES, ("Reload", reload), ("Action-000000", "NewCat"), ("Cat-000000", context)]
+    for i, line in enumerate(lines, start=1):
+        var, arrow, value = line.partition(" => ")
+        assert arrow, line
+        headers += [
+            (f"Action-{i:06d}", "Append"),
+            (f"Cat-{i:06d}", context),
+            (f"Var-{i:06d}", var),
+            (f"Value-{i:06d}", ">" + value),
+        ]
+    reply = await client.act("UpdateConfig", *headers)
+    assert reply.response == "Success"
 
 
 # ---------------------------------------------------------------- the lines pbx_config skips
@@ -145,3 +173,209 @@ def test_the_lab_and_voicebridges_contexts_load_without_a_word() -> None:
     assert log == []
     assert builtin_contexts(["vb-ack"], ["vb-room"])  # built by the same loader
     assert all(e.priorities for exts in builtin_contexts(["a"], ["r"]).values() for e in exts)
+
+
+BAD_LINES = [
+    pytest.param(
+        1, "same => n(done,NoOp(x))", [("WARNING", "Label missing trailing ')' at line {}")],
+        id="label-without-parenthesis",
+    ),
+    pytest.param(
+        0, "exten => s,n,NoOp(x)",
+        [("WARNING", "Can't use 'next' priority on the first entry at line {}!")],
+        id="next-on-the-first-line",
+    ),
+    pytest.param(
+        1, "same => frobnicate,NoOp(x)",
+        [("WARNING", "Invalid priority/label 'frobnicate' at line {}")],
+        id="invalid-priority",
+    ),
+    pytest.param(
+        1, "same => 0,NoOp(x)", [("WARNING", "Invalid priority '0' at line {}")],
+        id="priority-below-1",
+    ),
+    pytest.param(
+        0, "same => n,NoOp(x)",
+        [("ERROR", "No previous pattern in the first entry of context 'vb-push' to match "
+          "'same' at line {}!")],
+        id="same-without-exten",
+    ),
+    pytest.param(
+        1, "same => 1,NoOp(x)",
+        [("WARNING", "Unable to register extension 's' priority 1 in 'vb-push', already in use"),
+         ("WARNING", "Unable to register extension at line {}")],
+        id="duplicate-priority",
+    ),
+    pytest.param(
+        3, "same => n,NoOp(x", [("WARNING", "No closing parenthesis found? 'NoOp(x' at line {}")],
+        id="no-closing-parenthesis-kept",
+    ),
+]  # fmt: skip
+"""(where the bad line goes among :data:`GOOD_LINES`, the line, what Asterisk logs:
+(level, text) with ``{}`` for ``N of extensions.conf``)."""
+GOOD_LINES = ["exten => s,1,Answer()", "same => n,Playback(hello)", "same => n,Hangup()"]
+
+
+@pytest.mark.parametrize(("at", "bad", "messages"), BAD_LINES)
+async def test_a_pushed_bad_line_is_skipped_warned_and_missing_from_showdialplan(
+    sim: FakeAsterisk, client: Client, at: int, bad: str, messages: list[tuple[str, str]]
+) -> None:
+    """What voicebridge checks after a push: ``ListPriorities`` one less than the lines
+    it wrote (but for data without its ``)``, which loads as it is)."""
+    lines = [*GOOD_LINES[:at], bad, *GOOD_LINES[at:]]
+    before = len(sim.warnings)
+    await push(client, "vb-push", lines)
+    where = f"{FIRST_LINE + at} of extensions.conf"
+    logged = [LogMessage(level, text.format(where)) for level, text in messages]
+    assert sim.warnings[before:] == logged
+    _, items = await client.listing("ShowDialPlan", ("Context", "vb-push"))
+    kept = bad.endswith("(x")
+    assert int(items[-1]["ListPriorities"]) == len(lines) - (0 if kept else 1)
+    assert [(m["Priority"], m["Application"]) for m in items[:-1]] == [
+        ("1", "Answer"),
+        ("2", "Playback"),
+        ("3", "Hangup"),
+        *([("4", "NoOp")] if kept else []),
+    ]
+
+    reload = await client.act("Command", ("Command", "dialplan reload"))
+    assert reload.all("Output") == ["Dialplan reloaded."]  # whatever it skipped
+    assert sim.warnings[before:] == 2 * logged
+
+
+# ---------------------------------------------------------------- ShowDialPlan
+
+ROOM = [
+    "exten => _[A-Z].,1,NoOp(room ${EXTEN})",
+    "same => n(join),ConfBridge(${EXTEN},default_bridge,default_user)",
+    "same => n,Hangup()",
+    "exten => s,1,Answer()",
+    "same => n,Hangup()",
+    "exten => 100,hint,PJSIP/100",
+]
+
+
+async def test_showdialplan_lists_a_pushed_context_with_its_counts(
+    sim: FakeAsterisk, client: Client
+) -> None:
+    await push(client, "vb-test", ROOM)
+    client.send("ShowDialPlan", ("Context", "vb-test"), action_id="sdp-1")
+    await client.event("ShowDialPlanComplete")
+    raw = bytes(client.raw)
+    listing = raw[raw.index(b"Response: Success\r\nActionID: sdp-1\r\n") :]
+    item = "Event: ListDialplan\r\nActionID: sdp-1\r\nContext: vb-test\r\n"
+    assert listing.decode() == (
+        "Response: Success\r\nActionID: sdp-1\r\nEventList: start\r\n"
+        "Message: DialPlan list will follow\r\n\r\n"
+        f"{item}Extension: 100\r\nPriority: hint\r\nApplication: PJSIP/100\r\n"
+        "Registrar: pbx_config\r\n\r\n"
+        f"{item}Extension: s\r\nPriority: 1\r\nApplication: Answer\r\nAppData: \r\n"
+        "Registrar: pbx_config\r\n\r\n"
+        f"{item}Extension: s\r\nPriority: 2\r\nApplication: Hangup\r\nAppData: \r\n"
+        "Registrar: pbx_config\r\n\r\n"
+        f"{item}Extension: _[A-Z].\r\nPriority: 1\r\nApplication: NoOp\r\n"
+        "AppData: room ${EXTEN}\r\nRegistrar: pbx_config\r\n\r\n"
+        f"{item}Extension: _[A-Z].\r\nExtensionLabel: join\r\nPriority: 2\r\n"
+        "Application: ConfBridge\r\nAppData: ${EXTEN},default_bridge,default_user\r\n"
+        "Registrar: pbx_config\r\n\r\n"
+        f"{item}Extension: _[A-Z].\r\nPriority: 3\r\nApplication: Hangup\r\nAppData: \r\n"
+        "Registrar: pbx_config\r\n\r\n"
+        "Event: ShowDialPlanComplete\r\nActionID: sdp-1\r\nEventList: Complete\r\n"
+        "ListItems: 6\r\nListExtensions: 3\r\nListPriorities: 6\r\nListContexts: 1\r\n\r\n"
+    )
+
+    first, items = await client.listing("ShowDialPlan")  # all of it, in dialplan show's order
+    assert first["Message"] == "DialPlan list will follow"
+    plan = sim.pbx.dialplan
+    complete = items[-1]
+    assert complete["ListContexts"] == str(len(plan))
+    assert complete["ListExtensions"] == str(sum(len(exts) for exts in plan.values()))
+    assert complete["ListPriorities"] == complete["ListItems"] == str(len(items) - 1)
+    assert list(dict.fromkeys(m["Context"] for m in items[:-1])) == [
+        name for name, exts in plan.items() if exts
+    ]
+    ok, shown = show_dialplan(plan, "")
+    assert ok
+    assert shown[-1] == (
+        f"-= {complete['ListExtensions']} extensions ({complete['ListPriorities']} "
+        f"priorities) in {complete['ListContexts']} contexts. =-"
+    )
+
+
+async def test_showdialplan_filters_by_extension_as_dialplan_show_matches_it(
+    sim: FakeAsterisk, client: Client
+) -> None:
+    await push(client, "vb-test", ROOM)
+    _, items = await client.listing("ShowDialPlan", ("Context", "vb-test"), ("Extension", "s"))
+    assert [(m.get("Extension"), m.get("Priority")) for m in items] == [
+        ("s", "1"),
+        ("s", "2"),
+        ("", ""),
+    ]
+    assert [items[-1][k] for k in ("ListExtensions", "ListPriorities", "ListContexts")] == [
+        "1",
+        "2",
+        "1",
+    ]
+    # a number dialled lists the pattern that takes it; a pattern lists itself
+    for exten in ("LIM-2026-000001", "_[A-Z]."):
+        _, items = await client.listing(
+            "ShowDialPlan", ("Context", "vb-test"), ("Extension", exten)
+        )
+        assert [m.get("Extension") for m in items[:-1]] == 3 * ["_[A-Z]."]
+    # every context is walked, and counted, for an extension in any context
+    _, items = await client.listing("ShowDialPlan", ("Extension", "LIM-1"))
+    assert [(m["Context"], m["Priority"]) for m in items[:-1]] == [
+        ("vb-test", "1"),
+        ("vb-test", "2"),
+        ("vb-test", "3"),
+    ]
+    assert items[-1]["ListContexts"] == str(len(sim.pbx.dialplan))
+
+
+async def test_showdialplan_errors(client: Client) -> None:
+    await push(client, "vb-test", ROOM)
+    for headers, message in [
+        ([("Context", "vb-nope")], "Did not find context vb-nope"),
+        (
+            [("Context", "vb-test"), ("Extension", "nobody")],
+            "Did not find extension nobody@vb-test",
+        ),
+        ([("Extension", "nobody")], "Did not find extension nobody in any context"),
+        ([("Context", "vb-nope"), ("Extension", "s")], "Did not find context vb-nope"),
+    ]:
+        first, items = await client.listing("ShowDialPlan", *headers)
+        assert (first.response, first["Message"], items) == ("Error", message, [])
+        assert "EventList" not in first
+    client.send_raw(b"Action: ShowDialPlan\r\nContext: vb-nope\r\n\r\n")
+    await client.wait_for(lambda m: m.response == "Error" and "ActionID" not in m)
+    assert bytes(client.raw).endswith(
+        b"Response: Error\r\nMessage: Did not find context vb-nope\r\n\r\n"
+    )
+
+
+def test_an_empty_context_lists_nothing_but_counts() -> None:
+    found = list_dialplan({"ctx": [], "other": []}, "ctx")
+    assert (found.entries, found.extensions, found.priorities, found.contexts) == ((), 0, 0, 1)
+    assert found.error == ""
+
+
+async def test_showdialplan_lists_what_is_loaded_not_the_builtin_contexts(
+    sim: FakeAsterisk, client: Client
+) -> None:
+    """The fake runs vb-ack from its built-in copy before any push; ShowDialPlan, as
+    ``dialplan show``, does not have it until it is pushed and loaded."""
+    assert sim.pbx.extension("vb-ack", "s") is not None
+    first, _ = await client.listing("ShowDialPlan", ("Context", "vb-ack"))
+    assert (first.response, first["Message"]) == ("Error", "Did not find context vb-ack")
+    shown = await client.act("Command", ("Command", "dialplan show vb-ack"))
+    assert shown.all("Output")[0] == "There is no existence of 'vb-ack' context"
+    await push(client, "vb-ack", ["exten => s,1,NoOp(pushed)"], reload="no")
+    first, _ = await client.listing("ShowDialPlan", ("Context", "vb-ack"))
+    assert first.response == "Error"  # written, not loaded
+    await client.act("Command", ("Command", "dialplan reload"))
+    _, items = await client.listing("ShowDialPlan", ("Context", "vb-ack"))
+    assert [(m.get("AppData"), m.get("ListPriorities")) for m in items] == [
+        ("pushed", ""),
+        ("", "1"),
+    ]
