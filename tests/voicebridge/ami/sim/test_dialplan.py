@@ -8,7 +8,7 @@ trace recorded them."""
 
 import pytest
 
-from tests.voicebridge.ami.sim.test_session import Client
+from tests.voicebridge.ami.sim.test_session import Client, logged_in, running
 from voicebridge.ami.sim import FakeAsterisk, LogMessage
 from voicebridge.ami.sim.config import lab_files
 from voicebridge.ami.sim.dialplan import (
@@ -379,3 +379,25 @@ async def test_showdialplan_lists_what_is_loaded_not_the_builtin_contexts(
         ("pushed", ""),
         ("", "1"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("write", "allowed"),
+    [("reporting", True), ("config", True), ("all", True), ("originate,call,system", False)],
+)
+async def test_showdialplan_needs_the_config_or_reporting_class(write: str, allowed: bool) -> None:
+    """``write`` of the account: the action's authority is config or reporting; a
+    refusal is ``Permission denied`` and a RequestNotAllowed, as before Login."""
+    async with running(write=write) as fake, logged_in(fake) as c:
+        reply = await c.act("ShowDialPlan", ("Context", "conf"))
+        if allowed:
+            assert (reply.response, reply["EventList"]) == ("Success", "start")
+            return
+        assert (reply.response, reply["Message"]) == ("Error", "Permission denied")
+        seen = await c.event("RequestNotAllowed", RequestType="Action: ShowDialPlan")
+        assert seen["AccountID"] == "voicebridge"
+        assert (await c.act("Ping"))["Ping"] == "Pong"  # needs no class
+        denied = await c.act("ConfBridgeListRooms")  # reporting, which it lacks
+        assert denied["Message"] == "Permission denied"
+        busy = await c.act("Hangup", ("Channel", "Local/nobody-00000000;1"))
+        assert busy["Message"] == "No such channel"  # call (or system) it has
