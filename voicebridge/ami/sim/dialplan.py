@@ -526,8 +526,10 @@ def _plural(n: int, one: str, many: str) -> str:
 
 def show_dialplan(plan: Dialplan, arg: str) -> tuple[bool, list[str]]:
     """``dialplan show [exten@][context]``: (success, output lines), as 06 and the lab's
-    ``dialplan show vb-ack`` printed it."""
-    exten, at, context = arg.rpartition("@") if "@" in arg else ("", "", arg)
+    ``dialplan show vb-ack`` printed it (``handle_show_dialplan()``): with an extension,
+    the extensions that take it (:func:`matches`), and only the contexts that have one;
+    a hint is ``hint: <device>``."""
+    exten, _, context = arg.rpartition("@") if "@" in arg else ("", "", arg)
     if context and context not in plan:
         return False, [f"There is no existence of '{context}' context"]
     lines: list[str] = []
@@ -535,21 +537,27 @@ def show_dialplan(plan: Dialplan, arg: str) -> tuple[bool, list[str]]:
     for name, exts in plan.items():
         if context and name != context:
             continue
-        shown = [e for e in exts if not exten or e.name == exten]
-        if at and not shown:
+        shown = [e for e in exts if not exten or matches(e.name, exten)]
+        if exten and not shown:
             continue
         n_ctx += 1
-        lines.append(f"[ Context '{name}' created by 'pbx_config' ]")
+        lines.append(f"[ Context '{name}' created by '{REGISTRAR}' ]")
         for ext in shown:
             n_ext += 1
             for i, p in enumerate(ext.priorities):
                 n_prio += 1
                 first = f"'{ext.name}' =>" if i == 0 else (f"   [{p.label}]" if p.label else "")
-                step = f"{p.number}. {p.app}({p.data})"
+                step = (
+                    f"hint: {p.app}"
+                    if p.number == PRIORITY_HINT
+                    else f"{p.number}. {p.app}({p.data})"
+                )
                 lines.append(f"  {first:<17} {step:<45} [extensions.conf:{p.line}]")
         lines.append("")
     if exten and not n_ext:
-        return False, [f"There is no existence of {exten}@{context or ''} extension"]
+        if context:
+            return False, [f"There is no existence of {exten}@{context} extension"]
+        return False, [f"There is no existence of '{exten}' extension in all contexts"]
     lines.append(
         f"-= {_plural(n_ext, 'extension', 'extensions')} "
         f"({_plural(n_prio, 'priority', 'priorities')}) in "

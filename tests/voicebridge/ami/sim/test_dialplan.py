@@ -401,3 +401,29 @@ async def test_showdialplan_needs_the_config_or_reporting_class(write: str, allo
         assert denied["Message"] == "Permission denied"
         busy = await c.act("Hangup", ("Channel", "Local/nobody-00000000;1"))
         assert busy["Message"] == "No such channel"  # call (or system) it has
+
+
+# ---------------------------------------------------------------- dialplan show
+
+
+async def test_dialplan_show_matches_the_extension_and_prints_a_hint(client: Client) -> None:
+    await push(client, "vb-test", ROOM)
+    show = await client.act("Command", ("Command", "dialplan show LIM-1@vb-test"))
+    assert show.all("Output") == [
+        "[ Context 'vb-test' created by 'pbx_config' ]",
+        "  '_[A-Z].' =>      1. NoOp(room ${EXTEN})                        [extensions.conf:121]",
+        "     [join]         2. ConfBridge(${EXTEN},default_bridge,default_user) "
+        "[extensions.conf:122]",
+        "                    3. Hangup()                                   [extensions.conf:123]",
+        "",
+        "-= 1 extension (3 priorities) in 1 context. =-",
+    ]
+    hint = await client.act("Command", ("Command", "dialplan show 100@vb-test"))
+    assert hint.all("Output")[1] == (
+        "  '100' =>          hint: PJSIP/100                               [extensions.conf:126]"
+    )
+    missing = await client.act("Command", ("Command", "dialplan show nobody@"))
+    assert missing.all("Output") == [
+        "There is no existence of 'nobody' extension in all contexts",
+        "Command 'dialplan show nobody@' failed.",
+    ]
