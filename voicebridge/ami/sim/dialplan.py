@@ -181,7 +181,7 @@ REGISTRAR = "pbx_config"
 """Who registered every context and extension of the fake (extensions.conf's module)."""
 _BLANKS = "".join(chr(c) for c in range(1, 33))
 """``ast_strip()``/``ast_skip_blanks()``: every byte below 33 is a blank."""
-_C_INT = re.compile(r"[ \t\n\v\f\r]*([+-]?\d+)")
+_C_INT = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 """What ``sscanf("%d")`` and ``atoi()`` read: blanks, a sign, digits."""
 _NOT_EMULATED = frozenset({"include", "ignorepat", "switch", "lswitch", "eswitch", "autohints"})
 """Directives pbx_config knows that the fake does not emulate: skipped without a word
