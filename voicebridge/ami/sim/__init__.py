@@ -10,10 +10,10 @@ What it emulates, and where each fact comes from, is written next to the code:
   CRLF inside a value starts another action: trace 07; at most 128 lines of at most
   1024 bytes: lab) and writing messages;
 - :mod:`~voicebridge.ami.sim.session`: banner, Login, security events, Ping, Logoff (01a,
-  01b, 01c, 08a);
+  01b, 01c, 08a), the account's ``write`` classes (main/manager.c);
 - :mod:`~voicebridge.ami.sim.actions`, :mod:`~voicebridge.ami.sim.lists`: Originate,
   Hangup, Redirect, the ConfBridge actions, CoreShowChannels, Status, Setvar/Getvar,
-  UserEvent, configs, Command (02a-08a);
+  UserEvent, configs, Command (02a-08a), ShowDialPlan (main/pbx.c);
 - :mod:`~voicebridge.ami.sim.pbx`: the channels, rooms and calls and their events, and
   the collaborators it owns: :mod:`~voicebridge.ami.sim.calls` (Originate, Redirect),
   :mod:`~voicebridge.ami.sim.far` (the far ends), :mod:`~voicebridge.ami.sim.hangups`,
@@ -25,7 +25,9 @@ What it emulates, and where each fact comes from, is written next to the code:
   contexts of shared/asterisk/conf, voicebridge's pushed ``vb-ack``/``vb-room``);
 - :mod:`~voicebridge.ami.sim.config`, :mod:`~voicebridge.ami.sim.dialplan`,
   :mod:`~voicebridge.ami.sim.cli`: GetConfig, UpdateConfig (06, the lab's staged pushes),
-  ``dialplan reload``/``show``, ``core show channels`` (06, 08a);
+  ``dialplan reload``/``show``, ``core show channels`` (06, 08a); extensions.conf loaded
+  as pbx/pbx_config.c loads it, its bad lines skipped with Asterisk's warnings
+  (``FakeAsterisk.warnings``);
 - :mod:`~voicebridge.ami.sim.server`: the listener, restart (08b), dropped links, held
   links;
 - :mod:`~voicebridge.ami.sim.model`: the values they share (channels, calls, rooms).
@@ -39,6 +41,7 @@ from voicebridge.ami.sim.model import (
     Behaviour,
     ChannelState,
     Endpoint,
+    LogMessage,
     Received,
     SimChannel,
 )
@@ -51,6 +54,7 @@ __all__ = [
     "ChannelState",
     "Endpoint",
     "FakeAsterisk",
+    "LogMessage",
     "Received",
     "SimChannel",
 ]

@@ -316,6 +316,36 @@ async def command(s: "Session", req: Request) -> None:
     )
 
 
+AUTHORITY: dict[str, frozenset[str]] = {
+    name: frozenset(classes.split())
+    for name, classes in {
+        "originate": "originate",
+        "hangup": "system call",
+        "playdtmf": "call",
+        "redirect": "call",
+        "confbridgemute": "call",
+        "confbridgeunmute": "call",
+        "confbridgekick": "call",
+        "setvar": "call",
+        "getvar": "call reporting",
+        "userevent": "user",
+        "getconfig": "system config",
+        "getconfigjson": "system config",
+        "updateconfig": "config",
+        "command": "command",
+        "coreshowchannels": "system reporting",
+        "status": "system call reporting",
+        "confbridgelistrooms": "reporting",
+        "confbridgelist": "reporting",
+        "showdialplan": "config reporting",
+    }.items()
+}
+"""The classes an action needs, any one of them, in the account's ``write`` (the
+``authority`` each registers with: ``ast_manager_register_xml_core()`` in main/manager.c
+and main/pbx.c, ``ast_manager_register_xml()`` in apps/app_confbridge.c and
+apps/app_senddtmf.c of Asterisk 22.10.1). Login, Logoff, Challenge, Ping and Events
+need none."""
+
 HANDLERS: dict[str, Callable[["Session", Request], Awaitable[None]]] = {
     "originate": originate,
     "hangup": hangup,

@@ -1,14 +1,16 @@
 """The fake Asterisk's list actions: CoreShowChannels, Status, ConfBridgeListRooms,
-ConfBridgeList.
+ConfBridgeList, ShowDialPlan.
 
 Each answers ``Response: Success``, ``EventList: start``, then one item per entry
 carrying the ActionID, then ``<Name>Complete`` (``EventList: Complete``, ``ListItems``),
 with ``Privilege`` on none of them but ``Status`` (``Privilege: Call``); an empty or
-unknown list is an Error (04, 08a)."""
+unknown list is an Error (04, 08a). ShowDialPlan follows main/pbx.c of Asterisk 22.10.1
+(``manager_show_dialplan()``; no trace has it)."""
 
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from voicebridge.ami.sim.dialplan import PRIORITY_HINT, REGISTRAR, list_dialplan
 from voicebridge.ami.sim.wire import Field, Request, response
 
 if TYPE_CHECKING:
@@ -30,13 +32,26 @@ def _item(req: Request, event: str, *fields: Field) -> list[Field]:
 
 
 def _send_list(
-    s: "Session", req: Request, message: str, name: str, items: list[list[Field]]
+    s: "Session",
+    req: Request,
+    message: str,
+    name: str,
+    items: list[list[Field]],
+    *extra: Field,
 ) -> None:
+    """The list: its start, ``items``, then ``<name>Complete`` with ``extra`` after
+    ``ListItems`` (``astman_send_list_complete_start()``/``_end()``)."""
     s.respond(_list_start(req, message))
     for item in items:
         s.respond(item)
     s.respond(
-        _item(req, f"{name}Complete", ("EventList", "Complete"), ("ListItems", str(len(items))))
+        _item(
+            req,
+            f"{name}Complete",
+            ("EventList", "Complete"),
+            ("ListItems", str(len(items))),
+            *extra,
+        )
     )
 
 
@@ -158,9 +173,55 @@ async def confbridge_list(s: "Session", req: Request) -> None:
     _send_list(s, req, "Confbridge user list will follow", "ConfbridgeList", items)
 
 
+async def show_dialplan(s: "Session", req: Request) -> None:
+    """ShowDialPlan (``manager_show_dialplan()``): the optional ``Context`` and
+    ``Extension`` headers, as sent (not trimmed), filter (see
+    :func:`~voicebridge.ami.sim.dialplan.list_dialplan`); one ``ListDialplan`` per
+    priority (``ExtensionLabel`` when it has one; a hint has ``Priority: hint`` and no
+    ``AppData``); ``ShowDialPlanComplete`` adds ``ListExtensions``, ``ListPriorities``,
+    ``ListContexts``. Nothing found is a plain Error: ``Did not find context C``,
+    ``Did not find extension E@C``, ``Did not find extension E in any context``.
+
+    What it lists is the dialplan the fake *loaded* (extensions.conf at the last
+    ``dialplan reload``, UpdateConfig ``Reload`` or restart), the same one ``dialplan
+    show`` prints: not the built-in copies of voicebridge's contexts
+    (:func:`~voicebridge.ami.sim.dialplan.builtin_contexts`) that the fake runs for a
+    context its loaded dialplan lacks. Those are a convenience of the tests' calls,
+    standing in for a push; a real Asterisk would not have them, ``dialplan show``
+    already says ``There is no existence of 'vb-ack' context`` before a push, and a
+    check of the push through ShowDialPlan must see what was really loaded (``Did not
+    find context vb-ack`` until the push, then the pushed lines that loaded)."""
+    found = list_dialplan(s.host.pbx.dialplan, req.get("Context"), req.get("Extension"))
+    if found.error:
+        s.respond(response(req, "Error", found.error))
+        return
+    items = []
+    for entry in found.entries:
+        p = entry.priority
+        fields: list[Field] = [("Context", entry.context), ("Extension", entry.extension)]
+        if p.label:
+            fields.append(("ExtensionLabel", p.label))
+        if p.number == PRIORITY_HINT:
+            fields += [("Priority", "hint"), ("Application", p.app)]
+        else:
+            fields += [("Priority", str(p.number)), ("Application", p.app), ("AppData", p.data)]
+        items.append(_item(req, "ListDialplan", *fields, ("Registrar", REGISTRAR)))
+    _send_list(
+        s,
+        req,
+        "DialPlan list will follow",
+        "ShowDialPlan",
+        items,
+        ("ListExtensions", str(found.extensions)),
+        ("ListPriorities", str(found.priorities)),
+        ("ListContexts", str(found.contexts)),
+    )
+
+
 HANDLERS: dict[str, Callable[["Session", Request], Awaitable[None]]] = {
     "coreshowchannels": core_show_channels,
     "status": status,
     "confbridgelistrooms": confbridge_list_rooms,
     "confbridgelist": confbridge_list,
+    "showdialplan": show_dialplan,
 }

@@ -64,6 +64,17 @@ class Received:
     message or allocation failure``, ``Failed to parse message: line too long``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LogMessage:
+    """One message Asterisk writes to its log and console (``ast_log()``), for tests to
+    assert on: its ``level`` (``WARNING``, ``ERROR``) and its ``text`` exactly as
+    Asterisk formats it, without the log line's date, thread and source prefix or the
+    final newline."""
+
+    level: str
+    text: str
+
+
 class ChannelState(IntEnum):
     """``ChannelState`` of the events; ``.desc`` is ``ChannelStateDesc``."""
 

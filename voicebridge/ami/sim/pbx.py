@@ -47,6 +47,7 @@ from voicebridge.ami.sim.model import (
     ChannelState,
     Conference,
     Endpoint,
+    LogMessage,
     SimChannel,
 )
 from voicebridge.ami.sim.rooms import Rooms
@@ -98,6 +99,9 @@ class Pbx:
         self.tasks: set[asyncio.Task[None]] = set()
         self.errors: list[BaseException] = []
         """Exceptions raised inside the fake's own tasks (a test may assert it is empty)."""
+        self.log: list[LogMessage] = []
+        """What Asterisk logged of the fake's doings (the bad lines of extensions.conf at
+        each load of the dialplan), oldest first; a restart keeps it, as a log file."""
         self.dialplan: Dialplan = {}
         self.globals: dict[str, str] = {}
         self.calls_processed = 0
@@ -138,7 +142,9 @@ class Pbx:
         self.reload_dialplan()
 
     def reload_dialplan(self) -> None:
-        self.dialplan = build_dialplan(self.config.extensions)
+        """Load extensions.conf (``dialplan reload``, an UpdateConfig's ``Reload``, a
+        boot): its bad lines skipped, Asterisk's messages about them in :attr:`log`."""
+        self.dialplan = build_dialplan(self.config.extensions, self.log)
 
     def extension(self, context: str, exten: str) -> Extension | None:
         """What ``context,exten`` runs: the loaded dialplan, else the built-in copy of

@@ -7,9 +7,9 @@ from contextlib import suppress
 
 from dialplans.render import CitizenLine
 from voicebridge.ami.sim.media import SHARED_SOUNDS
-from voicebridge.ami.sim.model import Behaviour, Endpoint, Received, SimChannel
+from voicebridge.ami.sim.model import Behaviour, Endpoint, LogMessage, Received, SimChannel
 from voicebridge.ami.sim.pbx import Pbx
-from voicebridge.ami.sim.session import Session
+from voicebridge.ami.sim.session import Session, write_classes
 from voicebridge.ami.sim.wire import Field, Request, render
 
 BOOT_SECONDS = 0.024
@@ -49,7 +49,11 @@ class FakeAsterisk:
     boot's FullyBooted (08b's order: Status, Uptime 0, LastReload 0) and the dialplan
     runs. 0: booted at once; after a restart, then, FullyBooted comes 24 ms after the
     first Login, as in 08b (:data:`BOOT_SECONDS`), and Originate is refused until
-    then."""
+    then.
+
+    ``write``: the account's ``write =`` of manager.conf (``"all"``, or classes such as
+    ``"originate,call,reporting"``, voicebridge's in the README): an action needing
+    none of its classes is answered ``Permission denied``."""
 
     def __init__(
         self,
@@ -66,9 +70,11 @@ class FakeAsterisk:
         default: Endpoint | None = None,
         boot_window: float = 0.0,
         citizen_lines: tuple[CitizenLine, ...] = (),
+        write: str = "all",
     ) -> None:
         self.username = username
         self.secret = secret
+        self.write = write_classes(write)
         self.speed = speed
         self.held = False
         self.shutting_down = False
@@ -127,6 +133,15 @@ class FakeAsterisk:
     def errors(self) -> list[BaseException]:
         """Exceptions inside the fake's own tasks (a bug of the fake if not empty)."""
         return self.pbx.errors
+
+    @property
+    def warnings(self) -> list[LogMessage]:
+        """The WARNINGs and ERRORs Asterisk would have logged (its console), oldest
+        first, as :class:`LogMessage` (level, exact text): today the lines of
+        extensions.conf it skipped or doubted at each load of the dialplan (boot,
+        ``dialplan reload``, UpdateConfig with ``Reload``; see
+        :func:`~voicebridge.ami.sim.dialplan.build_dialplan`). Kept across restarts."""
+        return self.pbx.log
 
     async def stop(self) -> None:
         if self._restart_task is not None:

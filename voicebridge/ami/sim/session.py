@@ -13,7 +13,10 @@ Facts from traces 01a/01b/01c/07/08a and the README ("Login / session"):
 - ``Events: off`` at Login means no event at all on this session;
 - an unknown action is ``Invalid/unknown command: X. Use Action: ListCommands ...`` and a
   message without ``Action:`` is ``Missing action in request`` (08a), each followed by a
-  ``RequestBadFormat`` event.
+  ``RequestBadFormat`` event;
+- an action none of whose classes (:data:`~voicebridge.ami.sim.actions.AUTHORITY`) the
+  account has in its ``write`` is ``Permission denied``, followed by a
+  ``RequestNotAllowed`` event, as before Login (``process_message()`` of main/manager.c).
 """
 
 import asyncio
@@ -64,6 +67,8 @@ class Host(Protocol):
     held: bool
     shutting_down: bool
     booting: bool
+    write: frozenset[str]
+    """The classes of the account's ``write`` (:func:`write_classes`)."""
 
     @property
     def pbx(self) -> "Pbx": ...
@@ -89,6 +94,13 @@ def event_tv() -> str:
     """``EventTV: 2026-11-25T01:43:25.832+0000``."""
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+
+
+def write_classes(value: str) -> frozenset[str]:
+    """manager.conf's ``write =`` (``get_perm()``): classes separated by commas;
+    ``all``: every class."""
+    names = {v.strip().lower() for v in value.split(",")}
+    return EVENT_CLASSES if "all" in names else frozenset(names & EVENT_CLASSES)
 
 
 def event_mask(value: str) -> frozenset[str]:
@@ -235,6 +247,11 @@ class Session:
             )
             self.respond(response(req, "Error", text))
             self.security("RequestBadFormat", request_type=f"Action: {action}")
+            return
+        needs = actions.AUTHORITY.get(name, frozenset())
+        if needs and not needs & self.host.write:
+            self.respond(response(req, "Error", "Permission denied"))
+            self.security("RequestNotAllowed", request_type=f"Action: {action}")
             return
         await handler(self, req)
 
