@@ -290,8 +290,10 @@ def parse(contexts: Mapping[str, str]) -> tuple[Parsed, list[tuple[str, int, str
             if found.group(1) == "n":
                 if not steps and kind == "exten":
                     fault(
-                        "'n' on an extension's first line (Asterisk skips it)",
-                        "«n» en la primera línea de una extensión (Asterisk la omite)",
+                        "'n' on an extension's first line (Asterisk skips it, or numbers "
+                        "it after the previous extension's)",
+                        "«n» en la primera línea de una extensión (Asterisk la omite o la "
+                        "numera tras la extensión anterior)",
                     )
                     continue
                 value = last + 1

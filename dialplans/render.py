@@ -12,7 +12,7 @@ Nothing here does I/O: :func:`to_update_config` builds the header pairs of the A
 UpdateConfig actions, and the caller sends them, one after the other.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Final
@@ -467,6 +467,22 @@ def render_file(params: DialplanParams, *, version: str | None = None) -> str:
     return text
 
 
+def to_remove(names: Sequence[str], *, filename: str = CONFIG_FILE) -> UpdateConfigAction:
+    """The one UpdateConfig action (headers after ``Action`` and ``ActionID``) that deletes
+    the contexts ``names`` (those missing are no error) and reloads the dialplan."""
+    file = escape.config_filename(filename, name="filename")
+    changes: list[_Change] = [
+        [
+            ("Action", "DelCat"),
+            ("Cat", escape.identifier(n, name="context", kind="context")),
+            ("Options", "ignoreerror"),
+        ]
+        for n in names
+    ]
+    head = [("SrcFilename", file), ("DstFilename", file), ("Reload", DIALPLAN_MODULE)]
+    return [*head, *_numbered(changes)]
+
+
 def _appends(name: str, body: str) -> Iterator[tuple[str, str]]:
     """(var, value) of each dialplan line of one rendered context."""
     seen_header = False
@@ -518,7 +534,11 @@ def _packed(changes: list[_Change], *, budget: int) -> Iterator[list[_Change]]:
 
 
 def to_update_config(
-    contexts: Mapping[str, str], *, filename: str = CONFIG_FILE, reload: bool = True
+    contexts: Mapping[str, str],
+    *,
+    filename: str = CONFIG_FILE,
+    reload: bool = True,
+    remove: Sequence[str] = (),
 ) -> list[UpdateConfigAction]:
     """The AMI UpdateConfig actions that (re)create ``contexts`` (as returned by
     :func:`render_contexts`) in ``filename``: for each action, the headers after
@@ -535,6 +555,8 @@ def to_update_config(
     context (``ignoreerror``, so the first push, when it does not exist yet, succeeds too)
     and ``RenameCat`` of its staging category to it, with ``Reload: pbx_config`` so the new
     dialplan is live at once. Comments are not sent (UpdateConfig cannot carry them).
+
+    The contexts named in ``remove`` (a trial's) are deleted in that last action too.
 
     Send the actions in order, each after the previous one answered ``Response: Success``,
     and stop at the first error: until the last action succeeds, the live contexts (in the
@@ -564,6 +586,9 @@ def to_update_config(
                 )
             fill.append([("Action", "Append"), ("Cat", stage), ("Var", var), ("Value", f">{line}")])
     swap: list[_Change] = []
+    for gone in remove:
+        name = escape.identifier(gone, name="context to remove", kind="context")
+        swap.append([("Action", "DelCat"), ("Cat", name), ("Options", "ignoreerror")])
     for name in names:
         swap.append([("Action", "DelCat"), ("Cat", name), ("Options", "ignoreerror")])
         swap.append([("Action", "RenameCat"), ("Cat", staging[name]), ("Value", name)])

@@ -1,0 +1,193 @@
+"""Trial, switch and rollback on the (fake) live Asterisk (issue 14, points 3 and 5):
+the new revision is rendered into trial contexts, loaded, read back with ShowDialPlan
+(every extension and priority as rendered) and removed; only then the live contexts are
+replaced in one step and read back; on any failure the previous revision stays in force;
+rollback puts the previous one back; an Asterisk found stale gets the last good
+rendering again."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from dialplans.render import CitizenLine
+from dialplans.templateset import PARAMETERS
+from routing.errors import NotFound
+from voicebridge.ami.session import AmiSession, AmiTarget
+from voicebridge.ami.sim import FakeAsterisk
+from voicebridge.blocking import Blocking
+from voicebridge.dialplan_admin import DialplanRevision, checker
+from voicebridge.dialplan_push import Pusher, wait_connected
+from voicebridge.runtime import Runtime
+
+LINES = (CitizenLine(number="105", district="01"),)
+CHECK = checker(LINES)
+
+
+@dataclass
+class Rig:
+    runtime: Runtime
+    fake: FakeAsterisk
+    session: AmiSession
+    pusher: Pusher
+
+    async def show(self, context: str) -> list[dict[str, str]]:
+        found = await self.session.send(
+            "ShowDialPlan", [("Context", context)], as_list=None, check=False
+        )
+        return [dict(m.items()) for m in (found if isinstance(found, list) else [found])]
+
+    def propose(self, template: str, old: str, new: str) -> DialplanRevision:
+        store = self.runtime.dialplans
+        base = store.latest(template)
+        assert old in base.content
+        revision, created = store.propose(
+            template,
+            base.content.replace(old, new),
+            base=base.id,
+            comment="prueba",
+            author="admin:ana",
+            check=CHECK,
+        )
+        assert created
+        return revision
+
+
+@pytest.fixture
+async def rig(runtime: Runtime) -> AsyncIterator[Rig]:
+    runtime.dialplans.seed()
+    fake = FakeAsterisk(citizen_lines=LINES)
+    await fake.start()
+    session = AmiSession(
+        AmiTarget(host="127.0.0.1", port=fake.port, username="voicebridge", secret="voicebridge")
+    )
+    session.start()
+    blocking = Blocking(2)
+    try:
+        await wait_connected(session)
+        pusher = Pusher(runtime.dialplans, session, blocking, runtime.redis, citizen_lines=LINES)
+        yield Rig(runtime, fake, session, pusher)
+    finally:
+        await session.stop()
+        await fake.stop()
+        blocking.shutdown()
+
+
+def read_data(listing: list[dict[str, str]]) -> list[str]:
+    return [m["AppData"] for m in listing if m.get("Application") == "Read"]
+
+
+async def test_trial_then_switch_then_rollback(rig: Rig) -> None:
+    store = rig.runtime.dialplans
+    before = store.pointers()[PARAMETERS]
+    revision = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 15")
+
+    trial = await rig.pusher.trial(revision.id, "admin:ana")
+    assert trial.ok, trial.problems
+    assert store.pointers()[PARAMETERS] == before  # a trial changes nothing in force
+    gone = await rig.show(f"vb-t{revision.id}-ack")
+    assert gone[0]["Message"] == f"Did not find context vb-t{revision.id}-ack"  # removed after
+    assert (await rig.show("vb-ack"))[0]["Response"] == "Error"  # nothing live yet
+
+    switched = await rig.pusher.switch(revision.id, "admin:ana")
+    assert switched.ok, switched.problems
+    assert store.pointers()[PARAMETERS] == revision.id
+    assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,15"]
+    assert read_data(await rig.show("vb-check")) == ["VB_KEY,silence/1&vb/check-intro,1,,1,15"]
+    assert rig.fake.warnings == []
+    actions = [(e.action, e.ok, e.actor) for e in store.audit_log()[:3]]
+    assert actions == [
+        ("switch", True, "admin:ana"),
+        ("trial", True, "admin:ana"),
+        ("trial", True, "admin:ana"),
+    ]
+
+    back = await rig.pusher.rollback("admin:luis")
+    assert back.ok, back.problems
+    assert store.pointers()[PARAMETERS] == before
+    assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,10"]
+    move = store.last_move()
+    assert move is not None
+    assert (move.action, move.actor, move.previous_id) == ("rollback", "admin:luis", revision.id)
+
+
+async def test_a_line_asterisk_skips_fails_the_trial_and_nothing_is_switched(rig: Rig) -> None:
+    """The read-back catches what Asterisk did not load, whatever the validation saw:
+    here a validation that lets a bad line through (as ours would for a case it does not
+    know)."""
+    store = rig.runtime.dialplans
+    blind = Pusher(
+        store,
+        rig.session,
+        rig.pusher.blocking,
+        rig.runtime.redis,
+        citizen_lines=LINES,
+        lint=False,
+    )
+    base = store.latest("vb-room")
+    bad = base.content.replace(" same => n,Answer()\n", " same => n(x,Answer()\n", 1)
+    revision, _ = store.propose(
+        "vb-room", bad, base=base.id, comment="roto", author="admin:eve", check=lambda _: []
+    )
+    outcome = await blind.switch(revision.id, "admin:eve")
+    assert not outcome.ok
+    assert any("Asterisk cargó" in p and "prioridades" in p for p in outcome.problems), outcome
+    assert any("Label missing trailing ')'" in w.text for w in rig.fake.warnings)
+    assert store.pointers()["vb-room"] == base.id
+    assert (await rig.show("vb-room"))[0]["Response"] == "Error"  # never switched
+    entry = store.audit_log()[0]
+    assert (entry.action, entry.ok) == ("trial", False)
+    assert "FALLÓ" in entry.detail
+
+
+async def test_an_invalid_revision_is_never_pushed(rig: Rig) -> None:
+    store = rig.runtime.dialplans
+    base = store.latest("vb-room")
+    bad = base.content.replace(" same => n,Answer()\n", " same => n,System(id)\n", 1)
+    revision, _ = store.propose(
+        "vb-room", bad, base=base.id, comment="x", author="admin:eve", check=lambda _: []
+    )
+    outcome = await rig.pusher.switch(revision.id, "admin:eve")
+    assert not outcome.ok
+    assert "System() no está permitida" in outcome.problems[0]
+    assert [r for r in rig.fake.received if r.action == "UpdateConfig"] == []
+
+
+async def test_an_asterisk_found_stale_gets_the_last_good_rendering_again(rig: Rig) -> None:
+    revision = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 12")
+    assert (await rig.pusher.switch(revision.id, "admin:ana")).ok
+    assert await rig.pusher.restore() is None  # Asterisk has it
+    # someone restores an extensions.conf without it and Asterisk reloads it
+    headers = [
+        ("SrcFilename", "extensions.conf"),
+        ("DstFilename", "extensions.conf"),
+        ("Reload", "pbx_config"),
+        ("Action-000000", "DelCat"),
+        ("Cat-000000", "vb-ack"),
+    ]
+    await rig.session.send("UpdateConfig", headers)
+    assert (await rig.show("vb-ack"))[0]["Response"] == "Error"
+    restored = await rig.pusher.restore()
+    assert restored is not None
+    assert restored.ok, restored.problems
+    assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,12"]
+    entry = rig.runtime.dialplans.audit_log()[0]
+    assert (entry.action, entry.ok, entry.actor) == ("restore", True, "voicebridge")
+
+
+async def test_two_pushes_never_interleave(rig: Rig) -> None:
+    first = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 11")
+    second = rig.propose("vb-check", "NoOp(responder line check)", "NoOp(prueba de línea)")
+    done = await asyncio.gather(
+        rig.pusher.switch(first.id, "admin:ana"), rig.pusher.switch(second.id, "admin:luis")
+    )
+    assert all(o.ok for o in done), done
+    pointers = rig.runtime.dialplans.pointers()
+    assert (pointers[PARAMETERS], pointers["vb-check"]) == (first.id, second.id)
+    assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,11"]
+
+
+async def test_nothing_to_roll_back(rig: Rig) -> None:
+    with pytest.raises(NotFound):
+        await rig.pusher.rollback("admin:ana")

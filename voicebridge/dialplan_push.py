@@ -1,0 +1,341 @@
+"""Trial, switch and rollback of the dialplan templates on the live Asterisk, and the
+last good rendering pushed again to an Asterisk found stale.
+
+Asterisk loads extensions.conf leniently (a bad line is skipped with a WARNING), and
+``dialplan reload`` says "Dialplan reloaded." whatever happened. So nothing is switched
+on trust:
+
+1. **Trial**: the set with the new revision is validated again and rendered under trial
+   context names (``vb-t<N>-ack``...), written next to the live contexts by AMI
+   UpdateConfig (with ``Reload: pbx_config``), and read back with ``ShowDialPlan``:
+   every context must be there with exactly the extensions and priorities rendered,
+   each running the application and data rendered (a line Asterisk skipped shows). The
+   trial contexts are removed after.
+2. **Switch**: after a trial that passes, the live contexts are replaced in one
+   UpdateConfig action (staging categories renamed into place, with the reload:
+   :func:`dialplans.render.to_update_config`) and read back the same way. Only then
+   the revision is put in force. If the read-back fails, the previous rendering is
+   pushed back and the previous revision stays in force.
+3. **Rollback**: the revision in force before the last switch (or rollback) goes
+   through the same trial and switch.
+4. **Restore**: at every AMI login, the live contexts are read back; if they differ
+   from the last rendering pushed (an Asterisk restarted with an older
+   extensions.conf), that rendering is pushed again.
+
+Every step is audited with its person. Two pushes never interleave: a Redis lock, held
+for the whole step, serialises them across replicas and the CLI.
+"""
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from redis import Redis
+from redis.exceptions import LockError
+
+from dialplans.lint import parse
+from dialplans.render import CitizenLine, to_remove, to_update_config
+from dialplans.validate import LIVE, trial_names, validate
+from routing.errors import NotFound
+from voicebridge.ami.protocol import LinkLost
+from voicebridge.ami.session import AmiError, AmiSession
+from voicebridge.blocking import Blocking
+from voicebridge.dialplan_admin import DialplanStore
+from voicebridge.errors import VoicebridgeError
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY: Final = "voicebridge:dialplan:push"
+LOCK_SECONDS: Final = 120.0
+LOCK_WAIT: Final = 30.0
+ACTION_WAIT: Final = 15.0
+
+
+class PushError(VoicebridgeError):
+    """A push could not be done; ``es`` says why in Spanish."""
+
+    def __init__(self, en: str, es: str) -> None:
+        super().__init__(en)
+        self.es = es
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    revision: int | None
+    steps: list[str] = field(default_factory=list)
+    """What was done, in Spanish, in order."""
+    problems: list[str] = field(default_factory=list)
+    """Why it failed (Spanish): validation problems or what Asterisk loaded."""
+
+
+class Pusher:
+    """Trials, switches, rollbacks and restores through one AMI session (an account with
+    the ``config`` write class, for UpdateConfig and ShowDialPlan)."""
+
+    def __init__(
+        self,
+        store: DialplanStore,
+        session: AmiSession,
+        blocking: Blocking,
+        redis: Redis,
+        *,
+        citizen_lines: tuple[CitizenLine, ...] = (),
+        room_prefix: str = "LIM",
+        lint: bool = True,
+    ) -> None:
+        """``lint=False`` (tests only) renders without the parse-back checks, to show
+        that the read-back from Asterisk catches what a validation misses."""
+        self.store = store
+        self.session = session
+        self.blocking = blocking
+        self.redis = redis
+        self.citizen_lines = citizen_lines
+        self.live = replace(LIVE, room_prefix=room_prefix)
+        self.lint = lint
+
+    # ------------------------------------------------------------- steps
+
+    async def trial(self, revision_id: int, actor: str) -> Outcome:
+        async with self._locked():
+            return await self._trial(revision_id, actor)
+
+    async def switch(self, revision_id: int, actor: str, *, action: str = "switch") -> Outcome:
+        async with self._locked():
+            return await self._switch(revision_id, actor, action)
+
+    async def rollback(self, actor: str) -> Outcome:
+        """Put back the revision in force before the last switch or rollback."""
+        move = await self.blocking(self.store.last_move)
+        if move is None or move.previous_id is None:
+            raise NotFound("no hubo un cambio de revisión que deshacer")
+        async with self._locked():
+            return await self._switch(move.previous_id, actor, "rollback")
+
+    async def restore(self, actor: str = "voicebridge") -> Outcome | None:
+        """Push the last good rendering again if the live contexts differ from it; None
+        when nothing was ever pushed or Asterisk has it."""
+        pushed = await self.blocking(self.store.last_push)
+        if pushed is None:
+            return None
+        async with self._locked():
+            differences = await self._read_back(pushed.contexts)
+            if not differences:
+                return None
+            log.warning(
+                "dialplan: Asterisk's live contexts are stale (%s); pushing again", differences[0]
+            )
+            await self._push(pushed.contexts, remove=())
+            after = await self._read_back(pushed.contexts)
+            ok = not after
+            detail = (
+                "Asterisk tenía planes de marcación distintos del último enviado "
+                f"({differences[0]}); se enviaron de nuevo"
+                + ("" if ok else f", y siguen distintos: {after[0]}")
+            )
+            await self.blocking(self.store.audit, actor, "restore", None, ok, detail)
+            return Outcome(ok=ok, revision=None, steps=[detail], problems=after)
+
+    # ------------------------------------------------------------- the work
+
+    async def _trial(self, revision_id: int, actor: str) -> Outcome:
+        revision = await self.blocking(self.store.get, revision_id)
+        sources = await self.blocking(self.store.sources, {revision.template: revision.id})
+        names = replace(trial_names(revision.id), room_prefix=self.live.room_prefix)
+        validated = await self.blocking(
+            validate, sources, self.citizen_lines, names=names, lint=self.lint
+        )
+        steps = [f"revisión {revision.id} de {revision.template}: validada con las demás en vigor"]
+        if not validated.ok:
+            problems = [f"{p.donde()}: {p.es}" for p in validated.problems]
+            return await self._failed("trial", revision.id, actor, steps, problems)
+        trial = list(validated.contexts)
+        try:
+            await self._push(validated.contexts, remove=())
+            steps.append(f"cargada en Asterisk como contextos de prueba ({', '.join(trial)})")
+            problems = await self._read_back(validated.contexts)
+        finally:
+            await self._send("UpdateConfig", to_remove(trial), check=False)
+        if problems:
+            return await self._failed("trial", revision.id, actor, steps, problems)
+        steps.append(
+            "Asterisk cargó cada extensión y prioridad generada; contextos de prueba retirados"
+        )
+        await self.blocking(self.store.audit, actor, "trial", revision.id, True, "; ".join(steps))
+        return Outcome(ok=True, revision=revision.id, steps=steps)
+
+    async def _switch(self, revision_id: int, actor: str, action: str) -> Outcome:
+        trial = await self._trial(revision_id, actor)
+        if not trial.ok:
+            return Outcome(
+                ok=False, revision=revision_id, steps=trial.steps, problems=trial.problems
+            )
+        steps = list(trial.steps)
+        revision = await self.blocking(self.store.get, revision_id)
+        overrides = {revision.template: revision.id}
+        sources = await self.blocking(self.store.sources, overrides)
+        validated = await self.blocking(
+            validate, sources, self.citizen_lines, names=self.live, lint=self.lint
+        )
+        if not validated.ok:  # (the trial rendered the same set under other names)
+            problems = [f"{p.donde()}: {p.es}" for p in validated.problems]
+            return await self._failed(action, revision.id, actor, steps, problems)
+        previous = await self.blocking(self.store.last_push)
+        await self._push(validated.contexts, remove=())
+        steps.append(f"contextos en vivo reemplazados en un paso ({', '.join(validated.contexts)})")
+        problems = await self._read_back(validated.contexts)
+        if problems:
+            if previous is not None:
+                await self._push(previous.contexts, remove=())
+                steps.append("se devolvió a Asterisk la versión anterior")
+            return await self._failed(action, revision.id, actor, steps, problems)
+        pointers = await self.blocking(self.store.pointers)
+        in_force = pointers | overrides
+        await self.blocking(self.store.record_push, in_force, validated.contexts, actor)
+        steps.append(f"revisión {revision.id} de {revision.template} en vigor")
+        await self.blocking(
+            lambda: self.store.point(
+                revision.id, actor=actor, action=action, detail="; ".join(steps)
+            )
+        )
+        return Outcome(ok=True, revision=revision.id, steps=steps)
+
+    async def _failed(
+        self, action: str, revision_id: int, actor: str, steps: list[str], problems: list[str]
+    ) -> Outcome:
+        detail = "; ".join([*steps, "FALLÓ: " + "; ".join(problems[:5])])
+        await self.blocking(self.store.audit, actor, action, revision_id, False, detail)
+        return Outcome(ok=False, revision=revision_id, steps=steps, problems=problems)
+
+    async def _push(self, contexts: Mapping[str, str], *, remove: list[str] | tuple[()]) -> None:
+        for headers in to_update_config(contexts, remove=list(remove)):
+            await self._send("UpdateConfig", headers)
+
+    async def _read_back(self, texts: Mapping[str, str]) -> list[str]:
+        """What Asterisk has loaded of the contexts ``texts`` (name -> rendered text)
+        that differs from what was written (Spanish), none if all is there as rendered:
+        every line written is a priority, each with its application and data."""
+        expected, _ = parse(texts)
+        contexts = list(texts)
+        problems: list[str] = []
+        for context in contexts:
+            result = await self._send(
+                "ShowDialPlan", [("Context", context)], check=False, as_list=None
+            )
+            messages = result if isinstance(result, list) else [result]
+            first = messages[0] if messages else {}
+            if str(first.get("Response", "")) == "Error":
+                problems.append(
+                    f"Asterisk no tiene el contexto {context} ({first.get('Message', '')})"
+                )
+                continue
+            loaded: dict[tuple[str, int], tuple[str, str]] = {}
+            complete: dict[str, str] = {}
+            for m in messages[1:]:
+                event = str(m.get("Event", ""))
+                if event == "ListDialplan" and str(m.get("Priority", "")).isdigit():
+                    key = (str(m.get("Extension", "")), int(str(m.get("Priority"))))
+                    loaded[key] = (str(m.get("Application", "")), str(m.get("AppData", "")))
+                elif event == "ShowDialPlanComplete":
+                    complete = {k: str(v) for k, v in m.items()}
+            wanted = {
+                (step.exten, step.number): (step.app, step.data)
+                for steps in expected.contexts.get(context, {}).values()
+                for step in steps
+            }
+            extensions, priorities = (
+                written(texts[context]) if context in texts else (expected.count(context))
+            )
+            said = (complete.get("ListExtensions"), complete.get("ListPriorities"))
+            if said != (str(extensions), str(priorities)):
+                problems.append(
+                    f"en {context} Asterisk cargó {said[0]} extensiones y {said[1]} prioridades; "
+                    f"se generaron {extensions} y {priorities} (¿una línea omitida? vea el "
+                    "registro de Asterisk)"
+                )
+            for key in sorted(set(wanted) - set(loaded)):
+                app, data = wanted[key]
+                problems.append(f"en {context} falta {key[0]},{key[1]}: {app}({data})")
+            for key in sorted(set(wanted) & set(loaded)):
+                if wanted[key] != loaded[key]:
+                    app, data = loaded[key]
+                    problems.append(f"en {context}, {key[0]},{key[1]} quedó como {app}({data})")
+        return problems
+
+    async def _send(
+        self,
+        action: str,
+        headers: list[tuple[str, str]],
+        *,
+        check: bool = True,
+        as_list: bool | None = False,
+    ) -> Any:
+        try:
+            return await self.session.send(
+                action, headers, wait=ACTION_WAIT, check=check, as_list=as_list
+            )
+        except AmiError as exc:
+            raise PushError(
+                f"Asterisk refused {action}: {exc.message}",
+                f"Asterisk rechazó {action}: {exc.message}",
+            ) from None
+        except (LinkLost, TimeoutError):
+            raise PushError(
+                f"Asterisk did not answer {action}",
+                f"Asterisk no respondió a {action} (¿reiniciándose?)",
+            ) from None
+
+    def _locked(self) -> "_Lock":
+        return _Lock(self.redis, self.blocking)
+
+
+class _Lock:
+    def __init__(self, redis: Redis, blocking: Blocking) -> None:
+        self.lock = redis.lock(
+            LOCK_KEY, timeout=LOCK_SECONDS, blocking_timeout=LOCK_WAIT, thread_local=False
+        )
+        self.blocking = blocking
+
+    async def __aenter__(self) -> None:
+        if not await self.blocking(self.lock.acquire):
+            raise PushError(
+                "another dialplan push is under way",
+                "hay otro envío de planes de marcación en curso; reintente en un momento",
+            )
+
+    async def __aexit__(self, *exc: object) -> None:
+        with contextlib.suppress(LockError):  # it expired: another may hold it now
+            await self.blocking(self.lock.release)
+
+
+def written(text: str) -> tuple[int, int]:
+    """(extensions, priorities) a context's text writes: every exten/same line is one
+    priority, whatever Asterisk makes of it."""
+    names: set[str] = set()
+    priorities = 0
+    for line in text.split("\n"):
+        found = _WRITTEN.match(line)
+        if found is None:
+            continue
+        priorities += 1
+        if found.group(1) == "exten":
+            names.add(found.group(2).split(",", 1)[0].strip())
+    return len(names), priorities
+
+
+_WRITTEN = re.compile(r"\s*(exten|same)\s*=>\s*(.*)")
+
+
+async def wait_connected(session: AmiSession, seconds: float = 10.0) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await session.connected.wait()
+    except TimeoutError:
+        raise PushError(
+            f"Asterisk at {session.target} does not answer",
+            f"Asterisk ({session.target}) no responde",
+        ) from None
