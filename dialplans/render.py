@@ -538,7 +538,6 @@ def to_update_config(
     *,
     filename: str = CONFIG_FILE,
     reload: bool = True,
-    remove: Sequence[str] = (),
 ) -> list[UpdateConfigAction]:
     """The AMI UpdateConfig actions that (re)create ``contexts`` (as returned by
     :func:`render_contexts`) in ``filename``: for each action, the headers after
@@ -555,8 +554,6 @@ def to_update_config(
     context (``ignoreerror``, so the first push, when it does not exist yet, succeeds too)
     and ``RenameCat`` of its staging category to it, with ``Reload: pbx_config`` so the new
     dialplan is live at once. Comments are not sent (UpdateConfig cannot carry them).
-
-    The contexts named in ``remove`` (a trial's) are deleted in that last action too.
 
     Send the actions in order, each after the previous one answered ``Response: Success``,
     and stop at the first error: until the last action succeeds, the live contexts (in the
@@ -586,9 +583,6 @@ def to_update_config(
                 )
             fill.append([("Action", "Append"), ("Cat", stage), ("Var", var), ("Value", f">{line}")])
     swap: list[_Change] = []
-    for gone in remove:
-        name = escape.identifier(gone, name="context to remove", kind="context")
-        swap.append([("Action", "DelCat"), ("Cat", name), ("Options", "ignoreerror")])
     for name in names:
         swap.append([("Action", "DelCat"), ("Cat", name), ("Options", "ignoreerror")])
         swap.append([("Action", "RenameCat"), ("Cat", staging[name]), ("Value", name)])

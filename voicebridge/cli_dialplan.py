@@ -1,18 +1,24 @@
-"""``voicebridge dialplan revisions | show N | diff A B | propose FILE``: the dialplan
-templates' revisions from the command line (English; the console says the same in
-Spanish). Trial, switch and rollback talk to Asterisk: :mod:`voicebridge.dialplan_push`."""
+"""``voicebridge dialplan revisions | show N | diff A B | propose FILE | trial N |
+switch N | rollback``: the dialplan templates' revisions from the command line (English;
+the console says the same in Spanish). Trial, switch and rollback talk to Asterisk
+(:mod:`voicebridge.dialplan_push`) and print its steps."""
 
 import argparse
+import asyncio
 import getpass
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dialplans.templateset import EDITABLE, PARAMETERS, SUFFIX
 from routing.errors import NotFound
 from voicebridge.dialplan_admin import Conflict, DialplanStore, Refused
 from voicebridge.settings import Settings
 
-COMMANDS = frozenset({"revisions", "show", "diff", "propose"})
+if TYPE_CHECKING:
+    from voicebridge.runtime import Runtime
+
+COMMANDS = frozenset({"revisions", "show", "diff", "propose", "trial", "switch", "rollback"})
 MAX_REVISION = 2**31 - 1
 
 
@@ -41,6 +47,19 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
         "refused if the template was saved since",
     )
     propose.add_argument("--comment", default="", help="what changes and why")
+    trial = sub.add_parser(
+        "trial",
+        help="load revision N with the rest in force into trial contexts of the live "
+        "Asterisk and check Asterisk loaded every line (nothing live changes)",
+    )
+    trial.add_argument("revision", type=_number)
+    switch = sub.add_parser(
+        "switch", help="trial revision N, then put it live in one step and in force"
+    )
+    switch.add_argument("revision", type=_number)
+    sub.add_parser(
+        "rollback", help="put back the revision in force before the last switch or rollback"
+    )
 
 
 def _number(text: str) -> int:
@@ -62,7 +81,7 @@ def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> in
         store = runtime.dialplans
         store.seed()
         try:
-            return _run(args, store, settings)
+            return _run(args, runtime, settings)
         except NotFound as exc:
             print(f"voicebridge: {exc}", file=sys.stderr)
             return 1
@@ -70,8 +89,9 @@ def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> in
         runtime.close()
 
 
-def _run(args: argparse.Namespace, store: DialplanStore, settings: Settings) -> int:
+def _run(args: argparse.Namespace, runtime: "Runtime", settings: Settings) -> int:
     command = args.dialplan_command
+    store = runtime.dialplans
     if command == "revisions":
         in_force = set(store.pointers().values())
         for r in store.revisions(args.template):
@@ -87,7 +107,9 @@ def _run(args: argparse.Namespace, store: DialplanStore, settings: Settings) -> 
     if command == "diff":
         print(store.diff(args.a, args.b), end="")
         return 0
-    return _propose(args, store, settings)
+    if command == "propose":
+        return _propose(args, store, settings)
+    return asyncio.run(_push(args, runtime))
 
 
 def _propose(args: argparse.Namespace, store: DialplanStore, settings: Settings) -> int:
@@ -130,4 +152,37 @@ def _propose(args: argparse.Namespace, store: DialplanStore, settings: Settings)
         print(f"revision {revision.id} of {template} is the same: nothing saved")
         return 0
     print(f"revision {revision.id} of {template} saved (not in force until a trial and a switch)")
+    return 0
+
+
+async def _push(args: argparse.Namespace, runtime: "Runtime") -> int:
+    from voicebridge.blocking import Blocking
+    from voicebridge.dialplan_push import PushError, connected_pusher
+
+    actor = f"cli:{getpass.getuser()}"
+    blocking = Blocking(2)
+    try:
+        async with connected_pusher(runtime, blocking) as pusher:
+            if args.dialplan_command == "trial":
+                outcome = await pusher.trial(args.revision, actor)
+            elif args.dialplan_command == "switch":
+                outcome = await pusher.switch(args.revision, actor)
+            else:
+                outcome = await pusher.rollback(actor)
+    except PushError as exc:
+        print(f"voicebridge: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        blocking.shutdown()
+    for step in outcome.steps:
+        print(step.en)
+    for problem in outcome.problems:
+        print(problem.en, file=sys.stderr)
+    if not outcome.ok:
+        print(
+            f"voicebridge: the {args.dialplan_command} failed: the revisions in force did not "
+            "change",
+            file=sys.stderr,
+        )
+        return 1
     return 0

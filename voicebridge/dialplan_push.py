@@ -30,9 +30,9 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from redis import Redis
 from redis.exceptions import LockError
@@ -42,10 +42,13 @@ from dialplans.render import CitizenLine, to_remove, to_update_config
 from dialplans.validate import LIVE, trial_names, validate
 from routing.errors import NotFound
 from voicebridge.ami.protocol import LinkLost
-from voicebridge.ami.session import AmiError, AmiSession
+from voicebridge.ami.session import AmiError, AmiSession, AmiTarget
 from voicebridge.blocking import Blocking
 from voicebridge.dialplan_admin import DialplanStore
 from voicebridge.errors import VoicebridgeError
+
+if TYPE_CHECKING:
+    from voicebridge.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +67,21 @@ class PushError(VoicebridgeError):
 
 
 @dataclass(frozen=True, slots=True)
+class Said:
+    """One thing to tell, in English (the CLI, the logs) and Spanish (the console)."""
+
+    en: str
+    es: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     ok: bool
     revision: int | None
-    steps: list[str] = field(default_factory=list)
-    """What was done, in Spanish, in order."""
-    problems: list[str] = field(default_factory=list)
-    """Why it failed (Spanish): validation problems or what Asterisk loaded."""
+    steps: list[Said] = field(default_factory=list)
+    """What was done, in order."""
+    problems: list[Said] = field(default_factory=list)
+    """Why it failed: validation problems or what Asterisk loaded."""
 
 
 class Pusher:
@@ -127,18 +138,21 @@ class Pusher:
             if not differences:
                 return None
             log.warning(
-                "dialplan: Asterisk's live contexts are stale (%s); pushing again", differences[0]
+                "dialplan: Asterisk's live contexts are stale (%s); pushing again",
+                differences[0].en,
             )
-            await self._push(pushed.contexts, remove=())
+            await self._push(pushed.contexts)
             after = await self._read_back(pushed.contexts)
             ok = not after
-            detail = (
+            said = Said(
+                f"Asterisk's dialplan differed from the last one pushed ({differences[0].en}); "
+                "pushed again" + ("" if ok else f", and it still differs: {after[0].en}"),
                 "Asterisk tenía planes de marcación distintos del último enviado "
-                f"({differences[0]}); se enviaron de nuevo"
-                + ("" if ok else f", y siguen distintos: {after[0]}")
+                f"({differences[0].es}); se enviaron de nuevo"
+                + ("" if ok else f", y siguen distintos: {after[0].es}"),
             )
-            await self.blocking(self.store.audit, actor, "restore", None, ok, detail)
-            return Outcome(ok=ok, revision=None, steps=[detail], problems=after)
+            await self.blocking(self.store.audit, actor, "restore", None, ok, said.es)
+            return Outcome(ok=ok, revision=None, steps=[said], problems=after)
 
     # ------------------------------------------------------------- the work
 
@@ -149,23 +163,37 @@ class Pusher:
         validated = await self.blocking(
             validate, sources, self.citizen_lines, names=names, lint=self.lint
         )
-        steps = [f"revisión {revision.id} de {revision.template}: validada con las demás en vigor"]
+        steps = [
+            Said(
+                f"revision {revision.id} of {revision.template}: valid with the rest in force",
+                f"revisión {revision.id} de {revision.template}: válida con las demás en vigor",
+            )
+        ]
         if not validated.ok:
-            problems = [f"{p.donde()}: {p.es}" for p in validated.problems]
+            problems = [Said(str(p), f"{p.donde()}: {p.es}") for p in validated.problems]
             return await self._failed("trial", revision.id, actor, steps, problems)
         trial = list(validated.contexts)
         try:
-            await self._push(validated.contexts, remove=())
-            steps.append(f"cargada en Asterisk como contextos de prueba ({', '.join(trial)})")
+            await self._push(validated.contexts)
+            steps.append(
+                Said(
+                    f"loaded into Asterisk as trial contexts ({', '.join(trial)})",
+                    f"cargada en Asterisk como contextos de prueba ({', '.join(trial)})",
+                )
+            )
             problems = await self._read_back(validated.contexts)
         finally:
             await self._send("UpdateConfig", to_remove(trial), check=False)
         if problems:
             return await self._failed("trial", revision.id, actor, steps, problems)
         steps.append(
-            "Asterisk cargó cada extensión y prioridad generada; contextos de prueba retirados"
+            Said(
+                "Asterisk loaded every extension and priority written; trial contexts removed",
+                "Asterisk cargó cada extensión y prioridad escrita; contextos de prueba retirados",
+            )
         )
-        await self.blocking(self.store.audit, actor, "trial", revision.id, True, "; ".join(steps))
+        detail = "; ".join(s.es for s in steps)
+        await self.blocking(self.store.audit, actor, "trial", revision.id, True, detail)
         return Outcome(ok=True, revision=revision.id, steps=steps)
 
     async def _switch(self, revision_id: int, actor: str, action: str) -> Outcome:
@@ -182,46 +210,63 @@ class Pusher:
             validate, sources, self.citizen_lines, names=self.live, lint=self.lint
         )
         if not validated.ok:  # (the trial rendered the same set under other names)
-            problems = [f"{p.donde()}: {p.es}" for p in validated.problems]
+            problems = [Said(str(p), f"{p.donde()}: {p.es}") for p in validated.problems]
             return await self._failed(action, revision.id, actor, steps, problems)
         previous = await self.blocking(self.store.last_push)
-        await self._push(validated.contexts, remove=())
-        steps.append(f"contextos en vivo reemplazados en un paso ({', '.join(validated.contexts)})")
+        await self._push(validated.contexts)
+        names = ", ".join(validated.contexts)
+        steps.append(
+            Said(
+                f"live contexts replaced in one step ({names})",
+                f"contextos en vivo reemplazados en un paso ({names})",
+            )
+        )
         problems = await self._read_back(validated.contexts)
         if problems:
             if previous is not None:
-                await self._push(previous.contexts, remove=())
-                steps.append("se devolvió a Asterisk la versión anterior")
+                await self._push(previous.contexts)
+                steps.append(
+                    Said(
+                        "the previous rendering was pushed back",
+                        "se devolvió a Asterisk la versión anterior",
+                    )
+                )
             return await self._failed(action, revision.id, actor, steps, problems)
         pointers = await self.blocking(self.store.pointers)
         in_force = pointers | overrides
         await self.blocking(self.store.record_push, in_force, validated.contexts, actor)
-        steps.append(f"revisión {revision.id} de {revision.template} en vigor")
+        steps.append(
+            Said(
+                f"revision {revision.id} of {revision.template} in force",
+                f"revisión {revision.id} de {revision.template} en vigor",
+            )
+        )
         await self.blocking(
             lambda: self.store.point(
-                revision.id, actor=actor, action=action, detail="; ".join(steps)
+                revision.id, actor=actor, action=action, detail="; ".join(s.es for s in steps)
             )
         )
         return Outcome(ok=True, revision=revision.id, steps=steps)
 
     async def _failed(
-        self, action: str, revision_id: int, actor: str, steps: list[str], problems: list[str]
+        self, action: str, revision_id: int, actor: str, steps: list[Said], problems: list[Said]
     ) -> Outcome:
-        detail = "; ".join([*steps, "FALLÓ: " + "; ".join(problems[:5])])
+        failed = "FALLÓ: " + "; ".join(p.es for p in problems[:5])
+        detail = "; ".join([*(s.es for s in steps), failed])
         await self.blocking(self.store.audit, actor, action, revision_id, False, detail)
         return Outcome(ok=False, revision=revision_id, steps=steps, problems=problems)
 
-    async def _push(self, contexts: Mapping[str, str], *, remove: list[str] | tuple[()]) -> None:
-        for headers in to_update_config(contexts, remove=list(remove)):
+    async def _push(self, contexts: Mapping[str, str]) -> None:
+        for headers in to_update_config(contexts):
             await self._send("UpdateConfig", headers)
 
-    async def _read_back(self, texts: Mapping[str, str]) -> list[str]:
+    async def _read_back(self, texts: Mapping[str, str]) -> list[Said]:
         """What Asterisk has loaded of the contexts ``texts`` (name -> rendered text)
         that differs from what was written (Spanish), none if all is there as rendered:
         every line written is a priority, each with its application and data."""
         expected, _ = parse(texts)
         contexts = list(texts)
-        problems: list[str] = []
+        problems: list[Said] = []
         for context in contexts:
             result = await self._send(
                 "ShowDialPlan", [("Context", context)], check=False, as_list=None
@@ -229,8 +274,12 @@ class Pusher:
             messages = result if isinstance(result, list) else [result]
             first = messages[0] if messages else {}
             if str(first.get("Response", "")) == "Error":
+                why = first.get("Message", "")
                 problems.append(
-                    f"Asterisk no tiene el contexto {context} ({first.get('Message', '')})"
+                    Said(
+                        f"Asterisk has no context {context} ({why})",
+                        f"Asterisk no tiene el contexto {context} ({why})",
+                    )
                 )
                 continue
             loaded: dict[tuple[str, int], tuple[str, str]] = {}
@@ -253,17 +302,32 @@ class Pusher:
             said = (complete.get("ListExtensions"), complete.get("ListPriorities"))
             if said != (str(extensions), str(priorities)):
                 problems.append(
-                    f"en {context} Asterisk cargó {said[0]} extensiones y {said[1]} prioridades; "
-                    f"se generaron {extensions} y {priorities} (¿una línea omitida? vea el "
-                    "registro de Asterisk)"
+                    Said(
+                        f"in {context} Asterisk loaded {said[0]} extensions and {said[1]} "
+                        f"priorities of the {extensions} and {priorities} written (a line "
+                        "skipped? see Asterisk's log)",
+                        f"en {context} Asterisk cargó {said[0]} extensiones y {said[1]} "
+                        f"prioridades; se escribieron {extensions} y {priorities} (¿una línea "
+                        "omitida? vea el registro de Asterisk)",
+                    )
                 )
             for key in sorted(set(wanted) - set(loaded)):
                 app, data = wanted[key]
-                problems.append(f"en {context} falta {key[0]},{key[1]}: {app}({data})")
+                problems.append(
+                    Said(
+                        f"{context} lacks {key[0]},{key[1]}: {app}({data})",
+                        f"en {context} falta {key[0]},{key[1]}: {app}({data})",
+                    )
+                )
             for key in sorted(set(wanted) & set(loaded)):
                 if wanted[key] != loaded[key]:
                     app, data = loaded[key]
-                    problems.append(f"en {context}, {key[0]},{key[1]} quedó como {app}({data})")
+                    problems.append(
+                        Said(
+                            f"in {context}, {key[0]},{key[1]} was loaded as {app}({data})",
+                            f"en {context}, {key[0]},{key[1]} quedó como {app}({data})",
+                        )
+                    )
         return problems
 
     async def _send(
@@ -339,3 +403,30 @@ async def wait_connected(session: AmiSession, seconds: float = 10.0) -> None:
             f"Asterisk at {session.target} does not answer",
             f"Asterisk ({session.target}) no responde",
         ) from None
+
+
+@contextlib.asynccontextmanager
+async def connected_pusher(runtime: "Runtime", blocking: Blocking) -> AsyncIterator[Pusher]:
+    """A :class:`Pusher` on a session of its own to the admin AMI account
+    (``VOICEBRIDGE_AMI_ADMIN_URL``, else ``VOICEBRIDGE_AMI_URL``), for one step."""
+    url = runtime.settings.ami_admin_url or runtime.settings.ami_url
+    if url is None:
+        raise PushError(
+            "no Asterisk is configured (VOICEBRIDGE_AMI_URL): there is nothing to push to",
+            "no hay un Asterisk configurado (VOICEBRIDGE_AMI_URL): no hay adónde enviar",
+        )
+    session = AmiSession(AmiTarget.parse(url), events=False)
+    session.start()
+    try:
+        await wait_connected(session)
+        config, _ = await blocking(runtime.rules.current)
+        yield Pusher(
+            runtime.dialplans,
+            session,
+            blocking,
+            runtime.redis,
+            citizen_lines=CitizenLine.from_routing(config.citizen_lines()),
+            room_prefix=runtime.settings.incident_prefix,
+        )
+    finally:
+        await session.stop()

@@ -50,6 +50,7 @@ class Settings:
     routing_file: Path | None
     districts_file: Path | None
     ami_url: str | None
+    ami_admin_url: str | None
     tetra_pei: str | None
     twilio_account_sid: str | None
     twilio_auth_token: str | None
@@ -448,6 +449,14 @@ SPECS: tuple[Spec, ...] = (
         help="Asterisk's manager interface, `ami://user:secret@host:5038`. Without it "
         "`serve` originates nothing (calls wait, `/readyz` says so); `make run` starts "
         "the fake Asterisk and points this at it.",
+    ),
+    Spec(
+        name="ami_admin_url",
+        default="",
+        parse=_ami_url,
+        help="The AMI account dialplan trials and switches go through, "
+        "`ami://user:secret@host:5038`: UpdateConfig and ShowDialPlan need the `config` "
+        "write class, which the calls' account need not have. Default: VOICEBRIDGE_AMI_URL.",
     ),
     Spec(
         name="tetra_pei",

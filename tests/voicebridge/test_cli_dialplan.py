@@ -2,12 +2,16 @@
 admin's revisions from the command line, in English, with the problems of a refused
 proposal named by template and line."""
 
+import asyncio
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dialplans.templateset import shipped
 from tests.voicebridge.test_cli import env_for
+from voicebridge.ami.sim import FakeAsterisk
 from voicebridge.cli import main
 
 
@@ -87,3 +91,53 @@ def test_parameters_and_unknown_files(
     assert "which template is notes.txt?" in capsys.readouterr().err
     assert main(["dialplan", "show", "999"], environ=env) == 1
     assert "no existe la revisión 999" in capsys.readouterr().err
+
+
+@pytest.fixture
+def asterisk() -> Iterator[int]:
+    """A fake Asterisk on a loop of its own (the commands run their own): its AMI port."""
+    loop = asyncio.new_event_loop()
+    fake = FakeAsterisk()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    try:
+        yield fake.port
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_trial_switch_and_rollback(
+    env: dict[str, str], tmp_path: Path, asterisk: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = env | {"VOICEBRIDGE_AMI_ADMIN_URL": f"ami://voicebridge:voicebridge@127.0.0.1:{asterisk}"}
+    params = tmp_path / "parameters.yaml"
+    params.write_text(shipped()["parameters"].replace("menu_tries: 3", "menu_tries: 4"), "utf-8")
+    assert main(["dialplan", "propose", str(params)], environ=env) == 0
+    revision = capsys.readouterr().out.split()[1]
+    assert main(["dialplan", "trial", revision], environ=env) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"revision {revision} of parameters: valid with the rest in force"
+    assert out[-1] == (
+        "Asterisk loaded every extension and priority written; trial contexts removed"
+    )
+    assert main(["dialplan", "switch", revision], environ=env) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"revision {revision} of parameters in force"
+    assert main(["dialplan", "revisions", "--template", "parameters"], environ=env) == 0
+    assert listed(capsys.readouterr().out)[0][0] == f"*{revision}"
+    assert main(["dialplan", "rollback"], environ=env) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(" of parameters in force")
+    assert main(["dialplan", "revisions", "--template", "parameters"], environ=env) == 0
+    assert listed(capsys.readouterr().out)[0][0] == f" {revision}"
+
+
+def test_without_an_asterisk_there_is_nothing_to_push_to(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dialplan", "trial", "1"], environ=env) == 1
+    assert "no Asterisk is configured" in capsys.readouterr().err
+    assert main(["dialplan", "rollback"], environ=env) == 1
+    assert "no Asterisk is configured" in capsys.readouterr().err

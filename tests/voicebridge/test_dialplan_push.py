@@ -132,7 +132,8 @@ async def test_a_line_asterisk_skips_fails_the_trial_and_nothing_is_switched(rig
     )
     outcome = await blind.switch(revision.id, "admin:eve")
     assert not outcome.ok
-    assert any("Asterisk cargó" in p and "prioridades" in p for p in outcome.problems), outcome
+    assert any("Asterisk cargó" in p.es and "prioridades" in p.es for p in outcome.problems)
+    assert any("a line skipped?" in p.en for p in outcome.problems)
     assert any("Label missing trailing ')'" in w.text for w in rig.fake.warnings)
     assert store.pointers()["vb-room"] == base.id
     assert (await rig.show("vb-room"))[0]["Response"] == "Error"  # never switched
@@ -150,7 +151,8 @@ async def test_an_invalid_revision_is_never_pushed(rig: Rig) -> None:
     )
     outcome = await rig.pusher.switch(revision.id, "admin:eve")
     assert not outcome.ok
-    assert "System() no está permitida" in outcome.problems[0]
+    assert "System() no está permitida" in outcome.problems[0].es
+    assert "System() is not allowed" in outcome.problems[0].en
     assert [r for r in rig.fake.received if r.action == "UpdateConfig"] == []
 
 
