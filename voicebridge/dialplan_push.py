@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -56,6 +56,7 @@ LOCK_KEY: Final = "voicebridge:dialplan:push"
 LOCK_SECONDS: Final = 120.0
 LOCK_WAIT: Final = 30.0
 ACTION_WAIT: Final = 15.0
+CONNECT_WAIT: Final = 5.0
 
 
 class PushError(VoicebridgeError):
@@ -64,6 +65,14 @@ class PushError(VoicebridgeError):
     def __init__(self, en: str, es: str) -> None:
         super().__init__(en)
         self.es = es
+
+
+class PushBusy(PushError):
+    """Another push holds the lock."""
+
+
+class NoAsterisk(PushError):
+    """No Asterisk is configured: there is nothing to push to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +122,12 @@ class Pusher:
 
     async def trial(self, revision_id: int, actor: str) -> Outcome:
         async with self._locked():
-            return await self._trial(revision_id, actor)
+            return await self._guarded("trial", revision_id, actor, self._trial(revision_id, actor))
 
-    async def switch(self, revision_id: int, actor: str, *, action: str = "switch") -> Outcome:
+    async def switch(self, revision_id: int, actor: str) -> Outcome:
         async with self._locked():
-            return await self._switch(revision_id, actor, action)
+            step = self._switch(revision_id, actor, "switch")
+            return await self._guarded("switch", revision_id, actor, step)
 
     async def rollback(self, actor: str) -> Outcome:
         """Put back the revision in force before the last switch or rollback."""
@@ -125,7 +135,19 @@ class Pusher:
         if move is None or move.previous_id is None:
             raise NotFound("no hubo un cambio de revisión que deshacer")
         async with self._locked():
-            return await self._switch(move.previous_id, actor, "rollback")
+            step = self._switch(move.previous_id, actor, "rollback")
+            return await self._guarded("rollback", move.previous_id, actor, step)
+
+    async def _guarded(
+        self, action: str, revision_id: int, actor: str, step: Awaitable[Outcome]
+    ) -> Outcome:
+        """``step``'s outcome; Asterisk refusing an action or not answering midway is a
+        failed outcome, audited (nothing was put in force)."""
+        try:
+            return await step
+        except PushError as exc:
+            said = Said(str(exc), exc.es)
+            return await self._failed(action, revision_id, actor, [], [said])
 
     async def restore(self, actor: str = "voicebridge") -> Outcome | None:
         """Push the last good rendering again if the live contexts differ from it; None
@@ -366,7 +388,7 @@ class _Lock:
 
     async def __aenter__(self) -> None:
         if not await self.blocking(self.lock.acquire):
-            raise PushError(
+            raise PushBusy(
                 "another dialplan push is under way",
                 "hay otro envío de planes de marcación en curso; reintente en un momento",
             )
@@ -394,9 +416,9 @@ def written(text: str) -> tuple[int, int]:
 _WRITTEN = re.compile(r"\s*(exten|same)\s*=>\s*(.*)")
 
 
-async def wait_connected(session: AmiSession, seconds: float = 10.0) -> None:
+async def wait_connected(session: AmiSession, seconds: float | None = None) -> None:
     try:
-        async with asyncio.timeout(seconds):
+        async with asyncio.timeout(CONNECT_WAIT if seconds is None else seconds):
             await session.connected.wait()
     except TimeoutError:
         raise PushError(
@@ -411,7 +433,7 @@ async def connected_pusher(runtime: "Runtime", blocking: Blocking) -> AsyncItera
     (``VOICEBRIDGE_AMI_ADMIN_URL``, else ``VOICEBRIDGE_AMI_URL``), for one step."""
     url = runtime.settings.ami_admin_url or runtime.settings.ami_url
     if url is None:
-        raise PushError(
+        raise NoAsterisk(
             "no Asterisk is configured (VOICEBRIDGE_AMI_URL): there is nothing to push to",
             "no hay un Asterisk configurado (VOICEBRIDGE_AMI_URL): no hay adónde enviar",
         )

@@ -4,10 +4,16 @@ list the templates and their revisions, read one, compare any two, and save a ne
 an old revision answers 409 with the diff of what changed); operators and supervisors
 get 403 and nobody without a key gets anything."""
 
+from dataclasses import replace
+
 import pytest
 
 from dialplans.templateset import EDITABLE, shipped
-from tests.voicebridge.conftest import Api
+from tests.voicebridge.conftest import AiohttpClient, Api
+from voicebridge.ami.sim import FakeAsterisk
+from voicebridge.apikeys import Role
+from voicebridge.app import make_app
+from voicebridge.runtime import Runtime
 
 BASE = "/api/v1/dialplans"
 
@@ -111,6 +117,9 @@ async def test_only_admins(api: Api, who: str) -> None:
         ("GET", f"{BASE}/diff?from=1&to=2"),
         ("GET", f"{BASE}/audit"),
         ("POST", f"{BASE}/vb-ack/revisions"),
+        ("POST", f"{BASE}/revisions/1/trial"),
+        ("POST", f"{BASE}/revisions/1/switch"),
+        ("POST", f"{BASE}/rollback"),
     ]:
         refused = await api.client.request(method, path, headers=api.auth(who), json={})
         assert refused.status == 403, (method, path)
@@ -130,3 +139,46 @@ async def test_unknown_things_are_404_or_422(api: Api) -> None:
     assert {f["field"] for f in (await bad.json())["error"]["fields"]} == {"from", "to"}
     bad = await api.client.get(f"{BASE}/revisions?template=x", headers=admin)
     assert bad.status == 422
+
+
+async def test_trial_switch_and_rollback_through_the_api(
+    runtime: Runtime, aiohttp_client: AiohttpClient
+) -> None:
+    fake = FakeAsterisk()
+    await fake.start()
+    try:
+        url = f"ami://voicebridge:voicebridge@127.0.0.1:{fake.port}"
+        wired = replace(runtime, settings=replace(runtime.settings, ami_admin_url=url))
+        client = await aiohttp_client(make_app(wired.settings, runtime=wired))
+        admin = {"Authorization": f"Bearer {runtime.apikeys.create(Role.ADMIN, label='a')[0]}"}
+        items = (await (await client.get(BASE, headers=admin)).json())["items"]
+        base = next(i for i in items if i["template"] == "parameters")["latest"]["id"]
+        text = shipped()["parameters"].replace("menu_tries: 3", "menu_tries: 2")
+        saved = await client.post(
+            f"{BASE}/parameters/revisions", headers=admin, json={"content": text, "base": base}
+        )
+        revision = (await saved.json())["id"]
+        trial = await client.post(f"{BASE}/revisions/{revision}/trial", headers=admin)
+        assert trial.status == 200
+        body = await trial.json()
+        assert body["ok"] is True
+        assert body["steps"][-1].startswith("Asterisk cargó cada extensión")
+        switch = await client.post(f"{BASE}/revisions/{revision}/switch", headers=admin)
+        assert (await switch.json())["steps"][-1] == f"revisión {revision} de parameters en vigor"
+        back = await client.post(f"{BASE}/rollback", headers=admin)
+        assert (await back.json())["ok"] is True
+        assert (await client.post(f"{BASE}/revisions/999/trial", headers=admin)).status == 404
+        await fake.stop()  # Asterisk away: 503, nothing changes
+        away = await client.post(f"{BASE}/revisions/{revision}/switch", headers=admin)
+        assert away.status == 503
+        assert (await away.json())["error"]["code"] == "asterisk_unavailable"
+    finally:
+        await fake.stop()
+
+
+async def test_without_asterisk_there_is_nothing_to_push_to(api: Api) -> None:
+    await api.client.get(BASE, headers=api.auth("admin"))  # the shipped revisions
+    response = await api.client.post(f"{BASE}/revisions/1/trial", headers=api.auth("admin"))
+    assert response.status == 404
+    assert (await response.json())["error"]["code"] == "asterisk_not_configured"
+    assert "no hay un Asterisk configurado" in (await response.json())["error"]["message"]

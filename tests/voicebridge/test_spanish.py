@@ -27,6 +27,7 @@ import voicebridge
 from channels.telegram.errors import FileTooLarge
 from channels.telegram.outbound import TelegramSender
 from channels.twilio.signature import sign
+from dialplans.templateset import shipped
 from routing import events, models, outbox, schema
 from routing.config import parse_config
 from routing.directory import Names
@@ -34,6 +35,8 @@ from routing.events import PAYLOADS, EventKind, Payload
 from tests.conftest import FakeClock, make_settings
 from tests.voicebridge.conftest import Api
 from tests.voicebridge.rig import bridged
+from voicebridge import dialplan_push
+from voicebridge.ami.sim import FakeAsterisk
 from voicebridge.ami.sim.model import CAUSE_TEXT
 from voicebridge.api import spanish, timeline
 from voicebridge.api.auth import ROLE_LABELS
@@ -353,6 +356,46 @@ async def _answer(
         monkeypatch.setattr(api.runtime.board, "position", down)  # the reader cannot start
         c.app[console_board.FEED].started.clear()
         return await c.get("/console/events", headers={"Cookie": f"vb_session={signed[0]}"})
+    if code in ("invalid_dialplan", "dialplan_conflict"):
+        admin = api.auth("admin")
+        items = (await (await c.get("/api/v1/dialplans", headers=admin)).json())["items"]
+        base = next(i for i in items if i["template"] == "parameters")["latest"]["id"]
+        text = shipped()["parameters"]
+        url = "/api/v1/dialplans/parameters/revisions"
+        if code == "invalid_dialplan":
+            bad = text.replace("menu_tries: 3", "menu_tries: 9")
+            return await c.post(url, headers=admin, json={"content": bad, "base": base})
+        saved = text.replace("menu_tries: 3", "menu_tries: 4")
+        await c.post(url, headers=admin, json={"content": saved, "base": base})
+        other = text.replace("menu_tries: 3", "menu_tries: 2")
+        return await c.post(url, headers=admin, json={"content": other, "base": base})
+    if code in ("asterisk_not_configured", "asterisk_unavailable", "dialplan_busy"):
+        admin = api.auth("admin")
+        await c.get("/api/v1/dialplans", headers=admin)  # the shipped revisions
+        if code == "asterisk_not_configured":
+            return await c.post("/api/v1/dialplans/revisions/1/trial", headers=admin)
+        settings = dataclasses.replace(
+            api.runtime.settings, ami_admin_url="ami://voicebridge:voicebridge@127.0.0.1:9"
+        )
+        runtime = dataclasses.replace(api.runtime, settings=settings)
+        wired = await channels_client(make_app(settings, runtime=runtime))
+        if code == "dialplan_busy":  # another replica's push holds the lock
+            monkeypatch.setattr(dialplan_push, "LOCK_WAIT", 0.1)
+            held = runtime.redis.lock(dialplan_push.LOCK_KEY, timeout=30)
+            assert held.acquire(blocking=False)
+            fake = FakeAsterisk()
+            await fake.start()
+            try:
+                url = f"ami://voicebridge:voicebridge@127.0.0.1:{fake.port}"
+                settings = dataclasses.replace(settings, ami_admin_url=url)
+                runtime = dataclasses.replace(runtime, settings=settings)
+                busy = await channels_client(make_app(settings, runtime=runtime))
+                return await busy.post("/api/v1/dialplans/revisions/1/trial", headers=admin)
+            finally:
+                held.release()
+                await fake.stop()
+        monkeypatch.setattr(dialplan_push, "CONNECT_WAIT", 0.2)  # nothing listens on port 9
+        return await wired.post("/api/v1/dialplans/revisions/1/trial", headers=admin)
     if code == "internal_error":
 
         def broken(*args: object) -> None:

@@ -21,6 +21,13 @@ from voicebridge.dialplan_admin import (
     Refused,
     checker,
 )
+from voicebridge.dialplan_push import (
+    NoAsterisk,
+    Outcome,
+    PushBusy,
+    PushError,
+    connected_pusher,
+)
 from voicebridge.web import BLOCKING, RUNTIME
 
 routes = web.RouteTableDef()
@@ -179,3 +186,54 @@ async def audit(request: web.Request) -> web.Response:
     require(request, Role.ADMIN)
     entries = await request.app[BLOCKING](request.app[RUNTIME].dialplans.audit_log)
     return _json({"items": [audit_json(e) for e in entries]})
+
+
+def outcome_json(o: Outcome) -> dict[str, Any]:
+    return {
+        "ok": o.ok,
+        "revision": o.revision,
+        "steps": [s.es for s in o.steps],
+        "problems": [p.es for p in o.problems],
+    }
+
+
+async def _push(request: web.Request, step: str, revision_id: int | None) -> web.Response:
+    identity = require(request, Role.ADMIN)
+    runtime = request.app[RUNTIME]
+    if revision_id is not None:
+        if revision_id > MAX_ID:
+            raise NotFound(f"no existe la revisión {revision_id} de los planes de marcación")
+        await request.app[BLOCKING](runtime.dialplans.get, revision_id)  # 404 before Asterisk
+    try:
+        async with connected_pusher(runtime, request.app[BLOCKING]) as pusher:
+            if step == "trial" and revision_id is not None:
+                outcome = await pusher.trial(revision_id, identity.actor)
+            elif step == "switch" and revision_id is not None:
+                outcome = await pusher.switch(revision_id, identity.actor)
+            else:
+                outcome = await pusher.rollback(identity.actor)
+    except PushBusy as exc:
+        raise error("dialplan_busy", exc.es) from None
+    except NoAsterisk as exc:
+        raise error("asterisk_not_configured", exc.es) from None
+    except PushError as exc:
+        raise error("asterisk_unavailable", exc.es) from None
+    return _json(outcome_json(outcome))
+
+
+@routes.post("/api/v1/dialplans/revisions/{revision_id:[0-9]{1,18}}/trial")
+async def trial(request: web.Request) -> web.Response:
+    """Load the revision with the rest in force into trial contexts and read it back."""
+    return await _push(request, "trial", int(request.match_info["revision_id"]))
+
+
+@routes.post("/api/v1/dialplans/revisions/{revision_id:[0-9]{1,18}}/switch")
+async def switch(request: web.Request) -> web.Response:
+    """Trial the revision, then put it live in one step and in force."""
+    return await _push(request, "switch", int(request.match_info["revision_id"]))
+
+
+@routes.post("/api/v1/dialplans/rollback")
+async def rollback(request: web.Request) -> web.Response:
+    """Put back the revision in force before the last switch or rollback."""
+    return await _push(request, "rollback", None)

@@ -126,6 +126,16 @@ CODES: dict[str, ErrorCode] = {
         "Otra persona guardó la plantilla desde la revisión en que se basó la propuesta; "
         "«diff» muestra qué cambió. No se guardó nada.",
     ),
+    "dialplan_busy": ErrorCode(
+        409,
+        "Hay otro envío de planes de marcación a Asterisk en curso; reintente en un momento.",
+    ),
+    "asterisk_not_configured": ErrorCode(
+        404, "Este servicio no tiene un Asterisk configurado (VOICEBRIDGE_AMI_URL)."
+    ),
+    "asterisk_unavailable": ErrorCode(
+        503, "Asterisk no responde o rechazó la orden: no cambió nada en vigor."
+    ),
     "headers_too_large": ErrorCode(431, "Una cabecera de la solicitud supera los 8 KiB."),
     "internal_error": ErrorCode(500, "Error interno del servicio; quedó registrado."),
     "log_unavailable": ErrorCode(

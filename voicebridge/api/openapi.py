@@ -352,6 +352,16 @@ _RESPONSES: dict[str, Schema] = {
             "diff": {"type": "string"},
         },
     },
+    "DialplanOutcome": {
+        "type": "object",
+        "required": ["ok", "revision", "steps", "problems"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "revision": {"type": ["integer", "null"]},
+            "steps": {"type": "array", "items": {"type": "string"}},
+            "problems": {"type": "array", "items": {"type": "string"}},
+        },
+    },
     "DialplanAudit": {
         "type": "object",
         "required": ["id", "at", "actor", "action", "revision", "ok", "detail"],
@@ -889,6 +899,36 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 ),
                 200,
                 _json(_ref("DialplanRevision"), "the same as the latest revision: nothing saved"),
+            ),
+        },
+        "/api/v1/dialplans/revisions/{revision_id}/trial": {
+            "post": _op(
+                "Load a revision with the rest in force into trial contexts of the live "
+                "Asterisk and check it loaded every line; nothing live changes (admin)",
+                200,
+                _ref("DialplanOutcome"),
+                "what was done; ok false: what failed",
+                errors=(404, 409, 503),
+                parameters=[_REVISION_ID],
+            ),
+        },
+        "/api/v1/dialplans/revisions/{revision_id}/switch": {
+            "post": _op(
+                "Trial a revision, then put it live in one step and in force (admin)",
+                200,
+                _ref("DialplanOutcome"),
+                "what was done; ok false: what failed (the revision in force did not change)",
+                errors=(404, 409, 503),
+                parameters=[_REVISION_ID],
+            ),
+        },
+        "/api/v1/dialplans/rollback": {
+            "post": _op(
+                "Put back the revision in force before the last switch or rollback (admin)",
+                200,
+                _ref("DialplanOutcome"),
+                "what was done; ok false: what failed",
+                errors=(404, 409, 503),
             ),
         },
         "/api/v1/dialplans/audit": {
