@@ -42,6 +42,7 @@ from voicebridge.console import incident as console_incident
 from voicebridge.console import map as console_map
 from voicebridge.console import web as console
 from voicebridge.console.web import console_middleware
+from voicebridge.dialplan_push import PushError, connected_pusher
 from voicebridge.intake import IntakeWriter
 from voicebridge.ivr import CitizenCalls
 from voicebridge.jobs import LINE_CHECK_PERIOD, line_check_task, overdue_sweep_task, sweep_period
@@ -269,17 +270,48 @@ async def _ami_ctx(app: web.Application) -> AsyncIterator[None]:
         runtime.wakeup.follow(runtime.settings.redis_url, stop_following),
         name="voicebridge-wakeup",
     )
+    restoring: set[asyncio.Task[None]] = set()
+
+    async def restore_dialplans() -> None:  # not in the login's way: a task of its own
+        task = loop.create_task(_restore_dialplans(app), name="voicebridge-dialplan-restore")
+        restoring.add(task)
+        task.add_done_callback(restoring.discard)
+
+    session.on_connected(restore_dialplans)
     session.start()
     bridge.start()
     checker.start()
     keyer.start()
     yield
+    for task in list(restoring):
+        task.cancel()
+    await asyncio.gather(*restoring, return_exceptions=True)
     await keyer.stop()  # what it keyed released
     stop_following.set()
     await stop_follower(follower)  # not a cancel: one can be lost inside redis-py
     await checker.stop()
     await bridge.stop()
     await session.stop()
+
+
+async def _restore_dialplans(app: web.Application) -> None:
+    """After a login to Asterisk: if its live contexts differ from the last dialplan
+    pushed (an Asterisk restarted with an older extensions.conf), push that again."""
+    try:
+        if await app[BLOCKING](app[RUNTIME].dialplans.last_push) is None:
+            return  # voicebridge never pushed one: the contexts are the admin's
+        async with connected_pusher(app[RUNTIME], app[BLOCKING]) as pusher:
+            outcome = await pusher.restore()
+    except PushError as exc:
+        log.warning("dialplan: could not check Asterisk's live contexts: %s", exc)
+        return
+    except Exception:
+        log.exception("dialplan: the check of Asterisk's live contexts failed")
+        return
+    if outcome is not None and not outcome.ok:
+        log.error("dialplan: %s", "; ".join(p.en for p in outcome.problems))
+    elif outcome is not None:
+        log.warning("dialplan: %s", outcome.steps[0].en)
 
 
 async def _radio_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -7,15 +7,17 @@ rendering again."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from dialplans.render import CitizenLine
 from dialplans.templateset import PARAMETERS
 from routing.errors import NotFound
+from tests.voicebridge.conftest import AiohttpClient
 from voicebridge.ami.session import AmiSession, AmiTarget
 from voicebridge.ami.sim import FakeAsterisk
+from voicebridge.app import make_app
 from voicebridge.blocking import Blocking
 from voicebridge.dialplan_admin import DialplanRevision, checker
 from voicebridge.dialplan_push import Pusher, wait_connected
@@ -193,3 +195,49 @@ async def test_two_pushes_never_interleave(rig: Rig) -> None:
 async def test_nothing_to_roll_back(rig: Rig) -> None:
     with pytest.raises(NotFound):
         await rig.pusher.rollback("admin:ana")
+
+
+async def test_serve_pushes_the_last_good_rendering_to_an_asterisk_restarted_stale(
+    runtime: Runtime, aiohttp_client: AiohttpClient
+) -> None:
+    runtime.dialplans.seed()
+    fake = FakeAsterisk(citizen_lines=LINES)
+    await fake.start()
+    url = f"ami://voicebridge:voicebridge@127.0.0.1:{fake.port}"
+    wired = replace(runtime, settings=replace(runtime.settings, ami_url=url))
+    session = AmiSession(AmiTarget.parse(url))
+    session.start()
+    blocking = Blocking(2)
+    try:
+        await wait_connected(session)
+        pusher = Pusher(runtime.dialplans, session, blocking, runtime.redis, citizen_lines=LINES)
+        rig = Rig(runtime, fake, session, pusher)
+        revision = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 13")
+        assert (await pusher.switch(revision.id, "admin:ana")).ok
+        # an older extensions.conf put back behind voicebridge's back, read at the restart
+        headers = [
+            ("SrcFilename", "extensions.conf"),
+            ("DstFilename", "extensions.conf"),
+            ("Action-000000", "DelCat"),
+            ("Cat-000000", "vb-ack"),
+        ]
+        await session.send("UpdateConfig", headers)
+        await aiohttp_client(make_app(wired.settings, runtime=wired))  # serve runs
+        await fake.restart()
+        await asyncio.sleep(0.5)
+        await wait_connected(session, 15)
+
+        async def restored() -> bool:
+            return read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,13"]
+
+        for _ in range(100):
+            if await restored():
+                break
+            await asyncio.sleep(0.1)
+        assert await restored()
+        entry = runtime.dialplans.audit_log()[0]
+        assert (entry.action, entry.ok) == ("restore", True)
+    finally:
+        await session.stop()
+        await fake.stop()
+        blocking.shutdown()
