@@ -182,3 +182,21 @@ async def test_without_asterisk_there_is_nothing_to_push_to(api: Api) -> None:
     assert response.status == 404
     assert (await response.json())["error"]["code"] == "asterisk_not_configured"
     assert "no hay un Asterisk configurado" in (await response.json())["error"]["message"]
+
+
+async def test_a_preview_renders_the_set_with_the_text_and_saves_nothing(api: Api) -> None:
+    admin = api.auth("admin")
+    text = shipped()["parameters"].replace("read_timeout: 10", "read_timeout: 20")
+    response = await api.client.post(
+        f"{BASE}/parameters/preview", headers=admin, json={"content": text}
+    )
+    assert response.status == 200
+    contexts = (await response.json())["contexts"]
+    assert "Read(VB_KEY,${VB_MESSAGE},1,,1,20)" in contexts["vb-ack"]
+    bad = shipped()["vb-ack"].replace("?accepted)", "?acepted)")
+    response = await api.client.post(f"{BASE}/vb-ack/preview", headers=admin, json={"content": bad})
+    assert response.status == 422
+    [field] = (await response.json())["error"]["fields"]
+    assert field["field"].startswith("vb-ack, línea ")
+    listed = await api.client.get(f"{BASE}/revisions", headers=admin)
+    assert len((await listed.json())["items"]) == len(EDITABLE)  # the shipped ones only

@@ -3,16 +3,25 @@ revision of each in force, their revisions, the diff between any two, a new revi
 (validated; refused with each problem's template and line, or with the diff of what
 another admin saved meanwhile), and the audit log."""
 
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from dialplans.render import CitizenLine
 from dialplans.templateset import EDITABLE
+from dialplans.validate import LIVE, validate
 from routing.errors import NotFound
 from voicebridge.api.auth import require
 from voicebridge.api.errors import Problems, error
-from voicebridge.api.schemas import DialplanIn, dumps, read_body, single, time_json
+from voicebridge.api.schemas import (
+    DialplanIn,
+    DialplanPreviewIn,
+    dumps,
+    read_body,
+    single,
+    time_json,
+)
 from voicebridge.apikeys import Role
 from voicebridge.dialplan_admin import (
     AuditEntry,
@@ -179,6 +188,30 @@ async def propose(request: web.Request) -> web.Response:
             fields=[(p.donde(), p.es) for p in exc.problems],
         ) from None
     return _json(revision_json(found, full=True), status=201 if created else 200)
+
+
+@routes.post(f"/api/v1/dialplans/{_TEMPLATE}/preview")
+async def preview(request: web.Request) -> web.Response:
+    """Render the set in force with this text for the template, as a save would check
+    it: the contexts, or the problems. Nothing is saved."""
+    require(request, Role.ADMIN)
+    body = await read_body(request, DialplanPreviewIn)
+    template = request.match_info["template"]
+    runtime = request.app[RUNTIME]
+    config, _ = await request.app[BLOCKING](runtime.rules.current)
+    lines = CitizenLine.from_routing(config.citizen_lines())
+    await request.app[BLOCKING](runtime.dialplans.seed)
+    sources = await request.app[BLOCKING](runtime.dialplans.sources)
+    sources[template] = body.content
+    names = replace(LIVE, room_prefix=runtime.settings.incident_prefix)
+    found = await request.app[BLOCKING](validate, sources, lines, names=names)
+    if found.problems:
+        raise error(
+            "invalid_dialplan",
+            f"{len(found.problems)} problema(s) en {template}; no se guardó nada.",
+            fields=[(p.donde(), p.es) for p in found.problems],
+        )
+    return _json({"template": template, "contexts": found.contexts})
 
 
 @routes.get("/api/v1/dialplans/audit")

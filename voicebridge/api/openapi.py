@@ -26,6 +26,7 @@ from voicebridge.api.schemas import (
     BulkIn,
     ChecksIn,
     DialplanIn,
+    DialplanPreviewIn,
     IncidentIn,
     LegIn,
     MergeIn,
@@ -51,6 +52,7 @@ _BODIES: tuple[type[BaseModel], ...] = (
     ChecksIn,
     BulkIn,
     DialplanIn,
+    DialplanPreviewIn,
 )
 
 
@@ -899,6 +901,35 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 ),
                 200,
                 _json(_ref("DialplanRevision"), "the same as the latest revision: nothing saved"),
+            ),
+        },
+        "/api/v1/dialplans/{template}/preview": {
+            "post": _op(
+                "Render the set in force with this text for the template, checked as a "
+                "save would be; nothing is saved (admin)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["template", "contexts"],
+                    "properties": {
+                        "template": {"type": "string"},
+                        "contexts": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                        },
+                    },
+                },
+                "the rendered contexts, by name",
+                errors=(404,),
+                parameters=[
+                    {
+                        "name": "template",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": list(EDITABLE)},
+                    }
+                ],
+                body=DialplanPreviewIn,
             ),
         },
         "/api/v1/dialplans/revisions/{revision_id}/trial": {

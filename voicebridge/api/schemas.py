@@ -313,6 +313,14 @@ class DialplanIn(Strict):
     comment: Annotated[OneLine, Field(max_length=500, examples=["espera de 15 s"])] = ""
 
 
+class DialplanPreviewIn(Strict):
+    """A template's text (or the parameters') to render with the rest in force."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+
+    content: Annotated[Text, Field(min_length=1, max_length=MAX_SOURCE)]
+
+
 class ChecksIn(Strict):
     """Which lines to check now: one line, an agency's, or (neither) every line."""
 
