@@ -38,6 +38,7 @@ from voicebridge.citizens.channels import channels_ctx as _channels_ctx
 from voicebridge.cli_tetra import PEI_CHANNEL
 from voicebridge.console import board as console_board
 from voicebridge.console import create as console_create
+from voicebridge.console import dialplans as console_dialplans
 from voicebridge.console import incident as console_incident
 from voicebridge.console import map as console_map
 from voicebridge.console import web as console
@@ -108,6 +109,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(console_board.routes)
     app.add_routes(console_incident.routes)
     app.add_routes(console_map.routes)
+    app.add_routes(console_dialplans.routes)
     app.add_routes(console_create.routes)
     return app
 

@@ -1217,6 +1217,42 @@ def _webhooks() -> dict[str, dict[str, Schema]]:
                 "when the incident changes)"
             )
         },
+        "/console/admin/dialplans": {
+            "get": _page(
+                "The dialplan templates with the revision of each in force, and the audit "
+                "log (admins; others get 403)",
+                200,
+                303,
+                errors=(403,),
+            )
+        },
+        "/console/admin/dialplans/diff": {
+            "get": _page(
+                "The differences between two revisions of the dialplan templates (admins)",
+                200,
+                303,
+                errors=(403, 404),
+            )
+        },
+        "/console/admin/dialplans/{template}": {
+            "get": {
+                **_page(
+                    "One template's editor (line numbers, preview, save) and history "
+                    "(trial, switch, rollback) (admins)",
+                    200,
+                    303,
+                    errors=(403, 404),
+                ),
+                "parameters": [
+                    {
+                        "name": "template",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+            }
+        },
         "/console/map": {
             "get": _page(
                 "The map of Lima's districts with the open incidents (the board's filters)",
