@@ -291,32 +291,37 @@ SAFE_FILTERS: Final = frozenset({"default", "first", "last", "length"})
 """The only filters a template may use (the values it prints pass the escaper anyway)."""
 
 
+class TemplateEnvironment(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox as the templates need it: undefined variables are
+    errors, every printed value must have passed the escaper, no globals (no ``range``,
+    ``lipsum``, ``cycler``...), only :data:`SAFE_FILTERS`."""
+
+    def __init__(self, loader: jinja2.BaseLoader) -> None:
+        super().__init__(
+            loader=loader,
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # not HTML: every value passes dialplans.escape
+            finalize=_finalize,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.globals = {}
+        self.filters = {name: f for name, f in self.filters.items() if name in SAFE_FILTERS}
+
+
 def _environment(sources: Mapping[str, str] | None = None) -> jinja2.Environment:
-    """The templates' environment: Jinja2's immutable sandbox, no globals, a few filters;
-    the shipped templates, or ``sources`` (file name -> text) instead."""
-    loader: jinja2.BaseLoader
+    """The templates' environment: the shipped templates, or ``sources`` (file name ->
+    text) instead."""
     if sources is None:
-        loader = jinja2.PackageLoader("dialplans", "templates")
-    else:
-        files = dict(sources)
+        return TemplateEnvironment(jinja2.PackageLoader("dialplans", "templates"))
+    files = dict(sources)
 
-        def load(name: str) -> tuple[str, str, Callable[[], bool]] | None:
-            text = files.get(name)
-            return None if text is None else (text, name, lambda: True)
+    def load(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+        text = files.get(name)
+        return None if text is None else (text, name, lambda: True)
 
-        loader = jinja2.FunctionLoader(load)
-    env = ImmutableSandboxedEnvironment(
-        loader=loader,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.globals.clear()
-    env.filters = {name: f for name, f in env.filters.items() if name in SAFE_FILTERS}
-    return env
+    return TemplateEnvironment(jinja2.FunctionLoader(load))
 
 
 def _where(error: BaseException) -> tuple[str | None, int | None]:
