@@ -7,6 +7,7 @@ from bench import (
     api_create,
     console_board,
     console_sse,
+    dialplan_admin,
     dispatch_latency,
     ivr_latency,
     pei_ingest,
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "console_sse": console_sse.main,
     "console_board": console_board.main,
     "pei_ingest": pei_ingest.main,
+    "dialplan_admin": dialplan_admin.main,
 }
 
 

@@ -117,6 +117,7 @@ async def test_only_admins(api: Api, who: str) -> None:
         ("GET", f"{BASE}/diff?from=1&to=2"),
         ("GET", f"{BASE}/audit"),
         ("POST", f"{BASE}/vb-ack/revisions"),
+        ("POST", f"{BASE}/vb-ack/preview"),
         ("POST", f"{BASE}/revisions/1/trial"),
         ("POST", f"{BASE}/revisions/1/switch"),
         ("POST", f"{BASE}/rollback"),
