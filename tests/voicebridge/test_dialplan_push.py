@@ -14,9 +14,13 @@ import pytest
 from dialplans.render import CitizenLine
 from dialplans.templateset import PARAMETERS
 from routing.errors import NotFound
+from routing.ledger import FINAL
+from routing.models import AttemptOutcome
+from tests.conftest import FakeClock
 from tests.voicebridge.conftest import AiohttpClient
+from tests.voicebridge.rig import bridged
 from voicebridge.ami.session import AmiSession, AmiTarget
-from voicebridge.ami.sim import FakeAsterisk
+from voicebridge.ami.sim import Behaviour, FakeAsterisk
 from voicebridge.app import make_app
 from voicebridge.blocking import Blocking
 from voicebridge.dialplan_admin import DialplanRevision, checker
@@ -241,3 +245,57 @@ async def test_serve_pushes_the_last_good_rendering_to_an_asterisk_restarted_sta
         await session.stop()
         await fake.stop()
         blocking.shutdown()
+
+
+async def test_a_responder_hears_the_revision_in_force_and_the_rollback_restores_it(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """A responder who presses 1 fifteen seconds into the prompt: with the shipped 10 s
+    read nobody takes it; once a revision with a 20 s read is switched in, the same
+    press takes the incident; after a rollback, it does not again."""
+    runtime.dialplans.seed()
+    async with bridged(runtime, clock) as rig:
+        plan = runtime.dispatcher.explain(rig.create()).decision.plans
+        agency, first = plan[0].agency, plan[0].targets[0].target
+        rig.script(first.dial or "", Behaviour.PRESS, digit="1", after=15.0)
+        target = AmiTarget.parse(f"ami://voicebridge:voicebridge@127.0.0.1:{rig.fake.port}")
+        session = AmiSession(target, events=False)
+        session.start()
+        blocking = Blocking(2)
+        try:
+            await wait_connected(session)
+            pusher = Pusher(runtime.dialplans, session, blocking, runtime.redis)
+
+            async def first_try() -> AttemptOutcome:
+                incident_id = await rig.dispatch()
+
+                def done() -> AttemptOutcome | None:
+                    found = [
+                        a.outcome
+                        for a in runtime.store.detail(incident_id).attempts
+                        if a.agency == agency
+                    ]
+                    return found[0] if found and found[0] in FINAL else None
+
+                await rig.until(done, "the first try's outcome", within=20)
+                outcome = done()
+                assert outcome is not None
+                return outcome
+
+            assert await first_try() is not AttemptOutcome.ACKNOWLEDGED
+            base = runtime.dialplans.latest(PARAMETERS)
+            revision, _ = runtime.dialplans.propose(
+                PARAMETERS,
+                base.content.replace("read_timeout: 10", "read_timeout: 20"),
+                base=base.id,
+                comment="más tiempo para marcar",
+                author="admin:ana",
+                check=checker(()),
+            )
+            assert (await pusher.switch(revision.id, "admin:ana")).ok
+            assert await first_try() is AttemptOutcome.ACKNOWLEDGED
+            assert (await pusher.rollback("admin:ana")).ok
+            assert await first_try() is not AttemptOutcome.ACKNOWLEDGED
+        finally:
+            await session.stop()
+            blocking.shutdown()
