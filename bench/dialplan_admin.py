@@ -32,21 +32,12 @@ from typing import Any
 import jinja2
 
 from bench.common import LocalRedis
-from dialplans.citizen import MENU
 from dialplans.lint import lint
-from dialplans.prompts import MENU_PROMPT, SERVICES_PROMPT
 from dialplans.render import (
-    ACK_TEMPLATE,
-    CHECK_TEMPLATE,
-    CITIZEN_TEMPLATE,
-    MENU_TEMPLATE,
-    ROOM_TEMPLATE,
     CitizenLine,
     DialplanParams,
-    _menu_values,
-    menu_contexts,
+    each_context,
     render_contexts,
-    template_values,
     to_update_config,
 )
 from dialplans.templateset import TEMPLATES, file_of, shipped
@@ -65,28 +56,7 @@ def citizen_lines() -> tuple[CitizenLine, ...]:
 
 
 def plain_render(env: jinja2.Environment, params: DialplanParams) -> dict[str, str]:
-    values = template_values(params)
-    citizen, menu, *subs = menu_contexts(params.citizen_context)
-    out = {
-        params.ack_context: env.get_template(ACK_TEMPLATE).render(values),
-        params.room_context: env.get_template(ROOM_TEMPLATE).render(values),
-        params.check_context: env.get_template(CHECK_TEMPLATE).render(values),
-        citizen: env.get_template(CITIZEN_TEMPLATE).render(values),
-        menu: env.get_template(MENU_TEMPLATE).render(
-            _menu_values(values, menu, MENU, prompt=MENU_PROMPT, counter="VB_TRIES")
-        ),
-    }
-    for option, sub in zip((o for o in MENU if o.options), subs, strict=True):
-        sub_values = _menu_values(
-            values,
-            sub,
-            option.options,
-            prompt=f"{SERVICES_PROMPT}{option.key}",
-            counter="VB_SUBTRIES",
-            parent=option.key,
-        )
-        out[sub] = env.get_template(MENU_TEMPLATE).render(sub_values)
-    return out
+    return each_context(params, lambda name, values: env.get_template(name).render(values))
 
 
 def validation() -> dict[str, Any]:

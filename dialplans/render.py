@@ -418,8 +418,6 @@ def render_contexts(
     ``[header]`` and its lines), in the order they are installed: from the shipped
     templates, or from ``sources`` (file name -> text, an admin's revisions) with all the
     output at most ``max_output`` characters."""
-    values = template_values(params)
-    citizen, menu, *subs = menu_contexts(params.citizen_context)
     env = _environment(sources)
     budget = [max_output]
 
@@ -429,6 +427,18 @@ def render_contexts(
             budget[0] -= len(text)
         return text
 
+    return each_context(params, render)
+
+
+Renderer = Callable[[str, Mapping[str, object]], str]
+"""Renders one template (its file name) with its values."""
+
+
+def each_context(params: DialplanParams, render: Renderer) -> dict[str, str]:
+    """Context name -> its text, each rendered by ``render`` with its template's values,
+    in the order they are installed."""
+    values = template_values(params)
+    citizen, menu, *subs = menu_contexts(params.citizen_context)
     contexts = {
         params.ack_context: render(ACK_TEMPLATE, values),
         params.room_context: render(ROOM_TEMPLATE, values),
