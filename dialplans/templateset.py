@@ -8,6 +8,7 @@ parameters an admin edits here: the bridge, the prompts and the routing file own
 """
 
 import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
@@ -86,6 +87,15 @@ def parse_parameters(
     def problem(key: str | None, en: str, es: str) -> Problem:
         return Problem(PARAMETERS, None if key is None else lines.get(key), en, es)
 
+    if len(text) > MAX_SOURCE:
+        n = len(text)
+        return None, [
+            problem(
+                None,
+                f"has {n} characters (at most {MAX_SOURCE})",
+                f"tiene {n} caracteres (como máximo {MAX_SOURCE})",
+            )
+        ]
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
@@ -100,19 +110,21 @@ def parse_parameters(
     for key, value in data.items():
         if key not in PARAMETER_HELP:
             known = ", ".join(PARAMETER_HELP)
+            shown = _short(key)
             problems.append(
                 problem(
-                    str(key),
-                    f"unknown parameter {key!r} (known: {known})",
-                    f"parámetro desconocido «{key}» (se conocen: {known})",
+                    str(key)[:40],
+                    f"unknown parameter {shown} (known: {known})",
+                    f"parámetro desconocido «{shown}» (se conocen: {known})",
                 )
             )
         elif isinstance(value, bool) or not isinstance(value, int):
+            shown = _short(value)  # an alias bomb's value is never written out whole
             problems.append(
                 problem(
                     key,
-                    f"{key} must be a whole number, not {value!r}",
-                    f"{key} debe ser un número entero, no «{value}»",
+                    f"{key} must be a whole number, not {shown}",
+                    f"{key} debe ser un número entero, no «{shown}»",
                 )
             )
         elif not PARAMETER_HELP[key][0] <= value <= PARAMETER_HELP[key][1]:
@@ -134,3 +146,10 @@ def parse_parameters(
         key = exc.parameter if exc.parameter in PARAMETER_HELP else None
         es = f"{exc.parameter}: valor no admitido con los demás ({exc.message})"
         return None, [problem(key, f"{exc.parameter}: {exc.message}", es)]
+
+
+def _short(value: object) -> str:
+    """A value as a problem quotes it: a few items of a few levels, 40 characters."""
+    if isinstance(value, str):
+        return value[:40]
+    return reprlib.repr(value)[:40]
