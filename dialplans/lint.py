@@ -104,6 +104,7 @@ FILE_ARGUMENT: Final[Mapping[str, int]] = {"Playback": 0, "Background": 0, "Read
 JUMPS: Final = frozenset({"Goto", "Gosub"})
 
 _HEADER = re.compile(r"\[([^\]]*)\]")
+_COMMENT = re.compile(r"(?<!\\);")
 _LINE = re.compile(r"(exten|same)\s*=>\s*(.*)")
 _LABELLED = re.compile(r"(n|[0-9]+)(?:\(([A-Za-z0-9_]*)\))?")
 _FUNCTION = re.compile(r"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]*)\(")
@@ -246,6 +247,13 @@ def parse(contexts: Mapping[str, str]) -> tuple[Parsed, list[tuple[str, int, str
                 fault(f"the line is {len(raw)} characters long", f"la línea tiene {len(raw)}")
             if not line or line.startswith(";"):
                 continue
+            if _COMMENT.search(line):
+                fault(
+                    "a ';' starts a comment in extensions.conf: Asterisk would drop the rest "
+                    "of the line (write \\; for a semicolon)",
+                    "un «;» empieza un comentario en extensions.conf: Asterisk descartaría el "
+                    "resto de la línea (escriba \\; para un punto y coma)",
+                )  # and the line read as written: one problem for it, not a cascade
             if line.startswith("#"):
                 fault(
                     f"directive {line.split()[0]!r}: no file may be included or run",
