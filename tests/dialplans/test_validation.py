@@ -222,7 +222,9 @@ def test_parameters_are_checked_with_their_line() -> None:
 
 
 def test_a_semicolon_inside_a_line_is_refused_as_asterisk_would_cut_it() -> None:
-    found = edited("vb-room", "NoOp(join the room named by VB_ROOM)", "NoOp(sala; la del incidente)")
+    found = edited(
+        "vb-room", "NoOp(join the room named by VB_ROOM)", "NoOp(sala; la del incidente)"
+    )
     [problem] = problems(found)
     assert problem.line == line_of(found["vb-room"], "NoOp(sala; la del")
     assert "starts a comment" in problem.en
