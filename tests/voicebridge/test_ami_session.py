@@ -362,3 +362,22 @@ async def test_a_cancel_that_comes_with_the_answer_is_not_lost() -> None:
     task.cancel()  # in the same turn
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_fullybooted_read_apart_from_the_login_answer_is_heard_at_once() -> None:
+    """Asterisk may send FullyBooted in a read of its own after the Login answer (a
+    login while it boots; a hop between): the session is ready when it comes, not at
+    the next Ping (the default 5 s later; a dialplan push gave up first)."""
+    fake = FakeAsterisk(speed=0.01, boot_window=5.0)  # FullyBooted 50 ms after the login
+    await fake.start()
+    s = AmiSession(target(fake.port))  # the default timing: Ping every 5 s
+    s.start()
+    try:
+        await until(lambda: fake.actions("Login"), "logged in")
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(s.connected.wait(), 5)
+        assert asyncio.get_running_loop().time() - started < 1.0
+        assert fake.actions("Ping") == []  # it did not take a Ping to notice
+    finally:
+        await s.stop()
+        await fake.stop()

@@ -279,7 +279,9 @@ class AmiSession:
         while not protocol.lost.done():
             if done is not None and done.done():
                 return True
-            finished, _ = await asyncio.wait(watched, timeout=t.ping_interval)
+            finished, _ = await asyncio.wait(
+                watched, timeout=t.ping_interval, return_when=asyncio.FIRST_COMPLETED
+            )
             if done is not None and done.done():
                 return True
             if finished:
