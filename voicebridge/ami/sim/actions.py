@@ -291,12 +291,24 @@ async def get_config_json(s: "Session", req: Request) -> None:
 
 
 async def update_config(s: "Session", req: Request) -> None:
-    """UpdateConfig (06): the ``Reload:`` header reloads the dialplan."""
+    """UpdateConfig (06): the ``Reload:`` header reloads the dialplan; ``Reload:
+    pbx_config`` is then followed by an ``Event: Reload`` to every session that hears
+    ``system`` (as a real Asterisk 22.10.1 sends it, right after the response)."""
     fields, reload = s.host.pbx.config.update_config(req)
     s.respond(fields)
     if reload:
         s.host.pbx.reload_dialplan()
         s.host.dialplan_reloaded()
+        module = req.get("Reload").strip().removesuffix(".so")
+        if module == "pbx_config":  # ast_module_reload() publishes it (main/loader.c)
+            s.host.broadcast(
+                [
+                    ("Event", "Reload"),
+                    ("Privilege", "system,all"),
+                    ("Module", "pbx_config"),
+                    ("Status", "0"),
+                ]
+            )
 
 
 async def command(s: "Session", req: Request) -> None:

@@ -356,11 +356,12 @@ async def test_06_config_and_dialplan(sim: FakeAsterisk) -> None:
 
 
 async def test_a_pushed_context_is_run_after_the_reload(client: Client) -> None:
-    """A context that is neither an ack nor a room context shows its first step."""
+    """A context that is neither an ack nor a room context shows its first step. A
+    reload of pbx_config says so to every session that hears system events."""
     await client.act(
         "UpdateConfig",
         *FILES,
-        ("Reload", "yes"),
+        ("Reload", "pbx_config"),
         ("Action-000000", "NewCat"),
         ("Cat-000000", "vb-test"),
         ("Action-000001", "Append"),
@@ -378,6 +379,12 @@ async def test_a_pushed_context_is_run_after_the_reload(client: Client) -> None:
     )
     step = await client.event("Newexten", Context="vb-test")
     assert (step["Application"], step["AppData"]) == ("Playback", "hello")
+    reload = await client.event("Reload", anywhere=True)  # right after the response
+    assert [reload.get(k) for k in ("Privilege", "Module", "Status")] == [
+        "system,all",
+        "pbx_config",
+        "0",
+    ]
 
 
 # ---------------------------------------------------------------- Redirect, variables
