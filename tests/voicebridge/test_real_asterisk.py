@@ -33,6 +33,7 @@ import pytest
 from redis import Redis
 
 from dialplans.render import CitizenLine, DialplanParams, render_contexts, to_update_config
+from dialplans.templateset import PARAMETERS
 from routing.config import parse_config
 from routing.events import EventKind
 from routing.linechecks import CheckResult
@@ -57,6 +58,8 @@ from voicebridge.ami.session import AmiError, AmiSession, AmiTarget, Timing
 from voicebridge.ami.sim import FakeAsterisk
 from voicebridge.ami.sim.far import citizen_call
 from voicebridge.blocking import Blocking
+from voicebridge.dialplan_admin import checker as dialplan_checker
+from voicebridge.dialplan_push import Pusher
 from voicebridge.ivr import CitizenCalls
 from voicebridge.runtime import Runtime, build_runtime
 
@@ -103,6 +106,19 @@ exten => s,1,NoOp(a responder who listens 4 s, then accepts)
  same => n,SendDTMF(1)
  same => n,Wait(3600)
 """
+SLOW = "vb-sim-slow"
+SLOW_CONTEXT = f"""\
+[{SLOW}]
+exten => s,1,NoOp(a responder who presses 1 a while after the ack message ends)
+ same => n,Answer()
+ same => n,Wait({{SLOW_SECONDS}})
+ same => n,SendDTMF(1)
+ same => n,Wait(3600)
+"""
+SLOW_SECONDS = 34
+"""When the slow responder presses 1: about 15 s after the ack message (a pause, the
+intro, six digits, the category, the menu: some 19 s) has played, so after a 10 s read
+and within a 20 s one."""
 CALLER = "vb-caller-sim"
 CALLER_CONTEXT = f"""\
 [{CALLER}]
@@ -193,6 +209,7 @@ def pushed_contexts() -> dict[str, str]:
         SIM: SIM_CONTEXT,
         MENU: MENU_CONTEXT,
         LATE: LATE_CONTEXT,
+        SLOW: SLOW_CONTEXT.format(SLOW_SECONDS=SLOW_SECONDS),
     }
 
 
@@ -984,3 +1001,81 @@ async def test_a_responder_line_is_checked(
     if expected is CheckResult.ANSWERED:  # the message played twice, then no key
         assert found.cause == "contestó y no marcó ninguna tecla"
     await asterisk.hangup(ref)
+
+
+# ---------------------------------------------------------------- dialplan administration
+
+
+async def _first_try(rig: Bridged, asterisk: Asterisk) -> Out:
+    """A robbery in San Juan de Lurigancho; the police's first line (the slow responder):
+    its first try's outcome."""
+    incident_id = await rig.dispatch()
+    await rig.until(lambda: ended(rig, incident_id, "pnp"), "the police's first try", 90)
+    for leg in rig.legs(incident_id):
+        await asterisk.hangup(leg.ref)
+    return outcomes(rig, incident_id, "pnp")[0]
+
+
+async def test_a_switched_revision_is_what_responders_hear_and_a_bad_line_never_goes_live(
+    rig: Bridged, asterisk: Asterisk
+) -> None:
+    """Issue 14, point 5: a revision that lengthens the ack prompt's read to 20 s is
+    tried and switched in; a responder who presses 1 some 15 s after the message takes
+    the incident, which the shipped 10 s read did not let happen; a revision with a line
+    Asterisk skips is caught by the trial (whatever the validation said) and never goes
+    live; a rollback brings the 10 s read back."""
+    runtime = rig.runtime
+    store = runtime.dialplans
+    store.seed()
+    config, _ = runtime.rules.current()
+    lines = CitizenLine.from_routing(config.citizen_lines())
+    blocking = Blocking(2)
+    pusher = Pusher(store, asterisk.session, blocking, runtime.redis, citizen_lines=lines)
+    await asterisk.line(PNP_1, SLOW)
+    try:
+        assert await _first_try(rig, asterisk) is not Out.ACKNOWLEDGED  # the 10 s read
+
+        base = store.latest(PARAMETERS)
+        longer, _ = store.propose(
+            PARAMETERS,
+            base.content.replace("read_timeout: 10", "read_timeout: 20"),
+            base=base.id,
+            comment="20 s para marcar",
+            author="admin:test",
+            check=dialplan_checker(lines),
+        )
+        trial = await pusher.trial(longer.id, "admin:test")
+        assert trial.ok, trial.problems
+        switched = await pusher.switch(longer.id, "admin:test")
+        assert switched.ok, switched.problems
+        assert await _first_try(rig, asterisk) is Out.ACKNOWLEDGED
+
+        room = store.latest("vb-room")
+        broken, _ = store.propose(
+            "vb-room",
+            room.content.replace(" same => n,Answer()\n", " same => n(x,Answer()\n", 1),
+            base=room.id,
+            comment="una línea rota",
+            author="admin:test",
+            check=lambda _: [],  # as if the validation had missed it
+        )
+        blind = Pusher(
+            store, asterisk.session, blocking, runtime.redis, citizen_lines=lines, lint=False
+        )
+        failed = await blind.switch(broken.id, "admin:test")
+        assert not failed.ok
+        assert any("prioridades" in p.es for p in failed.problems), failed.problems
+        assert store.pointers()["vb-room"] == room.id
+        gone = await asterisk.send(
+            "ShowDialPlan",
+            [("Context", f"vb-t{broken.id}-room")],
+            expected=(f"Did not find context vb-t{broken.id}-room",),
+        )
+        assert gone is None  # the trial's contexts were removed
+
+        back = await pusher.rollback("admin:test")
+        assert back.ok, back.problems
+        assert store.pointers()[PARAMETERS] == base.id
+        assert await _first_try(rig, asterisk) is not Out.ACKNOWLEDGED
+    finally:
+        blocking.shutdown()
