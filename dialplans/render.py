@@ -12,6 +12,7 @@ Nothing here does I/O: :func:`to_update_config` builds the header pairs of the A
 UpdateConfig actions, and the caller sends them, one after the other.
 """
 
+import reprlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -279,6 +280,12 @@ class _Unescaped(Exception):
         self.value = value
 
 
+def _quoted(value: object) -> str:
+    """A value a template printed, as a problem shows it: at most 60 characters."""
+    text = reprlib.repr(value) if not isinstance(value, str) else repr(value[:60])
+    return text[:60]
+
+
 def _finalize(value: object) -> object:
     if isinstance(value, escape.DialplanText):
         return value
@@ -380,9 +387,9 @@ def render_template(
         file, line = _where(error)
         raise TemplateProblem(
             file or name,
-            f"interpolates {error.value!r}, which did not pass dialplans.escape",
+            f"interpolates {_quoted(error.value)}, which did not pass dialplans.escape",
             line=line,
-            es=f"imprime {error.value!r}, que no pasó por el escapador de valores",
+            es=f"imprime {_quoted(error.value)}, que no pasó por el escapador de valores",
         ) from error
     except SecurityError as error:
         file, line = _where(error)

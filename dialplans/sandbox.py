@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from dialplans.errors import TemplateProblem
+from dialplans.lint import lint
 from dialplans.problems import Problem
 from dialplans.render import CitizenLine, DialplanParams, render_contexts
 from dialplans.templateset import MAX_SOURCE, TEMPLATES, name_of
@@ -44,10 +45,18 @@ class Limits:
 LIMITS: Final = Limits()
 
 
+MAX_PROBLEMS: Final = 50
+"""The most problems a validation reports (the first ones, in template order)."""
+MAX_TEXT: Final = 600
+"""The most characters of one problem's text."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rendering:
     contexts: dict[str, str] = field(default_factory=dict)
     """Context name -> its extensions.conf text (empty when there are problems)."""
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Context name -> (extensions, priorities) as parsed back (when linted)."""
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -79,10 +88,18 @@ def check_sources(sources: Mapping[str, str]) -> list[Problem]:
 
 
 def render_isolated(
-    sources: Mapping[str, str], params: DialplanParams, *, limits: Limits = LIMITS
+    sources: Mapping[str, str],
+    params: DialplanParams,
+    *,
+    limits: Limits = LIMITS,
+    lint: bool = True,
 ) -> Rendering:
     """Render ``sources`` (template name -> source) with ``params`` in a child process
-    bounded by ``limits``: the contexts, or the problems."""
+    bounded by ``limits``, and there parse the rendering back and check it
+    (:func:`dialplans.lint.lint`, unless ``lint`` is false): the contexts, or the
+    problems. Nothing an admin wrote runs in this process: not the templates, not the
+    checks on what they rendered (a regular expression made to backtrack would hold
+    the whole process, GIL and all)."""
     problems = check_sources(sources)
     if problems:
         return Rendering(problems=problems)
@@ -90,6 +107,7 @@ def render_isolated(
         "sources": {name: sources[name] for name in TEMPLATES},
         "params": _params_json(params),
         "limits": asdict(limits),
+        "lint": lint,
     }
     try:
         done = subprocess.run(
@@ -113,7 +131,9 @@ def render_isolated(
     found = [Problem.from_json(p) for p in answer.get("problems", [])]
     if found:
         return Rendering(problems=found)
-    return Rendering(contexts={str(k): str(v) for k, v in answer["contexts"].items()})
+    counts = {str(k): (int(v[0]), int(v[1])) for k, v in answer.get("counts", {}).items()}
+    contexts = {str(k): str(v) for k, v in answer["contexts"].items()}
+    return Rendering(contexts=contexts, counts=counts)
 
 
 _TIMEOUT, _CRASHED = "timeout", "crashed"
@@ -169,23 +189,43 @@ def _child() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     answer: dict[str, Any]
+    problems: list[Problem] = []
     try:
         params = _params_from(request["params"])
         files = {f"{name}.conf.j2": text for name, text in request["sources"].items()}
         contexts = render_contexts(params, sources=files, max_output=limits.output)
         answer = {"contexts": contexts}
+        if request["lint"]:
+            linted = lint(contexts, params, request["sources"])
+            problems = linted.problems
+            counts = {name: linted.parsed.count(name) for name in contexts}
+            answer["counts"] = counts
     except TemplateProblem as exc:
-        template = name_of(exc.template)
-        answer = {"problems": [Problem(template, exc.line, exc.message, exc.es).json()]}
+        problems = [Problem(name_of(exc.template), exc.line, exc.message, exc.es)]
     except RecursionError:
-        problem = Problem(
-            "(render)",
-            None,
-            "the templates call themselves without end",
-            "las plantillas se llaman a sí mismas sin fin",
-        )
-        answer = {"problems": [problem.json()]}
+        problems = [
+            Problem(
+                "(render)",
+                None,
+                "the templates call themselves without end",
+                "las plantillas se llaman a sí mismas sin fin",
+            )
+        ]
+    if problems:
+        shown = [_capped(p).json() for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            more = len(problems) - MAX_PROBLEMS
+            shown.append(
+                Problem(
+                    "(render)", None, f"and {more} problems more", f"y {more} problemas más"
+                ).json()
+            )
+        answer = {"problems": shown}
     sys.stdout.write(json.dumps(answer))
+
+
+def _capped(p: Problem) -> Problem:
+    return Problem(p.template, p.line, p.en[:MAX_TEXT], p.es[:MAX_TEXT])
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from dialplans.lint import lint as check
 from dialplans.problems import Problem
 from dialplans.render import CitizenLine, DialplanParams
 from dialplans.sandbox import LIMITS, Limits, render_isolated
@@ -64,13 +63,7 @@ def validate(
     if params is None:
         return Validated(problems=problems)
     templates = {name: sources[name] for name in TEMPLATES if name in sources}
-    rendering = render_isolated(templates, params, limits=limits)
+    rendering = render_isolated(templates, params, limits=limits, lint=lint)
     if rendering.problems:
         return Validated(problems=rendering.problems)
-    linted = check(rendering.contexts, params, templates)
-    if linted.problems and lint:
-        return Validated(problems=linted.problems)
-    return Validated(
-        contexts=rendering.contexts,
-        counts={name: linted.parsed.count(name) for name in rendering.contexts},
-    )
+    return Validated(contexts=rendering.contexts, counts=rendering.counts)
