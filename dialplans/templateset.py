@@ -97,6 +97,17 @@ def parse_parameters(
             )
         ]
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.events.NodeEvent) and event.anchor:  # & or *
+                line = None if event.start_mark is None else event.start_mark.line + 1
+                return None, [
+                    Problem(
+                        PARAMETERS,
+                        line,
+                        "anchors and aliases (&, *) are not allowed here",
+                        "no se admiten anclas ni alias (&, *) aquí",
+                    )
+                ]
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
