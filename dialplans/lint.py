@@ -6,12 +6,18 @@ and nobody would know until an emergency. :func:`lint` reads the rendered contex
 ``pbx_config`` would and reports, with the template and line each came from:
 
 - a line ``pbx_config`` would skip or misread (a bad priority or label, a duplicate
-  priority, unbalanced brackets, a directive such as ``#exec`` or ``#include``);
+  priority, unbalanced brackets, a ``;`` that starts a comment, a backslash, an
+  extension name that is not one or is computed, a line before the context's header, a
+  directive such as ``#exec`` or ``#include``);
 - an application outside :data:`APPLICATIONS` (``System()``, ``Shell()``, ``Exec()``,
-  ``AGI()``... reach the machine) or a function outside :data:`FUNCTIONS` (``SHELL()``,
-  ``FILE()``, ``ENV()``, ``CURL()``...);
-- a ``Goto``/``GotoIf``/``Gosub`` target (context, extension, priority or label) or a
-  ``Dial(Local/...)`` context that does not exist, or is not literal;
+  ``AGI()``, ``Dial()``... reach the machine or another context) or a function outside
+  :data:`FUNCTIONS` (``SHELL()``, ``FILE()``, ``ENV()``, ``CURL()``...); a variable or
+  function whose name is computed (``${${X}}``, ``${X}(...)``); a setting of
+  ``CHANNEL()``, ``TIMEOUT()`` or ``CONFBRIDGE()`` outside :data:`ARGUMENTS`; the
+  further arguments of ``Background()``, ``Playback()`` or ``ConfBridge()``;
+- a ``Goto``/``GotoIf``/``Gosub`` target (context, extension, priority or label) that
+  does not exist, or is not literal (``GotoIf`` split at its first ``?``, as Asterisk
+  splits it);
 - a prompt file it plays that voicebridge does not ship (:data:`dialplans.prompts`) and
   that is not one of Asterisk's core digits and silences;
 - a break of the contract with the bridge (``dialplans/contract.yaml``): a context, an
@@ -67,7 +73,6 @@ APPLICATIONS: Final = frozenset(
         "Wait",
         "WaitExten",
         "While",
-        "Dial",
     }
 )
 """What a voicebridge context may run: enough for prompts, menus and rooms, nothing
@@ -92,6 +97,17 @@ FUNCTIONS: Final = frozenset(
 )
 """The dialplan functions a context may call."""
 
+ARGUMENTS: Final[Mapping[str, frozenset[str]]] = {
+    "CHANNEL": frozenset({"language"}),
+    "TIMEOUT": frozenset({"absolute", "digit", "response"}),
+    "CONFBRIDGE": frozenset({"bridge", "user"}),
+}
+"""Functions whose first argument is a setting: the settings a context may touch
+(``CHANNEL(hangup_handler_push)`` would run another context)."""
+SINGLE_ARGUMENT: Final[Mapping[str, int]] = {"Background": 1, "Playback": 1, "ConfBridge": 1}
+"""Applications whose further arguments could leave the context (Background's context,
+ConfBridge's menu): how many they may have."""
+
 SOUND_DIRS: Final = (PROMPT_DIR, DIGITS_DIR, PAUSE_DIR)
 CORE_SOUNDS: Final = frozenset(
     {f"{DIGITS_DIR}/{n}" for n in range(10)} | {f"{PAUSE_DIR}/{n}" for n in range(1, 11)}
@@ -105,6 +121,25 @@ JUMPS: Final = frozenset({"Goto", "Gosub"})
 
 _HEADER = re.compile(r"\[([^\]]*)\]")
 _COMMENT = re.compile(r"(?<!\\);")
+_EXTEN_NAME = re.compile(r"[0-9A-Za-z*#+]+|_[0-9A-Za-z*#+.!\[\]-]+")
+_COMPUTED = re.compile(r"\$\{\s*\$|[}\]]\(")
+_CALLS = re.compile(r"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]*)\(([^()]*)\)")
+
+
+def _first(text: str) -> tuple[str, str]:
+    """``text`` split at its first comma outside brackets, as Asterisk's pbx_strsep()
+    splits an exten line (a pattern's [...] stays whole)."""
+    depth = 0
+    for i, char in enumerate(text):
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        elif char == "," and not depth:
+            return text[:i], text[i + 1 :]
+    return text, ""
+
+
 _LINE = re.compile(r"(exten|same)\s*=>\s*(.*)")
 _LABELLED = re.compile(r"(n|[0-9]+)(?:\(([A-Za-z0-9_]*)\))?")
 _FUNCTION = re.compile(r"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]*)\(")
@@ -275,11 +310,40 @@ def parse(contexts: Mapping[str, str]) -> tuple[Parsed, list[tuple[str, int, str
                     "no es una línea exten => ni same =>, un [contexto] ni un comentario ;",
                 )
                 continue
+            if current is None:
+                fault(
+                    f"comes before the context's header [{context}]",
+                    f"va antes de la cabecera del contexto [{context}]",
+                )
+                continue
             kind, rest = match.groups()
+            if not line.startswith(f"{kind} => "):
+                fault(
+                    f"write it '{kind} => ...', with one space each side of =>",
+                    f"escríbala «{kind} => ...», con un espacio a cada lado de =>",
+                )
+                continue
+            if "\\" in line.replace("\\;", ""):
+                fault(
+                    "a backslash escapes the next character in extensions.conf "
+                    "(only \\; is allowed)",
+                    "una barra invertida escapa el carácter siguiente en extensions.conf "
+                    "(solo se admite \\;)",
+                )
+                continue
             if kind == "exten":
-                name, _, rest = rest.partition(",")
+                name, rest = _first(rest)
                 current = name.strip()
                 last = 0
+                if not _EXTEN_NAME.fullmatch(current):
+                    fault(
+                        f"{current[:40]!r} is not an extension name (digits, letters, * # + "
+                        "and a pattern's _ . ! [ ] -; nothing computed)",
+                        f"«{current[:40]}» no es un nombre de extensión (dígitos, letras, "
+                        "* # + y, en un patrón, _ . ! [ ] -; nada calculado)",
+                    )
+                    current = ""
+                    continue
             elif not current:
                 fault(
                     "a same => line with no exten => line before it (Asterisk skips it)",
@@ -329,6 +393,10 @@ def parse(contexts: Mapping[str, str]) -> tuple[Parsed, list[tuple[str, int, str
                 data = data.rstrip(")") + ")"
             last = value
             steps.append(Step(context, current, value, label, app.strip(), data[:-1], number, raw))
+        if current is None:
+            faults.append(
+                (context, 1, f"has no [{context}] header", f"no tiene la cabecera [{context}]")
+            )
     return parsed, faults
 
 
@@ -417,6 +485,27 @@ def _steps(parsed: Parsed) -> Iterator[Step]:
 
 
 def _step_problems(step: Step, parsed: Parsed) -> Iterator[tuple[str, str]]:
+    if _COMPUTED.search(step.data):
+        yield (
+            "a variable or function whose name is computed at run time (${${...}}, "
+            "${X}(...)) is not allowed: write names literally",
+            "no se admite una variable o función cuyo nombre se calcula al ejecutarse "
+            "(${${...}}, ${X}(...)): escriba los nombres literalmente",
+        )
+    for name, argument in _CALLS.findall(step.data):
+        allowed = ARGUMENTS.get(name)
+        if allowed is not None and argument.split(",")[0].strip() not in allowed:
+            yield (
+                f"{name}({argument[:30]}) is not allowed (only {', '.join(sorted(allowed))})",
+                f"{name}({argument[:30]}) no está permitido (solo {', '.join(sorted(allowed))})",
+            )
+    limit = SINGLE_ARGUMENT.get(step.app)
+    if limit is not None and len(_arguments(step.data)) > limit:
+        yield (
+            f"{step.app}() takes {limit} argument(s) here (options could jump elsewhere)",
+            f"{step.app}() lleva aquí {limit} argumento(s) (sus opciones podrían saltar a "
+            "otro lugar)",
+        )
     if step.app not in APPLICATIONS:
         yield (
             f"application {step.app}() is not allowed (allowed: {', '.join(sorted(APPLICATIONS))})",
@@ -432,14 +521,12 @@ def _step_problems(step: Step, parsed: Parsed) -> Iterator[tuple[str, str]]:
             )
     if step.app in JUMPS or step.app == "GotoIf":
         yield from _jump_problems(step, parsed)
-    if step.app == "Dial":
-        yield from _dial_problems(step, parsed)
     yield from _sound_problems(step)
 
 
 def _jump_problems(step: Step, parsed: Parsed) -> Iterator[tuple[str, str]]:
-    if step.app == "GotoIf":
-        _, question, branches = step.data.rpartition("?")
+    if step.app == "GotoIf":  # split as pbx_builtin_gotoif does: at the first ?
+        _, question, branches = step.data.partition("?")
         if not question:
             yield ("GotoIf() without a ? and a target", "GotoIf() sin «?» ni destino")
             return
@@ -486,23 +573,6 @@ def _target_problems(step: Step, target: str, parsed: Parsed) -> Iterator[tuple[
             f"goes to {priority} of {exten}@{context}: no such priority or label",
             f"va a {priority} de {exten}@{context}: no existe esa prioridad ni etiqueta",
         )
-
-
-def _dial_problems(step: Step, parsed: Parsed) -> Iterator[tuple[str, str]]:
-    for dialled in _arguments(step.data)[0].split("&"):
-        tech, _, resource = dialled.strip().partition("/")
-        if tech != "Local":
-            yield (
-                f"Dial() may only reach Local/ channels, not {dialled}",
-                f"Dial() solo puede llamar canales Local/, no {dialled}",
-            )
-            continue
-        _, _, context = resource.partition("/")[0].partition("@")
-        if "${" in resource or context not in parsed.contexts:
-            yield (
-                f"dials {dialled}: context {context or '(none)'} does not exist",
-                f"marca {dialled}: el contexto {context or '(ninguno)'} no existe",
-            )
 
 
 def _sound_problems(step: Step) -> Iterator[tuple[str, str]]:

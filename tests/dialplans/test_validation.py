@@ -250,3 +250,42 @@ def test_a_semicolon_inside_a_line_is_refused_as_asterisk_would_cut_it() -> None
     assert "starts a comment" in problem.en
     escaped = edited("vb-room", "NoOp(join the room named by VB_ROOM)", r"NoOp(sala\; la del)")
     assert problems(escaped) == []
+
+
+@pytest.mark.parametrize(
+    ("lines", "said"),
+    [
+        (
+            " same => n,Set(VB_F=SHELL)\n same => n,NoOp(${${VB_F}(id)})\n",
+            "computed at run time",
+        ),
+        (
+            " same => n,Set(VB_F=FILE)\n same => n,Set(${VB_F}(/etc/asterisk/x,0,0)=x)\n",
+            "computed at run time",
+        ),
+        (" same => n,GotoIf($[1]?from-trunk,s,1?room_ok)\n", "goes to context from-trunk"),
+        (" same => n,Dial(Local/s@vb-room,,b(from-trunk^s^1))\n", "Dial() is not allowed"),
+        (" same => n,Set(CHANNEL(hangup_handler_push)=from-trunk,s,1)\n", "hangup_handler_push"),
+        (" same => n,Background(vb/citizen-silent,,,from-trunk)\n", "Background() takes 1"),
+        (" same => n,ConfBridge(${VB_ROOM},,,menu)\n", "ConfBridge() takes 1"),
+        (" same => n,NoOp(a\\b)\n", "backslash"),
+    ],
+)
+def test_a_way_around_the_allow_lists_is_refused(lines: str, said: str) -> None:
+    """What a review found would get past them (and then run on Asterisk's host)."""
+    found = edited("vb-room", " same => n,Answer()\n", lines + " same => n,Answer()\n", 1)
+    assert any(said in p.en for p in problems(found)), problems(found)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("exten => _[A-Z].,1,", "exten => ${SHELL(id)},1,", "is not an extension name"),
+        ("exten => _[A-Z].,1,", "exten => _[,1,NoOp((]X,1,", "is not an extension name"),
+        ("exten => s,1,", "exten=>s,1,", "with one space each side"),
+        ("[{{ room_context }}]\n", "", "comes before the context's header"),
+    ],
+)
+def test_an_exten_line_is_read_as_asterisk_reads_it(old: str, new: str, said: str) -> None:
+    found = edited("vb-room", old, new)
+    assert any(said in p.en for p in problems(found)), problems(found)
