@@ -8,7 +8,8 @@ pointer to the revision of each template in force, and the audit of every step.
 - A save is validated first (:mod:`dialplans.validate`), with the other templates in
   force: a set that does not pass is never stored, and the refusal is audited.
 - The pointer moves only by a switch or a rollback, once Asterisk has loaded the set
-  (:mod:`voicebridge.dialplan_push`); the first start points at the shipped templates.
+  (:mod:`voicebridge.dialplan_push`), in the transaction that records what was pushed;
+  the first start points at the shipped templates.
 """
 
 import difflib
@@ -59,6 +60,7 @@ class AuditEntry:
     action: str
     revision_id: int | None
     previous_id: int | None
+    undoes_id: int | None
     ok: bool
     detail: str
 
@@ -257,50 +259,60 @@ class DialplanStore:
             self._audit(conn, author, "propose", revision.id, True, f"{template}: {comment}")
         return revision, True
 
-    def point(self, revision_id: int, *, actor: str, action: str, detail: str) -> int:
-        """Put revision ``revision_id`` in force for its template, audited as ``action``
-        with the revision it replaces (returned)."""
+    def switched(
+        self,
+        revision_id: int,
+        contexts: Mapping[str, str],
+        *,
+        actor: str,
+        action: str,
+        detail: str,
+        undoes: int | None = None,
+    ) -> int:
+        """Revision ``revision_id`` is live as ``contexts``: in one transaction it is put
+        in force for its template (the pointer), ``contexts`` become the last rendering
+        pushed, and the move is audited as ``action`` with the revision it replaced
+        (returned) and, for a rollback, the move it ``undoes``."""
         revision = self.get(revision_id)
         now = self.clock.now()
         with self.db.write() as conn:
             self._lock(conn)
-            c = vs.dialplan_pointers.c
-            previous = conn.execute(
-                select(c.revision_id).where(c.template == revision.template)
-            ).scalar_one()
+            p = vs.dialplan_pointers.c
+            pointers = {
+                row.template: int(row.revision_id)
+                for row in conn.execute(select(p.template, p.revision_id)).all()
+            }
+            previous = pointers[revision.template]
             conn.execute(
                 update(vs.dialplan_pointers)
-                .where(c.template == revision.template)
+                .where(p.template == revision.template)
                 .values(revision_id=revision_id, updated_at=now, updated_by=actor)
             )
-            self._audit(conn, actor, action, revision_id, True, detail, previous=int(previous))
-        return int(previous)
-
-    def last_move(self) -> AuditEntry | None:
-        """The latest switch or rollback (what a rollback undoes)."""
-        c = vs.dialplan_audit.c
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(vs.dialplan_audit)
-                .where(c.action.in_(("switch", "rollback")), c.ok.is_(True))
-                .order_by(c.id.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else _entry(row)
-
-    def record_push(
-        self, revisions: Mapping[str, int], contexts: Mapping[str, str], actor: str
-    ) -> None:
-        """What was just pushed live: the last good rendering from now on."""
-        with self.db.write() as conn:
             conn.execute(
                 insert(vs.dialplan_pushes).values(
-                    at=self.clock.now(),
+                    at=now,
                     actor=actor,
-                    revisions=json.dumps(dict(revisions), sort_keys=True),
+                    revisions=json.dumps(pointers | {revision.template: revision_id}),
                     contexts=json.dumps(dict(contexts)),
                 )
             )
+            self._audit(
+                conn, actor, action, revision_id, True, detail, previous=previous, undoes=undoes
+            )
+        return previous
+
+    def last_undoable(self) -> AuditEntry | None:
+        """The latest switch no rollback has undone yet (what a rollback undoes)."""
+        c = vs.dialplan_audit.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(vs.dialplan_audit)
+                .where(c.action.in_(("switch", "rollback")), c.ok.is_(True))
+                .order_by(c.id.desc())
+            ).all()
+        moves = [_entry(r) for r in rows]
+        undone = {m.undoes_id for m in moves if m.action == "rollback"}
+        return next((m for m in moves if m.action == "switch" and m.id not in undone), None)
 
     def last_push(self) -> Pushed | None:
         c = vs.dialplan_pushes.c
@@ -409,6 +421,7 @@ class DialplanStore:
         detail: str,
         *,
         previous: int | None = None,
+        undoes: int | None = None,
     ) -> None:
         conn.execute(
             insert(vs.dialplan_audit).values(
@@ -417,6 +430,7 @@ class DialplanStore:
                 action=action,
                 revision_id=revision_id,
                 previous_id=previous,
+                undoes_id=undoes,
                 ok=ok,
                 detail=detail[:4000],
             )
@@ -431,6 +445,7 @@ def _entry(r: Any) -> AuditEntry:
         action=r.action,
         revision_id=r.revision_id,
         previous_id=r.previous_id,
+        undoes_id=r.undoes_id,
         ok=bool(r.ok),
         detail=r.detail,
     )

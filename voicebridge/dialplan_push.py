@@ -35,10 +35,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from redis import Redis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
+from dialplans.errors import DialplanError
 from dialplans.lint import parse
-from dialplans.render import CitizenLine, to_remove, to_update_config
+from dialplans.render import STAGING_SUFFIX, CitizenLine, to_remove, to_update_config
 from dialplans.validate import LIVE, trial_names, validate
 from routing.errors import NotFound
 from voicebridge.ami.protocol import LinkLost
@@ -117,6 +118,7 @@ class Pusher:
         self.citizen_lines = citizen_lines
         self.live = replace(LIVE, room_prefix=room_prefix)
         self.lint = lint
+        self._held: _Lock | None = None
 
     # ------------------------------------------------------------- steps
 
@@ -130,32 +132,36 @@ class Pusher:
             return await self._guarded("switch", revision_id, actor, step)
 
     async def rollback(self, actor: str) -> Outcome:
-        """Put back the revision in force before the last switch or rollback."""
-        move = await self.blocking(self.store.last_move)
-        if move is None or move.previous_id is None:
-            raise NotFound("no hubo un cambio de revisión que deshacer")
+        """Undo the latest switch not undone yet: its template back to the revision it
+        replaced (a second rollback undoes the switch before, never the first rollback)."""
         async with self._locked():
-            step = self._switch(move.previous_id, actor, "rollback")
+            move = await self.blocking(self.store.last_undoable)
+            if move is None or move.previous_id is None:
+                raise NotFound("no hubo un cambio de revisión que deshacer")
+            step = self._switch(move.previous_id, actor, "rollback", undoes=move.id)
             return await self._guarded("rollback", move.previous_id, actor, step)
 
     async def _guarded(
         self, action: str, revision_id: int, actor: str, step: Awaitable[Outcome]
     ) -> Outcome:
-        """``step``'s outcome; Asterisk refusing an action or not answering midway is a
-        failed outcome, audited (nothing was put in force)."""
+        """``step``'s outcome; Asterisk refusing an action or not answering midway, or a
+        revision that cannot be written, is a failed outcome, audited (nothing was put
+        in force)."""
         try:
             return await step
         except PushError as exc:
             said = Said(str(exc), exc.es)
-            return await self._failed(action, revision_id, actor, [], [said])
+        except DialplanError as exc:
+            said = Said(str(exc), f"no se pudo escribir para Asterisk: {exc}")
+        return await self._failed(action, revision_id, actor, [], [said])
 
     async def restore(self, actor: str = "voicebridge") -> Outcome | None:
         """Push the last good rendering again if the live contexts differ from it; None
         when nothing was ever pushed or Asterisk has it."""
-        pushed = await self.blocking(self.store.last_push)
-        if pushed is None:
-            return None
-        async with self._locked():
+        async with self._locked():  # (a switch may be finishing: its push is the last)
+            pushed = await self.blocking(self.store.last_push)
+            if pushed is None:
+                return None
             differences = await self._read_back(pushed.contexts)
             if not differences:
                 return None
@@ -205,7 +211,7 @@ class Pusher:
             )
             problems = await self._read_back(validated.contexts)
         finally:
-            await self._send("UpdateConfig", to_remove(trial), check=False)
+            await self._clean_up(trial)
         if problems:
             return await self._failed("trial", revision.id, actor, steps, problems)
         steps.append(
@@ -218,7 +224,9 @@ class Pusher:
         await self.blocking(self.store.audit, actor, "trial", revision.id, True, detail)
         return Outcome(ok=True, revision=revision.id, steps=steps)
 
-    async def _switch(self, revision_id: int, actor: str, action: str) -> Outcome:
+    async def _switch(
+        self, revision_id: int, actor: str, action: str, *, undoes: int | None = None
+    ) -> Outcome:
         trial = await self._trial(revision_id, actor)
         if not trial.ok:
             return Outcome(
@@ -234,41 +242,79 @@ class Pusher:
         if not validated.ok:  # (the trial rendered the same set under other names)
             problems = [Said(str(p), f"{p.donde()}: {p.es}") for p in validated.problems]
             return await self._failed(action, revision.id, actor, steps, problems)
-        previous = await self.blocking(self.store.last_push)
-        await self._push(validated.contexts)
-        names = ", ".join(validated.contexts)
-        steps.append(
-            Said(
-                f"live contexts replaced in one step ({names})",
-                f"contextos en vivo reemplazados en un paso ({names})",
-            )
-        )
-        problems = await self._read_back(validated.contexts)
-        if problems:
-            if previous is not None:
-                await self._push(previous.contexts)
-                steps.append(
-                    Said(
-                        "the previous rendering was pushed back",
-                        "se devolvió a Asterisk la versión anterior",
-                    )
+        previous = await self._previous()
+        try:
+            await self._push(validated.contexts)
+            names = ", ".join(validated.contexts)
+            steps.append(
+                Said(
+                    f"live contexts replaced in one step ({names})",
+                    f"contextos en vivo reemplazados en un paso ({names})",
                 )
+            )
+            problems = await self._read_back(validated.contexts)
+        except PushError as exc:  # the swap may have gone in: what was in force goes back
+            problems = [Said(str(exc), exc.es)]
+        if problems:
+            steps += await self._push_back(previous, validated.contexts)
             return await self._failed(action, revision.id, actor, steps, problems)
-        pointers = await self.blocking(self.store.pointers)
-        in_force = pointers | overrides
-        await self.blocking(self.store.record_push, in_force, validated.contexts, actor)
         steps.append(
             Said(
                 f"revision {revision.id} of {revision.template} in force",
                 f"revisión {revision.id} de {revision.template} en vigor",
             )
         )
+        detail = "; ".join(s.es for s in steps)
         await self.blocking(
-            lambda: self.store.point(
-                revision.id, actor=actor, action=action, detail="; ".join(s.es for s in steps)
+            lambda: self.store.switched(
+                revision.id,
+                validated.contexts,
+                actor=actor,
+                action=action,
+                detail=detail,
+                undoes=undoes,
             )
         )
         return Outcome(ok=True, revision=revision.id, steps=steps)
+
+    async def _previous(self) -> Mapping[str, str] | None:
+        """What is live now, as voicebridge last pushed it, or (before its first push)
+        the set in force rendered; None if that cannot be rendered."""
+        pushed = await self.blocking(self.store.last_push)
+        if pushed is not None:
+            return pushed.contexts
+        sources = await self.blocking(self.store.sources)
+        found = await self.blocking(validate, sources, self.citizen_lines, names=self.live)
+        return found.contexts if found.ok else None
+
+    async def _push_back(
+        self, previous: Mapping[str, str] | None, failed: Mapping[str, str]
+    ) -> list[Said]:
+        """After a live push that failed: what was live goes back (best effort: a link
+        down now is set right by the restore at the next login), and the staging left."""
+        said: list[Said] = []
+        if previous is not None:
+            try:
+                await self._push(previous)
+                said.append(
+                    Said(
+                        "the previous rendering was pushed back",
+                        "se devolvió a Asterisk la versión anterior",
+                    )
+                )
+            except PushError as exc:
+                log.error("dialplan: could not push the previous rendering back: %s", exc)
+        await self._clean_up([], staging=list(failed))
+        return said
+
+    async def _clean_up(self, contexts: list[str], *, staging: list[str] | None = None) -> None:
+        """Remove ``contexts`` and the staging categories of these and of ``staging``
+        (what a push that stopped midway leaves); best effort, never an error."""
+        names = contexts + [f"{c}{STAGING_SUFFIX}" for c in contexts + (staging or [])]
+        try:
+            await self._send("UpdateConfig", to_remove(names), check=False)
+        except PushError as exc:
+            log.warning("dialplan: could not remove %s: %s", ", ".join(names), exc)
 
     async def _failed(
         self, action: str, revision_id: int, actor: str, steps: list[Said], problems: list[Said]
@@ -360,6 +406,11 @@ class Pusher:
         check: bool = True,
         as_list: bool | None = False,
     ) -> Any:
+        if self._held is not None and self._held.lost:
+            raise PushError(
+                "the push lock was lost (Redis): stopped before another push could interleave",
+                "se perdió el cerrojo del envío (Redis): se detuvo antes de cruzarse con otro",
+            )
         try:
             return await self.session.send(
                 action, headers, wait=ACTION_WAIT, check=check, as_list=as_list
@@ -375,26 +426,54 @@ class Pusher:
                 f"Asterisk no respondió a {action} (¿reiniciándose?)",
             ) from None
 
-    def _locked(self) -> "_Lock":
-        return _Lock(self.redis, self.blocking)
+    @contextlib.asynccontextmanager
+    async def _locked(self) -> AsyncIterator[None]:
+        held = _Lock(self.redis, self.blocking)
+        await held.acquire()
+        self._held = held
+        try:
+            yield
+        finally:
+            self._held = None
+            await held.release()
 
 
 class _Lock:
+    """The Redis lock one push holds: renewed every third of its life while the push
+    runs, and marked lost if a renewal fails (the push then stops at its next action)."""
+
     def __init__(self, redis: Redis, blocking: Blocking) -> None:
         self.lock = redis.lock(
             LOCK_KEY, timeout=LOCK_SECONDS, blocking_timeout=LOCK_WAIT, thread_local=False
         )
         self.blocking = blocking
+        self.lost = False
+        self._renewing: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> None:
+    async def acquire(self) -> None:
         if not await self.blocking(self.lock.acquire):
             raise PushBusy(
                 "another dialplan push is under way",
                 "hay otro envío de planes de marcación en curso; reintente en un momento",
             )
+        self._renewing = asyncio.get_running_loop().create_task(self._renew())
 
-    async def __aexit__(self, *exc: object) -> None:
-        with contextlib.suppress(LockError):  # it expired: another may hold it now
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(LOCK_SECONDS / 3)
+            try:
+                await self.blocking(self.lock.reacquire)
+            except (LockError, RedisError) as exc:
+                log.error("dialplan: the push lock could not be renewed: %s", exc)
+                self.lost = True
+                return
+
+    async def release(self) -> None:
+        if self._renewing is not None:
+            self._renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewing
+        with contextlib.suppress(LockError, RedisError):  # lost: another may hold it now
             await self.blocking(self.lock.release)
 
 

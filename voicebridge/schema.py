@@ -115,6 +115,7 @@ dialplan_audit = Table(
     Column("action", String(16), nullable=False),
     Column("revision_id", Integer, nullable=True),
     Column("previous_id", Integer, nullable=True),  # a switch's: the revision it replaced
+    Column("undoes_id", Integer, nullable=True),  # a rollback's: the audit row it undid
     Column("ok", Boolean, nullable=False),
     Column("detail", Text, nullable=False),
 )

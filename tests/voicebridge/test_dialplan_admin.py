@@ -106,11 +106,17 @@ def test_the_pointer_moves_when_told_and_diffs_compare_any_two(store: DialplanSt
     revision, _ = store.propose(
         "vb-check", content, base=base.id, comment="texto", author="admin:ana", check=CHECK
     )
-    previous = store.point(revision.id, actor="admin:ana", action="switch", detail="prueba")
+    live = {"vb-check": "[vb-check]\nexten => s,1,NoOp(prueba de línea)\n"}
+    previous = store.switched(
+        revision.id, live, actor="admin:ana", action="switch", detail="prueba"
+    )
     assert previous == base.id
-    move = store.last_move()
+    move = store.last_undoable()
     assert move is not None
     assert (move.revision_id, move.previous_id, move.actor) == (revision.id, base.id, "admin:ana")
+    pushed = store.last_push()  # recorded with the pointer, in one transaction
+    assert pushed is not None
+    assert (pushed.contexts, pushed.revisions["vb-check"]) == (live, revision.id)
     assert store.in_force()["vb-check"].id == revision.id
     assert store.sources()["vb-check"] == content
     assert store.sources({"vb-check": base.id})["vb-check"] == base.content

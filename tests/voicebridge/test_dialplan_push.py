@@ -6,8 +6,10 @@ rollback puts the previous one back; an Asterisk found stale gets the last good
 rendering again."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,8 @@ from routing.models import AttemptOutcome
 from tests.conftest import FakeClock
 from tests.voicebridge.conftest import AiohttpClient
 from tests.voicebridge.rig import bridged
-from voicebridge.ami.session import AmiSession, AmiTarget
+from voicebridge import dialplan_push
+from voicebridge.ami.session import AmiError, AmiSession, AmiTarget
 from voicebridge.ami.sim import Behaviour, FakeAsterisk
 from voicebridge.app import make_app
 from voicebridge.blocking import Blocking
@@ -113,9 +116,11 @@ async def test_trial_then_switch_then_rollback(rig: Rig) -> None:
     assert back.ok, back.problems
     assert store.pointers()[PARAMETERS] == before
     assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,10"]
-    move = store.last_move()
-    assert move is not None
-    assert (move.action, move.actor, move.previous_id) == ("rollback", "admin:luis", revision.id)
+    [move] = [e for e in store.audit_log() if e.action == "rollback"]
+    assert (move.actor, move.previous_id, move.revision_id) == ("admin:luis", revision.id, before)
+    assert store.last_undoable() is None  # nothing more to undo
+    with pytest.raises(NotFound):
+        await rig.pusher.rollback("admin:luis")
 
 
 async def test_a_line_asterisk_skips_fails_the_trial_and_nothing_is_switched(rig: Rig) -> None:
@@ -299,3 +304,133 @@ async def test_a_responder_hears_the_revision_in_force_and_the_rollback_restores
         finally:
             await session.stop()
             blocking.shutdown()
+
+
+# --------------------------------------------------------------- faults (a review's)
+
+
+async def test_a_restore_waits_for_a_switch_under_way_and_keeps_it(rig: Rig) -> None:
+    store = rig.runtime.dialplans
+    first = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 12")
+    assert (await rig.pusher.switch(first.id, "admin:ana")).ok
+    second = rig.propose(PARAMETERS, "read_timeout: 12", "read_timeout: 14")
+    switching = asyncio.create_task(rig.pusher.switch(second.id, "admin:ana"))
+    for _ in range(2000):  # until the switch holds the lock
+        if rig.runtime.redis.exists(dialplan_push.LOCK_KEY):
+            break
+        await asyncio.sleep(0.005)
+    restoring = asyncio.create_task(rig.pusher.restore())  # another replica logs in
+    assert (await switching).ok
+    assert await restoring is None  # it read the last push after the switch: nothing stale
+    assert store.pointers()[PARAMETERS] == second.id
+    assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,14"]
+
+
+async def test_a_second_rollback_undoes_the_switch_before_never_the_first_rollback(
+    rig: Rig,
+) -> None:
+    store = rig.runtime.dialplans
+    shipped_check = store.pointers()["vb-check"]
+    check = rig.propose("vb-check", "NoOp(responder line check)", "NoOp(prueba)")
+    assert (await rig.pusher.switch(check.id, "admin:ana")).ok
+    params = store.pointers()[PARAMETERS]
+    longer = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 15")
+    assert (await rig.pusher.switch(longer.id, "admin:ana")).ok
+    assert (await rig.pusher.rollback("admin:luis")).ok  # the parameters back
+    assert store.pointers()[PARAMETERS] == params
+    assert (await rig.pusher.rollback("admin:luis")).ok  # then vb-check
+    assert (store.pointers()[PARAMETERS], store.pointers()["vb-check"]) == (params, shipped_check)
+    with pytest.raises(NotFound):
+        await rig.pusher.rollback("admin:luis")
+
+
+async def test_a_lost_answer_to_the_live_swap_pushes_back_what_was_in_force(rig: Rig) -> None:
+    store = rig.runtime.dialplans
+    before = store.pointers()[PARAMETERS]
+    revision = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 16")
+    real = rig.session.send
+    lost = [False]
+
+    async def send(action: str, headers: Any = (), **kw: Any) -> Any:
+        answer = await real(action, headers, **kw)
+        swap = ("Cat-000000", "vb-ack") in headers and ("Action-000001", "RenameCat") in headers
+        if action == "UpdateConfig" and swap and not lost[0]:
+            lost[0] = True
+            raise TimeoutError  # Asterisk did it; its answer came too late (once)
+        return answer
+
+    rig.session.send = send  # type: ignore[method-assign]
+    try:
+        outcome = await rig.pusher.switch(revision.id, "admin:ana")
+    finally:
+        rig.session.send = real  # type: ignore[method-assign]
+    assert not outcome.ok
+    assert outcome.steps[-1].en == "the previous rendering was pushed back"
+    assert store.pointers()[PARAMETERS] == before
+    assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,10"]
+
+
+async def test_a_push_keeps_its_lock_alive_and_two_never_overlap_under_a_slow_asterisk(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dialplan_push, "LOCK_SECONDS", 0.6)  # stands for 120 s
+    real = rig.session.send
+
+    async def slow(action: str, headers: Any = (), **kw: Any) -> Any:
+        await asyncio.sleep(0.05)  # a busy Asterisk: a push takes several lock lives
+        return await real(action, headers, **kw)
+
+    spans: dict[str, list[float]] = {}
+    acquire, release = dialplan_push._Lock.acquire, dialplan_push._Lock.release
+
+    async def acquired(self: Any) -> None:
+        await acquire(self)
+        spans[asyncio.current_task().get_name()] = [time.monotonic()]  # type: ignore[union-attr]
+
+    async def released(self: Any) -> None:
+        spans[asyncio.current_task().get_name()].append(time.monotonic())  # type: ignore[union-attr]
+        await release(self)
+
+    monkeypatch.setattr(dialplan_push._Lock, "acquire", acquired)
+    monkeypatch.setattr(dialplan_push._Lock, "release", released)
+    first = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 11")
+    second = rig.propose("vb-check", "NoOp(responder line check)", "NoOp(prueba)")
+    rig.session.send = slow  # type: ignore[method-assign]
+    try:
+        a = asyncio.create_task(rig.pusher.switch(first.id, "admin:ana"), name="ana")
+        await asyncio.sleep(0.05)
+        b = asyncio.create_task(rig.pusher.switch(second.id, "admin:luis"), name="luis")
+        done = await asyncio.gather(a, b)
+    finally:
+        rig.session.send = real  # type: ignore[method-assign]
+    assert all(o.ok for o in done), [o.problems for o in done]
+    (a0, a1), (b0, b1) = spans["ana"], spans["luis"]
+    assert a1 - a0 > 0.6  # longer than the lock's life: it was renewed
+    assert a1 <= b0 or b1 <= a0
+    assert read_data(await rig.show("vb-ack")) == ["VB_KEY,${VB_MESSAGE},1,,1,11"]
+
+
+async def test_a_trial_that_fails_midway_leaves_nothing_behind(rig: Rig) -> None:
+    revision = rig.propose(PARAMETERS, "read_timeout: 10", "read_timeout: 17")
+    real = rig.session.send
+    updates = [0]
+
+    async def send(action: str, headers: Any = (), **kw: Any) -> Any:
+        if action == "UpdateConfig":
+            updates[0] += 1
+            if updates[0] == 3:
+                raise AmiError("UpdateConfig", "Update did not complete successfully")
+        return await real(action, headers, **kw)
+
+    rig.session.send = send  # type: ignore[method-assign]
+    try:
+        outcome = await rig.pusher.trial(revision.id, "admin:ana")
+    finally:
+        rig.session.send = real  # type: ignore[method-assign]
+    assert not outcome.ok
+    assert outcome.problems[0].en.startswith("Asterisk refused UpdateConfig")
+    names = [f"vb-t{revision.id}-{n}" for n in ("ack", "room", "check", "citizen")]
+    for name in names + [f"{n}-staging" for n in names]:
+        assert (await rig.show(name))[0].get("Response") == "Error", name
+    entry = rig.runtime.dialplans.audit_log()[0]
+    assert (entry.action, entry.ok) == ("trial", False)

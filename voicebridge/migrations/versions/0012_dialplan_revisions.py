@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("revision_id", sa.Integer(), nullable=True),
         sa.Column("previous_id", sa.Integer(), nullable=True),
+        sa.Column("undoes_id", sa.Integer(), nullable=True),
         sa.Column("ok", sa.Boolean(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_dialplan_audit"),
