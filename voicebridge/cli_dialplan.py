@@ -43,8 +43,9 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     propose.add_argument(
         "--base",
         type=_number,
-        help="the revision the file was edited from (default: the template's latest); "
-        "refused if the template was saved since",
+        required=True,
+        help="the revision the file was edited from (voicebridge dialplan show N); "
+        "refused if the template was saved since, with what changed",
     )
     propose.add_argument("--comment", default="", help="what changes and why")
     trial = sub.add_parser(
@@ -129,7 +130,7 @@ def _propose(args: argparse.Namespace, store: DialplanStore, settings: Settings)
     except (OSError, UnicodeDecodeError) as exc:
         print(f"voicebridge: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
-    base = args.base or store.latest(template).id
+    base = args.base
     author = f"cli:{getpass.getuser()}"
     try:
         revision, created = store.propose(
@@ -138,7 +139,7 @@ def _propose(args: argparse.Namespace, store: DialplanStore, settings: Settings)
             base=base,
             comment=args.comment,
             author=author,
-            check=checker(citizen_lines(settings)),
+            check=checker(citizen_lines(settings), room_prefix=settings.incident_prefix),
         )
     except Conflict as exc:
         print(f"voicebridge: refused: {exc}. What changed meanwhile:\n{exc.diff}", file=sys.stderr)

@@ -16,7 +16,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, insert, select, text, update
 from dialplans.problems import Problem
 from dialplans.render import CitizenLine
 from dialplans.templateset import EDITABLE, shipped
-from dialplans.validate import validate
+from dialplans.validate import LIVE, validate
 from routing.db import Database
 from routing.errors import NotFound
 from routing.ports import Clock, SystemClock
@@ -466,11 +466,12 @@ def _revision(row: Any) -> DialplanRevision:
     )
 
 
-def checker(citizen_lines: tuple[CitizenLine, ...]) -> Check:
+def checker(citizen_lines: tuple[CitizenLine, ...], *, room_prefix: str = "LIM") -> Check:
     """The whole validation (:func:`dialplans.validate.validate`) for the routing file's
-    citizens' numbers, as a :data:`Check`."""
+    citizens' numbers and the incidents' prefix, as a :data:`Check`."""
+    names = replace(LIVE, room_prefix=room_prefix)
 
     def check(sources: dict[str, str]) -> list[Problem]:
-        return validate(sources, citizen_lines).problems
+        return validate(sources, citizen_lines, names=names).problems
 
     return check

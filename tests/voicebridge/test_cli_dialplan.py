@@ -67,7 +67,7 @@ def test_a_refused_proposal_says_where_and_saves_nothing(
     bad = tmp_path / "vb-room.conf.j2"
     text = shipped()["vb-room"].replace(" same => n,Answer()\n", " same => n,System(id)\n", 1)
     bad.write_text(text, "utf-8")
-    assert main(["dialplan", "propose", str(bad)], environ=env) == 1
+    assert main(["dialplan", "propose", str(bad), "--base", "2"], environ=env) == 1
     err = capsys.readouterr().err.splitlines()
     line = next(n for n, t in enumerate(text.split("\n"), start=1) if "System(id)" in t)
     assert err[0].startswith(f"vb-room, line {line}: application System() is not allowed")
@@ -81,13 +81,16 @@ def test_parameters_and_unknown_files(
 ) -> None:
     params = tmp_path / "parameters.yaml"
     params.write_text(shipped()["parameters"].replace("menu_tries: 3", "menu_tries: 9"), "utf-8")
-    assert main(["dialplan", "propose", str(params)], environ=env) == 1
+    with pytest.raises(SystemExit):  # which revision it was edited from must be said
+        main(["dialplan", "propose", str(params)], environ=env)
+    assert "--base" in capsys.readouterr().err
+    assert main(["dialplan", "propose", str(params), "--base", "8"], environ=env) == 1
     err = capsys.readouterr().err
     assert "parameters, line " in err
     assert "menu_tries must be 1 to 5, not 9" in err
     other = tmp_path / "notes.txt"
     other.write_text("x", "utf-8")
-    assert main(["dialplan", "propose", str(other)], environ=env) == 2
+    assert main(["dialplan", "propose", str(other), "--base", "1"], environ=env) == 2
     assert "which template is notes.txt?" in capsys.readouterr().err
     assert main(["dialplan", "show", "999"], environ=env) == 1
     assert "no existe la revisión 999" in capsys.readouterr().err
@@ -116,7 +119,7 @@ def test_trial_switch_and_rollback(
     env = env | {"VOICEBRIDGE_AMI_ADMIN_URL": f"ami://voicebridge:voicebridge@127.0.0.1:{asterisk}"}
     params = tmp_path / "parameters.yaml"
     params.write_text(shipped()["parameters"].replace("menu_tries: 3", "menu_tries: 4"), "utf-8")
-    assert main(["dialplan", "propose", str(params)], environ=env) == 0
+    assert main(["dialplan", "propose", str(params), "--base", "8"], environ=env) == 0
     revision = capsys.readouterr().out.split()[1]
     assert main(["dialplan", "trial", revision], environ=env) == 0
     out = capsys.readouterr().out.splitlines()

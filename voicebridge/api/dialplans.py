@@ -161,7 +161,10 @@ async def propose(request: web.Request) -> web.Response:
     template = request.match_info["template"]
     runtime = request.app[RUNTIME]
     config, _ = await request.app[BLOCKING](runtime.rules.current)
-    check = checker(CitizenLine.from_routing(config.citizen_lines()))
+    check = checker(
+        CitizenLine.from_routing(config.citizen_lines()),
+        room_prefix=runtime.settings.incident_prefix,
+    )
     await request.app[BLOCKING](runtime.dialplans.seed)
     try:
         found, created = await request.app[BLOCKING](
