@@ -4,6 +4,8 @@ parsed back as Asterisk would load it, every jump and prompt resolved, the contr
 with the bridge kept; each problem names the template and its line, in English and in
 Spanish."""
 
+import time
+
 import pytest
 
 from dialplans.lint import lint
@@ -289,3 +291,27 @@ def test_a_way_around_the_allow_lists_is_refused(lines: str, said: str) -> None:
 def test_an_exten_line_is_read_as_asterisk_reads_it(old: str, new: str, said: str) -> None:
     found = edited("vb-room", old, new)
     assert any(said in p.en for p in problems(found)), problems(found)
+
+
+@pytest.mark.parametrize(
+    "trap",
+    [
+        # a template line of many {{ }} and a rendered fault line made to match it badly
+        "{#\n" + "{{ read_timeout }}a" * 10 + "{{ read_timeout }}b\n#}\n" + "a" * 50 + "\n",
+        # a pattern of many wildcards and a jump made to try it
+        None,
+    ],
+)
+def test_the_checks_stay_linear_whatever_the_text(trap: str | None) -> None:
+    """A review's traps: each used to take minutes of backtracking (in serve, then)."""
+    found = templates()
+    if trap is None:
+        found["vb-check"] += "exten => _" + "." * 20 + "X,1,Hangup()\n"
+        found["vb-check"] += "exten => t,1,Goto(" + "a" * 40 + ",1)\n"
+    else:
+        found["vb-check"] = trap + found["vb-check"]
+    started = time.monotonic()
+    told = problems(found)
+    assert time.monotonic() - started < 2.5
+    assert not any("took more than" in p.en for p in told)
+    assert bool(told) is (trap is not None)  # the jump is fine: _....X takes "aaa..."
