@@ -239,7 +239,7 @@ class DialplanStore:
         if template not in EDITABLE:
             raise NotFound(f"no existe la plantilla {template}")
         latest = self.latest(template)
-        self._check_base(template, base, latest)
+        self._check_base(template, base, latest, author)
         if digest(content) == latest.digest:
             return latest, False
         candidate = self.sources() | {template: content}
@@ -249,14 +249,24 @@ class DialplanStore:
                 detail = f"{template}: " + "; ".join(p.es for p in problems[:5])
                 self._audit(conn, author, "refused", None, False, detail)
             raise Refused(problems)
-        with self.db.write() as conn:
-            self._lock(conn)
-            now_latest = self._latest(conn, template) or latest  # revisions are never deleted
-            self._check_base(template, base, now_latest)
-            revision = self._insert(
-                conn, template, content, comment, author, self.get_in(conn, base), self.clock.now()
-            )
-            self._audit(conn, author, "propose", revision.id, True, f"{template}: {comment}")
+        try:
+            with self.db.write() as conn:
+                self._lock(conn)
+                now_latest = self._latest(conn, template) or latest  # never deleted
+                self._check_base(template, base, now_latest, None)
+                revision = self._insert(
+                    conn,
+                    template,
+                    content,
+                    comment,
+                    author,
+                    self.get_in(conn, base),
+                    self.clock.now(),
+                )
+                self._audit(conn, author, "propose", revision.id, True, f"{template}: {comment}")
+        except Conflict as exc:  # saved by someone else while this one was validated
+            self.audit_conflict(template, base, exc.latest.id, author)
+            raise
         return revision, True
 
     def switched(
@@ -350,7 +360,11 @@ class DialplanStore:
             raise NotFound(f"no existe la revisión {revision_id} de los planes de marcación")
         return _revision(row)
 
-    def _check_base(self, template: str, base: int, latest: DialplanRevision) -> None:
+    def _check_base(
+        self, template: str, base: int, latest: DialplanRevision, author: str | None
+    ) -> None:
+        """Refuse a save based on ``base`` when ``latest`` is another revision (audited
+        when ``author`` is given: outside the save's own transaction)."""
         if base == latest.id:
             return
         based = self.get(base)
@@ -362,7 +376,13 @@ class DialplanStore:
             f"{template} revisión {base}",
             f"{template} revisión {latest.id}",
         )
+        if author is not None:
+            self.audit_conflict(template, base, latest.id, author)
         raise Conflict(template, base, latest, diff)
+
+    def audit_conflict(self, template: str, base: int, latest: int, author: str) -> None:
+        detail = f"{template}: basada en la revisión {base}; la última es la {latest}"
+        self.audit(author, "conflict", None, False, detail)
 
     def _lock(self, conn: Connection) -> None:
         if self.db.dialect == "postgresql":

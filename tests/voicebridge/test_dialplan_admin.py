@@ -69,6 +69,8 @@ def test_a_save_based_on_an_old_revision_is_refused_with_what_changed(
             PARAMETERS, theirs, base=base.id, comment="12 s", author="admin:luis", check=CHECK
         )
     assert caught.value.latest.id == mine.id
+    entry = store.audit_log()[0]
+    assert (entry.action, entry.ok, entry.actor) == ("conflict", False, "admin:luis")
     assert "-menu_tries: 3" in caught.value.diff
     assert "+menu_tries: 4" in caught.value.diff
     assert store.latest(PARAMETERS).id == mine.id

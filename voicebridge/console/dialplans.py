@@ -27,6 +27,7 @@ ACTIONS = {
     "seed": "plantillas de fábrica",
     "propose": "revisión guardada",
     "refused": "propuesta rechazada",
+    "conflict": "propuesta sobre una revisión vieja",
     "trial": "prueba en Asterisk",
     "switch": "puesta en vigor",
     "rollback": "vuelta atrás",
