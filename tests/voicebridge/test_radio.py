@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from routing import analytics
+from routing.analytics import Phase
 from routing.events import EventKind
 from routing.models import (
     AckMethod,
@@ -192,6 +194,15 @@ async def test_en_route_and_on_scene_are_logged_as_phases(radio: RadioHarness) -
     ]
     detail = radio.runtime.store.detail(incident_id)
     assert len(detail.acks) == 1
+    # the analytics read them as the agency's phases (issue 15)
+    found = analytics.phases(detail)
+    serenazgo = found.agencies["serenazgo"]
+    assert set(serenazgo) == {Phase.NOTIFIED, Phase.ACKNOWLEDGED, Phase.EN_ROUTE, Phase.ON_SCENE}
+    assert serenazgo[Phase.ACKNOWLEDGED] == serenazgo[Phase.EN_ROUTE]  # the same status
+    assert found.at[Phase.RECEIVED] <= found.at[Phase.CREATED] <= found.at[Phase.DISPATCHED]
+    [travel] = analytics.measure(found, analytics.BY_CODE["travel"])
+    assert travel.agency == "serenazgo"
+    assert travel.seconds is not None
 
 
 async def test_unavailable_moves_to_the_next_radio_at_once(radio: RadioHarness) -> None:

@@ -1,0 +1,105 @@
+"""The analytics' definitions (issue 15, point 1): the exact percentile, the same as
+PostgreSQL's percentile_cont on the same rows; the intervals, each once, with what
+they leave out (a phase missing, two clocks that disagree) counted apart, never as
+zero."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from routing.analytics import (
+    BY_CODE,
+    INTERVALS,
+    Excluded,
+    Phase,
+    Phases,
+    measure,
+    percentile_cont,
+)
+
+T0 = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
+
+
+def test_the_percentile_is_postgresql_s_percentile_cont(postgres_url: str) -> None:
+    url = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+    rng = random.Random(20261205)
+    samples = [[rng.expovariate(1 / 45) for _ in range(n)] for n in (1, 2, 3, 10, 101, 1000)] + [
+        [5.0, 5.0, 5.0, 7.0],
+        [0.0, 3600.0],
+        [12.5],
+    ]
+    with psycopg.connect(url) as conn:
+        for values in samples:
+            for fraction in (0.0, 0.1, 0.5, 0.9, 0.95, 0.99, 1.0):
+                row = conn.execute(
+                    "SELECT percentile_cont(%s) WITHIN GROUP (ORDER BY x) "
+                    "FROM unnest(%s::float8[]) AS x",
+                    (fraction, values),
+                ).fetchone()
+                assert row is not None
+                assert percentile_cont(values, fraction) == pytest.approx(row[0], abs=1e-9)
+
+
+def test_the_percentile_of_nothing_is_none_and_a_bad_fraction_an_error() -> None:
+    assert percentile_cont([], 0.5) is None
+    assert percentile_cont([7.0], 0.9) == 7.0
+    assert percentile_cont([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="0 to 1"):
+            percentile_cont([1.0], bad)
+
+
+def test_each_interval_is_defined_once_and_says_what_it_leaves_out() -> None:
+    assert len({i.code for i in INTERVALS}) == len(INTERVALS)
+    assert all(i.leaves_out and i.label for i in INTERVALS)
+    assert BY_CODE["acknowledgement"].per_agency
+    assert not BY_CODE["total"].per_agency
+    assert "never as zero" in BY_CODE["acknowledgement"].leaves_out
+
+
+def phases_of(**agencies: dict[Phase, datetime]) -> Phases:
+    return Phases(
+        incident="LIM-2026-000001",
+        district="150122",
+        category="robo",
+        priority="high",
+        source="phone",
+        final=None,
+        at={
+            Phase.RECEIVED: T0,
+            Phase.CREATED: T0 + timedelta(seconds=4),
+            Phase.DISPATCHED: T0 + timedelta(seconds=30),
+        },
+        agencies=agencies,
+    )
+
+
+def test_an_agency_that_never_acknowledged_is_counted_apart_never_as_zero() -> None:
+    p = phases_of(
+        pnp={
+            Phase.NOTIFIED: T0 + timedelta(seconds=31),
+            Phase.ACKNOWLEDGED: T0 + timedelta(seconds=76),
+        },
+        serenazgo={Phase.NOTIFIED: T0 + timedelta(seconds=31)},
+    )
+    found = {m.agency: m for m in measure(p, BY_CODE["acknowledgement"])}
+    assert found["pnp"].seconds == 45.0
+    assert (found["serenazgo"].seconds, found["serenazgo"].excluded) == (None, Excluded.MISSING)
+    [answering] = measure(p, BY_CODE["answering"])
+    assert (answering.agency, answering.seconds) == (None, 4.0)
+    [total] = measure(p, BY_CODE["total"])  # still open: no resolution
+    assert total.excluded is Excluded.MISSING
+
+
+def test_two_clocks_that_disagree_are_left_out_not_taken_as_negative() -> None:
+    p = phases_of(
+        pnp={
+            Phase.EN_ROUTE: T0 + timedelta(seconds=200),
+            Phase.ON_SCENE: T0 + timedelta(seconds=150),
+        }
+    )
+    [travel] = measure(p, BY_CODE["travel"])
+    assert (travel.seconds, travel.excluded) == (None, Excluded.NEGATIVE)
