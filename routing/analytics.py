@@ -31,11 +31,12 @@ function (SQLite).
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from routing.events import (
     Acknowledged,
@@ -267,3 +268,130 @@ def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
         return float(ordered[below])
     low, high = ordered[below], ordered[above]
     return float(low + (rank - below) * (high - low))
+
+
+# ---------------------------------------------------------------- figures
+
+LIMA: Final = ZoneInfo("America/Lima")
+"""Days, weeks and months are Lima's (UTC-5, no daylight saving time)."""
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, Monday to Sunday
+    MONTH = "month"
+
+
+def period_of(when: datetime, period: Period) -> str:
+    """The period ``when`` falls in, in Lima: ``2026-11-03``, ``2026-W45``, ``2026-11``."""
+    local = when.astimezone(LIMA)
+    if period is Period.DAY:
+        return local.strftime("%Y-%m-%d")
+    if period is Period.WEEK:
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    return local.strftime("%Y-%m")
+
+
+GROUPS: Final = ("district", "agency", "category", "priority", "source")
+"""What figures may be grouped by (``source``: the channel of the first report)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Figures:
+    """One interval over one group of incidents (or agencies' legs) in one period."""
+
+    count: int
+    """How many were measured."""
+    excluded: dict[Excluded, int]
+    """How many were not, and why."""
+    mean: float | None
+    median: float | None
+    p90: float | None
+    within: float | None
+    """The share (0 to 1) measured at or under the target, None without one."""
+
+
+def summarise(
+    seconds: Sequence[float], excluded: dict[Excluded, int], target: float | None
+) -> Figures:
+    """The figures of the durations ``seconds`` (and of what was left out)."""
+    return Figures(
+        count=len(seconds),
+        excluded=dict(excluded),
+        mean=sum(seconds) / len(seconds) if seconds else None,
+        median=percentile_cont(seconds, 0.5),
+        p90=percentile_cont(seconds, 0.9),
+        within=(
+            sum(1 for s in seconds if s <= target) / len(seconds)
+            if seconds and target is not None
+            else None
+        ),
+    )
+
+
+Key = tuple[str, ...]
+"""A figure's period, then its group's values, in the order asked for."""
+
+
+def figures(
+    incidents: Iterable[Phases],
+    interval: Interval,
+    *,
+    period: Period,
+    by: Sequence[str] = (),
+    target: float | None = None,
+) -> dict[Key, Figures]:
+    """``interval`` over ``incidents``, per ``period`` (by the first report's time, in
+    Lima) and per group ``by`` (any of :data:`GROUPS`; ``agency`` only for an
+    interval of an agency's phases): the figures of each key, with the share within
+    ``target`` seconds when one is given."""
+    unknown = [name for name in by if name not in GROUPS]
+    if unknown:
+        raise ValueError(f"figures are grouped by {', '.join(GROUPS)}, not {unknown[0]}")
+    if "agency" in by and not interval.per_agency:
+        raise ValueError(f"{interval.code} is an incident's, not an agency's: no agency")
+    seconds: dict[Key, list[float]] = {}
+    excluded: dict[Key, dict[Excluded, int]] = {}
+    for p in incidents:
+        started = p.at.get(Phase.RECEIVED) or p.at.get(Phase.CREATED)
+        if started is None:
+            continue
+        when = period_of(started, period)
+        for m in measure(p, interval):
+            values = {
+                "district": p.district or "",
+                "agency": m.agency or "",
+                "category": p.category,
+                "priority": p.priority,
+                "source": p.source,
+            }
+            key = (when, *(values[name] for name in by))
+            excluded.setdefault(key, {})
+            if m.seconds is None:
+                reason = m.excluded or Excluded.MISSING
+                excluded[key][reason] = excluded[key].get(reason, 0) + 1
+                seconds.setdefault(key, [])
+            else:
+                seconds.setdefault(key, []).append(m.seconds)
+    return {key: summarise(seconds[key], excluded[key], target) for key in sorted(seconds)}
+
+
+def change(before: float | None, after: float | None) -> float | None:
+    """The relative change from ``before`` to ``after`` (-0.05: 5% less), None when
+    either is missing or ``before`` is zero."""
+    if before is None or after is None or before == 0:
+        return None
+    return (after - before) / before
+
+
+def share_improved(monthly: dict[Key, Figures], before: str, after: str) -> float | None:
+    """Of the groups (districts, say: keys ``(month, district)``) measured in both
+    months, the share whose mean fell from month ``before`` to month ``after``; None
+    when no group was measured in both."""
+    old = {key[1:]: f.mean for key, f in monthly.items() if key[0] == before}
+    new = {key[1:]: f.mean for key, f in monthly.items() if key[0] == after}
+    both = [g for g in old if g in new and old[g] is not None and new[g] is not None]
+    if not both:
+        return None
+    return sum(1 for g in both if (new[g] or 0.0) < (old[g] or 0.0)) / len(both)

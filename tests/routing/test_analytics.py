@@ -14,10 +14,15 @@ from routing.analytics import (
     BY_CODE,
     INTERVALS,
     Excluded,
+    Period,
     Phase,
     Phases,
+    change,
+    figures,
     measure,
     percentile_cont,
+    period_of,
+    share_improved,
 )
 
 T0 = datetime(2026, 11, 3, 14, 0, tzinfo=UTC)
@@ -103,3 +108,66 @@ def test_two_clocks_that_disagree_are_left_out_not_taken_as_negative() -> None:
     )
     [travel] = measure(p, BY_CODE["travel"])
     assert (travel.seconds, travel.excluded) == (None, Excluded.NEGATIVE)
+
+
+def incident(n: int, received: datetime, district: str, ack: float | None) -> Phases:
+    """An incident received at ``received``, its police notified 30 s later and
+    acknowledging ``ack`` seconds after that (None: never)."""
+    notified = received + timedelta(seconds=30)
+    pnp = {Phase.NOTIFIED: notified}
+    if ack is not None:
+        pnp[Phase.ACKNOWLEDGED] = notified + timedelta(seconds=ack)
+    return Phases(
+        incident=f"LIM-2026-{n:06d}",
+        district=district,
+        category="robo",
+        priority="high",
+        source="phone",
+        final=None,
+        at={Phase.RECEIVED: received, Phase.CREATED: received + timedelta(seconds=3)},
+        agencies={"pnp": pnp},
+    )
+
+
+def test_figures_per_month_and_district_in_lima_s_calendar() -> None:
+    october = datetime(2026, 10, 10, 15, 0, tzinfo=UTC)
+    # 04:30 UTC on 1 November is still 31 October in Lima (UTC-5)
+    late_october = datetime(2026, 11, 1, 4, 30, tzinfo=UTC)
+    november = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    rows = [
+        incident(1, october, "150122", 40.0),
+        incident(2, october, "150122", 80.0),
+        incident(3, late_october, "150122", 120.0),
+        incident(4, october, "150132", 60.0),
+        incident(5, november, "150122", 30.0),
+        incident(6, november, "150122", None),  # never acknowledged: apart, never zero
+        incident(7, november, "150132", 90.0),
+    ]
+    found = figures(
+        rows, BY_CODE["acknowledgement"], period=Period.MONTH, by=("district",), target=60.0
+    )
+    miraflores_oct = found[("2026-10", "150122")]
+    assert (miraflores_oct.count, miraflores_oct.mean) == (3, 80.0)
+    assert miraflores_oct.median == 80.0
+    assert miraflores_oct.p90 == pytest.approx(112.0)
+    assert miraflores_oct.within == pytest.approx(1 / 3)
+    miraflores_nov = found[("2026-11", "150122")]
+    assert (miraflores_nov.count, miraflores_nov.mean) == (1, 30.0)
+    assert miraflores_nov.excluded == {Excluded.MISSING: 1}
+    assert change(miraflores_oct.mean, miraflores_nov.mean) == pytest.approx(-0.625)
+    # Miraflores got faster, San Juan de Lurigancho slower: half the districts improved
+    assert share_improved(found, "2026-10", "2026-11") == 0.5
+    by_agency = figures(rows, BY_CODE["acknowledgement"], period=Period.WEEK, by=("agency",))
+    assert set(by_agency) == {("2026-W41", "pnp"), ("2026-W44", "pnp"), ("2026-W46", "pnp")}
+    assert period_of(late_october, Period.DAY) == "2026-10-31"
+
+
+def test_figures_refuse_what_cannot_be_grouped() -> None:
+    with pytest.raises(ValueError, match="not colour"):
+        figures([], BY_CODE["total"], period=Period.DAY, by=("colour",))
+    with pytest.raises(ValueError, match="no agency"):
+        figures([], BY_CODE["total"], period=Period.DAY, by=("agency",))
+    assert figures([], BY_CODE["total"], period=Period.DAY) == {}
+    assert change(None, 3.0) is None
+    assert change(0.0, 3.0) is None
+    assert share_improved({}, "2026-10", "2026-11") is None
