@@ -167,6 +167,26 @@ class DialplanParams:
                 owners[name] = field
 
 
+BOUNDS: Final[Mapping[str, tuple[int, int]]] = {
+    "read_timeout": (1, 60),
+    "max_repeats": (1, 5),
+    "absolute_timeout": (30, 900),
+    "conference_timeout": (300, 86400),
+    "max_members": (2, 100),
+    "menu_timeout": (2, 30),
+    "menu_tries": (1, 5),
+    "citizen_wait": (5, 120),
+    "ivr_timeout": (120, 3600),
+}
+"""The bounds of each timing parameter (the admins' parameters document shows them)."""
+
+
+def bounded(params: DialplanParams, name: str) -> escape.DialplanText:
+    """A timing parameter through the escaper, within its :data:`BOUNDS`."""
+    low, high = BOUNDS[name]
+    return escape.integer(getattr(params, name), name=name, minimum=low, maximum=high)
+
+
 def template_values(params: DialplanParams) -> dict[str, object]:
     """The values the templates see, each one passed through the escaper under the name
     of its parameter."""
@@ -174,15 +194,11 @@ def template_values(params: DialplanParams) -> dict[str, object]:
     folder = escape.identifier(params.prompt_dir, name="prompt_dir", kind="prompt")
     prompts = {name: escape.prompt_path(folder, name, name=f"prompt {name}") for name in PROMPTS}
     return {
-        "read_timeout": text(params.read_timeout, name="read_timeout", minimum=1, maximum=60),
-        "max_repeats": text(params.max_repeats, name="max_repeats", minimum=1, maximum=5),
-        "absolute_timeout": text(
-            params.absolute_timeout, name="absolute_timeout", minimum=30, maximum=900
-        ),
-        "conference_timeout": text(
-            params.conference_timeout, name="conference_timeout", minimum=300, maximum=86400
-        ),
-        "max_members": text(params.max_members, name="max_members", minimum=2, maximum=100),
+        "read_timeout": bounded(params, "read_timeout"),
+        "max_repeats": bounded(params, "max_repeats"),
+        "absolute_timeout": bounded(params, "absolute_timeout"),
+        "conference_timeout": bounded(params, "conference_timeout"),
+        "max_members": bounded(params, "max_members"),
         "language": escape.identifier(params.language, name="language", kind="language"),
         "room_prefix": escape.room_prefix(params.room_prefix, name="room_prefix"),
         "ack_context": escape.identifier(params.ack_context, name="ack_context", kind="context"),
@@ -231,10 +247,10 @@ def _citizen_values(params: DialplanParams, folder: escape.DialplanText) -> dict
     return {
         "citizen_context": context,
         "citizen_lines": lines,
-        "menu_timeout": text(params.menu_timeout, name="menu_timeout", minimum=2, maximum=30),
-        "menu_tries": text(params.menu_tries, name="menu_tries", minimum=1, maximum=5),
-        "citizen_wait": text(params.citizen_wait, name="citizen_wait", minimum=5, maximum=120),
-        "ivr_timeout": text(params.ivr_timeout, name="ivr_timeout", minimum=120, maximum=3600),
+        "menu_timeout": bounded(params, "menu_timeout"),
+        "menu_tries": bounded(params, "menu_tries"),
+        "citizen_wait": bounded(params, "citizen_wait"),
+        "ivr_timeout": bounded(params, "ivr_timeout"),
         "districts": text(len(DISTRICTS), name="districts", minimum=1, maximum=99),
         "district_prompt": escape.prompt_path(folder, DISTRICT_PREFIX, name="district prompts"),
         "operator_key": escape.digits(OPERATOR_KEY, name="operator key", minimum=1, maximum=1),
@@ -331,6 +347,21 @@ def _environment(sources: Mapping[str, str] | None = None) -> jinja2.Environment
     return TemplateEnvironment(jinja2.FunctionLoader(load))
 
 
+def _said(error: Exception) -> tuple[str, str]:
+    """What went wrong in a render, in English and in Spanish."""
+    if isinstance(error, jinja2.UndefinedError):
+        return f"undefined variable: {error.message}", f"variable no definida: {error.message}"
+    if isinstance(error, _Unescaped):
+        shown = _quoted(error.value)
+        return (
+            f"interpolates {shown}, which did not pass dialplans.escape",
+            f"imprime {shown}, que no pasó por el escapador de valores",
+        )
+    if isinstance(error, SecurityError):
+        return f"the sandbox forbids it: {error}", f"el entorno aislado no lo permite: {error}"
+    return str(error), f"error de plantilla: {error}"
+
+
 def _where(error: BaseException) -> tuple[str | None, int | None]:
     """The template file and line an error of a render was raised at."""
     if isinstance(error, jinja2.TemplateSyntaxError):
@@ -375,35 +406,10 @@ def render_template(
         text = "".join(parts)
     except TemplateProblem:
         raise
-    except jinja2.UndefinedError as error:
+    except (jinja2.TemplateError, _Unescaped) as error:
         file, line = _where(error)
-        raise TemplateProblem(
-            file or name,
-            f"undefined variable: {error.message}",
-            line=line,
-            es=f"variable no definida: {error.message}",
-        ) from error
-    except _Unescaped as error:
-        file, line = _where(error)
-        raise TemplateProblem(
-            file or name,
-            f"interpolates {_quoted(error.value)}, which did not pass dialplans.escape",
-            line=line,
-            es=f"imprime {_quoted(error.value)}, que no pasó por el escapador de valores",
-        ) from error
-    except SecurityError as error:
-        file, line = _where(error)
-        raise TemplateProblem(
-            file or name,
-            f"the sandbox forbids it: {error}",
-            line=line,
-            es=f"el entorno aislado no lo permite: {error}",
-        ) from error
-    except jinja2.TemplateError as error:
-        file, line = _where(error)
-        raise TemplateProblem(
-            file or name, str(error), line=line, es=f"error de plantilla: {error}"
-        ) from error
+        en, es = _said(error)
+        raise TemplateProblem(file or name, en, line=line, es=es) from error
     if not check:
         return text
     try:

@@ -18,7 +18,7 @@ import yaml
 
 from dialplans.errors import InvalidParameter
 from dialplans.problems import Problem
-from dialplans.render import DialplanParams
+from dialplans.render import BOUNDS, DialplanParams
 
 TEMPLATES: Final = (
     "vb-ack",
@@ -36,19 +36,22 @@ SUFFIX: Final = ".conf.j2"
 MAX_SOURCE: Final = 64 * 1024
 """The most characters one template (or the parameters) may have."""
 
-PARAMETER_HELP: Final[Mapping[str, tuple[int, int, str]]] = {
-    "read_timeout": (1, 60, "espera de la tecla del respondedor tras el menú"),
-    "max_repeats": (1, 5, "veces que suena el mensaje al respondedor en total; 9 lo repite"),
-    "absolute_timeout": (30, 900, "duración máxima del aviso al respondedor"),
-    "conference_timeout": (300, 86400, "duración máxima de una pierna en la conferencia"),
-    "max_members": (2, 100, "participantes como máximo en una sala"),
-    "menu_timeout": (2, 30, "espera de una opción del menú ciudadano"),
-    "menu_tries": (1, 5, "veces que suena un menú ciudadano antes de pasar al operador"),
-    "citizen_wait": (5, 120, "espera del ciudadano a que se registre su reporte"),
-    "ivr_timeout": (120, 3600, "duración máxima del menú ciudadano"),
+_MEANING: Final[Mapping[str, str]] = {
+    "read_timeout": "espera de la tecla del respondedor tras el menú",
+    "max_repeats": "veces que suena el mensaje al respondedor en total; 9 lo repite",
+    "absolute_timeout": "duración máxima del aviso al respondedor",
+    "conference_timeout": "duración máxima de una pierna en la conferencia",
+    "max_members": "participantes como máximo en una sala",
+    "menu_timeout": "espera de una opción del menú ciudadano",
+    "menu_tries": "veces que suena un menú ciudadano antes de pasar al operador",
+    "citizen_wait": "espera del ciudadano a que se registre su reporte",
+    "ivr_timeout": "duración máxima del menú ciudadano",
 }
-"""The parameters an admin edits: their bounds (as :func:`dialplans.render.template_values`
-checks them) and what each means (Spanish, as the document shows it)."""
+PARAMETER_HELP: Final[Mapping[str, tuple[int, int, str]]] = {
+    name: (*BOUNDS[name], meaning) for name, meaning in _MEANING.items()
+}
+"""The parameters an admin edits: their bounds (:data:`dialplans.render.BOUNDS`, the
+ones the render enforces) and what each means (Spanish, as the document shows it)."""
 
 _KEY = re.compile(r"^([a-z_]+)\s*:", re.MULTILINE)
 
