@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 
 from dialplans.templateset import EDITABLE, PARAMETERS, SUFFIX
 from routing.errors import NotFound
-from voicebridge.dialplan_admin import Conflict, DialplanStore, Refused
+from voicebridge.dialplan_admin import MAX_REVISION, Conflict, DialplanStore, Refused
 from voicebridge.settings import Settings
 
 if TYPE_CHECKING:
     from voicebridge.runtime import Runtime
 
 COMMANDS = frozenset({"revisions", "show", "diff", "propose", "trial", "switch", "rollback"})
-MAX_REVISION = 2**31 - 1
 
 
 def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -31,6 +31,9 @@ from routing.errors import NotFound
 from routing.ports import Clock, SystemClock
 from voicebridge import schema as vs
 
+MAX_REVISION: Final = 2**31 - 1
+"""The largest revision number (the column is a 32-bit integer on PostgreSQL): a number
+past it is refused before the database sees it."""
 LOCK_ID: Final = 0x64706C6E  # "dpln": serialises saves and pointer moves on PostgreSQL
 SHIPPED_BY: Final = "voicebridge"
 SHIPPED_COMMENT: Final = "plantilla de fábrica"
@@ -121,12 +124,7 @@ class DialplanStore:
 
     def get(self, revision_id: int) -> DialplanRevision:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(vs.dialplan_revisions).where(vs.dialplan_revisions.c.id == revision_id)
-            ).first()
-        if row is None:
-            raise NotFound(f"no existe la revisión {revision_id} de los planes de marcación")
-        return _revision(row)
+            return self.get_in(conn, revision_id)
 
     def revisions(self, template: str | None = None, limit: int = 100) -> list[DialplanRevision]:
         """Newest first."""

@@ -24,6 +24,7 @@ from voicebridge.api.schemas import (
 )
 from voicebridge.apikeys import Role
 from voicebridge.dialplan_admin import (
+    MAX_REVISION,
     AuditEntry,
     Conflict,
     DialplanRevision,
@@ -42,7 +43,6 @@ from voicebridge.web import BLOCKING, RUNTIME
 routes = web.RouteTableDef()
 
 _TEMPLATE = "{template:(" + "|".join(EDITABLE) + ")}"
-MAX_ID = 2**31 - 1
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -86,7 +86,7 @@ def _id(request: web.Request, name: str, problems: Problems) -> int:
         if name not in request.query:  # (given twice: single() said so)
             problems.add(name, "falta este parámetro: el número de una revisión")
         return 0
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_REVISION:
         problems.add(name, "debe ser el número de una revisión")
         return 0
     return int(text)
@@ -134,7 +134,7 @@ async def revisions(request: web.Request) -> web.Response:
 async def revision(request: web.Request) -> web.Response:
     require(request, Role.ADMIN)
     number = int(request.match_info["revision_id"])
-    if number > MAX_ID:
+    if number > MAX_REVISION:
         raise NotFound(f"no existe la revisión {number} de los planes de marcación")
     store = request.app[RUNTIME].dialplans
     found = await request.app[BLOCKING](store.get, number)
@@ -237,7 +237,7 @@ async def _push(request: web.Request, step: str, revision_id: int | None) -> web
     identity = require(request, Role.ADMIN)
     runtime = request.app[RUNTIME]
     if revision_id is not None:
-        if revision_id > MAX_ID:
+        if revision_id > MAX_REVISION:
             raise NotFound(f"no existe la revisión {revision_id} de los planes de marcación")
         await request.app[BLOCKING](runtime.dialplans.get, revision_id)  # 404 before Asterisk
     try:

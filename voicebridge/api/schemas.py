@@ -41,6 +41,7 @@ from routing.phones import to_e164
 from voicebridge.api.errors import Problems, error, invalid_fields
 from voicebridge.api.spanish import message, where
 from voicebridge.api.timeline import describe
+from voicebridge.dialplan_admin import MAX_REVISION
 
 # control characters, and lone UTF-16 surrogates ("\ud800" in JSON), which no database
 # stores as text
@@ -309,7 +310,7 @@ class DialplanIn(Strict):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
 
     content: Annotated[Text, Field(min_length=1, max_length=MAX_SOURCE)]
-    base: Annotated[int, Field(ge=1, le=2**31 - 1, examples=[1])]
+    base: Annotated[int, Field(ge=1, le=MAX_REVISION, examples=[1])]
     comment: Annotated[OneLine, Field(max_length=500, examples=["espera de 15 s"])] = ""
 
 

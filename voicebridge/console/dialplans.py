@@ -5,7 +5,6 @@ between any two revisions, and the audit log. The pages read from the store; wha
 change goes through the API with the person's session (``/api/v1/dialplans/...``), so
 the console and the API are one code path. Only admins see them."""
 
-import difflib
 from typing import Any
 
 from aiohttp import web
@@ -17,12 +16,11 @@ from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.schemas import time_json
 from voicebridge.apikeys import Role
 from voicebridge.console.web import SESSION, central_of, render
-from voicebridge.dialplan_admin import DialplanRevision
+from voicebridge.dialplan_admin import MAX_REVISION, DialplanRevision
 from voicebridge.web import BLOCKING, RUNTIME
 
 routes = web.RouteTableDef()
 
-MAX_ID = 2**31 - 1
 ACTIONS = {
     "seed": "plantillas de fábrica",
     "propose": "revisión guardada",
@@ -129,15 +127,8 @@ async def diff_page(request: web.Request) -> web.Response:
         raise NotFound("elija dos revisiones para compararlas")
     old = await request.app[BLOCKING](store.get, a)
     new = await request.app[BLOCKING](store.get, b)
-    lines = [
-        {"text": line.rstrip("\n"), "kind": _kind(line)}
-        for line in difflib.unified_diff(
-            old.content.splitlines(keepends=True),
-            new.content.splitlines(keepends=True),
-            fromfile=f"{old.template} revisión {old.id}",
-            tofile=f"{new.template} revisión {new.id}",
-        )
-    ]
+    diff = await request.app[BLOCKING](store.diff, a, b)
+    lines = [{"text": line, "kind": _kind(line)} for line in diff.splitlines()]
     return _page(request, "dialplan_diff.html", old=old, new=new, lines=lines)
 
 
@@ -181,7 +172,11 @@ async def editor(request: web.Request) -> web.Response:
 
 
 def _number(text: str | None) -> int | None:
-    if text is None or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+    if (
+        text is None
+        or not (text.isascii() and text.isdigit())
+        or not 1 <= int(text) <= MAX_REVISION
+    ):
         return None
     return int(text)
 
