@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from dialplans.problems import Problem
 from dialplans.render import CitizenLine
@@ -141,6 +141,14 @@ class DialplanStore:
         if found is None:
             raise NotFound(f"no hay revisiones de la plantilla {template}")
         return found
+
+    def latest_of_each(self) -> dict[str, DialplanRevision]:
+        """Template -> its latest revision, in one query."""
+        c = vs.dialplan_revisions.c
+        newest = select(func.max(c.id)).group_by(c.template).scalar_subquery()
+        with self.db.read() as conn:
+            rows = conn.execute(select(vs.dialplan_revisions).where(c.id.in_(newest))).all()
+        return {row.template: _revision(row) for row in rows}
 
     def pointers(self) -> dict[str, int]:
         """Template -> the id of its revision in force."""

@@ -98,7 +98,7 @@ async def templates(request: web.Request) -> web.Response:
     store = request.app[RUNTIME].dialplans
     await request.app[BLOCKING](store.seed)
     in_force = await request.app[BLOCKING](store.in_force)
-    latest = {name: await request.app[BLOCKING](store.latest, name) for name in EDITABLE}
+    latest = await request.app[BLOCKING](store.latest_of_each)
     return _json(
         {
             "items": [

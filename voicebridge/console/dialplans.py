@@ -91,10 +91,11 @@ async def index(request: web.Request) -> web.Response:
     blocking = request.app[BLOCKING]
     await blocking(store.seed)
     in_force = await blocking(store.in_force)
+    newest = await blocking(store.latest_of_each)
     pointers = {r.id for r in in_force.values()}
     rows = []
     for name in EDITABLE:
-        latest = await blocking(store.latest, name)
+        latest = newest[name]
         rows.append(
             {
                 "template": name,
