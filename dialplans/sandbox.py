@@ -55,8 +55,6 @@ MAX_TEXT: Final = 600
 class Rendering:
     contexts: dict[str, str] = field(default_factory=dict)
     """Context name -> its extensions.conf text (empty when there are problems)."""
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Context name -> (extensions, priorities) as parsed back (when linted)."""
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -131,9 +129,7 @@ def render_isolated(
     found = [Problem.from_json(p) for p in answer.get("problems", [])]
     if found:
         return Rendering(problems=found)
-    counts = {str(k): (int(v[0]), int(v[1])) for k, v in answer.get("counts", {}).items()}
-    contexts = {str(k): str(v) for k, v in answer["contexts"].items()}
-    return Rendering(contexts=contexts, counts=counts)
+    return Rendering(contexts={str(k): str(v) for k, v in answer["contexts"].items()})
 
 
 _TIMEOUT, _CRASHED = "timeout", "crashed"
@@ -196,10 +192,7 @@ def _child() -> None:
         contexts = render_contexts(params, sources=files, max_output=limits.output)
         answer = {"contexts": contexts}
         if request["lint"]:
-            linted = lint(contexts, params, request["sources"])
-            problems = linted.problems
-            counts = {name: linted.parsed.count(name) for name in contexts}
-            answer["counts"] = counts
+            problems = lint(contexts, params, request["sources"]).problems
     except TemplateProblem as exc:
         problems = [Problem(name_of(exc.template), exc.line, exc.message, exc.es)]
     except RecursionError:

@@ -20,8 +20,6 @@ LIVE: Final = DialplanParams()
 class Validated:
     contexts: dict[str, str] = field(default_factory=dict)
     """Context name -> its rendered text, in install order (empty if there are problems)."""
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Context name -> (extensions, priorities) Asterisk must report once it loads them."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -66,4 +64,4 @@ def validate(
     rendering = render_isolated(templates, params, limits=limits, lint=lint)
     if rendering.problems:
         return Validated(problems=rendering.problems)
-    return Validated(contexts=rendering.contexts, counts=rendering.counts)
+    return Validated(contexts=rendering.contexts)

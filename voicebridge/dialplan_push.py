@@ -364,9 +364,7 @@ class Pusher:
                 for steps in expected.contexts.get(context, {}).values()
                 for step in steps
             }
-            extensions, priorities = (
-                written(texts[context]) if context in texts else (expected.count(context))
-            )
+            extensions, priorities = written(texts[context])
             said = (complete.get("ListExtensions"), complete.get("ListPriorities"))
             if said != (str(extensions), str(priorities)):
                 problems.append(
