@@ -14,6 +14,8 @@ Phases (all UTC):
   **acknowledged** (its ``acknowledged`` event: a keypress, a radio status, a reply, a
   supervisor), **en route** and **on scene** (the first radio status its plan says means
   so; an operator may record them the same way);
+- **responded**: the first agency acknowledged (the centre's headline response time runs
+  from the first report to it);
 - **bridged**: the operator and a responder were first in the room together;
 - **resolved**: closed as attended (``resolved``; a cancelled or merged incident has no
   resolution and is counted apart).
@@ -30,10 +32,11 @@ interpolation between the two closest ranks), also where the database has no suc
 function (SQLite).
 """
 
+import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -42,8 +45,10 @@ from routing.events import (
     Acknowledged,
     Calling,
     EventKind,
+    Payload,
     RadioStatusReported,
     StatusChanged,
+    Unanswered,
 )
 from routing.models import IncidentDetail, Status
 
@@ -54,6 +59,7 @@ class Phase(StrEnum):
     DISPATCHED = "dispatched"
     NOTIFIED = "notified"
     ACKNOWLEDGED = "acknowledged"
+    RESPONDED = "responded"
     BRIDGED = "bridged"
     EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
@@ -83,60 +89,134 @@ class Phases:
     """The incident's own phases."""
     agencies: dict[str, dict[Phase, datetime]] = field(default_factory=dict)
     """Each agency dispatched, with its phases (it has at least ``notified`` once tried)."""
+    tries: dict[str, int] = field(default_factory=dict)
+    """Each agency tried: how many tries it took to acknowledge (the try in progress when
+    it did), or how many were made when it did not."""
+    unanswered: frozenset[str] = frozenset()
+    """The agencies whose escalation ended with nobody acknowledging."""
+    operators: dict[str, frozenset[datetime]] = field(default_factory=dict)
+    """Each operator who acted on the incident, with the hours (UTC, truncated) they did."""
 
     def when(self, phase: Phase, agency: str | None = None) -> datetime | None:
         if phase.per_agency:
             return None if agency is None else self.agencies.get(agency, {}).get(phase)
         return self.at.get(phase)
 
+    @property
+    def started(self) -> datetime | None:
+        """When the incident counts from: its first report (its creation without one)."""
+        return self.at.get(Phase.RECEIVED) or self.at.get(Phase.CREATED)
+
+    def first_try(self, agency: str) -> bool:
+        """Whether ``agency`` acknowledged on its first try: reached "without problems"."""
+        return Phase.ACKNOWLEDGED in self.agencies.get(agency, {}) and self.tries.get(agency) == 1
+
 
 FINAL: Final = frozenset({Status.RESOLVED, Status.CANCELLED, Status.MERGED})
 EN_ROUTE, ON_SCENE = "en_route", "on_scene"
+OPERATOR: Final = "operator:"
+"""The actor prefix of a district operator's own steps (their hours measure productivity)."""
+
+READS: Final = frozenset(
+    {
+        EventKind.CREATED,
+        EventKind.STATUS_CHANGED,
+        EventKind.CALLING,
+        EventKind.ACKNOWLEDGED,
+        EventKind.UNANSWERED,
+        EventKind.RADIO_STATUS,
+    }
+)
+"""The kinds of event the phases are read from (the rest of the log only for operators'
+hours)."""
 
 
 def phases(detail: IncidentDetail) -> Phases:
     """The phases of an incident, from its reports and its log (first occurrences)."""
     incident = detail.incident
+    first = min(detail.reports, key=lambda r: r.received_at, default=None)
+    return phases_from(
+        incident=incident.id,
+        district=incident.district,
+        category=incident.category,
+        priority=incident.priority.value,
+        status=incident.status,
+        received=first.received_at if first is not None else None,
+        source=first.source.value if first is not None else "",
+        events=((e.at, e.actor, e.payload) for e in detail.events),
+    )
+
+
+def phases_from(
+    *,
+    incident: str,
+    district: str | None,
+    category: str,
+    priority: str,
+    status: Status,
+    received: datetime | None,
+    source: str,
+    events: Iterable[tuple[datetime, str, Payload | None]],
+) -> Phases:
+    """The phases of an incident from its first report (when and through which channel)
+    and its log in order: the one reading of the log, for one incident
+    (:func:`phases`) or a day's thousands at once (:mod:`routing.rollups`)."""
     at: dict[Phase, datetime] = {}
     agencies: dict[str, dict[Phase, datetime]] = {}
-    first = min(detail.reports, key=lambda r: r.received_at, default=None)
-    if first is not None:
-        at[Phase.RECEIVED] = first.received_at
+    tries: dict[str, int] = {}
+    unanswered: set[str] = set()
+    operators: dict[str, set[datetime]] = {}
+    if received is not None:
+        at[Phase.RECEIVED] = received
 
     def once(where: dict[Phase, datetime], phase: Phase, when: datetime) -> None:
         if phase not in where or when < where[phase]:
             where[phase] = when
 
-    for event in detail.events:
-        payload = event.payload
-        if event.kind is EventKind.CREATED:
-            once(at, Phase.CREATED, event.at)
+    for when, actor, payload in events:
+        if actor.startswith(OPERATOR):
+            operators.setdefault(actor, set()).add(when.replace(minute=0, second=0, microsecond=0))
+        if payload is None:
+            continue
+        if payload.kind is EventKind.CREATED:
+            once(at, Phase.CREATED, when)
         elif isinstance(payload, StatusChanged):
             if payload.to == Status.DISPATCHED.value:
-                once(at, Phase.DISPATCHED, event.at)
+                once(at, Phase.DISPATCHED, when)
                 for agency in payload.agencies:
                     agencies.setdefault(agency, {})
             elif payload.to == Status.BRIDGED.value:
-                once(at, Phase.BRIDGED, event.at)
+                once(at, Phase.BRIDGED, when)
             elif payload.to == Status.RESOLVED.value:
-                once(at, Phase.RESOLVED, event.at)
+                once(at, Phase.RESOLVED, when)
         elif isinstance(payload, Calling):
-            once(agencies.setdefault(payload.agency, {}), Phase.NOTIFIED, event.at)
+            leg = agencies.setdefault(payload.agency, {})
+            once(leg, Phase.NOTIFIED, when)
+            if Phase.ACKNOWLEDGED not in leg:
+                tries[payload.agency] = max(tries.get(payload.agency, 0), payload.number)
         elif isinstance(payload, Acknowledged):
-            once(agencies.setdefault(payload.agency, {}), Phase.ACKNOWLEDGED, event.at)
+            once(agencies.setdefault(payload.agency, {}), Phase.ACKNOWLEDGED, when)
+            once(at, Phase.RESPONDED, when)
+        elif isinstance(payload, Unanswered):
+            unanswered.add(payload.agency)
         elif isinstance(payload, RadioStatusReported):
             phase = {EN_ROUTE: Phase.EN_ROUTE, ON_SCENE: Phase.ON_SCENE}.get(payload.means or "")
             if phase is not None:
-                once(agencies.setdefault(payload.agency, {}), phase, event.at)
+                once(agencies.setdefault(payload.agency, {}), phase, when)
     return Phases(
-        incident=incident.id,
-        district=incident.district,
-        category=incident.category,
-        priority=incident.priority.value,
-        source=first.source.value if first is not None else "",
-        final=incident.status if incident.status in FINAL else None,
+        incident=incident,
+        district=district,
+        category=category,
+        priority=priority,
+        source=source,
+        final=status if status in FINAL else None,
         at=at,
         agencies=agencies,
+        tries=tries,
+        unanswered=frozenset(
+            a for a in unanswered if Phase.ACKNOWLEDGED not in agencies.get(a, {})
+        ),
+        operators={k: frozenset(v) for k, v in operators.items()},
     )
 
 
@@ -170,6 +250,14 @@ INTERVALS: Final = (
         end=Phase.NOTIFIED,
         leaves_out="incidents never dispatched (closed before, or still waiting), and "
         "agencies never tried (their targets all skipped or out of hours)",
+    ),
+    Interval(
+        code="response",
+        label="respuesta de la primera entidad",
+        start=Phase.RECEIVED,
+        end=Phase.RESPONDED,
+        leaves_out="incidents no agency acknowledged (counted apart as unanswered, never "
+        "as zero), and those closed before any agency was asked",
     ),
     Interval(
         code="acknowledgement",
@@ -230,13 +318,21 @@ class Excluded(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Measure:
     agency: str | None
-    seconds: float | None
+    micros: int | None
+    """The duration in whole microseconds (timestamps' own resolution: exact)."""
     excluded: Excluded | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.micros is None else self.micros / 1e6
+
+
+MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def measure(p: Phases, interval: Interval) -> list[Measure]:
     """``interval`` in one incident: one measure, or one per agency it was dispatched to
-    for an interval of an agency's phases (each with the seconds, or why not)."""
+    for an interval of an agency's phases (each with the duration, or why not)."""
     agencies: list[str | None] = [*sorted(p.agencies)] if interval.per_agency else [None]
     out: list[Measure] = []
     for agency in agencies:
@@ -244,11 +340,11 @@ def measure(p: Phases, interval: Interval) -> list[Measure]:
         if start is None or end is None:
             out.append(Measure(agency, None, Excluded.MISSING))
             continue
-        seconds = (end - start).total_seconds()
-        if seconds < 0:
+        micros = (end - start) // MICROSECOND
+        if micros < 0:
             out.append(Measure(agency, None, Excluded.NEGATIVE))
             continue
-        out.append(Measure(agency, seconds))
+        out.append(Measure(agency, micros))
     return out
 
 
@@ -310,28 +406,149 @@ class Figures:
     p90: float | None
     within: float | None
     """The share (0 to 1) measured at or under the target, None without one."""
+    unanswered: int = 0
+    """Of an agency's acknowledgement: the legs given up on (among the excluded)."""
+    first_try: int = 0
+    """Of an agency's acknowledgement: the legs acknowledged on their first try."""
+
+    @property
+    def legs(self) -> int:
+        """Everything counted: the measured and the excluded."""
+        return self.count + sum(self.excluded.values())
+
+    @property
+    def unanswered_share(self) -> float | None:
+        return self.unanswered / self.legs if self.legs else None
+
+    @property
+    def first_try_share(self) -> float | None:
+        """Of an agency's legs, the share reached on the first try ("contact without
+        problems")."""
+        return self.first_try / self.legs if self.legs else None
 
 
-def summarise(
-    seconds: Sequence[float], excluded: dict[Excluded, int], target: float | None
-) -> Figures:
-    """The figures of the durations ``seconds`` (and of what was left out)."""
-    return Figures(
-        count=len(seconds),
-        excluded=dict(excluded),
-        mean=sum(seconds) / len(seconds) if seconds else None,
-        median=percentile_cont(seconds, 0.5),
-        p90=percentile_cont(seconds, 0.9),
-        within=(
-            sum(1 for s in seconds if s <= target) / len(seconds)
-            if seconds and target is not None
-            else None
-        ),
-    )
+@dataclass(slots=True)
+class Tally:
+    """The measures of one interval in one group, as they are counted: the durations
+    (whole microseconds), what was left out and why, and an agency's legs given up on
+    and reached on the first try. Tallies add up exactly (:meth:`add`), which is how the
+    rollups' days make weeks and months with the very figures the log gives."""
+
+    micros: list[int] = field(default_factory=list)
+    missing: int = 0
+    negative: int = 0
+    unanswered: int = 0
+    first_try: int = 0
+
+    def count(self, p: Phases, m: Measure) -> None:
+        """One measure of incident ``p``."""
+        if m.micros is not None:
+            self.micros.append(m.micros)
+            if m.agency is not None and p.first_try(m.agency):
+                self.first_try += 1
+        elif m.excluded is Excluded.NEGATIVE:
+            self.negative += 1
+        else:
+            self.missing += 1
+            if m.agency is not None and m.agency in p.unanswered:
+                self.unanswered += 1
+
+    def add(self, other: "Tally") -> None:
+        self.micros.extend(other.micros)
+        self.missing += other.missing
+        self.negative += other.negative
+        self.unanswered += other.unanswered
+        self.first_try += other.first_try
+
+    def figures(self, target: float | None) -> Figures:
+        """The figures, in seconds (the share within ``target`` seconds if one is set)."""
+        values = sorted(self.micros)
+        n = len(values)
+        excluded = {
+            reason: k
+            for reason, k in ((Excluded.MISSING, self.missing), (Excluded.NEGATIVE, self.negative))
+            if k
+        }
+        within = None
+        if n and target is not None:
+            within = bisect.bisect_right(values, round(target * 1e6)) / n
+        return Figures(
+            count=n,
+            excluded=excluded,
+            mean=sum(values) / n / 1e6 if n else None,
+            median=_seconds(_sorted_percentile(values, 0.5)),
+            p90=_seconds(_sorted_percentile(values, 0.9)),
+            within=within,
+            unanswered=self.unanswered,
+            first_try=self.first_try,
+        )
+
+
+def _sorted_percentile(ordered: Sequence[int], fraction: float) -> float | None:
+    """:func:`percentile_cont` of values already in order (no second sort)."""
+    if not ordered:
+        return None
+    rank = fraction * (len(ordered) - 1)
+    below, above = math.floor(rank), math.ceil(rank)
+    low, high = ordered[below], ordered[above]
+    return float(low) if below == above else low + (rank - below) * (high - low)
+
+
+def _seconds(micros: float | None) -> float | None:
+    return None if micros is None else micros / 1e6
 
 
 Key = tuple[str, ...]
 """A figure's period, then its group's values, in the order asked for."""
+
+
+def dimensions(p: Phases, agency: str | None) -> dict[str, str]:
+    """The values of :data:`GROUPS` of one measure of incident ``p``."""
+    return {
+        "district": p.district or "",
+        "agency": agency or "",
+        "category": p.category,
+        "priority": p.priority,
+        "source": p.source,
+    }
+
+
+def check_grouping(interval: Interval, by: Iterable[str]) -> None:
+    unknown = [name for name in by if name not in GROUPS]
+    if unknown:
+        raise ValueError(f"figures are grouped by {', '.join(GROUPS)}, not {unknown[0]}")
+    if "agency" in by and not interval.per_agency:
+        raise ValueError(f"{interval.code} is an incident's, not an agency's: no agency")
+
+
+def tallies(
+    incidents: Iterable[Phases],
+    interval: Interval,
+    *,
+    period: Period,
+    by: Sequence[str] = (),
+    where: Mapping[str, str] | None = None,
+) -> dict[Key, Tally]:
+    """The tally of ``interval`` per ``period`` (by the first report's time, in Lima)
+    and per group ``by`` over those of ``incidents`` (and their agencies' legs) whose
+    values are ``where`` says."""
+    check_grouping(interval, [*by, *(where or {})])
+    out: dict[Key, Tally] = {}
+    for p in incidents:
+        started = p.started
+        if started is None:
+            continue
+        when = period_of(started, period)
+        for m in measure(p, interval):
+            values = dimensions(p, m.agency)
+            if where and any(values[k] != v for k, v in where.items()):
+                continue
+            key = (when, *(values[name] for name in by))
+            tally = out.get(key)
+            if tally is None:
+                tally = out[key] = Tally()
+            tally.count(p, m)
+    return out
 
 
 def figures(
@@ -340,41 +557,16 @@ def figures(
     *,
     period: Period,
     by: Sequence[str] = (),
+    where: Mapping[str, str] | None = None,
     target: float | None = None,
 ) -> dict[Key, Figures]:
     """``interval`` over ``incidents``, per ``period`` (by the first report's time, in
     Lima) and per group ``by`` (any of :data:`GROUPS`; ``agency`` only for an
-    interval of an agency's phases): the figures of each key, with the share within
-    ``target`` seconds when one is given."""
-    unknown = [name for name in by if name not in GROUPS]
-    if unknown:
-        raise ValueError(f"figures are grouped by {', '.join(GROUPS)}, not {unknown[0]}")
-    if "agency" in by and not interval.per_agency:
-        raise ValueError(f"{interval.code} is an incident's, not an agency's: no agency")
-    seconds: dict[Key, list[float]] = {}
-    excluded: dict[Key, dict[Excluded, int]] = {}
-    for p in incidents:
-        started = p.at.get(Phase.RECEIVED) or p.at.get(Phase.CREATED)
-        if started is None:
-            continue
-        when = period_of(started, period)
-        for m in measure(p, interval):
-            values = {
-                "district": p.district or "",
-                "agency": m.agency or "",
-                "category": p.category,
-                "priority": p.priority,
-                "source": p.source,
-            }
-            key = (when, *(values[name] for name in by))
-            excluded.setdefault(key, {})
-            if m.seconds is None:
-                reason = m.excluded or Excluded.MISSING
-                excluded[key][reason] = excluded[key].get(reason, 0) + 1
-                seconds.setdefault(key, [])
-            else:
-                seconds.setdefault(key, []).append(m.seconds)
-    return {key: summarise(seconds[key], excluded[key], target) for key in sorted(seconds)}
+    interval of an agency's phases), only where the groups' values are ``where``: the
+    figures of each key, with the share within ``target`` seconds when one is given.
+    Straight from the incidents' phases: the reference the rollups are tested against."""
+    found = tallies(incidents, interval, period=period, by=by, where=where)
+    return {key: found[key].figures(target) for key in sorted(found)}
 
 
 def change(before: float | None, after: float | None) -> float | None:

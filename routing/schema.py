@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -150,6 +151,7 @@ reports = Table(
     UniqueConstraint("source", "external_id"),
     _one_of("source", Source, "source"),
 )
+Index(None, reports.c.received_at)  # the incidents first received in a day (analytics)
 
 incident_events = Table(
     "incident_events",
@@ -167,6 +169,8 @@ incident_events = Table(
     UniqueConstraint("incident_id", "seq"),
     UniqueConstraint("incident_id", "key"),
 )
+# what the analytics' rollup finds changed since its last run (routing.rollups)
+Index(None, incident_events.c.at)
 
 attempts = Table(
     "attempts",
@@ -410,4 +414,86 @@ line_states = Table(
     Column("failures", Integer, nullable=False),
     Column("check_id", BigId, nullable=False),  # the check of its last verdict
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# ---------------------------------------------------------------- analytics (issue 15)
+# The summary rows of the response-time analytics (routing.rollups): recomputed from the
+# log at any time, never the only copy of anything. A column a row is not grouped by
+# holds '*'; a dimension an incident lacks (no district; no agency for an incident's
+# own interval) holds ''.
+DIMENSIONS = ("district", "agency", "category", "priority", "source")
+
+
+def _dimensions() -> list[Column[str]]:
+    return [
+        Column("district", String(6), primary_key=True),
+        Column("agency", String(64), primary_key=True),
+        Column("category", String(40), primary_key=True),
+        Column("priority", String(10), primary_key=True),
+        Column("source", String(12), primary_key=True),
+    ]
+
+
+def _counts() -> list[Column[int]]:
+    return [
+        Column("n", Integer, nullable=False),  # measured
+        Column("missing", Integer, nullable=False),  # a phase did not happen
+        Column("negative", Integer, nullable=False),  # two clocks disagree
+        # of an agency's acknowledgement: given up on (of the missing), and reached on
+        # the first try (of the measured); 0 for every other interval
+        Column("unanswered", Integer, nullable=False),
+        Column("first_try", Integer, nullable=False),
+    ]
+
+
+# one row per Lima day × interval × district × agency × category × priority × channel,
+# with every duration measured (microseconds, sorted: exact percentiles of any union)
+analytics_days = Table(
+    "analytics_days",
+    metadata,
+    Column("day", String(10), primary_key=True),  # 2026-11-03, in Lima
+    Column("interval", String(20), primary_key=True),
+    *_dimensions(),
+    *_counts(),
+    Column("total_us", BigInteger, nullable=False),
+    Column("values_us", LargeBinary, nullable=False),  # int64 little-endian, ascending
+)
+
+# the figures of each closed week and month, for each grouping by up to two dimensions
+# (what the analytics page and the monthly report ask for), with the target in force
+analytics_periods = Table(
+    "analytics_periods",
+    metadata,
+    Column("kind", String(5), primary_key=True),  # week, month
+    Column("period", String(8), primary_key=True),  # 2026-W45, 2026-11
+    Column("interval", String(20), primary_key=True),
+    Column("grouping", String(40), primary_key=True),  # district,agency (sorted), or ''
+    *_dimensions(),
+    *_counts(),
+    Column("mean", Float, nullable=True),
+    Column("p50", Float, nullable=True),
+    Column("p90", Float, nullable=True),
+    Column("target", Integer, nullable=True),  # seconds; None: none was set
+    Column("within", Integer, nullable=True),  # measured at or under it
+)
+
+# per Lima day and district: the incidents first received, and the hours operators
+# worked on them (distinct operator × clock hour with a step of theirs in the log)
+analytics_staff = Table(
+    "analytics_staff",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("district", String(6), primary_key=True),
+    Column("incidents", Integer, nullable=False),
+    Column("operator_hours", Integer, nullable=False),
+)
+
+# which days, weeks and months are rolled up, and the log position each run reached
+analytics_rolled = Table(
+    "analytics_rolled",
+    metadata,
+    Column("kind", String(5), primary_key=True),  # day, week, month
+    Column("period", String(10), primary_key=True),
+    Column("rolled_at", UTCDateTime, nullable=False),
+    Column("incidents", Integer, nullable=False),
 )

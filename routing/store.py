@@ -5,6 +5,7 @@ actor, time and cause) and any follow-up :class:`~routing.models.Task`, so a cha
 record and the work it calls for are stored together or not at all.
 """
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -290,6 +291,76 @@ class IncidentStore:
         ]
         self.add_tasks(conn, tasks, now)
         return ids, incidents
+
+    def import_history(self, histories: Sequence["History"]) -> list[str]:
+        """Store incidents that already happened, each with its report and its log as
+        another system recorded them (the previous CAD's year migrated, the demo year),
+        in one transaction; their numbers (of the year each was created in). Checked as
+        a live incident is: the category and district, every status change allowed by
+        the lifecycle and the times in order; nothing is dispatched nor called."""
+        for history in histories:
+            history.check()
+        with self.db.write() as conn:
+            numbers: dict[int, str] = {}
+            by_year: dict[int, list[int]] = {}
+            for n, history in enumerate(histories):
+                by_year.setdefault(lima_year(history.created_at), []).append(n)
+            for members in by_year.values():
+                taken = self._numbers(conn, len(members), histories[members[0]].created_at)
+                numbers.update(zip(members, taken, strict=True))
+            rows = []
+            for n, history in enumerate(histories):
+                row = _incident_row(history.intake, numbers[n], history.created_at)
+                last = history.events[-1][0] if history.events else history.created_at
+                row |= {
+                    "status": history.status.value,
+                    "updated_at": last,
+                    "version": 1 + len(history.events),
+                    "last_report_at": history.received_at,
+                }
+                rows.append(row)
+            by_number = {
+                r.public_id: int(r.id) for r in conn.execute(self.sql.insert_incidents, rows)
+            }
+            ids = [by_number[row["public_id"]] for row in rows]
+            conn.execute(
+                self.sql.insert_report,
+                [
+                    mapped.report_row(row_id, h.intake.new.report, h.received_at)
+                    for row_id, h in zip(ids, histories, strict=True)
+                ],
+            )
+            mark_logged(conn)
+            events: list[dict[str, Any]] = []
+            for row_id, row, history in zip(ids, rows, histories, strict=True):
+                events.append(
+                    {
+                        "incident_id": row_id,
+                        "seq": 1,
+                        "at": history.created_at,
+                        "actor": history.intake.actor,
+                        "kind": EventKind.CREATED.value,
+                        "cause": f"reporte recibido por {Source(row['source']).label}",
+                        "key": None,
+                        "data": _created(row, history.intake.new).to_data(),
+                    }
+                )
+                events.extend(
+                    {
+                        "incident_id": row_id,
+                        "seq": seq,
+                        "at": at,
+                        "actor": new.actor,
+                        "kind": new.kind.value,
+                        "cause": new.cause,
+                        "key": None,
+                        "data": new.payload.to_data(),
+                    }
+                    for seq, (at, new) in enumerate(history.events, 2)
+                )
+            for start in range(0, len(events), 5000):
+                conn.execute(self.sql.insert_event, events[start : start + 5000])
+        return [numbers[n] for n in range(len(histories))]
 
     def _numbers(self, conn: Connection, n: int, now: datetime) -> list[str]:
         year = lima_year(now)
@@ -1064,6 +1135,36 @@ class IncidentStore:
                 .where(tuple_(r.source, r.external_id).in_(list(keys)))
             ).all()
         return {(row.report_source, row.external_id): mapped.incident(row._mapping) for row in rows}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class History:
+    """An incident that happened: its intake (the report and who took it), when the
+    report arrived and the incident was created, the rest of its log in order, and the
+    status that log leaves it in (:meth:`IncidentStore.import_history`)."""
+
+    intake: Intake
+    received_at: datetime
+    created_at: datetime
+    events: Sequence[tuple[datetime, NewEvent]] = ()
+    status: Status = Status.RECEIVED
+
+    def check(self) -> None:
+        _check(self.intake.new)
+        times = [self.received_at, self.created_at, *(at for at, _ in self.events)]
+        if any(later < earlier for earlier, later in itertools.pairwise(times)):
+            raise InvalidValue("events", "las horas retroceden: recibido, registrado y su registro")
+        status = Status.RECEIVED
+        for _, new in self.events:
+            if isinstance(new.payload, StatusChanged):
+                target = Status(new.payload.to)
+                if new.payload.from_ != status.value:
+                    raise InvalidValue("events", f"cambia de estado desde {new.payload.from_} "
+                                       f"estando {status.value}")  # fmt: skip
+                check_transition("(history)", status, target)
+                status = target
+        if status is not self.status:
+            raise InvalidValue("status", f"el registro lo deja {status.value}, no {self.status}")
 
 
 class Reservation:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, Operationa
 
 from routing.errors import RoutingError
 from voicebridge import (
+    cli_analytics,
     cli_asterisk,
     cli_channels,
     cli_dialplan,
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_lines.add_parsers(sub)
     cli_users.add_parsers(sub)
     cli_tetra.add_parsers(sub)
+    cli_analytics.add_parsers(sub)
     return parser
 
 
@@ -288,6 +290,8 @@ def _dispatch(args: argparse.Namespace, resolved: Resolved, environ: Mapping[str
         return cli_users.run(args, settings, origin=origin)
     if args.command in cli_tetra.COMMANDS:
         return cli_tetra.run(args, settings)
+    if args.command in cli_analytics.COMMANDS:
+        return cli_analytics.run(args, settings, origin=origin)
     raise AssertionError(args.command)  # pragma: no cover
 
 

@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from voicebridge import demo_call, demo_radio, migrate
+from voicebridge import demo_call, demo_radio, demo_year, migrate
 from voicebridge.cli_channels import Failed, bot_server
 from voicebridge.errors import SettingsError, VoicebridgeError
 from voicebridge.settings import RUN_FILE, Settings, published
@@ -87,6 +87,7 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     telegram.set_defaults(refuse=telegram.error)
     demo_call.add_parser(demo)
     demo_radio.add_parser(demo)
+    demo_year.add_parser(demo)
     outbox = demo.add_parser(
         "outbox", help="what the fakes received: SMS sent, the bot's messages per chat"
     )
@@ -150,6 +151,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return demo_call.run(args, fake_asterisk(settings))
     if args.demo_command == "radio":
         return demo_radio.run(args)
+    if args.demo_command == "year":
+        return demo_year.run(args, settings)
     return _outbox(args, settings)
 
 

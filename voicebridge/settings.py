@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from routing.analytics import BY_CODE
 from tetra.client import PeiTarget
 from voicebridge.errors import SettingsError
 
@@ -74,6 +75,8 @@ class Settings:
     console_rows: int
     console_tiles: str | None
     console_tiles_attribution: str | None
+    analytics_targets: Mapping[str, int]
+    analytics_goal: int
 
     @property
     def twilio_tokens(self) -> tuple[str, ...]:
@@ -194,6 +197,27 @@ def _minutes_list(value: str) -> tuple[int, ...]:
     if minutes[-1] > 1440:
         raise Invalid(f"{expected}, up to 1440")
     return minutes
+
+
+def _targets(value: str) -> Mapping[str, int]:
+    """``acknowledgement=60,answering=15``: seconds per interval (routing.analytics)."""
+    expected = (
+        "interval=seconds pairs separated by commas (e.g. acknowledgement=60), the "
+        f"intervals among {', '.join(BY_CODE)}, the seconds from 1 to 86400"
+    )
+    targets: dict[str, int] = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        code, sep, seconds = pair.partition("=")
+        code = code.strip()
+        if not sep or code not in BY_CODE or code in targets:
+            raise Invalid(expected)
+        try:
+            targets[code] = int(seconds.strip(), 10)
+        except ValueError:
+            raise Invalid(expected) from None
+        if not 1 <= targets[code] <= 86400:
+            raise Invalid(expected)
+    return targets
 
 
 _TILE_HOST = re.compile(r"(\{s\}\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?")
@@ -614,6 +638,21 @@ SPECS: tuple[Spec, ...] = (
         help="The credit those tiles require, shown on the map (e.g. © OpenStreetMap).",
     ),
     Spec(
+        name="analytics_targets",
+        default="answering=15,processing=60,acknowledgement=60,turnout=80,travel=240",
+        parse=_targets,
+        help="Response-time targets, in seconds per interval, whose share within the "
+        "analytics report (NENA answers 90% of calls in 15 s, NFPA processes in 60 s, "
+        "turns out in 80 s, travels in 240 s; the editions disagree, so these are yours).",
+    ),
+    Spec(
+        name="analytics_goal",
+        default="90",
+        parse=_int_between(1, 100, "percent"),
+        help="The share of each interval that should be within its target (90: the "
+        "target is met when 90% of the measures are at or under it).",
+    ),
+    Spec(
         name="photo_max_bytes",
         default="5242880",
         parse=_int_between(1024, 20 * 1024 * 1024, "bytes"),
@@ -845,6 +884,8 @@ def _text(value: Any) -> str:
         return ",".join(sorted(value)) or "none"
     if isinstance(value, tuple):
         return ",".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items())
     return str(value)
 
 

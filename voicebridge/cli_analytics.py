@@ -1,0 +1,147 @@
+"""``voicebridge analytics``: the response-time analytics from the command line.
+
+- ``analytics rebuild``: forget the summary rows and roll them again from the log, with
+  a progress bar (after a change of the definitions, or to check them);
+- ``analytics roll``: what the periodic job does (the days over and not rolled, the days
+  whose incidents changed, their weeks and months);
+- ``analytics show``: one interval's figures per period, grouped and filtered, as a
+  table.
+"""
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from tqdm import tqdm
+
+from routing.analytics import BY_CODE, GROUPS, Period
+from routing.rollups import Analytics, Progress, Rollups, days_of, lima_day
+from voicebridge.settings import Settings
+
+COMMANDS = frozenset({"analytics"})
+
+
+def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    analytics = sub.add_parser(
+        "analytics", help="response-time analytics: roll up, rebuild, show"
+    ).add_subparsers(dest="analytics_command", required=True)
+    analytics.add_parser("rebuild", help="recompute every summary row from the log")
+    analytics.add_parser("roll", help="roll up what the periodic job would (days over, changes)")
+    show = analytics.add_parser("show", help="an interval's figures per period, as a table")
+    show.add_argument(
+        "--interval", default="response", choices=list(BY_CODE), help="default: response"
+    )
+    show.add_argument(
+        "--period", default="month", choices=[p.value for p in Period], help="default: month"
+    )
+    show.add_argument(
+        "--from",
+        dest="first",
+        type=_period_name,
+        help="first period (a month "
+        "2026-01, a week 2026-W02 or a day 2026-01-05; default: 12 months ago)",
+    )
+    show.add_argument("--to", dest="last", type=_period_name, help="last period (default: now)")
+    show.add_argument("--by", action="append", default=[], choices=GROUPS, help="group by")
+    show.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        type=_condition,
+        metavar="DIMENSION=VALUE",
+        help="only these (e.g. district=150132, agency=pnp)",
+    )
+
+
+def _period_name(text: str) -> date:
+    for period in (Period.DAY, Period.WEEK, Period.MONTH):
+        try:
+            return days_of(period, text)[0]
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"expected 2026-11, 2026-W45 or 2026-11-03, got {text!r}")
+
+
+def _condition(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or name not in GROUPS:
+        raise argparse.ArgumentTypeError(
+            f"expected DIMENSION=VALUE with a dimension among {', '.join(GROUPS)}, got {text!r}"
+        )
+    return name, value
+
+
+@contextmanager
+def progress_bar(what: str, unit: str) -> Iterator[Progress]:
+    """A :data:`~routing.rollups.Progress` drawn as a bar on standard error when it is a
+    terminal (nothing otherwise: a log has the summary line)."""
+    with tqdm(desc=what, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
+
+        def told(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield told
+
+
+def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> int:
+    from voicebridge.runtime import open_runtime
+
+    runtime = open_runtime(settings, origin=origin)
+    try:
+        targets = settings.analytics_targets
+        if args.analytics_command in ("rebuild", "roll"):
+            rollups = Rollups(runtime.db, clock=runtime.clock, targets=targets)
+            with progress_bar("días", "día") as told:
+                if args.analytics_command == "rebuild":
+                    report = rollups.rebuild(told)
+                else:
+                    report = rollups.roll(told)
+            print(
+                f"{report.days} day(s) rolled ({report.incidents} incidents), "
+                f"{report.weeks} week(s), {report.months} month(s)"
+            )
+            return 0
+        return _show(args, Analytics(runtime.db, clock=runtime.clock, targets=targets))
+    finally:
+        runtime.close()
+
+
+def _show(args: argparse.Namespace, analytics: Analytics) -> int:
+    interval = BY_CODE[args.interval]
+    period = Period(args.period)
+    today = lima_day(analytics.clock.now())
+    last = args.last or today
+    first = args.first or date(last.year - 1, last.month, 1)
+    try:
+        found = analytics.figures(
+            interval, period=period, first=first, last=last, by=args.by, where=dict(args.where)
+        )
+    except ValueError as exc:
+        print(f"voicebridge: {exc}", file=sys.stderr)
+        return 2
+    target = analytics.targets.get(interval.code)
+    head = [period.value, *args.by, "n", "excluded", "mean_s", "p50_s", "p90_s"]
+    head += [f"within_{target}s"] if target is not None else []
+    if interval.per_agency:
+        head += ["first_try", "unanswered"]
+    print("\t".join(head))
+    for key, f in found.items():
+        row = [*key, str(f.count), str(sum(f.excluded.values()))]
+        row += [_number(f.mean), _number(f.median), _number(f.p90)]
+        if target is not None:
+            row.append(_share(f.within))
+        if interval.per_agency:
+            row += [_share(f.first_try_share), _share(f.unanswered_share)]
+        print("\t".join(row))
+    return 0
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
