@@ -46,7 +46,14 @@ from voicebridge.console.web import console_middleware
 from voicebridge.dialplan_push import PushError, connected_pusher
 from voicebridge.intake import IntakeWriter
 from voicebridge.ivr import CitizenCalls
-from voicebridge.jobs import LINE_CHECK_PERIOD, line_check_task, overdue_sweep_task, sweep_period
+from voicebridge.jobs import (
+    ANALYTICS_PERIOD,
+    LINE_CHECK_PERIOD,
+    analytics_task,
+    line_check_task,
+    overdue_sweep_task,
+    sweep_period,
+)
 from voicebridge.metrics import Metrics
 from voicebridge.ptt import TalkgroupKeyer
 from voicebridge.queueing import TaskRelay
@@ -167,14 +174,15 @@ async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
     """Hand stored tasks to RQ as soon as a wake-up comes, and at least every second,
     having checked that Redis did not lose the jobs sent before (:meth:`TaskRelay.check`:
     a job lost with Redis's data is sent again within a tick of Redis being back); ask
-    for the overdue sweep once a period; every few seconds take the escalation steps
+    for the overdue sweep once a period, the line checks' turn once a minute and the
+    analytics' rollup every five minutes; every few seconds take the escalation steps
     nothing else took (:meth:`Dispatcher.resume_stalled`); every 30 s look for tasks
     whose job went missing some other way."""
     runtime, blocking, metrics = app[RUNTIME], app[BLOCKING], app[METRICS]
     relay = TaskRelay(runtime.tasks, runtime.redis, runtime.clock)
     last_sweep = last_promote = last_resume = time.monotonic()
     last_check = 0.0
-    last_period = last_checks = 0
+    last_period = last_checks = last_roll = 0
     deadline = runtime.settings.dispatch_deadline
     failing = False
     while True:
@@ -191,6 +199,9 @@ async def _relay_loop(app: web.Application, wake: asyncio.Event) -> None:
             if (turn := int(time.time()) // LINE_CHECK_PERIOD) != last_checks:
                 await blocking(runtime.tasks.add, [line_check_task(runtime.clock.now())])
                 last_checks = turn
+            if (roll := int(time.time()) // ANALYTICS_PERIOD) != last_roll:
+                await blocking(runtime.tasks.add, [analytics_task(runtime.clock.now())])
+                last_roll = roll
             if time.monotonic() - last_check >= CHECK_SECONDS:
                 last_check = time.monotonic()
                 await blocking(relay.check)

@@ -15,8 +15,9 @@ from routing.events import DispatchOverdue, event
 from routing.linechecks import Schedule
 from routing.models import Task
 from routing.ratelimits import parse_limit
+from routing.rollups import Rollups
 from routing.schedule import parse_window
-from voicebridge.queueing import periodic_job_id
+from voicebridge.queueing import JOBS, periodic_job_id
 from voicebridge.runtime import Runtime
 from voicebridge.settings import Settings
 
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 WORKER = "system:worker"
 OVERDUE_KEY = "dispatch_overdue"
 LINE_CHECK_PERIOD = 60  # seconds between two turns of the scheduled line checks
+ANALYTICS_PERIOD = 300  # seconds between two rollups of the analytics
+ANALYTICS_LOCK = "voicebridge:analytics-roll"
+JOBS_TIMEOUT = JOBS["roll_analytics"].timeout
 SWEEP_BATCH = 500
 
 _runtime: ContextVar[Runtime] = ContextVar("voicebridge_runtime")
@@ -134,3 +138,30 @@ def check_lines() -> str:
         rt.wakeup.notify()
         log.info("line checks: %d scheduled (%s)", len(due), ", ".join(c.line for c in due))
     return f"{len(due)} line check(s) scheduled, {len(stuck)} stuck one(s) ended"
+
+
+def analytics_task(now: datetime) -> Task:
+    """The rollup of the analytics of the current period (one task however many replicas
+    ask for it)."""
+    period = int(now.timestamp()) // ANALYTICS_PERIOD
+    return Task(key=periodic_job_id("roll_analytics", period), name="roll_analytics", args={})
+
+
+def roll_analytics() -> str:
+    """Roll up the analytics (:meth:`routing.rollups.Rollups.roll`): the days that are
+    over and not rolled, the days whose incidents changed, their weeks and months. One
+    roll at a time: a run that finds another under way leaves it the work (each day is
+    written in its own transaction, so a run cut short is taken up by the next)."""
+    rt = current_runtime()
+    lock = rt.redis.lock(ANALYTICS_LOCK, timeout=JOBS_TIMEOUT, blocking=False)
+    if not lock.acquire():
+        return "another rollup is under way"
+    try:
+        rollups = Rollups(rt.db, clock=rt.clock, targets=rt.settings.analytics_targets)
+        report = rollups.roll()
+    finally:
+        lock.release()
+    return (
+        f"{report.days} day(s) rolled ({report.incidents} incidents), "
+        f"{report.weeks} week(s), {report.months} month(s)"
+    )

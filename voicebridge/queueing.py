@@ -93,6 +93,10 @@ JOBS: Mapping[str, JobSpec] = {
     "check_lines": JobSpec(
         func="voicebridge.jobs.check_lines", queue=QUEUE_DEFAULT, timeout=120, retry=()
     ),
+    # the analytics' rollup of one period (lost or cut short: the next one goes on)
+    "roll_analytics": JobSpec(
+        func="voicebridge.jobs.roll_analytics", queue=QUEUE_DEFAULT, timeout=3600, retry=()
+    ),
 }
 
 RESULT_TTL = 3600  # a finished job stays visible for an hour (and blocks a duplicate)

@@ -9,11 +9,21 @@ from redis import Redis
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
+from sqlalchemy import select
 
+from routing import schema as t
 from routing.ledger import escalation_task
 from routing.models import NewIncident, NewReport, Source, Status, Task
+from routing.rollups import lima_day
 from tests.conftest import FakeClock, make_settings
-from voicebridge.jobs import line_check_task, overdue_sweep_task, sweep_period
+from voicebridge.jobs import (
+    ANALYTICS_LOCK,
+    ANALYTICS_PERIOD,
+    analytics_task,
+    line_check_task,
+    overdue_sweep_task,
+    sweep_period,
+)
 from voicebridge.queueing import QUEUE_DEFAULT, TaskRelay, job_id, periodic_job_id, queue
 from voicebridge.runtime import Runtime
 from voicebridge.worker import make_worker
@@ -226,3 +236,35 @@ def test_the_scheduled_line_checks_run_in_their_window_at_their_rate(
     checks = runtime.linechecks
     pending = [c for line in checks.lines() for c in checks.history(line.id)]
     assert [(c.scheduled, c.state.value) for c in pending] == [(True, "pending")] * 3
+
+
+def test_the_analytics_are_rolled_up_by_a_periodic_job_one_run_at_a_time(
+    runtime: Runtime, redis: Redis, clock: FakeClock
+) -> None:
+    """Every five minutes one task (however many replicas ask) rolls the days that are
+    over; a run that finds another under way leaves it the work."""
+    incident, _ = runtime.store.create_incident(
+        NewIncident(category="robo", district="150122", report=NewReport(source=Source.SMS)),
+        actor="citizen:sms",
+    )
+    clock.advance(24 * 3600)  # its day is over
+    task = analytics_task(clock.now())
+    assert runtime.tasks.add([task] * 3) == 1
+    held = redis.lock(ANALYTICS_LOCK, timeout=60)
+    assert held.acquire()
+    run_jobs(runtime)
+    job = Job.fetch(task.key, connection=redis, serializer=JSONSerializer)
+    assert job.return_value() == "another rollup is under way"
+    held.release()
+    clock.advance(ANALYTICS_PERIOD)
+    again = analytics_task(clock.now())
+    assert runtime.tasks.add([again]) == 1
+    run_jobs(runtime)
+    job = Job.fetch(again.key, connection=redis, serializer=JSONSerializer)
+    assert job.return_value().startswith("1 day(s) rolled (1 incidents)")
+    day = lima_day(incident.created_at).isoformat()
+    with runtime.db.read() as conn:
+        rolled = conn.execute(
+            select(t.analytics_rolled.c.period).where(t.analytics_rolled.c.kind == "day")
+        ).scalars()
+        assert list(rolled) == [day]

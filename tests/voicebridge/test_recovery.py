@@ -212,6 +212,7 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
         "send_message",
         "process_inbox",
         "check_lines",
+        "roll_analytics",
     }
     rt = system.runtime
     # a citizen's report, cancelled: the job that tells them; and a message to send
@@ -246,6 +247,7 @@ def test_every_job_lost_with_redis_data_runs_within_15_s_of_redis_back(system: S
     assert escalation in lost
     assert any(key.startswith("periodic--sweep_overdue--") for key in lost)
     assert any(key.startswith("periodic--check_lines--") for key in lost)
+    assert any(key.startswith("periodic--roll_analytics--") for key in lost)
     assert any(key.startswith(f"{citizens.id}--news_cancelled--") for key in lost)
     assert f"msg-{message}--send--1" in lost
 
