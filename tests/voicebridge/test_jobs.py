@@ -261,7 +261,7 @@ def test_the_analytics_are_rolled_up_by_a_periodic_job_one_run_at_a_time(
     assert runtime.tasks.add([again]) == 1
     run_jobs(runtime)
     job = Job.fetch(again.key, connection=redis, serializer=JSONSerializer)
-    assert job.return_value().startswith("1 day(s) rolled (1 incidents)")
+    assert str(job.return_value()).startswith("1 day(s) rolled (1 incidents)")
     day = lima_day(incident.created_at).isoformat()
     with runtime.db.read() as conn:
         rolled = conn.execute(
