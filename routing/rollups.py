@@ -34,6 +34,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from routing import schema as t
 from routing.analytics import (
+    BY_CODE,
     GROUPS,
     INTERVALS,
     LIMA,
@@ -45,10 +46,12 @@ from routing.analytics import (
     Period,
     Phases,
     Tally,
+    change,
     check_grouping,
     dimensions,
     measure,
     phases_from,
+    share_improved,
     tallies,
 )
 from routing.db import Database
@@ -509,6 +512,59 @@ class Rollups:
         )
 
 
+# ---------------------------------------------------------------- the month's KPIs
+
+HEADLINE: Final = "response"
+"""The centre's response time: from the first report to the first agency's
+acknowledgement (what the seed's "average response time" measures)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Productivity:
+    incidents: int
+    operator_hours: int
+
+    @property
+    def per_hour(self) -> float | None:
+        """Incidents handled per operator hour (an hour in which an operator of the
+        district took a step on one of its incidents)."""
+        return self.incidents / self.operator_hours if self.operator_hours else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Summary:
+    """The KPIs of one month beside the month before (the analytics page's cards and the
+    monthly report)."""
+
+    month: str
+    previous: str
+    response: Figures | None
+    response_before: Figures | None
+    districts: dict[str, tuple[Figures | None, Figures | None]]
+    """Each district's response: this month, the month before."""
+    agencies: dict[str, Figures]
+    """Each agency's acknowledgement this month (first-try and unanswered shares)."""
+    productivity: dict[str, Productivity]
+    targets: dict[str, Figures]
+    """Each interval with a target: its figures this month (the share within it)."""
+
+    improved: float | None
+    """Of the districts measured both months, the share whose mean response fell."""
+
+    @property
+    def change(self) -> float | None:
+        """The relative change of the mean response time from the month before."""
+        return change(
+            self.response_before.mean if self.response_before else None,
+            self.response.mean if self.response else None,
+        )
+
+
+def previous_month(month: str) -> str:
+    first, _ = days_of(Period.MONTH, month)
+    return period_of_day(first - timedelta(days=1), Period.MONTH)
+
+
 # ---------------------------------------------------------------- the figures
 
 
@@ -560,6 +616,74 @@ class Analytics:
                     found = {key: tally.figures(target) for key, tally in tallies.items()}
                 out.update({(name, *key): f for key, f in found.items()})
         return dict(sorted(out.items()))
+
+    def summary(self, month: str) -> Summary:
+        """The KPIs of ``month`` (``2026-11``) beside the month before."""
+        before = previous_month(month)
+        first, _ = days_of(Period.MONTH, before)
+        _, last = days_of(Period.MONTH, month)
+        headline = BY_CODE[HEADLINE]
+        overall = self.figures(headline, period=Period.MONTH, first=first, last=last)
+        by_district = self.figures(
+            headline, period=Period.MONTH, first=first, last=last, by=("district",)
+        )
+        districts: dict[str, tuple[Figures | None, Figures | None]] = {}
+        for (name, district), f in by_district.items():
+            now, was = districts.get(district, (None, None))
+            districts[district] = (f, was) if name == month else (now, f)
+        this_month = days_of(Period.MONTH, month)[0]
+        agencies = self.figures(
+            BY_CODE["acknowledgement"],
+            period=Period.MONTH,
+            first=this_month,
+            last=last,
+            by=("agency",),
+        )
+        targets = {
+            code: f
+            for code in self.targets
+            for (name,), f in self.figures(
+                BY_CODE[code], period=Period.MONTH, first=this_month, last=last
+            ).items()
+            if name == month
+        }
+        return Summary(
+            month=month,
+            previous=before,
+            response=overall.get((month,)),
+            response_before=overall.get((before,)),
+            districts=districts,
+            agencies={agency: f for (_, agency), f in agencies.items()},
+            productivity=self.productivity(this_month, last),
+            targets=targets,
+            improved=share_improved(by_district, before, month),
+        )
+
+    def productivity(self, first: date, last: date) -> dict[str, Productivity]:
+        """Per district, the incidents of the days ``first`` to ``last`` and the hours
+        operators worked on them."""
+        today = lima_day(self.clock.now())
+        last = min(last, today)
+        names = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+        counts: dict[str, tuple[int, int]] = {}
+
+        def add(district: str, incidents: int, hours: int) -> None:
+            was = counts.get(district, (0, 0))
+            counts[district] = (was[0] + incidents, was[1] + hours)
+
+        with self.db.read() as conn:
+            rolled = self._rolled(conn, Period.DAY, names)
+            staff = t.analytics_staff.c
+            for row in conn.execute(select(t.analytics_staff).where(staff.day.in_(sorted(rolled)))):
+                add(row.district, row.incidents, row.operator_hours)
+            for name in names:
+                if name not in rolled:
+                    start, end = day_bounds(date.fromisoformat(name))
+                    for district, s in staffing(load_phases(conn, start, end)).items():
+                        add(district, s.incidents, s.operator_hours)
+        return {
+            d: Productivity(incidents=i, operator_hours=h) for d, (i, h) in sorted(counts.items())
+        }
 
     def _rolled(self, conn: Connection, period: Period, names: Sequence[str]) -> set[str]:
         rolled = t.analytics_rolled.c

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from dialplans.templateset import EDITABLE
+from routing.analytics import BY_CODE, GROUPS, Period
 from routing.models import Priority, Status
 from routing.store import MAX_PAGE
 from voicebridge.api.errors import CODES, MAX_HEADER_BYTES
@@ -362,6 +363,41 @@ _RESPONSES: dict[str, Schema] = {
             "revision": {"type": ["integer", "null"]},
             "steps": {"type": "array", "items": {"type": "string"}},
             "problems": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "AnalyticsInterval": {
+        "type": "object",
+        "required": ["code", "label", "start", "end", "per_agency", "leaves_out", "target"],
+        "properties": {
+            "code": {"type": "string"},
+            "label": {"type": "string", "description": "Spanish"},
+            "start": {"type": "string", "description": "the phase it runs from"},
+            "end": {"type": "string", "description": "the phase it runs to"},
+            "per_agency": {"type": "boolean"},
+            "leaves_out": {"type": "string", "description": "what is not measured, and why"},
+            "target": _nullable("integer", description="seconds, from the settings"),
+        },
+    },
+    "AnalyticsFigures": {
+        "type": "object",
+        "required": ["count", "excluded", "mean", "median", "p90", "within"],
+        "properties": {
+            "count": {"type": "integer", "description": "measured"},
+            "excluded": {
+                "type": "object",
+                "description": "not measured: a phase missing, or two clocks that disagree",
+                "required": ["missing", "negative"],
+                "properties": {
+                    "missing": {"type": "integer"},
+                    "negative": {"type": "integer"},
+                },
+            },
+            "mean": _nullable("number", description="seconds"),
+            "median": _nullable("number", description="seconds (PostgreSQL's percentile_cont)"),
+            "p90": _nullable("number", description="seconds"),
+            "within": _nullable("number", description="share at or under the target"),
+            "first_try": _nullable("number", description="an agency's legs reached first try"),
+            "unanswered": _nullable("number", description="an agency's legs given up on"),
         },
     },
     "DialplanAudit": {
@@ -968,6 +1004,102 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 200,
                 _items("DialplanAudit"),
                 "the audit log",
+            ),
+        },
+        "/api/v1/analytics/figures": {
+            "get": _op(
+                "One interval's response-time figures per period, grouped and filtered "
+                "(supervisor)",
+                200,
+                {
+                    "type": "object",
+                    "required": ["interval", "period", "by", "where", "items"],
+                    "properties": {
+                        "interval": _ref("AnalyticsInterval"),
+                        "period": {"enum": [p.value for p in Period]},
+                        "by": {"type": "array", "items": {"enum": list(GROUPS)}},
+                        "where": {"type": "object"},
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "allOf": [
+                                    _ref("AnalyticsFigures"),
+                                    {
+                                        "type": "object",
+                                        "required": ["period", "group"],
+                                        "properties": {
+                                            "period": {"type": "string"},
+                                            "group": {"type": "object"},
+                                        },
+                                    },
+                                ]
+                            },
+                        },
+                    },
+                },
+                "the figures, oldest period first",
+                errors=(422,),
+                parameters=[
+                    {"name": "interval", "in": "query", "schema": {"enum": list(BY_CODE)}},
+                    {
+                        "name": "period",
+                        "in": "query",
+                        "schema": {"enum": [p.value for p in Period]},
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "first period: 2026-01, 2026-W02 or 2026-01-05",
+                    },
+                    {"name": "to", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "by",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": f"up to two of {', '.join(GROUPS)}, by commas",
+                    },
+                    *({"name": g, "in": "query", "schema": {"type": "string"}} for g in GROUPS),
+                ],
+            ),
+        },
+        "/api/v1/analytics/summary": {
+            "get": _op(
+                "A month's KPIs beside the month before (supervisor)",
+                200,
+                {
+                    "type": "object",
+                    "required": [
+                        "month",
+                        "previous",
+                        "response",
+                        "improved",
+                        "districts",
+                        "agencies",
+                        "productivity",
+                        "targets",
+                    ],
+                    "properties": {
+                        "month": {"type": "string"},
+                        "previous": {"type": "string"},
+                        "response": {"type": "object"},
+                        "improved": _nullable("number"),
+                        "districts": {"type": "array", "items": {"type": "object"}},
+                        "agencies": {"type": "array", "items": {"type": "object"}},
+                        "productivity": {"type": "array", "items": {"type": "object"}},
+                        "targets": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "the KPIs",
+                errors=(422,),
+                parameters=[
+                    {
+                        "name": "month",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "2026-11 (default: this month)",
+                    },
+                ],
             ),
         },
         "/api/v1/lines": {
