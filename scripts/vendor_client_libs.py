@@ -34,6 +34,11 @@ LIBRARIES = {
             "LICENSE",
         ],
     ),
+    # the analytics' charts: Vega-Lite specifications the server writes, rendered in the
+    # browser by vega-embed (the same specifications the CLI's report renders; BSD-3-Clause)
+    "vega": ("6.4.0", ["build/vega.min.js", "LICENSE"]),
+    "vega-lite": ("6.5.0", ["build/vega-lite.min.js", "LICENSE"]),
+    "vega-embed": ("7.3.0", ["build/vega-embed.min.js", "LICENSE"]),
 }
 
 
@@ -60,7 +65,8 @@ def vendor(name: str, version: str, files: list[str]) -> dict[str, object]:
             content = archive.extractfile(member)
             if content is None:
                 sys.exit(f"{name}@{version}: {wanted} is not a file")
-            path = target / Path(wanted).relative_to("dist" if wanted.startswith("dist/") else "")
+            top = wanted.split("/", 1)[0] if "/" in wanted else ""
+            path = target / Path(wanted).relative_to(top if top in ("dist", "build") else "")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content.read())
     return {

@@ -4,6 +4,8 @@
   a progress bar (after a change of the definitions, or to check them);
 - ``analytics roll``: what the periodic job does (the days over and not rolled, the days
   whose incidents changed, their weeks and months);
+- ``analytics report --month 2026-11 --out informe.pdf``: the monthly report (KPIs and
+  charts; PDF, HTML, SVG or PNG);
 - ``analytics show``: one interval's figures per period, grouped and filtered, as a
   table.
 """
@@ -13,11 +15,21 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 from tqdm import tqdm
 
 from routing.analytics import BY_CODE, GROUPS, Period
-from routing.rollups import Analytics, Progress, Rollups, days_of, lima_day
+from routing.rollups import (
+    Analytics,
+    Progress,
+    Rollups,
+    days_of,
+    lima_day,
+    period_of_day,
+    previous_month,
+)
+from voicebridge.runtime import Runtime
 from voicebridge.settings import Settings
 
 COMMANDS = frozenset({"analytics"})
@@ -29,6 +41,13 @@ def add_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     ).add_subparsers(dest="analytics_command", required=True)
     analytics.add_parser("rebuild", help="recompute every summary row from the log")
     analytics.add_parser("roll", help="roll up what the periodic job would (days over, changes)")
+    report = analytics.add_parser(
+        "report", help="the monthly report: KPIs and charts as PDF, HTML, SVG or PNG"
+    )
+    report.add_argument("--month", type=_month, help="YYYY-MM (default: the month before this)")
+    report.add_argument(
+        "--out", type=Path, required=True, help="informe.pdf, informe.html, .svg or .png"
+    )
     show = analytics.add_parser("show", help="an interval's figures per period, as a table")
     show.add_argument(
         "--interval", default="response", choices=list(BY_CODE), help="default: response"
@@ -62,6 +81,14 @@ def _period_name(text: str) -> date:
         except ValueError:
             continue
     raise argparse.ArgumentTypeError(f"expected 2026-11, 2026-W45 or 2026-11-03, got {text!r}")
+
+
+def _month(text: str) -> str:
+    try:
+        days_of(Period.MONTH, text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month YYYY-MM, got {text!r}") from None
+    return text
 
 
 def _condition(text: str) -> tuple[str, str]:
@@ -104,9 +131,31 @@ def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> in
                 f"{report.weeks} week(s), {report.months} month(s)"
             )
             return 0
-        return _show(args, Analytics(runtime.db, clock=runtime.clock, targets=targets))
+        analytics = Analytics(runtime.db, clock=runtime.clock, targets=targets)
+        if args.analytics_command == "report":
+            return _report(args, analytics, runtime, settings)
+        return _show(args, analytics)
     finally:
         runtime.close()
+
+
+def _report(
+    args: argparse.Namespace, analytics: Analytics, runtime: Runtime, settings: Settings
+) -> int:
+    from voicebridge import report
+
+    try:
+        kind = report.kind_of(args.out)
+    except ValueError as exc:
+        print(f"voicebridge: {exc}", file=sys.stderr)
+        return 2
+    month = args.month or previous_month(period_of_day(lima_day(runtime.clock.now()), Period.MONTH))
+    config, _ = runtime.rules.current()
+    data = report.gather(analytics, month, config, settings.analytics_goal)
+    body = report.render(data, runtime.outlines, kind)
+    args.out.write_bytes(body)
+    print(f"{args.out}: {kind}, {len(body):,} bytes, {month}")
+    return 0
 
 
 def _show(args: argparse.Namespace, analytics: Analytics) -> int:

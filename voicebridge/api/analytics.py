@@ -4,12 +4,13 @@ analysts): one interval's figures per period, grouped and filtered
 (``GET /api/v1/analytics/summary``), from the summary rows where rolled up and from the
 log where not (:mod:`routing.rollups`)."""
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
 from aiohttp import web
 
-from routing.analytics import BY_CODE, GROUPS, Excluded, Figures, Period, change
+from routing.analytics import BY_CODE, GROUPS, Excluded, Figures, Key, Period, change
 from routing.categories import category_by_code
 from routing.config import RoutingConfig
 from routing.districts import district_by_code
@@ -142,19 +143,26 @@ async def figures(request: web.Request) -> web.Response:
             "period": period.value,
             "by": by,
             "where": where,
-            "items": [
-                {
-                    "period": key[0],
-                    "group": {
-                        dimension: {"code": value, "name": names(config, dimension, value)}
-                        for dimension, value in zip(by, key[1:], strict=True)
-                    },
-                    **figures_json(f),
-                }
-                for key, f in found.items()
-            ],
+            "items": items_json(found, by, config),
         }
     )
+
+
+def items_json(
+    found: Mapping[Key, Figures], by: Sequence[str], config: RoutingConfig
+) -> list[dict[str, Any]]:
+    """Figures keyed by period and group as the API gives them."""
+    return [
+        {
+            "period": key[0],
+            "group": {
+                dimension: {"code": value, "name": names(config, dimension, value)}
+                for dimension, value in zip(by, key[1:], strict=True)
+            },
+            **figures_json(f),
+        }
+        for key, f in found.items()
+    ]
 
 
 def interval_json(analytics: Analytics, code: str) -> dict[str, Any]:
