@@ -229,6 +229,8 @@ class Interval:
     end: Phase
     leaves_out: str
     """What is not measured, and why (English, for the documentation and the reports)."""
+    leaves_out_label: str
+    """The same for people (Spanish: the console and the API)."""
 
     @property
     def per_agency(self) -> bool:
@@ -242,6 +244,7 @@ INTERVALS: Final = (
         start=Phase.RECEIVED,
         end=Phase.CREATED,
         leaves_out="nothing: every incident has a first report and a creation",
+        leaves_out_label="nada: todo incidente tiene un primer reporte y un registro",
     ),
     Interval(
         code="processing",
@@ -250,6 +253,9 @@ INTERVALS: Final = (
         end=Phase.NOTIFIED,
         leaves_out="incidents never dispatched (closed before, or still waiting), and "
         "agencies never tried (their targets all skipped or out of hours)",
+        leaves_out_label="incidentes nunca despachados (cerrados antes, o aún en espera) y "
+        "entidades nunca llamadas (todos sus destinos omitidos o fuera de "
+        "horario)",
     ),
     Interval(
         code="response",
@@ -258,6 +264,9 @@ INTERVALS: Final = (
         end=Phase.RESPONDED,
         leaves_out="incidents no agency acknowledged (counted apart as unanswered, never "
         "as zero), and those closed before any agency was asked",
+        leaves_out_label="incidentes que ninguna entidad confirmó (contados aparte como sin "
+        "respuesta, nunca como cero) y los cerrados antes de avisar a una "
+        "entidad",
     ),
     Interval(
         code="acknowledgement",
@@ -266,6 +275,8 @@ INTERVALS: Final = (
         end=Phase.ACKNOWLEDGED,
         leaves_out="agencies that never acknowledged: counted apart as unanswered, never "
         "as zero nor as the time the centre gave up",
+        leaves_out_label="entidades que nunca confirmaron: se cuentan aparte como sin respuesta,"
+        " nunca como cero ni como el tiempo hasta que el centro dejó de llamar",
     ),
     Interval(
         code="bridging",
@@ -274,6 +285,8 @@ INTERVALS: Final = (
         end=Phase.BRIDGED,
         leaves_out="incidents whose agencies all acknowledged by message or radio, or "
         "were confirmed by a supervisor: nobody joined the room",
+        leaves_out_label="incidentes cuyas entidades confirmaron todas por mensaje o radio, o "
+        "que confirmó la supervisión: nadie entró a la sala",
     ),
     Interval(
         code="turnout",
@@ -281,6 +294,8 @@ INTERVALS: Final = (
         start=Phase.ACKNOWLEDGED,
         end=Phase.EN_ROUTE,
         leaves_out="agencies with no en-route status recorded (by radio or operator)",
+        leaves_out_label="entidades sin estado «en camino» registrado (por radio o por el "
+        "operador)",
     ),
     Interval(
         code="travel",
@@ -288,6 +303,7 @@ INTERVALS: Final = (
         start=Phase.EN_ROUTE,
         end=Phase.ON_SCENE,
         leaves_out="agencies with no en-route or no on-scene status recorded",
+        leaves_out_label="entidades sin estado «en camino» o «en el lugar» registrado",
     ),
     Interval(
         code="arrival",
@@ -295,6 +311,7 @@ INTERVALS: Final = (
         start=Phase.RECEIVED,
         end=Phase.ON_SCENE,
         leaves_out="agencies with no on-scene status recorded",
+        leaves_out_label="entidades sin estado «en el lugar» registrado",
     ),
     Interval(
         code="total",
@@ -303,6 +320,8 @@ INTERVALS: Final = (
         end=Phase.RESOLVED,
         leaves_out="incidents cancelled or merged into another (no resolution), and "
         "those still open",
+        leaves_out_label="incidentes cancelados o fusionados con otro (sin resolución) y los aún"
+        " abiertos",
     ),
 )
 BY_CODE: Final = {i.code: i for i in INTERVALS}

@@ -36,6 +36,7 @@ from voicebridge.apikeys import RevocationWatch
 from voicebridge.blocking import Blocking
 from voicebridge.citizens.channels import channels_ctx as _channels_ctx
 from voicebridge.cli_tetra import PEI_CHANNEL
+from voicebridge.console import analytics as console_analytics
 from voicebridge.console import board as console_board
 from voicebridge.console import create as console_create
 from voicebridge.console import dialplans as console_dialplans
@@ -118,6 +119,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(console_incident.routes)
     app.add_routes(console_map.routes)
     app.add_routes(console_dialplans.routes)
+    app.add_routes(console_analytics.routes)
     app.add_routes(console_create.routes)
     return app
 

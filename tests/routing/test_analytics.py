@@ -59,7 +59,7 @@ def test_the_percentile_of_nothing_is_none_and_a_bad_fraction_an_error() -> None
 
 def test_each_interval_is_defined_once_and_says_what_it_leaves_out() -> None:
     assert len({i.code for i in INTERVALS}) == len(INTERVALS)
-    assert all(i.leaves_out and i.label for i in INTERVALS)
+    assert all(i.leaves_out and i.label and i.leaves_out_label for i in INTERVALS)
     assert BY_CODE["acknowledgement"].per_agency
     assert not BY_CODE["total"].per_agency
     assert "never as zero" in BY_CODE["acknowledgement"].leaves_out

@@ -174,6 +174,7 @@ def interval_json(analytics: Analytics, code: str) -> dict[str, Any]:
         "end": interval.end.value,
         "per_agency": interval.per_agency,
         "leaves_out": interval.leaves_out,
+        "leaves_out_label": interval.leaves_out_label,
         "target": analytics.targets.get(code),
     }
 
@@ -199,6 +200,19 @@ async def summary(request: web.Request) -> web.Response:
     found = await blocking(analytics.summary, month)
     config, _ = await blocking(runtime.rules.current)
     return _json(summary_json(found, analytics, config, runtime.settings.analytics_goal))
+
+
+def agency_json(agency: str, f: Figures, config: RoutingConfig) -> dict[str, Any]:
+    """An agency's acknowledgement: its legs, median and p90, first-try and unanswered."""
+    return {
+        "agency": agency,
+        "name": names(config, "agency", agency),
+        "legs": f.legs,
+        "median": f.median,
+        "p90": f.p90,
+        "first_try": f.first_try_share,
+        "unanswered": f.unanswered_share,
+    }
 
 
 def summary_json(
@@ -229,18 +243,7 @@ def summary_json(
             }
             for district, (now, before) in sorted(s.districts.items())
         ],
-        "agencies": [
-            {
-                "agency": agency,
-                "name": names(config, "agency", agency),
-                "legs": f.legs,
-                "median": f.median,
-                "p90": f.p90,
-                "first_try": f.first_try_share,
-                "unanswered": f.unanswered_share,
-            }
-            for agency, f in sorted(s.agencies.items())
-        ],
+        "agencies": [agency_json(agency, f, config) for agency, f in sorted(s.agencies.items())],
         "productivity": [
             {
                 "district": district,

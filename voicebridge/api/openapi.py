@@ -367,7 +367,16 @@ _RESPONSES: dict[str, Schema] = {
     },
     "AnalyticsInterval": {
         "type": "object",
-        "required": ["code", "label", "start", "end", "per_agency", "leaves_out", "target"],
+        "required": [
+            "code",
+            "label",
+            "start",
+            "end",
+            "per_agency",
+            "leaves_out",
+            "leaves_out_label",
+            "target",
+        ],
         "properties": {
             "code": {"type": "string"},
             "label": {"type": "string", "description": "Spanish"},
@@ -375,6 +384,7 @@ _RESPONSES: dict[str, Schema] = {
             "end": {"type": "string", "description": "the phase it runs to"},
             "per_agency": {"type": "boolean"},
             "leaves_out": {"type": "string", "description": "what is not measured, and why"},
+            "leaves_out_label": {"type": "string", "description": "the same, in Spanish"},
             "target": _nullable("integer", description="seconds, from the settings"),
         },
     },
@@ -1347,6 +1357,16 @@ def _webhooks() -> dict[str, dict[str, Schema]]:
             "get": _incident_page(
                 "The live part of an incident's page alone (fetched again "
                 "when the incident changes)"
+            )
+        },
+        "/console/analytics": {
+            "get": _page(
+                "Response times: the month's KPIs, the interval per month, the districts' "
+                "map, the agencies, productivity, with filters (supervisors and admins; "
+                "others get 403)",
+                200,
+                303,
+                errors=(403,),
             )
         },
         "/console/admin/dialplans": {
