@@ -107,7 +107,8 @@ def progress_bar(what: str, unit: str) -> Iterator[Progress]:
     with tqdm(desc=what, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
 
         def told(done: int, total: int) -> None:
-            bar.total = total
+            if bar.total != total:
+                bar.reset(total=total)
             bar.update(done - bar.n)
 
         yield told
