@@ -21,7 +21,7 @@ from voicebridge.ami.bridge import Bridge
 from voicebridge.ami.citizens import CallTaker
 from voicebridge.ami.linechecks import LineChecker
 from voicebridge.ami.session import AmiSession, AmiTarget
-from voicebridge.api import analytics, health, incidents, lines, openapi, photos
+from voicebridge.api import analytics, export, health, incidents, lines, openapi, photos
 from voicebridge.api import calls as calls_api
 from voicebridge.api import dialplans as dialplans_api
 from voicebridge.api import routing as routing_api
@@ -112,6 +112,7 @@ def make_app(settings: Settings, *, runtime: Runtime | None = None) -> web.Appli
     app.add_routes(calls_api.routes)
     app.add_routes(lines.routes)
     app.add_routes(analytics.routes)
+    app.add_routes(export.routes)
     app.add_routes(openapi.routes)
     app.add_routes(webhooks.routes)
     app.add_routes(console.routes)

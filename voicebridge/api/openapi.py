@@ -653,6 +653,68 @@ def _paths() -> dict[str, dict[str, Schema]]:
                 parameters=incident,
             ),
         },
+        "/api/v1/incidents/{incident_id}/eido": {
+            "get": _op(
+                "The incident as NENA EIDO JSON (NENA-STA-021.1a-2022; operator)",
+                200,
+                {
+                    "type": "object",
+                    "required": [
+                        "$id",
+                        "eidoVersion",
+                        "issuingElementIdentification",
+                        "agencyComponent",
+                    ],
+                },
+                "the Emergency Incident Data Object",
+                errors=(404,),
+                parameters=incident,
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/cap": {
+            "get": _op(
+                "The incident as an OASIS CAP 1.2 alert with an es-PE info block (operator)",
+                200,
+                None,
+                "the CAP alert",
+                errors=(404, 422),
+                parameters=[
+                    *incident,
+                    {"name": "scope", "in": "query", "schema": {"enum": ["Restricted", "Public"]}},
+                ],
+                content_type="application/cap+xml",
+            ),
+        },
+        "/api/v1/exports/incidents": {
+            "get": _op(
+                "Every incident created in a range of Lima days, streamed as EIDO NDJSON, "
+                "CSV or Parquet (supervisor)",
+                200,
+                None,
+                "the export, oldest first (its Content-Type follows the format)",
+                errors=(422,),
+                parameters=[
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "schema": {"enum": ["ndjson", "csv", "parquet"]},
+                    },
+                ],
+                content_type="application/x-ndjson",
+            ),
+        },
         "/api/v1/incidents/{incident_id}/reports": {
             "post": _also(
                 _op(
