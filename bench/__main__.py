@@ -4,6 +4,7 @@ import sys
 
 from bench import (
     ami_ingest,
+    analytics,
     api_create,
     console_board,
     console_sse,
@@ -26,6 +27,7 @@ BENCHMARKS = {
     "console_board": console_board.main,
     "pei_ingest": pei_ingest.main,
     "dialplan_admin": dialplan_admin.main,
+    "analytics": analytics.main,
 }
 
 

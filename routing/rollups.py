@@ -271,7 +271,7 @@ def unpack(blob: bytes) -> "array.array[int]":
 
 def _tally_of(row: Any) -> Tally:
     return Tally(
-        micros=list(unpack(row.values_us)),
+        micros=unpack(row.values_us).tolist(),
         missing=row.missing,
         negative=row.negative,
         unanswered=row.unanswered,
@@ -444,33 +444,38 @@ class Rollups:
         return len(found)
 
     def roll_period(self, period: Period, name: str) -> None:
-        """Write the figures of a week or a month that is over, from its days' rows."""
+        """Write the figures of a week or a month that is over, from its days' rows: the
+        days' cells merged into the period's first, then each grouping from those."""
         first, last = days_of(period, name)
         rows: list[dict[str, Any]] = []
+        d = t.analytics_days.c
         for interval in INTERVALS:
+            cells: dict[tuple[str, ...], Tally] = {}
             with self.db.read() as conn:
-                cells = [
-                    (r, _tally_of(r))
-                    for r in conn.execute(
-                        select(t.analytics_days).where(
-                            t.analytics_days.c.day >= first.isoformat(),
-                            t.analytics_days.c.day <= last.isoformat(),
-                            t.analytics_days.c.interval == interval.code,
-                        )
-                    )
-                ]
+                for r in conn.execute(
+                    select(d.district, d.agency, d.category, d.priority, d.source, d.missing,
+                           d.negative, d.unanswered, d.first_try, d.values_us)
+                    .where(d.day >= first.isoformat(), d.day <= last.isoformat(),
+                           d.interval == interval.code)
+                ):  # fmt: skip
+                    key = (r.district, r.agency, r.category, r.priority, r.source)
+                    cell = cells.get(key)
+                    if cell is None:
+                        cell = cells[key] = Tally()
+                    cell.add(_tally_of(r))
             target = self.targets.get(interval.code)
             for grouping in groupings(interval):
+                picks = [GROUPS.index(g) for g in grouping]
                 groups: dict[tuple[str, ...], Tally] = {}
-                for row, tally in cells:
-                    key = tuple(getattr(row, g) for g in grouping)
-                    into = groups.get(key)
+                for dims, cell in cells.items():
+                    group = tuple(dims[i] for i in picks)
+                    into = groups.get(group)
                     if into is None:
-                        into = groups[key] = Tally()
-                    into.add(tally)
-                for key, tally in groups.items():
+                        into = groups[group] = Tally()
+                    into.add(cell)
+                for group, tally in groups.items():
                     f = tally.figures(target)
-                    values = dict(zip(grouping, key, strict=True))
+                    values = dict(zip(grouping, group, strict=True))
                     rows.append(
                         {
                             "kind": period.value,

@@ -130,7 +130,7 @@ class YearPlan:
     skewed: float = 0.002
     """Of those, the share whose on scene is recorded before their en route (an operator
     noting the arrival before the radio's status came in)."""
-    ack_median: float = 40.0
+    ack_median: float = 18.0
     """The first month's median seconds from a try's start to its acknowledgement."""
 
     @property
@@ -240,7 +240,7 @@ class YearGenerator:
                 )
                 if number == answered_on:
                     delay = min(
-                        TRY_SECONDS - 1, rng.lognormvariate(math.log(plan.ack_median * speed), 0.6)
+                        TRY_SECONDS - 1, rng.lognormvariate(math.log(plan.ack_median * speed), 0.5)
                     )
                     acked = begun + timedelta(seconds=delay)
                     log.append(
