@@ -57,6 +57,7 @@ from routing.models import (
     Source,
     Status,
 )
+from routing.rollups import Rollups
 from routing.store import History, IncidentStore, Intake
 from voicebridge.settings import Settings
 
@@ -471,7 +472,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with progress_bar("días", "día") as told:
             stored = generate(runtime.store, plan, config, progress=told)
         print(f"{stored} incidents stored, {plan.days[0]} to {plan.days[-1]} (seed {plan.seed})")
-        print("the analytics roll them up in the worker; `voicebridge analytics roll` does now")
+        rollups = Rollups(runtime.db, clock=runtime.clock, targets=settings.analytics_targets)
+        with progress_bar("resumen", "día") as told:
+            report = rollups.roll(told)
+        print(f"{report.days} day(s) rolled up for the analytics")
         return 0
     finally:
         runtime.close()

@@ -621,6 +621,10 @@ def _demo(fakes: set[str]) -> str:
         ]
     if "fake-twilio" in fakes or "fake-telegram" in fakes:
         lines += ["what the fakes were sent:", f"{command} outbox"]
+    lines += [
+        "a year of incidents for the console's Tiempos de respuesta page (a minute):",
+        f"{command} year --incidents 50000",
+    ]
     shown = [f"  {line}" if line.endswith(":") else f"        {line}" for line in lines]
     return "\n" + "\n".join(shown) + "\n" if shown else ""
 
