@@ -36,10 +36,9 @@ import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from routing.events import (
     Acknowledged,
@@ -50,6 +49,7 @@ from routing.events import (
     StatusChanged,
     Unanswered,
 )
+from routing.ids import LIMA
 from routing.models import IncidentDetail, Status
 
 
@@ -387,8 +387,7 @@ def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
 
 # ---------------------------------------------------------------- figures
 
-LIMA: Final = ZoneInfo("America/Lima")
-"""Days, weeks and months are Lima's (UTC-5, no daylight saving time)."""
+# Days, weeks and months are Lima's (routing.ids.LIMA: UTC-5, no daylight saving time).
 
 
 class Period(StrEnum):
@@ -399,13 +398,17 @@ class Period(StrEnum):
 
 def period_of(when: datetime, period: Period) -> str:
     """The period ``when`` falls in, in Lima: ``2026-11-03``, ``2026-W45``, ``2026-11``."""
-    local = when.astimezone(LIMA)
+    return period_of_day(when.astimezone(LIMA).date(), period)
+
+
+def period_of_day(day: date, period: Period) -> str:
+    """The period a Lima day is in (:func:`period_of`)."""
     if period is Period.DAY:
-        return local.strftime("%Y-%m-%d")
+        return day.isoformat()
     if period is Period.WEEK:
-        year, week, _ = local.isocalendar()
+        year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
-    return local.strftime("%Y-%m")
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 GROUPS: Final = ("district", "agency", "category", "priority", "source")
@@ -429,6 +432,9 @@ class Figures:
     """Of an agency's acknowledgement: the legs given up on (among the excluded)."""
     first_try: int = 0
     """Of an agency's acknowledgement: the legs acknowledged on their first try."""
+    per_agency: bool = False
+    """Whether these are an agency's legs (their first-try and unanswered shares mean
+    something), not incidents."""
 
     @property
     def legs(self) -> int:
@@ -437,13 +443,14 @@ class Figures:
 
     @property
     def unanswered_share(self) -> float | None:
-        return self.unanswered / self.legs if self.legs else None
+        """Of an agency's legs dispatched, the share given up on (None for incidents)."""
+        return self.unanswered / self.legs if self.legs and self.per_agency else None
 
     @property
     def first_try_share(self) -> float | None:
-        """Of an agency's legs, the share reached on the first try ("contact without
-        problems")."""
-        return self.first_try / self.legs if self.legs else None
+        """Of an agency's legs dispatched, the share reached on the first try ("contact
+        without problems"; None for incidents)."""
+        return self.first_try / self.legs if self.legs and self.per_agency else None
 
 
 @dataclass(slots=True)
@@ -479,8 +486,9 @@ class Tally:
         self.unanswered += other.unanswered
         self.first_try += other.first_try
 
-    def figures(self, target: float | None) -> Figures:
-        """The figures, in seconds (the share within ``target`` seconds if one is set)."""
+    def figures(self, target: float | None, *, per_agency: bool = False) -> Figures:
+        """The figures, in seconds (the share within ``target`` seconds if one is set);
+        ``per_agency``: these are an agency's legs."""
         values = sorted(self.micros)
         n = len(values)
         excluded = {
@@ -500,6 +508,7 @@ class Tally:
             within=within,
             unanswered=self.unanswered,
             first_try=self.first_try,
+            per_agency=per_agency,
         )
 
 
@@ -585,7 +594,9 @@ def figures(
     figures of each key, with the share within ``target`` seconds when one is given.
     Straight from the incidents' phases: the reference the rollups are tested against."""
     found = tallies(incidents, interval, period=period, by=by, where=where)
-    return {key: found[key].figures(target) for key in sorted(found)}
+    return {
+        key: found[key].figures(target, per_agency=interval.per_agency) for key in sorted(found)
+    }
 
 
 def change(before: float | None, after: float | None) -> float | None:

@@ -7,7 +7,7 @@ in a busy year and then simply has seven digits: ids stay unique and sort by yea
 """
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 LIMA = timezone(timedelta(hours=-5), "America/Lima")
 # ASCII digits only, and the whole text (``$`` would let a trailing newline through)
@@ -17,6 +17,11 @@ PREFIX_PATTERN = re.compile(r"^[A-Z]{2,8}$")
 
 def lima_year(at: datetime) -> int:
     return at.astimezone(LIMA).year
+
+
+def lima_day(at: datetime) -> date:
+    """The day ``at`` falls on in Lima."""
+    return at.astimezone(LIMA).date()
 
 
 def format_incident_id(prefix: str, year: int, n: int) -> str:

@@ -24,6 +24,7 @@ the job and the job's only effect is speed.
 
 import array
 import itertools
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,6 @@ from routing.analytics import (
     BY_CODE,
     GROUPS,
     INTERVALS,
-    LIMA,
     READS,
     Excluded,
     Figures,
@@ -50,12 +50,14 @@ from routing.analytics import (
     check_grouping,
     dimensions,
     measure,
+    period_of_day,
     phases_from,
     share_improved,
     tallies,
 )
 from routing.db import Database
 from routing.events import Payload, payload_of
+from routing.ids import LIMA, lima_day
 from routing.models import Status
 from routing.ports import Clock
 
@@ -92,22 +94,20 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(), LIMA).astimezone(UTC)
 
 
-def lima_day(when: datetime) -> date:
-    return when.astimezone(LIMA).date()
-
-
-def period_of_day(day: date, period: Period) -> str:
-    if period is Period.DAY:
-        return day.isoformat()
-    if period is Period.WEEK:
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    return f"{day.year:04d}-{day.month:02d}"
+YEARS: Final = range(2000, 2101)
+"""The years a period may be in (a figure of year 9999 is a mistake, not a question)."""
+_NAMES: Final = {
+    Period.DAY: re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    Period.WEEK: re.compile(r"[0-9]{4}-W[0-9]{2}"),
+    Period.MONTH: re.compile(r"[0-9]{4}-[0-9]{2}"),
+}
 
 
 def days_of(period: Period, name: str) -> tuple[date, date]:
     """The first and last day of the period ``name`` (``2026-11``, ``2026-W45``,
-    ``2026-11-03``)."""
+    ``2026-11-03``); ValueError for anything else, or a year outside :data:`YEARS`."""
+    if not _NAMES[period].fullmatch(name) or int(name[:4]) not in YEARS:
+        raise ValueError(f"not a {period.value} from {YEARS.start} to {YEARS.stop - 1}: {name!r}")
     if period is Period.DAY:
         day = date.fromisoformat(name)
         return day, day
@@ -320,6 +320,9 @@ class Rollups:
             ).scalar()
             earliest = conn.execute(select(func.min(t.reports.c.received_at))).scalar()
             due = {d for d in self._changed_days(conn, mark) if d < today}
+        if mark is None:  # the first run: a later one sees what changes from now on,
+            with self.db.write() as conn:  # even if this one is cut short
+                self._mark(conn, "mark", "log", started, 0)
         if earliest is not None:
             day = lima_day(earliest)
             while day < today:
@@ -394,6 +397,8 @@ class Rollups:
         ]
         for period, name in closed:
             self.roll_period(period, name)
+            if progress is not None:  # still going (a lease on the work is renewed)
+                progress(len(days), len(days))
         with self.db.write() as conn:
             self._mark(conn, "mark", "log", started, 0)
         return RollReport(
@@ -474,7 +479,7 @@ class Rollups:
                         into = groups[group] = Tally()
                     into.add(cell)
                 for group, tally in groups.items():
-                    f = tally.figures(target)
+                    f = tally.figures(target, per_agency=interval.per_agency)
                     values = dict(zip(grouping, group, strict=True))
                     rows.append(
                         {
@@ -617,8 +622,11 @@ class Analytics:
                     else None
                 )
                 if found is None:
-                    tallies = self._tallies(conn, interval, start, min(end, today), by, where)
-                    found = {key: tally.figures(target) for key, tally in tallies.items()}
+                    counted = self._tallies(conn, interval, start, min(end, today), by, where)
+                    found = {
+                        key: tally.figures(target, per_agency=interval.per_agency)
+                        for key, tally in counted.items()
+                    }
                 out.update({(name, *key): f for key, f in found.items()})
         return dict(sorted(out.items()))
 
@@ -739,6 +747,7 @@ class Analytics:
                 within=row.within / row.n if row.within is not None and row.n else None,
                 unanswered=row.unanswered,
                 first_try=row.first_try,
+                per_agency=interval.per_agency,
             )
         return out
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -44,7 +44,7 @@ from routing.events import (
     StatusChanged,
     event,
 )
-from routing.ids import PREFIX_PATTERN, format_incident_id, lima_year
+from routing.ids import PREFIX_PATTERN, format_incident_id, lima_day, lima_year
 from routing.lifecycle import FINAL, check_transition
 from routing.models import (
     Incident,
@@ -360,6 +360,14 @@ class IncidentStore:
                 )
             for start in range(0, len(events), 5000):
                 conn.execute(self.sql.insert_event, events[start : start + 5000])
+            # the analytics' rollup of those days is no longer whole: it rolls them again
+            days = sorted({lima_day(h.received_at) for h in histories})
+            rolled = t.analytics_rolled.c
+            conn.execute(
+                delete(t.analytics_rolled).where(
+                    rolled.kind == "day", rolled.period.in_([d.isoformat() for d in days])
+                )
+            )
         return [numbers[n] for n in range(len(histories))]
 
     def _numbers(self, conn: Connection, n: int, now: datetime) -> list[str]:
@@ -923,20 +931,24 @@ class IncidentStore:
         )
 
     def created_between(
-        self, start: datetime, end: datetime, *, after: int = 0, limit: int = 500
-    ) -> tuple[list[IncidentDetail], int]:
-        """The incidents created in ``[start, end)`` with row ids above ``after``, in
-        row order, at most ``limit``, each with its reports and its log (not its
-        attempts, acknowledgements nor contacts: an export reads the log); and the last
-        row id, to ask for the next page with. Three statements a page."""
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, int] | None = None,
+        limit: int = 500,
+    ) -> tuple[list[IncidentDetail], tuple[datetime, int] | None]:
+        """The incidents created in ``[start, end)`` after ``after`` (a creation time and
+        row id), oldest first, at most ``limit``, each with its reports and its log (not
+        its attempts, acknowledgements nor contacts: an export reads the log); and the
+        last one's key, to ask for the next page with (the index on creation time and
+        id serves every page alike). Three statements a page."""
         inc = t.incidents.c
+        query = select(t.incidents).where(inc.created_at >= start, inc.created_at < end)
+        if after is not None:
+            query = query.where(tuple_(inc.created_at, inc.id) > tuple_(*after))
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(t.incidents)
-                .where(inc.created_at >= start, inc.created_at < end, inc.id > after)
-                .order_by(inc.id)
-                .limit(limit)
-            ).all()
+            rows = conn.execute(query.order_by(inc.created_at, inc.id).limit(limit)).all()
             ids = [r.id for r in rows]
             reports: dict[int, list[Row[Any]]] = {i: [] for i in ids}
             events: dict[int, list[Row[Any]]] = {i: [] for i in ids}
@@ -964,7 +976,8 @@ class IncidentStore:
             )
             for row in rows
         ]
-        return details, (ids[-1] if ids else after)
+        last = (rows[-1].created_at, rows[-1].id) if rows else after
+        return details, last
 
     def events(self, incident_id: str) -> tuple[IncidentEvent, ...]:
         """The incident's log, in order."""

@@ -4,19 +4,21 @@ centres and alerting systems (a restricted alert to the agencies, or a public on
 absent), the place as the district's UBIGEO geocode, the address and, when known, a
 circle around the point. The mapping of categories and priorities to CAP's enumerations
 is a table here with its reasons. Written with the standard library's streaming XML
-writer (which escapes every text), never parsed from outside."""
+writer, which escapes every text (what XML cannot carry at all is dropped); never
+parsed from outside."""
 
 import io
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesNSImpl
 
-from routing.analytics import LIMA
 from routing.categories import category_by_code
 from routing.districts import district_by_code
 from routing.errors import RoutingError
+from routing.ids import LIMA
 from routing.models import Incident, Priority, Status
 
 NS: Final = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -133,11 +135,15 @@ Node = tuple[str, "str | list[Node]"]
 """An element: its name, and its text or its children."""
 
 
+NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 does not allow in a document, escaped or not."""
+
+
 def _write(xml: XMLGenerator, node: Node) -> None:
     name, content = node
     xml.startElementNS((NS, name), name, AttributesNSImpl({}, {}))
     if isinstance(content, str):
-        xml.characters(content)
+        xml.characters(NOT_XML.sub("", content))
     else:
         for child in content:
             _write(xml, child)

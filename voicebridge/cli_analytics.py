@@ -19,14 +19,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from routing.analytics import BY_CODE, GROUPS, Period
+from routing.analytics import BY_CODE, GROUPS, Period, period_of_day
+from routing.ids import lima_day
 from routing.rollups import (
     Analytics,
     Progress,
     Rollups,
     days_of,
-    lima_day,
-    period_of_day,
     previous_month,
 )
 from voicebridge.runtime import Runtime
@@ -114,6 +113,22 @@ def progress_bar(what: str, unit: str) -> Iterator[Progress]:
         yield told
 
 
+@contextmanager
+def locked_progress(runtime: Runtime, what: str) -> Iterator[Progress]:
+    """A progress bar over a rollup holding the analytics' lock (waiting for a rollup
+    under way, the worker's say, to end first)."""
+    from voicebridge.jobs import analytics_lock
+
+    with analytics_lock(runtime.redis, wait=True) as keep, progress_bar(what, "día") as told:
+
+        def both(done: int, total: int) -> None:
+            if keep is not None:
+                keep(done, total)
+            told(done, total)
+
+        yield both
+
+
 def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> int:
     from voicebridge.runtime import open_runtime
 
@@ -122,7 +137,7 @@ def run(args: argparse.Namespace, settings: Settings, *, origin: str = "") -> in
         targets = settings.analytics_targets
         if args.analytics_command in ("rebuild", "roll"):
             rollups = Rollups(runtime.db, clock=runtime.clock, targets=targets)
-            with progress_bar("días", "día") as told:
+            with locked_progress(runtime, "días") as told:
                 if args.analytics_command == "rebuild":
                     report = rollups.rebuild(told)
                 else:

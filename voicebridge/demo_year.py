@@ -35,7 +35,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from typing import Final
 
-from routing.analytics import LIMA
 from routing.categories import category_by_code
 from routing.config import RoutingConfig, parse_config
 from routing.decide import Facts, decide
@@ -49,6 +48,7 @@ from routing.events import (
     Unanswered,
     event,
 )
+from routing.ids import LIMA
 from routing.models import (
     AgencyKind,
     Location,
@@ -457,7 +457,7 @@ def _month(text: str) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebridge.cli_analytics import progress_bar
+    from voicebridge.cli_analytics import locked_progress, progress_bar
     from voicebridge.rules import read_rules_file
     from voicebridge.runtime import open_runtime
 
@@ -473,7 +473,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             stored = generate(runtime.store, plan, config, progress=told)
         print(f"{stored} incidents stored, {plan.days[0]} to {plan.days[-1]} (seed {plan.seed})")
         rollups = Rollups(runtime.db, clock=runtime.clock, targets=settings.analytics_targets)
-        with progress_bar("resumen", "día") as told:
+        with locked_progress(runtime, "resumen") as told:
             report = rollups.roll(told)
         print(f"{report.days} day(s) rolled up for the analytics")
         return 0

@@ -5,21 +5,28 @@ The worker process binds its :class:`Runtime` for the duration of each job; a jo
 it with :func:`current_runtime`.
 """
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from redis.exceptions import LockError
 
 from routing.events import DispatchOverdue, event
 from routing.linechecks import Schedule
 from routing.models import Task
 from routing.ratelimits import parse_limit
-from routing.rollups import Rollups
+from routing.rollups import Progress, Rollups
 from routing.schedule import parse_window
-from voicebridge.queueing import JOBS, periodic_job_id
+from voicebridge.queueing import periodic_job_id
 from voicebridge.runtime import Runtime
 from voicebridge.settings import Settings
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +35,7 @@ OVERDUE_KEY = "dispatch_overdue"
 LINE_CHECK_PERIOD = 60  # seconds between two turns of the scheduled line checks
 ANALYTICS_PERIOD = 300  # seconds between two rollups of the analytics
 ANALYTICS_LOCK = "voicebridge:analytics-roll"
-JOBS_TIMEOUT = JOBS["roll_analytics"].timeout
+ANALYTICS_LEASE = 300  # seconds the lock lasts unless the rollup renews it (each day)
 SWEEP_BATCH = 500
 
 _runtime: ContextVar[Runtime] = ContextVar("voicebridge_runtime")
@@ -147,20 +154,39 @@ def analytics_task(now: datetime) -> Task:
     return Task(key=periodic_job_id("roll_analytics", period), name="roll_analytics", args={})
 
 
+@contextmanager
+def analytics_lock(redis: "Redis", *, wait: bool) -> Iterator[Progress | None]:
+    """The one rollup of the analytics at a time, whoever runs it (the job, ``analytics
+    roll | rebuild``, ``demo year``): a :data:`~routing.rollups.Progress` that keeps the
+    lock as the work goes (its lease is ``ANALYTICS_LEASE`` seconds, so a process that
+    died holding it frees it soon), or None when another holds it and ``wait`` is
+    false."""
+    lock = redis.lock(ANALYTICS_LOCK, timeout=ANALYTICS_LEASE, blocking=wait)
+    if not lock.acquire():
+        yield None
+        return
+
+    def keep(done: int, total: int) -> None:
+        lock.reacquire()
+
+    try:
+        yield keep
+    finally:
+        with contextlib.suppress(LockError):  # it lapsed: nothing to give back
+            lock.release()
+
+
 def roll_analytics() -> str:
     """Roll up the analytics (:meth:`routing.rollups.Rollups.roll`): the days that are
     over and not rolled, the days whose incidents changed, their weeks and months. One
     roll at a time: a run that finds another under way leaves it the work (each day is
     written in its own transaction, so a run cut short is taken up by the next)."""
     rt = current_runtime()
-    lock = rt.redis.lock(ANALYTICS_LOCK, timeout=JOBS_TIMEOUT, blocking=False)
-    if not lock.acquire():
-        return "another rollup is under way"
-    try:
+    with analytics_lock(rt.redis, wait=False) as keep:
+        if keep is None:
+            return "another rollup is under way"
         rollups = Rollups(rt.db, clock=rt.clock, targets=rt.settings.analytics_targets)
-        report = rollups.roll()
-    finally:
-        lock.release()
+        report = rollups.roll(keep)
     return (
         f"{report.days} day(s) rolled ({report.incidents} incidents), "
         f"{report.weeks} week(s), {report.months} month(s)"

@@ -12,9 +12,9 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from routing import schema as t
+from routing.ids import lima_day
 from routing.ledger import escalation_task
 from routing.models import NewIncident, NewReport, Source, Status, Task
-from routing.rollups import lima_day
 from tests.conftest import FakeClock, make_settings
 from voicebridge.jobs import (
     ANALYTICS_LOCK,

@@ -10,13 +10,14 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from routing.analytics import BY_CODE, GROUPS, Excluded, Figures, Key, Period, change
-from routing.categories import category_by_code
+from routing.analytics import BY_CODE, GROUPS, Excluded, Figures, Key, Period, change, period_of_day
+from routing.categories import CATEGORIES, category_by_code
 from routing.config import RoutingConfig
-from routing.districts import district_by_code
+from routing.districts import DISTRICTS, district_by_code
 from routing.errors import RoutingError
+from routing.ids import lima_day
 from routing.models import Priority, Source
-from routing.rollups import Analytics, Summary, days_of, lima_day, period_of_day
+from routing.rollups import Analytics, Summary, days_of
 from voicebridge.api.auth import require
 from voicebridge.api.errors import Problems
 from voicebridge.api.schemas import dumps, single
@@ -37,6 +38,17 @@ def analytics_of(runtime: Runtime) -> Analytics:
 
 def _json(data: Any) -> web.Response:
     return web.json_response(data, dumps=dumps)
+
+
+def known_values(config: RoutingConfig) -> dict[str, set[str]]:
+    """What each dimension may be filtered by (``""``: an incident with no district)."""
+    return {
+        "district": {d.ubigeo for d in DISTRICTS} | {""},
+        "agency": set(config.agencies),
+        "category": {c.code for c in CATEGORIES},
+        "priority": {p.value for p in Priority},
+        "source": {s.value for s in Source},
+    }
 
 
 def figures_json(f: Figures) -> dict[str, Any]:
@@ -118,13 +130,15 @@ async def figures(request: web.Request) -> web.Response:
         problems.add("by", f"hasta {MAX_GROUPS} distintos de: {', '.join(GROUPS)}")
     elif "agency" in by and not interval.per_agency:
         problems.add("by", f"{interval.code} es del incidente, no de cada entidad")
+    config, _ = await request.app[BLOCKING](runtime.rules.current)
+    known = known_values(config)
     where: dict[str, str] = {}
     for dimension in GROUPS:
         value = single(query, dimension, problems)
         if value is None:
             continue
-        if len(value) > 64:
-            problems.add(dimension, "demasiado largo")
+        if value not in known[dimension]:
+            problems.add(dimension, f"no es un valor conocido de {dimension}")
             continue
         if dimension == "agency" and not interval.per_agency:
             problems.add("agency", f"{interval.code} es del incidente, no de cada entidad")
@@ -136,7 +150,6 @@ async def figures(request: web.Request) -> web.Response:
     found = await blocking(
         analytics.figures, interval, period=period, first=first, last=last, by=by, where=where
     )
-    config, _ = await blocking(runtime.rules.current)
     return _json(
         {
             "interval": interval_json(analytics, interval.code),

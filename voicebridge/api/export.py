@@ -6,7 +6,8 @@ at a time: a year is never held in memory."""
 
 import csv
 import io
-from collections.abc import Iterator
+import logging
+from collections.abc import Generator, Iterator
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -14,10 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from aiohttp import web
 
-from routing.analytics import BY_CODE, Phase, Phases, measure, phases
+from routing.analytics import BY_CODE, Period, Phase, Phases, measure, phases
 from routing.config import RoutingConfig
 from routing.models import IncidentDetail
-from routing.rollups import day_bounds
+from routing.rollups import day_bounds, days_of
 from voicebridge import cap, eido
 from voicebridge.api.auth import require, require_district
 from voicebridge.api.errors import Problems
@@ -27,6 +28,7 @@ from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, RUNTIME
 
 routes = web.RouteTableDef()
+log = logging.getLogger(__name__)
 
 PAGE: Final = 500
 MAX_DAYS: Final = 400
@@ -100,7 +102,7 @@ async def export(request: web.Request) -> web.StreamResponse:
             problems.add(name, "falta el día (2026-11-03)")
             continue
         try:
-            days[name] = date.fromisoformat(text)
+            days[name] = days_of(Period.DAY, text)[0]
         except ValueError:
             problems.add(name, "un día como 2026-11-03")
     if len(days) == 2:
@@ -122,18 +124,27 @@ async def export(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     chunks = _chunks(runtime, config, kind, start, end)
-    while True:
-        chunk = await blocking(next, chunks, None)
-        if chunk is None:
-            break
-        if chunk:
-            await response.write(chunk)
+    try:
+        while (chunk := await blocking(next, chunks, None)) is not None:
+            if chunk:
+                await response.write(chunk)
+    except ConnectionResetError:  # the client left
+        return response
+    except Exception:
+        # the status is sent: end the connection without the last chunk, so that the
+        # client sees a broken export rather than a short one that looks whole
+        log.exception("the export %s broke off", request.path_qs)
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    finally:
+        await blocking(chunks.close)
     await response.write_eof()
     return response
 
 
 def _pages(runtime: Runtime, start: datetime, end: datetime) -> Iterator[list[IncidentDetail]]:
-    after = 0
+    after: tuple[datetime, int] | None = None
     while True:
         details, after = runtime.store.created_between(start, end, after=after, limit=PAGE)
         if not details:
@@ -143,7 +154,7 @@ def _pages(runtime: Runtime, start: datetime, end: datetime) -> Iterator[list[In
 
 def _chunks(
     runtime: Runtime, config: RoutingConfig, kind: str, start: datetime, end: datetime
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """The export's bytes, a page of incidents at a time."""
     name = issuer(runtime)
     if kind == "ndjson":

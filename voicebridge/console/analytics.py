@@ -11,15 +11,22 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from routing.analytics import BY_CODE, GROUPS, Figures, Period, change
+from routing.analytics import BY_CODE, GROUPS, Figures, Period, change, period_of_day
 from routing.categories import CATEGORIES
 from routing.config import RoutingConfig
 from routing.districts import DISTRICTS
+from routing.ids import lima_day
 from routing.models import Priority, Source
-from routing.rollups import days_of, lima_day, period_of_day, previous_month
+from routing.rollups import days_of, previous_month
 from voicebridge import charts
 from voicebridge.accounts import Session
-from voicebridge.api.analytics import agency_json, analytics_of, items_json, summary_json
+from voicebridge.api.analytics import (
+    agency_json,
+    analytics_of,
+    items_json,
+    known_values,
+    summary_json,
+)
 from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.apikeys import Role
 from voicebridge.console.web import SESSION, central_of, render
@@ -63,13 +70,7 @@ def filters_of(
     if interval not in BY_CODE:
         problems.append(f"«{interval}» no es un intervalo: se muestra la respuesta")
         interval = "response"
-    known = {
-        "district": {d.ubigeo for d in DISTRICTS},
-        "agency": set(config.agencies),
-        "category": {c.code for c in CATEGORIES},
-        "priority": {p.value for p in Priority},
-        "source": {s.value for s in Source},
-    }
+    known = known_values(config)
     where: dict[str, str] = {}
     for dimension in GROUPS:
         value = query.get(dimension)
