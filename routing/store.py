@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from routing import rows as mapped
 from routing import schema as t
+from routing.analytics import Period, period_of_day
 from routing.categories import category_by_code
 from routing.db import Database, mark_logged
 from routing.dedup import (
@@ -360,14 +361,17 @@ class IncidentStore:
                 )
             for start in range(0, len(events), 5000):
                 conn.execute(self.sql.insert_event, events[start : start + 5000])
-            # the analytics' rollup of those days is no longer whole: it rolls them again
-            days = sorted({lima_day(h.received_at) for h in histories})
+            # the analytics' rollup of those days, weeks and months is no longer whole:
+            # they are read live until it rolls them again
+            days = {lima_day(h.received_at) for h in histories}
             rolled = t.analytics_rolled.c
-            conn.execute(
-                delete(t.analytics_rolled).where(
-                    rolled.kind == "day", rolled.period.in_([d.isoformat() for d in days])
+            for period in Period:
+                names = sorted({period_of_day(day, period) for day in days})
+                conn.execute(
+                    delete(t.analytics_rolled).where(
+                        rolled.kind == period.value, rolled.period.in_(names)
+                    )
                 )
-            )
         return [numbers[n] for n in range(len(histories))]
 
     def _numbers(self, conn: Connection, n: int, now: datetime) -> list[str]:

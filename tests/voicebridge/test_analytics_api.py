@@ -118,6 +118,11 @@ async def test_a_month_s_kpis_beside_the_month_before(api: Api, year: YearPlan) 
         ({"interval": "total", "by": "agency"}, "by"),
         ({"interval": "total", "agency": "pnp"}, "agency"),
         ({"district": "x" * 65}, "district"),
+        ({"district": "\x00"}, "district"),
+        ({"category": "robo;drop"}, "category"),
+        ({"period": "day", "from": "9999-12-31", "to": "9999-12-31"}, "from"),
+        ({"period": "week", "from": "9999-W52"}, "from"),
+        ({"from": "+2026-1"}, "from"),
     ],
 )
 async def test_bad_parameters_are_a_422_naming_the_field(
@@ -132,6 +137,7 @@ async def test_only_the_centre_s_supervisors_and_admins_see_them(api: Api) -> No
     assert (await get(api, FIGURES, who="operator"))[0] == 403
     assert (await get(api, SUMMARY, who="sjl"))[0] == 403
     assert (await get(api, SUMMARY, who="admin"))[0] == 200
-    status, body = await get(api, SUMMARY, month="noviembre")
-    assert status == 422
-    assert body["error"]["fields"][0]["field"] == "month"
+    for month in ("noviembre", "0001-01", " 2026-1"):
+        status, body = await get(api, SUMMARY, month=month)
+        assert status == 422
+        assert body["error"]["fields"][0]["field"] == "month"

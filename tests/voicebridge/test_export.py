@@ -13,9 +13,11 @@ import csv
 import io
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import jsonschema
 import pyarrow.parquet as pq
 import pytest
@@ -26,13 +28,23 @@ from referencing.jsonschema import DRAFT4
 
 from routing.categories import CATEGORIES
 from routing.config import parse_config
-from routing.models import Location, NewIncident, NewReport, Reporter, Source, Status
+from routing.models import (
+    Location,
+    NewIncident,
+    NewReport,
+    Reporter,
+    Source,
+    Status,
+)
 from tests.voicebridge.conftest import Api
 from voicebridge import cap, eido
+from voicebridge.api import export
+from voicebridge.api.export import flat
 from voicebridge.demo_year import YearPlan, generate
 from voicebridge.rules import read_rules_file
 
 CAP_XSD = Path(__file__).parent / "data" / "cap" / "CAP-v1.2.xsd"
+T0 = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
 
 REF = {"type": "object", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}}
 PROLOGUE = ["$id", "lastUpdateTimeStamp", "updatedByAgencyReference"]
@@ -275,10 +287,35 @@ async def test_the_bulk_export_streams_ndjson_csv_and_parquet(api: Api, year: No
     assert table.column("response_s").to_pylist() == pytest.approx(response_s)
 
 
+async def test_an_export_that_fails_midway_is_seen_broken_not_short(
+    api: Api, year: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export, "PAGE", 100)
+    calls = 0
+
+    def failing(detail: Any) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls > 150:
+            raise RuntimeError("the database went away")
+        return flat(detail)
+
+    monkeypatch.setattr(export, "flat", failing)
+    response = await api.client.get(
+        "/api/v1/exports/incidents",
+        params={"from": "2026-10-01", "to": "2026-10-31", "format": "csv"},
+        headers=api.auth("supervisor"),
+    )
+    assert response.status == 200  # sent before the failure
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await response.read()
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
         ({"to": "2026-10-31"}, "from"),
+        ({"from": "2026-10-01", "to": "9999-12-31"}, "to"),
         ({"from": "2026-10-01", "to": "ayer"}, "to"),
         ({"from": "2026-10-01", "to": "2026-09-01"}, "to"),
         ({"from": "2020-01-01", "to": "2026-10-01"}, "to"),

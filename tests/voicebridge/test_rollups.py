@@ -167,6 +167,15 @@ def test_the_rollups_give_the_figures_the_log_gives(db: Database, config: Routin
     want = figures(incidents, BY_CODE["acknowledgement"], period=Period.MONTH, target=30)
     same(found, want)
 
+    # a history imported into a day already rolled: read live until rolled again
+    more = YearPlan(incidents=31, first_month="2026-10", months=1, seed=8)
+    generate(store, more, config)
+    incidents = all_phases(db, store)
+    check_all(analytics, incidents, [BY_CODE["response"]], [Period.DAY, Period.MONTH],
+              date(2026, 10, 1), date(2026, 10, 31))  # fmt: skip
+    assert rollups.roll().days == 31
+    check_all(analytics, incidents, [BY_CODE["response"]], [Period.MONTH], first, last)
+
     # and a rebuild from nothing gives the same rows
     assert rollups.rebuild().incidents == len(incidents) - 1  # all but today's: live
     check_all(analytics, incidents, [BY_CODE["processing"]], [Period.MONTH], first, last)
