@@ -298,7 +298,10 @@ class IncidentStore:
         another system recorded them (the previous CAD's year migrated, the demo year),
         in one transaction; their numbers (of the year each was created in). Checked as
         a live incident is: the category and district, every status change allowed by
-        the lifecycle and the times in order; nothing is dispatched nor called."""
+        the lifecycle and the times in order; nothing is dispatched nor called. The
+        analytics' summary rows of the days written are marked to be rolled again; an
+        importer holds the rollup's lock meanwhile (``voicebridge demo year`` does), or
+        a rollup reading a day before the import commits marks it whole after."""
         for history in histories:
             history.check()
         with self.db.write() as conn:

@@ -457,7 +457,7 @@ def _month(text: str) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebridge.cli_analytics import locked_progress, progress_bar
+    from voicebridge.cli_analytics import locked_progress
     from voicebridge.rules import read_rules_file
     from voicebridge.runtime import open_runtime
 
@@ -469,7 +469,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             first = f"{today.year - 1:04d}-{today.month:02d}"
         plan = YearPlan(incidents=args.incidents, seed=args.seed, first_month=first)
         config = parse_config(*read_rules_file(settings.routing_file))
-        with progress_bar("días", "día") as told:
+        # under the analytics' lock: a rollup meanwhile could roll a day before its
+        # incidents are in (import_history unmarks the days it writes, but a rollup
+        # reading a day before the import commits would mark it whole after)
+        with locked_progress(runtime, "días") as told:
             stored = generate(runtime.store, plan, config, progress=told)
         print(f"{stored} incidents stored, {plan.days[0]} to {plan.days[-1]} (seed {plan.seed})")
         rollups = Rollups(runtime.db, clock=runtime.clock, targets=settings.analytics_targets)
