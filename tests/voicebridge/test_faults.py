@@ -55,9 +55,9 @@ async def test_intake_works_while_redis_is_down_and_the_jobs_follow_later(
         assert ready.status == 503
         assert (await ready.json())["checks"]["redis"] != "ok"
         clock.advance(1)
-        # the periodic sweep is asked for (and the line checks' turn); neither can reach
-        # Redis: they wait in the database
-        await _wait_for(lambda: runtime.tasks.counts().unsent == 2)
+        # the periodic sweep is asked for (and the line checks' turn, and the analytics'
+        # rollup); none can reach Redis: they wait in the database
+        await _wait_for(lambda: runtime.tasks.counts().unsent == 3)
 
         server.start()
         await _wait_for(lambda: runtime.tasks.counts().unsent == 0)
