@@ -589,6 +589,15 @@ def _op(
     return op
 
 
+def _export(op: Schema) -> Schema:
+    """The export's answer in each of its formats."""
+    op["responses"]["200"]["content"] = {
+        kind: {"schema": {"type": "string"}}
+        for kind in ("application/x-ndjson", "text/csv", "application/vnd.apache.parquet")
+    }
+    return op
+
+
 def _items(name: str) -> Schema:
     return {
         "type": "object",
@@ -686,33 +695,34 @@ def _paths() -> dict[str, dict[str, Schema]]:
             ),
         },
         "/api/v1/exports/incidents": {
-            "get": _op(
-                "Every incident created in a range of Lima days, streamed as EIDO NDJSON, "
-                "CSV or Parquet (supervisor)",
-                200,
-                None,
-                "the export, oldest first (its Content-Type follows the format)",
-                errors=(422,),
-                parameters=[
-                    {
-                        "name": "from",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string", "format": "date"},
-                    },
-                    {
-                        "name": "to",
-                        "in": "query",
-                        "required": True,
-                        "schema": {"type": "string", "format": "date"},
-                    },
-                    {
-                        "name": "format",
-                        "in": "query",
-                        "schema": {"enum": ["ndjson", "csv", "parquet"]},
-                    },
-                ],
-                content_type="application/x-ndjson",
+            "get": _export(
+                _op(
+                    "Every incident created in a range of Lima days, streamed as EIDO NDJSON, "
+                    "CSV or Parquet (supervisor)",
+                    200,
+                    None,
+                    "the export, oldest first (its Content-Type follows the format)",
+                    errors=(422,),
+                    parameters=[
+                        {
+                            "name": "from",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        {
+                            "name": "to",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"enum": ["ndjson", "csv", "parquet"]},
+                        },
+                    ],
+                )
             ),
         },
         "/api/v1/incidents/{incident_id}/reports": {
