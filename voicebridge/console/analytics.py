@@ -27,9 +27,8 @@ from voicebridge.api.analytics import (
     known_values,
     summary_json,
 )
-from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.apikeys import Role
-from voicebridge.console.web import SESSION, central_of, render
+from voicebridge.console.web import SESSION, render, signed_in
 from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, RUNTIME
 
@@ -97,13 +96,9 @@ async def page(request: web.Request) -> web.Response:
     this_month = period_of_day(lima_day(runtime.clock.now()), Period.MONTH)
     chosen, problems = filters_of(request.query, config, this_month)
     data = await blocking(_gather, runtime, config, chosen)
-    user = session.user
     return render(
         "analytics.html",
-        user=user,
-        role=ROLE_LABELS[user.role],
-        central=central_of(user.district),
-        csrf=session.csrf,
+        **signed_in(session),
         quiet=True,
         chosen=chosen,
         problems=problems,

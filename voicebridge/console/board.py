@@ -39,7 +39,7 @@ from routing.districts import DISTRICTS, district_by_code
 from routing.ids import LIMA
 from routing.models import AssignmentState, Priority
 from voicebridge.accounts import Session
-from voicebridge.api.auth import ROLE_LABELS, session_cookie
+from voicebridge.api.auth import session_cookie
 from voicebridge.api.errors import ApiError, Problems, error, invalid
 from voicebridge.api.incidents import common_filters
 from voicebridge.api.schemas import (
@@ -50,7 +50,7 @@ from voicebridge.api.schemas import (
 )
 from voicebridge.apikeys import Role
 from voicebridge.console.feed import Batch, LogFeed, Viewer
-from voicebridge.console.web import SESSION, central_of, render, templates
+from voicebridge.console.web import SESSION, render, signed_in, templates
 from voicebridge.runtime import Runtime
 from voicebridge.wakeup import stop_follower
 from voicebridge.web import BLOCKING, RUNTIME
@@ -258,10 +258,7 @@ async def board_page(request: web.Request) -> web.Response:
     config_json = Markup(f'{head[:-1]},"rows":[{",".join(r.json for r in rows)}]}}')  # noqa: S704
     return render(
         "board.html",
-        user=user,
-        role=ROLE_LABELS[user.role],
-        central=central_of(user.district),
-        csrf=session.csrf,
+        **signed_in(session),
         rows_html=[r.html for r in rows],
         total=page.total,
         limit=limit,

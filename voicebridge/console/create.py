@@ -22,11 +22,10 @@ from routing.geo import where_phrase
 from routing.models import Priority
 from routing.resolve import resolve
 from voicebridge.accounts import Session
-from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.errors import Problems
 from voicebridge.api.schemas import district_code, dumps, echo
 from voicebridge.console.board import encoded_rows
-from voicebridge.console.web import SESSION, central_of, render
+from voicebridge.console.web import SESSION, render, signed_in
 from voicebridge.runtime import Runtime
 from voicebridge.web import BLOCKING, RUNTIME
 
@@ -53,10 +52,7 @@ async def new_incident(request: web.Request) -> web.Response:
     }
     return render(
         "new.html",
-        user=user,
-        role=ROLE_LABELS[user.role],
-        central=central_of(user.district),
-        csrf=session.csrf,
+        **signed_in(session),
         config=config,
         districts=[(d.ubigeo, d.name) for d in DISTRICTS],
         priorities=[(p.value, p.label) for p in Priority],

@@ -12,10 +12,9 @@ from aiohttp import web
 from dialplans.templateset import EDITABLE, PARAMETER_HELP, PARAMETERS
 from routing.errors import NotFound
 from voicebridge.accounts import Session
-from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.schemas import time_json
 from voicebridge.apikeys import Role
-from voicebridge.console.web import SESSION, central_of, render
+from voicebridge.console.web import SESSION, render, signed_in
 from voicebridge.dialplan_admin import MAX_REVISION, DialplanRevision
 from voicebridge.web import BLOCKING, RUNTIME
 
@@ -45,14 +44,10 @@ ABOUT = {
 
 def _page(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
     session: Session = request[SESSION]
-    user = session.user
     return render(
         name,
         status,
-        user=user,
-        role=ROLE_LABELS[user.role],
-        central=central_of(user.district),
-        csrf=session.csrf,
+        **signed_in(session),
         quiet=True,
         admin=True,
         **context,

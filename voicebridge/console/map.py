@@ -12,10 +12,9 @@ from aiohttp import web
 
 from routing.geo import Outline, Outlines, Ring
 from voicebridge.accounts import Session
-from voicebridge.api.auth import ROLE_LABELS
 from voicebridge.api.schemas import time_json
 from voicebridge.console.board import board_filter, scope_of
-from voicebridge.console.web import SESSION, central_of, render
+from voicebridge.console.web import SESSION, render, signed_in
 from voicebridge.settings import tile_origin
 from voicebridge.web import RUNTIME
 
@@ -101,9 +100,6 @@ async def map_page(request: web.Request) -> web.Response:
     return render(
         "map.html",
         img_src=extra,
-        user=user,
-        role=ROLE_LABELS[user.role],
-        central=central_of(user.district),
-        csrf=session.csrf,
+        **signed_in(session),
         config=config,
     )

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from routing.districts import district_by_code
 from voicebridge.accounts import CSRF_HEADER, Refusal, Session, cookie_name, same_token
-from voicebridge.api.auth import secure, session_cookie
+from voicebridge.api.auth import ROLE_LABELS, secure, session_cookie
 from voicebridge.api.errors import Handler, error
 from voicebridge.web import BLOCKING, RUNTIME
 
@@ -65,6 +65,18 @@ def render(
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
     return response
+
+
+def signed_in(session: Session) -> dict[str, Any]:
+    """What every page says of the person signed in: who, their role, their central,
+    and the session's CSRF token."""
+    user = session.user
+    return {
+        "user": user,
+        "role": ROLE_LABELS[user.role],
+        "central": central_of(user.district),
+        "csrf": session.csrf,
+    }
 
 
 def central_of(district: str | None) -> str | None:
