@@ -48,8 +48,6 @@ from routing.analytics import (
     Tally,
     change,
     check_grouping,
-    dimensions,
-    measure,
     period_of_day,
     phases_from,
     share_improved,
@@ -223,19 +221,16 @@ class Staff:
     operator_hours: int
 
 
-def tally_cells(incidents: Iterable[Phases]) -> dict[Cell, Tally]:
-    """Every measure of ``incidents``, per interval and combination of dimensions."""
+def tally_cells(incidents: Sequence[Phases]) -> dict[Cell, Tally]:
+    """Every measure of ``incidents`` (one day's), per interval and combination of
+    dimensions (an incident's own interval has no agency: ``""``)."""
     cells: dict[Cell, Tally] = {}
-    for p in incidents:
-        for interval in INTERVALS:
-            for m in measure(p, interval):
-                d = dimensions(p, m.agency)
-                cell: Cell = (interval.code, d["district"], d["agency"], d["category"],
-                              d["priority"], d["source"])  # fmt: skip
-                tally = cells.get(cell)
-                if tally is None:
-                    tally = cells[cell] = Tally()
-                tally.count(p, m)
+    for interval in INTERVALS:
+        by = tuple(g for g in GROUPS if interval.per_agency or g != "agency")
+        for key, tally in tallies(incidents, interval, period=Period.DAY, by=by).items():
+            values = dict(zip(by, key[1:], strict=True))
+            d = [values.get(g, "") for g in GROUPS]
+            cells[(interval.code, d[0], d[1], d[2], d[3], d[4])] = tally
     return cells
 
 

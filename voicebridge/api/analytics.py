@@ -40,6 +40,16 @@ def _json(data: Any) -> web.Response:
     return web.json_response(data, dumps=dumps)
 
 
+DIMENSION_LABELS: Final = {
+    "district": "distrito",
+    "agency": "entidad",
+    "category": "categoría",
+    "priority": "prioridad",
+    "source": "canal",
+}
+"""The dimensions as people name them."""
+
+
 def known_values(config: RoutingConfig) -> dict[str, set[str]]:
     """What each dimension may be filtered by (``""``: an incident with no district)."""
     return {
@@ -138,7 +148,7 @@ async def figures(request: web.Request) -> web.Response:
         if value is None:
             continue
         if value not in known[dimension]:
-            problems.add(dimension, f"no es un valor conocido de {dimension}")
+            problems.add(dimension, f"no es un valor conocido de {DIMENSION_LABELS[dimension]}")
             continue
         if dimension == "agency" and not interval.per_agency:
             problems.add("agency", f"{interval.code} es del incidente, no de cada entidad")

@@ -21,6 +21,7 @@ from routing.rollups import days_of, previous_month
 from voicebridge import charts
 from voicebridge.accounts import Session
 from voicebridge.api.analytics import (
+    DIMENSION_LABELS,
     agency_json,
     analytics_of,
     items_json,
@@ -76,7 +77,7 @@ def filters_of(
         if not value:
             continue
         if value not in known[dimension]:
-            problems.append(f"«{value}» no es un valor de {dimension}: se ignora")
+            problems.append(f"«{value}» no es un valor de {DIMENSION_LABELS[dimension]}: se ignora")
             continue
         if dimension == "agency" and not BY_CODE[interval].per_agency:
             problems.append("ese intervalo es del incidente: el filtro de entidad se ignora")

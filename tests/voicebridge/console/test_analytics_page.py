@@ -65,7 +65,7 @@ async def test_the_page_shows_the_month_s_kpis_and_charts(
     shapes = [s for s in specs["map"]["data"]["values"] if "cambio" in s["properties"]]
     assert len(shapes) > 1
     html = await console.page(f"{URL}?month=2026-10&district=999999&interval=lunch")
-    assert "«999999» no es un valor de district: se ignora" in html
+    assert "«999999» no es un valor de distrito: se ignora" in html
     assert "«lunch» no es un intervalo: se muestra la respuesta" in html
 
 
