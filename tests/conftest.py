@@ -6,6 +6,7 @@ own; the suite then uses (and flushes) Redis database 15 of the former, and crea
 drops databases named voicebridge_test_<random> on the latter.
 """
 
+import logging
 import os
 import secrets
 import shutil
@@ -52,6 +53,18 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_it_was() -> Iterator[None]:
+    """A test that runs the CLI in-process gets its logging set up (a handler on the
+    stderr pytest captured for that test, closed after it): the root logger is put back,
+    so later tests' log lines do not go to a closed stream."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
 
 
 def free_port() -> int:

@@ -257,9 +257,12 @@ async def test_a_responder_hears_the_revision_in_force_and_the_rollback_restores
 ) -> None:
     """A responder who presses 1 fifteen seconds into the prompt: with the shipped 10 s
     read nobody takes it; once a revision with a 20 s read is switched in, the same
-    press takes the incident; after a rollback, it does not again."""
+    press takes the incident; after a rollback, it does not again. Asterisk's time runs
+    at a tenth (a second's margin is 0.1 s): the press and the Read's end are 5 s apart
+    either way, so a busy machine delaying the Read's start does not move the press into
+    it (at the rig's hundredth it did once, in CI)."""
     runtime.dialplans.seed()
-    async with bridged(runtime, clock) as rig:
+    async with bridged(runtime, clock, speed=0.1) as rig:
         plan = runtime.dispatcher.explain(rig.create()).decision.plans
         agency, first = plan[0].agency, plan[0].targets[0].target
         rig.script(first.dial or "", Behaviour.PRESS, digit="1", after=15.0)

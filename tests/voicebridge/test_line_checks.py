@@ -100,8 +100,10 @@ async def test_the_lines_extension_is_dialled(
     found = checking.line()  # a line behind a switchboard: its extension once it answers
     target = replace(found.planned.target, dtmf="ww12#")
     line = replace(found, planned=replace(found.planned, target=target))
-    # the switchboard puts the call through; the responder presses 1 during the message
-    checking.rig.script(target.dial or "", Behaviour.PRESS, digit="1", after=3.0)
+    # the switchboard puts the call through (its digits end about 2 s after answer); the
+    # responder presses 1 during the message, seconds clear of both its ends (at the
+    # rig's speed a second is 10 ms of real time, which a busy machine can swallow)
+    checking.rig.script(target.dial or "", Behaviour.PRESS, digit="1", after=6.0)
     ref = await checking.check(line)
     assert (await checking.result(ref))[0] is R.CONFIRMED
     (sent,) = checking.rig.originated(ref)
