@@ -5,7 +5,7 @@ deduplication, and takes the call on (the number said, the caller moved into the
 incident's conference with the district operator)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -16,13 +16,14 @@ from dialplans.render import CitizenLine
 from routing import schema as t
 from routing.models import Contact, ContactRole, ContactState, Source, Status
 from tests.conftest import FakeClock
-from tests.voicebridge.rig import SPEED, Rig, bridged
+from tests.voicebridge.rig import Rig, bridged
 from tests.voicebridge.rig import headers as headers_of
 from tests.voicebridge.test_bridge_faults import calls_dropped_unheard, recalled
 from voicebridge.ami.citizens import GONE_BEFORE_ROOM, CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 from voicebridge.ami.sim.far import citizen_call
+from voicebridge.ami.sim.media import LAB_SOUNDS, SHARED_SOUNDS
 from voicebridge.blocking import Blocking
 from voicebridge.ivr import CallReport, CallStatus, CitizenCalls, parse_report
 from voicebridge.runtime import Runtime
@@ -30,6 +31,12 @@ from voicebridge.runtime import Runtime
 MIRAFLORES = "018022000"  # the Miraflores central's number in the shipped routing file
 CENTRE = "018990000"  # the centre's: every district, the code asked
 CALLER_ID = '"Vecino" <987 654 321>'
+
+SPEED = 0.03
+"""1 s of the lab is 30 ms here: a caller's keys come a second apart against the menus'
+6 s waits, a margin (150 ms) a busy machine's pause does not eat."""
+DIGITS = {**SHARED_SOUNDS, **{k: v for k, v in LAB_SOUNDS.items() if k.startswith("digits/")}}
+"""The lab's digits (0.7 to 0.9 s each): an incident's number takes seconds to say."""
 
 
 @dataclass
@@ -113,20 +120,29 @@ async def ivr(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Ivr]:
 @pytest.fixture
 async def following_ivr(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Ivr]:
     """The replica's own call taker, telling its bridge of each caller it puts into a
-    room (as ``serve`` wires them); Asterisk at a tenth of real time, so that the caller
-    hears the incident's number for about half a second."""
-    async with taking_calls(runtime, clock, speed=0.1, follow=True) as found:
+    room (as ``serve`` wires them); Asterisk at a tenth of real time and the digits as
+    long as the lab's, so that the caller hears the incident's number for about half a
+    second."""
+    async with taking_calls(runtime, clock, speed=0.1, follow=True, sounds=DIGITS) as found:
         yield found
 
 
 @asynccontextmanager
 async def taking_calls(
-    runtime: Runtime, clock: FakeClock, *, speed: float, follow: bool
+    runtime: Runtime,
+    clock: FakeClock,
+    *,
+    speed: float,
+    follow: bool,
+    sounds: Mapping[str, float] = SHARED_SOUNDS,
 ) -> AsyncIterator[Ivr]:
     config, _ = runtime.rules.current()
     lines = CitizenLine.from_routing(config.citizen_lines())
     fake = FakeAsterisk(
-        speed=speed, default=Endpoint(behaviour=Behaviour.ANSWER), citizen_lines=lines
+        speed=speed,
+        default=Endpoint(behaviour=Behaviour.ANSWER),
+        citizen_lines=lines,
+        sounds=sounds,
     )
     await fake.start()
     blocking = Blocking(2)

@@ -32,7 +32,13 @@ TRACES = Path(
     os.environ.get("VOICEBRIDGE_TEST_AMI_TRACES")
     or Path(__file__).resolve().parents[4].parent / "shared" / "asterisk" / "traces"
 )
-SPEED = 0.02
+SPEED = 0.1
+"""1 s of the recording is 100 ms here: actions half a second apart in the lab (08a's
+CoreShowChannels after its Originate, 01b's Logoff after another session's Login) stay
+50 ms apart, which a busy machine's pause does not merge or swap."""
+LONG_SPEED = 0.02
+"""A trace of over half a minute (01c waits out the 30 s authentication timeout)."""
+LONG = 25.0
 NAME = re.compile(r"(Local/[^\s;@]*@[^\s;]+)-([0-9a-f]{8});([12])")
 
 pytestmark = pytest.mark.skipif(
@@ -74,6 +80,11 @@ def load(path: Path) -> dict[str, Conn]:
         else:
             conn.expected += row["data"].encode("latin-1")
     return {k: c for k, c in conns.items() if c.sends or c.expected}
+
+
+def duration(path: Path) -> float:
+    """Seconds from the recording's start to its last line."""
+    return max(json.loads(line).get("t", 0.0) for line in path.read_text().splitlines()[1:])
 
 
 def messages(data: bytes) -> list[list[tuple[str, str]]]:
@@ -134,6 +145,7 @@ def channel_key(name: str, index: dict[str, tuple[str, int, str]]) -> tuple[str,
 
 async def replay(path: Path, sim: FakeAsterisk) -> dict[str, Conn]:
     conns = load(path)
+    speed = sim.speed
     recorded = [n for c in conns.values() for n in newchannels(c.expected)]
     names = Names(recorded)
     loop = asyncio.get_running_loop()
@@ -143,7 +155,7 @@ async def replay(path: Path, sim: FakeAsterisk) -> dict[str, Conn]:
 
     async def at(t: float) -> None:
         # the deadline may move while we sleep (a late connection): check it again
-        while (delay := clock[0] + t * SPEED - loop.time()) > 0:  # noqa: ASYNC110
+        while (delay := clock[0] + t * speed - loop.time()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
     async def connect(conn: Conn) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -167,7 +179,7 @@ async def replay(path: Path, sim: FakeAsterisk) -> dict[str, Conn]:
             if other.eof_at < connect_at:
                 await asyncio.wait_for(other.closed.wait(), 5.0)
         reader, writer = await connect(conn)
-        clock[0] = max(clock[0], loop.time() - connect_at * SPEED)
+        clock[0] = max(clock[0], loop.time() - connect_at * speed)
 
         async def read() -> None:
             with suppress(ConnectionError):
@@ -238,7 +250,7 @@ TRACE_FILES = sorted(p.name for p in TRACES.glob("*.jsonl")) if TRACES.is_dir() 
 
 @pytest.mark.parametrize("trace", TRACE_FILES)
 async def test_replay_matches_recording(trace: str) -> None:
-    sim = FakeAsterisk(speed=SPEED)
+    sim = FakeAsterisk(speed=LONG_SPEED if duration(TRACES / trace) > LONG else SPEED)
     sim.script("PJSIP/responder-112", Endpoint(behaviour=Behaviour.UNREACHABLE))
     sim.script("Local/s@no-such-context", Endpoint(behaviour=Behaviour.NO_SUCH_CONTEXT))
     await sim.start()
