@@ -84,7 +84,7 @@ def load(path: Path) -> dict[str, Conn]:
 
 def duration(path: Path) -> float:
     """Seconds from the recording's start to its last line."""
-    return max(json.loads(line).get("t", 0.0) for line in path.read_text().splitlines()[1:])
+    return max(float(json.loads(line).get("t", 0.0)) for line in path.read_text().splitlines()[1:])
 
 
 def messages(data: bytes) -> list[list[tuple[str, str]]]:
