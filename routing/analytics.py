@@ -5,8 +5,11 @@ percentile every figure uses.
 
 Phases (all UTC):
 
-- **received**: the first report reached voicebridge (a call taken by the IVR, an SMS
-  or Telegram message stored, a report posted by an operator): its ``received_at``;
+- **received**: the citizen's contact of the first report began: the first message of
+  the Telegram conversation, the SMS's arrival (before a worker read it), else the
+  report's arrival (a call the IVR filed, a report an operator posted): its ``began``.
+  The first report is the first to arrive (``received_at``), which also gives the
+  incident its day;
 - **created**: the incident was registered (its ``created`` event);
 - **dispatched**: the rules' decision was frozen on it (the first ``status_changed`` to
   ``dispatched``);
@@ -141,7 +144,7 @@ def phases(detail: IncidentDetail) -> Phases:
         category=incident.category,
         priority=incident.priority.value,
         status=incident.status,
-        received=first.received_at if first is not None else None,
+        received=first.began if first is not None else None,
         source=first.source.value if first is not None else "",
         events=((e.at, e.actor, e.payload) for e in detail.events),
     )

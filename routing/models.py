@@ -344,6 +344,10 @@ class NewReport:
     location: Location = field(default_factory=Location)
     external_id: str | None = None  # dedup key from the channel (MessageSid, update_id, ...)
     payload: dict[str, Any] = field(default_factory=dict)
+    began_at: datetime | None = None
+    """When the citizen's contact began, if before the report is filed: the first message
+    of a conversation, an SMS's arrival before it was read (never later than the filing:
+    a clock ahead is taken as the filing's time). None: as it is filed."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -386,6 +390,12 @@ class Report:
     location: Location
     external_id: str | None = None
     photo: bool = False  # a citizen's photo comes with it (fetched on demand)
+    began_at: datetime | None = None  # when the citizen's contact began, if before
+
+    @property
+    def began(self) -> datetime:
+        """When the citizen's contact began: ``began_at``, else its arrival."""
+        return self.received_at if self.began_at is None else self.began_at
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

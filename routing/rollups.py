@@ -144,16 +144,16 @@ def load_phases(conn: Connection, start: datetime, end: datetime) -> list[Phases
         .distinct()
         .scalar_subquery()
     )
-    first: dict[int, tuple[datetime, int, str]] = {}
+    first: dict[int, tuple[datetime, int, str, datetime]] = {}
     for row in conn.execute(
-        select(reports.incident_id, reports.received_at, reports.id, reports.source).where(
-            reports.incident_id.in_(touched)
-        )
+        select(
+            reports.incident_id, reports.received_at, reports.id, reports.source, reports.began_at
+        ).where(reports.incident_id.in_(touched))
     ):
-        mark = (row.received_at, row.id, row.source)
+        mark = (row.received_at, row.id, row.source, row.began_at or row.received_at)
         if row.incident_id not in first or mark < first[row.incident_id]:
             first[row.incident_id] = mark
-    ids = sorted(i for i, (at, _, _) in first.items() if start <= at < end)
+    ids = sorted(i for i, (at, _, _, _) in first.items() if start <= at < end)
     # an incident with no report at all counts from its creation
     bare = (
         select(t.incidents.c.id)
@@ -168,7 +168,9 @@ def load_phases(conn: Connection, start: datetime, end: datetime) -> list[Phases
 
 
 def _phases_of(
-    conn: Connection, ids: Sequence[int], first: Mapping[int, tuple[datetime, int, str]]
+    conn: Connection,
+    ids: Sequence[int],
+    first: Mapping[int, tuple[datetime, int, str, datetime]],
 ) -> Iterator[Phases]:
     inc = t.incidents.c
     rows = {
@@ -198,7 +200,7 @@ def _phases_of(
             category=row.category,
             priority=row.priority,
             status=Status(row.status),
-            received=received[0] if received else None,
+            received=received[3] if received else None,
             source=received[2] if received else "",
             events=logs[i],
         )

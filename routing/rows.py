@@ -36,6 +36,7 @@ def report_row(
         "source": report.source.value,
         "external_id": report.external_id,
         "received_at": now,
+        "began_at": None if report.began_at is None else min(report.began_at, now),
         "text": report.text,
         "payload": report.payload,
         "address_key": address_key,
@@ -71,6 +72,7 @@ def new_report(r: Row[Any]) -> NewReport:
         location=stored.location,
         external_id=stored.external_id,
         payload=dict(r.payload),
+        began_at=stored.began_at,
     )
 
 
@@ -108,6 +110,7 @@ def report(r: Row[Any], incident_id: str) -> Report:
         location=Location(lat=r.lat, lon=r.lon, address=r.address, reference=r.reference),
         external_id=r.external_id,
         photo=bool((r.payload or {}).get("photo")),
+        began_at=r.began_at,
     )
 
 

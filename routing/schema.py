@@ -138,6 +138,9 @@ reports = Table(
     Column("source", String(12), nullable=False),
     Column("external_id", String(200), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
+    # when the citizen's contact began (a conversation's first message, an SMS's arrival
+    # before it was read); null: as it was received
+    Column("began_at", UTCDateTime, nullable=True),
     Column("text", Text, nullable=False),
     Column("reporter_name", Text, nullable=True),
     Column("reporter_phone", String(20), nullable=True),

@@ -212,7 +212,7 @@ def eido(detail: IncidentDetail, config: RoutingConfig, *, issuer: str) -> dict[
             "standardPrimaryCallType": CALL_TYPES[r.source],
             "localCallType": r.source.value,
             "direction": "incoming",
-            "callStartTimestamp": _time(r.received_at),
+            "callStartTimestamp": _time(r.began),
             "answerDate": _time(p.at.get(Phase.CREATED)) if n == 0 else _time(r.received_at),
             "callStateRegistryText": "callAnswered",
             "locationReference": [_ref(location_id)] if has_place else None,

@@ -19,6 +19,7 @@ from routing.analytics import (
     Period,
     Phases,
     figures,
+    measure,
     phases,
 )
 from routing.config import RoutingConfig, parse_config
@@ -179,6 +180,47 @@ def test_the_rollups_give_the_figures_the_log_gives(db: Database, config: Routin
     # and a rebuild from nothing gives the same rows
     assert rollups.rebuild().incidents == len(incidents) - 1  # all but today's: live
     check_all(analytics, incidents, [BY_CODE["processing"]], [Period.MONTH], first, last)
+
+
+def test_answering_runs_from_when_the_citizen_s_contact_began(db: Database) -> None:
+    """A report whose contact began before it was filed (a conversation's first message,
+    an SMS read late) gives an answering time, live and rolled up alike; one from a
+    clock ahead of the filing counts as filed then; one with no start, as received."""
+    clock = FakeClock(TODAY - timedelta(days=1))
+    store = IncidentStore(db, clock=clock)
+    began = {
+        "conversation": clock.now() - timedelta(seconds=45),
+        "ahead": clock.now() + timedelta(seconds=30),
+        "operator": None,
+    }
+    ids = {}
+    for name, at in began.items():
+        incident, _ = store.create_incident(
+            NewIncident(
+                category="robo",
+                district=SJL,
+                report=NewReport(source=Source.TELEGRAM, text=name, began_at=at),
+            ),
+            actor="system:telegram",
+        )
+        ids[name] = incident.id
+    answering = BY_CODE["answering"]
+    seconds = {
+        name: [m.seconds for m in measure(phases(store.detail(i)), answering)]
+        for name, i in ids.items()
+    }
+    assert seconds == {"conversation": [45.0], "ahead": [0.0], "operator": [0.0]}
+    [report] = store.detail(ids["ahead"]).reports
+    assert report.began == report.received_at  # never after the filing
+    clock.current = TODAY
+    analytics = Analytics(db, clock=clock, targets=TARGETS)
+    day = (TODAY - timedelta(days=1)).date()
+    live = analytics.figures(answering, period=Period.DAY, first=day, last=day)
+    Rollups(db, clock=clock, targets=TARGETS).roll()
+    rolled = analytics.figures(answering, period=Period.DAY, first=day, last=day)
+    for found in (live, rolled):
+        [(_, figure)] = found.items()
+        assert (figure.count, figure.mean, figure.p90) == (3, 15.0, pytest.approx(36.0))
 
 
 def test_periods_are_lima_s_calendar() -> None:
