@@ -29,6 +29,7 @@ class FileReport:
     lat: float | None = None  # a point the citizen shared (Telegram)
     lon: float | None = None
     photo_file_id: str | None = None  # a Telegram file id, fetched on demand
+    began_at: datetime | None = None  # the conversation's first message (Telegram)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -247,6 +248,7 @@ class TelegramState:
     tries: int = 0  # unexpected inputs at this step
     updated_at: datetime | None = None
     last_incident: str | None = None
+    began_at: datetime | None = None  # the draft's first message (the report's contact)
 
     @property
     def has_place(self) -> bool:
@@ -268,6 +270,7 @@ class TelegramState:
             "tries": self.tries,
             "updated_at": time_data(self.updated_at),
             "last_incident": self.last_incident,
+            "began_at": time_data(self.began_at),
         }
 
     @classmethod
@@ -297,6 +300,7 @@ class TelegramState:
             tries=tries,
             updated_at=time_of(data.get("updated_at")),
             last_incident=text_of(data.get("last_incident")),
+            began_at=time_of(data.get("began_at")),  # absent in states stored before it
         )
 
 

@@ -105,6 +105,8 @@ class _Context:
     now: datetime
     reader: Reader
     prefix: str
+    arrived: datetime
+    """When the update reached voicebridge (a draft it begins begins then)."""
 
 
 # ------------------------------------------------------------------- questions
@@ -223,10 +225,18 @@ def _turn(
 
 
 def step(
-    state: TelegramState, event: Event, now: datetime, reader: Reader, *, prefix: str = "LIM"
+    state: TelegramState,
+    event: Event,
+    now: datetime,
+    reader: Reader,
+    *,
+    prefix: str = "LIM",
+    arrived: datetime | None = None,
 ) -> TelegramTurn:
-    """One update of the chat: what to send and do, and the state to store."""
-    ctx = _Context(now=aware(now), reader=reader, prefix=prefix)
+    """One update of the chat: what to send and do, and the state to store. ``arrived``:
+    when the update reached voicebridge, if before ``now`` (stored, then read)."""
+    at = aware(now)
+    ctx = _Context(now=at, reader=reader, prefix=prefix, arrived=min(arrived or at, at))
     if isinstance(event, Text) and event.text.lstrip().startswith("/"):
         name, _, args = event.text.strip().partition(" ")
         event = Command(name=name, args=args)
@@ -254,7 +264,7 @@ def _expired(state: TelegramState, event: Event, ctx: _Context) -> TelegramTurn:
         turn = _begin(fresh, None, ctx)
         turn = replace(turn, answer=texts.TG_STALE)
     else:
-        turn = step(fresh, event, ctx.now, ctx.reader, prefix=ctx.prefix)
+        turn = step(fresh, event, ctx.now, ctx.reader, prefix=ctx.prefix, arrived=ctx.arrived)
     notice = Message(text=texts.TG_EXPIRED)
     return _turn(
         state, turn.state, [notice, *turn.messages], answer=turn.answer, action=turn.action
@@ -265,7 +275,7 @@ def _begin(
     state: TelegramState, event: Text | Location | Photo | None, ctx: _Context
 ) -> TelegramTurn:
     """A new draft; a first message that says what and where goes to the summary."""
-    draft = replace(_fresh(state, ctx), draft=state.draft + 1)
+    draft = replace(_fresh(state, ctx), draft=state.draft + 1, began_at=ctx.arrived)
     if isinstance(event, Text):
         reading = ctx.reader(event.text)
         category = _category_of(reading)
@@ -460,7 +470,12 @@ def _file(state: TelegramState, ctx: _Context, *, answer: str | None = None) -> 
     missing += () if has_place else (MISSING_PLACE,)
     final = replace(reading, category=category, priority=priority, missing=missing, **place)
     report = FileReport(
-        reading=final, text=text, lat=state.lat, lon=state.lon, photo_file_id=state.photo_file_id
+        reading=final,
+        text=text,
+        lat=state.lat,
+        lon=state.lon,
+        photo_file_id=state.photo_file_id,
+        began_at=state.began_at,
     )
     return _turn(state, _fresh(state, ctx), [], answer=answer, action=report)
 

@@ -3,7 +3,7 @@ joins the open one of the same event (within ``VOICEBRIDGE_JOIN_RADIUS`` and
 ``VOICEBRIDGE_JOIN_WINDOW``), a later message completes what an incident lacked, and a
 citizen asks how an incident they reported goes."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -46,9 +46,12 @@ class Filing:
         lat: float | None = None,
         lon: float | None = None,
         payload: dict[str, Any] | None = None,
+        began_at: datetime | None = None,
     ) -> NewReport:
         """The report of a citizen's message, as operators will read it (no control
-        characters), with the channel's id of the message for deduplication."""
+        characters), with the channel's id of the message for deduplication, and when
+        the citizen's contact began (``began_at``: the conversation's first message, the
+        message's arrival)."""
         return NewReport(
             source=self.source,
             text=printable(text)[:MAX_TEXT],
@@ -58,6 +61,7 @@ class Filing:
             location=Location(lat=lat, lon=lon, address=reading.address),
             external_id=external_id,
             payload=payload or {},
+            began_at=began_at,
         )
 
     def file(

@@ -268,6 +268,7 @@ class SmsProcessor:
             phone=reporter_phone,
             handle=None if reporter_phone else sender,
             payload={"media": media} if media else {},
+            began_at=message.received_at,  # stored on arrival, read by a worker later
         )
 
     def _follow(self, conn: Connection, sender: str, old: str, new: str, now: datetime) -> None:

@@ -152,7 +152,14 @@ class TelegramProcessor:
                 moved = replace(state, lat=parsed.lat, lon=parsed.lon)
                 rt.chats.save(conn, CHANNEL, chat, moved.to_data(), now)
             return self._done(conn, out, None, now)
-        turn = machine.step(state, event, now, read_message, prefix=rt.settings.incident_prefix)
+        turn = machine.step(
+            state,
+            event,
+            now,
+            read_message,
+            prefix=rt.settings.incident_prefix,
+            arrived=message.received_at,
+        )
         if isinstance(parsed, tg.Button):
             out.answer(parsed.callback_query_id, turn.answer)
         for m in turn.messages:
@@ -173,6 +180,7 @@ class TelegramProcessor:
                 lat=action.lat,
                 lon=action.lon,
                 payload={"photo": action.photo_file_id} if action.photo_file_id else {},
+                began_at=action.began_at or message.received_at,
             )
             result = self.filing.file(conn, reading, report, actor=ACTOR)
             incident = result.incident.id

@@ -180,6 +180,25 @@ def test_a_first_message_that_says_what_and_where_goes_to_the_summary() -> None:
     assert filing.text == "hay un robo en av abancay 123 cercado"
 
 
+def test_the_report_s_contact_began_with_the_draft_s_first_message() -> None:
+    """When the draft's first message reached voicebridge (``arrived``, before a worker
+    read it) is when the report's contact began; the next draft begins with its own; a
+    state stored before the field was kept reads as not known."""
+    chat = Chat()
+    arrived, read_at = NOW + timedelta(seconds=2), NOW + timedelta(seconds=9)
+    first = Text(text="hay un robo en av abancay 123 cercado")
+    turn = telegram.step(chat.state, first, read_at, read, arrived=arrived)
+    check(turn, first)
+    chat.state, chat.now = turn.state, read_at
+    assert report(chat.say("sí", after=60)).began_at == arrived
+    assert chat.state.began_at is None  # filed: no draft
+    chat.say("incendio")
+    assert chat.state.began_at == chat.now
+    data = chat.state.to_data()
+    del data["began_at"]
+    assert TelegramState.from_data(data).began_at is None
+
+
 @pytest.mark.parametrize(
     ("first", "step", "state"),
     [
@@ -194,7 +213,7 @@ def test_a_first_message_fills_what_it_says(
     chat = Chat()
     turn = chat.say(first)
     assert said(turn)[0] == texts.TG_GREETING
-    expected = TelegramState(step=step, draft=1, updated_at=chat.now)
+    expected = TelegramState(step=step, draft=1, updated_at=chat.now, began_at=chat.now)
     assert chat.state == replace(expected, **state)  # type: ignore[arg-type]
 
 

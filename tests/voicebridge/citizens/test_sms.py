@@ -4,6 +4,7 @@ sends through the twilio client and posts signed status callbacks to the app."""
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -12,8 +13,10 @@ from channels.twilio.segments import fits_one_segment
 from channels.twilio.signature import sign
 from channels.twilio.sim import DEMO_NUMBER
 from routing import schema as t
+from routing.analytics import BY_CODE, measure, phases
 from routing.models import Source, Status
 from routing.outbox import MessageState
+from tests.conftest import FakeClock
 from tests.voicebridge.citizens.conftest import CITIZEN, Sms, incident_of, row_of
 from voicebridge.app import make_app
 
@@ -264,6 +267,23 @@ async def test_an_sms_is_answered_with_its_number_before_a_worker_files_it(sms: 
     [answer] = list(sms.runtime.outbox.of_incident(row_of(sms.runtime, number)))
     assert answer.body == reply.body
     assert answer.state is MessageState.SENT
+
+
+async def test_an_sms_filed_late_counts_its_answering_from_its_arrival(
+    sms: Sms, clock: FakeClock
+) -> None:
+    """The worker reads the SMS 40 s after it arrived: the report's contact began on
+    arrival, and the analytics' answering interval is those 40 s, not zero."""
+    result = await sms.fake.send_inbound(CITIZEN, "incendio en jr. huallaga 450 cercado")
+    number = incident_of(sms.runtime, result.replies[0].body)
+    arrived = clock.now()
+    clock.advance(40)
+    assert await sms.filed() == 1
+    detail = sms.runtime.store.detail(number)
+    [report] = detail.reports
+    assert (report.began, report.received_at) == (arrived, arrived + timedelta(seconds=40))
+    [answering] = measure(phases(detail), BY_CODE["answering"])
+    assert answering.seconds == 40.0
 
 
 async def test_a_completion_of_an_incident_that_ended_meanwhile_is_filed_on_its_own(

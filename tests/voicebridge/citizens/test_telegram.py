@@ -22,6 +22,7 @@ from channels.telegram.sim import SECRET_HEADER, Citizen, FakeTelegram, Sent, me
 from channels.telegram.sim.state import BotState
 from channels.telegram.sim.wire import Params
 from routing import schema as t
+from routing.analytics import BY_CODE, measure, phases
 from routing.models import Source, Status
 from routing.outbox import MessageState, OutMessage, Purpose
 from tests.conftest import FakeClock, make_settings
@@ -159,6 +160,7 @@ def incident_in(tg: Tg, text: str) -> str:
 
 async def test_a_guided_conversation_becomes_an_incident_with_its_receipt(tg: Tg) -> None:
     rosa = tg.fake.citizen(501, first_name="Rosa")
+    began = tg.clock.now()
     await rosa.starts()
     await tg.jobs()
     assert texts_of(rosa.sent()) == [texts.TG_GREETING, texts.TG_ASK_CATEGORY]
@@ -182,6 +184,7 @@ async def test_a_guided_conversation_becomes_an_incident_with_its_receipt(tg: Tg
         texts.TG_CONFIRM_BUTTON,
         texts.TG_CANCEL_BUTTON,
     ]
+    tg.clock.advance(30)  # she reads the summary for half a minute
     await rosa.presses(texts.TG_CONFIRM_BUTTON)
     await tg.jobs()
     receipt = rosa.last().text or ""
@@ -198,6 +201,11 @@ async def test_a_guided_conversation_becomes_an_incident_with_its_receipt(tg: Tg
     assert filed.reporter.handle == "501"
     assert filed.reporter.name == "Rosa"
     assert filed.text == "Me robaron el celular dos tipos en moto"
+    # the contact began with her first message: the answering interval runs from it
+    assert filed.began == began
+    assert filed.received_at >= began + timedelta(seconds=30)
+    [answering] = measure(phases(detail), BY_CODE["answering"])
+    assert answering.seconds == (incident.created_at - began).total_seconds()
     # every press's spinner was stopped, with a word
     answers = tg.fake.calls("answerCallbackQuery")
     assert len(answers) == 3
