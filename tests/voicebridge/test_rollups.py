@@ -220,7 +220,8 @@ def test_answering_runs_from_when_the_citizen_s_contact_began(db: Database) -> N
     rolled = analytics.figures(answering, period=Period.DAY, first=day, last=day)
     for found in (live, rolled):
         [(_, figure)] = found.items()
-        assert (figure.count, figure.mean, figure.p90) == (3, 15.0, pytest.approx(36.0))
+        assert (figure.count, figure.mean) == (3, 15.0)
+        assert figure.p90 == pytest.approx(36.0)  # 0, 0, 45 s: 80% of the way to 45
 
 
 def test_periods_are_lima_s_calendar() -> None:
