@@ -3,6 +3,7 @@ variables, the built-in ones (EXTEN, CHANNEL...), globals, and the dialplan func
 voicebridge's contexts read and write (CALLERID, CHANNEL, CONFBRIDGE, the string
 functions of :mod:`~voicebridge.ami.sim.expr`)."""
 
+import time
 from typing import TYPE_CHECKING
 
 from voicebridge.ami.sim.expr import split_call, string_function, substitute
@@ -31,6 +32,7 @@ class Variables:
             "CHANNEL": ch.name,
             "UNIQUEID": ch.uniqueid,
             "HANGUPCAUSE": str(ch.hangup_cause),
+            "EPOCH": str(int(time.time())),  # the wall clock, whatever the speed
         }
         if spec in builtin:
             return builtin[spec]

@@ -2,6 +2,7 @@
 file's numbers) run by the fake Asterisk for scripted callers: what each caller's keys
 make of the report that leaves in ``UserEvent(CitizenReport)``, and what never does."""
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -81,8 +82,10 @@ def said(m: Message) -> dict[str, str]:
 async def test_a_central_s_number_knows_its_district_and_one_key_reports(
     sim: FakeAsterisk, client: Client
 ) -> None:
+    taken = int(time.time())
     call(sim, client, "018022000", [(1.0, "3")], name="fire")
     m = await report(client, "fire")
+    assert taken <= int(m["Began"]) <= time.time()  # ${EPOCH}: the wall clock's seconds
     assert said(m) == {
         "Choice": "3",
         "District": "22",
