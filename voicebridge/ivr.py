@@ -26,7 +26,7 @@ operator can drop the leg.
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from dialplans.citizen import choices, district_ubigeo
@@ -62,6 +62,10 @@ and an operator merges what is one event."""
 EVENT = "CitizenReport"
 UNIQUEID = re.compile(r"[0-9A-Za-z._-]{1,64}")
 LINE = re.compile(r"[0-9]{0,15}")
+EPOCH = re.compile(r"[0-9]{9,11}")  # Unix seconds: 1973 to 5138
+IVR_LONGEST = timedelta(hours=1)
+"""A call's start further back than this is taken as a clock's error, not a call that
+long (the IVR hangs up long before: ``ivr_timeout``)."""
 
 
 class CallStatus(StrEnum):
@@ -81,6 +85,9 @@ class CallReport:
     line: str  # the number dialled ("" when none)
     caller: str | None  # E.164; None when the number is withheld or not a number
     status: CallStatus
+    began: datetime | None = None
+    """When the IVR took the call (Asterisk's clock, to the second); None from a
+    dialplan that does not say (a revision before ``Began``)."""
 
 
 def parse_report(fields: dict[str, str]) -> CallReport | None:
@@ -92,6 +99,7 @@ def parse_report(fields: dict[str, str]) -> CallReport | None:
     line = fields.get("Line", "")
     caller = fields.get("Caller", "")
     status = fields.get("Status", "")
+    began = fields.get("Began", "")
     known = choices()
     ubigeo = district_ubigeo(district) if district else None
     checks = {
@@ -100,6 +108,7 @@ def parse_report(fields: dict[str, str]) -> CallReport | None:
         "District": not district or ubigeo is not None,
         "Line": LINE.fullmatch(line) is not None,
         "Status": status in CallStatus.__members__,
+        "Began": not began or EPOCH.fullmatch(began) is not None,
     }
     problem = next((name for name, ok in checks.items() if not ok), None)
     if problem is not None:
@@ -113,6 +122,7 @@ def parse_report(fields: dict[str, str]) -> CallReport | None:
         line=line,
         caller=to_e164(caller[:20]) if caller else None,
         status=CallStatus(status),
+        began=datetime.fromtimestamp(int(began), UTC) if began else None,
     )
 
 
@@ -153,6 +163,13 @@ def describe(report: CallReport) -> str:
     return f"Llamada a la central{dialled}: {what}, {where}{how}."
 
 
+def _began(report: CallReport, now: datetime) -> datetime | None:
+    """When the call's contact began: when the IVR took it, unless a clock's error."""
+    if report.began is None or report.began < now - IVR_LONGEST:
+        return None
+    return report.began
+
+
 class CitizenCalls:
     """Files the IVR's reports and says what becomes of each call (blocking: run it in
     a thread)."""
@@ -180,6 +197,7 @@ class CitizenCalls:
                     "line": report.line,
                     "status": report.status.value,
                 },
+                began_at=_began(report, rt.clock.now()),
             ),
             district_source=DistrictSource.CENTRAL.value if report.district else None,
             district_note=(

@@ -8,18 +8,20 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from dialplans.render import CitizenLine
 from routing import schema as t
+from routing.analytics import BY_CODE, measure, phases
 from routing.models import Contact, ContactRole, ContactState, Source, Status
 from tests.conftest import FakeClock
 from tests.voicebridge.rig import Rig, bridged
 from tests.voicebridge.rig import headers as headers_of
 from tests.voicebridge.test_bridge_faults import calls_dropped_unheard, recalled
-from voicebridge.ami.citizens import GONE_BEFORE_ROOM, CallTaker
+from voicebridge.ami.citizens import FIELDS, GONE_BEFORE_ROOM, CallTaker
 from voicebridge.ami.codec import Message
 from voicebridge.ami.sim import Behaviour, Endpoint, FakeAsterisk
 from voicebridge.ami.sim.far import citizen_call
@@ -82,8 +84,7 @@ class Ivr:
 
     def incident_of(self, m: Message) -> str:
         """The incident the caller's report went to."""
-        fields = ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")
-        report = parse_report({k: m.get(k) for k in fields})
+        report = parse_report({k: m.get(k) for k in FIELDS})
         assert report is not None
         r, i = t.reports.c, t.incidents.c
         with self.rig.runtime.db.read() as conn:
@@ -587,3 +588,41 @@ def test_a_report_with_a_district_code_that_is_none_of_lima_s_is_ignored(distric
         caller=None,
         status=CallStatus.CHOSEN,
     )
+
+
+@pytest.mark.parametrize("began", ["", "17649", "1764900000.5", "1764900000x", "٣٣٣٣٣٣٣٣٣٣"])
+def test_a_call_s_start_is_unix_seconds_or_not_said(began: str) -> None:
+    """``Began`` (when the IVR took the call): Unix seconds, or absent (a dialplan
+    revision before it); anything else is not what our dialplan sends."""
+    fields = {"Uniqueid": "1.2", "Choice": "3", "District": "07", "Line": "", "Status": "CHOSEN"}
+    assert parse_report(fields) is not None
+    found = parse_report({**fields, "Began": began})
+    if began:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.began is None
+    said = parse_report({**fields, "Began": "1764900000"})
+    assert said is not None
+    assert said.began == datetime(2025, 12, 5, 2, 0, tzinfo=UTC)
+
+
+async def test_answering_runs_from_when_the_ivr_took_the_call(ivr: Ivr, clock: FakeClock) -> None:
+    """The dialplan says when the IVR took the call (``${EPOCH}``, Asterisk's clock): the
+    report's contact began then, and the answering interval runs from it to the
+    incident's registration; a start over an hour back is a clock's error, not kept."""
+    began = datetime.now(UTC)
+    clock.current = began + timedelta(seconds=20)  # voicebridge files it 20 s later
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "3")]))
+    assert m["Began"].isdigit()
+    detail = ivr.rig.runtime.store.detail(ivr.incident_of(m))
+    [report] = detail.reports
+    assert report.began_at is not None
+    assert abs((report.began_at - began).total_seconds()) <= 1.0  # to the second
+    [answering] = measure(phases(detail), BY_CODE["answering"])
+    assert answering.seconds is not None
+    assert 19.0 <= answering.seconds <= 21.0
+    clock.current = began + timedelta(hours=2)
+    m = await ivr.report(await ivr.call(MIRAFLORES, [(1.0, "4")]))
+    [late] = ivr.rig.runtime.store.detail(ivr.incident_of(m)).reports
+    assert late.began_at is None

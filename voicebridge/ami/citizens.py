@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 CITIZEN_CONTEXT = DialplanParams().citizen_context  # dialplans/templates, as rendered
 FILED = "filed"  # its extension that says the number and bridges
-FIELDS = ("Uniqueid", "Choice", "District", "Line", "Caller", "Status")
+FIELDS = ("Uniqueid", "Choice", "District", "Line", "Caller", "Began", "Status")
 FILE_TRIES = 4  # a report that cannot be filed is tried again while its caller waits (20 s)
 FILE_RETRY_SECONDS = 3.0
 WAITING = {"report": "CHOSEN", "operator": "OPERATOR"}  # vb-citizen's waiting extensions
@@ -39,6 +39,7 @@ VARIABLES = {
     "District": "VB_DISTRICT",
     "Line": "VB_LINE",
     "Caller": "VB_CALLER",
+    "Began": "VB_BEGAN",
 }
 
 

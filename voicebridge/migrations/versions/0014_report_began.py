@@ -1,7 +1,8 @@
-"""When each report's contact began (the citizen's first message of the conversation,
-the SMS's arrival before it was read), beside when it reached an incident: the
-analytics' answering interval runs from it. Null for reports before this revision and
-for those that began as they were filed (an operator's, the API's).
+"""When each report's contact began (the IVR taking the call, the citizen's first
+message of the conversation, the SMS's arrival before it was read), beside when it
+reached an incident: the analytics' answering interval runs from it. Null for reports
+before this revision and for those that began as they were filed (an operator's, the
+API's).
 
 Revision ID: 0014
 Revises: 0013
