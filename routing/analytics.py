@@ -5,9 +5,9 @@ percentile every figure uses.
 
 Phases (all UTC):
 
-- **received**: the citizen's contact of the first report began: the IVR taking the
-  call (Asterisk's ``${EPOCH}``), the first message of the Telegram conversation, the
-  SMS's arrival (before a worker read it), else the report's arrival (a report an
+- **received**: the citizen's contact of the first report began: the phone menu taking
+  the call (to the second), the first message of the chat conversation, the text
+  message's arrival (before a worker read it), else the report's arrival (a report an
   operator posted): its ``began``.
   The first report is the first to arrive (``received_at``), which also gives the
   incident its day;

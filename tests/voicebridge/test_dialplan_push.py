@@ -376,11 +376,12 @@ async def test_a_lost_answer_to_the_live_swap_pushes_back_what_was_in_force(rig:
 async def test_a_push_keeps_its_lock_alive_and_two_never_overlap_under_a_slow_asterisk(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dialplan_push, "LOCK_SECONDS", 0.6)  # stands for 120 s
+    # stands for 120 s: renewed every 0.4 s, 0.8 s to spare for a busy machine's threads
+    monkeypatch.setattr(dialplan_push, "LOCK_SECONDS", 1.2)
     real = rig.session.send
 
     async def slow(action: str, headers: Any = (), **kw: Any) -> Any:
-        await asyncio.sleep(0.05)  # a busy Asterisk: a push takes several lock lives
+        await asyncio.sleep(0.08)  # a busy Asterisk: a push takes several lock lives
         return await real(action, headers, **kw)
 
     spans: dict[str, list[float]] = {}
