@@ -100,6 +100,10 @@ class Phases:
     """The agencies whose escalation ended with nobody acknowledging."""
     operators: dict[str, frozenset[datetime]] = field(default_factory=dict)
     """Each operator who acted on the incident, with the hours (UTC, truncated) they did."""
+    filed: datetime | None = None
+    """When the first report was filed (its ``received_at``): the day the incident counts
+    in, as the rollups select a day's incidents. The received phase may be earlier (the
+    contact began before), even the day before."""
 
     def when(self, phase: Phase, agency: str | None = None) -> datetime | None:
         if phase.per_agency:
@@ -108,8 +112,9 @@ class Phases:
 
     @property
     def started(self) -> datetime | None:
-        """When the incident counts from: its first report (its creation without one)."""
-        return self.at.get(Phase.RECEIVED) or self.at.get(Phase.CREATED)
+        """When the incident counts from, for its period: its first report's filing (its
+        creation without one)."""
+        return self.filed or self.at.get(Phase.RECEIVED) or self.at.get(Phase.CREATED)
 
     def first_try(self, agency: str) -> bool:
         """Whether ``agency`` acknowledged on its first try: reached "without problems"."""
@@ -146,6 +151,7 @@ def phases(detail: IncidentDetail) -> Phases:
         priority=incident.priority.value,
         status=incident.status,
         received=first.began if first is not None else None,
+        filed=first.received_at if first is not None else None,
         source=first.source.value if first is not None else "",
         events=((e.at, e.actor, e.payload) for e in detail.events),
     )
@@ -161,6 +167,7 @@ def phases_from(
     received: datetime | None,
     source: str,
     events: Iterable[tuple[datetime, str, Payload | None]],
+    filed: datetime | None = None,
 ) -> Phases:
     """The phases of an incident from its first report (when and through which channel)
     and its log in order: the one reading of the log, for one incident
@@ -221,6 +228,7 @@ def phases_from(
             a for a in unanswered if Phase.ACKNOWLEDGED not in agencies.get(a, {})
         ),
         operators={k: frozenset(v) for k, v in operators.items()},
+        filed=filed,
     )
 
 

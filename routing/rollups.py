@@ -201,6 +201,7 @@ def _phases_of(
             priority=row.priority,
             status=Status(row.status),
             received=received[3] if received else None,
+            filed=received[0] if received else None,
             source=received[2] if received else "",
             events=logs[i],
         )

@@ -224,6 +224,38 @@ def test_answering_runs_from_when_the_citizen_s_contact_began(db: Database) -> N
         assert figure.p90 == pytest.approx(36.0)  # 0, 0, 45 s: 80% of the way to 45
 
 
+def test_a_contact_begun_before_midnight_counts_on_the_day_its_report_was_filed(
+    db: Database,
+) -> None:
+    """An SMS that arrived at 23:59:50 in Lima and was filed at 00:00:10: its 20 s of
+    answering count on the day of the filing, live and rolled up alike (the rollups
+    select a day's incidents by their first report's filing)."""
+    midnight = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)  # 00:00 of 2 December in Lima
+    clock = FakeClock(midnight + timedelta(seconds=10))
+    store = IncidentStore(db, clock=clock)
+    store.create_incident(
+        NewIncident(
+            category="robo",
+            district=SJL,
+            report=NewReport(
+                source=Source.SMS, text="robo", began_at=midnight - timedelta(seconds=10)
+            ),
+        ),
+        actor="system:sms",
+    )
+    clock.current = TODAY + timedelta(days=1)
+    analytics = Analytics(db, clock=clock, targets=TARGETS)
+    answering = BY_CODE["answering"]
+    first, last = date(2026, 12, 1), date(2026, 12, 2)
+    live = analytics.figures(answering, period=Period.DAY, first=first, last=last)
+    assert Rollups(db, clock=clock, targets=TARGETS).roll().days == 1  # from the first day
+    rolled = analytics.figures(answering, period=Period.DAY, first=first, last=last)
+    # and the domain's own figures over the incidents' phases
+    domain = figures(all_phases(db, store), answering, period=Period.DAY, target=5)
+    for found in (live, rolled, domain):
+        assert {key: (f.count, f.mean) for key, f in found.items()} == {("2026-12-02",): (1, 20.0)}
+
+
 def test_periods_are_lima_s_calendar() -> None:
     assert days_of(Period.WEEK, "2026-W01") == (date(2025, 12, 29), date(2026, 1, 4))
     assert days_of(Period.MONTH, "2026-02") == (date(2026, 2, 1), date(2026, 2, 28))
