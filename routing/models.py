@@ -345,9 +345,10 @@ class NewReport:
     external_id: str | None = None  # dedup key from the channel (MessageSid, update_id, ...)
     payload: dict[str, Any] = field(default_factory=dict)
     began_at: datetime | None = None
-    """When the citizen's contact began, if before the report is filed: the first message
-    of a conversation, an SMS's arrival before it was read (never later than the filing:
-    a clock ahead is taken as the filing's time). None: as it is filed."""
+    """When the citizen's contact began, if before the report is filed: the phone menu
+    taking the call, the first message of a conversation, a text message's arrival
+    before it was read (never later than the filing: a clock ahead is taken as the
+    filing's time). None: as it is filed."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -138,8 +138,8 @@ reports = Table(
     Column("source", String(12), nullable=False),
     Column("external_id", String(200), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
-    # when the citizen's contact began (a conversation's first message, an SMS's arrival
-    # before it was read); null: as it was received
+    # when the citizen's contact began (the phone menu taking the call, a conversation's
+    # first message, a text message's arrival before it was read); null: as received
     Column("began_at", UTCDateTime, nullable=True),
     Column("text", Text, nullable=False),
     Column("reporter_name", Text, nullable=True),
