@@ -142,6 +142,10 @@ class Harness(Protocol):
     async def settled(self) -> None: ...
 
 
+PRESS = 4.0
+"""Seconds after answering that a scripted responder presses their key."""
+
+
 @dataclass
 class AmiHarness:
     runtime: Runtime
@@ -150,11 +154,14 @@ class AmiHarness:
 
     def respond(self, target: int, response: Response) -> None:
         dial = f"Local/{ADDRESSES[TargetKind.PHONE][target]}@epr-sim"
+        # the key 4 s into the prompt: clear of both the Read's start (the prompt's steps
+        # after answering, a key before it is dropped) and its end 10.45 s in, by 40 and
+        # 60 ms of real time (a key at 1 s had 11 ms before the Read, and once came first)
         behaviour = {
             Response.RECEIVE: Endpoint(behaviour=Behaviour.SILENT),
             Response.NO_ANSWER: Endpoint(behaviour=Behaviour.NO_ANSWER),
-            Response.DECLINE: Endpoint(behaviour=Behaviour.PRESS, digit="2", after=1.0),
-            Response.ACKNOWLEDGE: Endpoint(behaviour=Behaviour.PRESS, digit="1", after=1.0),
+            Response.DECLINE: Endpoint(behaviour=Behaviour.PRESS, digit="2", after=PRESS),
+            Response.ACKNOWLEDGE: Endpoint(behaviour=Behaviour.PRESS, digit="1", after=PRESS),
         }[response]
         self.rig.fake.script(dial, behaviour)
 

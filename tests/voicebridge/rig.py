@@ -198,8 +198,10 @@ async def bridged(
     """:func:`connected` to ``fake`` (a new fake Asterisk if none is given)."""
     own = fake is None
     if fake is None:
-        # a line the test does not script answers and its responder presses 1
-        fake = FakeAsterisk(speed=speed, default=Endpoint(behaviour=Behaviour.PRESS, after=1.0))
+        # a line the test does not script answers and its responder presses 1, 4 s into
+        # the prompt: 40 ms of real time after the prompt's steps reach its Read (a key
+        # before is dropped), 60 ms before the Read's end
+        fake = FakeAsterisk(speed=speed, default=Endpoint(behaviour=Behaviour.PRESS, after=4.0))
         await fake.start()
     target = AmiTarget(host="127.0.0.1", port=fake.port, username="voicebridge", secret=secret)
     try:

@@ -346,6 +346,7 @@ async def test_a_key_from_a_channel_voicebridge_did_not_originate_counts_for_not
             ],
         )
     await rig.until(lambda: len(rig.fake.rooms.get(incident_id, ())) >= 4, "the forgers joined")
+    await rig.until(lambda: rig.runtime.store.detail(incident_id).acks, "pnp's key")
     await rig.settled()
     assert [a.agency for a in rig.runtime.store.detail(incident_id).acks] == ["pnp"]
     assert state(rig, incident_id, "serenazgo") is AssignmentState.PENDING
