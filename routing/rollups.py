@@ -29,7 +29,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, delete, func, insert, select
 
@@ -134,6 +134,15 @@ def periods_between(period: Period, first: date, last: date) -> list[str]:
 # ---------------------------------------------------------------- reading the log
 
 
+class _First(NamedTuple):
+    """An incident's first report (the first filed; ties by id)."""
+
+    filed: datetime
+    id: int
+    source: str
+    began: datetime  # when its contact began (its filing when not said)
+
+
 def load_phases(conn: Connection, start: datetime, end: datetime) -> list[Phases]:
     """The phases of every incident first received in ``[start, end)``, read from the
     log in three statements whatever their number."""
@@ -144,16 +153,16 @@ def load_phases(conn: Connection, start: datetime, end: datetime) -> list[Phases
         .distinct()
         .scalar_subquery()
     )
-    first: dict[int, tuple[datetime, int, str, datetime]] = {}
+    first: dict[int, _First] = {}
     for row in conn.execute(
         select(
             reports.incident_id, reports.received_at, reports.id, reports.source, reports.began_at
         ).where(reports.incident_id.in_(touched))
     ):
-        mark = (row.received_at, row.id, row.source, row.began_at or row.received_at)
+        mark = _First(row.received_at, row.id, row.source, row.began_at or row.received_at)
         if row.incident_id not in first or mark < first[row.incident_id]:
             first[row.incident_id] = mark
-    ids = sorted(i for i, (at, _, _, _) in first.items() if start <= at < end)
+    ids = sorted(i for i, f in first.items() if start <= f.filed < end)
     # an incident with no report at all counts from its creation
     bare = (
         select(t.incidents.c.id)
@@ -170,7 +179,7 @@ def load_phases(conn: Connection, start: datetime, end: datetime) -> list[Phases
 def _phases_of(
     conn: Connection,
     ids: Sequence[int],
-    first: Mapping[int, tuple[datetime, int, str, datetime]],
+    first: Mapping[int, _First],
 ) -> Iterator[Phases]:
     inc = t.incidents.c
     rows = {
@@ -193,16 +202,16 @@ def _phases_of(
         logs[e.incident_id].append((e.at, e.actor, payload))
     for i in ids:
         row = rows[i]
-        received = first.get(i)
+        report = first.get(i)
         yield phases_from(
             incident=row.public_id,
             district=row.district,
             category=row.category,
             priority=row.priority,
             status=Status(row.status),
-            received=received[3] if received else None,
-            filed=received[0] if received else None,
-            source=received[2] if received else "",
+            received=report.began if report else None,
+            filed=report.filed if report else None,
+            source=report.source if report else "",
             events=logs[i],
         )
 

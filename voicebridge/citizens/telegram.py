@@ -180,6 +180,7 @@ class TelegramProcessor:
                 lat=action.lat,
                 lon=action.lon,
                 payload={"photo": action.photo_file_id} if action.photo_file_id else {},
+                # a draft begun before the state kept its start: this message's arrival
                 began_at=action.began_at or message.received_at,
             )
             result = self.filing.file(conn, reading, report, actor=ACTOR)
